@@ -1,0 +1,3 @@
+from scaling_search.cli import main
+import sys
+sys.exit(main())

@@ -1,0 +1,61 @@
+"""The ``scaling-search`` command: one sub-command a module, errors as one line with exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import warnings
+from collections.abc import Sequence
+
+from scaling_search import __version__
+from scaling_search.cli.common import Parser, UsageError
+
+COMMANDS = ("flops", "candidates", "derive", "train")
+"""Sub-command modules under ``scaling_search.cli``; each has ``register(subparsers)``."""
+
+DESCRIPTION = """\
+Find, check and extend EfficientNet's compound-scaling rule on your own data and hardware.
+
+  scaling-search flops --width 1.1 --depth 1.2 --resolution 260     one network's cost
+  scaling-search candidates --phi 1 --step 0.05                     (alpha, beta, gamma) under the cost constraint
+  scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15          B0..B7 from coefficients
+  scaling-search train --dataset synthetic --epochs 2                one short proxy training run
+
+Every command takes --help, and --json for machines."""
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="scaling-search", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"scaling-search {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name in COMMANDS:
+        importlib.import_module(f"scaling_search.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.jit.*")
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        return int(args.func(args) or 0)
+    except (UsageError, ValueError, OSError) as err:
+        if debug:
+            raise
+        message = str(err) or type(err).__name__
+        print(f"scaling-search: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("scaling-search: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""What every command shares: errors that exit 2, tables for people, JSON and CSV for machines."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2, no traceback."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as a single line, like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def positive_float(text: str) -> float:
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
+    return value
+
+
+def add_output_flags(parser: argparse.ArgumentParser, rows: bool = True) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    if rows:
+        group.add_argument("--csv", action="store_true", help="print CSV rows instead of a table")
+
+
+Column = tuple[str, str, Callable[[Any], str]]
+"""(key in the row, header, formatter)."""
+
+
+def fmt(spec: str) -> Callable[[Any], str]:
+    """A cell formatter from a format spec; None and NaN show as '-'."""
+
+    def format_cell(value: Any) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "-"
+        return format(value, spec)
+
+    return format_cell
+
+
+def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> str:
+    """Right-aligned columns with a header rule, as people read in a terminal."""
+    cells = [[header for _, header, _ in columns]]
+    cells += [[formatter(row.get(key)) for key, _, formatter in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    lines = ["  ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True)) for line in cells]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def render_csv(rows: Sequence[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in row.items()})
+    return out.getvalue()
+
+
+def emit(args: argparse.Namespace, payload: Any, table: str, csv_rows: Sequence[dict[str, Any]] | None = None) -> None:
+    """Print ``payload`` as JSON, ``csv_rows`` as CSV, or ``table`` for people, as the flags ask."""
+    if getattr(args, "json", False):
+        print(json.dumps(payload, indent=2))
+    elif getattr(args, "csv", False) and csv_rows is not None:
+        sys.stdout.write(render_csv(csv_rows))
+    else:
+        print(table)
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr, so stdout stays clean for --json and --csv."""
+    print(message, file=sys.stderr, flush=True)

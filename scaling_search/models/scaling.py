@@ -1,0 +1,230 @@
+"""Compound-scaling rules: pure functions from coefficients to a realised layout.
+
+The rules are those of the TensorFlow reference: channel counts go through
+:func:`round_filters`, stage repeats through :func:`round_repeats`. Both round, so the
+realised cost of (w, d, r) can differ a lot from the nominal d·w²·r².
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+from scaling_search.models.architecture import EFFICIENTNET_B0, RELEASED_FAMILY, BaseArchitecture, ReleasedModel
+
+RepeatRounding = Literal["ceil", "round"]
+
+
+def round_filters(channels: float, width: float, divisor: int = 8) -> int:
+    """Scale a channel count by ``width`` and round it to a multiple of ``divisor``.
+
+    Rounds to the nearest multiple (never below ``divisor``) and adds one more ``divisor``
+    when the rounding lost more than 10 % of the scaled count, exactly as the reference.
+    """
+    scaled = channels * width
+    rounded = max(divisor, int(scaled + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * scaled:
+        rounded += divisor
+    return int(rounded)
+
+
+def round_repeats(repeats: int, depth: float, mode: RepeatRounding = "ceil") -> int:
+    """Scale a stage's block count by ``depth``: ceil as the reference, or round (TinyNet, pycls)."""
+    if mode == "ceil":
+        return int(math.ceil(depth * repeats))
+    if mode == "round":
+        return max(1, int(round(depth * repeats)))
+    raise ValueError(f"repeat rounding must be 'ceil' or 'round', not {mode!r}")
+
+
+def scale_resolution(base_resolution: int, gamma: float, phi: float = 1.0, multiple: int = 1) -> int:
+    """Resolution ``round(base · gamma**phi)``, optionally rounded to a multiple of ``multiple``."""
+    if multiple < 1:
+        raise ValueError(f"resolution multiple must be >= 1, got {multiple}")
+    resolution = base_resolution * gamma**phi
+    return max(multiple, int(round(resolution / multiple)) * multiple)
+
+
+def drop_path_rate(block_index: int, num_blocks: int, max_rate: float) -> float:
+    """Stochastic-depth drop rate of block ``block_index`` (0-based) of ``num_blocks``: linear from 0."""
+    return max_rate * block_index / num_blocks
+
+
+def se_channels(block_in_channels: int, se_ratio: float) -> int:
+    """Squeeze-excitation width: a fraction of the block's *input* channels, as the reference."""
+    return max(1, int(block_in_channels * se_ratio))
+
+
+@dataclass(frozen=True)
+class StageLayout:
+    """One realised stage: channels and repeats after rounding."""
+
+    expand_ratio: int
+    kernel: int
+    stride: int
+    in_channels: int
+    out_channels: int
+    repeats: int
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A realised network: everything the builder and the counters need, nothing mutable."""
+
+    width: float
+    depth: float
+    resolution: int
+    num_classes: int
+    dropout: float
+    drop_path: float
+    stem: int
+    stages: tuple[StageLayout, ...]
+    head: int
+    se_ratio: float = 0.25
+    bn_momentum: float = 0.01
+    bn_eps: float = 1e-3
+
+    @property
+    def channels(self) -> list[int]:
+        return [s.out_channels for s in self.stages]
+
+    @property
+    def repeats(self) -> list[int]:
+        return [s.repeats for s in self.stages]
+
+    @property
+    def num_blocks(self) -> int:
+        return sum(s.repeats for s in self.stages)
+
+    def structure_key(self) -> tuple:
+        """What determines the cost of a forward pass: layout and resolution, not the coefficients."""
+        return (
+            self.stem,
+            tuple((s.expand_ratio, s.kernel, s.stride, s.in_channels, s.out_channels, s.repeats) for s in self.stages),
+            self.head,
+            self.num_classes,
+            self.resolution,
+            self.se_ratio,
+        )
+
+    def with_resolution(self, resolution: int) -> Layout:
+        return replace(self, resolution=check_resolution(resolution))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["stages"] = [asdict(s) for s in self.stages]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Layout:
+        fields = dict(data)
+        try:
+            fields["stages"] = tuple(StageLayout(**s) for s in fields["stages"])
+            return cls(**fields)
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"not a layout: {err}") from None
+
+
+def check_resolution(resolution: int) -> int:
+    if int(resolution) != resolution or resolution < 8:
+        raise ValueError(f"resolution must be an integer >= 8, got {resolution}")
+    return int(resolution)
+
+
+def scale(
+    width: float = 1.0,
+    depth: float = 1.0,
+    resolution: int | None = None,
+    num_classes: int = 1000,
+    dropout: float = 0.2,
+    drop_path: float = 0.2,
+    base: BaseArchitecture = EFFICIENTNET_B0,
+    repeat_rounding: RepeatRounding = "ceil",
+) -> Layout:
+    """Realise ``base`` at width multiplier ``width``, depth multiplier ``depth`` and ``resolution``."""
+    if not (width > 0 and math.isfinite(width)):
+        raise ValueError(f"width must be a positive number, got {width}")
+    if not (depth > 0 and math.isfinite(depth)):
+        raise ValueError(f"depth must be a positive number, got {depth}")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    if not 0.0 <= dropout < 1.0 or not 0.0 <= drop_path < 1.0:
+        raise ValueError("dropout and drop_path must lie in [0, 1)")
+    resolution = check_resolution(base.base_resolution if resolution is None else resolution)
+    divisor = base.channel_divisor
+    stem = round_filters(base.stem_channels, width, divisor)
+    stages = []
+    in_channels = stem
+    for spec in base.stages:
+        out_channels = round_filters(spec.out_channels, width, divisor)
+        stages.append(
+            StageLayout(
+                expand_ratio=spec.expand_ratio,
+                kernel=spec.kernel,
+                stride=spec.stride,
+                in_channels=in_channels,
+                out_channels=out_channels,
+                repeats=round_repeats(spec.repeats, depth, repeat_rounding),
+            )
+        )
+        in_channels = out_channels
+    return Layout(
+        width=width,
+        depth=depth,
+        resolution=resolution,
+        num_classes=num_classes,
+        dropout=dropout,
+        drop_path=drop_path,
+        stem=stem,
+        stages=tuple(stages),
+        head=round_filters(base.head_channels, width, divisor),
+        se_ratio=base.se_ratio,
+        bn_momentum=base.bn_momentum,
+        bn_eps=base.bn_eps,
+    )
+
+
+def released_layout(model: ReleasedModel, num_classes: int = 1000) -> Layout:
+    """The layout of a released family member, with its own published dropout."""
+    return scale(model.width, model.depth, model.resolution, num_classes=num_classes, dropout=model.dropout)
+
+
+def compound_layout(
+    alpha: float,
+    beta: float,
+    gamma: float,
+    phi: float,
+    base_resolution: int | None = None,
+    num_classes: int = 1000,
+    resolution_multiple: int = 1,
+    dropout: float | None = None,
+    base: BaseArchitecture = EFFICIENTNET_B0,
+    repeat_rounding: RepeatRounding = "ceil",
+) -> Layout:
+    """The layout at compound coefficient ``phi``: depth ``alpha**phi``, width ``beta**phi``, resolution ``gamma**phi``."""
+    for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
+        if not (value > 0 and math.isfinite(value)):
+            raise ValueError(f"{name} must be a positive number, got {value}")
+    if not math.isfinite(phi):
+        raise ValueError(f"phi must be a finite number, got {phi}")
+    resolution = scale_resolution(base_resolution or base.base_resolution, gamma, phi, resolution_multiple)
+    return scale(
+        width=beta**phi,
+        depth=alpha**phi,
+        resolution=resolution,
+        num_classes=num_classes,
+        dropout=family_dropout(phi) if dropout is None else dropout,
+        base=base,
+        repeat_rounding=repeat_rounding,
+    )
+
+
+def family_dropout(phi: float) -> float:
+    """Classifier dropout for a derived member, following the released family (0.2 at B0 → 0.5 at B7).
+
+    The released table steps by 0.1 every two members; a derived φ takes the value of the
+    released member nearest to it, clamped to the B0–B7 range.
+    """
+    index = min(max(int(math.floor(phi + 0.5)), 0), len(RELEASED_FAMILY) - 1)
+    return RELEASED_FAMILY[index].dropout
