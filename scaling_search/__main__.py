@@ -1,3 +1,5 @@
-from scaling_search.cli import main
 import sys
+
+from scaling_search.cli import main
+
 sys.exit(main())

@@ -32,9 +32,9 @@ def round_filters(channels: float, width: float, divisor: int = 8) -> int:
 def round_repeats(repeats: int, depth: float, mode: RepeatRounding = "ceil") -> int:
     """Scale a stage's block count by ``depth``: ceil as the reference, or round (TinyNet, pycls)."""
     if mode == "ceil":
-        return int(math.ceil(depth * repeats))
+        return math.ceil(depth * repeats)
     if mode == "round":
-        return max(1, int(round(depth * repeats)))
+        return max(1, round(depth * repeats))
     raise ValueError(f"repeat rounding must be 'ceil' or 'round', not {mode!r}")
 
 
@@ -43,7 +43,7 @@ def scale_resolution(base_resolution: int, gamma: float, phi: float = 1.0, multi
     if multiple < 1:
         raise ValueError(f"resolution multiple must be >= 1, got {multiple}")
     resolution = base_resolution * gamma**phi
-    return max(multiple, int(round(resolution / multiple)) * multiple)
+    return max(multiple, round(resolution / multiple) * multiple)
 
 
 def drop_path_rate(block_index: int, num_blocks: int, max_rate: float) -> float:
@@ -202,7 +202,7 @@ def compound_layout(
     base: BaseArchitecture = EFFICIENTNET_B0,
     repeat_rounding: RepeatRounding = "ceil",
 ) -> Layout:
-    """The layout at compound coefficient ``phi``: depth ``alpha**phi``, width ``beta**phi``, resolution ``gamma**phi``."""
+    """The layout at compound coefficient ``phi``: depth alpha^phi, width beta^phi, resolution gamma^phi."""
     for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
         if not (value > 0 and math.isfinite(value)):
             raise ValueError(f"{name} must be a positive number, got {value}")
@@ -226,5 +226,5 @@ def family_dropout(phi: float) -> float:
     The released table steps by 0.1 every two members; a derived φ takes the value of the
     released member nearest to it, clamped to the B0–B7 range.
     """
-    index = min(max(int(math.floor(phi + 0.5)), 0), len(RELEASED_FAMILY) - 1)
+    index = min(max(math.floor(phi + 0.5), 0), len(RELEASED_FAMILY) - 1)
     return RELEASED_FAMILY[index].dropout

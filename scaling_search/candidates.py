@@ -1,0 +1,240 @@
+"""Enumerate (α, β, γ) under the compound-scaling cost constraint.
+
+At compound coefficient φ a candidate scales depth by α^φ, width by β^φ and resolution by
+γ^φ. Its *nominal* cost ratio is α·β²·γ² per unit of φ; its *measured* ratio is the
+counted MACs of the realised network over the base network's. Rounding (ceil on repeats,
+multiples of 8 on channels, integer resolution) makes the two differ a lot: the paper's
+(1.2, 1.1, 1.15) is 1.92 nominally but 2.57× B0 measured at φ = 1.
+
+The default constraint is the measured one: a search ranks candidates by accuracy, which is
+only a fair comparison between networks of the same real cost. ``constraint="nominal"``
+reproduces the paper's own rule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from scaling_search.counting.analytic import analytic_counts
+from scaling_search.counting.counter import Counter
+from scaling_search.models.architecture import EFFICIENTNET_B0, PAPER_COEFFICIENTS
+from scaling_search.models.scaling import Layout, compound_layout
+
+Constraint = Literal["measured", "nominal"]
+CandidateKind = Literal["compound", "reference", "depth-only", "width-only", "resolution-only"]
+MAX_GRID_POINTS = 250_000
+PREFILTER_SLACK = 0.01
+"""Extra relative slack when pre-filtering with the closed form, before fvcore decides."""
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """The candidate grid: ranges of α, β, γ on a step, and the constraint to keep a point."""
+
+    phi: float = 1.0
+    step: float = 0.05
+    alpha_range: tuple[float, float] = (1.0, 2.0)
+    beta_range: tuple[float, float] = (1.0, 1.5)
+    gamma_range: tuple[float, float] = (1.0, 1.5)
+    target: float = 2.0
+    tolerance: float = 0.05
+    constraint: Constraint = "measured"
+    base_resolution: int = EFFICIENTNET_B0.base_resolution
+    resolution_multiple: int = 1
+    num_classes: int = 1000
+    baselines: bool = False
+
+    def __post_init__(self) -> None:
+        check_grid(self)
+
+    @property
+    def target_ratio(self) -> float:
+        """The cost ratio a candidate should realise at this φ: target^φ."""
+        return self.target**self.phi
+
+
+@dataclass(frozen=True)
+class Candidate:
+    alpha: float
+    beta: float
+    gamma: float
+    phi: float
+    nominal_ratio: float
+    measured_ratio: float
+    macs: int
+    params: int
+    activations: int
+    resolution: int
+    kind: CandidateKind
+    layout: Layout
+
+    @property
+    def coefficients(self) -> tuple[float, float, float]:
+        return (self.alpha, self.beta, self.gamma)
+
+    def to_dict(self) -> dict:
+        """The JSON row other tools read (``candidates --json``)."""
+        return {
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "gamma": self.gamma,
+            "phi": self.phi,
+            "nominal_ratio": self.nominal_ratio,
+            "measured_ratio": self.measured_ratio,
+            "macs": self.macs,
+            "params": self.params,
+            "activations": self.activations,
+            "resolution": self.resolution,
+            "kind": self.kind,
+        }
+
+
+def check_grid(spec: GridSpec) -> None:
+    """Raise ValueError, saying what is allowed, for a grid that cannot be searched."""
+    if not math.isfinite(spec.phi) or spec.phi == 0:
+        raise ValueError("phi must be a non-zero number: at phi = 0 every candidate is the base network "
+                         "(negative phi scales down)")
+    if not (spec.step > 0 and math.isfinite(spec.step)):
+        raise ValueError(f"step must be > 0, got {spec.step}")
+    for name, (low, high) in (("alpha", spec.alpha_range), ("beta", spec.beta_range), ("gamma", spec.gamma_range)):
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(f"{name} range must be finite, got {low}..{high}")
+        if low < 1.0:
+            raise ValueError(f"{name} range must start at >= 1 (coefficients scale up per unit of phi), got {low}")
+        if low > high:
+            raise ValueError(f"{name} range has min {low} > max {high}")
+    if not (spec.target > 1 and math.isfinite(spec.target)):
+        raise ValueError(f"target cost ratio must be > 1, got {spec.target}")
+    if not 0 < spec.tolerance < 1:
+        raise ValueError(f"tolerance must lie in (0, 1), got {spec.tolerance}")
+    if spec.constraint not in ("measured", "nominal"):
+        raise ValueError(f"constraint must be 'measured' or 'nominal', not {spec.constraint!r}")
+    if spec.base_resolution < 8:
+        raise ValueError(f"base resolution must be >= 8, got {spec.base_resolution}")
+    if spec.resolution_multiple < 1:
+        raise ValueError(f"resolution multiple must be >= 1, got {spec.resolution_multiple}")
+    points = math.prod(len(axis_values(r, spec.step)) for r in (spec.alpha_range, spec.beta_range, spec.gamma_range))
+    if points > MAX_GRID_POINTS:
+        raise ValueError(f"the grid has {points:,} points (more than {MAX_GRID_POINTS:,}); use a larger step "
+                         "or narrower ranges")
+
+
+def axis_values(value_range: tuple[float, float], step: float) -> list[float]:
+    """low, low+step, … ≤ high, computed from integer multiples so no float drift adds or loses a point."""
+    low, high = value_range
+    count = math.floor((high - low) / step + 1e-9) + 1
+    return [round(low + i * step, 10) for i in range(count)]
+
+
+def nominal_ratio(alpha: float, beta: float, gamma: float) -> float:
+    return alpha * beta**2 * gamma**2
+
+
+def layout_for(spec: GridSpec, alpha: float, beta: float, gamma: float) -> Layout:
+    return compound_layout(alpha, beta, gamma, spec.phi, spec.base_resolution, spec.num_classes,
+                           spec.resolution_multiple)
+
+
+def base_layout(spec: GridSpec) -> Layout:
+    return layout_for(spec, 1.0, 1.0, 1.0)
+
+
+def within(value: float, target: float, tolerance: float) -> bool:
+    return abs(value - target) <= tolerance * target
+
+
+def grid_points(spec: GridSpec) -> Iterator[tuple[float, float, float]]:
+    """Every compound (α, β, γ) of the grid that may satisfy the constraint, pre-filtered in closed form.
+
+    Compound means at least two dimensions scaled; single-dimension points are the baselines.
+    """
+    base_macs = analytic_counts(base_layout(spec)).macs
+    slack = spec.tolerance + PREFILTER_SLACK
+    for alpha in axis_values(spec.alpha_range, spec.step):
+        for beta in axis_values(spec.beta_range, spec.step):
+            for gamma in axis_values(spec.gamma_range, spec.step):
+                if sum(value > 1.0 for value in (alpha, beta, gamma)) < 2:
+                    continue  # the base network or a single-dimension point, not compound scaling
+                if spec.constraint == "nominal":
+                    keep = within(nominal_ratio(alpha, beta, gamma), spec.target, spec.tolerance)
+                else:
+                    ratio = analytic_counts(layout_for(spec, alpha, beta, gamma)).macs / base_macs
+                    keep = within(ratio, spec.target_ratio, slack)
+                if keep:
+                    yield alpha, beta, gamma
+
+
+def measure(spec: GridSpec, coefficients: tuple[float, float, float], kind: CandidateKind, counter: Counter,
+            base_macs: int) -> Candidate:
+    alpha, beta, gamma = coefficients
+    layout = layout_for(spec, alpha, beta, gamma)
+    counts = counter(layout)
+    return Candidate(alpha, beta, gamma, spec.phi, nominal_ratio(alpha, beta, gamma), counts.macs / base_macs,
+                     counts.macs, counts.params, counts.activations, layout.resolution, kind, layout)
+
+
+def single_dimension(spec: GridSpec, kind: CandidateKind) -> tuple[float, float, float]:
+    """The depth-, width- or resolution-only coefficients whose cost is nearest the constraint.
+
+    Nominally that is α = target, or β = γ = √target. Measured, depth and width move the cost
+    in steps, so the coefficient is searched on a fine 1-D grid (closed form) and the
+    smallest value with the nearest cost is kept.
+    """
+    axis = {"depth-only": 0, "width-only": 1, "resolution-only": 2}[kind]
+    if spec.constraint == "nominal":
+        value = spec.target if axis == 0 else math.sqrt(spec.target)
+    else:
+        base_macs = analytic_counts(base_layout(spec)).macs
+        upper = spec.target_ratio * 2 if axis == 0 else spec.target_ratio
+        values = axis_values((1.0, max(1.0, upper ** (1 / abs(spec.phi)) * 1.5)), 0.005)
+
+        def cost_error(value: float) -> float:
+            point = [1.0, 1.0, 1.0]
+            point[axis] = value
+            macs = analytic_counts(layout_for(spec, *point)).macs
+            return abs(macs / base_macs - spec.target_ratio)
+
+        value = min(values, key=cost_error)
+    point = [1.0, 1.0, 1.0]
+    point[axis] = round(value, 6)
+    return (point[0], point[1], point[2])
+
+
+def enumerate_candidates(
+    spec: GridSpec,
+    counter: Counter,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Candidate]:
+    """The constrained grid, the paper's reference point and (``spec.baselines``) single-dimension points.
+
+    Candidates are measured with ``counter``; under the measured constraint the counter has
+    the last word on which pre-filtered points lie within tolerance. Raises ValueError when no
+    compound candidate satisfies the constraint.
+    """
+    base_macs = counter(base_layout(spec)).macs
+    points = list(grid_points(spec))
+    compound: list[Candidate] = []
+    for done, coefficients in enumerate(points, start=1):
+        kind: CandidateKind = "reference" if coefficients == PAPER_COEFFICIENTS else "compound"
+        candidate = measure(spec, coefficients, kind, counter, base_macs)
+        if kind == "reference" or spec.constraint == "nominal" or within(
+            candidate.measured_ratio, spec.target_ratio, spec.tolerance
+        ):
+            compound.append(candidate)
+        if progress:
+            progress(done, len(points))
+    if not any(c.kind == "compound" for c in compound):
+        raise ValueError(
+            f"no (alpha, beta, gamma) on this grid has a {spec.constraint} cost ratio within "
+            f"{spec.tolerance:.0%} of {spec.target_ratio:.3g}; widen --tolerance, change --step or the ranges"
+        )
+    candidates = compound
+    if not any(c.kind == "reference" for c in candidates):
+        candidates.append(measure(spec, PAPER_COEFFICIENTS, "reference", counter, base_macs))
+    if spec.baselines:
+        for kind in ("depth-only", "width-only", "resolution-only"):
+            candidates.append(measure(spec, single_dimension(spec, kind), kind, counter, base_macs))
+    return candidates

@@ -1,0 +1,8 @@
+"""Complexity of a realised layout: closed form (:mod:`.analytic`) and measured by fvcore (:mod:`.measured`).
+
+Only the analytic counter is imported here, so training code never pulls in fvcore.
+"""
+
+from scaling_search.counting.analytic import Counts, analytic_counts
+
+__all__ = ["Counts", "analytic_counts"]

@@ -1,0 +1,96 @@
+"""Closed-form per-layer complexity: parameters, multiply-adds and activations, no forward pass.
+
+Conventions are the paper's: multiply-adds of conv and linear layers (the squeeze-excitation
+convs included); BatchNorm, activations, pooling and the SE multiply are not counted.
+Activations are the output elements of every conv and linear layer for one image (Dollár et
+al., "Fast and Accurate Model Scaling", CVPR 2021). Parameters count weights, biases and
+BatchNorm's affine pair, as ``nn.Module.parameters()`` does.
+
+Like pycls, each layer kind has a small function returning :class:`Counts`, and a network is
+their sum. It is fast enough to pre-filter dense candidate grids; fvcore measures the kept ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scaling_search.models.scaling import Layout, se_channels
+
+
+@dataclass(frozen=True)
+class Counts:
+    params: int
+    macs: int
+    activations: int
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(self.params + other.params, self.macs + other.macs, self.activations + other.activations)
+
+
+ZERO = Counts(0, 0, 0)
+
+
+def conv_output_size(size: int, stride: int) -> int:
+    """Spatial size after a conv with 'same' padding: ceil(size / stride)."""
+    return -(-size // stride)
+
+
+def conv2d(size: int, in_channels: int, out_channels: int, kernel: int, stride: int = 1, groups: int = 1,
+           bias: bool = False) -> tuple[Counts, int]:
+    """Counts of one conv on a ``size``×``size`` input, and its output size."""
+    out = conv_output_size(size, stride)
+    weights = kernel * kernel * in_channels // groups * out_channels
+    params = weights + (out_channels if bias else 0)
+    return Counts(params, weights * out * out, out_channels * out * out), out
+
+
+def batchnorm(channels: int) -> Counts:
+    return Counts(2 * channels, 0, 0)
+
+
+def conv_bn(size: int, in_channels: int, out_channels: int, kernel: int, stride: int = 1,
+            groups: int = 1) -> tuple[Counts, int]:
+    counts, out = conv2d(size, in_channels, out_channels, kernel, stride, groups)
+    return counts + batchnorm(out_channels), out
+
+
+def squeeze_excitation(channels: int, squeezed: int) -> Counts:
+    reduce, _ = conv2d(1, channels, squeezed, 1, bias=True)
+    expand, _ = conv2d(1, squeezed, channels, 1, bias=True)
+    return reduce + expand
+
+
+def mbconv(size: int, in_channels: int, out_channels: int, expand_ratio: int, kernel: int, stride: int,
+           se_ratio: float) -> tuple[Counts, int]:
+    expanded = in_channels * expand_ratio
+    total = ZERO
+    if expand_ratio != 1:
+        total, _ = conv_bn(size, in_channels, expanded, 1)
+    depthwise, out = conv_bn(size, expanded, expanded, kernel, stride, groups=expanded)
+    project, _ = conv_bn(out, expanded, out_channels, 1)
+    total += depthwise + squeeze_excitation(expanded, se_channels(in_channels, se_ratio)) + project
+    return total, out
+
+
+def linear(in_features: int, out_features: int) -> Counts:
+    return Counts(in_features * out_features + out_features, in_features * out_features, out_features)
+
+
+def analytic_counts(layout: Layout) -> Counts:
+    """Parameters, multiply-adds and activations of ``layout`` for one image at its resolution."""
+    total, size = conv_bn(layout.resolution, 3, layout.stem, 3, 2)
+    for stage in layout.stages:
+        for repeat in range(stage.repeats):
+            first = repeat == 0
+            block, size = mbconv(
+                size,
+                stage.in_channels if first else stage.out_channels,
+                stage.out_channels,
+                stage.expand_ratio,
+                stage.kernel,
+                stage.stride if first else 1,
+                layout.se_ratio,
+            )
+            total += block
+    head, size = conv_bn(size, layout.stages[-1].out_channels, layout.head, 1)
+    return total + head + linear(layout.head, layout.num_classes)

@@ -1,0 +1,103 @@
+"""Golden numbers of the released family and agreement of the closed form with fvcore."""
+
+import time
+
+import pytest
+import torch
+
+from scaling_search.counting.analytic import analytic_counts
+from scaling_search.counting.measured import fvcore_counts, fvcore_model_counts, measured_counts
+from scaling_search.models import RELEASED_FAMILY, build, count_parameters, released_layout, released_model, scale
+
+
+def released(name, num_classes=1000):
+    return released_layout(released_model(name), num_classes)
+
+
+def test_golden_params():
+    assert count_parameters(build(released("b0"))) == 5_288_548
+    assert count_parameters(build(released("b7"))) == 66_347_960
+    assert analytic_counts(released("b0")).params == 5_288_548
+    assert analytic_counts(released("b7")).params == 66_347_960
+
+
+def test_golden_macs():
+    assert analytic_counts(released("b0")).macs == pytest.approx(385.8e6, rel=0.002)
+    assert analytic_counts(released("b7")).macs == pytest.approx(37.75e9, rel=0.005)
+
+
+def test_fvcore_b0_golden():
+    counts = fvcore_counts(released("b0"))
+    assert counts.params == 5_288_548
+    assert counts.macs == pytest.approx(385.8e6, rel=0.002)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", RELEASED_FAMILY, ids=lambda m: m.name)
+def test_analytic_agrees_with_fvcore_on_released(model):
+    layout = released_layout(model)
+    analytic, measured = analytic_counts(layout), fvcore_counts(layout)
+    assert analytic.params == measured.params
+    assert analytic.macs == pytest.approx(measured.macs, rel=0.005)
+    assert analytic.activations == pytest.approx(measured.activations, rel=0.005)
+
+
+@pytest.mark.parametrize(
+    ("width", "depth", "resolution", "classes"),
+    [(0.37, 0.6, 97, 10), (1.13, 1.37, 131, 100), (0.5, 2.3, 33, 7), (1.77, 0.9, 64, 1000)],
+)
+def test_analytic_agrees_with_fvcore_off_grid(width, depth, resolution, classes):
+    layout = scale(width, depth, resolution, num_classes=classes)
+    analytic, measured = analytic_counts(layout), fvcore_counts(layout)
+    assert analytic.params == measured.params
+    assert analytic.macs == pytest.approx(measured.macs, rel=0.005)
+    assert analytic.activations == pytest.approx(measured.activations, rel=0.005)
+
+
+def test_only_conv_and_linear_count():
+    """BatchNorm, activations, pooling and elementwise multiplies are not multiply-adds here."""
+    from torch import nn
+
+    class Gated(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+            self.bn = nn.BatchNorm2d(8)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(8, 5)
+
+        def forward(self, x):
+            y = torch.nn.functional.silu(self.bn(self.conv(x)))
+            y = y * torch.sigmoid(y)
+            return self.fc(self.pool(y).flatten(1))
+
+    macs, activations = fvcore_model_counts(Gated().eval(), torch.zeros(1, 3, 10, 10))
+    assert macs == 10 * 10 * 8 * 3 * 3 * 3 + 8 * 5
+    assert activations == 10 * 10 * 8 + 5
+
+
+def test_measured_counts_are_cached(tmp_path):
+    layout = scale(0.5, 0.5, 48, num_classes=10)
+    start = time.perf_counter()
+    first = measured_counts(layout, tmp_path)
+    cold = time.perf_counter() - start
+    assert list((tmp_path / "counts").glob("*.json"))
+    start = time.perf_counter()
+    second = measured_counts(layout, tmp_path)
+    warm = time.perf_counter() - start
+    assert first == second
+    assert warm < cold / 5
+
+
+def test_cache_key_ignores_coefficients_that_realise_the_same_layout(tmp_path):
+    from scaling_search.counting.measured import cache_key
+
+    # Depth 1.05 and 1.1 both ceil to the same repeats; widths 1.0 and 1.001 round to the same channels.
+    assert cache_key(scale(1.0, 1.05, 64)) == cache_key(scale(1.001, 1.1, 64))
+    assert cache_key(scale(1.0, 1.0, 64)) != cache_key(scale(1.0, 1.0, 65))
+
+
+def test_fvcore_is_quiet(capfd):
+    fvcore_counts(scale(0.25, 0.25, 32, num_classes=10))
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""
