@@ -1,0 +1,141 @@
+"""The constrained (α, β, γ) grid and the derived family."""
+
+import pytest
+
+from scaling_search.candidates import (
+    GridSpec,
+    axis_values,
+    base_layout,
+    enumerate_candidates,
+    layout_for,
+    single_dimension,
+)
+from scaling_search.counting.analytic import analytic_counts
+from scaling_search.derive import derive_family, parse_phis, released_family
+
+
+def test_reference_point_nominal_and_measured():
+    candidates = enumerate_candidates(GridSpec(), analytic_counts)
+    (reference,) = [c for c in candidates if c.kind == "reference"]
+    assert reference.coefficients == (1.2, 1.1, 1.15)
+    assert reference.nominal_ratio == pytest.approx(1.92, abs=0.005)
+    assert reference.measured_ratio == pytest.approx(2.57, abs=0.01)
+
+
+@pytest.mark.parametrize("constraint", ["measured", "nominal"])
+def test_every_compound_candidate_meets_its_constraint(constraint):
+    spec = GridSpec(constraint=constraint, tolerance=0.04)
+    candidates = enumerate_candidates(spec, analytic_counts)
+    compound = [c for c in candidates if c.kind == "compound"]
+    assert compound
+    for c in compound:
+        ratio = c.measured_ratio if constraint == "measured" else c.nominal_ratio
+        assert abs(ratio - 2.0) <= 0.04 * 2.0
+        assert sum(v > 1 for v in c.coefficients) >= 2
+        assert min(c.coefficients) >= 1.0
+
+
+def test_nominal_grid_is_exactly_the_points_within_tolerance():
+    spec = GridSpec(constraint="nominal", step=0.1)
+    got = {c.coefficients for c in enumerate_candidates(spec, analytic_counts) if c.kind == "compound"}
+    expected = {
+        (a, b, g)
+        for a in axis_values(spec.alpha_range, 0.1)
+        for b in axis_values(spec.beta_range, 0.1)
+        for g in axis_values(spec.gamma_range, 0.1)
+        if abs(a * b * b * g * g - 2) <= 0.1 and sum(v > 1 for v in (a, b, g)) >= 2
+    }
+    assert got == expected
+
+
+def test_measured_prefilter_loses_nothing():
+    """Brute force on a coarse grid: every point within tolerance by measurement is kept."""
+    spec = GridSpec(step=0.1, tolerance=0.05)
+    base = analytic_counts(base_layout(spec)).macs
+
+    expected = set()
+    for a in axis_values(spec.alpha_range, 0.1):
+        for b in axis_values(spec.beta_range, 0.1):
+            for g in axis_values(spec.gamma_range, 0.1):
+                if sum(v > 1 for v in (a, b, g)) >= 2:
+                    ratio = analytic_counts(layout_for(spec, a, b, g)).macs / base
+                    if abs(ratio - 2) <= 0.1:
+                        expected.add((a, b, g))
+    got = {c.coefficients for c in enumerate_candidates(spec, analytic_counts) if c.kind == "compound"}
+    assert got == expected
+
+
+def test_baselines_single_dimension_at_same_cost():
+    spec = GridSpec(baselines=True)
+    candidates = enumerate_candidates(spec, analytic_counts)
+    kinds = {c.kind: c for c in candidates}
+    assert {"depth-only", "width-only", "resolution-only"} <= set(kinds)
+    assert kinds["depth-only"].beta == kinds["depth-only"].gamma == 1.0
+    assert kinds["width-only"].alpha == kinds["width-only"].gamma == 1.0
+    assert kinds["resolution-only"].alpha == kinds["resolution-only"].beta == 1.0
+    for kind in ("depth-only", "width-only", "resolution-only"):
+        assert kinds[kind].measured_ratio == pytest.approx(2.0, rel=0.05)
+
+
+def test_nominal_baselines_are_closed_form():
+    spec = GridSpec(constraint="nominal")
+    assert single_dimension(spec, "depth-only") == (2.0, 1.0, 1.0)
+    assert single_dimension(spec, "width-only")[1] == pytest.approx(2**0.5, abs=1e-6)
+
+
+def test_negative_phi_scales_down():
+    spec = GridSpec(phi=-1, base_resolution=224)
+    candidates = enumerate_candidates(spec, analytic_counts)
+    compound = [c for c in candidates if c.kind == "compound"]
+    assert compound and all(c.measured_ratio < 1 for c in compound)
+    assert all(abs(c.measured_ratio - 0.5) <= 0.05 * 0.5 for c in compound)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (dict(phi=0), "phi"),
+        (dict(step=0), "step"),
+        (dict(step=-0.1), "step"),
+        (dict(alpha_range=(1.5, 1.2)), "min"),
+        (dict(beta_range=(0.5, 1.2)), ">= 1"),
+        (dict(tolerance=0), "tolerance"),
+        (dict(step=1e-4), "points"),
+        (dict(base_resolution=0), "resolution"),
+    ],
+)
+def test_bad_grids(fields, message):
+    with pytest.raises(ValueError, match=message):
+        GridSpec(**fields)
+
+
+def test_empty_candidate_set_is_an_error():
+    spec = GridSpec(alpha_range=(1.0, 1.0), beta_range=(1.0, 1.0), gamma_range=(1.0, 1.05), tolerance=0.01)
+    with pytest.raises(ValueError, match="no \\(alpha, beta, gamma\\)"):
+        enumerate_candidates(spec, analytic_counts)
+
+
+def test_axis_values_have_no_float_drift():
+    assert axis_values((1.0, 1.3), 0.1) == [1.0, 1.1, 1.2, 1.3]
+    assert len(axis_values((1.0, 2.0), 0.05)) == 21
+
+
+def test_parse_phis():
+    assert parse_phis("0-7") == [float(i) for i in range(8)]
+    assert parse_phis("0,1,2.5") == [0.0, 1.0, 2.5]
+    assert parse_phis("-2--1") == [-2.0, -1.0]
+    for bad in ("", "a", "3-1", "0-100"):
+        with pytest.raises(ValueError):
+            parse_phis(bad)
+
+
+def test_derived_family():
+    derived = derive_family(1.2, 1.1, 1.15, [0, 1, 2], analytic_counts)
+    assert derived[0].macs_ratio == pytest.approx(1.0)
+    assert derived[1].resolution == 258 and derived[1].depth == pytest.approx(1.2)
+    assert derived[1].macs_ratio == pytest.approx(2.57, abs=0.01)
+    assert [m.dropout for m in derived] == [0.2, 0.2, 0.3]
+    released = released_family(analytic_counts)
+    assert [m.name for m in released] == [f"b{i}" for i in range(8)]
+    assert released[1].width == 1.0 and released[1].depth == 1.1 and released[1].resolution == 240
+    assert released[0].params == 5_288_548

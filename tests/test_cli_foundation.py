@@ -1,0 +1,106 @@
+"""`flops`, `candidates` and `derive` from the command line: JSON keys, tables and bad input."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from scaling_search.cli import main
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_flops_json_keys(capsys):
+    code, out, _ = run_cli(capsys, "flops", "--width", "1.1", "--depth", "1.2", "--resolution", "260", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"width", "depth", "resolution", "num_classes", "params", "macs", "activations", "stem",
+                         "head", "channels", "repeats"}
+    assert data["params"] == 9_109_994 and len(data["channels"]) == len(data["repeats"]) == 7
+    assert data["repeats"] == [2, 3, 3, 4, 4, 5, 2]
+
+
+def test_flops_table_by_default(capsys):
+    code, out, _ = run_cli(capsys, "flops", "--model", "b0", "--counter", "analytic")
+    assert code == 0 and "params 5,288,548" in out and "repeats" in out
+
+
+def test_candidates_json_and_csv(capsys):
+    code, out, _ = run_cli(capsys, "candidates", "--phi", "1", "--step", "0.05", "--counter", "analytic", "--json",
+                           "--baselines")
+    assert code == 0
+    rows = json.loads(out)
+    assert all(set(r) == {"alpha", "beta", "gamma", "phi", "nominal_ratio", "measured_ratio", "macs", "params",
+                          "activations", "resolution", "kind"} for r in rows)
+    kinds = {r["kind"] for r in rows}
+    assert kinds == {"compound", "reference", "depth-only", "width-only", "resolution-only"}
+    (reference,) = [r for r in rows if r["kind"] == "reference"]
+    assert round(reference["nominal_ratio"], 2) == 1.92 and round(reference["measured_ratio"], 2) == 2.57
+    code, out, _ = run_cli(capsys, "candidates", "--counter", "analytic", "--csv")
+    parsed = list(csv.DictReader(io.StringIO(out)))
+    assert parsed and "measured_ratio" in parsed[0]
+
+
+def test_candidates_table_shows_both_ratios(capsys):
+    code, out, _ = run_cli(capsys, "candidates", "--counter", "analytic", "--constraint", "nominal")
+    assert code == 0 and "nominal" in out and "measured" in out and "reference" in out
+
+
+def test_derive_json(capsys):
+    code, out, _ = run_cli(capsys, "derive", "--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15", "--phis", "0-7",
+                           "--counter", "analytic", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert [r["name"] for r in data["derived"]] == [f"b{i}" for i in range(8)]
+    assert [r["source"] for r in data["released"]] == ["released"] * 8
+    for row in data["derived"] + data["released"]:
+        assert {"name", "phi", "width", "depth", "resolution", "dropout", "params", "macs", "macs_ratio"} <= set(row)
+    assert data["released"][7]["params"] == 66_347_960
+
+
+def test_derive_table_labels_and_explains(capsys):
+    code, out, _ = run_cli(capsys, "derive", "--phis", "0,1", "--counter", "analytic")
+    assert code == 0 and "derived" in out and "released" in out and "no single" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["candidates", "--phi", "abc"],
+        ["candidates", "--phi", "0"],
+        ["candidates", "--step", "0"],
+        ["candidates", "--step", "-0.1"],
+        ["candidates", "--alpha-range", "2:1"],
+        ["candidates", "--alpha-range", "1"],
+        ["candidates", "--counter", "analytic", "--alpha-range", "1:1", "--beta-range", "1:1", "--gamma-range",
+         "1:1.05", "--tolerance", "0.01"],
+        ["flops", "--resolution", "0"],
+        ["flops", "--width", "nan"],
+        ["flops", "--model", "b9"],
+        ["flops", "--model", "b1", "--width", "2"],
+        ["derive", "--phis", "7-0"],
+        ["derive", "--alpha", "-1"],
+        ["flops", "--bogus"],
+        ["nonsense"],
+    ],
+)
+def test_bad_input_is_one_line_exit_2(capsys, argv):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("scaling-search") and "error" in lines[0]
+    assert "Traceback" not in err
+
+
+def test_console_script_entry_point_exits_2_without_traceback():
+    proc = subprocess.run([sys.executable, "-m", "scaling_search", "candidates", "--step", "0"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "step" in proc.stderr and "Traceback" not in proc.stderr
