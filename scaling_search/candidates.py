@@ -231,10 +231,16 @@ def enumerate_candidates(
             f"no (alpha, beta, gamma) on this grid has a {spec.constraint} cost ratio within "
             f"{spec.tolerance:.0%} of {spec.target_ratio:.3g}; widen --tolerance, change --step or the ranges"
         )
-    candidates = compound
-    if not any(c.kind == "reference" for c in candidates):
-        candidates.append(measure(spec, PAPER_COEFFICIENTS, "reference", counter, base_macs))
+    candidates = compound + [c for c in fixed_candidates(spec, counter, base_macs)
+                             if c.kind != "reference" or not any(k.kind == "reference" for k in compound)]
+    return candidates
+
+
+def fixed_candidates(spec: GridSpec, counter: Counter, base_macs: int | None = None) -> list[Candidate]:
+    """The paper's reference point, and the single-dimension baselines when ``spec.baselines``."""
+    base_macs = base_macs or counter(base_layout(spec)).macs
+    fixed = [measure(spec, PAPER_COEFFICIENTS, "reference", counter, base_macs)]
     if spec.baselines:
         for kind in ("depth-only", "width-only", "resolution-only"):
-            candidates.append(measure(spec, single_dimension(spec, kind), kind, counter, base_macs))
-    return candidates
+            fixed.append(measure(spec, single_dimension(spec, kind), kind, counter, base_macs))
+    return fixed

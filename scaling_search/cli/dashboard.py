@@ -1,0 +1,66 @@
+"""``scaling-search dashboard``: optuna-dashboard on a study's storage, bound to 127.0.0.1 by default."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+from pathlib import Path
+
+from scaling_search.cli.common import UsageError, positive_int, progress
+from scaling_search.search.definition import StudyDefinition
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "dashboard",
+        help="inspect a study in optuna-dashboard",
+        description="Serve optuna-dashboard for a study's storage and print its URL; Ctrl-C stops it.\n\n"
+        "  scaling-search dashboard --study c10-phi1\n"
+        "  scaling-search dashboard --storage postgresql://user@db/search --port 8081",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--study", help="study name: its SQLite file studies/<study>.db is served")
+    parser.add_argument("--studies-dir", default="studies", help="folder of study files (default studies)")
+    parser.add_argument("--storage", help="any Optuna storage URL instead of the study's SQLite file")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind (default 127.0.0.1: only this machine can connect)")
+    parser.add_argument("--port", type=positive_int, default=8080, help="port (default 8080)")
+    parser.set_defaults(func=run)
+
+
+def storage_url(args: argparse.Namespace) -> str:
+    if args.storage:
+        return args.storage
+    if not args.study:
+        raise UsageError("name a study with --study NAME, or a storage with --storage URL")
+    definition = StudyDefinition(study=args.study, studies_dir=args.studies_dir)
+    path = Path(args.studies_dir) / f"{args.study}.db"
+    if not path.exists():
+        raise UsageError(f"no study file {path}; run the study first or pass --storage")
+    return definition.storage_url()
+
+
+def check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise UsageError(f"cannot serve on {host}:{port}: {err.strerror or err}; choose another --port") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from optuna_dashboard import run_server
+
+    from scaling_search.search.storage import find_study, open_storage
+
+    storage = open_storage(storage_url(args))
+    if args.study and find_study(storage, args.study) is None:
+        raise UsageError(f"no study named {args.study!r} in that storage")
+    check_port_free(args.host, args.port)
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    progress(f"optuna-dashboard: http://{shown_host}:{args.port}/dashboard/ (Ctrl-C to stop)")
+    try:
+        run_server(storage, host=args.host, port=args.port)
+    except KeyboardInterrupt:
+        progress("dashboard stopped")
+    return 0

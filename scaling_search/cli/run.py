@@ -1,0 +1,150 @@
+"""``scaling-search run``: the search. Options come from defaults, a study file, then flags."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from scaling_search.cli.candidates import value_range
+from scaling_search.cli.common import UsageError, emit, finite_float, fmt, progress, render_table
+from scaling_search.search.definition import STRATEGIES, StudyDefinition, from_mapping, load_definition
+
+DESCRIPTION = """\
+Search (alpha, beta, gamma): measure every candidate's cost, train short proxy runs of them in
+parallel on Ray Tune, keep every trial in an Optuna study, and export the best coefficients with
+their derived B0..B7 configs to studies/<study>/.
+
+  scaling-search run --phi 1                                  built-in default: synthetic data, sized to the device
+  scaling-search run studies/paper_phi1.toml                  a study file (flags override it)
+  scaling-search run --phi 1 --dataset cifar10 --data-root ~/data --epochs 5 --seeds 3 --study c10-phi1
+  scaling-search run --phi 1 --strategy tpe --trials 40 --study c10-tpe
+  scaling-search run --resume --study c10-phi1               after a crash, Ctrl-C or kill -9
+  scaling-search run --address auto ...                       on an existing Ray cluster
+
+Options left unset are sized to the device: on CPU only, a small synthetic task at 32 px with
+3 candidates plus the paper's point; on GPUs, 64 px, 5 epochs and the whole grid."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("run", help="search (alpha, beta, gamma) by parallel proxy training",
+                                   description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                   argument_default=argparse.SUPPRESS)
+    parser.add_argument("study_file", nargs="?", type=Path, default=None, help="a TOML study definition (see studies/)")
+    what = parser.add_argument_group("what is searched")
+    what.add_argument("--study", help="study name (default: <dataset>-phi<phi>-<strategy>)")
+    what.add_argument("--phi", type=finite_float, help="compound coefficient to compare candidates at (default 1)")
+    what.add_argument("--strategy", choices=STRATEGIES, help="grid: every candidate x seed (default); "
+                                                             "tpe: Optuna TPE over (alpha, beta), gamma solved")
+    what.add_argument("--trials", type=int, help="number of TPE trials (default 20)")
+    what.add_argument("--seeds", type=int, help="seeds per grid candidate (default 1)")
+    what.add_argument("--step", type=finite_float, help="grid step (default 0.05)")
+    for name in ("alpha", "beta", "gamma"):
+        what.add_argument(f"--{name}-range", type=value_range, metavar="MIN:MAX", help=f"{name} range")
+    what.add_argument("--target", type=finite_float, help="cost multiplier per unit of phi (default 2)")
+    what.add_argument("--tolerance", type=finite_float, help="relative tolerance on the cost (default 0.05)")
+    what.add_argument("--constraint", choices=("measured", "nominal"), help="cost constraint (default measured)")
+    what.add_argument("--baselines", action="store_true", help="add depth-, width- and resolution-only candidates")
+    what.add_argument("--max-candidates", type=int, help="train at most this many compound candidates, spread over the grid "
+                                                                 "(the paper's point and baselines come on top)")
+    task = parser.add_argument_group("the proxy task")
+    task.add_argument("--dataset", help="synthetic (default), cifar10, cifar100, fashion-mnist, imagefolder:PATH, "
+                                        "npz:PATH")
+    task.add_argument("--data-root", help="where torchvision datasets live")
+    task.add_argument("--download", action="store_true", help="let torchvision download the dataset")
+    task.add_argument("--val-fraction", type=finite_float, help="share of training data held out (default 0.1)")
+    task.add_argument("--base-resolution", type=int, help="proxy resolution at phi = 0 (default 32 CPU, 64 GPU)")
+    task.add_argument("--epochs", type=int, help="epochs per proxy run (default 2 CPU, 5 GPU)")
+    task.add_argument("--batch-size", type=int, help="training batch (default 64 CPU, 256 GPU)")
+    task.add_argument("--recipe", help="proxy (default) or paper")
+    task.add_argument("--lr", type=finite_float, help="peak learning rate per 256 images (recipe's by default)")
+    task.add_argument("--max-train-images", type=int, help="training images per epoch (default: all; 1500 CPU)")
+    how = parser.add_argument_group("how it runs")
+    how.add_argument("--resume", action="store_true", help="continue an interrupted study")
+    how.add_argument("--storage", help="Optuna storage URL (default sqlite:///studies/<study>.db)")
+    how.add_argument("--studies-dir", help="folder for study files and outputs (default studies)")
+    how.add_argument("--device", help="auto (default), cpu or cuda")
+    how.add_argument("--trials-per-gpu", type=int, help="proxy runs sharing one GPU (default 1)")
+    how.add_argument("--cpus-per-trial", type=int, help="CPU cores per trial (default 1 CPU, 2 GPU)")
+    how.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
+    how.add_argument("--max-failures", type=int, help="retries of a trial whose worker dies (default 1)")
+    how.add_argument("--early-stop", action="store_true", help="stop weak trials early with ASHA")
+    how.add_argument("--address", help="an existing Ray cluster ('auto' or host:port); default a local Ray")
+    how.add_argument("--ray-temp-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", default=False, help="print the outcome as JSON")
+    parser.set_defaults(func=run)
+
+
+def definition_from(args: argparse.Namespace) -> StudyDefinition:
+    """Defaults, then the study file, then the flags given on the command line."""
+    try:
+        base = StudyDefinition()
+        if getattr(args, "study_file", None):
+            base = from_mapping(load_definition(args.study_file), base)
+        given = {f.name: getattr(args, f.name) for f in fields(StudyDefinition) if hasattr(args, f.name)}
+        return from_mapping(given, base)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+RANKED_COLUMNS = [
+    ("rank", "rank", fmt("d")),
+    ("alpha", "alpha", fmt(".3f")),
+    ("beta", "beta", fmt(".3f")),
+    ("gamma", "gamma", fmt(".3f")),
+    ("kind", "kind", fmt("s")),
+    ("measured_ratio", "cost", fmt(".2f")),
+    ("resolution", "res", fmt("d")),
+    ("accuracy", "val acc (mean ± std)", fmt("s")),
+    ("n_seeds", "n", fmt("d")),
+    ("test_acc", "test acc", fmt(".4f")),
+]
+
+
+def run(args: argparse.Namespace) -> int:
+    from scaling_search.search.results import candidate_table
+    from scaling_search.search.runner import run_search
+    from scaling_search.search.storage import find_study, open_storage
+
+    definition = definition_from(args).named()
+    outcome = run_search(definition, resume=getattr(args, "resume", False),
+                         ray_temp_dir=getattr(args, "ray_temp_dir", None))
+    study = find_study(open_storage(definition.storage_url()), definition.study)
+    table = candidate_table(study.get_trials(deepcopy=False)) if study else None
+    folder = definition.study_dir()
+    payload: dict[str, Any] = {
+        "study": outcome.study, "best": outcome.best, "counts": outcome.counts, "failures": outcome.failures,
+        "interrupted": outcome.interrupted, "trained": outcome.trained,
+        "files": [str(folder / name) for name in ("results.csv", "best.json", "derived.json", "study.toml")
+                  if (folder / name).exists()],
+    }
+    emit(args, payload, summary(outcome, table, folder))
+    if outcome.interrupted:
+        progress(f"interrupted; continue with: scaling-search run --resume --study {outcome.study}")
+        return 130
+    return 0
+
+
+def summary(outcome: Any, table: Any, folder: Path) -> str:
+    lines = []
+    if table is not None and not table.empty:
+        rows = []
+        for row in table.to_dict("records"):
+            std = row["score_std"]
+            spread = f" ± {std:.4f}" if std == std and row["n_seeds"] > 1 else ""  # NaN-safe
+            rows.append(dict(row, accuracy=f"{row['score']:.4f}{spread}"))
+        lines.append(render_table(rows, RANKED_COLUMNS))
+    else:
+        lines.append("no trial completed")
+    c = outcome.counts
+    lines.append(f"\n{c['complete']} complete, {c['fail']} failed, {c['pruned']} stopped early, "
+                 f"{c['waiting'] + c['running']} unfinished")
+    for failure in outcome.failures:
+        lines.append(f"  failed: {failure}")
+    if outcome.best:
+        b = outcome.best
+        lines.append(f"best: alpha={b['alpha']:.4g} beta={b['beta']:.4g} gamma={b['gamma']:.4g} "
+                     f"(val acc {b['score']:.4f}, measured cost {b['measured_ratio']:.2f}x)")
+        lines.append(f"wrote {folder}/results.csv, best.json, derived.json and configs/b0..b7.json")
+    return "\n".join(lines)

@@ -1,0 +1,207 @@
+"""A study definition: every option of ``scaling-search run``, as immutable data.
+
+A definition comes from defaults, then a TOML file, then command-line flags, in that order.
+Options left as ``None`` are sized to the device when the run starts
+(:func:`resolve_for_device`); the resolved definition is saved beside the study so that a
+run can be repeated exactly and resumed with the same plan.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+STRATEGIES = ("grid", "tpe")
+
+
+@dataclass(frozen=True)
+class StudyDefinition:
+    """Everything a search needs. ``None`` means "sized to the device at run time"."""
+
+    study: str | None = None  # None: named after dataset, phi and strategy (see default_study_name)
+    studies_dir: str = "studies"
+    storage: str | None = None
+    # what is searched
+    phi: float = 1.0
+    strategy: str = "grid"
+    trials: int | None = None
+    seeds: int = 1
+    step: float = 0.05
+    alpha_range: tuple[float, float] = (1.0, 2.0)
+    beta_range: tuple[float, float] = (1.0, 1.5)
+    gamma_range: tuple[float, float] = (1.0, 1.5)
+    target: float = 2.0
+    tolerance: float = 0.05
+    constraint: str = "measured"
+    baselines: bool = False
+    max_candidates: int | None = None
+    # the proxy task
+    dataset: str = "synthetic"
+    data_root: str | None = None
+    download: bool = False
+    val_fraction: float = 0.1
+    base_resolution: int | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    recipe: str = "proxy"
+    lr: float | None = None
+    max_train_images: int | None = None
+    # how it runs
+    device: str = "auto"
+    trials_per_gpu: int = 1
+    cpus_per_trial: int | None = None
+    max_concurrent: int | None = None
+    max_failures: int = 1
+    early_stop: bool = False
+    address: str | None = None
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def to_toml(self) -> str:
+        lines = ["# Resolved study definition, written by scaling-search run. Re-run with:",
+                 f"#   scaling-search run {self.study_dir() / 'study.toml'}"]
+        for key, value in self.to_dict().items():
+            if value is not None:
+                lines.append(f"{key} = {toml_value(value)}")
+        return "\n".join(lines) + "\n"
+
+    def named(self) -> StudyDefinition:
+        """This definition with its study name filled in."""
+        return self if self.study else replace(self, study=default_study_name(self))
+
+    def study_dir(self) -> Path:
+        return Path(self.studies_dir) / self.study
+
+    def storage_url(self) -> str:
+        """The Optuna storage: ``--storage`` as given, else SQLite at ``studies/<study>.db`` (absolute)."""
+        if self.storage:
+            return self.storage
+        return f"sqlite:///{(Path(self.studies_dir) / f'{self.study}.db').resolve()}"
+
+
+def default_study_name(definition: StudyDefinition) -> str:
+    """``<dataset>-phi<phi>-<strategy>``, e.g. ``synthetic-phi1-grid`` or ``imagefolder-imagenette-phi1-tpe``."""
+    kind, _, argument = definition.dataset.partition(":")
+    dataset = kind
+    if kind in ("imagefolder", "npz") and argument:
+        dataset = f"{kind}-{Path(argument).expanduser().name or 'data'}"
+    dataset = re.sub(r"[^A-Za-z0-9._-]+", "-", dataset).strip("-.") or "data"
+    return f"{dataset}-phi{definition.phi:g}-{definition.strategy}"[:100]
+
+
+# Options that may change between a run and its resume without changing what is searched.
+EXECUTION_OPTIONS = frozenset(
+    {"storage", "studies_dir", "device", "trials_per_gpu", "cpus_per_trial", "max_concurrent", "max_failures",
+     "address", "data_root", "download"}
+)
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def validate(definition: StudyDefinition) -> None:
+    """Raise ValueError naming the option, what it got and what is allowed."""
+    d = definition
+    if d.study is not None and (not STUDY_NAME.fullmatch(d.study) or ".." in d.study):
+        raise ValueError(f"study name {d.study!r} must be letters, digits, '.', '_' or '-' (no '/' or '..'), "
+                         "at most 100 characters")
+    if d.strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {d.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if d.constraint not in ("measured", "nominal"):
+        raise ValueError(f"constraint must be 'measured' or 'nominal', not {d.constraint!r}")
+    if not math.isfinite(d.phi) or d.phi == 0:
+        raise ValueError("phi must be a non-zero number: at phi = 0 every candidate is the base network")
+    positive_ints = {"seeds": d.seeds, "trials_per_gpu": d.trials_per_gpu, "trials": d.trials,
+                     "max_candidates": d.max_candidates, "epochs": d.epochs, "batch_size": d.batch_size,
+                     "cpus_per_trial": d.cpus_per_trial, "max_concurrent": d.max_concurrent,
+                     "max_train_images": d.max_train_images}
+    for name, value in positive_ints.items():
+        if value is not None and value < 1:
+            raise ValueError(f"{name.replace('_', '-')} must be >= 1, got {value}")
+    if d.max_failures < 0:
+        raise ValueError(f"max-failures must be >= 0, got {d.max_failures}")
+    if d.base_resolution is not None and d.base_resolution < 8:
+        raise ValueError(f"base-resolution must be >= 8, got {d.base_resolution}")
+    if d.lr is not None and not (d.lr > 0 and math.isfinite(d.lr)):
+        raise ValueError(f"lr must be a positive number, got {d.lr}")
+    if not 0 < d.val_fraction <= 0.5:
+        raise ValueError(f"val-fraction must lie in (0, 0.5], got {d.val_fraction}")
+    if d.strategy == "tpe" and d.seeds != 1:
+        raise ValueError("--seeds is for the grid strategy; tpe trains each sampled point once")
+    if d.strategy == "grid" and d.trials is not None:
+        raise ValueError("--trials is for --strategy tpe; the grid strategy runs every candidate x seed")
+
+
+def coerce(name: str, value: Any, annotation: Any) -> Any:
+    """Check a TOML value against the field's type; ints are accepted where floats are."""
+    if get_origin(annotation) is tuple:
+        if (isinstance(value, list | tuple) and len(value) == 2
+                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)):
+            return (float(value[0]), float(value[1]))
+        raise ValueError(f"study option {name!r} must be a [min, max] pair of numbers, got {value!r}")
+    allowed = get_args(annotation) or (annotation,)
+    if value is None and type(None) in allowed:
+        return None
+    if float in allowed and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    for kind in (bool, int, str):
+        if kind in allowed and type(value) is kind:
+            return value
+    expected = " or ".join(a.__name__ for a in allowed if a is not type(None))
+    raise ValueError(f"study option {name!r} must be {expected}, got {type(value).__name__} {value!r}")
+
+
+def from_mapping(values: dict[str, Any], base: StudyDefinition | None = None) -> StudyDefinition:
+    """A definition from ``values`` (TOML keys; '-' and '_' both accepted) over ``base``."""
+    hints = get_type_hints(StudyDefinition)
+    known = {f.name for f in fields(StudyDefinition)}
+    updates = {}
+    for raw_key, value in values.items():
+        key = raw_key.replace("-", "_")
+        if key not in known:
+            raise ValueError(f"unknown study option {raw_key!r}; known options: {', '.join(sorted(known))}")
+        updates[key] = coerce(raw_key, value, hints[key])
+    return replace(base or StudyDefinition(), **updates)
+
+
+def load_definition(path: Path) -> dict[str, Any]:
+    """The raw options of a study file, parsed as data only (tomllib)."""
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ValueError(f"study file not found: {path}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"study file {path} is not valid TOML: {err}") from None
+
+
+def changed_options(saved: StudyDefinition, wanted: StudyDefinition) -> list[str]:
+    """Options set in ``wanted`` that differ from ``saved`` and would change what is searched.
+
+    Options ``wanted`` leaves to the device (None) match whatever the saved run resolved them to.
+    """
+    return [f.name for f in fields(StudyDefinition)
+            if f.name not in EXECUTION_OPTIONS and getattr(wanted, f.name) is not None
+            and getattr(saved, f.name) != getattr(wanted, f.name)]

@@ -1,0 +1,72 @@
+"""What a study trains: candidates (measured before any training) times seeds, each with a stable key."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from scaling_search.candidates import Candidate, GridSpec, enumerate_candidates
+from scaling_search.counting.counter import Counter
+from scaling_search.search.definition import StudyDefinition
+
+
+@dataclass(frozen=True)
+class PlannedTrial:
+    """One proxy run: a candidate and a seed. ``key`` identifies it across resumes."""
+
+    candidate: Candidate
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return f"{candidate_id(self.candidate.coefficients)}/seed{self.seed}"
+
+
+def candidate_id(coefficients: tuple[float, float, float]) -> str:
+    alpha, beta, gamma = coefficients
+    return f"a{alpha:.4f}-b{beta:.4f}-g{gamma:.4f}"
+
+
+def grid_spec(definition: StudyDefinition, num_classes: int) -> GridSpec:
+    """The candidate grid of a resolved definition, at the proxy's base resolution and class count."""
+    assert definition.base_resolution is not None, "resolve the definition for the device first"
+    return GridSpec(
+        phi=definition.phi,
+        step=definition.step,
+        alpha_range=definition.alpha_range,
+        beta_range=definition.beta_range,
+        gamma_range=definition.gamma_range,
+        target=definition.target,
+        tolerance=definition.tolerance,
+        constraint=definition.constraint,  # type: ignore[arg-type]
+        base_resolution=definition.base_resolution,
+        num_classes=num_classes,
+        baselines=definition.baselines,
+    )
+
+
+def spread(candidates: list[Candidate], limit: int) -> list[Candidate]:
+    """At most ``limit`` compound candidates, evenly spaced over the grid's order; reference and baselines kept."""
+    fixed = [c for c in candidates if c.kind != "compound"]
+    compound = sorted((c for c in candidates if c.kind == "compound"), key=lambda c: c.coefficients)
+    if len(compound) > limit:
+        if limit == 1:
+            compound = [compound[len(compound) // 2]]
+        else:
+            compound = [compound[round(i * (len(compound) - 1) / (limit - 1))] for i in range(limit)]
+    return fixed + compound
+
+
+def plan_grid(definition: StudyDefinition, num_classes: int, counter: Counter) -> list[PlannedTrial]:
+    """Every feasible candidate × seed (limited to ``max_candidates`` candidates when set)."""
+    candidates = enumerate_candidates(grid_spec(definition, num_classes), counter)
+    if definition.max_candidates is not None:
+        candidates = spread(candidates, definition.max_candidates)
+    candidates.sort(key=lambda c: (c.kind != "reference", c.coefficients))
+    return [PlannedTrial(c, seed) for c in candidates for seed in range(definition.seeds)]
+
+
+def solve_gamma(alpha: float, beta: float, target: float) -> float | None:
+    """γ that puts (α, β, γ) exactly on the nominal constraint α·β²·γ² = target, or None if γ < 1."""
+    gamma_squared = target / (alpha * beta * beta)
+    return math.sqrt(gamma_squared) if gamma_squared >= 1.0 else None

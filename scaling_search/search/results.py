@@ -1,0 +1,87 @@
+"""The study's trials as tables: one row per trial, and one per candidate aggregated over seeds.
+
+Pure functions of the Optuna trials, shared by the search's export and the reports.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+from optuna.trial import FrozenTrial, TrialState
+
+TRIAL_COLUMNS = (
+    "number", "state", "key", "candidate", "kind", "alpha", "beta", "gamma", "seed", "val_acc", "best_val_acc",
+    "test_acc", "status", "reason", "epochs", "wall_s", "img_per_s", "peak_mem_mb", "macs", "measured_ratio",
+    "nominal_ratio", "params", "activations", "resolution", "step_mode", "node_id",
+)
+
+
+def trial_rows(trials: list[FrozenTrial]) -> pd.DataFrame:
+    """One row per trial, in trial-number order."""
+    rows = []
+    for trial in sorted(trials, key=lambda t: t.number):
+        attrs = trial.user_attrs
+        row: dict[str, Any] = {"number": trial.number, "state": trial.state.name}
+        row.update({name: trial.params.get(name) for name in ("alpha", "beta", "gamma", "seed")})
+        row.update({name: attrs.get(name) for name in TRIAL_COLUMNS if name not in row})
+        row["val_acc"] = trial.value if trial.state == TrialState.COMPLETE else attrs.get("val_acc")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
+
+
+def candidate_table(trials: list[FrozenTrial]) -> pd.DataFrame:
+    """One row per candidate with COMPLETE trials: mean ± std of the validation accuracy over seeds, ranked."""
+    frame = trial_rows(trials)
+    complete = frame[frame["state"] == "COMPLETE"]
+    columns = ["rank", "candidate", "kind", "alpha", "beta", "gamma", "score", "score_std", "n_seeds", "test_acc",
+               "test_acc_std", "measured_ratio", "nominal_ratio", "macs", "params", "activations", "resolution",
+               "wall_s"]
+    if complete.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = complete.groupby("candidate", sort=False)
+    table = grouped.agg(
+        kind=("kind", "first"), alpha=("alpha", "first"), beta=("beta", "first"), gamma=("gamma", "first"),
+        score=("val_acc", "mean"), score_std=("val_acc", "std"), n_seeds=("val_acc", "size"),
+        test_acc=("test_acc", "mean"), test_acc_std=("test_acc", "std"),
+        measured_ratio=("measured_ratio", "first"), nominal_ratio=("nominal_ratio", "first"),
+        macs=("macs", "first"), params=("params", "first"), activations=("activations", "first"),
+        resolution=("resolution", "first"), wall_s=("wall_s", "mean"),
+    ).reset_index()
+    table = table.sort_values(["score", "candidate"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    table.insert(0, "rank", range(1, len(table) + 1))
+    return table[columns]
+
+
+def best_candidate(trials: list[FrozenTrial], phi: float) -> dict[str, Any] | None:
+    """The top-ranked candidate as ``best.json`` holds it, or None when no trial completed."""
+    table = candidate_table(trials)
+    if table.empty:
+        return None
+    top = table.iloc[0]
+    return {
+        "alpha": float(top["alpha"]),
+        "beta": float(top["beta"]),
+        "gamma": float(top["gamma"]),
+        "phi": phi,
+        "score": float(top["score"]),
+        "score_std": none_if_nan(top["score_std"]),
+        "n_seeds": int(top["n_seeds"]),
+        "test_acc": none_if_nan(top["test_acc"]),
+        "measured_ratio": none_if_nan(top["measured_ratio"]),
+        "nominal_ratio": none_if_nan(top["nominal_ratio"]),
+        "macs": int(top["macs"]),
+        "params": int(top["params"]),
+        "resolution": int(top["resolution"]),
+        "candidate": top["candidate"],
+        "kind": top["kind"],
+        "metric": "validation accuracy (final epoch), mean over seeds",
+    }
+
+
+def none_if_nan(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value

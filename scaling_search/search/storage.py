@@ -1,0 +1,130 @@
+"""The Optuna study behind a search: opening storage, the trial plan as WAITING trials, resume.
+
+Only the driver writes the study. A grid study enqueues its whole plan as WAITING trials
+up front, so the dashboard shows what is left and ``study.ask()`` hands out the next one. A
+trial whose driver died is found RUNNING on resume and goes back to WAITING: it re-runs
+into the same Optuna trial, so the study holds exactly one trial per planned key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.distributions import FloatDistribution, IntDistribution
+from optuna.trial import FrozenTrial, TrialState
+
+from scaling_search.search.definition import StudyDefinition
+from scaling_search.search.plan import PlannedTrial, candidate_id
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+class StorageError(ValueError):
+    """The study's storage cannot be opened or read."""
+
+
+def open_storage(url: str) -> optuna.storages.BaseStorage:
+    """An Optuna RDB storage for ``url``, with a clear error when it cannot be opened."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if path.exists() and path.stat().st_size > 0 and not is_sqlite_file(path):
+            raise StorageError(f"{path} is not an SQLite database (corrupt or another file); move it away or "
+                               "choose another --storage")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return optuna.storages.RDBStorage(url, skip_compatibility_check=False)
+    except Exception as err:  # sqlalchemy raises many kinds; all mean "cannot open"
+        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise StorageError(f"cannot open storage {redact(url)}: {detail}") from None
+
+
+def is_sqlite_file(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(16) == b"SQLite format 3\x00"
+
+
+def redact(url: str) -> str:
+    """The URL without a password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+def find_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study | None:
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        return None
+
+
+def create_study(storage: optuna.storages.BaseStorage, definition: StudyDefinition) -> optuna.Study:
+    study = optuna.create_study(study_name=definition.study, storage=storage, direction="maximize")
+    study.set_user_attr("definition", definition.to_dict())
+    return study
+
+
+def saved_definition(study: optuna.Study) -> StudyDefinition | None:
+    from scaling_search.search.definition import from_mapping
+
+    saved = study.user_attrs.get("definition")
+    return from_mapping(saved) if isinstance(saved, dict) else None
+
+
+def distributions(definition: StudyDefinition, plan: list[PlannedTrial]) -> dict[str, Any]:
+    """Fixed search-space distributions wide enough for the ranges and every planned point."""
+    space: dict[str, Any] = {}
+    for index, name in enumerate(("alpha", "beta", "gamma")):
+        low, high = getattr(definition, f"{name}_range")
+        values = [p.candidate.coefficients[index] for p in plan] + [low, high]
+        space[name] = FloatDistribution(min(values), max(values))
+    space["seed"] = IntDistribution(0, max(definition.seeds - 1, 0))
+    return space
+
+
+def candidate_attrs(planned: PlannedTrial) -> dict[str, Any]:
+    c = planned.candidate
+    return {
+        "key": planned.key,
+        "candidate": candidate_id(c.coefficients),
+        "kind": c.kind,
+        "macs": c.macs,
+        "measured_ratio": c.measured_ratio,
+        "nominal_ratio": c.nominal_ratio,
+        "params": c.params,
+        "activations": c.activations,
+        "resolution": c.resolution,
+    }
+
+
+def enqueue_plan(study: optuna.Study, plan: list[PlannedTrial]) -> None:
+    """Add every planned trial not yet in the study as a WAITING trial."""
+    present = {t.user_attrs.get("key") for t in study.get_trials(deepcopy=False)}
+    for planned in plan:
+        if planned.key in present:
+            continue
+        alpha, beta, gamma = planned.candidate.coefficients
+        study.enqueue_trial({"alpha": alpha, "beta": beta, "gamma": gamma, "seed": planned.seed},
+                            user_attrs=candidate_attrs(planned), skip_if_exists=False)
+
+
+def requeue_orphans(study: optuna.Study) -> int:
+    """RUNNING trials left by a driver that died go back to WAITING; returns how many."""
+    storage = study._storage
+    orphans = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
+    for trial in orphans:
+        storage.set_trial_state_values(trial._trial_id, TrialState.WAITING)
+    return len(orphans)
+
+
+def counts(study: optuna.Study) -> dict[str, int]:
+    trials = study.get_trials(deepcopy=False)
+    return {state.name.lower(): sum(t.state == state for t in trials) for state in TrialState}
+
+
+def finished(trial: FrozenTrial) -> bool:
+    return trial.state.is_finished()

@@ -1,0 +1,120 @@
+"""`scaling-search run` and `dashboard`: bad input, the dashboard over HTTP, the built-in default."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import urllib.request
+
+import optuna
+import pytest
+
+from scaling_search.cli import main
+from tests.search_helpers import cli, cli_env, free_port, stop_group, wait_for
+
+
+def error_line(capsys, *argv):
+    code = main(list(argv))
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1 and "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", "--strategy", "bayes"], "invalid choice"),
+        (["run", "--strategy", "tpe", "--trials", "0"], "trials must be >= 1"),
+        (["run", "--trials-per-gpu", "0"], "trials-per-gpu must be >= 1"),
+        (["run", "--phi", "0"], "phi"),
+        (["run", "--seeds", "0"], "seeds"),
+        (["run", "--trials", "5"], "tpe"),
+        (["run", "--study", "../escape"], "study name"),
+        (["run", "--study", "/abs"], "study name"),
+        (["run", "--storage", "nosuchdb://x/y"], "cannot open storage"),
+    ],
+)
+def test_run_bad_input(capsys, tmp_path, monkeypatch, argv, expected):
+    monkeypatch.chdir(tmp_path)
+    assert expected in error_line(capsys, *argv)
+    assert not (tmp_path / "studies").exists() or not any((tmp_path / "studies").iterdir())
+
+
+def test_run_study_file_errors(capsys, tmp_path):
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text('phi = 1\nwarp_speed = 9\n')
+    assert "unknown study option 'warp_speed'" in error_line(capsys, "run", str(unknown))
+    wrong_type = tmp_path / "wrong.toml"
+    wrong_type.write_text('seeds = "three"\n')
+    assert "'seeds' must be int" in error_line(capsys, "run", str(wrong_type))
+    broken = tmp_path / "broken.toml"
+    broken.write_text('phi = \n')
+    assert "not valid TOML" in error_line(capsys, "run", str(broken))
+    assert "not found" in error_line(capsys, "run", str(tmp_path / "missing.toml"))
+
+
+def test_resume_of_unknown_study(capsys, tmp_path):
+    line = error_line(capsys, "run", "--resume", "--study", "nothing", "--studies-dir", str(tmp_path))
+    assert "no study named 'nothing'" in line
+
+
+def test_corrupt_database_is_named(capsys, tmp_path):
+    (tmp_path / "bad.db").write_bytes(b"this is not sqlite" * 10)
+    line = error_line(capsys, "run", "--study", "bad", "--studies-dir", str(tmp_path))
+    assert "bad.db" in line and "not an SQLite database" in line
+
+
+def test_committed_study_file_parses():
+    from pathlib import Path
+
+    from scaling_search.search.definition import from_mapping, load_definition
+
+    definition = from_mapping(load_definition(Path(__file__).parents[1] / "studies" / "paper_phi1.toml"))
+    assert definition.phi == 1 and definition.strategy == "grid" and definition.seeds >= 2
+
+
+def test_dashboard_serves_study_then_stops(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'demo.db'}"
+    study = optuna.create_study(study_name="demo", storage=storage, direction="maximize")
+    study.add_trial(optuna.trial.create_trial(params={"alpha": 1.2}, value=0.5,
+                                              distributions={"alpha": optuna.distributions.FloatDistribution(1, 2)}))
+    port = free_port()
+    server = subprocess.Popen(cli("dashboard", "--study", "demo", "--studies-dir", str(tmp_path), "--port",
+                                  str(port)),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(tmp_path),
+                              start_new_session=True)
+    try:
+        def answers():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=2) as response:
+                    return response.status == 200 and b"demo" in response.read()
+            except OSError:
+                return False
+
+        assert wait_for(answers, timeout=60), "dashboard did not answer"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/dashboard/", timeout=5) as response:
+            assert response.status == 200
+    finally:
+        stop_group(server)
+    assert server.returncode is not None
+    assert f"http://127.0.0.1:{port}/dashboard/" in server.stderr.read()
+
+
+def test_dashboard_bad_input(capsys, tmp_path):
+    assert "--study" in error_line(capsys, "dashboard")
+    assert "no study file" in error_line(capsys, "dashboard", "--study", "nope", "--studies-dir", str(tmp_path))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_builtin_default_run_finishes_within_five_minutes(tmp_path):
+    start = time.monotonic()
+    proc = subprocess.run(cli("run", "--phi", "1"), cwd=tmp_path, capture_output=True, text=True, timeout=330,
+                          env=cli_env(tmp_path))
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert elapsed < 300, f"took {elapsed:.0f} s"
+    assert "best: alpha=" in proc.stdout and "val acc" in proc.stdout
+    assert (tmp_path / "studies" / "synthetic-phi1-grid" / "best.json").exists()

@@ -1,0 +1,137 @@
+"""The search end to end on a local Ray: study contents, exports, failures and resume after SIGKILL."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import signal
+import subprocess
+import time
+
+import pytest
+from optuna.trial import TrialState
+
+from scaling_search.search.runner import run_search
+from tests.search_helpers import cli, cli_env, load, stop_group, tiny_definition, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+TRIAL_ATTRS = {"macs", "measured_ratio", "params", "activations", "resolution", "wall_s", "img_per_s", "test_acc",
+               "status", "reason", "key", "candidate", "kind"}
+
+
+def test_end_to_end_study_and_exports(tmp_path, ray_dir):
+    definition = tiny_definition(tmp_path, seeds=1)
+    outcome = run_search(definition, ray_temp_dir=ray_dir)
+    study = load(definition)
+    trials = study.get_trials()
+    assert outcome.counts["complete"] == len(trials) == 4  # 3 spread candidates + the paper's point
+    keys = [t.user_attrs["key"] for t in trials]
+    assert len(set(keys)) == len(keys)
+    assert any(t.user_attrs["kind"] == "reference" for t in trials)
+    for trial in trials:
+        assert trial.state == TrialState.COMPLETE
+        assert set(trial.user_attrs) >= TRIAL_ATTRS
+        assert {"alpha", "beta", "gamma", "seed"} == set(trial.params)
+        assert trial.user_attrs["status"] == "ok" and trial.user_attrs["reason"] is None
+        assert 0.0 <= trial.value <= 1.0
+        assert trial.intermediate_values == {1: pytest.approx(trial.value)}
+    folder = tmp_path / "studies" / "tiny"
+    rows = list(csv.DictReader((folder / "results.csv").read_text().splitlines()))
+    assert sorted(int(r["number"]) for r in rows) == sorted(t.number for t in trials)
+    by_number = {t.number: t for t in trials}
+    for row in rows:
+        assert float(row["val_acc"]) == pytest.approx(by_number[int(row["number"])].value)
+    best = json.loads((folder / "best.json").read_text())
+    top_value = max(t.value for t in trials)
+    assert best["score"] == pytest.approx(top_value)
+    tied = {(t.params["alpha"], t.params["beta"], t.params["gamma"]) for t in trials if t.value == top_value}
+    assert (best["alpha"], best["beta"], best["gamma"]) in tied
+    assert {"alpha", "beta", "gamma", "phi", "score", "score_std", "n_seeds", "measured_ratio"} <= set(best)
+    derived = json.loads((folder / "derived.json").read_text())
+    assert [m["name"] for m in derived["derived"]] == [f"b{i}" for i in range(8)]
+    assert (folder / "configs" / "b3.json").exists() and (folder / "study.toml").exists()
+
+    # Running the finished study again trains nothing and reports the same result.
+    again = run_search(definition, ray_temp_dir=ray_dir)
+    assert not again.trained and again.best == outcome.best
+    assert len(load(definition).get_trials()) == 4
+
+
+def test_failed_and_diverged_trials_are_fail_with_reasons(tmp_path, ray_dir):
+    from dataclasses import replace
+
+    def flaky(config, data, settings):
+        from scaling_search.search.trainable import run_trial
+
+        if config["number"] == 1:
+            config = dict(config, layout={"not": "a layout"})  # building the candidate raises
+        if config["number"] == 2:
+            settings = replace(settings, recipe=replace(settings.recipe, lr_per_256=1e9))  # diverges
+        run_trial(config, data, settings)
+
+    definition = tiny_definition(tmp_path, study="flaky")
+    outcome = run_search(definition, ray_temp_dir=ray_dir, trainable=flaky)
+    trials = {t.number: t for t in load(definition).get_trials()}
+    assert trials[1].state == TrialState.FAIL and trials[1].user_attrs["status"] == "failed"
+    assert "layout" in trials[1].user_attrs["reason"]
+    assert trials[2].state == TrialState.FAIL and trials[2].user_attrs["status"] == "diverged"
+    assert trials[2].user_attrs["reason"]
+    others = [t for n, t in trials.items() if n not in (1, 2)]
+    assert others and all(t.state == TrialState.COMPLETE for t in others)
+    assert outcome.counts["fail"] == 2 and len(outcome.failures) == 2
+    assert any("diverged" in f for f in outcome.failures) and any("failed" in f for f in outcome.failures)
+    for trial in trials.values():
+        for value in trial.intermediate_values.values():
+            assert math.isfinite(value)
+
+
+def test_cli_run_failure_summary_exit_0(tmp_path, ray_dir):
+    """The command line reports failed trials by name and still exits 0."""
+    proc = subprocess.run(
+        cli("run", "--study", "lr", "--studies-dir", str(tmp_path / "studies"), "--dataset",
+            "synthetic:classes=4,train=240,test=60", "--base-resolution", "16", "--epochs", "1", "--batch-size", "32",
+            "--max-candidates", "1", "--constraint", "nominal", "--lr", "1e9", "--device", "cpu", "--ray-temp-dir", ray_dir),
+        capture_output=True, text=True, timeout=300, env=cli_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "failed: " in proc.stdout and "diverged" in proc.stdout
+    assert "no trial completed" in proc.stdout
+
+
+def test_resume_after_sigkill(tmp_path, ray_dir):
+    definition = tiny_definition(tmp_path, study="killed", seeds=2, max_concurrent=1)
+    argv = cli("run", "--study", "killed", "--studies-dir", definition.studies_dir, "--dataset", definition.dataset,
+               "--base-resolution", "16", "--epochs", "1", "--batch-size", "32", "--max-candidates", "3",
+               "--step", "0.1", "--constraint", "nominal", "--seeds", "2", "--device", "cpu", "--max-concurrent", "1",
+               "--ray-temp-dir", ray_dir)
+    driver = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=cli_env(tmp_path),
+                              start_new_session=True)
+    try:
+        def some_complete():
+            try:
+                return len(load(definition).get_trials(states=(TrialState.COMPLETE,))) >= 2
+            except Exception:
+                return False
+
+        assert wait_for(some_complete, timeout=240), "no trial completed before the kill"
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(30)
+    finally:
+        stop_group(driver)
+    before = load(definition).get_trials()
+    assert len(before) == 8 and any(t.state != TrialState.COMPLETE for t in before)
+    completed_before = {t.number: t.value for t in before if t.state == TrialState.COMPLETE}
+
+    start = time.monotonic()
+    proc = subprocess.run(cli("run", "--resume", "--study", "killed", "--studies-dir", definition.studies_dir,
+                              "--ray-temp-dir", ray_dir),
+                          capture_output=True, text=True, timeout=400, env=cli_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    after = load(definition).get_trials()
+    assert len(after) == 8  # none lost, none duplicated
+    assert all(t.state == TrialState.COMPLETE for t in after)
+    assert len({t.user_attrs["key"] for t in after}) == 8
+    for number, value in completed_before.items():  # finished trials were not re-run
+        assert after[number].value == value
+    assert time.monotonic() - start < 400
