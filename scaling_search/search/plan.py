@@ -57,9 +57,25 @@ def spread(candidates: list[Candidate], limit: int) -> list[Candidate]:
     return fixed + compound
 
 
+def distinct_layouts(candidates: list[Candidate]) -> list[Candidate]:
+    """One candidate per realised network: grid points that round to the same layout would train the same model.
+
+    The paper's point and the baselines are always kept; among compound points sharing a layout,
+    the one with the smallest coefficients stands for the rest.
+    """
+    seen = {c.layout.structure_key() for c in candidates if c.kind != "compound"}
+    kept = [c for c in candidates if c.kind != "compound"]
+    for candidate in sorted((c for c in candidates if c.kind == "compound"), key=lambda c: c.coefficients):
+        key = candidate.layout.structure_key()
+        if key not in seen:
+            seen.add(key)
+            kept.append(candidate)
+    return kept
+
+
 def plan_grid(definition: StudyDefinition, num_classes: int, counter: Counter) -> list[PlannedTrial]:
-    """Every feasible candidate × seed (limited to ``max_candidates`` candidates when set)."""
-    candidates = enumerate_candidates(grid_spec(definition, num_classes), counter)
+    """Every feasible candidate with a distinct realised layout × seed (at most ``max_candidates`` when set)."""
+    candidates = distinct_layouts(enumerate_candidates(grid_spec(definition, num_classes), counter))
     if definition.max_candidates is not None:
         candidates = spread(candidates, definition.max_candidates)
     candidates.sort(key=lambda c: (c.kind != "reference", c.coefficients))

@@ -1,0 +1,109 @@
+"""Study definitions (TOML ↔ data) and the trial plan, without Ray."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from scaling_search.counting.analytic import analytic_counts
+from scaling_search.search.definition import (
+    StudyDefinition,
+    changed_options,
+    default_study_name,
+    from_mapping,
+    load_definition,
+)
+from scaling_search.search.plan import distinct_layouts, plan_grid, solve_gamma, spread
+from scaling_search.search.runner import CPU_SIZING, GPU_SIZING, largest_resolution, resolve_for_device
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def test_resolved_definition_round_trips_through_toml(tmp_path):
+    definition = resolve_for_device(StudyDefinition(study="x", seeds=3, alpha_range=(1.0, 1.6)), gpus=0)
+    path = tmp_path / "study.toml"
+    path.write_text(definition.to_toml())
+    assert from_mapping(load_definition(path)) == definition
+    assert tomllib.loads(definition.to_toml())["seeds"] == 3
+
+
+def test_flags_override_file_and_dashes_are_accepted():
+    base = from_mapping({"phi": 2, "max-candidates": 5})
+    assert base.phi == 2.0 and base.max_candidates == 5
+    assert from_mapping({"phi": 3}, base).max_candidates == 5
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"seeds": "3"}, "must be int"),
+        ({"phi": True}, "must be float"),
+        ({"alpha_range": [1.0]}, "pair"),
+        ({"unknown": 1}, "unknown study option"),
+        ({"study": "../../etc"}, "study name"),
+        ({"study": "a/b"}, "study name"),
+        ({"strategy": "random"}, "unknown strategy"),
+        ({"strategy": "tpe", "seeds": 2}, "seeds"),
+        ({"trials_per_gpu": 0}, "trials-per-gpu"),
+        ({"val_fraction": 0.9}, "val-fraction"),
+        ({"lr": -1}, "lr"),
+    ],
+)
+def test_bad_definitions(values, message):
+    with pytest.raises(ValueError, match=message):
+        from_mapping(values)
+
+
+def test_default_study_names():
+    assert default_study_name(StudyDefinition()) == "synthetic-phi1-grid"
+    assert default_study_name(StudyDefinition(dataset="imagefolder:~/data/imagenette/", phi=2,
+                                              strategy="tpe")) == "imagefolder-imagenette-phi2-tpe"
+
+
+def test_changed_options_ignore_execution_and_unset():
+    saved = resolve_for_device(StudyDefinition(study="s"), gpus=0)
+    assert changed_options(saved, resolve_for_device(StudyDefinition(study="s", address="auto"), gpus=0)) == []
+    assert changed_options(saved, resolve_for_device(StudyDefinition(study="s", phi=2), gpus=0)) == ["phi"]
+
+
+def test_device_sizing():
+    cpu = resolve_for_device(StudyDefinition(), gpus=0)
+    assert cpu.device == "cpu" and cpu.base_resolution == CPU_SIZING.base_resolution
+    assert cpu.max_candidates == CPU_SIZING.max_candidates and cpu.dataset.startswith("synthetic:")
+    gpu = resolve_for_device(StudyDefinition(), gpus=1)
+    assert gpu.device == "cuda" and gpu.epochs == GPU_SIZING.epochs and gpu.max_candidates is None
+    explicit = resolve_for_device(StudyDefinition(epochs=9, base_resolution=48), gpus=0)
+    assert explicit.epochs == 9 and explicit.base_resolution == 48
+    assert largest_resolution(cpu) >= round(32 * 1.5)
+
+
+def test_plan_has_one_trial_per_distinct_layout_and_seed():
+    definition = resolve_for_device(StudyDefinition(study="p", seeds=2, step=0.1, constraint="nominal",
+                                                    base_resolution=32), gpus=1)
+    plan = plan_grid(definition, 10, analytic_counts)
+    keys = [p.key for p in plan]
+    assert len(keys) == len(set(keys))
+    layouts = {p.candidate.layout.structure_key() for p in plan if p.candidate.kind == "compound"}
+    assert len(layouts) * 2 == sum(p.candidate.kind == "compound" for p in plan)
+    assert plan[0].candidate.kind == "reference" and plan[1].candidate.kind == "reference"
+
+
+def test_distinct_layouts_and_spread():
+    from scaling_search.candidates import GridSpec, enumerate_candidates
+
+    candidates = enumerate_candidates(GridSpec(base_resolution=32, num_classes=10), analytic_counts)
+    distinct = distinct_layouts(candidates)
+    assert len({c.layout.structure_key() for c in distinct}) == len(distinct) < len(candidates)
+    limited = spread(distinct, 2)
+    assert sum(c.kind == "compound" for c in limited) == 2
+    assert any(c.kind == "reference" for c in limited)
+
+
+def test_solve_gamma_lies_on_the_constraint():
+    gamma = solve_gamma(1.2, 1.1, 2.0)
+    assert 1.2 * 1.1**2 * gamma**2 == pytest.approx(2.0)
+    assert solve_gamma(1.9, 1.1, 2.0) is None
