@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from scaling_search import __version__
 from scaling_search.cli.common import Parser, UsageError
 
-COMMANDS = ("run", "dashboard", "flops", "candidates", "derive", "train")
+COMMANDS = ("run", "dashboard", "report", "flops", "candidates", "derive", "train")
 """Sub-command modules under ``scaling_search.cli``; each has ``register(subparsers)``."""
 
 DESCRIPTION = """\

@@ -46,8 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what.add_argument("--tolerance", type=finite_float, help="relative tolerance on the cost (default 0.05)")
     what.add_argument("--constraint", choices=("measured", "nominal"), help="cost constraint (default measured)")
     what.add_argument("--baselines", action="store_true", help="add depth-, width- and resolution-only candidates")
-    what.add_argument("--max-candidates", type=int, help="train at most this many compound candidates, spread over the grid "
-                                                                 "(the paper's point and baselines come on top)")
+    what.add_argument("--max-candidates", type=int,
+                      help="train at most this many compound candidates, spread over the grid (the paper's point "
+                           "and baselines come on top)")
     task = parser.add_argument_group("the proxy task")
     task.add_argument("--dataset", help="synthetic (default), cifar10, cifar100, fashion-mnist, imagefolder:PATH, "
                                         "npz:PATH")

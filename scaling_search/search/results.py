@@ -14,7 +14,7 @@ from optuna.trial import FrozenTrial, TrialState
 TRIAL_COLUMNS = (
     "number", "state", "key", "candidate", "kind", "alpha", "beta", "gamma", "seed", "val_acc", "best_val_acc",
     "test_acc", "status", "reason", "epochs", "wall_s", "img_per_s", "peak_mem_mb", "macs", "measured_ratio",
-    "nominal_ratio", "params", "activations", "resolution", "step_mode", "node_id",
+    "nominal_ratio", "params", "activations", "resolution", "step_mode", "hardware", "node_id",
 )
 
 

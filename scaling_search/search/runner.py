@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import platform
 import sys
 import time
 from collections.abc import Callable
@@ -155,6 +156,7 @@ def run_search(
                 reference_plan(definition, data.num_classes, counter)
             study = create_study(storage, definition)
             study.set_user_attr("num_classes", data.num_classes)
+            study.set_user_attr("environment", software_versions())
             study.set_user_attr("space", distributions_json(definition, plan))
             enqueue_plan(study, plan)
             log(f"study {definition.study!r}: {len(plan)} planned trials in {definition.storage_url()}")
@@ -174,6 +176,19 @@ def run_search(
                          f"({t.user_attrs.get('reason')})"
                          for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))]
     return finish(study, definition, interrupted=interrupted, trained=True, failures=searcher_failures)
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of what the result depends on, recorded with the study for its report."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version()}
+    for package in ("scaling-search", "torch", "torchvision", "ray", "optuna", "fvcore"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return versions
 
 
 def needs_more_tpe(study: optuna.Study, definition: StudyDefinition) -> bool:

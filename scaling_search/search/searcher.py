@@ -23,7 +23,7 @@ from ray.tune.search import Searcher
 from scaling_search.search.trainable import PROXY_RESULT
 
 RESULT_ATTRS = ("status", "reason", "val_acc", "best_val_acc", "test_acc", "epochs", "wall_s", "img_per_s",
-                "peak_mem_mb", "step_mode", "device", "node_id", "train_loss_curve", "val_curve")
+                "peak_mem_mb", "step_mode", "device", "hardware", "node_id", "train_loss_curve", "val_curve")
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -49,8 +50,17 @@ def run_trial(config: dict[str, Any], data: ImageData, settings: TrialSettings) 
     except Exception as err:  # a candidate that cannot even be built is a failed trial, not a retry
         result = {"status": "failed", "reason": f"{type(err).__name__}: {err}",
                   "traceback": traceback.format_exc(limit=5)}
-    result.update(node_id=node_id, pid=os.getpid())
+    result.update(node_id=node_id, pid=os.getpid(), hardware=hardware(settings.use_gpu))
     tune.report({"epoch": result.get("epochs") or 0, PROXY_RESULT: json.dumps(result)})
+
+
+def hardware(use_gpu: bool) -> str:
+    """The accelerator (or CPU) a trial ran on, for reports."""
+    import torch
+
+    if use_gpu and torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
 
 
 def _node_id() -> str | None:

@@ -1,0 +1,246 @@
+"""Assemble a report folder from a study (or, with ``--paper``, from the released family alone).
+
+Everything is written into a temporary folder beside the destination and moved into place at
+the end, so a failure never leaves a half-written report. Reports read the Optuna study and
+the study folder only: they train nothing.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+
+from scaling_search.counting.analytic import analytic_counts
+from scaling_search.counting.counter import make_counter
+from scaling_search.report import figures
+from scaling_search.report.stats import separation
+from scaling_search.report.tables import (
+    PAPER_NOTE,
+    coefficient_table,
+    family_table,
+    paper_table,
+    to_latex,
+    to_markdown,
+)
+from scaling_search.search.definition import StudyDefinition
+from scaling_search.search.results import trial_rows
+
+FORMATS = ("md", "csv", "tex")
+
+COEFFICIENT_COLUMNS = {"rank": "d", "alpha": ".3f", "beta": ".3f", "gamma": ".3f", "nominal_ratio": ".3f",
+                       "measured_ratio": ".3f", "macs_m": ".1f", "params_m": ".2f", "activations_m": ".2f",
+                       "resolution": "d", "n_seeds": "d", "test_acc": ".4f"}
+FAMILY_COLUMNS = {"width": ".3f", "depth": ".3f", "resolution": "d", "blocks": "d", "params_m": ".2f",
+                  "macs_b": ".3f", "macs_ratio": ".2f", "paper_params_m": "g", "paper_flops_b": "g"}
+PAPER_COLUMNS = {"width": ".1f", "depth": ".1f", "resolution": "d", "dropout": ".1f", "blocks": "d", "params": ",d",
+                 "paper_params_m": "g", "macs": ",d", "analytic_macs": ",d", "macs_vs_analytic_pct": "+.3f",
+                 "paper_flops_b": "g"}
+
+
+class ReportError(ValueError):
+    """The study cannot be reported (unknown, empty, nothing completed) or the output cannot be written."""
+
+
+def write_report(out: Path, fill: Callable[[Path], None]) -> Path:
+    """Run ``fill`` on a fresh temporary folder beside ``out``, then replace ``out`` with it."""
+    out = out.resolve()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as err:
+        raise ReportError(f"cannot write the report to {out}: {err.strerror or err}") from None
+    try:
+        fill(staging)
+        staging.chmod(0o755)
+        if out.exists():
+            retired = out.with_name(f".{out.name}.old")
+            shutil.rmtree(retired, ignore_errors=True)
+            out.rename(retired)
+            staging.rename(out)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def write_table(folder: Path, name: str, frame: pd.DataFrame, formats: dict[str, str], caption: str,
+                wanted: tuple[str, ...]) -> str:
+    """Write a table in the wanted formats; returns its Markdown for the index."""
+    markdown = to_markdown(frame, formats)
+    if "md" in wanted:
+        (folder / f"{name}.md").write_text(f"{caption}\n\n{markdown}")
+    if "csv" in wanted:
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    if "tex" in wanted:
+        (folder / f"{name}.tex").write_text(to_latex(frame, formats, caption))
+    return markdown
+
+
+def load_report_study(storage_url: str, name: str) -> tuple[optuna.Study, StudyDefinition]:
+    from scaling_search.search.storage import find_study, open_storage, saved_definition
+
+    study = find_study(open_storage(storage_url), name)
+    if study is None:
+        raise ReportError(f"no study named {name!r} in {storage_url}")
+    definition = saved_definition(study)
+    if definition is None:
+        raise ReportError(f"study {name!r} was not made by scaling-search run (no saved definition)")
+    trials = study.get_trials(deepcopy=False)
+    if not trials:
+        raise ReportError(f"study {name!r} has no trials yet")
+    if not any(t.state.name == "COMPLETE" for t in trials):
+        raise ReportError(f"study {name!r} has no completed trial ({len(trials)} trials, none COMPLETE): "
+                          "nothing to report")
+    return study, definition
+
+
+def study_report(study: optuna.Study, definition: StudyDefinition, out: Path, wanted: tuple[str, ...]) -> Path:
+    """The α/β/γ table, the family table, figures and index.md of a study."""
+    trials = study.get_trials(deepcopy=False)
+    table = coefficient_table(trials)
+    best = table.iloc[0]
+    family = family_table(float(best["alpha"]), float(best["beta"]), float(best["gamma"]), analytic_counts)
+    seeds = seeds_by_candidate(trials)
+    statements = [separation(seeds[best["candidate"]], seeds[other["candidate"]], best["candidate"], label)
+                  .sentence for other, label in comparisons(table)]
+
+    def fill(folder: Path) -> None:
+        shown = table.assign(macs_m=table["macs"] / 1e6, params_m=table["params"] / 1e6,
+                             activations_m=table["activations"] / 1e6,
+                             val_acc=[f"{r.score:.4f} ± {r.score_std:.4f}" if r.n_seeds > 1 else f"{r.score:.4f}"
+                                      for r in table.itertuples()])
+        shown = shown[["rank", "alpha", "beta", "gamma", "kind", "nominal_ratio", "measured_ratio", "macs_m",
+                       "params_m", "activations_m", "resolution", "val_acc", "n_seeds", "test_acc", "paper"]]
+        coefficient_md = write_table(folder, "alpha_beta_gamma", shown, COEFFICIENT_COLUMNS,
+                                     f"Candidates of study {definition.study}, ranked by validation accuracy", wanted)
+        family_md = write_table(folder, "family", family, FAMILY_COLUMNS,
+                                "Derived B0–B7 of the best coefficients beside the released family and the paper",
+                                wanted)
+        figure_folder = folder / "figures"
+        drawn = [figures.accuracy_vs_macs(table, figure_folder),
+                 figures.accuracy_over_alpha_beta(table, figure_folder),
+                 figures.family_growth(family, figure_folder)]
+        if table["kind"].isin(["depth-only", "width-only", "resolution-only"]).any():
+            drawn.append(figures.scaling_methods(table, figure_folder))
+        (folder / "index.md").write_text(study_index(study, definition, table, statements, coefficient_md,
+                                                     family_md, [names[0] for names in drawn]))
+
+    return write_report(out, fill)
+
+
+def seeds_by_candidate(trials: list) -> dict[str, list[float]]:
+    frame = trial_rows(trials)
+    complete = frame[frame["state"] == "COMPLETE"]
+    return {name: list(group["val_acc"]) for name, group in complete.groupby("candidate")}
+
+
+def comparisons(table: pd.DataFrame) -> list[tuple[Any, str]]:
+    """The winner against the runner-up and against the paper's point (when neither is the winner)."""
+    pairs = []
+    if len(table) > 1:
+        pairs.append((table.iloc[1], f"the runner-up {table.iloc[1]['candidate']}"))
+    reference = table[table["kind"] == "reference"]
+    if not reference.empty and reference.iloc[0]["rank"] > 2:
+        pairs.append((reference.iloc[0], "the paper's (1.2, 1.1, 1.15)"))
+    return pairs
+
+
+def study_index(study: optuna.Study, definition: StudyDefinition, table: pd.DataFrame, statements: list[str],
+                coefficient_md: str, family_md: str, figure_files: list[str]) -> str:
+    best = table.iloc[0]
+    frame = trial_rows(study.get_trials(deepcopy=False))
+    states = frame["state"].value_counts().to_dict()
+    hardware = sorted({str(h) for h in frame.get("hardware", pd.Series(dtype=str)).dropna()}) or ["not recorded"]
+    wall = frame["wall_s"].dropna().astype(float)
+    environment = study.user_attrs.get("environment", {})
+    lines = [
+        f"# Study `{definition.study}`",
+        "",
+        f"Best coefficients: **α = {best['alpha']:.4g}, β = {best['beta']:.4g}, γ = {best['gamma']:.4g}** "
+        f"({best['kind']}), validation accuracy {best['score']:.4f}"
+        + (f" ± {best['score_std']:.4f} over {int(best['n_seeds'])} seeds" if best["n_seeds"] > 1 else
+           " (one seed)") + f", measured cost {best['measured_ratio']:.2f}× the base network.",
+        "",
+        *[f"- {sentence}" for sentence in statements],
+        "" if statements else "- Only one candidate completed: there is nothing to compare it with.",
+        "",
+        f"Trials: {', '.join(f'{n} {s.lower()}' for s, n in sorted(states.items()))}. "
+        f"Proxy training time: {wall.sum() / 60:.1f} min in all ({wall.mean():.1f} s per trial).",
+        "",
+        "## The α/β/γ table",
+        "",
+        coefficient_md,
+        f"Cost ratios are MACs over the base network at the proxy's base resolution "
+        f"({definition.base_resolution} px); *nominal* is α·β²·γ². {PAPER_NOTE}.",
+        "",
+        "![accuracy against measured MACs](figures/accuracy_vs_macs.png)",
+        "",
+        "![accuracy over alpha and beta](figures/accuracy_over_alpha_beta.png)",
+        "",
+    ]
+    if "scaling_methods.png" in figure_files:
+        lines += ["## Compound against single-dimension scaling", "",
+                  "![scaling methods](figures/scaling_methods.png)", ""]
+    lines += [
+        "## The derived family",
+        "",
+        "Derived at ImageNet scale (224 px base, 1000 classes) from the best coefficients, beside the released "
+        "B0–B7 measured here and the paper's Table 2 (params in millions, FLOPs in billions of multiply-adds). "
+        "Differences from the paper beyond its rounding are shown, not hidden.",
+        "",
+        family_md,
+        "![family cost growth](figures/family_growth.png)",
+        "",
+        "## How this was made",
+        "",
+        f"- Hardware: {', '.join(hardware)}",
+        f"- Software: {', '.join(f'{k} {v}' for k, v in sorted(environment.items())) or 'not recorded'}",
+        f"- Reproduce: save the definition below as `study.toml`, then `scaling-search run study.toml` and "
+        f"`scaling-search report {definition.study}`.",
+        "",
+        "```toml",
+        definition.to_toml().rstrip(),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def paper_report(out: Path, wanted: tuple[str, ...]) -> Path:
+    """Released B0–B7 measured here (fvcore) against the closed form and the paper's Table 2."""
+    table = paper_table(make_counter("fvcore"), analytic_counts)
+    family = table.assign(source="released", macs_ratio=table["macs"] / table["macs"].iloc[0])
+
+    def fill(folder: Path) -> None:
+        markdown = write_table(folder, "released_family", table, PAPER_COLUMNS,
+                               "Released EfficientNet B0–B7 measured here against the paper's Table 2", wanted)
+        figures.family_growth(family, folder / "figures")
+        (folder / "index.md").write_text("\n".join([
+            "# The released EfficientNet family, measured",
+            "",
+            "Parameters and multiply-adds (conv and linear layers, SE included; BatchNorm, activations and pooling "
+            "not counted) of the released B0–B7 at 1000 classes, measured with fvcore on a real forward pass and "
+            "checked against the closed-form count. The paper's Table 2 gives params in millions and FLOPs in "
+            "billions to two significant digits; where the measurement differs by more than that rounding, the "
+            "difference is shown.",
+            "",
+            markdown,
+            "![cost growth of the released family](figures/family_growth.png)",
+            "",
+            f"Regenerate with `scaling-search report --paper` (Python {platform.python_version()}, "
+            f"{sys.platform}).",
+            "",
+        ]))
+
+    return write_report(out, fill)

@@ -1,0 +1,112 @@
+"""The report's figures: each function writes one PNG and one SVG and returns their file names.
+
+Figures are built with matplotlib's object API (``Figure``), not pyplot, so no global backend
+or figure registry is touched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+KIND_STYLE = {
+    "compound": dict(marker="o", color="tab:blue"),
+    "reference": dict(marker="*", color="tab:red", markersize=14),
+    "depth-only": dict(marker="s", color="tab:green"),
+    "width-only": dict(marker="^", color="tab:purple"),
+    "resolution-only": dict(marker="D", color="tab:orange"),
+}
+
+
+def new_figure(height: float = 4.2) -> tuple[Figure, Axes]:
+    figure = Figure(figsize=(6.4, height))
+    return figure, figure.subplots()
+
+
+def save(figure: Figure, folder: Path, name: str) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    names = []
+    for suffix in ("png", "svg"):
+        figure.savefig(folder / f"{name}.{suffix}", dpi=150)
+        names.append(f"{name}.{suffix}")
+    return names
+
+
+def accuracy_vs_macs(table: pd.DataFrame, folder: Path) -> list[str]:
+    """Validation accuracy (mean ± std over seeds) against measured MACs, one marker style per kind."""
+    figure, axes = new_figure()
+    for kind, style in KIND_STYLE.items():
+        rows = table[table["kind"] == kind]
+        if rows.empty:
+            continue
+        axes.errorbar(rows["macs"] / 1e6, rows["score"] * 100, yerr=rows["score_std"].fillna(0) * 100,
+                      linestyle="none", capsize=3, label=kind, **style)
+    axes.set_xlabel("measured MACs per image (millions)")
+    axes.set_ylabel("validation accuracy (%)")
+    axes.set_title("Candidates: accuracy against measured cost")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    return save(figure, folder, "accuracy_vs_macs")
+
+
+def accuracy_over_alpha_beta(table: pd.DataFrame, folder: Path) -> list[str]:
+    """Accuracy over (α, β); γ is implied by the cost constraint and written beside each point."""
+    figure, axes = new_figure(4.6)
+    points = axes.scatter(table["alpha"], table["beta"], c=table["score"] * 100, cmap="viridis", s=80,
+                          edgecolors="black")
+    for row in table.itertuples():
+        axes.annotate(f"γ={row.gamma:.2f}", (row.alpha, row.beta), textcoords="offset points", xytext=(5, 5),
+                      fontsize=7)
+    reference = table[table["kind"] == "reference"]
+    axes.scatter(reference["alpha"], reference["beta"], marker="*", s=260, facecolors="none", edgecolors="red",
+                 label="paper (1.2, 1.1, 1.15)")
+    figure.colorbar(points, ax=axes, label="validation accuracy (%)")
+    axes.set_xlabel("α (depth coefficient)")
+    axes.set_ylabel("β (width coefficient)")
+    axes.set_title("Accuracy over (α, β), γ from the constraint")
+    axes.grid(alpha=0.3)
+    if not reference.empty:
+        axes.legend(fontsize=8)
+    return save(figure, folder, "accuracy_over_alpha_beta")
+
+
+def family_growth(family: pd.DataFrame, folder: Path) -> list[str]:
+    """MACs over B0 of the derived and released families against the ideal 2^φ."""
+    figure, axes = new_figure()
+    for source, style in (("derived", dict(marker="o", color="tab:blue")),
+                          ("released", dict(marker="s", color="tab:gray"))):
+        rows = family[family["source"] == source]
+        if not rows.empty:
+            axes.plot(range(len(rows)), rows["macs_ratio"], label=source, **style)
+    phis = range(8)
+    axes.plot(phis, [2.0**p for p in phis], linestyle="--", color="black", label="2^φ")
+    axes.set_yscale("log", base=2)
+    axes.set_xlabel("φ (family member B0..B7)")
+    axes.set_ylabel("MACs relative to B0 (log₂ scale)")
+    axes.set_title("Cost growth of the family against 2^φ")
+    axes.grid(alpha=0.3, which="both")
+    axes.legend(fontsize=8)
+    return save(figure, folder, "family_growth")
+
+
+def scaling_methods(table: pd.DataFrame, folder: Path) -> list[str]:
+    """Best compound candidate against depth-, width- and resolution-only scaling at the same cost."""
+    compound = table[table["kind"].isin(["compound", "reference"])].head(1)
+    singles = [table[table["kind"] == kind].head(1) for kind in ("depth-only", "width-only", "resolution-only")]
+    rows = pd.concat([compound, *singles])
+    labels = [f"{r.kind}\n({r.alpha:.2f}, {r.beta:.2f}, {r.gamma:.2f})\n{r.macs / 1e6:.0f} M MACs"
+              for r in rows.itertuples()]
+    figure, axes = new_figure()
+    axes.bar(range(len(rows)), rows["score"] * 100, yerr=rows["score_std"].fillna(0) * 100, capsize=4,
+             color=[KIND_STYLE[k]["color"] for k in rows["kind"]])
+    axes.set_xticks(range(len(rows)), labels, fontsize=7)
+    axes.set_ylabel("validation accuracy (%)")
+    low = float((rows["score"] - rows["score_std"].fillna(0)).min() * 100)
+    axes.set_ylim(max(0.0, low - 5), None)
+    axes.set_title("Compound against single-dimension scaling at the same cost")
+    axes.grid(alpha=0.3, axis="y")
+    return save(figure, folder, "scaling_methods")

@@ -1,0 +1,123 @@
+"""The report's tables as data frames, and their Markdown, CSV and LaTeX renderings."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+from optuna.trial import FrozenTrial
+
+from scaling_search.counting.counter import Counter
+from scaling_search.derive import derive_family, released_family
+from scaling_search.models.architecture import PAPER_COEFFICIENTS, RELEASED_FAMILY
+from scaling_search.search.results import candidate_table
+
+PAPER_NOTE = ("paper: α = 1.2, β = 1.1, γ = 1.15 (α·β²·γ² = 1.92 ≈ 2), from a small grid search at φ = 1 "
+              "on ImageNet (Tan & Le 2019, §3.3)")
+
+
+def coefficient_table(trials: list[FrozenTrial]) -> pd.DataFrame:
+    """The α/β/γ table: one row per candidate, ranked by mean validation accuracy over seeds."""
+    table = candidate_table(trials)
+    table["paper"] = [
+        "← the paper's point" if (row.alpha, row.beta, row.gamma) == PAPER_COEFFICIENTS else ""
+        for row in table.itertuples()
+    ]
+    return table
+
+
+def family_table(alpha: float, beta: float, gamma: float, counter: Counter) -> pd.DataFrame:
+    """Derived B0–B7 of (α, β, γ) beside the released B0–B7 and the paper's Table 2, measured here."""
+    derived = derive_family(alpha, beta, gamma, [float(p) for p in range(8)], counter)
+    released = released_family(counter)
+    rows = []
+    for member in derived + released:
+        paper = RELEASED_FAMILY[int(member.phi)] if member.source == "released" else None
+        rows.append({
+            "name": member.name,
+            "source": member.source,
+            "width": member.width,
+            "depth": member.depth,
+            "resolution": member.resolution,
+            "blocks": member.layout.num_blocks,
+            "repeats": "-".join(map(str, member.layout.repeats)),
+            "params_m": member.params / 1e6,
+            "macs_b": member.macs / 1e9,
+            "macs_ratio": member.macs_ratio,
+            "paper_params_m": paper.paper_params_m if paper else None,
+            "paper_flops_b": paper.paper_flops_b if paper else None,
+            "params_vs_paper": paper_deviation(member.params / 1e6, paper.paper_params_m) if paper else "",
+            "macs_vs_paper": paper_deviation(member.macs / 1e9, paper.paper_flops_b) if paper else "",
+        })
+    return pd.DataFrame(rows)
+
+
+def paper_deviation(measured: float, published: float) -> str:
+    """'' when ``measured`` rounds to the paper's figure at its precision, else the relative difference."""
+    digits = 2 if published < 1 else max(0, 1 - math.floor(math.log10(published)))
+    if round(measured, digits) == published or abs(measured - published) <= 0.5 * 10**-digits:
+        return ""
+    return f"{(measured / published - 1) * 100:+.1f} % vs paper"
+
+
+def paper_table(counter: Counter, reference: Counter) -> pd.DataFrame:
+    """Released B0–B7 measured here (``counter``) against the closed form (``reference``) and the paper."""
+    rows = []
+    for member, check in zip(released_family(counter), released_family(reference), strict=True):
+        paper = RELEASED_FAMILY[int(member.phi)]
+        rows.append({
+            "name": member.name,
+            "width": member.width,
+            "depth": member.depth,
+            "resolution": member.resolution,
+            "dropout": member.dropout,
+            "blocks": member.layout.num_blocks,
+            "params": member.params,
+            "paper_params_m": paper.paper_params_m,
+            "macs": member.macs,
+            "analytic_macs": check.macs,
+            "macs_vs_analytic_pct": (member.macs / check.macs - 1) * 100,
+            "paper_flops_b": paper.paper_flops_b,
+            "params_vs_paper": paper_deviation(member.params / 1e6, paper.paper_params_m),
+            "macs_vs_paper": paper_deviation(member.macs / 1e9, paper.paper_flops_b),
+        })
+    return pd.DataFrame(rows)
+
+
+def to_markdown(frame: pd.DataFrame, formats: dict[str, str]) -> str:
+    """A GitHub table; ``formats`` maps columns to format specs (others as they are)."""
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "| " + " | ".join("---:" if pd.api.types.is_numeric_dtype(frame[c]) else "---" for c in frame.columns)
+    lines = [header, rule + " |"]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v, formats.get(c)) for c, v in zip(frame.columns, row, strict=True))
+                     + " |")
+    return "\n".join(lines) + "\n"
+
+
+def to_latex(frame: pd.DataFrame, formats: dict[str, str], caption: str) -> str:
+    """A booktabs table without pandas' optional jinja2 dependency."""
+    def escape(text: str) -> str:
+        for raw, safe in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
+                          ("±", r"$\pm$"), ("←", r"$\leftarrow$"), ("α", r"$\alpha$"), ("β", r"$\beta$"),
+                          ("γ", r"$\gamma$")):
+            text = text.replace(raw, safe)
+        return text
+
+    align = "".join("r" if pd.api.types.is_numeric_dtype(frame[c]) else "l" for c in frame.columns)
+    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{escape(caption)}}}", rf"\begin{{tabular}}{{{align}}}",
+             r"\toprule", " & ".join(escape(str(c)) for c in frame.columns) + r" \\", r"\midrule"]
+    for row in frame.itertuples(index=False):
+        lines.append(" & ".join(escape(cell(v, formats.get(c))) for c, v in zip(frame.columns, row, strict=True))
+                     + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def cell(value: Any, spec: str | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if spec and isinstance(value, int | float):
+        return format(value, spec)
+    return str(value)
