@@ -1,0 +1,175 @@
+"""Reports from studies written directly through Optuna's API, with known values."""
+
+from __future__ import annotations
+
+import csv
+import statistics
+import time
+import xml.etree.ElementTree as ElementTree
+
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution, IntDistribution
+from optuna.trial import TrialState, create_trial
+
+from scaling_search.cli import main
+from scaling_search.search.definition import StudyDefinition
+from scaling_search.search.runner import resolve_for_device
+
+SPACE = {"alpha": FloatDistribution(1.0, 2.0), "beta": FloatDistribution(1.0, 1.5),
+         "gamma": FloatDistribution(1.0, 1.5), "seed": IntDistribution(0, 9)}
+
+
+def make_study(tmp_path, name: str, candidates: dict, states=None) -> StudyDefinition:
+    """``candidates`` maps (alpha, beta, gamma, kind) to per-seed validation accuracies."""
+    definition = resolve_for_device(StudyDefinition(study=name, studies_dir=str(tmp_path / "studies")), gpus=0)
+    (tmp_path / "studies").mkdir(exist_ok=True)
+    study = optuna.create_study(study_name=name, storage=definition.storage_url(), direction="maximize")
+    study.set_user_attr("definition", definition.to_dict())
+    study.set_user_attr("num_classes", 10)
+    for (alpha, beta, gamma, kind), values in candidates.items():
+        for seed, value in enumerate(values):
+            state = (states or {}).get((alpha, beta, gamma), TrialState.COMPLETE)
+            attrs = {"key": f"a{alpha}-b{beta}-g{gamma}/seed{seed}", "candidate": f"a{alpha}-b{beta}-g{gamma}",
+                     "kind": kind, "macs": int(1e7 * alpha * beta**2 * gamma**2), "measured_ratio": alpha * beta,
+                     "nominal_ratio": alpha * beta**2 * gamma**2, "params": 5_000_000, "activations": 200_000,
+                     "resolution": round(32 * gamma), "test_acc": value - 0.01, "wall_s": 10.0,
+                     "status": "ok" if state == TrialState.COMPLETE else "failed",
+                     "reason": None if state == TrialState.COMPLETE else "boom", "hardware": "test CPU"}
+            study.add_trial(create_trial(
+                params={"alpha": alpha, "beta": beta, "gamma": gamma, "seed": seed}, distributions=SPACE,
+                value=value if state == TrialState.COMPLETE else None, state=state, user_attrs=attrs,
+                intermediate_values={1: value} if state == TrialState.COMPLETE else {}))
+    return definition
+
+
+def report(tmp_path, name, *extra):
+    return main(["report", name, "--studies-dir", str(tmp_path / "studies"), "--out", str(tmp_path / "out"), *extra])
+
+
+WINNER = {(1.2, 1.1, 1.15, "reference"): [0.70, 0.71, 0.69],
+          (1.0, 1.1, 1.3, "compound"): [0.80, 0.81, 0.82],
+          (1.4, 1.1, 1.05, "compound"): [0.60, 0.62, 0.58]}
+
+
+def test_tables_numbers_ranks_and_separable_winner(tmp_path, capsys):
+    make_study(tmp_path, "clear", WINNER)
+    assert report(tmp_path, "clear") == 0
+    rows = list(csv.DictReader((tmp_path / "out" / "alpha_beta_gamma.csv").read_text().splitlines()))
+    assert [int(r["rank"]) for r in rows] == [1, 2, 3]
+    assert [(float(r["alpha"]), float(r["beta"]), float(r["gamma"])) for r in rows] == [
+        (1.0, 1.1, 1.3), (1.2, 1.1, 1.15), (1.4, 1.1, 1.05)]
+    top = rows[0]
+    assert top["val_acc"] == f"{statistics.mean([0.80, 0.81, 0.82]):.4f} ± {statistics.stdev([0.80, 0.81, 0.82]):.4f}"
+    assert int(top["n_seeds"]) == 3
+    assert float(top["test_acc"]) == pytest.approx(0.80)
+    assert rows[1]["paper"] and not rows[0]["paper"]
+    index = (tmp_path / "out" / "index.md").read_text()
+    assert "separable from seed noise" in index and "not separable" not in index
+    assert "![accuracy against measured MACs](figures/accuracy_vs_macs.png)" in index
+    markdown = (tmp_path / "out" / "alpha_beta_gamma.md").read_text()
+    assert "| 1 | 1.000 | 1.100 | 1.300 |" in markdown
+    tex = (tmp_path / "out" / "alpha_beta_gamma.tex").read_text()
+    assert r"\begin{tabular}" in tex and r"$\pm$" in tex
+    family = list(csv.DictReader((tmp_path / "out" / "family.csv").read_text().splitlines()))
+    assert len(family) == 16 and {r["source"] for r in family} == {"derived", "released"}
+    released = {r["name"]: r for r in family if r["source"] == "released"}
+    assert released["b4"]["macs_vs_paper"].startswith("+4.") and released["b0"]["macs_vs_paper"] == ""
+
+
+def test_tie_is_called_a_tie(tmp_path):
+    make_study(tmp_path, "tie", {(1.0, 1.1, 1.3, "compound"): [0.80, 0.70, 0.75],
+                                 (1.2, 1.1, 1.15, "reference"): [0.76, 0.74, 0.73]})
+    assert report(tmp_path, "tie") == 0
+    assert "not separable from seed noise" in (tmp_path / "out" / "index.md").read_text()
+
+
+def test_single_seed_cannot_tell(tmp_path):
+    make_study(tmp_path, "single", {(1.0, 1.1, 1.3, "compound"): [0.9], (1.2, 1.1, 1.15, "reference"): [0.5]})
+    assert report(tmp_path, "single") == 0
+    assert "cannot tell" in (tmp_path / "out" / "index.md").read_text()
+
+
+def test_figures_are_valid_images(tmp_path):
+    candidates = dict(WINNER)
+    candidates[(2.0, 1.0, 1.0, "depth-only")] = [0.5, 0.52]
+    candidates[(1.0, 1.414, 1.0, "width-only")] = [0.55, 0.56]
+    candidates[(1.0, 1.0, 1.414, "resolution-only")] = [0.65, 0.66]
+    make_study(tmp_path, "figs", candidates)
+    assert report(tmp_path, "figs", "--format", "md") == 0
+    folder = tmp_path / "out" / "figures"
+    names = {"accuracy_vs_macs", "accuracy_over_alpha_beta", "family_growth", "scaling_methods"}
+    for name in names:
+        png = (folder / f"{name}.png").read_bytes()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
+        root = ElementTree.parse(folder / f"{name}.svg").getroot()
+        assert root.tag.endswith("svg") and len(list(root.iter())) > 50
+    assert not (tmp_path / "out" / "alpha_beta_gamma.csv").exists()  # --format md only
+    assert "scaling_methods.png" in (tmp_path / "out" / "index.md").read_text()
+
+
+def test_paper_report_params_exact_macs_close_to_analytic(tmp_path):
+    assert main(["report", "--paper", "--out", str(tmp_path / "paper")]) == 0
+    rows = list(csv.DictReader((tmp_path / "paper" / "released_family.csv").read_text().splitlines()))
+    params = {r["name"]: int(r["params"]) for r in rows}
+    assert params["b0"] == 5_288_548 and params["b7"] == 66_347_960
+    for row in rows:
+        assert abs(int(row["macs"]) / int(row["analytic_macs"]) - 1) < 0.005
+    assert "![cost growth" in (tmp_path / "paper" / "index.md").read_text()
+    assert (tmp_path / "paper" / "figures" / "family_growth.png").stat().st_size > 5000
+
+
+def error(capsys, code):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "Traceback" not in err[0]
+    return err[0]
+
+
+def test_bad_input(tmp_path, capsys):
+    (tmp_path / "studies").mkdir()
+    assert "no study 'nope'" in error(capsys, report(tmp_path, "nope"))
+    optuna.create_study(study_name="empty", storage=f"sqlite:///{tmp_path / 'studies' / 'empty.db'}")
+    assert "not made by scaling-search" in error(capsys, report(tmp_path, "empty"))
+    make_study(tmp_path, "vacant", {})
+    assert "no trials" in error(capsys, report(tmp_path, "vacant"))
+    make_study(tmp_path, "failed", {(1.0, 1.1, 1.3, "compound"): [0.5]},
+               states={(1.0, 1.1, 1.3): TrialState.FAIL})
+    assert "no completed trial" in error(capsys, report(tmp_path, "failed"))
+    assert not (tmp_path / "out").exists()
+    assert "--format" in error(capsys, report(tmp_path, "failed", "--format", "pdf"))
+
+
+def test_unwritable_output_leaves_nothing(tmp_path, capsys):
+    """An output folder that cannot be made (its parent is a file: unwritable even for root)."""
+    make_study(tmp_path, "ro", WINNER)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    code = main(["report", "ro", "--studies-dir", str(tmp_path / "studies"), "--out", str(blocker / "r")])
+    assert "cannot write" in error(capsys, code)
+    assert blocker.read_text() == "a file, not a folder"
+
+
+def test_failed_write_leaves_no_partial_report(tmp_path, capsys, monkeypatch):
+    """A failure midway (here: the figure step) removes the staging folder and keeps the old report."""
+    make_study(tmp_path, "partial", WINNER)
+    assert report(tmp_path, "partial") == 0
+    capsys.readouterr()
+    before = sorted(p.name for p in (tmp_path / "out").iterdir())
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("scaling_search.report.figures.family_growth", disk_full)
+    assert "No space left" in error(capsys, report(tmp_path, "partial"))
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+@pytest.mark.slow
+def test_500_trials_report_fast(tmp_path):
+    candidates = {(round(1 + i * 0.01, 2), 1.1, 1.15, "compound"): [0.5 + (i % 7) * 0.01 + s * 0.001 for s in range(5)]
+                  for i in range(100)}
+    make_study(tmp_path, "big", candidates)
+    start = time.perf_counter()
+    assert report(tmp_path, "big") == 0
+    assert time.perf_counter() - start < 10
