@@ -67,7 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     how.add_argument("--studies-dir", help="folder for study files and outputs (default studies)")
     how.add_argument("--device", help="auto (default), cpu or cuda")
     how.add_argument("--trials-per-gpu", type=int, help="proxy runs sharing one GPU (default 1)")
-    how.add_argument("--cpus-per-trial", type=int, help="CPU cores per trial (default 1 CPU, 2 GPU)")
+    how.add_argument("--cpus-per-trial", type=finite_float,
+                     help="CPU cores per trial, fractions allowed (default 1 on CPU, 2 with GPUs)")
     how.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
     how.add_argument("--max-failures", type=int, help="retries of a trial whose worker dies (default 1)")
     how.add_argument("--early-stop", action="store_true", help="stop weak trials early with ASHA")

@@ -59,7 +59,7 @@ class StudyDefinition:
     # how it runs
     device: str = "auto"
     trials_per_gpu: int = 1
-    cpus_per_trial: int | None = None
+    cpus_per_trial: float | None = None
     max_concurrent: int | None = None
     max_failures: int = 1
     early_stop: bool = False
@@ -135,11 +135,13 @@ def validate(definition: StudyDefinition) -> None:
         raise ValueError("phi must be a non-zero number: at phi = 0 every candidate is the base network")
     positive_ints = {"seeds": d.seeds, "trials_per_gpu": d.trials_per_gpu, "trials": d.trials,
                      "max_candidates": d.max_candidates, "epochs": d.epochs, "batch_size": d.batch_size,
-                     "cpus_per_trial": d.cpus_per_trial, "max_concurrent": d.max_concurrent,
+                     "max_concurrent": d.max_concurrent,
                      "max_train_images": d.max_train_images}
     for name, value in positive_ints.items():
         if value is not None and value < 1:
             raise ValueError(f"{name.replace('_', '-')} must be >= 1, got {value}")
+    if d.cpus_per_trial is not None and not (0 < d.cpus_per_trial <= 1024):
+        raise ValueError(f"cpus-per-trial must be > 0 (fractions share a core), got {d.cpus_per_trial}")
     if d.max_failures < 0:
         raise ValueError(f"max-failures must be >= 0, got {d.max_failures}")
     if d.base_resolution is not None and d.base_resolution < 8:

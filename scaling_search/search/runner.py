@@ -54,7 +54,7 @@ class DeviceSizing:
     epochs: int
     batch_size: int
     max_candidates: int | None
-    cpus_per_trial: int
+    cpus_per_trial: float
     max_train_images: int | None
     dataset_options: str
 
@@ -131,9 +131,9 @@ def run_search(
                                                                        "trials_per_gpu", "max_concurrent",
                                                                        "max_failures")})
         state = counts(existing)
-        if not resume and state["waiting"] + state["running"] == 0 and not needs_more_tpe(existing, saved):
+        if state["waiting"] + state["running"] == 0 and not needs_more_tpe(existing, saved):
             log(f"study {wanted.study!r} is finished: nothing to train (results below)")
-            return finish(existing, saved, interrupted=False, trained=False, failures=[])
+            return finish(existing, definition, interrupted=False, trained=False, failures=failure_lines(existing))
         if not resume:
             raise ValueError(f"study {wanted.study!r} has {state['waiting'] + state['running']} unfinished "
                              f"trials; continue it with --resume")
@@ -172,10 +172,13 @@ def run_search(
         stop_ray(ray, definition)
     if requeue_orphans(study):
         interrupted = True
-    searcher_failures = [f"{t.user_attrs.get('key', t.number)}: {t.user_attrs.get('status')} "
-                         f"({t.user_attrs.get('reason')})"
-                         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))]
-    return finish(study, definition, interrupted=interrupted, trained=True, failures=searcher_failures)
+    return finish(study, definition, interrupted=interrupted, trained=True, failures=failure_lines(study))
+
+
+def failure_lines(study: optuna.Study) -> list[str]:
+    """'<key>: <status> (<reason>)' for every FAIL trial, for the summary."""
+    return [f"{t.user_attrs.get('key', t.number)}: {t.user_attrs.get('status')} ({t.user_attrs.get('reason')})"
+            for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))]
 
 
 def software_versions() -> dict[str, str]:
@@ -243,7 +246,7 @@ def execute(study: optuna.Study, definition: StudyDefinition, data: ImageData, c
         recipe = replace(recipe, lr_per_256=definition.lr)
     recipe = replace(recipe, train_batch_size=definition.batch_size)
     settings = TrialSettings(Budget(definition.epochs, definition.max_train_images), recipe,
-                             threads=definition.cpus_per_trial, use_gpu=use_gpu)
+                             threads=max(1, math.floor(definition.cpus_per_trial)), use_gpu=use_gpu)
     space_bounds = study.user_attrs["space"]
     from optuna.distributions import FloatDistribution, IntDistribution
 

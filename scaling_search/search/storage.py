@@ -56,10 +56,15 @@ def redact(url: str) -> str:
 
 
 def find_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study | None:
+    """The study called ``name``, None when there is none, StorageError when the storage cannot be read."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         return optuna.load_study(study_name=name, storage=storage)
     except KeyError:
         return None
+    except SQLAlchemyError as err:
+        raise StorageError(f"cannot read study {name!r}: {str(err).splitlines()[0]}") from None
 
 
 def create_study(storage: optuna.storages.BaseStorage, definition: StudyDefinition) -> optuna.Study:

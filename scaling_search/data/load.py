@@ -1,0 +1,75 @@
+"""``load_dataset``: turn a dataset spec string into an ImageData."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scaling_search.cache import default_cache_dir
+from scaling_search.data.arrays import load_npz
+from scaling_search.data.dataset import DatasetError, ImageData, Splits, assemble
+from scaling_search.data.imagefolder import load_imagefolder
+from scaling_search.data.standard import default_fashion_mnist_root, load_cifar, load_fashion_mnist
+from scaling_search.data.synthetic import canonical_name, load_synthetic, parse_options
+
+KNOWN_SPECS = (
+    "synthetic[:classes=N,train=N,test=N]",
+    "cifar10",
+    "cifar100",
+    "fashion-mnist",
+    "imagefolder:PATH",
+    "npz:PATH",
+)
+MIN_RESOLUTION = 8
+MIN_IMAGEFOLDER_STORAGE = 32
+
+
+def load_dataset(
+    spec: str,
+    *,
+    resolution: int,
+    data_root: str | Path | None = None,
+    seed: int = 0,
+    val_fraction: float = 0.1,
+    download: bool = False,
+    cache_dir: Path | None = None,
+    workers: int | None = None,
+) -> ImageData:
+    """Load the dataset ``spec`` names, ready to train on at resolutions up to ``resolution``.
+
+    ``data_root`` is where cifar10/cifar100/fashion-mnist live (default: Debian's Fashion-MNIST
+    folder when installed, else ``CACHE/datasets/torchvision``); ``download`` lets torchvision fetch
+    them there. ``cache_dir`` holds decoded ImageFolder datasets (default ``CACHE/datasets``), and
+    ``workers`` is how many threads decode images (default: one per CPU). The validation split is
+    ``val_fraction`` of the training data, chosen with ``seed``; ``seed`` also seeds ``synthetic``.
+    """
+    if isinstance(resolution, bool) or int(resolution) != resolution or resolution < MIN_RESOLUTION:
+        raise DatasetError(f"resolution must be an integer >= {MIN_RESOLUTION}, got {resolution}")
+    if not 0 < val_fraction <= 0.5:
+        raise DatasetError(f"val_fraction must lie in (0, 0.5], got {val_fraction}")
+    if workers is not None and workers < 1:
+        raise DatasetError(f"workers must be >= 1, got {workers}")
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "datasets"
+    root = Path(data_root).expanduser() if data_root is not None else None
+    name, splits = load_splits(spec.strip(), int(resolution), root, seed, download, cache_dir, workers)
+    return assemble(name, splits, val_fraction=val_fraction, seed=seed)
+
+
+def load_splits(
+    spec: str, resolution: int, root: Path | None, seed: int, download: bool, cache_dir: Path, workers: int | None
+) -> tuple[str, Splits]:
+    """The dataset's name (its spec, normalised) and its train and test splits."""
+    kind, sep, argument = spec.partition(":")
+    if kind == "synthetic":
+        options = parse_options(argument)
+        return canonical_name(options), load_synthetic(options, resolution, seed)
+    if kind in ("cifar10", "cifar100") and not sep:
+        return kind, load_cifar(root or cache_dir / "torchvision", int(kind[5:]), download)
+    if kind == "fashion-mnist" and not sep:
+        return kind, load_fashion_mnist(root or default_fashion_mnist_root(cache_dir / "torchvision"), download)
+    if kind in ("imagefolder", "npz") and argument:
+        path = Path(argument).expanduser().resolve()
+        if kind == "npz":
+            return f"npz:{path}", load_npz(path)
+        storage = max(resolution, MIN_IMAGEFOLDER_STORAGE)
+        return f"imagefolder:{path}", load_imagefolder(path, storage, cache_dir, workers)
+    raise DatasetError(f"unknown dataset {spec!r}; known: {', '.join(KNOWN_SPECS)}")
