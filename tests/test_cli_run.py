@@ -55,6 +55,11 @@ def test_run_study_file_errors(capsys, tmp_path):
     assert "not found" in error_line(capsys, "run", str(tmp_path / "missing.toml"))
 
 
+def test_unreachable_postgres_is_one_line_without_password(capsys):
+    line = error_line(capsys, "run", "--storage", "postgresql://nobody:secret@127.0.0.1:1/none", "--study", "x")
+    assert "cannot open storage postgresql://nobody:***@127.0.0.1:1/none" in line and "secret" not in line
+
+
 def test_resume_of_unknown_study(capsys, tmp_path):
     line = error_line(capsys, "run", "--resume", "--study", "nothing", "--studies-dir", str(tmp_path))
     assert "no study named 'nothing'" in line

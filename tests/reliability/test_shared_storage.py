@@ -57,8 +57,3 @@ def test_two_studies_share_postgres_and_are_read_back(tmp_path, ray_dir, capsys)
     finally:
         stop_group(server)
 
-
-def test_unreachable_postgres_is_one_line(capsys):
-    code = main(["run", "--storage", "postgresql://nobody@127.0.0.1:1/none", "--study", "x"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and "cannot open storage postgresql://nobody@127.0.0.1:1/none" in err[0]
