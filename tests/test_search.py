@@ -92,7 +92,8 @@ def test_cli_run_failure_summary_exit_0(tmp_path, ray_dir):
     proc = subprocess.run(
         cli("run", "--study", "lr", "--studies-dir", str(tmp_path / "studies"), "--dataset",
             "synthetic:classes=4,train=240,test=60", "--base-resolution", "16", "--epochs", "1", "--batch-size", "32",
-            "--max-candidates", "1", "--constraint", "nominal", "--lr", "1e9", "--device", "cpu", "--ray-temp-dir", ray_dir),
+            "--max-candidates", "1", "--constraint", "nominal", "--lr", "1e9", "--device", "cpu",
+            "--ray-temp-dir", ray_dir),
         capture_output=True, text=True, timeout=300, env=cli_env(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert "failed: " in proc.stdout and "diverged" in proc.stdout
