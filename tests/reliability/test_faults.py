@@ -162,7 +162,9 @@ def test_export_to_unwritable_folder_is_clear_and_leaves_no_partial_files(tmp_pa
     capsys.readouterr()
     code = main(["run", "--resume", "--study", "export", "--studies-dir", definition.studies_dir])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and "No space left" in err[0] and "export" in err[0]
+    errors = [line for line in err if "error:" in line]
+    assert code == 2 and errors == err[-1:] and "No space left" in err[-1] and "export" in err[-1]
+    assert "Traceback" not in "\n".join(err)
     after = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     assert set(after) == set(before)
     assert not list(folder.glob(".export-*"))
