@@ -1,0 +1,362 @@
+"""The proxy trainer: one short, seeded training run of a layout, reduced to a :class:`ProxyResult`.
+
+The data stays on the device as uint8 tensors. Each step gathers a batch by index from a seeded
+permutation (the last partial batch is dropped), augments it on the device and trains — no
+DataLoader, no per-image Python. On CUDA the step runs under bf16 autocast in channels_last and
+is replayed as one CUDA graph (:mod:`scaling_search.step`); on CPU it runs eagerly in fp32 on
+the cores the process may use. Before each evaluation the BatchNorm statistics are recomputed
+over training images under the current weights ("precise BN", see :mod:`scaling_search.recipe`).
+
+Outcomes are values, not exceptions: a non-finite loss ends the run as ``diverged``, CUDA running
+out of memory as ``oom``, any other error inside training as ``failed``. Bad arguments raise
+``ValueError`` before anything runs; ``KeyboardInterrupt`` and exceptions raised by ``report``
+(Optuna's ``TrialPruned``, say) pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from scaling_search.data.augment import eval_batch, normalisation, train_batch
+from scaling_search.data.dataset import ImageData
+from scaling_search.models.efficientnet import build, count_parameters
+from scaling_search.models.scaling import Layout
+from scaling_search.recipe import RECIPES, Budget, Recipe, learning_rate
+from scaling_search.step import GraphedStep, StepMode, TrainStep, describe, make_step, step_mode
+
+Status = Literal["ok", "diverged", "oom", "failed"]
+Report = Callable[[int, float, float], Any]
+"""``report(epoch, val_acc, train_loss)`` after each epoch; epochs count from 1."""
+
+CHECK_EVERY = 20
+"""Steps between checks that the loss is finite: each check waits for the device."""
+SETTLE_STEPS = 4
+"""Steps left out of the throughput: the graph's eager warm-up (3) and its capture (1), or cuDNN autotuning."""
+
+
+@dataclass(frozen=True)
+class EpochProgress:
+    """What a progress display shows after an epoch."""
+
+    epoch: int
+    epochs: int
+    train_loss: float
+    val_acc: float
+    img_per_s: float | None
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class ProxyResult:
+    """The outcome of one proxy run. Unmeasured values are None, never NaN.
+
+    ``val_acc`` and ``test_acc`` are the final model's accuracies and are set only when the run
+    finished (status ``ok``); the curves and ``best_val_acc`` keep the epochs that completed.
+    ``img_per_s`` counts training images over training time only (no evaluation, no graph
+    warm-up or capture). ``peak_mem_mb`` is ``torch.cuda.max_memory_allocated`` on CUDA; on CPU
+    it is how far the run raised the process's peak resident set size (``ru_maxrss``), so 0 when
+    an earlier peak in the same process was higher.
+    """
+
+    status: Status
+    reason: str | None
+    val_acc: float | None
+    best_val_acc: float | None
+    test_acc: float | None
+    val_curve: tuple[float, ...]
+    train_loss_curve: tuple[float, ...]
+    epochs: int
+    wall_s: float
+    img_per_s: float | None
+    peak_mem_mb: float | None
+    params: int | None
+    step_mode: StepMode | None
+    graph_error: str | None
+    """Why CUDA-graph capture failed when it did (the run then went on eagerly)."""
+    device: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["val_curve"] = list(self.val_curve)
+        data["train_loss_curve"] = list(self.train_loss_curve)
+        return data
+
+
+class _Diverged(Exception):
+    """The training loss stopped being finite."""
+
+
+@dataclass
+class _Run:
+    """What a run has measured so far; filled in as it goes so a failed run still reports it."""
+
+    val_curve: list[float]
+    train_loss_curve: list[float]
+    timed_images: int = 0
+    timed_s: float = 0.0
+    params: int | None = None
+    step_mode: StepMode | None = None
+    graph_error: str | None = None
+    test_acc: float | None = None
+
+    @property
+    def img_per_s(self) -> float | None:
+        return self.timed_images / self.timed_s if self.timed_s > 0 else None
+
+
+def train_proxy(
+    layout: Layout,
+    data: ImageData,
+    budget: Budget,
+    recipe: Recipe = RECIPES["proxy"],
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    report: Report | None = None,
+    threads: int | None = None,
+    graph: bool = True,
+    progress: Callable[[EpochProgress], Any] | None = None,
+) -> ProxyResult:
+    """Train ``layout`` on ``data`` for ``budget`` with ``recipe`` and report how it went.
+
+    ``threads`` sets the CPU's intra-op threads (default: the cores this process may run on) and
+    is restored afterwards. ``graph=False`` keeps CUDA steps eager, for comparison. ``progress``
+    receives an :class:`EpochProgress` after each epoch, before ``report``. Same seed, device and
+    threads give the same accuracies on CPU.
+    """
+    device = torch.device(device)
+    if layout.num_classes != data.num_classes:
+        raise ValueError(f"the layout has {layout.num_classes} classes but {data.name} has {data.num_classes}")
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    run = _Run(val_curve=[], train_loss_curve=[])
+    started = time.perf_counter()
+    rss_before = _max_rss_mb()
+    status: Status = "ok"
+    reason: str | None = None
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_device_scope(device, threads))
+        epochs = _epochs(layout, data, budget, recipe, seed, device, graph, run)
+        stack.callback(epochs.close)
+        while True:
+            try:
+                record = next(epochs)
+            except StopIteration:
+                break
+            except _Diverged as err:
+                status, reason = "diverged", str(err)
+            except torch.cuda.OutOfMemoryError as err:
+                status, reason = "oom", describe(err)
+            except Exception as err:
+                status, reason = "failed", describe(err)
+            if status != "ok":
+                break
+            if progress is not None:
+                progress(record)
+            if report is not None:
+                report(record.epoch, record.val_acc, record.train_loss)
+        peak = _peak_memory_mb(device, rss_before)
+    return ProxyResult(
+        status=status,
+        reason=reason,
+        val_acc=run.val_curve[-1] if status == "ok" else None,
+        best_val_acc=max(run.val_curve, default=None),
+        test_acc=run.test_acc if status == "ok" else None,
+        val_curve=tuple(run.val_curve),
+        train_loss_curve=tuple(run.train_loss_curve),
+        epochs=len(run.val_curve),
+        wall_s=time.perf_counter() - started,
+        img_per_s=run.img_per_s,
+        peak_mem_mb=peak,
+        params=run.params,
+        step_mode=run.step_mode,
+        graph_error=run.graph_error,
+        device=str(device),
+    )
+
+
+def _epochs(
+    layout: Layout,
+    data: ImageData,
+    budget: Budget,
+    recipe: Recipe,
+    seed: int,
+    device: torch.device,
+    graph: bool,
+    run: _Run,
+) -> Iterator[EpochProgress]:
+    """Train epoch by epoch, yielding after each; the test accuracy is measured after the last."""
+    started = time.perf_counter()
+    torch.manual_seed(seed)  # model init, dropout and stochastic depth (inside fork_rng)
+    generator = torch.Generator(device=device).manual_seed(seed)  # permutations and augmentation
+    model = build(layout).to(device)
+    run.params = count_parameters(model)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    train_x, train_y = data.train_x.to(device), data.train_y.to(device)
+    val_x, val_y = data.val_x.to(device), data.val_y.to(device)
+    mean, std = normalisation(data, device)
+    images = min(len(train_y), budget.max_train_images or len(train_y))
+    batch = min(recipe.train_batch_size, images)
+    steps_per_epoch = images // batch
+    total_steps = steps_per_epoch * budget.epochs
+    peak_lr = recipe.peak_lr(batch)
+    warmup = recipe.warmup_steps(steps_per_epoch, total_steps)
+    settle = min(SETTLE_STEPS, total_steps - 1)
+    optimizer, step = make_step(model, recipe, (batch, 3, layout.resolution, layout.resolution), graph)
+    run.step_mode = step_mode(step)
+    evaluator = _Evaluator(model, step.step if isinstance(step, GraphedStep) else step, layout.resolution, mean, std,
+                           recipe.eval_batch_size)
+    model.train()
+    for epoch in range(1, budget.epochs + 1):
+        first_step = (epoch - 1) * steps_per_epoch
+        first_timed = max(0, settle - first_step)  # index in this epoch of the first step that counts for speed
+        order = torch.randperm(len(train_y), generator=generator, device=device)
+        loss_sum = torch.zeros((), device=device)
+        timer = 0.0
+        for i in range(steps_per_epoch):
+            if i == first_timed:
+                timer = _now(device)
+            index = order[i * batch : (i + 1) * batch]
+            x = train_batch(train_x[index], layout.resolution, recipe.augmentation, mean, std, generator=generator)
+            optimizer.set_lr(learning_rate(first_step + i, total_steps, warmup, peak_lr))
+            loss_sum += step(x, train_y[index])
+            if (i + 1) % CHECK_EVERY == 0 or i + 1 == steps_per_epoch:
+                _check_finite(loss_sum, epoch, i + 1)
+        epoch_img_per_s = None
+        if first_timed < steps_per_epoch:
+            seconds, timed = _now(device) - timer, (steps_per_epoch - first_timed) * batch
+            run.timed_images += timed
+            run.timed_s += seconds
+            epoch_img_per_s = timed / seconds if seconds > 0 else None
+        run.step_mode = step_mode(step)  # a failed capture falls back to eager in the first epoch
+        run.graph_error = step.fallback_reason if isinstance(step, GraphedStep) else None
+        train_loss = loss_sum.item() / steps_per_epoch
+        evaluator.calibrate_batchnorm(train_x[order[: recipe.bn_calibration_images]])
+        val_acc = evaluator.accuracy(val_x, val_y)
+        run.val_curve.append(val_acc)
+        run.train_loss_curve.append(train_loss)
+        if epoch == budget.epochs:
+            run.test_acc = evaluator.accuracy(data.test_x.to(device), data.test_y.to(device))
+        yield EpochProgress(epoch, budget.epochs, train_loss, val_acc, epoch_img_per_s, time.perf_counter() - started)
+
+
+def _check_finite(loss_sum: torch.Tensor, epoch: int, steps: int) -> None:
+    value = loss_sum.item()
+    if not math.isfinite(value):
+        raise _Diverged(f"training loss became {value} in epoch {epoch} by step {steps}")
+
+
+@dataclass(frozen=True)
+class _Evaluator:
+    """Eager, no-grad forward passes in large batches, with the training step's autocast and memory format."""
+
+    model: nn.Module
+    step: TrainStep
+    resolution: int
+    mean: torch.Tensor
+    std: torch.Tensor
+    batch: int
+
+    def _logits(self, images: torch.Tensor) -> torch.Tensor:
+        x = eval_batch(images, self.resolution, self.mean, self.std)
+        with self.step.autocast():
+            return self.model(x.contiguous(memory_format=self.step.memory_format))
+
+    @torch.no_grad()
+    def accuracy(self, images: torch.Tensor, labels: torch.Tensor) -> float:
+        """Top-1 accuracy in eval mode; one host sync at the end."""
+        correct = torch.zeros((), dtype=torch.long, device=labels.device)
+        self.model.eval()
+        try:
+            for start in range(0, len(images), self.batch):
+                logits = self._logits(images[start : start + self.batch])
+                correct += (logits.argmax(1) == labels[start : start + self.batch]).sum()
+        finally:
+            self.model.train()
+        return correct.item() / len(labels)
+
+    @torch.no_grad()
+    def calibrate_batchnorm(self, images: torch.Tensor) -> None:
+        """Precise BatchNorm: set the running statistics to their average over ``images`` under the current weights.
+
+        Batches are seen as at evaluation (whole image, no dropout or stochastic depth) with only
+        the norms in training mode; momentum 1/k at the k-th batch makes the running values the
+        plain average. The buffers are reset in place, so a captured graph keeps its addresses.
+        """
+        if len(images) == 0:
+            return
+        norms = [m for m in self.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        momenta = [m.momentum for m in norms]
+        self.model.eval()
+        try:
+            for norm in norms:
+                norm.reset_running_stats()
+                norm.train()
+            for k, start in enumerate(range(0, len(images), self.batch), 1):
+                for norm in norms:
+                    norm.momentum = 1.0 / k
+                self._logits(images[start : start + self.batch])
+        finally:
+            for norm, momentum in zip(norms, momenta, strict=True):
+                norm.momentum = momentum
+            self.model.train()
+
+
+def _now(device: torch.device) -> float:
+    """Host time once the device has finished the work queued so far."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
+@contextlib.contextmanager
+def _device_scope(device: torch.device, threads: int | None) -> Iterator[None]:
+    """Forked RNG state, and per device: CPU threads, or the CUDA device with cuDNN autotuning; all restored."""
+    with contextlib.ExitStack() as stack:
+        if device.type == "cuda":
+            stack.enter_context(torch.cuda.device(device))
+            stack.enter_context(torch.random.fork_rng(devices=[torch.cuda.current_device()]))
+            benchmark = torch.backends.cudnn.benchmark
+            torch.backends.cudnn.benchmark = True
+            stack.callback(setattr, torch.backends.cudnn, "benchmark", benchmark)
+            torch.cuda.reset_peak_memory_stats()
+            stack.callback(torch.cuda.empty_cache)
+        else:
+            stack.enter_context(torch.random.fork_rng(devices=[]))
+            previous = torch.get_num_threads()
+            torch.set_num_threads(threads or available_cores())
+            stack.callback(torch.set_num_threads, previous)
+        yield
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its affinity mask), which can be fewer than the machine has."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _max_rss_mb() -> float:
+    scale = 1 / 2**20 if sys.platform == "darwin" else 1 / 2**10  # bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+def _peak_memory_mb(device: torch.device, rss_before: float) -> float | None:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return _max_rss_mb() - rss_before

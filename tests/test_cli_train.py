@@ -1,0 +1,128 @@
+"""`scaling-search train`: JSON keys, exit codes, one-line errors, choosing the network, --config round trip."""
+
+import argparse
+import json
+
+import pytest
+import torch
+
+from scaling_search.cli import main
+from scaling_search.cli.common import UsageError
+from scaling_search.cli.train import layout_from_args
+
+TINY = ["--width", "0.25", "--depth", "0.25", "--resolution", "32"]
+QUICK = ["--dataset", "synthetic:classes=4,train=96,test=32", "--epochs", "1", "--batch-size", "32",
+         "--device", "cpu", "--threads", "1"]
+KEYS = {"status", "val_acc", "best_val_acc", "test_acc", "epochs", "wall_s", "img_per_s", "peak_mem_mb", "params",
+        "macs", "resolution"}
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_has_the_keys(capsys):
+    code, out, err = run_cli(capsys, "train", *TINY, *QUICK, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert set(data) >= KEYS
+    assert data["status"] == "ok" and data["epochs"] == 1 and data["resolution"] == 32
+    assert data["params"] > 0 and data["macs"] > 0 and data["step_mode"] == "eager"
+    assert data["layout"]["num_classes"] == 4  # from the dataset
+    assert "epoch 1/1" in err  # progress on stderr
+
+
+def test_table_by_default(capsys):
+    code, out, _ = run_cli(capsys, "train", *TINY, *QUICK)
+    assert code == 0
+    assert "val acc" in out and "img/s" in out and "ok" in out
+
+
+def test_config_round_trip(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "train", *TINY, *QUICK, "--json")
+    assert code == 0
+    first = json.loads(out)
+    config = tmp_path / "run.json"
+    config.write_text(out)
+    code, out, _ = run_cli(capsys, "train", "--config", str(config), *QUICK, "--json")
+    assert code == 0
+    second = json.loads(out)
+    assert second["layout"] == first["layout"]
+    assert second["val_acc"] == first["val_acc"] and second["params"] == first["params"]
+    (tmp_path / "layout.json").write_text(json.dumps(first["layout"]))  # a bare layout works too
+    args = parse(["--config", str(tmp_path / "layout.json"), "--resolution", "40"])
+    assert layout_from_args(args).resolution == 40
+
+
+def test_divergence_exits_1_with_the_reason(capsys):
+    code, out, err = run_cli(capsys, "train", *TINY, *QUICK, "--dataset", "synthetic:classes=4,train=320,test=32",
+                             "--lr", "1e6", "--json")
+    assert code == 1
+    assert json.loads(out)["status"] == "diverged"
+    assert "diverged" in err and "loss" in err
+
+
+def one_line_error(capsys, *argv) -> str:
+    code, out, err = run_cli(capsys, "train", *argv)
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("scaling-search: error:"), err
+    return lines[0]
+
+
+def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path):
+    assert "unknown dataset" in one_line_error(capsys, *TINY, "--dataset", "mnist-ish")
+    assert "not a folder" in one_line_error(capsys, *TINY, "--dataset", f"imagefolder:{tmp_path / 'missing'}")
+    empty = tmp_path / "empty"
+    (empty / "train" / "cats").mkdir(parents=True)
+    (empty / "val" / "cats").mkdir(parents=True)
+    assert "cats" in one_line_error(capsys, *TINY, "--dataset", f"imagefolder:{empty}")
+    assert "resolution" in one_line_error(capsys, "--resolution", "0")
+    assert "--epochs" in one_line_error(capsys, *TINY, "--epochs", "0")
+    assert "--lr" in one_line_error(capsys, *TINY, "--lr", "-0.1")
+    assert "--batch-size" in one_line_error(capsys, *TINY, "--batch-size", "0")
+    assert "--device" in one_line_error(capsys, *TINY, "--device", "tpu")
+    assert "--config" not in one_line_error(capsys, "--config", str(tmp_path / "nothing.json"))
+    (tmp_path / "bad.json").write_text('{"layout": {"width": 1}}')
+    assert "not a layout" in one_line_error(capsys, "--config", str(tmp_path / "bad.json"))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_is_bad_input(capsys):
+    assert "CUDA is not available" in one_line_error(capsys, *TINY, "--device", "cuda")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--width", "1.1", "--alpha", "1.2"],
+        ["--model", "b0", "--config", "x.json"],
+        ["--model", "b1", "--depth", "1.2"],
+        ["--phi", "1", "--config", "x.json"],
+    ],
+)
+def test_contradictory_choices(capsys, argv):
+    assert "choose one" in one_line_error(capsys, *argv)
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    from scaling_search.cli import build_parser
+
+    return build_parser().parse_args(["train", *argv])
+
+
+def test_choosing_the_network():
+    default = layout_from_args(parse([]))
+    assert (default.width, default.depth, default.resolution) == (1.0, 1.0, 64)
+    b2 = layout_from_args(parse(["--model", "b2"]))
+    assert (b2.width, b2.depth, b2.resolution) == (1.1, 1.2, 260)
+    assert layout_from_args(parse(["--model", "b0", "--resolution", "64"])).resolution == 64
+    compound = layout_from_args(parse(["--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15", "--phi", "2",
+                                       "--base-resolution", "64"]))
+    assert compound.depth == pytest.approx(1.44) and compound.width == pytest.approx(1.21)
+    assert compound.resolution == round(64 * 1.15**2)
+    assert layout_from_args(parse(["--width", "0.5"])).depth == 1.0
+    with pytest.raises(UsageError, match="--phi"):
+        layout_from_args(parse(["--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15"]))
