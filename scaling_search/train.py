@@ -30,7 +30,7 @@ from torch import nn
 
 from scaling_search.data.augment import eval_batch, normalisation, train_batch
 from scaling_search.data.dataset import ImageData
-from scaling_search.models.efficientnet import build, count_parameters
+from scaling_search.models.efficientnet import build, count_parameters, zero_init_residuals
 from scaling_search.models.scaling import Layout
 from scaling_search.recipe import RECIPES, Budget, Recipe, learning_rate
 from scaling_search.step import GraphedStep, StepMode, TrainStep, describe, make_step, step_mode
@@ -203,7 +203,10 @@ def _epochs(
     started = time.perf_counter()
     torch.manual_seed(seed)  # model init, dropout and stochastic depth (inside fork_rng)
     generator = torch.Generator(device=device).manual_seed(seed)  # permutations and augmentation
-    model = build(layout).to(device)
+    model = build(layout)
+    if recipe.zero_init:
+        zero_init_residuals(model)
+    model = model.to(device)
     run.params = count_parameters(model)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)

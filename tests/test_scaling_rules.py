@@ -147,3 +147,18 @@ def test_layout_round_trips_through_dict():
     assert Layout.from_dict(layout.to_dict()) == layout
     with pytest.raises(ValueError, match="not a layout"):
         Layout.from_dict({"width": 1})
+
+
+def test_zero_init_starts_residual_blocks_as_identity_and_logits_at_zero():
+    import torch
+
+    from scaling_search.models import build
+    from scaling_search.models.efficientnet import zero_init_residuals
+
+    net = build(scale(0.5, 0.5, 32, num_classes=10))
+    zero_init_residuals(net)
+    net.eval()
+    assert torch.count_nonzero(net(torch.randn(2, 3, 32, 32))) == 0
+    for block in net.blocks:
+        gamma = block.branch[-1][1].weight
+        assert (torch.count_nonzero(gamma) == 0) == block.has_skip

@@ -73,7 +73,7 @@ def test_changed_options_ignore_execution_and_unset():
 def test_device_sizing():
     cpu = resolve_for_device(StudyDefinition(), gpus=0)
     assert cpu.device == "cpu" and cpu.base_resolution == CPU_SIZING.base_resolution
-    assert cpu.max_candidates == CPU_SIZING.max_candidates and cpu.dataset.startswith("synthetic:")
+    assert cpu.max_candidates == CPU_SIZING.max_candidates and cpu.dataset == "synthetic"
     gpu = resolve_for_device(StudyDefinition(), gpus=1)
     assert gpu.device == "cuda" and gpu.epochs == GPU_SIZING.epochs and gpu.max_candidates is None
     explicit = resolve_for_device(StudyDefinition(epochs=9, base_resolution=48), gpus=0)

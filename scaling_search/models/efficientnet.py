@@ -152,6 +152,19 @@ def init_weights(model: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
+def zero_init_residuals(model: EfficientNet) -> None:
+    """Zero the classifier and the last BatchNorm scale of every block with an identity skip.
+
+    Each residual block then starts as the identity and the logits at zero: a common
+    initialisation for short training runs (Goyal et al. 2017). The architecture is unchanged.
+    """
+    nn.init.zeros_(model.classifier.weight)
+    nn.init.zeros_(model.classifier.bias)
+    for block in model.blocks:
+        if block.has_skip:
+            nn.init.zeros_(block.branch[-1][1].weight)
+
+
 def build(layout: Layout) -> EfficientNet:
     """Build the network that ``layout`` describes."""
     return EfficientNet(layout)

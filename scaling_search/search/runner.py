@@ -55,14 +55,10 @@ class DeviceSizing:
     batch_size: int
     max_candidates: int | None
     cpus_per_trial: float
-    max_train_images: int | None
-    dataset_options: str
 
 
-CPU_SIZING = DeviceSizing(base_resolution=32, epochs=2, batch_size=64, max_candidates=3, cpus_per_trial=1,
-                          max_train_images=1500, dataset_options="classes=10,train=3000,test=500")
-GPU_SIZING = DeviceSizing(base_resolution=64, epochs=5, batch_size=256, max_candidates=None, cpus_per_trial=2,
-                          max_train_images=None, dataset_options="")
+CPU_SIZING = DeviceSizing(base_resolution=32, epochs=2, batch_size=64, max_candidates=3, cpus_per_trial=1)
+GPU_SIZING = DeviceSizing(base_resolution=64, epochs=5, batch_size=256, max_candidates=None, cpus_per_trial=2)
 
 
 @dataclass(frozen=True)
@@ -79,20 +75,15 @@ def resolve_for_device(definition: StudyDefinition, gpus: float) -> StudyDefinit
     """Fill the options left unset with defaults sized to the cluster (GPU or CPU only)."""
     use_gpu = definition.device.startswith("cuda") or (definition.device == "auto" and gpus > 0)
     sizing = GPU_SIZING if use_gpu else CPU_SIZING
-    dataset = definition.dataset
-    if dataset == "synthetic" and sizing.dataset_options:
-        dataset = f"synthetic:{sizing.dataset_options}"
     return replace(
         definition,
         device="cuda" if use_gpu else "cpu",
-        dataset=dataset,
         base_resolution=definition.base_resolution or sizing.base_resolution,
         epochs=definition.epochs or sizing.epochs,
         batch_size=definition.batch_size or sizing.batch_size,
         max_candidates=definition.max_candidates if definition.max_candidates is not None or use_gpu
         else (sizing.max_candidates if definition.strategy == "grid" else None),
         cpus_per_trial=definition.cpus_per_trial or sizing.cpus_per_trial,
-        max_train_images=definition.max_train_images or sizing.max_train_images,
         trials=definition.trials or (DEFAULT_TPE_TRIALS if definition.strategy == "tpe" else None),
     )
 
