@@ -108,8 +108,17 @@ def test_dashboard_serves_study_then_stops(tmp_path):
 
 
 def test_dashboard_bad_input(capsys, tmp_path):
+    import socket
+
     assert "--study" in error_line(capsys, "dashboard")
     assert "no study file" in error_line(capsys, "dashboard", "--study", "nope", "--studies-dir", str(tmp_path))
+    optuna.create_study(study_name="busy", storage=f"sqlite:///{tmp_path / 'busy.db'}")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = error_line(capsys, "dashboard", "--study", "busy", "--studies-dir", str(tmp_path), "--port", str(port))
+    assert f"cannot serve on 127.0.0.1:{port}" in line
 
 
 @pytest.mark.slow

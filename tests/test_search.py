@@ -21,7 +21,7 @@ TRIAL_ATTRS = {"macs", "measured_ratio", "params", "activations", "resolution", 
                "status", "reason", "key", "candidate", "kind"}
 
 
-def test_end_to_end_study_and_exports(tmp_path, ray_dir):
+def test_end_to_end_study_and_exports(tmp_path, ray_dir, capsys):
     definition = tiny_definition(tmp_path, seeds=1)
     outcome = run_search(definition, ray_temp_dir=ray_dir)
     study = load(definition)
@@ -52,6 +52,13 @@ def test_end_to_end_study_and_exports(tmp_path, ray_dir):
     derived = json.loads((folder / "derived.json").read_text())
     assert [m["name"] for m in derived["derived"]] == [f"b{i}" for i in range(8)]
     assert (folder / "configs" / "b3.json").exists() and (folder / "study.toml").exists()
+    # Each derived config trains with `scaling-search train --config`.
+    from scaling_search.cli import main
+
+    assert main(["train", "--config", str(folder / "configs" / "b1.json"), "--dataset", definition.dataset,
+                 "--epochs", "1", "--batch-size", "32", "--device", "cpu", "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert trained["status"] == "ok" and trained["resolution"] == derived["derived"][1]["resolution"]
 
     # Running the finished study again trains nothing and reports the same result.
     again = run_search(definition, ray_temp_dir=ray_dir)

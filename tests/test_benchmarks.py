@@ -1,0 +1,52 @@
+"""The benchmarks run on CPU and print what they promise; the `train` default meets its time budget."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def run(*argv: str, timeout: float) -> subprocess.CompletedProcess:
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def test_proxy_throughput_cpu_prints_the_ratio():
+    pytest.importorskip("timm")
+    proc = run("benchmarks/proxy_throughput.py", "--device", "cpu", "--resolutions", "32", "--batch", "8",
+               "--steps", "2", "--repeats", "1", "--threads", "2", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "ours/timm" in proc.stdout
+    row = next(line for line in proc.stdout.splitlines() if line.strip().startswith("32"))
+    assert float(row.split()[6]) > 0
+
+
+def test_search_throughput_cpu_runs():
+    proc = run("benchmarks/search_throughput.py", "--device", "cpu", "--concurrency", "1", "2", "--epochs", "1",
+               "--dataset", "synthetic:classes=4,train=200,test=40", "--resolution", "32", "--batch-size", "16",
+               "--threads", "1", "--json", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads(proc.stdout)
+    assert [r["runs"] for r in rows] == [1, 2] and rows[0]["ratio"] == 1.0
+    assert all(r["aggregate_img_per_s"] > 0 for r in rows)
+
+
+def test_train_synthetic_two_epochs_json_under_a_minute():
+    start = time.perf_counter()
+    proc = run("-m", "scaling_search", "train", "--dataset", "synthetic", "--epochs", "2", "--json", timeout=120)
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert {"status", "val_acc", "best_val_acc", "test_acc", "epochs", "wall_s", "img_per_s", "peak_mem_mb",
+            "params", "macs", "resolution"} <= set(result)
+    assert result["status"] == "ok" and result["epochs"] == 2
+    assert elapsed < 60, f"took {elapsed:.0f} s"
