@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -79,3 +80,43 @@ def wait_for(predicate, timeout: float, interval: float = 0.5) -> bool:
             return True
         time.sleep(interval)
     return False
+
+
+@contextlib.contextmanager
+def two_node_cluster(tmp_path: Path, ray_dir: str):
+    """A head and a second Ray node (1 CPU each) on 127.0.0.1, stopped by their process groups on exit.
+
+    Yields (address, env, worker process). `ray start` clusters use token authentication, so every
+    process of this cluster shares a private token through env.
+    """
+    env = cli_env(tmp_path)
+    token = tmp_path / "ray-token"
+    token.write_text(secrets.token_hex(32))
+    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token))
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    ray = [sys.executable, "-m", "ray.scripts.scripts", "start", "--block", "--num-cpus", "1",
+           "--disable-usage-stats"]
+    nodes = [subprocess.Popen([*ray, "--head", "--port", str(port), "--temp-dir", ray_dir,
+                               "--include-dashboard=false"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)]
+    try:
+        assert wait_for(lambda: alive_nodes(address, env) >= 1, timeout=90), "head node did not start"
+        nodes.append(subprocess.Popen([*ray, "--address", address], env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True))
+        assert wait_for(lambda: alive_nodes(address, env) >= 2, timeout=90), "second node did not join"
+        yield address, env, nodes[1]
+    finally:
+        for node in reversed(nodes):
+            stop_group(node, grace=20)
+
+
+def alive_nodes(address: str, env: dict[str, str]) -> int:
+    probe = (f"import ray; ray.init(address={address!r}, log_to_driver=False, logging_level='ERROR'); "
+             "print(sum(n['Alive'] for n in ray.nodes()))")
+    try:
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=30, env=env)
+    except subprocess.TimeoutExpired:
+        return 0
+    lines = out.stdout.strip().splitlines()
+    return int(lines[-1]) if out.returncode == 0 and lines and lines[-1].isdigit() else 0

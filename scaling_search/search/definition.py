@@ -15,11 +15,15 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
+from scaling_search.candidates import GridSpec
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+GRID_DEFAULTS = GridSpec()
+"""The candidate grid's defaults are the search's defaults."""
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 STRATEGIES = ("grid", "tpe")
 
@@ -36,14 +40,14 @@ class StudyDefinition:
     strategy: str = "grid"
     trials: int | None = None
     seeds: int = 1
-    step: float = 0.05
-    alpha_range: tuple[float, float] = (1.0, 2.0)
-    beta_range: tuple[float, float] = (1.0, 1.5)
-    gamma_range: tuple[float, float] = (1.0, 1.5)
-    target: float = 2.0
-    tolerance: float = 0.05
-    constraint: str = "measured"
-    baselines: bool = False
+    step: float = GRID_DEFAULTS.step
+    alpha_range: tuple[float, float] = GRID_DEFAULTS.alpha_range
+    beta_range: tuple[float, float] = GRID_DEFAULTS.beta_range
+    gamma_range: tuple[float, float] = GRID_DEFAULTS.gamma_range
+    target: float = GRID_DEFAULTS.target
+    tolerance: float = GRID_DEFAULTS.tolerance
+    constraint: str = GRID_DEFAULTS.constraint
+    baselines: bool = GRID_DEFAULTS.baselines
     max_candidates: int | None = None
     # the proxy task
     dataset: str = "synthetic"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import time
@@ -14,7 +13,7 @@ from optuna.trial import TrialState
 
 from scaling_search.cli import main
 from scaling_search.search.runner import run_search
-from tests.search_helpers import cli, cli_env, free_port, load, stop_group, tiny_definition, wait_for
+from tests.search_helpers import cli, cli_env, load, stop_group, tiny_definition, two_node_cluster, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -96,23 +95,8 @@ def test_driver_killed_at_any_moment_resumes_exactly(tmp_path, ray_dir, moment):
 
 def test_lost_node_trials_are_rescheduled(tmp_path, ray_dir):
     """The second node of a two-node cluster is stopped while it trains: its trials finish on the head."""
-    env = cli_env(tmp_path)
-    token = tmp_path / "ray-token"
-    token.write_text(secrets.token_hex(32))
-    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token))
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    ray = [cli("run")[0], "-m", "ray.scripts.scripts", "start", "--block", "--disable-usage-stats"]
-    head = subprocess.Popen([*ray, "--head", "--num-cpus", "1", "--port", str(port), "--temp-dir", ray_dir,
-                             "--include-dashboard=false"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    worker = None
     definition = tiny_definition(tmp_path, study="lost", dataset="synthetic:classes=4,train=1200,test=60")
-    try:
-        time.sleep(8)
-        worker = subprocess.Popen([*ray, "--num-cpus", "1", "--address", address], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        time.sleep(8)
+    with two_node_cluster(tmp_path, ray_dir) as (address, env, worker):
         driver = subprocess.Popen(
             cli("run", "--address", address, "--study", "lost", "--studies-dir", definition.studies_dir, "--dataset",
                 definition.dataset, "--base-resolution", "16", "--epochs", "3", "--batch-size", "32",
@@ -126,14 +110,10 @@ def test_lost_node_trials_are_rescheduled(tmp_path, ray_dir):
             _, err = driver.communicate(timeout=600)
         finally:
             stop_group(driver)
-        assert driver.returncode == 0, err[-2000:]
-        trials = load(definition).get_trials()
-        assert len(trials) == 4 and all(t.state == TrialState.COMPLETE for t in trials), \
-            [(t.number, t.state, t.user_attrs.get("reason")) for t in trials]
-    finally:
-        if worker is not None:
-            stop_group(worker)
-        stop_group(head, grace=20)
+    assert driver.returncode == 0, err[-2000:]
+    trials = load(definition).get_trials()
+    assert len(trials) == 4 and all(t.state == TrialState.COMPLETE for t in trials), \
+        [(t.number, t.state, t.user_attrs.get("reason")) for t in trials]
 
 
 def _running_count(definition) -> int:
