@@ -77,6 +77,12 @@ def test_tables_numbers_ranks_and_separable_winner(tmp_path, capsys):
     assert released["b4"]["macs_vs_paper"].startswith("+4.") and released["b0"]["macs_vs_paper"] == ""
 
 
+def test_note_is_shown_under_the_title(tmp_path):
+    make_study(tmp_path, "noted", WINNER)
+    assert report(tmp_path, "noted", "--note", "Reduced to fit a CPU.") == 0
+    assert "> Reduced to fit a CPU." in (tmp_path / "out" / "index.md").read_text().splitlines()[2]
+
+
 def test_tie_is_called_a_tie(tmp_path):
     make_study(tmp_path, "tie", {(1.0, 1.1, 1.3, "compound"): [0.80, 0.70, 0.75],
                                  (1.2, 1.1, 1.15, "reference"): [0.76, 0.74, 0.73]})

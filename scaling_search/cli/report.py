@@ -26,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", default="md,csv,tex", help="table formats, comma-separated: md, csv, tex "
                                                                "(default all)")
     parser.add_argument("--out", type=Path, help="output folder (default reports/<study> or reports/paper)")
+    parser.add_argument("--note", help="a sentence shown under the report's title (e.g. how the run was reduced)")
     parser.add_argument("--studies-dir", default="studies", help="folder of study files (default studies)")
     parser.add_argument("--storage", help="Optuna storage URL (default sqlite:///<studies-dir>/<study>.db)")
     parser.set_defaults(func=run)
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.storage and not (Path(args.studies_dir) / f"{args.study}.db").exists():
             raise UsageError(f"no study {args.study!r}: {Path(args.studies_dir) / (args.study + '.db')} does not exist")
         study, saved = load_report_study(definition.storage_url(), args.study)
-        out = study_report(study, saved, args.out or Path("reports") / args.study, wanted)
+        out = study_report(study, saved, args.out or Path("reports") / args.study, wanted, note=args.note)
     progress(f"wrote {out}/index.md")
     print(out / "index.md")
     return 0

@@ -105,7 +105,8 @@ def load_report_study(storage_url: str, name: str) -> tuple[optuna.Study, StudyD
     return study, definition
 
 
-def study_report(study: optuna.Study, definition: StudyDefinition, out: Path, wanted: tuple[str, ...]) -> Path:
+def study_report(study: optuna.Study, definition: StudyDefinition, out: Path, wanted: tuple[str, ...],
+                 note: str | None = None) -> Path:
     """The α/β/γ table, the family table, figures and index.md of a study."""
     trials = study.get_trials(deepcopy=False)
     table = coefficient_table(trials)
@@ -134,7 +135,7 @@ def study_report(study: optuna.Study, definition: StudyDefinition, out: Path, wa
         if table["kind"].isin(["depth-only", "width-only", "resolution-only"]).any():
             drawn.append(figures.scaling_methods(table, figure_folder))
         (folder / "index.md").write_text(study_index(study, definition, table, statements, coefficient_md,
-                                                     family_md, [names[0] for names in drawn]))
+                                                     family_md, [names[0] for names in drawn], note))
 
     return write_report(out, fill)
 
@@ -157,7 +158,7 @@ def comparisons(table: pd.DataFrame) -> list[tuple[Any, str]]:
 
 
 def study_index(study: optuna.Study, definition: StudyDefinition, table: pd.DataFrame, statements: list[str],
-                coefficient_md: str, family_md: str, figure_files: list[str]) -> str:
+                coefficient_md: str, family_md: str, figure_files: list[str], note: str | None = None) -> str:
     best = table.iloc[0]
     frame = trial_rows(study.get_trials(deepcopy=False))
     states = frame["state"].value_counts().to_dict()
@@ -167,6 +168,7 @@ def study_index(study: optuna.Study, definition: StudyDefinition, table: pd.Data
     lines = [
         f"# Study `{definition.study}`",
         "",
+        *([f"> {note}", ""] if note else []),
         f"Best coefficients: **α = {best['alpha']:.4g}, β = {best['beta']:.4g}, γ = {best['gamma']:.4g}** "
         f"({best['kind']}), validation accuracy {best['score']:.4f}"
         + (f" ± {best['score_std']:.4f} over {int(best['n_seeds'])} seeds" if best["n_seeds"] > 1 else
