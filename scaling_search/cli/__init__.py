@@ -17,10 +17,14 @@ COMMANDS = ("run", "dashboard", "report", "flops", "candidates", "derive", "trai
 DESCRIPTION = """\
 Find, check and extend EfficientNet's compound-scaling rule on your own data and hardware.
 
+  scaling-search run --phi 1                                        the search (built-in default: synthetic data)
+  scaling-search run studies/paper_phi1.toml --data-root ~/data     a committed study definition
+  scaling-search dashboard --study NAME                             inspect a study in optuna-dashboard
+  scaling-search report NAME                                        the alpha/beta/gamma table and figures
+  scaling-search train --dataset synthetic --epochs 2               one short proxy training run
   scaling-search flops --width 1.1 --depth 1.2 --resolution 260     one network's cost
   scaling-search candidates --phi 1 --step 0.05                     (alpha, beta, gamma) under the cost constraint
-  scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15          B0..B7 from coefficients
-  scaling-search train --dataset synthetic --epochs 2                one short proxy training run
+  scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15         B0..B7 from coefficients
 
 Every command takes --help, and --json for machines."""
 
