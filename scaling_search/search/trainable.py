@@ -55,12 +55,23 @@ def run_trial(config: dict[str, Any], data: ImageData, settings: TrialSettings) 
 
 
 def hardware(use_gpu: bool) -> str:
-    """The accelerator (or CPU) a trial ran on, for reports."""
+    """The accelerator (or CPU model) a trial ran on, for reports."""
     import torch
 
     if use_gpu and torch.cuda.is_available():
         return torch.cuda.get_device_name()
-    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+    return f"{cpu_model()} CPU, {torch.get_num_threads()} threads"
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _node_id() -> str | None:
