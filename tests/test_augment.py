@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
 from scaling_search.data import Augmentation, eval_batch, normalisation, train_batch
-from scaling_search.data.augment import KINDS, pad_crop
+from scaling_search.data.augment import KINDS, pad_crop, possible_levels
 
 IDENTITY = (torch.zeros(1, 3, 1, 1), torch.ones(1, 3, 1, 1))  # mean 0, std 1: outputs stay in [0, 1]
 FULL_CROP = {"scale": (1.0, 1.0), "ratio": (1.0, 1.0)}
@@ -118,6 +120,22 @@ def test_mixed_zoom_levels_in_one_batch() -> None:
     out = train_batch(x, 16, augmentation, *IDENTITY, generator(3))
     assert out.shape == (64, 3, 16, 16)
     assert torch.equal(out, train_batch(x, 16, augmentation, *IDENTITY, generator(3)))
+
+
+@pytest.mark.parametrize("scale", [(0.02, 1.0), (0.08, 1.0), (0.35, 1.0), (1.0, 1.0), (0.5, 0.5)])
+@pytest.mark.parametrize("ratio", [(3 / 4, 4 / 3), (1.0, 1.0), (0.2, 5.0)])
+@pytest.mark.parametrize(("height", "width", "resolution"), [(32, 32, 64), (64, 64, 16), (256, 256, 64), (40, 96, 24)])
+def test_possible_levels_cover_every_crop(scale, ratio, height, width, resolution) -> None:
+    """The levels sampled without asking the device include the level of every crop the bounds allow."""
+    augmentation = Augmentation(scale=scale, ratio=ratio)
+    top = int(math.log2(min(height, width)))
+    possible = possible_levels(augmentation, height, width, resolution, top)
+    for area in torch.linspace(*scale, 25).tolist():
+        for log_ratio in torch.linspace(math.log(ratio[0]), math.log(ratio[1]), 25).tolist():
+            crop_w = min(math.sqrt(area * math.exp(log_ratio)), 1)
+            crop_h = min(math.sqrt(area / math.exp(log_ratio)), 1)
+            zoom = max(crop_w * width, crop_h * height) / resolution
+            assert min(max(round(math.log2(zoom)), 0), top) in possible
 
 
 def test_pad_crop_identity_offsets_return_the_input() -> None:

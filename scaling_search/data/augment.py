@@ -7,8 +7,10 @@ offsets; evaluation is one resize of the whole image (``interpolate``, antialias
 Bilinear sampling alone aliases when a crop shrinks by more than about 1.5x, and aliasing would
 make the training images of a low-resolution candidate systematically different from its
 (antialiased) evaluation images. So each crop is sampled from a copy of the batch shrunk, with
-antialiasing, by the power of two nearest its zoom (a mipmap level): a few ``grid_sample`` calls
-per batch, never one per image.
+antialiasing, by the power of two nearest its zoom (a mipmap level). The batch is sampled at every
+level the augmentation's bounds allow (at most two or three, known on the host) and each sample
+keeps its own level's result: a few ``grid_sample`` calls per batch, never one per image, and no
+wait for the device to say which levels occur.
 """
 
 from __future__ import annotations
@@ -144,14 +146,30 @@ def random_resized_crop(
     zoom = torch.maximum(crop_w * width, crop_h * height) / resolution  # source pixels per output pixel
     top_level = max(int(math.log2(min(height, width))), 0)
     levels = torch.round(torch.log2(zoom)).clamp(0, top_level).to(torch.int64)
-    distinct = levels.unique().tolist()
-    if len(distinct) == 1:
-        return sample(shrink(images, distinct[0]), theta, resolution)
-    out = images.new_empty(size, 3, resolution, resolution)
-    for level in distinct:
-        rows = (levels == level).nonzero().squeeze(1)
-        out[rows] = sample(shrink(images[rows], level), theta[rows], resolution)
+    possible = possible_levels(augmentation, height, width, resolution, top_level)
+    out = sample(shrink(images, possible[0]), theta, resolution)
+    for level in possible[1:]:  # every sample at every possible level, then a per-sample choice: no host sync
+        chosen = (levels == level).view(-1, 1, 1, 1)
+        out = torch.where(chosen, sample(shrink(images, level), theta, resolution), out)
     return out
+
+
+def possible_levels(augmentation: Augmentation, height: int, width: int, resolution: int, top_level: int) -> range:
+    """The mipmap levels a crop can need, from the augmentation's bounds alone (so known without the device).
+
+    A crop's zoom is ``max(w * width, h * height) / resolution`` with its width and height fractions
+    ``w, h`` in [``min(1, sqrt(scale_min * ratio_min))``, 1] and [``min(1, sqrt(scale_min / ratio_max))``, 1].
+    """
+    low_area = augmentation.scale[0]
+    low_w = min(1.0, math.sqrt(low_area * augmentation.ratio[0]))
+    low_h = min(1.0, math.sqrt(low_area / augmentation.ratio[1]))
+    least = max(low_w * width, low_h * height) / resolution
+    most = max(width, height) / resolution
+
+    def level(zoom: float) -> int:
+        return min(max(round(math.log2(zoom)), 0), top_level)
+
+    return range(level(least), level(most) + 1)
 
 
 def shrink(images: torch.Tensor, level: int) -> torch.Tensor:
