@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, fields
+from typing import Any, Literal
 
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter
@@ -54,6 +54,15 @@ class GridSpec:
     def target_ratio(self) -> float:
         """The cost ratio a candidate should realise at this φ: target^φ."""
         return self.target**self.phi
+
+    @classmethod
+    def from_options(cls, options: object, **overrides: Any) -> GridSpec:
+        """The grid named by ``options``' same-named attributes (parsed flags, a study definition), then ``overrides``.
+
+        Fields ``options`` has no attribute for keep their defaults.
+        """
+        values = {f.name: getattr(options, f.name) for f in fields(cls) if hasattr(options, f.name)}
+        return cls(**(values | overrides))
 
 
 @dataclass(frozen=True)

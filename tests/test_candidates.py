@@ -1,5 +1,7 @@
 """The constrained (α, β, γ) grid and the derived family."""
 
+import argparse
+
 import pytest
 
 from scaling_search.candidates import (
@@ -12,6 +14,7 @@ from scaling_search.candidates import (
 )
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.derive import derive_family, parse_phis, released_family
+from scaling_search.search.definition import StudyDefinition
 
 
 def test_reference_point_nominal_and_measured():
@@ -139,3 +142,15 @@ def test_derived_family():
     assert [m.name for m in released] == [f"b{i}" for i in range(8)]
     assert released[1].width == 1.0 and released[1].depth == 1.1 and released[1].resolution == 240
     assert released[0].params == 5_288_548
+
+
+def test_grid_from_options_reads_same_named_fields_and_keeps_other_defaults() -> None:
+    definition = StudyDefinition(phi=2.0, step=0.1, tolerance=0.1, constraint="nominal", base_resolution=64)
+    spec = GridSpec.from_options(definition, num_classes=10)
+    assert (spec.phi, spec.step, spec.tolerance, spec.constraint) == (2.0, 0.1, 0.1, "nominal")
+    assert (spec.base_resolution, spec.num_classes, spec.resolution_multiple) == (64, 10, 1)
+    flags = argparse.Namespace(phi=0.5, alpha_range=(1.0, 1.5), num_classes=100, unrelated="ignored")
+    spec = GridSpec.from_options(flags)
+    assert (spec.phi, spec.alpha_range, spec.num_classes, spec.step) == (0.5, (1.0, 1.5), 100, GridSpec().step)
+    with pytest.raises(ValueError):
+        GridSpec.from_options(flags, step=-1.0)

@@ -55,23 +55,6 @@ def add_grid_flags(parser: argparse.ArgumentParser) -> None:
                         help="add depth-only, width-only and resolution-only candidates at the same cost")
 
 
-def grid_spec(args: argparse.Namespace) -> GridSpec:
-    return GridSpec(
-        phi=args.phi,
-        step=args.step,
-        alpha_range=args.alpha_range,
-        beta_range=args.beta_range,
-        gamma_range=args.gamma_range,
-        target=args.target,
-        tolerance=args.tolerance,
-        constraint=args.constraint,
-        base_resolution=args.base_resolution,
-        resolution_multiple=args.resolution_multiple,
-        num_classes=args.num_classes,
-        baselines=args.baselines,
-    )
-
-
 CANDIDATE_COLUMNS = [
     ("alpha", "alpha", fmt(".3f")),
     ("beta", "beta", fmt(".3f")),
@@ -105,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        spec = grid_spec(args)
+        spec = GridSpec.from_options(args)
     except ValueError as err:
         raise UsageError(str(err)) from None
     counter = make_counter(args.counter)

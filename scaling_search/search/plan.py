@@ -30,19 +30,7 @@ def candidate_id(coefficients: tuple[float, float, float]) -> str:
 def grid_spec(definition: StudyDefinition, num_classes: int) -> GridSpec:
     """The candidate grid of a resolved definition, at the proxy's base resolution and class count."""
     assert definition.base_resolution is not None, "resolve the definition for the device first"
-    return GridSpec(
-        phi=definition.phi,
-        step=definition.step,
-        alpha_range=definition.alpha_range,
-        beta_range=definition.beta_range,
-        gamma_range=definition.gamma_range,
-        target=definition.target,
-        tolerance=definition.tolerance,
-        constraint=definition.constraint,  # type: ignore[arg-type]
-        base_resolution=definition.base_resolution,
-        num_classes=num_classes,
-        baselines=definition.baselines,
-    )
+    return GridSpec.from_options(definition, num_classes=num_classes)
 
 
 def spread(candidates: list[Candidate], limit: int) -> list[Candidate]:
