@@ -6,9 +6,10 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from scaling_search.data import Augmentation, eval_batch, normalisation, train_batch
-from scaling_search.data.augment import KINDS, pad_crop, possible_levels
+from scaling_search.data.augment import KINDS, crop_grid, pad_crop, possible_levels
 
 IDENTITY = (torch.zeros(1, 3, 1, 1), torch.ones(1, 3, 1, 1))  # mean 0, std 1: outputs stay in [0, 1]
 FULL_CROP = {"scale": (1.0, 1.0), "ratio": (1.0, 1.0)}
@@ -136,6 +137,16 @@ def test_possible_levels_cover_every_crop(scale, ratio, height, width, resolutio
             crop_h = min(math.sqrt(area / math.exp(log_ratio)), 1)
             zoom = max(crop_w * width, crop_h * height) / resolution
             assert min(max(round(math.log2(zoom)), 0), top) in possible
+
+
+@pytest.mark.parametrize("resolution", [1, 7, 32])
+def test_crop_grid_is_affine_grid_of_the_diagonal_map(resolution: int) -> None:
+    rand = torch.Generator().manual_seed(0)
+    scale_x, offset_x, scale_y, offset_y = torch.rand(4, 5, generator=rand) * 2 - 1
+    theta = torch.zeros(5, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = scale_x, offset_x, scale_y, offset_y
+    expected = F.affine_grid(theta, [5, 3, resolution, resolution], align_corners=False)
+    torch.testing.assert_close(crop_grid(scale_x, offset_x, scale_y, offset_y, resolution), expected)
 
 
 def test_pad_crop_identity_offsets_return_the_input() -> None:

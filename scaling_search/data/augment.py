@@ -138,19 +138,19 @@ def random_resized_crop(
     ratio = torch.exp(log_low + (log_high - log_low) * u[:, 1])
     crop_w = torch.sqrt(area * ratio).clamp(max=1)  # fractions of the image's width and height
     crop_h = torch.sqrt(area / ratio).clamp(max=1)
-    theta = torch.zeros(size, 2, 3, device=images.device)
-    theta[:, 0, 0] = crop_w if flips is None else torch.where(flips, -crop_w, crop_w)
-    theta[:, 0, 2] = (1 - crop_w) * (2 * u[:, 2] - 1)  # crop centre, in [-1, 1] image coordinates
-    theta[:, 1, 1] = crop_h
-    theta[:, 1, 2] = (1 - crop_h) * (2 * u[:, 3] - 1)
+    # the crop as an axis-aligned map from output to input coordinates, both in [-1, 1]
+    scale_x = crop_w if flips is None else torch.where(flips, -crop_w, crop_w)
+    offset_x = (1 - crop_w) * (2 * u[:, 2] - 1)  # crop centre
+    offset_y = (1 - crop_h) * (2 * u[:, 3] - 1)
+    grid = crop_grid(scale_x, offset_x, crop_h, offset_y, resolution)
     zoom = torch.maximum(crop_w * width, crop_h * height) / resolution  # source pixels per output pixel
     top_level = max(int(math.log2(min(height, width))), 0)
     levels = torch.round(torch.log2(zoom)).clamp(0, top_level).to(torch.int64)
     possible = possible_levels(augmentation, height, width, resolution, top_level)
-    out = sample(shrink(images, possible[0]), theta, resolution)
+    out = sample(shrink(images, possible[0]), grid)
     for level in possible[1:]:  # every sample at every possible level, then a per-sample choice: no host sync
         chosen = (levels == level).view(-1, 1, 1, 1)
-        out = torch.where(chosen, sample(shrink(images, level), theta, resolution), out)
+        out = torch.where(chosen, sample(shrink(images, level), grid), out)
     return out
 
 
@@ -181,9 +181,23 @@ def shrink(images: torch.Tensor, level: int) -> torch.Tensor:
     return F.interpolate(images, size=size, mode="bilinear", align_corners=False, antialias=True)
 
 
-def sample(images: torch.Tensor, theta: torch.Tensor, resolution: int) -> torch.Tensor:
-    """Bilinear samples of ``images`` on the affine grids ``theta`` ([B, 2, 3], normalised coordinates)."""
-    grid = F.affine_grid(theta, [len(images), 3, resolution, resolution], align_corners=False)
+def crop_grid(
+    scale_x: torch.Tensor, offset_x: torch.Tensor, scale_y: torch.Tensor, offset_y: torch.Tensor, resolution: int
+) -> torch.Tensor:
+    """``grid_sample``'s [B, R, R, 2] grid for per-sample axis-aligned maps ``input = scale * output + offset``.
+
+    What ``affine_grid`` gives for a diagonal ``theta`` (``align_corners=False``), built as two
+    broadcasts instead of a batched matrix product: 10–25× faster on CPU.
+    """
+    size = len(scale_x)
+    pixels = (torch.arange(resolution, dtype=torch.float32, device=scale_x.device) * 2 + 1) / resolution - 1
+    x = scale_x.view(size, 1, 1) * pixels.view(1, 1, resolution) + offset_x.view(size, 1, 1)
+    y = scale_y.view(size, 1, 1) * pixels.view(1, resolution, 1) + offset_y.view(size, 1, 1)
+    return torch.stack(torch.broadcast_tensors(x, y), dim=-1)
+
+
+def sample(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """Bilinear samples of ``images`` at ``grid`` ([B, R, R, 2], normalised coordinates), borders repeated."""
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
