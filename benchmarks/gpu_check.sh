@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# GPU check of the proxy trainer on one CUDA GPU (written for an H100/H200 with 16 CPUs), in under 7 minutes:
+# GPU check of the proxy trainer on one CUDA GPU (written for an H100/H200 with 16 CPUs), in under 8 minutes:
 #   1. versions: nvidia-smi, torch, CUDA, timm
 #   2. numerics: a CUDA-graphed training step against the eager step (SGD and RMSProp), bf16 tolerance
 #   3. throughput: B0's step at resolutions 32/64/128/224, graphed (ours) vs timm's efficientnet_b0 eager
 #      (targets: ours >= 3x timm at 64 px batch 512, >= 1.1x at 224 px batch 256)
 #   4. data: .gpudata/cifar10-jpeg-arrays.npz, made by .gpudata/materialize.py when absent
 #   5. training: `scaling-search train` of B0 at resolution 64 on that CIFAR-10, 2 epochs, --json
-#   6. a summary table of all of the above, printed last
+#   6. batch preparation: on-device augmentation vs torchvision's DataLoader pipeline (benchmarks/data_pipeline.py)
+#   7. a summary table of all of the above, printed last
 # Every step has its own timeout, so one hang cannot eat the others; a failed step is reported and the
 # rest still run. Needs torch, torchvision and timm; no ray, optuna, fvcore, network or pip install.
 #
@@ -41,6 +42,8 @@ step throughput 165 bash -c "$PY benchmarks/proxy_throughput.py --device cuda --
 step cifar10_data 70 bash -c "test -f $CIFAR || $PY .gpudata/materialize.py .gpudata/cifar10-jpeg.npz .gpudata --arrays"
 step train_cifar10 80 bash -c "$PY -m scaling_search train --model b0 --resolution 64 --dataset npz:$CIFAR \
     --epochs 2 --device cuda --json > '$OUT/train_cifar10.json'"
+step data_pipeline 30 bash -c "$PY benchmarks/data_pipeline.py --device cuda --storage 32 --resolutions 64 224 \
+    --workers 8 --json > '$OUT/data_pipeline.json'"
 
 step summary 15 "$PY" - "$OUT" <<'EOF'
 import json, sys
@@ -92,4 +95,12 @@ if train:
     print(f"  val acc {show(train['val_acc'], '.4f')}  test acc {show(train['test_acc'], '.4f')}"
           f"  train img/s {show(train['img_per_s'], '.0f')}  wall {show(train['wall_s'], '.1f')} s"
           f"  peak {show(train['peak_mem_mb'], '.0f')} MB  val curve {train['val_curve']}")
+
+data = load("data_pipeline.json")
+if data:
+    print(f"\nbatch preparation from {data['storage']} px, batch {data['batch']}, images/s "
+          f"(torchvision: {data['workers']} DataLoader workers)")
+    for r in data["rows"]:
+        print(f"  res {r['resolution']:3d}  ours {r['ours']:9.0f}  torchvision {r['torchvision']:8.0f}"
+              f"  ratio {r['ratio']:6.1f}")
 EOF

@@ -30,6 +30,17 @@ def test_proxy_throughput_cpu_prints_the_ratio():
     assert float(row.split()[6]) > 0
 
 
+def test_data_pipeline_cpu_prints_the_ratio():
+    proc = run("benchmarks/data_pipeline.py", "--device", "cpu", "--resolutions", "16", "48", "--batch", "16",
+               "--images", "64", "--batches", "2", "--repeats", "1", "--workers", "0", "--threads", "1", "--json",
+               timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    payload = json.loads(proc.stdout)
+    assert [row["resolution"] for row in payload["rows"]] == [16, 48]
+    assert all(row["ours"] > 0 and row["torchvision"] > 0 for row in payload["rows"])
+    assert all(row["ratio"] == row["ours"] / row["torchvision"] for row in payload["rows"])
+
+
 def test_search_throughput_cpu_runs():
     proc = run("benchmarks/search_throughput.py", "--device", "cpu", "--concurrency", "1", "2", "--epochs", "1",
                "--dataset", "synthetic:classes=4,train=200,test=40", "--resolution", "32", "--batch-size", "16",
