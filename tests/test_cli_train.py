@@ -34,6 +34,25 @@ def test_json_has_the_keys(capsys):
     assert "epoch 1/1" in err  # progress on stderr
 
 
+def test_imagefolder_reports_its_skipped_files(capsys, tmp_path, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.setenv("SCALING_SEARCH_CACHE", str(tmp_path / "cache"))
+    for split, count in (("train", 6), ("test", 2)):
+        for name in ("ant", "bee"):
+            folder = tmp_path / "set" / split / name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                Image.new("RGB", (20, 20), (40 * i, 0, 0)).save(folder / f"{i}.png")
+    (tmp_path / "set" / "train" / "ant" / "broken.jpg").write_bytes(b"not a jpeg")
+    code, out, err = run_cli(capsys, "train", *TINY, *QUICK, "--dataset", f"imagefolder:{tmp_path / 'set'}", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["skipped_files"] == 1 and data["val_source"] == "carved"
+    assert data["images"] == {"train": 10, "val": 2, "test": 4}
+    assert "1 unusable files skipped" in err
+
+
 def test_table_by_default(capsys):
     code, out, _ = run_cli(capsys, "train", *TINY, *QUICK)
     assert code == 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
+from scaling_search.cache import current_umask
 from scaling_search.data import DatasetError, ImageData, eval_batch, load_dataset, normalisation, split_validation
 from scaling_search.data import imagefolder as imagefolder_module
 from scaling_search.data.standard import DEBIAN_FASHION_MNIST, IDX_FILES
@@ -115,6 +118,9 @@ def test_synthetic_is_learnable() -> None:
         ("synthetic:classes=25", r"classes must lie in \[2, 24\], got 25"),
         ("synthetic:classes=10,train=15", "train must be at least twice classes"),
         ("synthetic:test=0", "test must be >= 1"),
+        ("synthetic:10", r"unknown option '10' \(did you mean classes=10\?\)"),
+        ("synthetic:classes=4,classes=3", "classes is given twice"),
+        ("synthetic:train=99999999999999999999", "need .* GiB, more than this machine's .* GiB of memory"),
     ],
 )
 def test_synthetic_bad_options(spec: str, message: str) -> None:
@@ -238,8 +244,17 @@ def malformed(tmp_path: Path, **changes: object) -> Path:
         ({"x_test": np.zeros((12, 8, 8, 3), np.uint8)}, "x_train and x_test must have the same image size"),
         ({"y_train": np.arange(39)}, "y_train must be a 1-D array of 40 labels"),
         ({"y_train": np.full(40, 0.5)}, "y_train must hold integer class labels"),
-        ({"y_test": -np.ones(12, np.int64)}, r"labels must lie in \[0, 4\) for 4 classes, got -1..3"),
-        ({"class_names": np.array(["a", "b"])}, r"labels must lie in \[0, 2\) for 2 classes, got 0..3"),
+        ({"y_test": -np.ones(12, np.int64)}, "labels must be class indices >= 0, got -1"),
+        ({"class_names": np.array(["a", "b"])}, r"y_train has label 3, but there are 2 classes \(labels 0..1\)"),
+        ({"y_test": np.full(12, 4)}, r"y_test has label 4, but there are 4 classes \(labels 0..3, the ones in y_train"),
+        ({"y_train": np.arange(40) % 2 * 4 + 3}, "class '0', '1', '2', '4', '5' and 1 more has no training images"),
+        ({"y_train": np.arange(40) % 2 * 10**9}, "y_train's labels go up to 1000000000 with only 40 training images"),
+        ({"class_names": np.array(list("abcde"))}, "class 'e' has no training images"),
+        ({"class_names": np.array(["a", "b", "a", "c"])}, "class names must differ, got 'a' more than once"),
+        ({"y_train": np.array(["cat", "dog"] * 20)}, "y_train must hold integer class labels, got <U3"),
+        ({"x_val": np.zeros((4, 16, 16, 3), np.uint8)}, "a validation split needs both x_val and y_val"),
+        ({"x_val": np.zeros((4, 8, 8, 3), np.uint8), "y_val": np.zeros(4, np.int64)},
+         "x_train and x_val must have the same image size"),
         ({"y_train": np.zeros(40, np.int64), "y_test": np.zeros(12, np.int64)}, "needs at least 2 classes"),
         ({"class_names": np.array([{"a": 1}], dtype=object)}, "plain \\(unpickled\\) arrays"),
     ],
@@ -304,6 +319,16 @@ def test_fashion_mnist_truncated_idx(tmp_path: Path) -> None:
     path = tmp_path / IDX_FILES[0]
     path.write_bytes(path.read_bytes()[:-5])
     with pytest.raises(DatasetError, match="is truncated or malformed"):
+        load_dataset("fashion-mnist", resolution=28, data_root=tmp_path)
+
+
+def test_fashion_mnist_corrupt_gzip(tmp_path: Path) -> None:
+    write_idx(tmp_path, compress=True)
+    path = tmp_path / f"{IDX_FILES[0]}.gz"
+    damaged = bytearray(path.read_bytes())
+    damaged[12:40] = bytes(range(28))  # inside the deflate stream
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(DatasetError, match="cannot read IDX file"):
         load_dataset("fashion-mnist", resolution=28, data_root=tmp_path)
 
 
@@ -452,6 +477,81 @@ def test_imagefolder_loads_when_the_cache_cannot_be_written(tmp_path: Path) -> N
     assert len(data.test_y) == 6
 
 
+def test_imagefolder_with_val_and_test_uses_val_for_validation(tmp_path: Path) -> None:
+    seeds = iter(range(100))
+    for split, count in (("train", 4), ("val", 2), ("test", 3)):
+        for name in ("ant", "bee"):
+            for i in range(count):
+                save(tmp_path / split / name / f"{i}.png", noise((20, 20), next(seeds)))
+    data = load_dataset(f"imagefolder:{tmp_path}", resolution=16, cache_dir=tmp_path / ".cache", val_fraction=0.5)
+    assert data.val_source == "given"
+    assert (len(data.train_y), len(data.val_y), len(data.test_y)) == (8, 4, 6)
+    again = load_dataset(f"imagefolder:{tmp_path}", resolution=16, cache_dir=tmp_path / ".cache")  # from the cache
+    assert again.val_source == "given"
+    assert torch.equal(again.val_x, data.val_x) and torch.equal(again.test_x, data.test_x)
+    only_val = tmp_path / "only_val"
+    shutil.copytree(tmp_path / "train", only_val / "train")
+    shutil.copytree(tmp_path / "val", only_val / "val")
+    carved = load_dataset(f"imagefolder:{only_val}", resolution=16, cache_dir=tmp_path / ".cache")
+    assert carved.val_source == "carved" and len(carved.test_y) == 4  # val/ alone is the test split
+
+
+def test_imagefolder_follows_linked_folders_once_and_counts_loose_files(tmp_path: Path) -> None:
+    root = tmp_path / "set"
+    for name in ("ant", "bee"):
+        save(root / "train" / name / "0.png", noise((20, 20), 0))
+    save(root / "val" / "ant" / "0.png", noise((20, 20), 1))
+    save(tmp_path / "elsewhere" / "1.png", noise((20, 20), 2))
+    save(tmp_path / "elsewhere" / "2.png", noise((20, 20), 3))
+    (root / "train" / "ant" / "more").symlink_to(tmp_path / "elsewhere")
+    (root / "train" / "ant" / "again").symlink_to(tmp_path / "elsewhere")  # the same folder twice: read once
+    (root / "train" / "bee" / "loop").symlink_to(root / "train" / "bee")  # a cycle must not hang
+    (root / "train" / "readme.txt").write_text("no class")
+    save(root / "val" / "stray.png", noise((20, 20), 4))
+    data = load_dataset(f"imagefolder:{root}", resolution=16, cache_dir=tmp_path / "cache")
+    labels = torch.cat([data.train_y, data.val_y]).tolist()
+    assert labels.count(0) == 3 and labels.count(1) == 1
+    assert data.skipped == 2  # readme.txt and stray.png lie outside class folders
+
+
+def test_imagefolder_class_names_match_in_any_unicode_form(tmp_path: Path) -> None:
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    for name in (composed, "tea"):
+        for i in range(2):
+            save(tmp_path / "train" / name / f"{i}.png", noise((20, 20), i))
+    save(tmp_path / "val" / decomposed / "0.png", noise((20, 20), 5))
+    data = load_dataset(f"imagefolder:{tmp_path}", resolution=16, cache_dir=tmp_path / ".cache")
+    assert data.class_names == (composed, "tea") and data.test_y.tolist() == [0]
+
+
+def test_imagefolder_cache_notices_permission_changes_and_damage(tmp_path: Path) -> None:
+    make_imagefolder(tmp_path / "set")
+    spec, cache = f"imagefolder:{tmp_path / 'set'}", tmp_path / "cache"
+    first = load_dataset(spec, resolution=32, cache_dir=cache)
+    (before,) = cache.glob("*.npz")
+    assert before.stat().st_mode & 0o777 == 0o666 & ~current_umask()  # shareable, not mkstemp's 0600
+    os.chmod(tmp_path / "set" / "train" / "cat" / "0.png", 0o600)  # same size and mtime, new status-change time
+    load_dataset(spec, resolution=32, cache_dir=cache)
+    (after,) = cache.glob("*.npz")
+    assert after.name != before.name
+    damaged = bytearray(after.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF  # a flipped byte inside the arrays: a CRC error, not a crash
+    after.write_bytes(bytes(damaged))
+    assert torch.equal(load_dataset(spec, resolution=32, cache_dir=cache).test_x, first.test_x)
+    after.write_bytes(bytes(damaged[: len(damaged) // 2]))  # cut in half
+    assert torch.equal(load_dataset(spec, resolution=32, cache_dir=cache).test_x, first.test_x)
+
+
+def test_imagefolder_float_images_in_unit_range(tmp_path: Path) -> None:
+    ramp = np.tile(np.linspace(0, 1, 32, dtype=np.float32), (32, 1))
+    for name in ("a", "b"):
+        for i in range(2):
+            save(tmp_path / "train" / name / f"{i}.tif", Image.fromarray(ramp))
+    save(tmp_path / "val" / "a" / "0.tif", Image.fromarray(ramp))
+    data = load_dataset(f"imagefolder:{tmp_path}", resolution=32, cache_dir=tmp_path / ".cache")
+    assert data.skipped == 0 and int(data.test_x[0, 0, 0, 0]) < 10 and int(data.test_x[0, 0, 0, -1]) > 245
+
+
 @pytest.mark.parametrize(
     ("layout", "message"),
     [
@@ -497,3 +597,29 @@ def test_imagefolder_real_cifar10_jpegs(tmp_path: Path) -> None:
     files = sorted((tmp_path / "c10" / "test").glob("*/*.jpg"))
     expected = np.stack([np.asarray(Image.open(f).convert("RGB")) for f in files])
     assert torch.equal(data.test_x, torch.from_numpy(expected).permute(0, 3, 1, 2))  # 32 px JPEGs: decoded as is
+
+
+def test_npz_accepts_any_integer_label_dtype_and_byte_order(tmp_path: Path) -> None:
+    x_train, y_train, x_test, y_test = arrays()
+    path = tmp_path / "bigendian.npz"
+    np.savez(path, x_train=x_train, y_train=y_train.astype(">i8"), x_test=x_test, y_test=y_test.astype(np.uint16))
+    data = load_dataset(f"npz:{path}", resolution=16)
+    assert sorted(torch.cat([data.train_y, data.val_y]).tolist()) == sorted(y_train.tolist())
+    assert data.test_y.tolist() == y_test.tolist()
+
+
+def test_npz_with_its_own_validation_split_uses_it_instead_of_carving(tmp_path: Path) -> None:
+    x_train, y_train, x_test, y_test = arrays()
+    x_val, y_val = x_test[:6].copy(), y_test[:6].copy()
+    path = tmp_path / "with_val.npz"
+    np.savez(path, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, x_test=x_test, y_test=y_test)
+    data = load_dataset(f"npz:{path}", resolution=16, val_fraction=0.5)
+    assert data.val_source == "given"
+    assert torch.equal(data.train_y, torch.from_numpy(y_train)) and len(data.train_x) == len(x_train)
+    assert torch.equal(data.val_x, torch.from_numpy(x_val).permute(0, 3, 1, 2))
+    assert load_dataset(f"npz:{malformed(tmp_path)}", resolution=16).val_source == "carved"
+
+
+def test_npz_path_that_is_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match=r"is a folder; npz:PATH names one \.npz file"):
+        load_dataset(f"npz:{tmp_path}", resolution=16)

@@ -124,7 +124,8 @@ def handle(args: argparse.Namespace) -> int:
         args.dataset, resolution=layout.resolution, data_root=args.data_root, seed=args.seed, download=args.download
     )
     layout = replace(layout, num_classes=data.num_classes)
-    progress(f"training {describe_layout(layout)} on {data.name} ({len(data.train_y)} training images) on {device}")
+    progress(data.summary())
+    progress(f"training {describe_layout(layout)} on {device}")
     result = train_proxy(
         layout, data, budget, recipe, seed=args.seed, device=device, threads=args.threads,
         graph=not args.eager, progress=show_progress,
@@ -138,6 +139,9 @@ def handle(args: argparse.Namespace) -> int:
         "macs": counts.macs,
         "resolution": layout.resolution,
         "dataset": data.name,
+        "images": {"train": len(data.train_y), "val": len(data.val_y), "test": len(data.test_y)},
+        "val_source": data.val_source,
+        "skipped_files": data.skipped,
         "recipe": args.recipe,
         "layout": layout.to_dict(),
     }

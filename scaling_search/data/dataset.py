@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
@@ -21,14 +22,19 @@ class Splits:
     test_x: torch.Tensor
     test_y: torch.Tensor
     skipped: int = 0
+    val_x: torch.Tensor | None = None
+    """The source's own validation split, when it has one; otherwise one is carved from train."""
+    val_y: torch.Tensor | None = None
 
 
 @dataclass(frozen=True, eq=False)
 class ImageData:
     """A dataset held in memory as uint8 images at its storage resolution.
 
-    ``val_*`` is carved from the source's training data with a fixed seed and is what model
-    choices are made on; ``test_*`` is the source's own test split, kept for reporting only.
+    ``val_*`` is what model choices are made on: the source's own validation split when it has one
+    (an ImageFolder's ``val/`` beside ``test/``, an npz file's ``x_val``), else carved from its
+    training data with a fixed seed (``val_source`` says which). ``test_*`` is the source's test
+    split, kept for reporting only. ``skipped`` counts source files that could not be used.
     """
 
     name: str
@@ -42,6 +48,8 @@ class ImageData:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     skipped: int = 0
+    val_source: str = "carved"
+    """"carved" (a seeded part of the training data) or "given" (the source's own validation split)."""
 
     def __post_init__(self) -> None:
         size = self.train_x.shape[-1]
@@ -59,6 +67,12 @@ class ImageData:
     @property
     def storage_resolution(self) -> int:
         return int(self.train_x.shape[-1])
+
+    def summary(self) -> str:
+        """One line for people: the name, the split sizes and where validation came from, skipped files."""
+        skipped = f", {self.skipped} unusable files skipped" if self.skipped else ""
+        return (f"{self.name}: {len(self.train_y)} train / {len(self.val_y)} val ({self.val_source}) / "
+                f"{len(self.test_y)} test images, {self.num_classes} classes{skipped}")
 
 
 def split_validation(y: torch.Tensor, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,27 +112,56 @@ def channel_stats(x: torch.Tensor) -> tuple[tuple[float, float, float], tuple[fl
 
 
 def assemble(name: str, splits: Splits, *, val_fraction: float, seed: int) -> ImageData:
-    """Carve the validation part out of ``splits``' training data and measure the training statistics."""
+    """The source's validation split, or one carved out of its training data; statistics from training data only."""
     if len(splits.test_y) == 0:
         raise DatasetError(f"{name} has no test images; the test split needs at least one")
-    train_idx, val_idx = split_validation(splits.train_y, val_fraction, seed)
-    if len(val_idx) == 0:
-        raise DatasetError(
-            f"{name} has too few training images ({len(splits.train_y)}) to carve a validation split; "
-            "each class needs at least two"
-        )
-    train_x = splits.train_x[train_idx].contiguous()
+    if splits.val_x is not None and splits.val_y is not None:
+        if len(splits.val_y) == 0:
+            raise DatasetError(f"{name}'s validation split holds no images")
+        train_x, train_y, val_x, val_y = splits.train_x, splits.train_y, splits.val_x, splits.val_y
+        val_source = "given"
+    else:
+        train_idx, val_idx = split_validation(splits.train_y, val_fraction, seed)
+        if len(val_idx) == 0:
+            raise DatasetError(
+                f"{name} has too few training images ({len(splits.train_y)}) to carve a validation split; "
+                "each class needs at least two"
+            )
+        train_x, train_y = splits.train_x[train_idx], splits.train_y[train_idx]
+        val_x, val_y = splits.train_x[val_idx], splits.train_y[val_idx]
+        val_source = "carved"
+    train_x = train_x.contiguous()
     mean, std = channel_stats(train_x)
     return ImageData(
         name=name,
         class_names=splits.class_names,
         train_x=train_x,
-        train_y=splits.train_y[train_idx].contiguous(),
-        val_x=splits.train_x[val_idx].contiguous(),
-        val_y=splits.train_y[val_idx].contiguous(),
+        train_y=train_y.contiguous(),
+        val_x=val_x.contiguous(),
+        val_y=val_y.contiguous(),
         test_x=splits.test_x.contiguous(),
         test_y=splits.test_y.contiguous(),
         mean=mean,
         std=std,
         skipped=splits.skipped,
+        val_source=val_source,
     )
+
+
+def check_fits_in_memory(images: int, side: int, what: str) -> None:
+    """Fail with a clear message before allocating ``images`` uint8 RGB images of ``side`` px that RAM cannot hold."""
+    needed = images * 3 * side * side
+    total = physical_memory()
+    if total is not None and needed > total:
+        raise DatasetError(
+            f"{what}: {images} images at {side}x{side} px need {needed / 2**30:.1f} GiB, more than this machine's "
+            f"{total / 2**30:.1f} GiB of memory; use fewer images or a lower resolution"
+        )
+
+
+def physical_memory() -> int | None:
+    """Bytes of RAM, or None where the platform does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None

@@ -1,22 +1,28 @@
-"""ImageFolder datasets: ``PATH/train/<class>/...`` and ``PATH/val/<class>/...`` (or ``test/``), decoded once.
+"""ImageFolder datasets: ``PATH/train/<class>/...`` beside ``PATH/val/<class>/...`` and/or ``PATH/test/<class>/...``.
 
-Classes are the sorted folder names under ``train/``; the evaluation folder (``val/`` when present,
-else ``test/``) must use the same names or a subset. Files are found recursively; names starting
-with "." are ignored. Every image, whatever its size or mode (grey, palette, alpha, CMYK, 16-bit),
-becomes RGB (transparent parts on white, EXIF rotation applied), its shorter side resized to the
-storage resolution and the centre cropped square. Files Pillow cannot read are skipped and
-counted. The decoded arrays are cached in one ``.npz`` file, keyed by the folder, the storage
-resolution and every file's path, size and modification time, so the next load reads one file.
+Classes are the sorted folder names under ``train/`` (compared in Unicode NFC form, so names
+typed on different systems match). With ``val/`` or ``test/`` alone, that folder is the test split
+and the validation split is carved from ``train/``; with both, ``val/`` is the validation split and
+``test/`` the test split. They must use train's class names or a subset. Files are found
+recursively, following links (each folder once); names starting with "." are ignored. Every image,
+whatever its size or mode (grey, palette, alpha, CMYK, 16-bit, float), becomes RGB (transparent
+parts on white, EXIF rotation applied), its shorter side resized to the storage resolution and the
+centre cropped square. Files Pillow cannot read, and files lying outside class folders, are skipped
+and counted. The decoded arrays are cached in one ``.npz`` file, keyed by the folder, the storage
+resolution and every file's path, size, modification and status-change time, so the next load
+reads one file; a damaged cache file is decoded again.
 """
 
 from __future__ import annotations
 
 import glob
 import hashlib
-import io
 import json
 import os
+import unicodedata
 import warnings
+import zipfile
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,86 +30,109 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from scaling_search.cache import write_atomic
+from scaling_search.cache import open_atomic
 from scaling_search.data.arrays import splits_from_arrays
-from scaling_search.data.dataset import DatasetError, Splits
+from scaling_search.data.dataset import DatasetError, Splits, check_fits_in_memory
 
-CACHE_FORMAT = 1  # bump when decoding changes, so old caches are not reused
-EVAL_FOLDERS = ("val", "test")
+CACHE_FORMAT = 2  # bump when decoding or the cache's contents change, so old caches are not reused
+SPLIT_FOLDERS = ("val", "test")
 TASK_SIZE = 64  # images per thread-pool task
 HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
+LAYOUT = "an imagefolder dataset needs PATH/train/<class>/ and PATH/val/<class>/ and/or PATH/test/<class>/"
 
-FileEntry = tuple[str, int, int, int]
-"""(path relative to the split folder, class index, size in bytes, modification time in ns)."""
+FileEntry = tuple[str, int, int, int, int]
+"""(path relative to the split folder, class index, size in bytes, modification and status-change times in ns)."""
 
 
 def load_imagefolder(root: Path, storage: int, cache_dir: Path, workers: int | None) -> Splits:
     """Decode (or read from the cache) the ImageFolder at ``root``, with square images of side ``storage``."""
-    train_dir, eval_dir = split_folders(root)
-    class_names = class_folders(train_dir)
+    folders = split_folders(root)
+    class_names = class_folders(folders["train"])
     if not class_names:
-        raise DatasetError(f"{train_dir} holds no class folders; put each class's images in train/<class name>/")
-    eval_classes = class_folders(eval_dir)
-    unknown = sorted(set(eval_classes) - set(class_names))
-    if unknown:
-        raise DatasetError(
-            f"{eval_dir} has classes that train/ lacks: {', '.join(unknown)}; its classes must be train's or a subset"
-        )
-    train_files = list_files(train_dir, class_names, class_names)
-    labelled = {entry[1] for entry in train_files}
+        raise DatasetError(f"{folders['train']} holds no class folders; put each class's images in train/<class name>/")
+    listed: dict[str, list[FileEntry]] = {}
+    loose = 0
+    for split, folder in folders.items():
+        classes = class_folders(folder)
+        unknown = sorted(set(map(nfc, classes)) - set(map(nfc, class_names)))
+        if unknown:
+            raise DatasetError(
+                f"{folder} has classes that train/ lacks: {', '.join(unknown)}; its classes must be train's or a subset"
+            )
+        listed[split] = list_files(folder, classes, class_names)
+        loose += count_loose_files(folder)
+    labelled = {entry[1] for entry in listed["train"]}
     for index, name in enumerate(class_names):
         if index not in labelled:
-            raise DatasetError(f"class folder {train_dir / name} holds no files; every train class needs images")
-    eval_files = list_files(eval_dir, eval_classes, class_names)
-    if not eval_files:
-        raise DatasetError(f"{eval_dir} holds no images; put evaluation images in {eval_dir.name}/<class name>/")
+            raise DatasetError(f"class folder {folders['train'] / name} holds no files; every train class needs images")
+    for split, folder in folders.items():
+        if split != "train" and not listed[split]:
+            raise DatasetError(f"{folder} holds no images; put its images in {folder.name}/<class name>/")
 
-    key = cache_key(root, storage, train_files, eval_dir.name, eval_files)
-    cache_file = cache_dir / f"imagefolder-{root.name}-{digest(str(root))[:8]}-{storage}px-{key[:16]}.npz"
+    key = cache_key(root, storage, {folders[split].name: files for split, files in listed.items()})
+    cache_file = cache_dir / f"imagefolder-{root.name}-{digest(os.fsencode(root))[:8]}-{storage}px-{key[:16]}.npz"
     cached = read_cache(cache_file, class_names)
     if cached is not None:
         return cached
 
+    check_fits_in_memory(sum(map(len, listed.values())), storage, str(root))
+    decoded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    skipped = loose
     with ThreadPoolExecutor(max_workers=workers or available_cpus()) as pool:
-        train_x, train_y, train_skipped = decode_all(pool, train_dir, train_files, storage)
-        eval_x, eval_y, eval_skipped = decode_all(pool, eval_dir, eval_files, storage)
-    missing = sorted(set(range(len(class_names))) - set(train_y.tolist()))
+        for split, files in listed.items():
+            x, y, unreadable = decode_all(pool, folders[split], files, storage)
+            decoded[split] = (x, y)
+            skipped += unreadable
+    missing = sorted(set(range(len(class_names))) - set(decoded["train"][1].tolist()))
     if missing:
         raise DatasetError(
             f"no readable images in train/{class_names[missing[0]]}"
             + (f" (and {len(missing) - 1} other class folders)" if len(missing) > 1 else "")
             + "; every train class needs at least one image Pillow can open"
         )
-    if len(eval_y) == 0:
-        raise DatasetError(f"no readable images in {eval_dir}; Pillow could open none of its {len(eval_files)} files")
-    splits = splits_from_arrays(train_x, train_y, eval_x, eval_y, class_names, str(root))
+    for split, (_, y) in decoded.items():
+        if len(y) == 0:
+            raise DatasetError(
+                f"no readable images in {folders[split]}; Pillow could open none of its {len(listed[split])} files"
+            )
+    splits = to_splits(decoded, class_names, str(root), skipped)
     try:
-        write_cache(cache_file, train_x, train_y, eval_x, eval_y, class_names, train_skipped + eval_skipped)
+        write_cache(cache_file, decoded, class_names, skipped)
     except OSError as err:  # a read-only or full cache folder costs the next load time, not this one its data
         warnings.warn(f"could not cache the decoded {root} in {cache_file.parent}: {err}", stacklevel=2)
-    return with_skipped(splits, train_skipped + eval_skipped)
+    return splits
 
 
-def with_skipped(splits: Splits, skipped: int) -> Splits:
-    return Splits(splits.class_names, splits.train_x, splits.train_y, splits.test_x, splits.test_y, skipped)
+def to_splits(
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]], class_names: tuple[str, ...], source: str, skipped: int
+) -> Splits:
+    """Splits from decoded (images, labels) per split: ``test``, and ``val`` used as validation when both exist."""
+    evaluation = "test" if "test" in arrays else "val"
+    x_val, y_val = arrays["val"] if evaluation == "test" and "val" in arrays else (None, None)
+    splits = splits_from_arrays(*arrays["train"], *arrays[evaluation], class_names, source, x_val=x_val, y_val=y_val)
+    return Splits(splits.class_names, splits.train_x, splits.train_y, splits.test_x, splits.test_y, skipped,
+                  splits.val_x, splits.val_y)
 
 
 def available_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def split_folders(root: Path) -> tuple[Path, Path]:
-    """``root/train`` and the evaluation folder, ``root/val`` or else ``root/test``."""
-    layout = "an imagefolder dataset needs PATH/train/<class>/ and PATH/val/<class>/ (or PATH/test/<class>/)"
+def split_folders(root: Path) -> dict[str, Path]:
+    """``{"train": root/train}`` plus whichever of ``val`` and ``test`` exist (at least one must)."""
     if not root.is_dir():
-        raise DatasetError(f"{root} is not a folder; {layout}")
+        raise DatasetError(f"{root} is not a folder; {LAYOUT}")
     if not (root / "train").is_dir():
-        raise DatasetError(f"{root} has no train/ folder; {layout}")
-    for name in EVAL_FOLDERS:
-        if (root / name).is_dir():
-            return root / "train", root / name
-    raise DatasetError(f"{root} has neither val/ nor test/; {layout}")
+        raise DatasetError(f"{root} has no train/ folder; {LAYOUT}")
+    folders = {"train": root / "train"} | {name: root / name for name in SPLIT_FOLDERS if (root / name).is_dir()}
+    if len(folders) == 1:
+        raise DatasetError(f"{root} has neither val/ nor test/; {LAYOUT}")
+    return folders
+
+
+def nfc(name: str) -> str:
+    return unicodedata.normalize("NFC", name)
 
 
 def class_folders(split_dir: Path) -> tuple[str, ...]:
@@ -111,13 +140,25 @@ def class_folders(split_dir: Path) -> tuple[str, ...]:
     return tuple(sorted(e.name for e in os.scandir(split_dir) if e.is_dir() and not e.name.startswith(".")))
 
 
+def count_loose_files(split_dir: Path) -> int:
+    """Visible files directly in ``split_dir``, outside any class folder: they have no class and are skipped."""
+    return sum(1 for e in os.scandir(split_dir) if not e.name.startswith(".") and not e.is_dir())
+
+
 def list_files(split_dir: Path, folders: Sequence[str], class_names: Sequence[str]) -> list[FileEntry]:
-    """Every visible file below each class folder, sorted by class then path, with its size and mtime."""
+    """Every visible file below each class folder (links followed, each folder once), sorted by class then path."""
+    label_of = {nfc(name): index for index, name in enumerate(class_names)}
     entries: list[FileEntry] = []
     for folder in folders:
-        label = class_names.index(folder)
+        label = label_of[nfc(folder)]
         found = []
-        for directory, subdirs, files in os.walk(split_dir / folder):
+        seen: set[tuple[int, int]] = set()
+        for directory, subdirs, files in os.walk(split_dir / folder, followlinks=True):
+            identity = os.stat(directory)
+            if (identity.st_dev, identity.st_ino) in seen:  # a link back up the tree, or a second link to a folder
+                subdirs[:] = []
+                continue
+            seen.add((identity.st_dev, identity.st_ino))
             subdirs[:] = [d for d in subdirs if not d.startswith(".")]
             relative = os.path.relpath(directory, split_dir)
             for name in files:
@@ -125,20 +166,22 @@ def list_files(split_dir: Path, folders: Sequence[str], class_names: Sequence[st
                     continue
                 try:
                     stat = os.stat(os.path.join(directory, name))
-                    size, mtime = stat.st_size, stat.st_mtime_ns
+                    times = stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
                 except OSError:  # a dangling link: listed, then skipped like any unreadable file
-                    size, mtime = -1, -1
-                found.append((os.path.join(relative, name), label, size, mtime))
+                    times = -1, -1, -1
+                found.append((os.path.join(relative, name), label, *times))
         entries += sorted(found)
     return entries
 
 
-def digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+def digest(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
 
 
-def cache_key(root: Path, storage: int, train: list[FileEntry], eval_name: str, evaluation: list[FileEntry]) -> str:
-    return digest(json.dumps([CACHE_FORMAT, str(root), storage, train, eval_name, evaluation]))
+def cache_key(root: Path, storage: int, files: dict[str, list[FileEntry]]) -> str:
+    """A digest of everything the decoded arrays depend on; status-change times catch permission fixes too."""
+    listing = json.dumps([CACHE_FORMAT, storage, sorted(files.items())])  # ASCII: any file name escapes cleanly
+    return digest(os.fsencode(root) + b"\0" + listing.encode())
 
 
 def decode_all(
@@ -180,7 +223,10 @@ def to_rgb(image: Image.Image) -> Image.Image:
     if image.mode in HIGH_DEPTH_MODES:
         values = np.nan_to_num(np.asarray(image, dtype=np.float64))
         peak = values.max(initial=0)
-        top = 65535 if image.mode.startswith("I;16") or 255 < peak <= 65535 else max(peak, 255)
+        if image.mode == "F" and peak <= 1:  # floating-point images conventionally hold [0, 1]
+            top = 1.0
+        else:
+            top = 65535 if image.mode.startswith("I;16") or 255 < peak <= 65535 else max(peak, 255)
         grey = np.clip(values * (255 / top), 0, 255).round().astype(np.uint8)
         return Image.fromarray(grey).convert("RGB")
     if image.mode in ALPHA_MODES or "transparency" in image.info:
@@ -190,33 +236,24 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 
 def read_cache(path: Path, class_names: tuple[str, ...]) -> Splits | None:
-    """The cached splits in ``path``, or None when it is missing, unreadable or does not match."""
+    """The cached splits in ``path``, or None when it is missing, damaged or does not match (then it is rebuilt)."""
     try:
         with np.load(path, allow_pickle=False) as cached:
             arrays = {key: cached[key] for key in cached.files}
-        splits = splits_from_arrays(
-            arrays["train_x"], arrays["train_y"], arrays["test_x"], arrays["test_y"], class_names, str(path)
-        )
-        skipped = int(arrays["skipped"])
-    except (OSError, ValueError, KeyError, EOFError):  # DatasetError is a ValueError
+        decoded = {split: (arrays[f"{split}_x"], arrays[f"{split}_y"]) for split in ("train", "val", "test")
+                   if f"{split}_x" in arrays}
+        return to_splits(decoded, class_names, str(path), int(arrays["skipped"]))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):  # DatasetError is a ValueError
         return None
-    return with_skipped(splits, skipped)
 
 
 def write_cache(
-    path: Path,
-    train_x: np.ndarray,
-    train_y: np.ndarray,
-    test_x: np.ndarray,
-    test_y: np.ndarray,
-    class_names: tuple[str, ...],
-    skipped: int,
+    path: Path, decoded: dict[str, tuple[np.ndarray, np.ndarray]], class_names: tuple[str, ...], skipped: int
 ) -> None:
     """Store the decoded arrays at ``path`` and remove caches of earlier versions of the same folder."""
-    buffer = io.BytesIO()
-    arrays = {"train_x": train_x, "train_y": train_y, "test_x": test_x, "test_y": test_y}
-    np.savez(buffer, **arrays, class_names=np.array(class_names), skipped=np.array(skipped))
-    write_atomic(path, buffer.getvalue())
+    arrays = {f"{split}_{part}": array for split, (x, y) in decoded.items() for part, array in (("x", x), ("y", y))}
+    with open_atomic(path) as handle:  # straight to the file: no second copy of the dataset in memory
+        np.savez(handle, **arrays, class_names=np.array(class_names), skipped=np.array(skipped))
     prefix = path.name.rsplit("-", 1)[0] + "-"
     for stale in path.parent.glob(f"{glob.escape(prefix)}*.npz"):
         if stale != path:

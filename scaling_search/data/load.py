@@ -50,7 +50,10 @@ def load_dataset(
         raise DatasetError(f"workers must be >= 1, got {workers}")
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "datasets"
     root = Path(data_root).expanduser() if data_root is not None else None
-    name, splits = load_splits(spec.strip(), int(resolution), root, seed, download, cache_dir, workers)
+    try:
+        name, splits = load_splits(spec.strip(), int(resolution), root, seed, download, cache_dir, workers)
+    except MemoryError:
+        raise DatasetError(f"not enough memory to load {spec.strip()} at {resolution} px") from None
     return assemble(name, splits, val_fraction=val_fraction, seed=seed)
 
 
@@ -66,8 +69,8 @@ def load_splits(
         return kind, load_cifar(root or cache_dir / "torchvision", int(kind[5:]), download)
     if kind == "fashion-mnist" and not sep:
         return kind, load_fashion_mnist(root or default_fashion_mnist_root(cache_dir / "torchvision"), download)
-    if kind in ("imagefolder", "npz") and argument:
-        path = Path(argument).expanduser().resolve()
+    if kind in ("imagefolder", "npz") and argument.strip():
+        path = Path(argument.strip()).expanduser().resolve()
         if kind == "npz":
             return f"npz:{path}", load_npz(path)
         storage = max(resolution, MIN_IMAGEFOLDER_STORAGE)

@@ -38,7 +38,7 @@ from collections.abc import Callable
 
 import torch
 
-from scaling_search.data.dataset import DatasetError, Splits
+from scaling_search.data.dataset import DatasetError, Splits, check_fits_in_memory
 
 SHAPES = ("disc", "square", "triangle", "ring", "cross", "hexagon")
 TEXTURES = ("stripes", "checks", "concentric", "plain")
@@ -62,11 +62,18 @@ CROSS_WIDTH = 0.3  # half-width of a bar / half its length
 def parse_options(text: str) -> dict[str, int]:
     """``classes=10,train=4000`` → the full option dict, defaults filled in; bad options raise DatasetError."""
     options = dict(DEFAULTS)
+    given: set[str] = set()
     for item in filter(None, (part.strip() for part in text.split(","))):
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or key not in DEFAULTS:
-            raise DatasetError(f"synthetic: unknown option {item!r}; allowed: " + ", ".join(f"{k}=N" for k in DEFAULTS))
+            hint = f" (did you mean classes={item}?)" if item.isdigit() else ""
+            raise DatasetError(
+                f"synthetic: unknown option {item!r}{hint}; allowed: " + ", ".join(f"{k}=N" for k in DEFAULTS)
+            )
+        if key in given:
+            raise DatasetError(f"synthetic: {key} is given twice")
+        given.add(key)
         try:
             options[key] = int(value)
         except ValueError:
@@ -101,6 +108,7 @@ def class_names(classes: int) -> tuple[str, ...]:
 
 
 def load_synthetic(options: dict[str, int], resolution: int, seed: int) -> Splits:
+    check_fits_in_memory(options["train"] + options["test"], resolution, canonical_name(options))
     classes = options["classes"]
     pairs = torch.tensor(class_pairs(classes))
     train_x, train_y = render_split(options["train"], classes, pairs, resolution, seed, stream=0)

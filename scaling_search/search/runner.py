@@ -140,6 +140,7 @@ def run_search(
         data = load_dataset(definition.dataset, resolution=largest_resolution(definition),
                             data_root=definition.data_root, seed=0, val_fraction=definition.val_fraction,
                             download=definition.download)
+        log(data.summary())
         counter = make_counter("fvcore")
         study = existing
         if study is None:
