@@ -34,12 +34,21 @@ def error_line(capsys, *argv):
         (["run", "--study", "../escape"], "study name"),
         (["run", "--study", "/abs"], "study name"),
         (["run", "--storage", "nosuchdb://x/y"], "cannot open storage"),
+        (["run", "--dataset", "cifar11"], "unknown dataset 'cifar11'"),
+        (["run", "--dataset", "synthetic:10"], "did you mean classes=10?"),
     ],
 )
 def test_run_bad_input(capsys, tmp_path, monkeypatch, argv, expected):
     monkeypatch.chdir(tmp_path)
     assert expected in error_line(capsys, *argv)
     assert not (tmp_path / "studies").exists() or not any((tmp_path / "studies").iterdir())
+
+
+def test_missing_dataset_fails_before_ray_starts(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("scaling_search.search.runner.start_ray", lambda *args: pytest.fail("Ray was started"))
+    assert "has no train/ folder" in error_line(capsys, "run", "--dataset", f"imagefolder:{tmp_path}")
+    assert "npz file not found" in error_line(capsys, "run", "--dataset", f"npz:{tmp_path / 'x.npz'}")
 
 
 def test_run_study_file_errors(capsys, tmp_path):

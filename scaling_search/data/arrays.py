@@ -126,14 +126,19 @@ def check_classes(labels: dict[str, torch.Tensor], class_names: tuple[str, ...] 
     return class_names
 
 
-def load_npz(path: Path) -> Splits:
-    """Read ``x_train, y_train, x_test, y_test`` (optional: ``x_val, y_val``, ``class_names``) from an ``.npz`` file."""
+def check_npz_path(path: Path) -> None:
+    """``path`` is an existing zip archive, as ``numpy.savez`` writes."""
     if path.is_dir():
         raise DatasetError(f"{path} is a folder; npz:PATH names one .npz file (use imagefolder:PATH for folders)")
     if not path.is_file():
         raise DatasetError(f"npz file not found: {path}")
     if not zipfile.is_zipfile(path):
         raise DatasetError(f"{path} is not an .npz archive (as written by numpy.savez)")
+
+
+def load_npz(path: Path) -> Splits:
+    """Read ``x_train, y_train, x_test, y_test`` (optional: ``x_val, y_val``, ``class_names``) from an ``.npz`` file."""
+    check_npz_path(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}

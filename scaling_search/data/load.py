@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from scaling_search.cache import default_cache_dir
-from scaling_search.data.arrays import load_npz
+from scaling_search.data.arrays import check_npz_path, load_npz
 from scaling_search.data.dataset import DatasetError, ImageData, Splits, assemble
-from scaling_search.data.imagefolder import load_imagefolder
+from scaling_search.data.imagefolder import load_imagefolder, split_folders
 from scaling_search.data.standard import default_fashion_mnist_root, load_cifar, load_fashion_mnist
 from scaling_search.data.synthetic import canonical_name, load_synthetic, parse_options
 
@@ -57,22 +57,43 @@ def load_dataset(
     return assemble(name, splits, val_fraction=val_fraction, seed=seed)
 
 
+def parse_spec(spec: str) -> tuple[str, str]:
+    """``(kind, argument)`` of a dataset spec, its syntax checked (synthetic's options too); nothing is read."""
+    kind, sep, argument = spec.strip().partition(":")
+    argument = argument.strip()
+    if kind == "synthetic":
+        parse_options(argument)
+        return kind, argument
+    if kind in ("cifar10", "cifar100", "fashion-mnist") and not sep:
+        return kind, ""
+    if kind in ("imagefolder", "npz") and argument:
+        return kind, argument
+    raise DatasetError(f"unknown dataset {spec!r}; known: {', '.join(KNOWN_SPECS)}")
+
+
+def check_dataset(spec: str) -> None:
+    """Fail now, before anything slow starts, when ``spec`` is malformed or its npz file or ImageFolder is missing."""
+    kind, argument = parse_spec(spec)
+    if kind == "npz":
+        check_npz_path(Path(argument).expanduser().resolve())
+    elif kind == "imagefolder":
+        split_folders(Path(argument).expanduser().resolve())
+
+
 def load_splits(
     spec: str, resolution: int, root: Path | None, seed: int, download: bool, cache_dir: Path, workers: int | None
 ) -> tuple[str, Splits]:
     """The dataset's name (its spec, normalised) and its train and test splits."""
-    kind, sep, argument = spec.partition(":")
+    kind, argument = parse_spec(spec)
     if kind == "synthetic":
         options = parse_options(argument)
         return canonical_name(options), load_synthetic(options, resolution, seed)
-    if kind in ("cifar10", "cifar100") and not sep:
+    if kind in ("cifar10", "cifar100"):
         return kind, load_cifar(root or cache_dir / "torchvision", int(kind[5:]), download)
-    if kind == "fashion-mnist" and not sep:
+    if kind == "fashion-mnist":
         return kind, load_fashion_mnist(root or default_fashion_mnist_root(cache_dir / "torchvision"), download)
-    if kind in ("imagefolder", "npz") and argument.strip():
-        path = Path(argument.strip()).expanduser().resolve()
-        if kind == "npz":
-            return f"npz:{path}", load_npz(path)
-        storage = max(resolution, MIN_IMAGEFOLDER_STORAGE)
-        return f"imagefolder:{path}", load_imagefolder(path, storage, cache_dir, workers)
-    raise DatasetError(f"unknown dataset {spec!r}; known: {', '.join(KNOWN_SPECS)}")
+    path = Path(argument).expanduser().resolve()
+    if kind == "npz":
+        return f"npz:{path}", load_npz(path)
+    storage = max(resolution, MIN_IMAGEFOLDER_STORAGE)
+    return f"imagefolder:{path}", load_imagefolder(path, storage, cache_dir, workers)

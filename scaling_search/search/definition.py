@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 from scaling_search.candidates import GridSpec
+from scaling_search.data.load import parse_spec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -131,6 +132,7 @@ def validate(definition: StudyDefinition) -> None:
     if d.study is not None and (not STUDY_NAME.fullmatch(d.study) or ".." in d.study):
         raise ValueError(f"study name {d.study!r} must be letters, digits, '.', '_' or '-' (no '/' or '..'), "
                          "at most 100 characters")
+    parse_spec(d.dataset)  # its syntax only: whether its files exist is checked when a run starts
     if d.strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {d.strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if d.constraint not in ("measured", "nominal"):

@@ -23,7 +23,7 @@ import optuna
 from scaling_search.cache import write_atomic
 from scaling_search.candidates import fixed_candidates
 from scaling_search.counting.counter import Counter, make_counter
-from scaling_search.data import ImageData, load_dataset
+from scaling_search.data import ImageData, check_dataset, load_dataset
 from scaling_search.recipe import Budget, get_recipe
 from scaling_search.search.definition import StudyDefinition, changed_options
 from scaling_search.search.export import export_study
@@ -129,6 +129,7 @@ def run_search(
             raise ValueError(f"study {wanted.study!r} has {state['waiting'] + state['running']} unfinished "
                              f"trials; continue it with --resume")
 
+    check_dataset(definition.dataset)  # a typo fails now, not after Ray has started
     ray = start_ray(definition, ray_temp_dir)
     try:
         gpus = float(ray.cluster_resources().get("GPU", 0))
