@@ -51,6 +51,26 @@ def test_missing_dataset_fails_before_ray_starts(capsys, tmp_path, monkeypatch):
     assert "npz file not found" in error_line(capsys, "run", "--dataset", f"npz:{tmp_path / 'x.npz'}")
 
 
+class TwoCpuCluster:
+    """What run_search asks of Ray, for a cluster of one live 2-CPU node and one dead 64-CPU node."""
+
+    def cluster_resources(self):
+        return {"CPU": 2.0}
+
+    def nodes(self):
+        return [{"Alive": True, "Resources": {"CPU": 2.0}}, {"Alive": False, "Resources": {"CPU": 64.0}}]
+
+    def shutdown(self):
+        pass
+
+
+def test_trial_larger_than_any_node_is_refused(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("scaling_search.search.runner.start_ray", lambda *args: TwoCpuCluster())
+    line = error_line(capsys, "run", "--cpus-per-trial", "3", "--dataset", "synthetic:classes=4,train=40,test=8")
+    assert "cpus-per-trial 3 is more than the 2 CPUs of the largest Ray node" in line
+
+
 def test_run_study_file_errors(capsys, tmp_path):
     unknown = tmp_path / "unknown.toml"
     unknown.write_text('phi = 1\nwarp_speed = 9\n')

@@ -137,6 +137,7 @@ def run_search(
             raise ValueError("--device cuda but the Ray cluster has no GPU")
         if existing is None:
             definition = resolve_for_device(definition, gpus)
+        check_trial_fits(definition, largest_node_cpus(ray))
         log(f"loading {definition.dataset} …")
         data = load_dataset(definition.dataset, resolution=largest_resolution(definition),
                             data_root=definition.data_root, seed=0, val_fraction=definition.val_fraction,
@@ -202,6 +203,19 @@ def distributions_json(definition: StudyDefinition, plan: list[PlannedTrial]) ->
 
 def save_definition(definition: StudyDefinition) -> None:
     write_atomic(definition.study_dir() / "study.toml", definition.to_toml().encode())
+
+
+def largest_node_cpus(ray) -> float:
+    """The most CPUs any live node of the Ray cluster has: one trial runs on one node."""
+    return max((node["Resources"].get("CPU", 0.0) for node in ray.nodes() if node.get("Alive")), default=0.0)
+
+
+def check_trial_fits(definition: StudyDefinition, node_cpus: float) -> None:
+    """A trial asking for more CPUs than any node has would wait forever; say so instead."""
+    assert definition.cpus_per_trial is not None
+    if definition.cpus_per_trial > node_cpus:
+        raise ValueError(f"cpus-per-trial {definition.cpus_per_trial:g} is more than the {node_cpus:g} CPUs of the "
+                         "largest Ray node, so no trial could start; ask for fewer")
 
 
 def start_ray(definition: StudyDefinition, temp_dir: str | None):
