@@ -155,6 +155,28 @@ def test_unwritable_output_leaves_nothing(tmp_path, capsys):
     assert blocker.read_text() == "a file, not a folder"
 
 
+def test_output_that_is_not_a_report_is_never_replaced(tmp_path, capsys, monkeypatch):
+    precious = tmp_path / "work"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    monkeypatch.chdir(precious)
+    for out, message in ((".", "is not a report folder"), ("", "--out: must not be empty"),
+                         ("notes.txt", "is a file; the report needs a folder of its own")):
+        assert message in error(capsys, main(["report", "--paper", "--out", out]))
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "data.csv").write_text("1,2\n")
+    assert "holds other files and is not an earlier report" in error(
+        capsys, main(["report", "--paper", "--out", str(other)]))
+    assert (precious / "notes.txt").read_text() == "keep me" and (other / "data.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "work"]  # no staging folder left behind
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["report", "--paper", "--out", str(empty)]) == 0
+    assert main(["report", "--paper", "--out", str(empty)]) == 0  # an earlier report is replaced
+    assert (empty / "index.md").is_file()
+
+
 def test_failed_write_leaves_no_partial_report(tmp_path, capsys, monkeypatch):
     """A failure midway (here: the figure step) removes the staging folder and keeps the old report."""
     make_study(tmp_path, "partial", WINNER)

@@ -9,6 +9,7 @@ import json
 import math
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -48,6 +49,13 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
     return value
+
+
+def path_arg(text: str) -> Path:
+    """A path flag's value; an empty one is an error rather than the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(text).expanduser()
 
 
 def add_output_flags(parser: argparse.ArgumentParser, rows: bool = True) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from scaling_search.cli.common import UsageError, progress
+from scaling_search.cli.common import UsageError, path_arg, progress
 from scaling_search.search.definition import STUDY_NAME, StudyDefinition
 
 
@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--paper", action="store_true", help="report the released family only (no study needed)")
     parser.add_argument("--format", default="md,csv,tex", help="table formats, comma-separated: md, csv, tex "
                                                                "(default all)")
-    parser.add_argument("--out", type=Path, help="output folder (default reports/<study> or reports/paper)")
+    parser.add_argument("--out", type=path_arg, help="output folder (default reports/<study> or reports/paper)")
     parser.add_argument("--note", help="a sentence shown under the report's title (e.g. how the run was reduced)")
     parser.add_argument("--studies-dir", default="studies", help="folder of study files (default studies)")
     parser.add_argument("--storage", help="Optuna storage URL (default sqlite:///<studies-dir>/<study>.db)")

@@ -50,8 +50,15 @@ class ReportError(ValueError):
 
 
 def write_report(out: Path, fill: Callable[[Path], None]) -> Path:
-    """Run ``fill`` on a fresh temporary folder beside ``out``, then replace ``out`` with it."""
+    """Run ``fill`` on a fresh temporary folder beside ``out``, then replace ``out`` with it.
+
+    ``out`` may be new, an empty folder or an earlier report (a folder with an ``index.md``);
+    anything else there is refused, never deleted.
+    """
+    if not str(out).strip():
+        raise ReportError("the report's output folder is empty; name a folder")
     out = out.resolve()
+    check_replaceable(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -72,6 +79,19 @@ def write_report(out: Path, fill: Callable[[Path], None]) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out
+
+
+def check_replaceable(out: Path) -> None:
+    """Refuse to replace ``out`` unless it is missing, an empty folder or a report this command wrote."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ReportError(f"{out} is a file; the report needs a folder of its own")
+    if out == Path(out.anchor) or out == Path.home().resolve() or out == Path.cwd().resolve():
+        raise ReportError(f"{out} is not a report folder; name a folder of its own, e.g. reports/<study>")
+    if any(out.iterdir()) and not (out / "index.md").is_file():
+        raise ReportError(f"{out} holds other files and is not an earlier report (no index.md); "
+                          "name a new or empty folder")
 
 
 def write_table(folder: Path, name: str, frame: pd.DataFrame, formats: dict[str, str], caption: str,
