@@ -21,7 +21,7 @@ from typing import Any, Literal
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter
 from scaling_search.models.architecture import EFFICIENTNET_B0, PAPER_COEFFICIENTS
-from scaling_search.models.scaling import Layout, compound_layout
+from scaling_search.models.scaling import MAX_CLASSES, MAX_MULTIPLIER, Layout, compound_layout
 
 Constraint = Literal["measured", "nominal"]
 CandidateKind = Literal["compound", "reference", "depth-only", "width-only", "resolution-only"]
@@ -125,17 +125,30 @@ def check_grid(spec: GridSpec) -> None:
         raise ValueError(f"base resolution must be >= 8, got {spec.base_resolution}")
     if spec.resolution_multiple < 1:
         raise ValueError(f"resolution multiple must be >= 1, got {spec.resolution_multiple}")
-    points = math.prod(len(axis_values(r, spec.step)) for r in (spec.alpha_range, spec.beta_range, spec.gamma_range))
+    if not 1 <= spec.num_classes <= MAX_CLASSES:
+        raise ValueError(f"num_classes must lie in [1, {MAX_CLASSES}], got {spec.num_classes}")
+    for name, (low, high) in (("alpha", spec.alpha_range), ("beta", spec.beta_range), ("gamma", spec.gamma_range)):
+        largest = high if spec.phi > 0 else low  # a multiplier's largest value on the grid (>= 1 when phi < 0)
+        if spec.phi * math.log(largest) > math.log(MAX_MULTIPLIER):
+            raise ValueError(f"at phi {spec.phi:g}, {name} up to {largest:g} scales by more than {MAX_MULTIPLIER:g}; "
+                             f"lower phi or narrow the {name} range")
+    points = math.prod(axis_length(r, spec.step) for r in (spec.alpha_range, spec.beta_range, spec.gamma_range))
     if points > MAX_GRID_POINTS:
-        raise ValueError(f"the grid has {points:,} points (more than {MAX_GRID_POINTS:,}); use a larger step "
+        raise ValueError(f"the grid has more than {MAX_GRID_POINTS:,} points; use a larger step "
                          "or narrower ranges")
 
 
 def axis_values(value_range: tuple[float, float], step: float) -> list[float]:
     """low, low+step, … ≤ high, computed from integer multiples so no float drift adds or loses a point."""
+    low = value_range[0]
+    return [round(low + i * step, 10) for i in range(axis_length(value_range, step))]
+
+
+def axis_length(value_range: tuple[float, float], step: float) -> int:
+    """How many values :func:`axis_values` gives, computed without listing them."""
     low, high = value_range
-    count = math.floor((high - low) / step + 1e-9) + 1
-    return [round(low + i * step, 10) for i in range(count)]
+    span = (high - low) / step
+    return math.floor(span + 1e-9) + 1 if span <= MAX_GRID_POINTS else MAX_GRID_POINTS + 1  # also for inf
 
 
 def nominal_ratio(alpha: float, beta: float, gamma: float) -> float:

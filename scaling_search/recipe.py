@@ -54,6 +54,11 @@ OptimizerName = Literal["sgd", "rmsprop"]
 OPTIMIZERS: tuple[OptimizerName, ...] = ("sgd", "rmsprop")
 
 
+MAX_LR = 1e9
+"""Largest learning rate per 256 images: far past divergence, yet still a float32 once scaled to the batch."""
+MAX_EPOCHS = 10_000
+
+
 @dataclass(frozen=True)
 class Recipe:
     """How to train: optimizer, learning-rate schedule, regularisation, augmentation and batch sizes."""
@@ -86,8 +91,8 @@ class Recipe:
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
-        if not (self.lr_per_256 > 0 and math.isfinite(self.lr_per_256)):
-            raise ValueError(f"learning rate must be a positive number, got {self.lr_per_256}")
+        if not 0 < self.lr_per_256 <= MAX_LR:
+            raise ValueError(f"learning rate must lie in (0, {MAX_LR:g}], got {self.lr_per_256}")
         for name in ("momentum", "rmsprop_decay", "label_smoothing"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
@@ -120,8 +125,8 @@ class Budget:
     """Images per epoch (a fresh random subset each epoch); None for the whole training split."""
 
     def __post_init__(self) -> None:
-        if int(self.epochs) != self.epochs or self.epochs < 1:
-            raise ValueError(f"epochs must be an integer >= 1, got {self.epochs}")
+        if int(self.epochs) != self.epochs or not 1 <= self.epochs <= MAX_EPOCHS:
+            raise ValueError(f"epochs must be an integer in [1, {MAX_EPOCHS}], got {self.epochs}")
         if self.max_train_images is not None and self.max_train_images < 1:
             raise ValueError(f"the cap on training images must be >= 1, got {self.max_train_images}")
 

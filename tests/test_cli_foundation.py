@@ -89,6 +89,17 @@ def test_derive_table_labels_and_explains(capsys):
         ["derive", "--alpha", "-1"],
         ["flops", "--bogus"],
         ["nonsense"],
+        # too large to build, count or enumerate: refused at once instead of hanging or running out of memory
+        ["flops", "--depth", "1000"],
+        ["flops", "--width", "1e308"],
+        ["flops", "--resolution", "100000"],
+        ["flops", "--num-classes", "1000000000"],
+        ["derive", "--phis", "50", "--counter", "analytic"],
+        ["derive", "--alpha", "1e300", "--counter", "analytic"],
+        ["candidates", "--phi", "30", "--counter", "analytic"],
+        ["candidates", "--step", "1e-300"],
+        ["candidates", "--alpha-range", "1:1e308", "--step", "1e300"],
+        ["flops", "--debug"],  # --debug belongs before the command: a usage error, not a traceback
     ],
 )
 def test_bad_input_is_one_line_exit_2(capsys, argv):

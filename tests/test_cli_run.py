@@ -35,6 +35,13 @@ def error_line(capsys, *argv):
         (["run", "--study", "/abs"], "study name"),
         (["run", "--storage", "nosuchdb://x/y"], "cannot open storage"),
         (["run", "--dataset", "cifar11"], "unknown dataset 'cifar11'"),
+        (["run", "--recipe", "foo"], "unknown recipe 'foo'"),
+        (["run", "--device", "tpu"], "device must be auto, cpu or cuda"),
+        (["run", "--storage", "sqlite://"], "keeps nothing"),
+        (["run", "--tolerance", "-1"], "tolerance must lie in (0, 1)"),
+        (["run", "--alpha-range", "0:1"], "alpha range must start at >= 1"),
+        (["run", "--epochs", "99999999999"], "epochs must be at most"),
+        (["run", "--lr", "1e300"], "lr must lie in"),
         (["run", "--dataset", "synthetic:10"], "did you mean classes=10?"),
     ],
 )

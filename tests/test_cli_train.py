@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import re
 
 import pytest
 import torch
@@ -51,6 +52,34 @@ def test_imagefolder_reports_its_skipped_files(capsys, tmp_path, monkeypatch):
     assert data["skipped_files"] == 1 and data["val_source"] == "carved"
     assert data["images"] == {"train": 10, "val": 2, "test": 4}
     assert "1 unusable files skipped" in err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"stages": []}, "at least one stage"),
+        ({"head": 10**9}, "layout head must be an integer in"),
+        ({"dropout": 2.0}, r"layout dropout must lie in \[0, 1\)"),
+        ({"width": "abc"}, "layout width must be a number"),
+        ({"resolution": "64"}, "resolution must be an integer in"),
+        ({"stage": ("repeats", 0)}, "stage 1 repeats must be an integer in"),
+        ({"stage": ("out_channels", -8)}, "stage 1 out_channels must be an integer in"),
+        ({"stage": ("kernel", 4)}, "odd kernel"),
+        ({"stage": ("in_channels", 7)}, "stage 1 takes 7 channels but gets 32"),
+    ],
+)
+def test_hand_edited_config_is_checked(capsys, tmp_path, change, message):
+    from scaling_search.models.architecture import EFFICIENTNET_B0
+    from scaling_search.models.scaling import scale
+
+    layout = scale(resolution=32, base=EFFICIENTNET_B0).to_dict()
+    if "stage" in change:
+        name, value = change["stage"]
+        layout["stages"][0][name] = value
+    else:
+        layout.update(change)
+    (tmp_path / "layout.json").write_text(json.dumps(layout))
+    assert re.search(message, one_line_error(capsys, "--config", str(tmp_path / "layout.json"), *QUICK))
 
 
 def test_table_by_default(capsys):

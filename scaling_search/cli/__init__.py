@@ -43,16 +43,17 @@ def build_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv
+    debug = False  # known once the command line parses: a misplaced --debug is a usage error like any other
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.jit.*")
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        debug = args.debug
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
         return int(args.func(args) or 0)
-    except (UsageError, ValueError, OSError) as err:
+    except (UsageError, ValueError, OSError, OverflowError) as err:
         if debug:
             raise
         message = str(err) or type(err).__name__

@@ -56,6 +56,12 @@ def se_channels(block_in_channels: int, se_ratio: float) -> int:
     return max(1, int(block_in_channels * se_ratio))
 
 
+MAX_MULTIPLIER = 64.0
+"""Largest width or depth multiplier: B7 is 2.0 wide and 3.1 deep; 64 already means a network of billions of weights."""
+MAX_RESOLUTION = 4096
+MAX_CLASSES = 100_000
+
+
 @dataclass(frozen=True)
 class StageLayout:
     """One realised stage: channels and repeats after rounding."""
@@ -84,6 +90,9 @@ class Layout:
     se_ratio: float = 0.25
     bn_momentum: float = 0.01
     bn_eps: float = 1e-3
+
+    def __post_init__(self) -> None:
+        check_layout(self)
 
     @property
     def channels(self) -> list[int]:
@@ -127,9 +136,42 @@ class Layout:
 
 
 def check_resolution(resolution: int) -> int:
-    if int(resolution) != resolution or resolution < 8:
-        raise ValueError(f"resolution must be an integer >= 8, got {resolution}")
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, float)) or int(resolution) != resolution \
+            or not 8 <= resolution <= MAX_RESOLUTION:
+        raise ValueError(f"resolution must be an integer in [8, {MAX_RESOLUTION}], got {resolution!r}")
     return int(resolution)
+
+
+def check_layout(layout: Layout) -> None:
+    """Raise ValueError for a layout no network can be built from (as a hand-edited --config file can hold)."""
+    def positive_int(name: str, value: Any, most: float = math.inf) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+            raise ValueError(f"layout {name} must be an integer in [1, {most:g}], got {value!r}")
+
+    for name in ("width", "depth"):
+        value = getattr(layout, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_MULTIPLIER:
+            raise ValueError(f"layout {name} must be a number in (0, {MAX_MULTIPLIER:g}], got {value!r}")
+    check_resolution(layout.resolution)
+    positive_int("num_classes", layout.num_classes, MAX_CLASSES)
+    for name in ("dropout", "drop_path"):
+        value = getattr(layout, name)
+        if not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise ValueError(f"layout {name} must lie in [0, 1), got {value!r}")
+    if not layout.stages:
+        raise ValueError("a layout needs at least one stage")
+    positive_int("stem", layout.stem, 1 << 20)
+    positive_int("head", layout.head, 1 << 20)
+    previous = layout.stem
+    for index, stage in enumerate(layout.stages, 1):
+        for name in ("expand_ratio", "kernel", "in_channels", "out_channels", "repeats"):
+            positive_int(f"stage {index} {name}", getattr(stage, name), 1 << 20)
+        if stage.stride not in (1, 2) or stage.kernel % 2 == 0:
+            raise ValueError(f"layout stage {index} needs stride 1 or 2 and an odd kernel, got {stage.stride}, "
+                             f"{stage.kernel}")
+        if stage.in_channels != previous:
+            raise ValueError(f"layout stage {index} takes {stage.in_channels} channels but gets {previous}")
+        previous = stage.out_channels
 
 
 def scale(
@@ -143,12 +185,11 @@ def scale(
     repeat_rounding: RepeatRounding = "ceil",
 ) -> Layout:
     """Realise ``base`` at width multiplier ``width``, depth multiplier ``depth`` and ``resolution``."""
-    if not (width > 0 and math.isfinite(width)):
-        raise ValueError(f"width must be a positive number, got {width}")
-    if not (depth > 0 and math.isfinite(depth)):
-        raise ValueError(f"depth must be a positive number, got {depth}")
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    for name, value in (("width", width), ("depth", depth)):
+        if not 0 < value <= MAX_MULTIPLIER:
+            raise ValueError(f"{name} must be a number in (0, {MAX_MULTIPLIER:g}], got {value}")
+    if not 1 <= num_classes <= MAX_CLASSES:
+        raise ValueError(f"num_classes must lie in [1, {MAX_CLASSES}], got {num_classes}")
     if not 0.0 <= dropout < 1.0 or not 0.0 <= drop_path < 1.0:
         raise ValueError("dropout and drop_path must lie in [0, 1)")
     resolution = check_resolution(base.base_resolution if resolution is None else resolution)
@@ -208,6 +249,10 @@ def compound_layout(
             raise ValueError(f"{name} must be a positive number, got {value}")
     if not math.isfinite(phi):
         raise ValueError(f"phi must be a finite number, got {phi}")
+    for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
+        if phi * math.log(value) > math.log(MAX_MULTIPLIER):  # compared in logs: value**phi may overflow
+            raise ValueError(f"{name}^phi = {name} {value:g} to the power {phi:g} is more than {MAX_MULTIPLIER:g}; "
+                             "lower phi or the coefficient")
     resolution = scale_resolution(base_resolution or base.base_resolution, gamma, phi, resolution_multiple)
     return scale(
         width=beta**phi,

@@ -17,6 +17,7 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 from scaling_search.candidates import GridSpec
 from scaling_search.data.load import parse_spec
+from scaling_search.recipe import MAX_EPOCHS, MAX_LR, RECIPES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,6 +28,8 @@ GRID_DEFAULTS = GridSpec()
 """The candidate grid's defaults are the search's defaults."""
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 STRATEGIES = ("grid", "tpe")
+DEVICE = re.compile(r"auto|cpu|cuda")
+IN_MEMORY_STORAGE = ("sqlite://", "sqlite:///:memory:")
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,17 @@ def validate(definition: StudyDefinition) -> None:
         raise ValueError(f"study name {d.study!r} must be letters, digits, '.', '_' or '-' (no '/' or '..'), "
                          "at most 100 characters")
     parse_spec(d.dataset)  # its syntax only: whether its files exist is checked when a run starts
+    if d.recipe not in RECIPES:
+        raise ValueError(f"unknown recipe {d.recipe!r}; choose one of {', '.join(RECIPES)}")
+    if not DEVICE.fullmatch(d.device):
+        raise ValueError(f"device must be auto, cpu or cuda, not {d.device!r}")
+    if d.storage is not None and (not d.storage.strip() or d.storage.strip() in IN_MEMORY_STORAGE):
+        raise ValueError(f"storage {d.storage!r} keeps nothing: name a file or a database server")
+    if d.epochs is not None and d.epochs > MAX_EPOCHS:
+        raise ValueError(f"epochs must be at most {MAX_EPOCHS}, got {d.epochs}")
+    if d.lr is not None and not 0 < d.lr <= MAX_LR:
+        raise ValueError(f"lr must lie in (0, {MAX_LR:g}], got {d.lr}")
+    GridSpec.from_options(d, base_resolution=d.base_resolution or GRID_DEFAULTS.base_resolution)  # raises if unusable
     if d.strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {d.strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if d.constraint not in ("measured", "nominal"):
@@ -152,8 +166,6 @@ def validate(definition: StudyDefinition) -> None:
         raise ValueError(f"max-failures must be >= 0, got {d.max_failures}")
     if d.base_resolution is not None and d.base_resolution < 8:
         raise ValueError(f"base-resolution must be >= 8, got {d.base_resolution}")
-    if d.lr is not None and not (d.lr > 0 and math.isfinite(d.lr)):
-        raise ValueError(f"lr must be a positive number, got {d.lr}")
     if not 0 < d.val_fraction <= 0.5:
         raise ValueError(f"val-fraction must lie in (0, 0.5], got {d.val_fraction}")
     if d.strategy == "tpe" and d.seeds != 1:
