@@ -78,6 +78,14 @@ def test_trial_larger_than_any_node_is_refused(capsys, tmp_path, monkeypatch):
     assert "cpus-per-trial 3 is more than the 2 CPUs of the largest Ray node" in line
 
 
+def test_dashboard_refuses_bad_port_host_and_missing_database(capsys, tmp_path):
+    assert "must be a port number" in error_line(capsys, "dashboard", "--study", "s", "--port", "70000")
+    assert "--host must name an address" in error_line(capsys, "dashboard", "--storage", "sqlite:///x", "--host", "")
+    missing = tmp_path / "nowhere" / "d.db"
+    assert "no study database at" in error_line(capsys, "dashboard", "--storage", f"sqlite:///{missing}")
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_run_study_file_errors(capsys, tmp_path):
     unknown = tmp_path / "unknown.toml"
     unknown.write_text('phi = 1\nwarp_speed = 9\n')
@@ -98,7 +106,8 @@ def test_unreachable_postgres_is_one_line_without_password(capsys):
 
 def test_resume_of_unknown_study(capsys, tmp_path):
     line = error_line(capsys, "run", "--resume", "--study", "nothing", "--studies-dir", str(tmp_path))
-    assert "no study named 'nothing'" in line
+    assert f"no study database at {tmp_path / 'nothing.db'}" in line
+    assert list(tmp_path.iterdir()) == []  # nothing created
 
 
 def test_corrupt_database_is_named(capsys, tmp_path):

@@ -143,6 +143,9 @@ def test_bad_input(tmp_path, capsys):
     assert "no completed trial" in error(capsys, report(tmp_path, "failed"))
     assert not (tmp_path / "out").exists()
     assert "--format" in error(capsys, report(tmp_path, "failed", "--format", "pdf"))
+    missing = tmp_path / "elsewhere" / "x.db"
+    assert "no study database at" in error(capsys, main(["report", "x", "--storage", f"sqlite:///{missing}"]))
+    assert not (tmp_path / "elsewhere").exists()  # reading never creates a database
 
 
 def test_unwritable_output_leaves_nothing(tmp_path, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import socket
 from pathlib import Path
 
@@ -24,8 +25,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--storage", help="any Optuna storage URL instead of the study's SQLite file")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind (default 127.0.0.1: only this machine can connect)")
-    parser.add_argument("--port", type=positive_int, default=8080, help="port (default 8080)")
+    parser.add_argument("--port", type=port_number, default=8080, help="port (default 8080)")
     parser.set_defaults(func=run)
+
+
+def port_number(text: str) -> int:
+    port = positive_int(text)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number in [1, 65535], got {text!r}")
+    return port
 
 
 def storage_url(args: argparse.Namespace) -> str:
@@ -45,7 +53,8 @@ def check_port_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as err:
-            raise UsageError(f"cannot serve on {host}:{port}: {err.strerror or err}; choose another --port") from None
+            hint = "choose another --port" if err.errno == errno.EADDRINUSE else "check --host"
+            raise UsageError(f"cannot serve on {host}:{port}: {err.strerror or err}; {hint}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
 
     from scaling_search.search.storage import find_study, open_storage
 
-    storage = open_storage(storage_url(args))
+    if not args.host.strip():
+        raise UsageError("--host must name an address (0.0.0.0 for every interface, if that is what you want)")
+    storage = open_storage(storage_url(args), must_exist=True)
     if args.study and find_study(storage, args.study) is None:
         raise UsageError(f"no study named {args.study!r} in that storage")
     check_port_free(args.host, args.port)

@@ -110,7 +110,7 @@ def write_table(folder: Path, name: str, frame: pd.DataFrame, formats: dict[str,
 def load_report_study(storage_url: str, name: str) -> tuple[optuna.Study, StudyDefinition]:
     from scaling_search.search.storage import find_study, open_storage, saved_definition
 
-    study = find_study(open_storage(storage_url), name)
+    study = find_study(open_storage(storage_url, must_exist=True), name)
     if study is None:
         raise ReportError(f"no study named {name!r} in {storage_url}")
     definition = saved_definition(study)

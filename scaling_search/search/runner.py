@@ -104,7 +104,8 @@ def run_search(
 ) -> SearchOutcome:
     """Run (or resume) the study ``wanted`` describes, and export its files."""
     wanted = wanted.named()
-    storage = open_storage(wanted.storage_url())
+    check_dataset(wanted.dataset)  # a typo fails now, before a database or Ray is started
+    storage = open_storage(wanted.storage_url(), must_exist=resume)
     existing = find_study(storage, wanted.study)
     if resume and existing is None:
         raise ValueError(f"no study named {wanted.study!r} in {wanted.storage_url()}; start it without --resume")
@@ -129,7 +130,7 @@ def run_search(
             raise ValueError(f"study {wanted.study!r} has {state['waiting'] + state['running']} unfinished "
                              f"trials; continue it with --resume")
 
-    check_dataset(definition.dataset)  # a typo fails now, not after Ray has started
+    check_dataset(definition.dataset)  # a resumed study's own dataset, before Ray starts
     ray = start_ray(definition, ray_temp_dir)
     try:
         gpus = float(ray.cluster_resources().get("GPU", 0))

@@ -25,10 +25,16 @@ class StorageError(ValueError):
     """The study's storage cannot be opened or read."""
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """An Optuna RDB storage for ``url``, with a clear error when it cannot be opened."""
+def open_storage(url: str, must_exist: bool = False) -> optuna.storages.BaseStorage:
+    """An Optuna RDB storage for ``url``, with a clear error when it cannot be opened.
+
+    ``must_exist``: an SQLite file that is not there is an error, not a new empty database (for
+    commands that only read a study, and for resuming one).
+    """
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
+        if must_exist and not path.is_file():
+            raise StorageError(f"no study database at {path}")
         if path.exists() and path.stat().st_size > 0 and not is_sqlite_file(path):
             raise StorageError(f"{path} is not an SQLite database (corrupt or another file); move it away or "
                                "choose another --storage")
