@@ -94,17 +94,17 @@ def test_failed_and_diverged_trials_are_fail_with_reasons(tmp_path, ray_dir):
             assert math.isfinite(value)
 
 
-def test_cli_run_failure_summary_exit_0(tmp_path, ray_dir):
-    """The command line reports failed trials by name and still exits 0."""
+def test_cli_run_failure_summary_exit_1_when_nothing_completed(tmp_path, ray_dir):
+    """The command line reports failed trials by name, and exits 1 when no trial completed."""
     proc = subprocess.run(
         cli("run", "--study", "lr", "--studies-dir", str(tmp_path / "studies"), "--dataset",
             "synthetic:classes=4,train=240,test=60", "--base-resolution", "16", "--epochs", "1", "--batch-size", "32",
             "--max-candidates", "1", "--constraint", "nominal", "--lr", "1e9", "--device", "cpu",
             "--ray-temp-dir", ray_dir),
         capture_output=True, text=True, timeout=300, env=cli_env(tmp_path))
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr
     assert "failed: " in proc.stdout and "diverged" in proc.stdout
-    assert "no trial completed" in proc.stdout
+    assert "no trial completed" in proc.stdout and "no trial completed, so there is no result" in proc.stderr
 
 
 def test_resume_after_sigkill(tmp_path, ray_dir):

@@ -125,6 +125,9 @@ def run(args: argparse.Namespace) -> int:
     if outcome.interrupted:
         progress(f"interrupted; continue with: scaling-search run --resume --study {outcome.study}")
         return 130
+    if outcome.counts["complete"] == 0:
+        progress("scaling-search: no trial completed, so there is no result (the reasons are above)")
+        return 1
     return 0
 
 
