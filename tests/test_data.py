@@ -506,6 +506,7 @@ def test_imagefolder_follows_linked_folders_once_and_counts_loose_files(tmp_path
     (root / "train" / "ant" / "more").symlink_to(tmp_path / "elsewhere")
     (root / "train" / "ant" / "again").symlink_to(tmp_path / "elsewhere")  # the same folder twice: read once
     (root / "train" / "bee" / "loop").symlink_to(root / "train" / "bee")  # a cycle must not hang
+    (root / "train" / "ant" / "up").symlink_to(root / "train")  # would reach bee's images as ants
     (root / "train" / "readme.txt").write_text("no class")
     save(root / "val" / "stray.png", noise((20, 20), 4))
     data = load_dataset(f"imagefolder:{root}", resolution=16, cache_dir=tmp_path / "cache")

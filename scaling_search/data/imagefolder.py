@@ -148,15 +148,19 @@ def count_loose_files(split_dir: Path) -> int:
 def list_files(split_dir: Path, folders: Sequence[str], class_names: Sequence[str]) -> list[FileEntry]:
     """Every visible file below each class folder (links followed, each folder once), sorted by class then path."""
     label_of = {nfc(name): index for index, name in enumerate(class_names)}
+    split_real = os.path.realpath(split_dir)
     entries: list[FileEntry] = []
     for folder in folders:
         label = label_of[nfc(folder)]
+        class_real = os.path.realpath(split_dir / folder)
         found = []
         seen: set[tuple[int, int]] = set()
         for directory, subdirs, files in os.walk(split_dir / folder, followlinks=True):
             identity = os.stat(directory)
-            if (identity.st_dev, identity.st_ino) in seen:  # a link back up the tree, or a second link to a folder
-                subdirs[:] = []
+            real = os.path.realpath(directory)
+            elsewhere_in_split = is_within(real, split_real) and not is_within(real, class_real)
+            if (identity.st_dev, identity.st_ino) in seen or elsewhere_in_split:
+                subdirs[:] = []  # a link back up the tree, a second link to a folder, or into another class
                 continue
             seen.add((identity.st_dev, identity.st_ino))
             subdirs[:] = [d for d in subdirs if not d.startswith(".")]
@@ -172,6 +176,10 @@ def list_files(split_dir: Path, folders: Sequence[str], class_names: Sequence[st
                 found.append((os.path.join(relative, name), label, *times))
         entries += sorted(found)
     return entries
+
+
+def is_within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def digest(data: bytes | str) -> str:
