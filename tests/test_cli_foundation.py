@@ -3,8 +3,10 @@
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -115,3 +117,16 @@ def test_console_script_entry_point_exits_2_without_traceback():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "step" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unusable_cache_is_one_warning_line_not_an_error(tmp_path):
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder would go")
+    env = {**os.environ, "SCALING_SEARCH_CACHE": str(blocker), "PYTHONPATH": str(Path(__file__).parents[1])}
+    proc = subprocess.run([sys.executable, "-m", "scaling_search", "flops", "--width", "1.13", "--json"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["params"] > 0
+    assert proc.stderr.strip().splitlines() == [
+        f"scaling-search: warning: could not cache counts in {blocker / 'counts'} (set SCALING_SEARCH_CACHE to "
+        "move the cache): Not a directory"
+    ]

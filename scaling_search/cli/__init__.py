@@ -45,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = False  # known once the command line parses: a misplaced --debug is a usage error like any other
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.jit.*")
+    warnings.formatwarning = one_line_warning
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -62,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("scaling-search: interrupted", file=sys.stderr)
         return 130
+
+
+def one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> str:
+    """Warnings as one line, like errors, without the source line Python shows by default."""
+    return f"scaling-search: warning: {message}\n"
 
 
 if __name__ == "__main__":

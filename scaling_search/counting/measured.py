@@ -68,5 +68,9 @@ def measured_counts(layout: Layout, cache_dir: Path | None = None) -> Counts:
     if isinstance(cached, dict) and set(cached) == {"params", "macs", "activations"}:
         return Counts(**cached)
     counts = fvcore_counts(layout)
-    write_atomic(path, json.dumps(counts.__dict__).encode())
+    try:
+        write_atomic(path, json.dumps(counts.__dict__).encode())
+    except OSError as err:  # an unusable cache costs the next count time, not this one its answer
+        warnings.warn(f"could not cache counts in {path.parent} (set SCALING_SEARCH_CACHE to move the cache): "
+                      f"{err.strerror or err}", stacklevel=2)
     return counts
