@@ -101,7 +101,8 @@ def test_derive_table_labels_and_explains(capsys):
         ["candidates", "--phi", "30", "--counter", "analytic"],
         ["candidates", "--step", "1e-300"],
         ["candidates", "--alpha-range", "1:1e308", "--step", "1e300"],
-        ["flops", "--debug"],  # --debug belongs before the command: a usage error, not a traceback
+        ["flops", "--debug"],
+        ["flops", "--model", ""],  # --debug belongs before the command: a usage error, not a traceback
     ],
 )
 def test_bad_input_is_one_line_exit_2(capsys, argv):

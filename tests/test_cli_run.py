@@ -80,6 +80,7 @@ def test_trial_larger_than_any_node_is_refused(capsys, tmp_path, monkeypatch):
 
 def test_dashboard_refuses_bad_port_host_and_missing_database(capsys, tmp_path):
     assert "must be a port number" in error_line(capsys, "dashboard", "--study", "s", "--port", "70000")
+    assert "--storage is empty" in error_line(capsys, "dashboard", "--storage", "")
     assert "--host must name an address" in error_line(capsys, "dashboard", "--storage", "sqlite:///x", "--host", "")
     missing = tmp_path / "nowhere" / "d.db"
     assert "no study database at" in error_line(capsys, "dashboard", "--storage", f"sqlite:///{missing}")
@@ -97,6 +98,10 @@ def test_run_study_file_errors(capsys, tmp_path):
     broken.write_text('phi = \n')
     assert "not valid TOML" in error_line(capsys, "run", str(broken))
     assert "not found" in error_line(capsys, "run", str(tmp_path / "missing.toml"))
+    (tmp_path / "folder.toml").mkdir()
+    assert "is a folder; name a study file" in error_line(capsys, "run", str(tmp_path / "folder.toml"))
+    (tmp_path / "latin1.toml").write_bytes(b'dataset = "caf\xe9"\n')
+    assert "latin1.toml is not valid TOML" in error_line(capsys, "run", str(tmp_path / "latin1.toml"))
 
 
 def test_unreachable_postgres_is_one_line_without_password(capsys):

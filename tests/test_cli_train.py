@@ -135,6 +135,9 @@ def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path):
     assert "--config" not in one_line_error(capsys, "--config", str(tmp_path / "nothing.json"))
     (tmp_path / "bad.json").write_text('{"layout": {"width": 1}}')
     assert "not a layout" in one_line_error(capsys, "--config", str(tmp_path / "bad.json"))
+    assert "--seed" in one_line_error(capsys, *TINY, "--seed", "99999999999999999999999")
+    assert "--threads: must be at most 1024" in one_line_error(capsys, *TINY, "--threads", "100000")
+    assert "epochs must be an integer in [1, 10000]" in one_line_error(capsys, *TINY, "--epochs", "99999999999")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

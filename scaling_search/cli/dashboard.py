@@ -37,7 +37,9 @@ def port_number(text: str) -> int:
 
 
 def storage_url(args: argparse.Namespace) -> str:
-    if args.storage:
+    if args.storage is not None:
+        if not args.storage.strip():
+            raise UsageError("--storage is empty; give a storage URL such as sqlite:///studies/NAME.db")
         return args.storage
     if not args.study:
         raise UsageError("name a study with --study NAME, or a storage with --storage URL")

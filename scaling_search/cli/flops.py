@@ -43,7 +43,7 @@ def add_common_counting_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.model:
+    if args.model is not None:
         if args.width is not None or args.depth is not None:
             raise UsageError("--model sets width and depth itself; drop --width/--depth or --model")
         layout = released_layout(released_model(args.model), args.num_classes)

@@ -32,6 +32,7 @@ CPU_BATCH = 64
 """On a CPU, B0 at resolution 64 trains fastest per image near batch 64 (about 1.5x batch 256 on 2 cores)."""
 AUGMENTATIONS = ("flip", "random-resized", "pad-crop", "none")
 MODELS = {m.name: m for m in RELEASED_FAMILY}
+MAX_THREADS = 1024
 
 HELP = f"""\
 Train one network for a few epochs and report its accuracy, speed and memory.
@@ -101,9 +102,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "recipe), pad-crop (the CIFAR recipe) or none; all but none flip too (default: the "
                           "recipe's: none for proxy, random-resized for paper)")
     run.add_argument("--lr", type=positive_float, help="peak learning rate per 256 images (default: the recipe's)")
-    run.add_argument("--seed", type=int, default=0, help="seed for data split, init and batches (default 0)")
+    run.add_argument("--seed", type=seed_number, default=0, help="seed for data split, init and batches (default 0)")
     run.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (auto: cuda when available)")
-    run.add_argument("--threads", type=positive_int, help="CPU threads (default: the cores this process may use)")
+    run.add_argument("--threads", type=thread_count, help="CPU threads (default: the cores this process may use)")
     run.add_argument("--eager", action="store_true", help="no CUDA graph: run each step eagerly")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(func=handle)
@@ -151,6 +152,23 @@ def handle(args: argparse.Namespace) -> int:
         progress(f"scaling-search: training {result.status}: {result.reason}")
         return 1
     return 0
+
+
+def seed_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 2^63), got {text!r}")
+    return value
+
+
+def thread_count(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_THREADS}, got {text!r}")
+    return value
 
 
 def augmentation(name: str) -> Augmentation:

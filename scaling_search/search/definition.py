@@ -152,7 +152,8 @@ def validate(definition: StudyDefinition) -> None:
     if d.constraint not in ("measured", "nominal"):
         raise ValueError(f"constraint must be 'measured' or 'nominal', not {d.constraint!r}")
     if not math.isfinite(d.phi) or d.phi == 0:
-        raise ValueError("phi must be a non-zero number: at phi = 0 every candidate is the base network")
+        raise ValueError(f"phi must be a finite, non-zero number, got {d.phi} (at phi = 0 every candidate is the base "
+                         "network)")
     positive_ints = {"seeds": d.seeds, "trials_per_gpu": d.trials_per_gpu, "trials": d.trials,
                      "max_candidates": d.max_candidates, "epochs": d.epochs, "batch_size": d.batch_size,
                      "max_concurrent": d.max_concurrent,
@@ -213,7 +214,9 @@ def load_definition(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise ValueError(f"study file not found: {path}") from None
-    except tomllib.TOMLDecodeError as err:
+    except IsADirectoryError:
+        raise ValueError(f"{path} is a folder; name a study file (.toml)") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"study file {path} is not valid TOML: {err}") from None
 
 
