@@ -36,6 +36,7 @@ def error_line(capsys, *argv):
         (["run", "--storage", "nosuchdb://x/y"], "cannot open storage"),
         (["run", "--dataset", "cifar11"], "unknown dataset 'cifar11'"),
         (["run", "--recipe", "foo"], "unknown recipe 'foo'"),
+        (["run", "--studies-dir", ""], "studies-dir is empty"),
         (["run", "--device", "tpu"], "device must be auto, cpu or cuda"),
         (["run", "--storage", "sqlite://"], "keeps nothing"),
         (["run", "--tolerance", "-1"], "tolerance must lie in (0, 1)"),

@@ -136,6 +136,8 @@ def validate(definition: StudyDefinition) -> None:
         raise ValueError(f"study name {d.study!r} must be letters, digits, '.', '_' or '-' (no '/' or '..'), "
                          "at most 100 characters")
     parse_spec(d.dataset)  # its syntax only: whether its files exist is checked when a run starts
+    if not d.studies_dir.strip():
+        raise ValueError("studies-dir is empty; name a folder (default studies)")
     if d.recipe not in RECIPES:
         raise ValueError(f"unknown recipe {d.recipe!r}; choose one of {', '.join(RECIPES)}")
     if not DEVICE.fullmatch(d.device):
