@@ -8,6 +8,7 @@ import urllib.request
 
 import optuna
 import pytest
+import torch
 
 from scaling_search.cli import main
 from tests.search_helpers import cli, cli_env, free_port, stop_group, wait_for
@@ -72,10 +73,21 @@ class TwoCpuCluster:
         pass
 
 
+def test_local_resources_are_checked_before_anything_is_created(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("scaling_search.search.runner.start_ray", lambda *args: pytest.fail("Ray was started"))
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert "cpus-per-trial 3 is more than the 2 CPUs" in error_line(capsys, "run", "--cpus-per-trial", "3")
+    if not torch.cuda.is_available():
+        assert "this machine has no CUDA GPU" in error_line(capsys, "run", "--device", "cuda")
+    assert not (tmp_path / "studies").exists()
+
+
 def test_trial_larger_than_any_node_is_refused(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("scaling_search.search.runner.start_ray", lambda *args: TwoCpuCluster())
-    line = error_line(capsys, "run", "--cpus-per-trial", "3", "--dataset", "synthetic:classes=4,train=40,test=8")
+    line = error_line(capsys, "run", "--cpus-per-trial", "3", "--dataset", "synthetic:classes=4,train=40,test=8",
+                      "--address", "10.0.0.1:6379")  # a cluster: only Ray knows its nodes
     assert "cpus-per-trial 3 is more than the 2 CPUs of the largest Ray node" in line
 
 

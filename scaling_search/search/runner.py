@@ -105,6 +105,8 @@ def run_search(
     """Run (or resume) the study ``wanted`` describes, and export its files."""
     wanted = wanted.named()
     check_dataset(wanted.dataset)  # a typo fails now, before a database or Ray is started
+    if not resume:
+        check_local_resources(wanted)
     storage = open_storage(wanted.storage_url(), must_exist=resume)
     existing = find_study(storage, wanted.study)
     if resume and existing is None:
@@ -217,6 +219,22 @@ def check_trial_fits(definition: StudyDefinition, node_cpus: float) -> None:
     if definition.cpus_per_trial > node_cpus:
         raise ValueError(f"cpus-per-trial {definition.cpus_per_trial:g} is more than the {node_cpus:g} CPUs of the "
                          "largest Ray node, so no trial could start; ask for fewer")
+
+
+def check_local_resources(definition: StudyDefinition) -> None:
+    """For a private local Ray (no ``--address``) its resources are known before it starts: check them now.
+
+    Ray's own view is checked again once it runs; this only makes the common mistakes fail before
+    a study database is created.
+    """
+    if definition.address:
+        return
+    import torch
+
+    gpus = torch.cuda.device_count()
+    if definition.device.startswith("cuda") and gpus == 0:
+        raise ValueError("--device cuda but this machine has no CUDA GPU")
+    check_trial_fits(resolve_for_device(definition, float(gpus)), float(os.cpu_count() or 1))
 
 
 def start_ray(definition: StudyDefinition, temp_dir: str | None):
