@@ -38,6 +38,7 @@ def error_line(capsys, *argv):
         (["run", "--dataset", "cifar11"], "unknown dataset 'cifar11'"),
         (["run", "--recipe", "foo"], "unknown recipe 'foo'"),
         (["run", "--studies-dir", ""], "studies-dir is empty"),
+        (["run", "--studies-dir", "afile"], "cannot make the folder afile for"),
         (["run", "--device", "tpu"], "device must be auto, cpu or cuda"),
         (["run", "--storage", "sqlite://"], "keeps nothing"),
         (["run", "--tolerance", "-1"], "tolerance must lie in (0, 1)"),
@@ -49,6 +50,7 @@ def error_line(capsys, *argv):
 )
 def test_run_bad_input(capsys, tmp_path, monkeypatch, argv, expected):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("a file, not a folder")
     assert expected in error_line(capsys, *argv)
     assert not (tmp_path / "studies").exists() or not any((tmp_path / "studies").iterdir())
 

@@ -38,7 +38,11 @@ def open_storage(url: str, must_exist: bool = False) -> optuna.storages.BaseStor
         if path.exists() and path.stat().st_size > 0 and not is_sqlite_file(path):
             raise StorageError(f"{path} is not an SQLite database (corrupt or another file); move it away or "
                                "choose another --storage")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StorageError(f"cannot make the folder {path.parent} for {path.name}: "
+                               f"{'a file is in the way' if path.parent.exists() else err.strerror or err}") from None
     try:
         return optuna.storages.RDBStorage(url, skip_compatibility_check=False)
     except Exception as err:  # sqlalchemy raises many kinds; all mean "cannot open"
