@@ -38,7 +38,7 @@ def error_line(capsys, *argv):
         (["run", "--dataset", "cifar11"], "unknown dataset 'cifar11'"),
         (["run", "--recipe", "foo"], "unknown recipe 'foo'"),
         (["run", "--studies-dir", ""], "studies-dir is empty"),
-        (["run", "--studies-dir", "afile"], "cannot make the folder afile for"),
+        (["run", "--studies-dir", "afile"], "afile for synthetic-phi1-grid.db: a file is in the way"),
         (["run", "--device", "tpu"], "device must be auto, cpu or cuda"),
         (["run", "--storage", "sqlite://"], "keeps nothing"),
         (["run", "--tolerance", "-1"], "tolerance must lie in (0, 1)"),
