@@ -356,6 +356,19 @@ def test_cifar_missing(tmp_path: Path) -> None:
         load_dataset("cifar10", resolution=32, data_root=tmp_path)
 
 
+def test_cifar_download_that_fails_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib.error
+
+    from torchvision import datasets
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(datasets, "CIFAR100", offline)
+    with pytest.raises(DatasetError, match=r"cifar100: no usable copy .*could not download it there"):
+        load_dataset("cifar100", resolution=32, data_root=tmp_path, download=True)
+
+
 # --- imagefolder -----------------------------------------------------------------------------------------------------
 
 

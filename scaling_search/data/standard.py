@@ -48,10 +48,13 @@ def load_cifar(root: Path, classes: int, download: bool) -> Splits:
         train = dataset_class(str(root), train=True, download=download)
         test = dataset_class(str(root), train=False, download=download)
     except (RuntimeError, OSError) as err:
-        raise DatasetError(
-            f"{name}: no usable copy under {root} ({err}); pass --download to fetch it with torchvision, "
-            "or point --data-root at a folder that holds torchvision's extracted CIFAR files"
-        ) from None
+        remedy = (
+            "could not download it there; check the network, or put torchvision's extracted CIFAR files there"
+            if download
+            else "pass --download to fetch it with torchvision, or point --data-root at a folder that holds "
+            "torchvision's extracted CIFAR files"
+        )
+        raise DatasetError(f"{name}: no usable copy under {root} ({err}); {remedy}") from None
     return splits_from_arrays(train.data, train.targets, test.data, test.targets, tuple(train.classes), name)
 
 
