@@ -21,7 +21,7 @@ from typing import Any, Literal
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter
 from scaling_search.models.architecture import EFFICIENTNET_B0, PAPER_COEFFICIENTS
-from scaling_search.models.scaling import MAX_CLASSES, MAX_MULTIPLIER, Layout, compound_layout
+from scaling_search.models.scaling import MAX_CLASSES, MAX_MULTIPLIER, Layout, compound_layout, scales_past_limit
 
 Constraint = Literal["measured", "nominal"]
 CandidateKind = Literal["compound", "reference", "depth-only", "width-only", "resolution-only"]
@@ -129,7 +129,7 @@ def check_grid(spec: GridSpec) -> None:
         raise ValueError(f"num_classes must lie in [1, {MAX_CLASSES}], got {spec.num_classes}")
     for name, (low, high) in (("alpha", spec.alpha_range), ("beta", spec.beta_range), ("gamma", spec.gamma_range)):
         largest = high if spec.phi > 0 else low  # a multiplier's largest value on the grid (>= 1 when phi < 0)
-        if spec.phi * math.log(largest) > math.log(MAX_MULTIPLIER):
+        if scales_past_limit(largest, spec.phi):
             raise ValueError(f"at phi {spec.phi:g}, {name} up to {largest:g} scales by more than {MAX_MULTIPLIER:g}; "
                              f"lower phi or narrow the {name} range")
     points = math.prod(axis_length(r, spec.step) for r in (spec.alpha_range, spec.beta_range, spec.gamma_range))

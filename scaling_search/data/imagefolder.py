@@ -25,6 +25,7 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -111,8 +112,7 @@ def to_splits(
     evaluation = "test" if "test" in arrays else "val"
     x_val, y_val = arrays["val"] if evaluation == "test" and "val" in arrays else (None, None)
     splits = splits_from_arrays(*arrays["train"], *arrays[evaluation], class_names, source, x_val=x_val, y_val=y_val)
-    return Splits(splits.class_names, splits.train_x, splits.train_y, splits.test_x, splits.test_y, skipped,
-                  splits.val_x, splits.val_y)
+    return replace(splits, skipped=skipped)
 
 
 def available_cpus() -> int:

@@ -250,7 +250,7 @@ def compound_layout(
     if not math.isfinite(phi):
         raise ValueError(f"phi must be a finite number, got {phi}")
     for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
-        if phi * math.log(value) > math.log(MAX_MULTIPLIER):  # compared in logs: value**phi may overflow
+        if scales_past_limit(value, phi):
             raise ValueError(f"{name}^phi = {name} {value:g} to the power {phi:g} is more than {MAX_MULTIPLIER:g}; "
                              "lower phi or the coefficient")
     resolution = scale_resolution(base_resolution or base.base_resolution, gamma, phi, resolution_multiple)
@@ -263,6 +263,11 @@ def compound_layout(
         base=base,
         repeat_rounding=repeat_rounding,
     )
+
+
+def scales_past_limit(coefficient: float, phi: float) -> bool:
+    """Whether ``coefficient ** phi`` exceeds :data:`MAX_MULTIPLIER`, compared in logs (the power may overflow)."""
+    return phi * math.log(coefficient) > math.log(MAX_MULTIPLIER)
 
 
 def family_dropout(phi: float) -> float:

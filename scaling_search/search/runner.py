@@ -132,7 +132,8 @@ def run_search(
             raise ValueError(f"study {wanted.study!r} has {state['waiting'] + state['running']} unfinished "
                              f"trials; continue it with --resume")
 
-    check_dataset(definition.dataset)  # a resumed study's own dataset, before Ray starts
+    if definition.dataset != wanted.dataset:
+        check_dataset(definition.dataset)  # a resumed study's own dataset, before Ray starts
     ray = start_ray(definition, ray_temp_dir)
     try:
         gpus = float(ray.cluster_resources().get("GPU", 0))
