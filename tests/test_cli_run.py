@@ -85,12 +85,14 @@ def test_local_resources_are_checked_before_anything_is_created(capsys, tmp_path
     assert not (tmp_path / "studies").exists()
 
 
-def test_trial_larger_than_any_node_is_refused(capsys, tmp_path, monkeypatch):
+def test_what_a_cluster_cannot_run_is_refused_before_a_database_exists(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("scaling_search.search.runner.start_ray", lambda *args: TwoCpuCluster())
-    line = error_line(capsys, "run", "--cpus-per-trial", "3", "--dataset", "synthetic:classes=4,train=40,test=8",
-                      "--address", "10.0.0.1:6379")  # a cluster: only Ray knows its nodes
+    cluster = ("--dataset", "synthetic:classes=4,train=40,test=8", "--address", "10.0.0.1:6379")
+    line = error_line(capsys, "run", "--cpus-per-trial", "3", *cluster)  # a cluster: only Ray knows its nodes
     assert "cpus-per-trial 3 is more than the 2 CPUs of the largest Ray node" in line
+    assert "the Ray cluster has no GPU" in error_line(capsys, "run", "--device", "cuda", *cluster)
+    assert not (tmp_path / "studies").exists()
 
 
 def test_dashboard_refuses_bad_port_host_and_missing_database(capsys, tmp_path):

@@ -105,7 +105,23 @@ def run_search(
     """Run (or resume) the study ``wanted`` describes, and export its files."""
     wanted = wanted.named()
     check_dataset(wanted.dataset)  # a typo fails now, before a database or Ray is started
-    if not resume:
+    ray = None
+    if not resume and wanted.address:
+        # A cluster's resources are known only once connected: check them before a database is created.
+        ray = start_ray(wanted, ray_temp_dir)
+    try:
+        return search(wanted, resume, ray, ray_temp_dir, log, trainable)
+    finally:
+        if ray is not None:
+            stop_ray(ray, wanted)
+
+
+def search(wanted: StudyDefinition, resume: bool, ray, ray_temp_dir: str | None, log: Callable[[str], None],
+           trainable: Callable[..., None]) -> SearchOutcome:
+    """``run_search`` once connected to ``ray`` when it was needed early (None: started here when needed)."""
+    if ray is not None:
+        check_cluster(ray, resolve_for_device(wanted, cluster_gpus(ray)))
+    elif not resume:
         check_local_resources(wanted)
     storage = open_storage(wanted.storage_url(), must_exist=resume)
     existing = find_study(storage, wanted.study)
@@ -134,14 +150,12 @@ def run_search(
 
     if definition.dataset != wanted.dataset:
         check_dataset(definition.dataset)  # a resumed study's own dataset, before Ray starts
-    ray = start_ray(definition, ray_temp_dir)
+    ray = ray or start_ray(definition, ray_temp_dir)
     try:
-        gpus = float(ray.cluster_resources().get("GPU", 0))
-        if definition.device.startswith("cuda") and gpus == 0:
-            raise ValueError("--device cuda but the Ray cluster has no GPU")
+        gpus = cluster_gpus(ray)
         if existing is None:
             definition = resolve_for_device(definition, gpus)
-        check_trial_fits(definition, largest_node_cpus(ray))
+        check_cluster(ray, definition)
         log(f"loading {definition.dataset} …")
         data = load_dataset(definition.dataset, resolution=largest_resolution(definition),
                             data_root=definition.data_root, seed=0, val_fraction=definition.val_fraction,
@@ -207,6 +221,17 @@ def distributions_json(definition: StudyDefinition, plan: list[PlannedTrial]) ->
 
 def save_definition(definition: StudyDefinition) -> None:
     write_atomic(definition.study_dir() / "study.toml", definition.to_toml().encode())
+
+
+def cluster_gpus(ray) -> float:
+    return float(ray.cluster_resources().get("GPU", 0))
+
+
+def check_cluster(ray, definition: StudyDefinition) -> None:
+    """Refuse what the running Ray cluster could never schedule: CUDA trials without a GPU, oversized trials."""
+    if definition.device.startswith("cuda") and cluster_gpus(ray) == 0:
+        raise ValueError("--device cuda but the Ray cluster has no GPU")
+    check_trial_fits(definition, largest_node_cpus(ray))
 
 
 def largest_node_cpus(ray) -> float:
