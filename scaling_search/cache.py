@@ -50,6 +50,28 @@ def write_atomic(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an advisory lock on ``path`` (created if needed) so concurrent processes build a cache entry once.
+
+    Best effort: where the folder is read-only or the platform has no ``fcntl``, the block runs unlocked
+    (the atomic writes still keep every reader safe; the work is merely done twice).
+    """
+    try:
+        import fcntl
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~current_umask())
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def current_umask() -> int:
     mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
     os.umask(mask)

@@ -7,6 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -471,6 +474,24 @@ def test_imagefolder_cache_is_used_and_invalidated(tmp_path: Path, monkeypatch: 
     assert len(list(cache.glob("imagefolder-set-*-32px-*.npz"))) == 1  # the stale cache is replaced
     load_dataset(spec, resolution=48, cache_dir=cache)
     assert len(list(cache.glob("imagefolder-set-*.npz"))) == 2  # one per storage resolution
+
+
+def test_imagefolder_loaded_by_two_at_once_is_decoded_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_imagefolder(tmp_path / "set")
+    decoded: list[str] = []
+    decode = imagefolder_module.decode_image
+
+    def slow_decode(path: str, size: int):
+        time.sleep(0.02)  # long enough that the second loader arrives while the first decodes
+        decoded.append(path)
+        return decode(path, size)
+
+    monkeypatch.setattr(imagefolder_module, "decode_image", slow_decode)
+    load = partial(load_dataset, f"imagefolder:{tmp_path / 'set'}", resolution=32, cache_dir=tmp_path / "cache")
+    with ThreadPoolExecutor(2) as pool:  # flock locks conflict between open files, so threads stand in for processes
+        first, second = pool.map(lambda _: load(), range(2))
+    assert len(decoded) == 17  # each of the 11 train and 6 val files once
+    assert torch.equal(first.train_x, second.train_x) and first.skipped == second.skipped == 2
 
 
 def test_imagefolder_ignores_a_corrupt_cache(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ parts on white, EXIF rotation applied), its shorter side resized to the storage 
 centre cropped square. Files Pillow cannot read, and files lying outside class folders, are skipped
 and counted. The decoded arrays are cached in one ``.npz`` file, keyed by the folder, the storage
 resolution and every file's path, size, modification and status-change time, so the next load
-reads one file; a damaged cache file is decoded again.
+reads one file; a damaged cache file is decoded again. Processes loading the same folder at once
+decode it once: the others wait on a lock file beside the cache, then read it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from scaling_search.cache import open_atomic
+from scaling_search.cache import exclusive_lock, open_atomic
 from scaling_search.data.arrays import splits_from_arrays
 from scaling_search.data.dataset import DatasetError, Splits, check_fits_in_memory
 
@@ -72,37 +73,41 @@ def load_imagefolder(root: Path, storage: int, cache_dir: Path, workers: int | N
             raise DatasetError(f"{folder} holds no images; put its images in {folder.name}/<class name>/")
 
     key = cache_key(root, storage, {folders[split].name: files for split, files in listed.items()})
-    cache_file = cache_dir / f"imagefolder-{root.name}-{digest(os.fsencode(root))[:8]}-{storage}px-{key[:16]}.npz"
+    stem = f"imagefolder-{root.name}-{digest(os.fsencode(root))[:8]}-{storage}px"
+    cache_file = cache_dir / f"{stem}-{key[:16]}.npz"
     cached = read_cache(cache_file, class_names)
     if cached is not None:
         return cached
-
-    check_fits_in_memory(sum(map(len, listed.values())), storage, str(root))
-    decoded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    skipped = loose
-    with ThreadPoolExecutor(max_workers=workers or available_cpus()) as pool:
-        for split, files in listed.items():
-            x, y, unreadable = decode_all(pool, folders[split], files, storage)
-            decoded[split] = (x, y)
-            skipped += unreadable
-    missing = sorted(set(range(len(class_names))) - set(decoded["train"][1].tolist()))
-    if missing:
-        raise DatasetError(
-            f"no readable images in train/{class_names[missing[0]]}"
-            + (f" (and {len(missing) - 1} other class folders)" if len(missing) > 1 else "")
-            + "; every train class needs at least one image Pillow can open"
-        )
-    for split, (_, y) in decoded.items():
-        if len(y) == 0:
+    with exclusive_lock(cache_dir / f"{stem}.lock"):  # a process already decoding this folder: wait, then read
+        cached = read_cache(cache_file, class_names)
+        if cached is not None:
+            return cached
+        check_fits_in_memory(sum(map(len, listed.values())), storage, str(root))
+        decoded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        skipped = loose
+        with ThreadPoolExecutor(max_workers=workers or available_cpus()) as pool:
+            for split, files in listed.items():
+                x, y, unreadable = decode_all(pool, folders[split], files, storage)
+                decoded[split] = (x, y)
+                skipped += unreadable
+        missing = sorted(set(range(len(class_names))) - set(decoded["train"][1].tolist()))
+        if missing:
             raise DatasetError(
-                f"no readable images in {folders[split]}; Pillow could open none of its {len(listed[split])} files"
+                f"no readable images in train/{class_names[missing[0]]}"
+                + (f" (and {len(missing) - 1} other class folders)" if len(missing) > 1 else "")
+                + "; every train class needs at least one image Pillow can open"
             )
-    splits = to_splits(decoded, class_names, str(root), skipped)
-    try:
-        write_cache(cache_file, decoded, class_names, skipped)
-    except OSError as err:  # a read-only or full cache folder costs the next load time, not this one its data
-        warnings.warn(f"could not cache the decoded {root} in {cache_file.parent}: {err}", stacklevel=2)
-    return splits
+        for split, (_, y) in decoded.items():
+            if len(y) == 0:
+                raise DatasetError(
+                    f"no readable images in {folders[split]}; Pillow could open none of its {len(listed[split])} files"
+                )
+        splits = to_splits(decoded, class_names, str(root), skipped)
+        try:
+            write_cache(cache_file, decoded, class_names, skipped)
+        except OSError as err:  # a read-only or full cache folder costs the next load time, not this one its data
+            warnings.warn(f"could not cache the decoded {root} in {cache_file.parent}: {err}", stacklevel=2)
+        return splits
 
 
 def to_splits(
