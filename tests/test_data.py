@@ -18,7 +18,15 @@ import torch
 from PIL import Image
 
 from scaling_search.cache import current_umask
-from scaling_search.data import DatasetError, ImageData, eval_batch, load_dataset, normalisation, split_validation
+from scaling_search.data import (
+    DatasetError,
+    ImageData,
+    decoding_lines,
+    eval_batch,
+    load_dataset,
+    normalisation,
+    split_validation,
+)
 from scaling_search.data import imagefolder as imagefolder_module
 from scaling_search.data.standard import DEBIAN_FASHION_MNIST, IDX_FILES
 
@@ -492,6 +500,29 @@ def test_imagefolder_loaded_by_two_at_once_is_decoded_once(tmp_path: Path, monke
         first, second = pool.map(lambda _: load(), range(2))
     assert len(decoded) == 17  # each of the 11 train and 6 val files once
     assert torch.equal(first.train_x, second.train_x) and first.skipped == second.skipped == 2
+
+
+def test_imagefolder_decoding_reports_progress_then_the_cache_is_silent(tmp_path: Path) -> None:
+    make_imagefolder(tmp_path / "set")
+    calls: list[tuple[int, int]] = []
+    load = partial(load_dataset, f"imagefolder:{tmp_path / 'set'}", resolution=32, cache_dir=tmp_path / "cache",
+                   workers=1, progress=lambda done, total: calls.append((done, total)))
+    load()
+    assert calls[0] == (0, 17) and calls[-1] == (17, 17)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+    calls.clear()
+    load()
+    assert calls == []  # a cache hit decodes nothing
+
+
+def test_decoding_lines_are_throttled() -> None:
+    lines: list[str] = []
+    show = decoding_lines(lines.append, " imagefolder:/data/set ", every_s=3600)
+    for done in range(0, 13001, 64):
+        show(done, 13000)
+    show(13000, 13000)
+    assert lines == ["decoding imagefolder:/data/set: 0/13,000 images (0%)",
+                     "decoding imagefolder:/data/set: 13,000/13,000 images (100%)"]
 
 
 def test_imagefolder_ignores_a_corrupt_cache(tmp_path: Path) -> None:

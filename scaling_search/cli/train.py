@@ -21,7 +21,7 @@ from scaling_search.cli.common import (
     render_table,
 )
 from scaling_search.counting.analytic import analytic_counts
-from scaling_search.data import Augmentation, load_dataset
+from scaling_search.data import Augmentation, decoding_lines, load_dataset
 from scaling_search.models.architecture import RELEASED_FAMILY
 from scaling_search.models.scaling import Layout, compound_layout, released_layout, scale
 from scaling_search.recipe import RECIPES, Budget
@@ -122,7 +122,8 @@ def handle(args: argparse.Namespace) -> int:
         recipe = replace(recipe, lr_per_256=args.lr)
     budget = Budget(epochs=args.epochs, max_train_images=args.train_images)
     data = load_dataset(
-        args.dataset, resolution=layout.resolution, data_root=args.data_root, seed=args.seed, download=args.download
+        args.dataset, resolution=layout.resolution, data_root=args.data_root, seed=args.seed, download=args.download,
+        progress=decoding_lines(progress, args.dataset),
     )
     layout = replace(layout, num_classes=data.num_classes)
     progress(data.summary())

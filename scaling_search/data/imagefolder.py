@@ -24,7 +24,7 @@ import unicodedata
 import warnings
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -43,11 +43,15 @@ HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 LAYOUT = "an imagefolder dataset needs PATH/train/<class>/ and PATH/val/<class>/ and/or PATH/test/<class>/"
 
+DecodeProgress = Callable[[int, int], None]
+"""``progress(decoded, total)``: called from the loading thread as images are decoded (never on a cache hit)."""
 FileEntry = tuple[str, int, int, int, int]
 """(path relative to the split folder, class index, size in bytes, modification and status-change times in ns)."""
 
 
-def load_imagefolder(root: Path, storage: int, cache_dir: Path, workers: int | None) -> Splits:
+def load_imagefolder(
+    root: Path, storage: int, cache_dir: Path, workers: int | None, progress: DecodeProgress | None = None
+) -> Splits:
     """Decode (or read from the cache) the ImageFolder at ``root``, with square images of side ``storage``."""
     folders = split_folders(root)
     class_names = class_folders(folders["train"])
@@ -82,14 +86,20 @@ def load_imagefolder(root: Path, storage: int, cache_dir: Path, workers: int | N
         cached = read_cache(cache_file, class_names)
         if cached is not None:
             return cached
-        check_fits_in_memory(sum(map(len, listed.values())), storage, str(root))
+        total = sum(map(len, listed.values()))
+        check_fits_in_memory(total, storage, str(root))
         decoded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        skipped = loose
+        skipped, done = loose, 0
+        if progress is not None:
+            progress(0, total)
         with ThreadPoolExecutor(max_workers=workers or available_cpus()) as pool:
             for split, files in listed.items():
-                x, y, unreadable = decode_all(pool, folders[split], files, storage)
+                offset = done
+                tell = None if progress is None else lambda count, offset=offset: progress(offset + count, total)
+                x, y, unreadable = decode_all(pool, folders[split], files, storage, tell)
                 decoded[split] = (x, y)
                 skipped += unreadable
+                done += len(files)
         missing = sorted(set(range(len(class_names))) - set(decoded["train"][1].tolist()))
         if missing:
             raise DatasetError(
@@ -198,9 +208,13 @@ def cache_key(root: Path, storage: int, files: dict[str, list[FileEntry]]) -> st
 
 
 def decode_all(
-    pool: ThreadPoolExecutor, split_dir: Path, files: list[FileEntry], size: int
+    pool: ThreadPoolExecutor, split_dir: Path, files: list[FileEntry], size: int,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Decode ``files`` in parallel into uint8 [N, size, size, 3] images and labels, dropping unreadable ones."""
+    """Decode ``files`` in parallel into uint8 [N, size, size, 3] images and labels, dropping unreadable ones.
+
+    ``progress(count)`` hears how many of ``files`` are done, in order, as the parts finish.
+    """
     images = np.empty((len(files), size, size, 3), dtype=np.uint8)
 
     def decode_range(start: int) -> list[bool]:
@@ -212,7 +226,12 @@ def decode_all(
             readable.append(image is not None)
         return readable
 
-    ok = np.array([flag for part in pool.map(decode_range, range(0, len(files), TASK_SIZE)) for flag in part], bool)
+    flags: list[bool] = []
+    for part in pool.map(decode_range, range(0, len(files), TASK_SIZE)):
+        flags += part
+        if progress is not None:
+            progress(len(flags))
+    ok = np.array(flags, dtype=bool)
     labels = np.array([entry[1] for entry in files], dtype=np.int64)
     return images[ok], labels[ok], int((~ok).sum())
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from scaling_search.cache import default_cache_dir
 from scaling_search.data.arrays import check_npz_path, load_npz
 from scaling_search.data.dataset import DatasetError, ImageData, Splits, assemble
-from scaling_search.data.imagefolder import load_imagefolder, split_folders
+from scaling_search.data.imagefolder import DecodeProgress, load_imagefolder, split_folders
 from scaling_search.data.standard import default_fashion_mnist_root, load_cifar, load_fashion_mnist
 from scaling_search.data.synthetic import canonical_name, load_synthetic, parse_options
 
@@ -33,13 +35,15 @@ def load_dataset(
     download: bool = False,
     cache_dir: Path | None = None,
     workers: int | None = None,
+    progress: DecodeProgress | None = None,
 ) -> ImageData:
     """Load the dataset ``spec`` names, ready to train on at resolutions up to ``resolution``.
 
     ``data_root`` is where cifar10/cifar100/fashion-mnist live (default: Debian's Fashion-MNIST
     folder when installed, else ``CACHE/datasets/torchvision``); ``download`` lets torchvision fetch
     them there. ``cache_dir`` holds decoded ImageFolder datasets (default ``CACHE/datasets``), and
-    ``workers`` is how many threads decode images (default: one per CPU). The validation split is
+    ``workers`` is how many threads decode images (default: one per CPU) and ``progress(decoded, total)``
+    hears how decoding goes (an ImageFolder's first load only). The validation split is
     ``val_fraction`` of the training data, chosen with ``seed``; ``seed`` also seeds ``synthetic``.
     """
     if isinstance(resolution, bool) or int(resolution) != resolution or resolution < MIN_RESOLUTION:
@@ -51,7 +55,7 @@ def load_dataset(
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "datasets"
     root = Path(data_root).expanduser() if data_root is not None else None
     try:
-        name, splits = load_splits(spec.strip(), int(resolution), root, seed, download, cache_dir, workers)
+        name, splits = load_splits(spec.strip(), int(resolution), root, seed, download, cache_dir, workers, progress)
     except MemoryError:
         raise DatasetError(f"not enough memory to load {spec.strip()} at {resolution} px") from None
     return assemble(name, splits, val_fraction=val_fraction, seed=seed)
@@ -81,7 +85,8 @@ def check_dataset(spec: str) -> None:
 
 
 def load_splits(
-    spec: str, resolution: int, root: Path | None, seed: int, download: bool, cache_dir: Path, workers: int | None
+    spec: str, resolution: int, root: Path | None, seed: int, download: bool, cache_dir: Path, workers: int | None,
+    progress: DecodeProgress | None = None,
 ) -> tuple[str, Splits]:
     """The dataset's name (its spec, normalised) and its train and test splits."""
     kind, argument = parse_spec(spec)
@@ -96,4 +101,20 @@ def load_splits(
     if kind == "npz":
         return f"npz:{path}", load_npz(path)
     storage = max(resolution, MIN_IMAGEFOLDER_STORAGE)
-    return f"imagefolder:{path}", load_imagefolder(path, storage, cache_dir, workers)
+    return f"imagefolder:{path}", load_imagefolder(path, storage, cache_dir, workers, progress)
+
+
+def decoding_lines(log: Callable[[str], None], spec: str, every_s: float = 5.0) -> DecodeProgress:
+    """A ``progress`` for :func:`load_dataset` that logs "decoding SPEC: done/total images" now and then.
+
+    One line when decoding starts, then at most one every ``every_s`` seconds, and one at the end.
+    """
+    last_shown: list[float] = []
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if not last_shown or done == total or now - last_shown[-1] >= every_s:
+            last_shown.append(now)
+            log(f"decoding {spec.strip()}: {done:,}/{total:,} images ({done / max(total, 1):.0%})")
+
+    return show

@@ -23,7 +23,7 @@ import optuna
 from scaling_search.cache import write_atomic
 from scaling_search.candidates import fixed_candidates
 from scaling_search.counting.counter import Counter, make_counter
-from scaling_search.data import ImageData, check_dataset, load_dataset
+from scaling_search.data import ImageData, check_dataset, decoding_lines, load_dataset
 from scaling_search.recipe import Budget, get_recipe
 from scaling_search.search.definition import StudyDefinition, changed_options
 from scaling_search.search.export import export_study
@@ -159,7 +159,7 @@ def search(wanted: StudyDefinition, resume: bool, ray, ray_temp_dir: str | None,
         log(f"loading {definition.dataset} …")
         data = load_dataset(definition.dataset, resolution=largest_resolution(definition),
                             data_root=definition.data_root, seed=0, val_fraction=definition.val_fraction,
-                            download=definition.download)
+                            download=definition.download, progress=decoding_lines(log, definition.dataset))
         log(data.summary())
         counter = make_counter("fvcore")
         study = existing
