@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-from scaling_search.counting.analytic import analytic_counts
-from scaling_search.counting.counter import Counter
+from scaling_search.counting.analytic import Counts, analytic_counts
+from scaling_search.counting.counter import Counter, count_all
 from scaling_search.models.architecture import EFFICIENTNET_B0, PAPER_COEFFICIENTS
 from scaling_search.models.scaling import MAX_CLASSES, MAX_MULTIPLIER, Layout, compound_layout, scales_past_limit
 
@@ -232,37 +232,48 @@ def enumerate_candidates(
 ) -> list[Candidate]:
     """The constrained grid, the paper's reference point and (``spec.baselines``) single-dimension points.
 
-    Candidates are measured with ``counter``; under the measured constraint the counter has
-    the last word on which pre-filtered points lie within tolerance. Raises ValueError when no
+    Candidates are measured with ``counter`` (every distinct network once, in parallel where
+    that pays; ``progress`` hears how many are done); under the measured constraint the counter
+    has the last word on which pre-filtered points lie within tolerance. Raises ValueError when no
     compound candidate satisfies the constraint.
     """
-    base_macs = counter(base_layout(spec)).macs
     points = list(grid_points(spec))
+    fixed = fixed_points(spec)
+    layouts = [base_layout(spec)] + [layout_for(spec, *p) for p in points] + [layout_for(spec, *p) for p, _ in fixed]
+    counts = count_all(counter, layouts, progress)
+
+    def known(layout: Layout) -> Counts:
+        return counts[layout.structure_key()]
+
+    base_macs = known(base_layout(spec)).macs
     compound: list[Candidate] = []
-    for done, coefficients in enumerate(points, start=1):
+    for coefficients in points:
         kind: CandidateKind = "reference" if coefficients == PAPER_COEFFICIENTS else "compound"
-        candidate = measure(spec, coefficients, kind, counter, base_macs)
+        candidate = measure(spec, coefficients, kind, known, base_macs)
         if kind == "reference" or spec.constraint == "nominal" or within(
             candidate.measured_ratio, spec.target_ratio, spec.tolerance
         ):
             compound.append(candidate)
-        if progress:
-            progress(done, len(points))
     if not any(c.kind == "compound" for c in compound):
         raise ValueError(
             f"no (alpha, beta, gamma) on this grid has a {spec.constraint} cost ratio within "
             f"{spec.tolerance:.0%} of {spec.target_ratio:.3g}; widen --tolerance, change --step or the ranges"
         )
-    candidates = compound + [c for c in fixed_candidates(spec, counter, base_macs)
+    candidates = compound + [c for c in fixed_candidates(spec, known, base_macs)
                              if c.kind != "reference" or not any(k.kind == "reference" for k in compound)]
     return candidates
 
 
-def fixed_candidates(spec: GridSpec, counter: Counter, base_macs: int | None = None) -> list[Candidate]:
+def fixed_points(spec: GridSpec) -> list[tuple[tuple[float, float, float], CandidateKind]]:
     """The paper's reference point, and the single-dimension baselines when ``spec.baselines``."""
-    base_macs = base_macs or counter(base_layout(spec)).macs
-    fixed = [measure(spec, PAPER_COEFFICIENTS, "reference", counter, base_macs)]
+    points: list[tuple[tuple[float, float, float], CandidateKind]] = [(PAPER_COEFFICIENTS, "reference")]
     if spec.baselines:
-        for kind in ("depth-only", "width-only", "resolution-only"):
-            fixed.append(measure(spec, single_dimension(spec, kind), kind, counter, base_macs))
-    return fixed
+        kinds: tuple[CandidateKind, ...] = ("depth-only", "width-only", "resolution-only")
+        points += [(single_dimension(spec, kind), kind) for kind in kinds]
+    return points
+
+
+def fixed_candidates(spec: GridSpec, counter: Counter, base_macs: int | None = None) -> list[Candidate]:
+    """The paper's reference point, and the single-dimension baselines when ``spec.baselines``, measured."""
+    base_macs = base_macs or counter(base_layout(spec)).macs
+    return [measure(spec, coefficients, kind, counter, base_macs) for coefficients, kind in fixed_points(spec)]

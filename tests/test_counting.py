@@ -101,3 +101,40 @@ def test_fvcore_is_quiet(capfd):
     fvcore_counts(scale(0.25, 0.25, 32, num_classes=10))
     captured = capfd.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def small_layouts():
+    return [scale(width, depth, 32, num_classes=10) for width, depth in [(0.25, 0.25), (0.3, 0.25), (0.25, 0.5)]]
+
+
+def test_count_all_measures_each_distinct_network_once_then_reads_the_cache(tmp_path, monkeypatch):
+    from scaling_search.counting import counter as counter_module
+    from scaling_search.counting import measured
+
+    measured_now = []
+    monkeypatch.setattr(measured, "fvcore_counts", lambda layout: measured_now.append(layout) or fvcore_counts(layout))
+    layouts = [*small_layouts(), scale(0.251, 0.25, 32, num_classes=10)]  # the last rounds to the first's network
+    calls = []
+    counts = counter_module.count_all(counter_module.make_counter("fvcore", tmp_path), layouts,
+                                      lambda done, total: calls.append((done, total)))
+    assert len(measured_now) == 3 and calls == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert all(counts[layout.structure_key()] == fvcore_counts(layout) for layout in layouts)
+    calls.clear()
+    again = counter_module.count_all(counter_module.make_counter("fvcore", tmp_path), layouts,
+                                     lambda done, total: calls.append((done, total)))
+    assert again == counts and len(measured_now) == 3 and calls == []  # all from the cache, nothing to report
+    closed_form = {layout.structure_key(): analytic_counts(layout) for layout in layouts}
+    assert counter_module.count_all(analytic_counts, layouts) == closed_form
+
+
+@pytest.mark.slow
+def test_count_all_in_worker_processes_matches_and_caches(tmp_path, monkeypatch):
+    from scaling_search.counting import counter as counter_module
+
+    monkeypatch.setattr(counter_module, "PARALLEL_FROM", 2)
+    layouts = small_layouts()
+    done = []
+    counts = counter_module.count_all(counter_module.make_counter("fvcore", tmp_path), layouts,
+                                      lambda count, total: done.append(count), workers=2)
+    assert counts == {layout.structure_key(): fvcore_counts(layout) for layout in layouts}
+    assert done == [0, 1, 2, 3] and len(list((tmp_path / "counts").glob("*.json"))) == 3

@@ -21,7 +21,6 @@ from scaling_search.cache import current_umask
 from scaling_search.data import (
     DatasetError,
     ImageData,
-    decoding_lines,
     eval_batch,
     load_dataset,
     normalisation,
@@ -513,16 +512,6 @@ def test_imagefolder_decoding_reports_progress_then_the_cache_is_silent(tmp_path
     calls.clear()
     load()
     assert calls == []  # a cache hit decodes nothing
-
-
-def test_decoding_lines_are_throttled() -> None:
-    lines: list[str] = []
-    show = decoding_lines(lines.append, " imagefolder:/data/set ", every_s=3600)
-    for done in range(0, 13001, 64):
-        show(done, 13000)
-    show(13000, 13000)
-    assert lines == ["decoding imagefolder:/data/set: 0/13,000 images (0%)",
-                     "decoding imagefolder:/data/set: 13,000/13,000 images (100%)"]
 
 
 def test_imagefolder_ignores_a_corrupt_cache(tmp_path: Path) -> None:

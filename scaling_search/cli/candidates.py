@@ -18,6 +18,7 @@ from scaling_search.cli.common import (
 )
 from scaling_search.cli.flops import add_common_counting_flags
 from scaling_search.counting.counter import make_counter
+from scaling_search.progress import count_lines
 
 
 def value_range(text: str) -> tuple[float, float]:
@@ -93,11 +94,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(err)) from None
     counter = make_counter(args.counter)
 
-    def report(done: int, total: int) -> None:
-        if total >= 20 and (done % 10 == 0 or done == total):
-            progress(f"measuring candidates: {done}/{total}")
-
-    candidates = enumerate_candidates(spec, counter, report)
+    candidates = enumerate_candidates(spec, counter, count_lines(progress, "measuring candidates", "networks"))
     candidates.sort(key=lambda c: (c.kind != "reference", c.kind, c.alpha, c.beta, c.gamma))
     rows = [c.to_dict() for c in candidates]
     display = [dict(r, macs_g=r["macs"] / 1e9, params_m=r["params"] / 1e6, activations_m=r["activations"] / 1e6)

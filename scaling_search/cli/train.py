@@ -21,9 +21,10 @@ from scaling_search.cli.common import (
     render_table,
 )
 from scaling_search.counting.analytic import analytic_counts
-from scaling_search.data import Augmentation, decoding_lines, load_dataset
+from scaling_search.data import Augmentation, load_dataset
 from scaling_search.models.architecture import RELEASED_FAMILY
 from scaling_search.models.scaling import Layout, compound_layout, released_layout, scale
+from scaling_search.progress import count_lines
 from scaling_search.recipe import RECIPES, Budget
 from scaling_search.train import EpochProgress, train_proxy
 
@@ -123,7 +124,7 @@ def handle(args: argparse.Namespace) -> int:
     budget = Budget(epochs=args.epochs, max_train_images=args.train_images)
     data = load_dataset(
         args.dataset, resolution=layout.resolution, data_root=args.data_root, seed=args.seed, download=args.download,
-        progress=decoding_lines(progress, args.dataset),
+        progress=count_lines(progress, f"decoding {args.dataset.strip()}", "images"),
     )
     layout = replace(layout, num_classes=data.num_classes)
     progress(data.summary())

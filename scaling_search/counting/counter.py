@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +16,23 @@ from scaling_search.models.scaling import Layout
 CounterName = Literal["fvcore", "analytic"]
 COUNTERS: tuple[CounterName, ...] = ("fvcore", "analytic")
 Counter = Callable[[Layout], Counts]
+Progress = Callable[[int, int], None]
+"""``progress(measured, total)`` while layouts are being measured."""
+
+PARALLEL_FROM = 24
+"""Uncached layouts worth starting worker processes for: each needs a few seconds to import torch and fvcore."""
+
+
+@dataclass(frozen=True)
+class MeasuredCounter:
+    """fvcore's counts on a real forward pass, cached on disk (``cache_dir``, default the user cache)."""
+
+    cache_dir: Path | None = None
+
+    def __call__(self, layout: Layout) -> Counts:
+        from scaling_search.counting.measured import measured_counts
+
+        return measured_counts(layout, self.cache_dir)
 
 
 def make_counter(name: CounterName = "fvcore", cache_dir: Path | None = None) -> Counter:
@@ -19,7 +40,53 @@ def make_counter(name: CounterName = "fvcore", cache_dir: Path | None = None) ->
     if name == "analytic":
         return analytic_counts
     if name == "fvcore":
-        from scaling_search.counting.measured import measured_counts
-
-        return lambda layout: measured_counts(layout, cache_dir)
+        return MeasuredCounter(cache_dir)
     raise ValueError(f"unknown counter {name!r}; choose one of {', '.join(COUNTERS)}")
+
+
+def count_all(counter: Counter, layouts: Iterable[Layout], progress: Progress | None = None,
+              workers: int | None = None) -> dict[str, Counts]:
+    """The counts of every distinct layout, by ``Layout.structure_key()``.
+
+    For a :class:`MeasuredCounter`, layouts not in its cache are measured — in ``workers``
+    processes (default: one per core this process may use, each on one thread, as one trace
+    barely uses more) when there are many, else here one after another — and then cached.
+    ``progress`` hears how many of those uncached layouts are done.
+    """
+    distinct = {layout.structure_key(): layout for layout in layouts}
+    if not isinstance(counter, MeasuredCounter):
+        return {key: counter(layout) for key, layout in distinct.items()}
+    from scaling_search.counting.measured import cached_counts, fvcore_counts, store_counts
+
+    counts = {key: cached_counts(layout, counter.cache_dir) for key, layout in distinct.items()}
+    missing = [key for key, value in counts.items() if value is None]
+    workers = min(workers or available_cores(), len(missing))
+    if progress is not None and missing:
+        progress(0, len(missing))
+    if workers < 2 or len(missing) < PARALLEL_FROM:
+        results: Iterable[tuple[str, Counts]] = ((key, fvcore_counts(distinct[key])) for key in missing)
+        pool = None
+    else:  # spawn: a forked child of a process whose OpenMP threads have run can deadlock
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=one_thread)
+        futures = {pool.submit(fvcore_counts, distinct[key]): key for key in missing}
+        results = ((futures[future], future.result()) for future in as_completed(futures))
+    try:
+        for done, (key, measured) in enumerate(results, start=1):
+            counts[key] = measured
+            store_counts(distinct[key], measured, counter.cache_dir)
+            if progress is not None:
+                progress(done, len(missing))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return counts  # type: ignore[return-value]  # every None was measured above
+
+
+def one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -13,6 +13,8 @@ import hashlib
 import json
 import logging
 import warnings
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -32,45 +34,91 @@ def cache_key(layout: Layout) -> str:
 
 
 def fvcore_counts(layout: Layout) -> Counts:
-    """Measure ``layout`` with fvcore (no cache): one traced forward pass of a single image."""
-    model = build(layout).eval()
+    """Measure ``layout`` with fvcore (no cache): one traced forward pass of a single image.
+
+    Only shapes matter to the count, so the network is built without its random initialisation
+    (allocated, then zero-filled: no denormals, no NaNs), which is most of the cost of building it.
+    """
+    with torch.device("meta"):
+        model = build(layout).eval()
+    model.to_empty(device="cpu")
+    with torch.no_grad():
+        for tensor in (*model.parameters(), *model.buffers()):
+            tensor.zero_()
     macs, activations = fvcore_model_counts(model, torch.zeros(1, 3, layout.resolution, layout.resolution))
     return Counts(count_parameters(model), macs, activations)
 
 
 def fvcore_model_counts(model: torch.nn.Module, inputs: torch.Tensor) -> tuple[int, int]:
-    """(MACs, activations) of any module in the paper's convention: only conv and linear layers count."""
+    """(MACs, activations) of any module in the paper's convention: only conv and linear layers count.
+
+    fvcore's FLOP (one fused multiply-add = one FLOP, i.e. MACs) and activation handles run on a
+    single trace: each counted op reports both, and ``by_operator`` separates them again.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
         from fvcore.nn.jit_analysis import JitModelAnalysis
 
-        default_flops = FlopCountAnalysis(model, inputs)
-        flops = JitModelAnalysis(model, inputs)
-        flops.set_op_handle(**{op: default_flops._op_handles[op] for op in COUNTED_OPS})
-        activations = ActivationCountAnalysis(model, inputs)
-        for analysis in (flops, activations):
-            analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        handles = {
+            "macs": {op: FlopCountAnalysis(model, inputs)._op_handles[op] for op in COUNTED_OPS},
+            "activations": ActivationCountAnalysis(model, inputs)._op_handles,
+        }
+        analysis = JitModelAnalysis(model, inputs)
+        analysis.set_op_handle(**{op: both_counts(op, handles) for op in {*handles["macs"], *handles["activations"]}})
+        analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
         fvcore_logger = logging.getLogger("fvcore")
         previous = fvcore_logger.level
         fvcore_logger.setLevel(logging.ERROR)
         try:
             with torch.no_grad():
-                return int(flops.total()), int(activations.total())
+                totals = analysis.by_operator()
         finally:
             fvcore_logger.setLevel(previous)
+    return int(totals.get("macs", 0)), int(totals.get("activations", 0))
+
+
+def both_counts(op: str, handles: dict[str, dict[str, Callable]]) -> Callable[[list, list], Counter]:
+    """An fvcore op handle reporting ``{"macs": …, "activations": …}`` for ``op`` from each kind's own handle."""
+
+    def handle(inputs: list, outputs: list) -> Counter:
+        counts: Counter = Counter()
+        for kind, kind_handles in handles.items():
+            if op in kind_handles:
+                value = kind_handles[op](inputs, outputs)
+                counts[kind] += sum(value.values()) if isinstance(value, Counter) else value
+        return counts
+
+    return handle
+
+
+def cache_path(layout: Layout, cache_dir: Path | None) -> Path:
+    return (cache_dir or default_cache_dir()) / "counts" / f"{cache_key(layout)}.json"
+
+
+def cached_counts(layout: Layout, cache_dir: Path | None = None) -> Counts | None:
+    """The counts of ``layout`` when they are in the disk cache (and readable), else None."""
+    cached = read_json(cache_path(layout, cache_dir))
+    if isinstance(cached, dict) and set(cached) == {"params", "macs", "activations"}:
+        return Counts(**cached)
+    return None
 
 
 def measured_counts(layout: Layout, cache_dir: Path | None = None) -> Counts:
     """fvcore's counts of ``layout``, from the disk cache when this layout was measured before."""
-    path = (cache_dir or default_cache_dir()) / "counts" / f"{cache_key(layout)}.json"
-    cached = read_json(path)
-    if isinstance(cached, dict) and set(cached) == {"params", "macs", "activations"}:
-        return Counts(**cached)
+    cached = cached_counts(layout, cache_dir)
+    if cached is not None:
+        return cached
     counts = fvcore_counts(layout)
+    store_counts(layout, counts, cache_dir)
+    return counts
+
+
+def store_counts(layout: Layout, counts: Counts, cache_dir: Path | None = None) -> None:
+    """Cache ``counts`` of ``layout``; an unusable cache is a warning, as it costs only time."""
+    path = cache_path(layout, cache_dir)
     try:
         write_atomic(path, json.dumps(counts.__dict__).encode())
-    except OSError as err:  # an unusable cache costs the next count time, not this one its answer
+    except OSError as err:
         warnings.warn(f"could not cache counts in {path.parent} (set SCALING_SEARCH_CACHE to move the cache): "
-                      f"{err.strerror or err}", stacklevel=2)
-    return counts
+                      f"{err.strerror or err}", stacklevel=3)

@@ -7,7 +7,7 @@ turns a uint8 batch into the normalised float batch a candidate trains or evalua
 
 from scaling_search.data.augment import Augmentation, eval_batch, normalisation, train_batch
 from scaling_search.data.dataset import DatasetError, ImageData, split_validation
-from scaling_search.data.load import KNOWN_SPECS, check_dataset, decoding_lines, load_dataset, parse_spec
+from scaling_search.data.load import KNOWN_SPECS, check_dataset, load_dataset, parse_spec
 
 __all__ = [
     "KNOWN_SPECS",
@@ -15,7 +15,6 @@ __all__ = [
     "DatasetError",
     "ImageData",
     "check_dataset",
-    "decoding_lines",
     "eval_batch",
     "load_dataset",
     "normalisation",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from scaling_search.cache import default_cache_dir
@@ -103,18 +101,3 @@ def load_splits(
     storage = max(resolution, MIN_IMAGEFOLDER_STORAGE)
     return f"imagefolder:{path}", load_imagefolder(path, storage, cache_dir, workers, progress)
 
-
-def decoding_lines(log: Callable[[str], None], spec: str, every_s: float = 5.0) -> DecodeProgress:
-    """A ``progress`` for :func:`load_dataset` that logs "decoding SPEC: done/total images" now and then.
-
-    One line when decoding starts, then at most one every ``every_s`` seconds, and one at the end.
-    """
-    last_shown: list[float] = []
-
-    def show(done: int, total: int) -> None:
-        now = time.monotonic()
-        if not last_shown or done == total or now - last_shown[-1] >= every_s:
-            last_shown.append(now)
-            log(f"decoding {spec.strip()}: {done:,}/{total:,} images ({done / max(total, 1):.0%})")
-
-    return show

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from scaling_search.candidates import Candidate, GridSpec, enumerate_candidates
@@ -61,9 +62,10 @@ def distinct_layouts(candidates: list[Candidate]) -> list[Candidate]:
     return kept
 
 
-def plan_grid(definition: StudyDefinition, num_classes: int, counter: Counter) -> list[PlannedTrial]:
+def plan_grid(definition: StudyDefinition, num_classes: int, counter: Counter,
+              progress: Callable[[int, int], None] | None = None) -> list[PlannedTrial]:
     """Every feasible candidate with a distinct realised layout × seed (at most ``max_candidates`` when set)."""
-    candidates = distinct_layouts(enumerate_candidates(grid_spec(definition, num_classes), counter))
+    candidates = distinct_layouts(enumerate_candidates(grid_spec(definition, num_classes), counter, progress))
     if definition.max_candidates is not None:
         candidates = spread(candidates, definition.max_candidates)
     candidates.sort(key=lambda c: (c.kind != "reference", c.coefficients))

@@ -23,7 +23,8 @@ import optuna
 from scaling_search.cache import write_atomic
 from scaling_search.candidates import fixed_candidates
 from scaling_search.counting.counter import Counter, make_counter
-from scaling_search.data import ImageData, check_dataset, decoding_lines, load_dataset
+from scaling_search.data import ImageData, check_dataset, load_dataset
+from scaling_search.progress import count_lines
 from scaling_search.recipe import Budget, get_recipe
 from scaling_search.search.definition import StudyDefinition, changed_options
 from scaling_search.search.export import export_study
@@ -159,13 +160,17 @@ def search(wanted: StudyDefinition, resume: bool, ray, ray_temp_dir: str | None,
         log(f"loading {definition.dataset} …")
         data = load_dataset(definition.dataset, resolution=largest_resolution(definition),
                             data_root=definition.data_root, seed=0, val_fraction=definition.val_fraction,
-                            download=definition.download, progress=decoding_lines(log, definition.dataset))
+                            download=definition.download,
+                            progress=count_lines(log, f"decoding {definition.dataset}", "images"))
         log(data.summary())
         counter = make_counter("fvcore")
         study = existing
         if study is None:
-            plan = plan_grid(definition, data.num_classes, counter) if definition.strategy == "grid" else \
-                reference_plan(definition, data.num_classes, counter)
+            if definition.strategy == "grid":
+                plan = plan_grid(definition, data.num_classes, counter,
+                                 count_lines(log, "measuring candidates", "networks"))
+            else:
+                plan = reference_plan(definition, data.num_classes, counter)
             study = create_study(storage, definition)
             study.set_user_attr("num_classes", data.num_classes)
             study.set_user_attr("environment", software_versions())

@@ -1,0 +1,22 @@
+"""Progress lines for work counted in items (images decoded, networks measured), at a pace people can read."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+def count_lines(log: Callable[[str], None], label: str, unit: str, every_s: float = 5.0) -> Callable[[int, int], None]:
+    """A ``progress(done, total)`` that logs "LABEL: done/total UNIT (percent)".
+
+    One line when the work starts, then at most one every ``every_s`` seconds, and one at the end.
+    """
+    last_shown: list[float] = []
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if not last_shown or done == total or now - last_shown[-1] >= every_s:
+            last_shown.append(now)
+            log(f"{label}: {done:,}/{total:,} {unit} ({done / max(total, 1):.0%})")
+
+    return show
