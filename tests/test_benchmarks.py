@@ -61,3 +61,12 @@ def test_train_synthetic_two_epochs_json_under_a_minute():
             "params", "macs", "resolution"} <= set(result)
     assert result["status"] == "ok" and result["epochs"] == 2
     assert elapsed < 60, f"took {elapsed:.0f} s"
+
+
+def test_counting_throughput_checks_counts_and_prints_the_ratio():
+    proc = run("benchmarks/counting_throughput.py", "--networks", "3", "--resolution", "32", "--json", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    payload = json.loads(proc.stdout)
+    assert payload["networks"] == 3 and [row["method"] for row in payload["rows"]][:2] == ["fvcore, usual",
+                                                                                           "ours, 1 process"]
+    assert all(row["networks_per_s"] > 0 for row in payload["rows"]) and payload["rows"][0]["ratio"] == 1.0

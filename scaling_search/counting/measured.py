@@ -34,17 +34,8 @@ def cache_key(layout: Layout) -> str:
 
 
 def fvcore_counts(layout: Layout) -> Counts:
-    """Measure ``layout`` with fvcore (no cache): one traced forward pass of a single image.
-
-    Only shapes matter to the count, so the network is built without its random initialisation
-    (allocated, then zero-filled: no denormals, no NaNs), which is most of the cost of building it.
-    """
-    with torch.device("meta"):
-        model = build(layout).eval()
-    model.to_empty(device="cpu")
-    with torch.no_grad():
-        for tensor in (*model.parameters(), *model.buffers()):
-            tensor.zero_()
+    """Measure ``layout`` with fvcore (no cache): one traced forward pass of a single image."""
+    model = build(layout).eval()
     macs, activations = fvcore_model_counts(model, torch.zeros(1, 3, layout.resolution, layout.resolution))
     return Counts(count_parameters(model), macs, activations)
 
