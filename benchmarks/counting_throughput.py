@@ -76,7 +76,8 @@ def main() -> int:
     args = parse_args()
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
-    from scaling_search.counting.counter import PARALLEL_FROM, available_cores, count_all, make_counter
+    from scaling_search.counting.counter import PARALLEL_FROM, count_all, make_counter
+    from scaling_search.machine import available_cores
 
     layouts = grid_layouts(args.networks, args.resolution)
     fvcore_usual(layouts[0])  # imports and first-trace costs out of the timings

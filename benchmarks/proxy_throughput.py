@@ -37,12 +37,12 @@ import torch
 import torch.nn.functional as F
 
 from scaling_search.data.augment import train_batch
+from scaling_search.machine import available_cores
 from scaling_search.models.architecture import RELEASED_FAMILY
 from scaling_search.models.efficientnet import build
 from scaling_search.models.scaling import scale
 from scaling_search.recipe import RECIPES, Recipe
 from scaling_search.step import GraphedStep, make_step, step_mode
-from scaling_search.train import available_cores
 
 GPU_BATCH = {32: 512, 64: 512, 128: 256, 224: 256}
 TARGETS = {64: 3.0, 224: 1.1}

@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import resource
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -31,6 +28,7 @@ from torch import nn
 
 from scaling_search.data.augment import eval_batch, normalisation, train_batch
 from scaling_search.data.dataset import ImageData
+from scaling_search.machine import available_cores, peak_rss_mb
 from scaling_search.models.efficientnet import build, count_parameters, zero_init_residuals
 from scaling_search.models.scaling import Layout
 from scaling_search.recipe import RECIPES, Budget, Recipe, learning_rate
@@ -67,7 +65,7 @@ class ProxyResult:
     ``img_per_s`` counts training images over training time only (no evaluation, no graph
     warm-up or capture). ``peak_mem_mb`` is ``torch.cuda.max_memory_allocated`` on CUDA; on CPU
     it is how far the run raised the process's peak resident set size (``ru_maxrss``), so 0 when
-    an earlier peak in the same process was higher.
+    an earlier peak in the same process was higher, and None where the OS does not report it.
     """
 
     status: Status
@@ -146,7 +144,7 @@ def train_proxy(
         raise ValueError(f"threads must be >= 1, got {threads}")
     run = _Run(val_curve=[], train_loss_curve=[])
     started = time.perf_counter()
-    rss_before = _max_rss_mb()
+    rss_before = peak_rss_mb()
     status: Status = "ok"
     reason: str | None = None
     with contextlib.ExitStack() as stack:
@@ -346,19 +344,8 @@ def _device_scope(device: torch.device, threads: int | None) -> Iterator[None]:
         yield
 
 
-def available_cores() -> int:
-    """Cores this process may run on (its affinity mask), which can be fewer than the machine has."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def _max_rss_mb() -> float:
-    scale = 1 / 2**20 if sys.platform == "darwin" else 1 / 2**10  # bytes on macOS, KiB on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
-
-
-def _peak_memory_mb(device: torch.device, rss_before: float) -> float | None:
+def _peak_memory_mb(device: torch.device, rss_before: float | None) -> float | None:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
-    return _max_rss_mb() - rss_before
+    rss_after = peak_rss_mb()
+    return None if rss_before is None or rss_after is None else rss_after - rss_before

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from scaling_search.counting.analytic import Counts, analytic_counts
+from scaling_search.machine import available_cores
 from scaling_search.models.scaling import Layout
 
 CounterName = Literal["fvcore", "analytic"]
@@ -86,7 +86,3 @@ def one_thread() -> None:
     import torch
 
     torch.set_num_threads(1)
-
-
-def available_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -35,6 +35,7 @@ from PIL import Image, ImageOps
 from scaling_search.cache import exclusive_lock, open_atomic
 from scaling_search.data.arrays import splits_from_arrays
 from scaling_search.data.dataset import DatasetError, Splits, check_fits_in_memory
+from scaling_search.machine import available_cores
 
 CACHE_FORMAT = 2  # bump when decoding or the cache's contents change, so old caches are not reused
 SPLIT_FOLDERS = ("val", "test")
@@ -92,7 +93,7 @@ def load_imagefolder(
         skipped, done = loose, 0
         if progress is not None:
             progress(0, total)
-        with ThreadPoolExecutor(max_workers=workers or available_cpus()) as pool:
+        with ThreadPoolExecutor(max_workers=workers or available_cores()) as pool:
             for split, files in listed.items():
                 offset = done
                 tell = None if progress is None else lambda count, offset=offset: progress(offset + count, total)
@@ -128,10 +129,6 @@ def to_splits(
     x_val, y_val = arrays["val"] if evaluation == "test" and "val" in arrays else (None, None)
     splits = splits_from_arrays(*arrays["train"], *arrays[evaluation], class_names, source, x_val=x_val, y_val=y_val)
     return replace(splits, skipped=skipped)
-
-
-def available_cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def split_folders(root: Path) -> dict[str, Path]:

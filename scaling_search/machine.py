@@ -1,0 +1,23 @@
+"""What this machine lets a process use: its cores and a measure of its memory peak, on any OS."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its affinity mask where the OS has one): maybe fewer than the machine has."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def peak_rss_mb() -> float | None:
+    """The process's peak resident set size so far, in MiB; None where the OS does not say (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    scale = 1 / 2**20 if sys.platform == "darwin" else 1 / 2**10  # bytes on macOS, KiB on Linux and the BSDs
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
