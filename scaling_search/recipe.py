@@ -54,6 +54,8 @@ OptimizerName = Literal["sgd", "rmsprop"]
 OPTIMIZERS: tuple[OptimizerName, ...] = ("sgd", "rmsprop")
 
 
+EVAL_FULL_BATCH_SIDE = 64
+"""Resolution up to which evaluation uses the whole ``eval_batch_size``."""
 MAX_LR = 1e9
 """Largest learning rate per 256 images: far past divergence, yet still a float32 once scaled to the batch."""
 MAX_EPOCHS = 10_000
@@ -74,6 +76,7 @@ class Recipe:
     label_smoothing: float = 0.1
     train_batch_size: int = 256
     eval_batch_size: int = 1024
+    """Images per evaluation batch at 64 px or less; fewer above, for the same pixels (see :meth:`eval_batch`)."""
     augmentation: Augmentation = field(default_factory=lambda: Augmentation(kind="none", flip=False))
     rmsprop_decay: float = 0.9
     rmsprop_eps: float = 1e-3
@@ -106,6 +109,15 @@ class Recipe:
             raise ValueError(f"RMSProp epsilon must be > 0, got {self.rmsprop_eps}")
         if self.train_batch_size < 1 or self.eval_batch_size < 1:
             raise ValueError("batch sizes must be >= 1")
+
+    def eval_batch(self, resolution: int) -> int:
+        """Images per evaluation (and BatchNorm calibration) batch at ``resolution``: activations grow with its square.
+
+        At 64 px and below it is ``eval_batch_size``; above, the batch keeps the same number of
+        pixels (1024 images at 64 px is 256 at 128 px, 83 at 224 px), so evaluating a large
+        candidate on a CPU does not need tens of GiB at once.
+        """
+        return max(1, min(self.eval_batch_size, self.eval_batch_size * EVAL_FULL_BATCH_SIDE**2 // resolution**2))
 
     def peak_lr(self, batch_size: int) -> float:
         """The learning rate at the end of warm-up for ``batch_size`` images a step (linear scaling)."""

@@ -220,7 +220,7 @@ def _epochs(
     optimizer, step = make_step(model, recipe, (batch, 3, layout.resolution, layout.resolution), graph)
     run.step_mode = step_mode(step)
     evaluator = _Evaluator(model, step.step if isinstance(step, GraphedStep) else step, layout.resolution, mean, std,
-                           recipe.eval_batch_size)
+                           recipe.eval_batch(layout.resolution))
     model.train()
     for epoch in range(1, budget.epochs + 1):
         first_step = (epoch - 1) * steps_per_epoch

@@ -130,7 +130,7 @@ def test_synthetic_is_learnable() -> None:
         ("synthetic:test=0", "test must be >= 1"),
         ("synthetic:10", r"unknown option '10' \(did you mean classes=10\?\)"),
         ("synthetic:classes=4,classes=3", "classes is given twice"),
-        ("synthetic:train=99999999999999999999", "need .* GiB, more than this machine's .* GiB of memory"),
+        ("synthetic:train=99999999999999999999", "needs about .* GiB, more than this machine's .* GiB of memory"),
     ],
 )
 def test_synthetic_bad_options(spec: str, message: str) -> None:
@@ -379,6 +379,19 @@ def test_cifar_download_that_fails_says_so(tmp_path: Path, monkeypatch: pytest.M
         load_dataset("cifar100", resolution=32, data_root=tmp_path, download=True)
 
 
+def test_fashion_mnist_download_that_fails_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from torchvision import datasets
+
+    def offline(*args: object, **kwargs: object) -> None:  # torchvision's own message spans several lines
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried http://x/, got:\n<urlopen error>\n")
+
+    monkeypatch.setattr(datasets, "FashionMNIST", offline)
+    with pytest.raises(DatasetError) as caught:
+        load_dataset("fashion-mnist", resolution=32, data_root=tmp_path, download=True)
+    assert "\n" not in str(caught.value) and "download into" in str(caught.value)
+    assert "ubyte.gz: Tried http://x/, got: <urlopen error>" in str(caught.value)
+
+
 # --- imagefolder -----------------------------------------------------------------------------------------------------
 
 
@@ -426,7 +439,8 @@ def make_imagefolder(root: Path) -> None:
 
 def test_imagefolder_mixed_modes(tmp_path: Path) -> None:
     make_imagefolder(tmp_path / "set")
-    data = load_dataset(f"imagefolder:{tmp_path / 'set'}", resolution=24, cache_dir=tmp_path / "cache", workers=2)
+    with pytest.warns(UserWarning, match=r"skipped 2 unreadable files, e.g. .*dog/broken.png \(OSError: .*truncated"):
+        data = load_dataset(f"imagefolder:{tmp_path / 'set'}", resolution=24, cache_dir=tmp_path / "cache", workers=2)
     check_image_data(data, 32)  # stored at max(resolution, 32)
     assert data.name == f"imagefolder:{(tmp_path / 'set').resolve()}"
     assert data.class_names == ("cat", "dog")
@@ -512,6 +526,40 @@ def test_imagefolder_decoding_reports_progress_then_the_cache_is_silent(tmp_path
     calls.clear()
     load()
     assert calls == []  # a cache hit decodes nothing
+
+
+def test_imagefolder_scales_high_depth_images_by_mode_not_by_image(tmp_path: Path) -> None:
+    """Equal sample values decode equal in every file, whatever else the file holds."""
+
+    def pgm(path: Path, values: np.ndarray) -> None:  # 16-bit binary PGM, which Pillow opens in mode "I"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"P5\n16 16\n65535\n" + values.astype(">u2").tobytes())
+
+    for name, level in (("a", 200), ("b", 300)):
+        pgm(tmp_path / "train" / name / "0.pgm", np.full((16, 16), level))
+        pgm(tmp_path / "train" / name / "1.pgm", np.full((16, 16), 32768))
+    flat, bright_pixel = np.full((32, 32), 0.5, np.float32), np.full((32, 32), 0.5, np.float32)
+    bright_pixel[0, 0] = 1.02  # a highlight just past 1 must not change how the rest of the image maps
+    save(tmp_path / "test" / "a" / "0.tif", Image.fromarray(flat))
+    save(tmp_path / "test" / "a" / "1.tif", Image.fromarray(bright_pixel))
+    data = load_dataset(f"imagefolder:{tmp_path}", resolution=32, cache_dir=tmp_path / ".cache")
+    train = torch.cat([data.train_x, data.val_x]).float().mean((1, 2, 3)).round().tolist()
+    assert sorted(train) == [1.0, 1.0, 128.0, 128.0]  # 200 and 300 of 65535 are both near black
+    assert data.test_x[:, :, 16, 16].tolist() == [[128] * 3, [128] * 3]
+
+
+def test_imagefolder_counts_loose_files_as_they_are_now_and_skips_non_files(tmp_path: Path) -> None:
+    make_imagefolder(tmp_path / "set")
+    spec, cache = f"imagefolder:{tmp_path / 'set'}", tmp_path / "cache"
+    assert load_dataset(spec, resolution=32, cache_dir=cache).skipped == 2
+    (tmp_path / "set" / "train" / "labels.csv").write_text("a file outside any class folder\n")
+    assert load_dataset(spec, resolution=32, cache_dir=cache).skipped == 3  # cache hit, loose file counted
+    (tmp_path / "set" / "train" / "labels.csv").unlink()
+    assert load_dataset(spec, resolution=32, cache_dir=cache).skipped == 2
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "set" / "train" / "cat" / "pipe.png")  # opening it would block forever
+        with pytest.warns(UserWarning, match="3 unreadable files"):
+            assert load_dataset(spec, resolution=32, cache_dir=cache).skipped == 3
 
 
 def test_imagefolder_ignores_a_corrupt_cache(tmp_path: Path) -> None:

@@ -162,6 +162,12 @@ def test_named_recipes_are_immutable():
     assert paper.peak_lr(4096) == pytest.approx(0.256)
 
 
+def test_evaluation_batch_keeps_its_pixels_at_high_resolution():
+    proxy = RECIPES["proxy"]
+    assert [proxy.eval_batch(r) for r in (16, 32, 64, 128, 224, 400, 4096)] == [1024, 1024, 1024, 256, 83, 26, 1]
+    assert Recipe(eval_batch_size=8).eval_batch(32) == 8
+
+
 def test_schedule_warms_up_then_decays_to_zero():
     rates = [learning_rate(step, 100, 10, 1.0) for step in range(100)]
     assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)

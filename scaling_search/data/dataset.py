@@ -148,14 +148,20 @@ def assemble(name: str, splits: Splits, *, val_fraction: float, seed: int) -> Im
     )
 
 
+LOADING_COPIES = 2
+
+
 def check_fits_in_memory(images: int, side: int, what: str) -> None:
-    """Fail with a clear message before allocating ``images`` uint8 RGB images of ``side`` px that RAM cannot hold."""
-    needed = images * 3 * side * side
+    """Fail with a clear message before allocating ``images`` uint8 RGB images of ``side`` px that RAM cannot hold.
+
+    Loading holds the images twice at its peak (decoded, then laid out as the training tensors).
+    """
+    needed = LOADING_COPIES * images * 3 * side * side
     total = physical_memory()
     if total is not None and needed > total:
         raise DatasetError(
-            f"{what}: {images} images at {side}x{side} px need {needed / 2**30:.1f} GiB, more than this machine's "
-            f"{total / 2**30:.1f} GiB of memory; use fewer images or a lower resolution"
+            f"{what}: loading {images} images at {side}x{side} px needs about {needed / 2**30:.1f} GiB, more than "
+            f"this machine's {total / 2**30:.1f} GiB of memory; use fewer images or a lower resolution"
         )
 
 

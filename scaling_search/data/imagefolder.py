@@ -7,11 +7,15 @@ and the validation split is carved from ``train/``; with both, ``val/`` is the v
 recursively, following links (each folder once); names starting with "." are ignored. Every image,
 whatever its size or mode (grey, palette, alpha, CMYK, 16-bit, float), becomes RGB (transparent
 parts on white, EXIF rotation applied), its shorter side resized to the storage resolution and the
-centre cropped square. Files Pillow cannot read, and files lying outside class folders, are skipped
-and counted. The decoded arrays are cached in one ``.npz`` file, keyed by the folder, the storage
-resolution and every file's path, size, modification and status-change time, so the next load
-reads one file; a damaged cache file is decoded again. Processes loading the same folder at once
-decode it once: the others wait on a lock file beside the cache, then read it.
+centre cropped square. Sample values map to 0–255 by a fixed scale per mode, never per image, so
+equal values look equal in every file: integer images above 8 bits from 0–65535, floating-point
+ones from 0–1 (values outside are clipped). Files Pillow cannot read (and anything that is not a
+regular file) are skipped, counted, and the first one's reason is given in a warning; files lying
+outside class folders are skipped and counted. The decoded arrays are cached in one ``.npz`` file,
+keyed by the folder, the storage resolution and every file's path, size, modification and
+status-change time, so the next load reads one file; a damaged cache file is decoded again.
+Processes loading the same folder at once decode it once: the others wait on a lock file beside
+the cache, then read it.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from scaling_search.data.arrays import splits_from_arrays
 from scaling_search.data.dataset import DatasetError, Splits, check_fits_in_memory
 from scaling_search.machine import available_cores
 
-CACHE_FORMAT = 2  # bump when decoding or the cache's contents change, so old caches are not reused
+CACHE_FORMAT = 3  # bump when decoding or the cache's contents change, so old caches are not reused
 SPLIT_FOLDERS = ("val", "test")
 TASK_SIZE = 64  # images per thread-pool task
 HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
@@ -80,42 +84,49 @@ def load_imagefolder(
     key = cache_key(root, storage, {folders[split].name: files for split, files in listed.items()})
     stem = f"imagefolder-{root.name}-{digest(os.fsencode(root))[:8]}-{storage}px"
     cache_file = cache_dir / f"{stem}-{key[:16]}.npz"
-    cached = read_cache(cache_file, class_names)
+    cached = read_cache(cache_file, class_names, loose)
     if cached is not None:
         return cached
     with exclusive_lock(cache_dir / f"{stem}.lock"):  # a process already decoding this folder: wait, then read
-        cached = read_cache(cache_file, class_names)
+        cached = read_cache(cache_file, class_names, loose)
         if cached is not None:
             return cached
         total = sum(map(len, listed.values()))
         check_fits_in_memory(total, storage, str(root))
         decoded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        skipped, done = loose, 0
+        unreadable: list[tuple[str, str]] = []  # (path, reason)
+        done = 0
         if progress is not None:
             progress(0, total)
-        with ThreadPoolExecutor(max_workers=workers or available_cores()) as pool:
+        with ThreadPoolExecutor(max_workers=workers or available_cores()) as pool, warnings.catch_warnings():
+            # Pillow warns about images above ~89 MP as possible decompression bombs; these are the user's own
+            # files, and the ones past its hard limit (~179 MP) are skipped with that reason
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             for split, files in listed.items():
                 offset = done
                 tell = None if progress is None else lambda count, offset=offset: progress(offset + count, total)
-                x, y, unreadable = decode_all(pool, folders[split], files, storage, tell)
+                x, y, failures = decode_all(pool, folders[split], files, storage, tell)
                 decoded[split] = (x, y)
-                skipped += unreadable
+                unreadable += [(f"{folders[split].name}/{path}", reason) for path, reason in failures]
                 done += len(files)
+        example = f" (e.g. {unreadable[0][0]}: {unreadable[0][1]})" if unreadable else ""
         missing = sorted(set(range(len(class_names))) - set(decoded["train"][1].tolist()))
         if missing:
             raise DatasetError(
                 f"no readable images in train/{class_names[missing[0]]}"
                 + (f" (and {len(missing) - 1} other class folders)" if len(missing) > 1 else "")
-                + "; every train class needs at least one image Pillow can open"
+                + f"; every train class needs at least one image Pillow can open{example}"
             )
         for split, (_, y) in decoded.items():
             if len(y) == 0:
-                raise DatasetError(
-                    f"no readable images in {folders[split]}; Pillow could open none of its {len(listed[split])} files"
-                )
-        splits = to_splits(decoded, class_names, str(root), skipped)
+                raise DatasetError(f"no readable images in {folders[split]}; Pillow could open none of its "
+                                   f"{len(listed[split])} files{example}")
+        if unreadable:
+            files = f"{len(unreadable)} unreadable files, e.g." if len(unreadable) > 1 else "unreadable"
+            warnings.warn(f"skipped {files} {root / unreadable[0][0]} ({unreadable[0][1]})", stacklevel=2)
+        splits = to_splits(decoded, class_names, str(root), len(unreadable) + loose)
         try:
-            write_cache(cache_file, decoded, class_names, skipped)
+            write_cache(cache_file, decoded, class_names, len(unreadable))
         except OSError as err:  # a read-only or full cache folder costs the next load time, not this one its data
             warnings.warn(f"could not cache the decoded {root} in {cache_file.parent}: {err}", stacklevel=2)
         return splits
@@ -207,34 +218,42 @@ def cache_key(root: Path, storage: int, files: dict[str, list[FileEntry]]) -> st
 def decode_all(
     pool: ThreadPoolExecutor, split_dir: Path, files: list[FileEntry], size: int,
     progress: Callable[[int], None] | None = None,
-) -> tuple[np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
     """Decode ``files`` in parallel into uint8 [N, size, size, 3] images and labels, dropping unreadable ones.
 
-    ``progress(count)`` hears how many of ``files`` are done, in order, as the parts finish.
+    Returns the images, their labels and (path, reason) of each file left out. ``progress(count)``
+    hears how many of ``files`` are done, in order, as the parts finish.
     """
     images = np.empty((len(files), size, size, 3), dtype=np.uint8)
 
-    def decode_range(start: int) -> list[bool]:
-        readable = []
+    def decode_range(start: int) -> list[str | None]:
+        reasons = []
         for index in range(start, min(start + TASK_SIZE, len(files))):
             image = decode_image(str(split_dir / files[index][0]), size)
-            if image is not None:
+            if isinstance(image, np.ndarray):
                 images[index] = image
-            readable.append(image is not None)
-        return readable
+                reasons.append(None)
+            else:
+                reasons.append(image)
+        return reasons
 
-    flags: list[bool] = []
+    reasons: list[str | None] = []
     for part in pool.map(decode_range, range(0, len(files), TASK_SIZE)):
-        flags += part
+        reasons += part
         if progress is not None:
-            progress(len(flags))
-    ok = np.array(flags, dtype=bool)
+            progress(len(reasons))
+    ok = np.array([reason is None for reason in reasons], dtype=bool)
     labels = np.array([entry[1] for entry in files], dtype=np.int64)
-    return images[ok], labels[ok], int((~ok).sum())
+    failures = [(entry[0], reason) for entry, reason in zip(files, reasons, strict=True) if reason is not None]
+    if not failures:
+        return images, labels, []  # no second copy of the images when every file was read
+    return images[ok], labels[ok], failures
 
 
-def decode_image(path: str, size: int) -> np.ndarray | None:
-    """The image at ``path`` as uint8 [size, size, 3] (shorter side to ``size``, centre crop), or None if unreadable."""
+def decode_image(path: str, size: int) -> np.ndarray | str:
+    """``path`` as uint8 [size, size, 3] (shorter side to ``size``, centre crop), or the reason it is unreadable."""
+    if not os.path.isfile(path):  # a pipe or device would block or never end; a dangling link has nothing to read
+        return "not a regular file"
     try:
         with Image.open(path) as image:
             image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale that still covers size x size
@@ -243,19 +262,16 @@ def decode_image(path: str, size: int) -> np.ndarray | None:
             side = min(width, height)
             box = ((width - side) / 2, (height - side) / 2, (width + side) / 2, (height + side) / 2)
             return np.asarray(rgb.resize((size, size), Image.Resampling.BILINEAR, box=box))
-    except Exception:  # Pillow's format plugins raise many exception types on corrupt or foreign files
-        return None
+    except Exception as err:  # Pillow's format plugins raise many exception types on corrupt or foreign files
+        lines = str(err).replace(repr(path), "").replace(path, "").strip().splitlines()
+        return f"{type(err).__name__}: {lines[0].strip()}" if lines else type(err).__name__
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
-    """8-bit RGB: high-depth grey rescaled, transparency composited on white, other modes converted."""
+    """8-bit RGB: high-depth grey rescaled by its mode's fixed range, transparency composited on white."""
     if image.mode in HIGH_DEPTH_MODES:
         values = np.nan_to_num(np.asarray(image, dtype=np.float64))
-        peak = values.max(initial=0)
-        if image.mode == "F" and peak <= 1:  # floating-point images conventionally hold [0, 1]
-            top = 1.0
-        else:
-            top = 65535 if image.mode.startswith("I;16") or 255 < peak <= 65535 else max(peak, 255)
+        top = 1.0 if image.mode == "F" else 65535.0  # floats conventionally hold [0, 1]; integers 16-bit samples
         grey = np.clip(values * (255 / top), 0, 255).round().astype(np.uint8)
         return Image.fromarray(grey).convert("RGB")
     if image.mode in ALPHA_MODES or "transparency" in image.info:
@@ -264,25 +280,29 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def read_cache(path: Path, class_names: tuple[str, ...]) -> Splits | None:
-    """The cached splits in ``path``, or None when it is missing, damaged or does not match (then it is rebuilt)."""
+def read_cache(path: Path, class_names: tuple[str, ...], loose: int) -> Splits | None:
+    """The cached splits in ``path``, or None when it is missing, damaged or does not match (then it is rebuilt).
+
+    The cache counts the unreadable files it left out; ``loose`` files (outside class folders, not
+    part of the key) are counted afresh on every load.
+    """
     try:
         with np.load(path, allow_pickle=False) as cached:
             arrays = {key: cached[key] for key in cached.files}
         decoded = {split: (arrays[f"{split}_x"], arrays[f"{split}_y"]) for split in ("train", "val", "test")
                    if f"{split}_x" in arrays}
-        return to_splits(decoded, class_names, str(path), int(arrays["skipped"]))
+        return to_splits(decoded, class_names, str(path), int(arrays["unreadable"]) + loose)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):  # DatasetError is a ValueError
         return None
 
 
 def write_cache(
-    path: Path, decoded: dict[str, tuple[np.ndarray, np.ndarray]], class_names: tuple[str, ...], skipped: int
+    path: Path, decoded: dict[str, tuple[np.ndarray, np.ndarray]], class_names: tuple[str, ...], unreadable: int
 ) -> None:
     """Store the decoded arrays at ``path`` and remove caches of earlier versions of the same folder."""
     arrays = {f"{split}_{part}": array for split, (x, y) in decoded.items() for part, array in (("x", x), ("y", y))}
     with open_atomic(path) as handle:  # straight to the file: no second copy of the dataset in memory
-        np.savez(handle, **arrays, class_names=np.array(class_names), skipped=np.array(skipped))
+        np.savez(handle, **arrays, class_names=np.array(class_names), unreadable=np.array(unreadable))
     prefix = path.name.rsplit("-", 1)[0] + "-"
     for stale in path.parent.glob(f"{glob.escape(prefix)}*.npz"):
         if stale != path:

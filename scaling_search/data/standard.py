@@ -54,7 +54,7 @@ def load_cifar(root: Path, classes: int, download: bool) -> Splits:
             else "pass --download to fetch it with torchvision, or point --data-root at a folder that holds "
             "torchvision's extracted CIFAR files"
         )
-        raise DatasetError(f"{name}: no usable copy under {root} ({err}); {remedy}") from None
+        raise DatasetError(f"{name}: no usable copy under {root} ({' '.join(str(err).split())}); {remedy}") from None
     return splits_from_arrays(train.data, train.targets, test.data, test.targets, tuple(train.classes), name)
 
 
@@ -68,7 +68,7 @@ def load_fashion_mnist(root: Path, download: bool) -> Splits:
             datasets.FashionMNIST(str(root), train=True, download=True)
             datasets.FashionMNIST(str(root), train=False, download=True)
         except (RuntimeError, OSError) as err:
-            raise DatasetError(f"fashion-mnist: download into {root} failed: {err}") from None
+            raise DatasetError(f"fashion-mnist: download into {root} failed: {' '.join(str(err).split())}") from None
         files = find_idx_files(root / "FashionMNIST" / "raw")
     if files is None:
         raise DatasetError(
