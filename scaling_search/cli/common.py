@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from scaling_search.formatting import format_number
+
 
 class UsageError(Exception):
     """Bad input from the user: printed as one line, exit code 2, no traceback."""
@@ -73,9 +75,7 @@ def fmt(spec: str) -> Callable[[Any], str]:
     """A cell formatter from a format spec; None and NaN show as '-'."""
 
     def format_cell(value: Any) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return "-"
-        return format(value, spec)
+        return format_number(value, spec)
 
     return format_cell
 

@@ -10,6 +10,7 @@ from optuna.trial import FrozenTrial
 
 from scaling_search.counting.counter import Counter
 from scaling_search.derive import derive_family, released_family
+from scaling_search.formatting import format_number
 from scaling_search.models.architecture import PAPER_COEFFICIENTS, RELEASED_FAMILY
 from scaling_search.search.results import candidate_table
 
@@ -116,8 +117,4 @@ def to_latex(frame: pd.DataFrame, formats: dict[str, str], caption: str) -> str:
 
 
 def cell(value: Any, spec: str | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if spec and isinstance(value, int | float):
-        return format(value, spec)
-    return str(value)
+    return format_number(value, spec or "", missing="–")
