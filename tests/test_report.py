@@ -178,6 +178,17 @@ def test_output_that_is_not_a_report_is_never_replaced(tmp_path, capsys, monkeyp
     assert main(["report", "--paper", "--out", str(empty)]) == 0
     assert main(["report", "--paper", "--out", str(empty)]) == 0  # an earlier report is replaced
     assert (empty / "index.md").is_file()
+    capsys.readouterr()
+    (empty / "design.md").write_text("a user's own notes, added later")
+    (empty / "figures" / "mine").mkdir()
+    assert "holds files its earlier report did not write (design.md" in error(
+        capsys, main(["report", "--paper", "--out", str(empty)]))
+    assert (empty / "design.md").exists() and (empty / "figures" / "mine").is_dir()
+    docs = tmp_path / "docs"  # a folder with an index.md of its own is not a report
+    docs.mkdir()
+    (docs / "index.md").write_text("# docs")
+    assert "not an earlier report" in error(capsys, main(["report", "--paper", "--out", str(docs)]))
+    assert (docs / "index.md").read_text() == "# docs"
 
 
 def test_failed_write_leaves_no_partial_report(tmp_path, capsys, monkeypatch):

@@ -44,6 +44,9 @@ PAPER_COLUMNS = {"width": ".1f", "depth": ".1f", "resolution": "d", "dropout": "
                  "paper_params_m": "g", "macs": ",d", "analytic_macs": ",d", "macs_vs_analytic_pct": "+.3f",
                  "paper_flops_b": "g"}
 
+MANIFEST = ".report-files"
+"""Every file a report wrote, one relative path per line: only those may be replaced by the next report."""
+
 
 class ReportError(ValueError):
     """The study cannot be reported (unknown, empty, nothing completed) or the output cannot be written."""
@@ -52,8 +55,8 @@ class ReportError(ValueError):
 def write_report(out: Path, fill: Callable[[Path], None]) -> Path:
     """Run ``fill`` on a fresh temporary folder beside ``out``, then replace ``out`` with it.
 
-    ``out`` may be new, an empty folder or an earlier report (a folder with an ``index.md``);
-    anything else there is refused, never deleted.
+    ``out`` may be new, an empty folder or an earlier report holding only what that report wrote
+    (listed in its ``.report-files`` manifest); anything else there is refused, never deleted.
     """
     if not str(out).strip():
         raise ReportError("the report's output folder is empty; name a folder")
@@ -66,6 +69,8 @@ def write_report(out: Path, fill: Callable[[Path], None]) -> Path:
         raise ReportError(f"cannot write the report to {out}: {err.strerror or err}") from None
     try:
         fill(staging)
+        written = sorted(str(path.relative_to(staging)) for path in staging.rglob("*") if path.is_file())
+        (staging / MANIFEST).write_text("".join(f"{name}\n" for name in written))
         staging.chmod(0o755)
         if out.exists():
             retired = out.with_name(f".{out.name}.old")
@@ -89,9 +94,19 @@ def check_replaceable(out: Path) -> None:
         raise ReportError(f"{out} is a file; the report needs a folder of its own")
     if out == Path(out.anchor) or out == Path.home().resolve() or out == Path.cwd().resolve():
         raise ReportError(f"{out} is not a report folder; name a folder of its own, e.g. reports/<study>")
-    if any(out.iterdir()) and not (out / "index.md").is_file():
-        raise ReportError(f"{out} holds other files and is not an earlier report (no index.md); "
-                          "name a new or empty folder")
+    present = sorted(str(path.relative_to(out)) for path in out.rglob("*") if not path.is_dir() or path.is_symlink())
+    if not present:
+        return
+    try:
+        written = set((out / MANIFEST).read_text().splitlines())
+    except (OSError, UnicodeDecodeError):
+        raise ReportError(f"{out} holds other files and is not an earlier report (no {MANIFEST} manifest); "
+                          "name a new or empty folder") from None
+    foreign = [name for name in present if name not in written and name != MANIFEST]
+    if foreign:
+        raise ReportError(f"{out} holds files its earlier report did not write ({foreign[0]}"
+                          f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}); move them, or name a "
+                          "new or empty folder")
 
 
 def write_table(folder: Path, name: str, frame: pd.DataFrame, formats: dict[str, str], caption: str,
