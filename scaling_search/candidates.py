@@ -210,8 +210,9 @@ def single_dimension(spec: GridSpec, kind: CandidateKind) -> tuple[float, float,
         value = spec.target if axis == 0 else math.sqrt(spec.target)
     else:
         base_macs = analytic_counts(base_layout(spec)).macs
-        upper = spec.target_ratio * 2 if axis == 0 else spec.target_ratio
-        values = axis_values((1.0, max(1.0, upper ** (1 / abs(spec.phi)) * 1.5)), 0.005)
+        # the cost ratio to reach, as a factor away from 1 (a negative φ shrinks the network); depth moves in steps
+        reach = max(spec.target_ratio, 1 / spec.target_ratio) * (2 if axis == 0 else 1)
+        values = axis_values((1.0, max(1.0, reach ** (1 / abs(spec.phi)) * 1.5)), 0.005)
 
         def cost_error(value: float) -> float:
             point = [1.0, 1.0, 1.0]

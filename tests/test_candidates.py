@@ -68,16 +68,19 @@ def test_measured_prefilter_loses_nothing():
     assert got == expected
 
 
-def test_baselines_single_dimension_at_same_cost():
-    spec = GridSpec(baselines=True)
+@pytest.mark.parametrize("phi", [1.0, -1.0])
+def test_baselines_single_dimension_at_same_cost(phi):
+    spec = GridSpec(baselines=True, phi=phi)
     candidates = enumerate_candidates(spec, analytic_counts)
     kinds = {c.kind: c for c in candidates}
     assert {"depth-only", "width-only", "resolution-only"} <= set(kinds)
     assert kinds["depth-only"].beta == kinds["depth-only"].gamma == 1.0
     assert kinds["width-only"].alpha == kinds["width-only"].gamma == 1.0
     assert kinds["resolution-only"].alpha == kinds["resolution-only"].beta == 1.0
-    for kind in ("depth-only", "width-only", "resolution-only"):
-        assert kinds[kind].measured_ratio == pytest.approx(2.0, rel=0.05)
+    for kind in ("width-only", "resolution-only"):  # depth moves in whole blocks, so only roughly
+        assert kinds[kind].measured_ratio == pytest.approx(2.0**phi, rel=0.05)
+    assert kinds["depth-only"].measured_ratio == pytest.approx(2.0**phi, rel=0.05 if phi > 0 else 0.25)
+    assert kinds["depth-only"].alpha > 1.0  # a negative φ shrinks with coefficients above 1, never stays at B0
 
 
 def test_nominal_baselines_are_closed_form():
