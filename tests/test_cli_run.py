@@ -95,6 +95,13 @@ def test_what_a_cluster_cannot_run_is_refused_before_a_database_exists(capsys, t
     assert not (tmp_path / "studies").exists()
 
 
+def test_an_address_where_no_cluster_listens_fails_at_once(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    line = error_line(capsys, "run", "--address", "127.0.0.1:1", "--dataset", "synthetic:classes=4,train=40,test=8")
+    assert "no Ray cluster answers at 127.0.0.1:1" in line
+    assert not (tmp_path / "studies").exists()
+
+
 def test_dashboard_refuses_bad_port_host_and_missing_database(capsys, tmp_path):
     assert "must be a port number" in error_line(capsys, "dashboard", "--study", "s", "--port", "70000")
     assert "--storage is empty" in error_line(capsys, "dashboard", "--storage", "")

@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import platform
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -275,12 +276,28 @@ def start_ray(definition: StudyDefinition, temp_dir: str | None):
     options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR,
                                "configure_logging": True}
     if definition.address:
+        check_reachable(definition.address)
         ray.init(address=definition.address, **options)
     else:
         if temp_dir:
             options["_temp_dir"] = str(Path(temp_dir).resolve())
         ray.init(num_cpus=os.cpu_count(), **options)
     return ray
+
+
+def check_reachable(address: str, timeout_s: float = 10.0) -> None:
+    """Fail in one line when nothing listens at a ``host:port`` address; Ray itself retries for minutes.
+
+    ``auto`` (and other forms without a port) are left to Ray, which answers those quickly.
+    """
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except (OSError, ValueError) as err:
+        raise ValueError(f"no Ray cluster answers at {address} ({err.strerror or err}); start one with "
+                         "'ray start --head' there, or check --address") from None
 
 
 def stop_ray(ray, definition: StudyDefinition) -> None:
