@@ -21,3 +21,11 @@ def peak_rss_mb() -> float | None:
         return None
     scale = 1 / 2**20 if sys.platform == "darwin" else 1 / 2**10  # bytes on macOS, KiB on Linux and the BSDs
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+def physical_memory() -> int | None:
+    """Bytes of RAM, or None where the platform does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None

@@ -138,3 +138,16 @@ def test_count_all_in_worker_processes_matches_and_caches(tmp_path, monkeypatch)
                                       lambda count, total: done.append(count), workers=2)
     assert counts == {layout.structure_key(): fvcore_counts(layout) for layout in layouts}
     assert done == [0, 1, 2, 3] and len(list((tmp_path / "counts").glob("*.json"))) == 3
+
+
+def test_a_network_too_large_to_build_is_refused_before_building(monkeypatch, capsys):
+    from scaling_search.cli import main
+    from scaling_search.counting import measured
+
+    monkeypatch.setattr(measured, "physical_memory", lambda: 2**30)  # a 1 GiB machine
+    monkeypatch.setattr(measured, "build", lambda layout: pytest.fail("the network was built"))
+    with pytest.raises(ValueError, match=r"needs about .* GiB .*use --counter analytic"):
+        fvcore_counts(scale(4.0, 2.0, 224))
+    assert main(["flops", "--width", "4", "--depth", "2", "--resolution", "224"]) == 2
+    assert "use --counter analytic" in capsys.readouterr().err
+    assert main(["flops", "--width", "4", "--depth", "2", "--resolution", "224", "--counter", "analytic"]) == 0

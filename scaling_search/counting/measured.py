@@ -20,11 +20,13 @@ from pathlib import Path
 import torch
 
 from scaling_search.cache import default_cache_dir, read_json, write_atomic
-from scaling_search.counting.analytic import Counts
+from scaling_search.counting.analytic import Counts, analytic_counts
+from scaling_search.machine import physical_memory
 from scaling_search.models.efficientnet import build, count_parameters
 from scaling_search.models.scaling import Layout
 
 CACHE_VERSION = 1
+BYTES_PER_VALUE = 4  # float32 weights and activations
 COUNTED_OPS = ("aten::_convolution", "aten::addmm", "aten::linear", "aten::matmul")
 
 
@@ -35,9 +37,25 @@ def cache_key(layout: Layout) -> str:
 
 def fvcore_counts(layout: Layout) -> Counts:
     """Measure ``layout`` with fvcore (no cache): one traced forward pass of a single image."""
+    check_measurable(layout)
     model = build(layout).eval()
     macs, activations = fvcore_model_counts(model, torch.zeros(1, 3, layout.resolution, layout.resolution))
     return Counts(count_parameters(model), macs, activations)
+
+
+def check_measurable(layout: Layout) -> None:
+    """Refuse, in one line, a network whose weights and one image's activations would not fit in memory.
+
+    Widths up to the allowed 64× make networks of billions of parameters; building one would end
+    in an allocation failure (or the OOM killer). The closed form counts it without building it.
+    """
+    expected = analytic_counts(layout)
+    needed = BYTES_PER_VALUE * (expected.params + 2 * expected.activations)
+    total = physical_memory()
+    if total is not None and needed > total / 2:
+        raise ValueError(f"measuring this network with fvcore needs about {needed / 2**30:.1f} GiB "
+                         f"({expected.params:,} parameters), more than half this machine's {total / 2**30:.1f} GiB; "
+                         "use --counter analytic, which gives the same counts without building it")
 
 
 def fvcore_model_counts(model: torch.nn.Module, inputs: torch.Tensor) -> tuple[int, int]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import torch
+
+from scaling_search.machine import physical_memory
 
 
 class DatasetError(ValueError):
@@ -163,11 +164,3 @@ def check_fits_in_memory(images: int, side: int, what: str) -> None:
             f"{what}: loading {images} images at {side}x{side} px needs about {needed / 2**30:.1f} GiB, more than "
             f"this machine's {total / 2**30:.1f} GiB of memory; use fewer images or a lower resolution"
         )
-
-
-def physical_memory() -> int | None:
-    """Bytes of RAM, or None where the platform does not say."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
