@@ -26,9 +26,10 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from scaling_search.counting.analytic import analytic_counts
 from scaling_search.data.augment import eval_batch, normalisation, train_batch
 from scaling_search.data.dataset import ImageData
-from scaling_search.machine import available_cores, peak_rss_mb
+from scaling_search.machine import available_cores, peak_rss_mb, physical_memory
 from scaling_search.models.efficientnet import build, count_parameters, zero_init_residuals
 from scaling_search.models.scaling import Layout
 from scaling_search.recipe import RECIPES, Budget, Recipe, learning_rate
@@ -142,6 +143,8 @@ def train_proxy(
         raise ValueError(f"the layout has {layout.num_classes} classes but {data.name} has {data.num_classes}")
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
+    if device.type == "cpu":
+        check_fits_on_cpu(layout, min(recipe.train_batch_size, len(data.train_y)))
     run = _Run(val_curve=[], train_loss_curve=[])
     started = time.perf_counter()
     rss_before = peak_rss_mb()
@@ -253,6 +256,23 @@ def _epochs(
         if epoch == budget.epochs:
             run.test_acc = evaluator.accuracy(data.test_x.to(device), data.test_y.to(device))
         yield EpochProgress(epoch, budget.epochs, train_loss, val_acc, epoch_img_per_s, time.perf_counter() - started)
+
+
+def check_fits_on_cpu(layout: Layout, batch: int) -> None:
+    """Refuse, before building it, a run whose weights, optimizer state and batch activations exceed the RAM.
+
+    A rough lower bound: four float32 copies of the weights (weights, gradients, two optimizer
+    buffers) and four of each conv and linear output per image (the output, its BatchNorm and
+    activation, and the gradient). On CUDA running out of memory is caught and reported as ``oom``;
+    on a CPU the kernel's OOM killer would end the process without a word.
+    """
+    counts = analytic_counts(layout)
+    needed = 4 * (4 * counts.params + 4 * counts.activations * batch)
+    total = physical_memory()
+    if total is not None and needed > total:
+        raise ValueError(f"training this network ({counts.params:,} parameters) at batch {batch} needs at least "
+                         f"{needed / 2**30:.1f} GiB, more than this machine's {total / 2**30:.1f} GiB; use a smaller "
+                         "network, resolution or batch")
 
 
 def _check_finite(loss_sum: torch.Tensor, epoch: int, steps: int) -> None:

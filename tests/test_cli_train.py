@@ -66,6 +66,10 @@ def test_imagefolder_reports_its_skipped_files(capsys, tmp_path, monkeypatch):
         ({"stage": ("out_channels", -8)}, "stage 1 out_channels must be an integer in"),
         ({"stage": ("kernel", 4)}, "odd kernel"),
         ({"stage": ("in_channels", 7)}, "stage 1 takes 7 channels but gets 32"),
+        ({"resolution": 32.0}, "layout resolution must be an integer in"),
+        ({"stage": ("repeats", 1048576)}, r"stage 1 repeats must be an integer in \[1, 1024\]"),
+        ({"bn_eps": -1}, r"layout bn_eps must be a number in \(0, 1\]"),
+        ({"se_ratio": float("nan")}, "layout se_ratio must be a number"),
     ],
 )
 def test_hand_edited_config_is_checked(capsys, tmp_path, change, message):
@@ -135,6 +139,8 @@ def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path):
     assert "--config" not in one_line_error(capsys, "--config", str(tmp_path / "nothing.json"))
     (tmp_path / "bad.json").write_text('{"layout": {"width": 1}}')
     assert "not a layout" in one_line_error(capsys, "--config", str(tmp_path / "bad.json"))
+    (tmp_path / "latin1.json").write_bytes('{"name": "caf\u00e9"}'.encode("latin-1"))
+    assert "latin1.json is not UTF-8 text" in one_line_error(capsys, "--config", str(tmp_path / "latin1.json"))
     assert "--seed" in one_line_error(capsys, *TINY, "--seed", "99999999999999999999999")
     assert "--threads: must be at most 1024" in one_line_error(capsys, *TINY, "--threads", "100000")
     assert "epochs must be an integer in [1, 10000]" in one_line_error(capsys, *TINY, "--epochs", "99999999999")

@@ -168,6 +168,16 @@ def test_evaluation_batch_keeps_its_pixels_at_high_resolution():
     assert Recipe(eval_batch_size=8).eval_batch(32) == 8
 
 
+def test_a_run_too_large_for_the_cpu_memory_is_refused_before_building(monkeypatch):
+    import scaling_search.train as train_module
+
+    monkeypatch.setattr(train_module, "physical_memory", lambda: 2**30)
+    monkeypatch.setattr(train_module, "build", lambda layout: pytest.fail("the network was built"))
+    layout = scale(8.0, 1.0, 64, num_classes=DATA.num_classes)
+    with pytest.raises(ValueError, match=r"needs at least .* GiB, more than this machine's 1.0 GiB"):
+        train_proxy(layout, DATA, Budget(epochs=1))
+
+
 def test_schedule_warms_up_then_decays_to_zero():
     rates = [learning_rate(step, 100, 10, 1.0) for step in range(100)]
     assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)

@@ -226,6 +226,8 @@ def read_config(path: Path) -> Layout:
         data = json.loads(path.read_text())
     except OSError as err:
         raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text; --config takes a JSON file") from None
     except json.JSONDecodeError as err:
         raise UsageError(f"{path} is not JSON: {err}") from None
     if isinstance(data, dict) and isinstance(data.get("layout"), dict):

@@ -58,6 +58,10 @@ def se_channels(block_in_channels: int, se_ratio: float) -> int:
 
 MAX_MULTIPLIER = 64.0
 """Largest width or depth multiplier: B7 is 2.0 wide and 3.1 deep; 64 already means a network of billions of weights."""
+MAX_CHANNELS = 1 << 17
+"""Channels of any layer in a layout: B0's widest (1280) at the largest width multiplier is 81,920."""
+MAX_REPEATS = 1024
+"""Blocks in one stage: B0's longest stage (4) at the largest depth multiplier is 256."""
 MAX_RESOLUTION = 4096
 MAX_CLASSES = 100_000
 
@@ -152,20 +156,27 @@ def check_layout(layout: Layout) -> None:
         value = getattr(layout, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_MULTIPLIER:
             raise ValueError(f"layout {name} must be a number in (0, {MAX_MULTIPLIER:g}], got {value!r}")
+    positive_int("resolution", layout.resolution, MAX_RESOLUTION)
     check_resolution(layout.resolution)
     positive_int("num_classes", layout.num_classes, MAX_CLASSES)
     for name in ("dropout", "drop_path"):
         value = getattr(layout, name)
         if not isinstance(value, (int, float)) or not 0 <= value < 1:
             raise ValueError(f"layout {name} must lie in [0, 1), got {value!r}")
+    for name, low, high in (("se_ratio", 0.0, 1.0), ("bn_momentum", 0.0, 1.0), ("bn_eps", 0.0, 1.0)):
+        value = getattr(layout, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value <= high:
+            raise ValueError(f"layout {name} must be a number in ({low:g}, {high:g}], got {value!r}")
     if not layout.stages:
         raise ValueError("a layout needs at least one stage")
-    positive_int("stem", layout.stem, 1 << 20)
-    positive_int("head", layout.head, 1 << 20)
+    positive_int("stem", layout.stem, MAX_CHANNELS)
+    positive_int("head", layout.head, MAX_CHANNELS)
+    limits = {"expand_ratio": 64, "kernel": 63, "in_channels": MAX_CHANNELS, "out_channels": MAX_CHANNELS,
+              "repeats": MAX_REPEATS}
     previous = layout.stem
     for index, stage in enumerate(layout.stages, 1):
-        for name in ("expand_ratio", "kernel", "in_channels", "out_channels", "repeats"):
-            positive_int(f"stage {index} {name}", getattr(stage, name), 1 << 20)
+        for name, most in limits.items():
+            positive_int(f"stage {index} {name}", getattr(stage, name), most)
         if stage.stride not in (1, 2) or stage.kernel % 2 == 0:
             raise ValueError(f"layout stage {index} needs stride 1 or 2 and an odd kernel, got {stage.stride}, "
                              f"{stage.kernel}")
