@@ -206,3 +206,14 @@ def test_builtin_default_run_finishes_within_five_minutes(tmp_path):
     assert elapsed < 300, f"took {elapsed:.0f} s"
     assert "best: alpha=" in proc.stdout and "val acc" in proc.stdout
     assert (tmp_path / "studies" / "synthetic-phi1-grid" / "best.json").exists()
+
+
+def test_resume_hint_names_where_the_study_lives():
+    from scaling_search.cli.run import resume_command
+    from scaling_search.search.definition import StudyDefinition
+
+    assert resume_command(StudyDefinition(study="s")) == "scaling-search run --resume --study s"
+    assert resume_command(StudyDefinition(study="s", studies_dir="/tmp/my studies")) == \
+        "scaling-search run --resume --study s --studies-dir '/tmp/my studies'"
+    hint = resume_command(StudyDefinition(study="s", storage="postgresql://me:secret@db/optuna"))
+    assert "--storage" in hint and "secret" not in hint

@@ -21,7 +21,7 @@ FAMILY_COLUMNS = [
     ("params_m", "params (M)", fmt(".2f")),
     ("macs_g", "GMACs", fmt(".3f")),
     ("macs_ratio", "MACs/B0", fmt(".2f")),
-    ("target_ratio", "2^phi", fmt(".0f")),
+    ("target_ratio", "2^phi", fmt(".4g")),
 ]
 
 NOTE = ("\n\nThe released B1..B7 do not follow one phi-rule (B1 is width 1.0, depth 1.1 at 240 px,\nwhich no single "
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="derived B0..B7 of (alpha, beta, gamma) next to the released family",
         description="Scale B0 by depth alpha^phi, width beta^phi and resolution gamma^phi for each phi.\n\n"
         "  scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15 --phis 0-7\n"
-        "  scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15 --phis -2,-1,0 --json",
+        "  scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15 --phis=-2,-1,0 --json   (= before a leading -)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--alpha", type=positive_float, default=1.2, help="depth coefficient (default 1.2)")

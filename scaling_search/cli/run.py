@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -123,12 +124,24 @@ def run(args: argparse.Namespace) -> int:
     }
     emit(args, payload, summary(outcome, table, folder))
     if outcome.interrupted:
-        progress(f"interrupted; continue with: scaling-search run --resume --study {outcome.study}")
+        progress(f"interrupted; continue with: {resume_command(definition)}")
         return 130
     if outcome.counts["complete"] == 0:
         progress("scaling-search: no trial completed, so there is no result (the reasons are above)")
         return 1
     return 0
+
+
+def resume_command(definition: Any) -> str:
+    """The command that continues this study, with where it is stored (a password shown as ***)."""
+    from scaling_search.search.storage import redact
+
+    words = ["scaling-search", "run", "--resume", "--study", definition.study]
+    if definition.storage:
+        words += ["--storage", redact(definition.storage)]
+    elif definition.studies_dir != "studies":
+        words += ["--studies-dir", definition.studies_dir]
+    return shlex.join(words)
 
 
 def summary(outcome: Any, table: Any, folder: Path) -> str:
