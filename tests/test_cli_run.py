@@ -217,3 +217,21 @@ def test_resume_hint_names_where_the_study_lives():
         "scaling-search run --resume --study s --studies-dir '/tmp/my studies'"
     hint = resume_command(StudyDefinition(study="s", storage="postgresql://me:secret@db/optuna"))
     assert "--storage" in hint and "secret" not in hint
+
+
+def test_a_run_that_fails_before_its_study_exists_leaves_no_database(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("scaling_search.search.runner.start_ray", lambda *args: TwoCpuCluster())
+    missing = tmp_path / "no-cifar-here"
+    assert main(["run", "--study", "c", "--dataset", "cifar10", "--data-root", str(missing)]) == 2
+    assert capsys.readouterr().err.splitlines()[-1].startswith("scaling-search: error: cifar10: no usable copy")
+    assert list((tmp_path / "studies").glob("*.db*")) == []
+    assert "base-resolution must lie in [8, 4096]" in error_line(capsys, "run", "--base-resolution", "100000")
+
+
+def test_report_of_an_empty_database_file_writes_nothing_into_it(capsys, tmp_path):
+    (tmp_path / "studies").mkdir()
+    (tmp_path / "studies" / "e.db").write_bytes(b"")
+    line = error_line(capsys, "report", "e", "--studies-dir", str(tmp_path / "studies"))
+    assert "is empty: no study has been stored in it" in line
+    assert (tmp_path / "studies" / "e.db").stat().st_size == 0

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import json
 import statistics
 import time
 import xml.etree.ElementTree as ElementTree
+from pathlib import Path
 
 import optuna
 import pytest
@@ -114,8 +116,12 @@ def test_figures_are_valid_images(tmp_path):
     assert "scaling_methods.png" in (tmp_path / "out" / "index.md").read_text()
 
 
-def test_paper_report_params_exact_macs_close_to_analytic(tmp_path):
-    assert main(["report", "--paper", "--out", str(tmp_path / "paper")]) == 0
+def test_paper_report_params_exact_macs_close_to_analytic(tmp_path, capsys):
+    assert main(["report", "--paper", "--out", str(tmp_path / "paper"), "--json"]) == 0
+    written = json.loads(capsys.readouterr().out)
+    assert written["index"] == str((tmp_path / "paper" / "index.md").resolve())
+    assert {Path(f).name for f in written["files"]} >= {"index.md", "released_family.csv", "family_growth.svg"}
+    assert all(Path(f).is_file() for f in written["files"])
     rows = list(csv.DictReader((tmp_path / "paper" / "released_family.csv").read_text().splitlines()))
     params = {r["name"]: int(r["params"]) for r in rows}
     assert params["b0"] == 5_288_548 and params["b7"] == 66_347_960

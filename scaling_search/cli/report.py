@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from scaling_search.cli.common import UsageError, path_arg, progress
+from scaling_search.cli.common import UsageError, add_output_flags, emit, path_arg, progress
 from scaling_search.search.definition import STUDY_NAME, StudyDefinition
 
 
@@ -18,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Reads the study only; trains nothing.\n\n"
         "  scaling-search report c10-phi1\n"
         "  scaling-search report c10-phi1 --format md,csv,tex --out somewhere/\n"
-        "  scaling-search report --paper              the released B0-B7 measured here against the paper",
+        "  scaling-search report --paper              the released B0-B7 measured here against the paper\n"
+        "  scaling-search report c10-phi1 --json      the files written, as JSON",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("study", nargs="?", help="study name")
@@ -29,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--note", help="a sentence shown under the report's title (e.g. how the run was reduced)")
     parser.add_argument("--studies-dir", default="studies", help="folder of study files (default studies)")
     parser.add_argument("--storage", help="Optuna storage URL (default sqlite:///<studies-dir>/<study>.db)")
+    add_output_flags(parser, rows=False)
     parser.set_defaults(func=run)
 
 
@@ -60,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"no study {args.study!r}: {Path(args.studies_dir) / (args.study + '.db')} does not exist")
         study, saved = load_report_study(definition.storage_url(), args.study)
         out = study_report(study, saved, args.out or Path("reports") / args.study, wanted, note=args.note)
+    from scaling_search.report.build import MANIFEST
+
     progress(f"wrote {out}/index.md")
-    print(out / "index.md")
+    files = [str(out / name) for name in (out / MANIFEST).read_text().splitlines()]
+    emit(args, {"out": str(out), "index": str(out / "index.md"), "files": files}, str(out / "index.md"))
     return 0

@@ -17,6 +17,7 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 from scaling_search.candidates import GridSpec
 from scaling_search.data.load import parse_spec
+from scaling_search.models.scaling import MAX_RESOLUTION
 from scaling_search.recipe import MAX_EPOCHS, MAX_LR, RECIPES
 
 if sys.version_info >= (3, 11):
@@ -167,8 +168,8 @@ def validate(definition: StudyDefinition) -> None:
         raise ValueError(f"cpus-per-trial must be > 0 (fractions share a core), got {d.cpus_per_trial}")
     if d.max_failures < 0:
         raise ValueError(f"max-failures must be >= 0, got {d.max_failures}")
-    if d.base_resolution is not None and d.base_resolution < 8:
-        raise ValueError(f"base-resolution must be >= 8, got {d.base_resolution}")
+    if d.base_resolution is not None and not 8 <= d.base_resolution <= MAX_RESOLUTION:
+        raise ValueError(f"base-resolution must lie in [8, {MAX_RESOLUTION}], got {d.base_resolution}")
     if not 0 < d.val_fraction <= 0.5:
         raise ValueError(f"val-fraction must lie in (0, 0.5], got {d.val_fraction}")
     if d.strategy == "tpe" and d.seeds != 1:

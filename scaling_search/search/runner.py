@@ -108,14 +108,40 @@ def run_search(
     wanted = wanted.named()
     check_dataset(wanted.dataset)  # a typo fails now, before a database or Ray is started
     ray = None
-    if not resume and wanted.address:
-        # A cluster's resources are known only once connected: check them before a database is created.
-        ray = start_ray(wanted, ray_temp_dir)
+    new_database = new_sqlite_file(wanted.storage_url())
     try:
+        if not resume and wanted.address:
+            # A cluster's resources are known only once connected: check them before a database is created.
+            ray = start_ray(wanted, ray_temp_dir)
         return search(wanted, resume, ray, ray_temp_dir, log, trainable)
+    except BaseException:
+        if new_database is not None:
+            remove_if_no_study(new_database, wanted.storage_url())  # a failed start leaves no empty database
+        raise
     finally:
         if ray is not None:
             stop_ray(ray, wanted)
+
+
+def new_sqlite_file(url: str) -> Path | None:
+    """The SQLite file ``url`` names when it does not exist yet (so this run would create it), else None."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = Path(url.removeprefix("sqlite:///"))
+    return None if path.exists() else path
+
+
+def remove_if_no_study(path: Path, url: str) -> None:
+    """Delete the database file this run created when no study made it in (the run failed before)."""
+    if not path.exists():
+        return
+    try:
+        if optuna.study.get_all_study_names(storage=url):
+            return
+    except Exception:  # unreadable: not ours to judge, leave it
+        return
+    for leftover in (path, path.with_name(path.name + "-journal")):
+        leftover.unlink(missing_ok=True)
 
 
 def search(wanted: StudyDefinition, resume: bool, ray, ray_temp_dir: str | None, log: Callable[[str], None],

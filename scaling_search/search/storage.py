@@ -35,6 +35,8 @@ def open_storage(url: str, must_exist: bool = False) -> optuna.storages.BaseStor
         path = Path(url.removeprefix("sqlite:///"))
         if must_exist and not path.is_file():
             raise StorageError(f"no study database at {path}")
+        if must_exist and path.stat().st_size == 0:
+            raise StorageError(f"{path} is empty: no study has been stored in it")
         if path.exists() and path.stat().st_size > 0 and not is_sqlite_file(path):
             raise StorageError(f"{path} is not an SQLite database (corrupt or another file); move it away or "
                                "choose another --storage")
