@@ -168,14 +168,20 @@ def within(value: float, target: float, tolerance: float) -> bool:
     return abs(value - target) <= tolerance * target
 
 
-def grid_points(spec: GridSpec) -> Iterator[tuple[float, float, float]]:
+def grid_points(spec: GridSpec, progress: Callable[[int, int], None] | None = None
+                ) -> Iterator[tuple[float, float, float]]:
     """Every compound (α, β, γ) of the grid that may satisfy the constraint, pre-filtered in closed form.
 
     Compound means at least two dimensions scaled; single-dimension points are the baselines.
+    ``progress(scanned, total)`` hears how many grid points have been looked at, one α at a time.
     """
     base_macs = analytic_counts(base_layout(spec)).macs
     slack = spec.tolerance + PREFILTER_SLACK
-    for alpha in axis_values(spec.alpha_range, spec.step):
+    alphas = axis_values(spec.alpha_range, spec.step)
+    per_alpha = axis_length(spec.beta_range, spec.step) * axis_length(spec.gamma_range, spec.step)
+    for index, alpha in enumerate(alphas):
+        if progress is not None:
+            progress(index * per_alpha, len(alphas) * per_alpha)
         for beta in axis_values(spec.beta_range, spec.step):
             for gamma in axis_values(spec.gamma_range, spec.step):
                 if sum(value > 1.0 for value in (alpha, beta, gamma)) < 2:
@@ -187,6 +193,8 @@ def grid_points(spec: GridSpec) -> Iterator[tuple[float, float, float]]:
                     keep = within(ratio, spec.target_ratio, slack)
                 if keep:
                     yield alpha, beta, gamma
+    if progress is not None:
+        progress(len(alphas) * per_alpha, len(alphas) * per_alpha)
 
 
 def measure(spec: GridSpec, coefficients: tuple[float, float, float], kind: CandidateKind, counter: Counter,
@@ -230,15 +238,17 @@ def enumerate_candidates(
     spec: GridSpec,
     counter: Counter,
     progress: Callable[[int, int], None] | None = None,
+    scan_progress: Callable[[int, int], None] | None = None,
 ) -> list[Candidate]:
     """The constrained grid, the paper's reference point and (``spec.baselines``) single-dimension points.
 
     Candidates are measured with ``counter`` (every distinct network once, in parallel where
-    that pays; ``progress`` hears how many are done); under the measured constraint the counter
-    has the last word on which pre-filtered points lie within tolerance. Raises ValueError when no
-    compound candidate satisfies the constraint.
+    that pays; ``progress`` hears how many are done, ``scan_progress`` how much of the grid the
+    closed-form pre-filter has covered); under the measured constraint the counter has the last
+    word on which pre-filtered points lie within tolerance. Raises ValueError when no compound
+    candidate satisfies the constraint.
     """
-    points = list(grid_points(spec))
+    points = list(grid_points(spec, scan_progress))
     fixed = fixed_points(spec)
     layouts = [base_layout(spec)] + [layout_for(spec, *p) for p in points] + [layout_for(spec, *p) for p, _ in fixed]
     counts = count_all(counter, layouts, progress)

@@ -6,15 +6,20 @@ import time
 from collections.abc import Callable
 
 
-def count_lines(log: Callable[[str], None], label: str, unit: str, every_s: float = 5.0) -> Callable[[int, int], None]:
+def count_lines(log: Callable[[str], None], label: str, unit: str, every_s: float = 5.0,
+                quiet_s: float = 0.0) -> Callable[[int, int], None]:
     """A ``progress(done, total)`` that logs "LABEL: done/total UNIT (percent)".
 
-    One line when the work starts, then at most one every ``every_s`` seconds, and one at the end.
+    Silent for the first ``quiet_s`` seconds (work that ends by then prints nothing); then one line
+    at once, at most one every ``every_s`` seconds, and one at the end.
     """
+    started = time.monotonic()
     last_shown: list[float] = []
 
     def show(done: int, total: int) -> None:
         now = time.monotonic()
+        if now - started < quiet_s:
+            return
         if not last_shown or done == total or now - last_shown[-1] >= every_s:
             last_shown.append(now)
             log(f"{label}: {done:,}/{total:,} {unit} ({done / max(total, 1):.0%})")

@@ -19,3 +19,11 @@ def test_count_lines_show_each_step_when_the_interval_is_zero():
     for done in range(4):
         show(done, 3)
     assert lines[1:3] == ["measuring candidates: 1/3 networks (33%)", "measuring candidates: 2/3 networks (67%)"]
+
+
+def test_count_lines_stay_quiet_for_quick_work():
+    lines: list[str] = []
+    show = count_lines(lines.append, "pre-filtering the grid", "points", quiet_s=3600)
+    show(0, 10)
+    show(10, 10)
+    assert lines == []

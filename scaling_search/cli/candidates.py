@@ -94,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(err)) from None
     counter = make_counter(args.counter)
 
-    candidates = enumerate_candidates(spec, counter, count_lines(progress, "measuring candidates", "networks"))
+    candidates = enumerate_candidates(spec, counter, count_lines(progress, "measuring candidates", "networks"),
+                                      count_lines(progress, "pre-filtering the grid", "points", quiet_s=2.0))
     candidates.sort(key=lambda c: (c.kind != "reference", c.kind, c.alpha, c.beta, c.gamma))
     rows = [c.to_dict() for c in candidates]
     display = [dict(r, macs_g=r["macs"] / 1e9, params_m=r["params"] / 1e6, activations_m=r["activations"] / 1e6)

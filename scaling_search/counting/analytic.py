@@ -26,6 +26,9 @@ class Counts:
     def __add__(self, other: Counts) -> Counts:
         return Counts(self.params + other.params, self.macs + other.macs, self.activations + other.activations)
 
+    def times(self, count: int) -> Counts:
+        return Counts(self.params * count, self.macs * count, self.activations * count)
+
 
 ZERO = Counts(0, 0, 0)
 
@@ -80,17 +83,12 @@ def analytic_counts(layout: Layout) -> Counts:
     """Parameters, multiply-adds and activations of ``layout`` for one image at its resolution."""
     total, size = conv_bn(layout.resolution, 3, layout.stem, 3, 2)
     for stage in layout.stages:
-        for repeat in range(stage.repeats):
-            first = repeat == 0
-            block, size = mbconv(
-                size,
-                stage.in_channels if first else stage.out_channels,
-                stage.out_channels,
-                stage.expand_ratio,
-                stage.kernel,
-                stage.stride if first else 1,
-                layout.se_ratio,
-            )
-            total += block
+        first, size = mbconv(size, stage.in_channels, stage.out_channels, stage.expand_ratio, stage.kernel,
+                             stage.stride, layout.se_ratio)
+        total += first
+        if stage.repeats > 1:  # the stage's other blocks are identical: count one, times how many
+            rest, size = mbconv(size, stage.out_channels, stage.out_channels, stage.expand_ratio, stage.kernel, 1,
+                                layout.se_ratio)
+            total += rest.times(stage.repeats - 1)
     head, size = conv_bn(size, layout.stages[-1].out_channels, layout.head, 1)
     return total + head + linear(layout.head, layout.num_classes)

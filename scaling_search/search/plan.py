@@ -63,9 +63,11 @@ def distinct_layouts(candidates: list[Candidate]) -> list[Candidate]:
 
 
 def plan_grid(definition: StudyDefinition, num_classes: int, counter: Counter,
-              progress: Callable[[int, int], None] | None = None) -> list[PlannedTrial]:
+              progress: Callable[[int, int], None] | None = None,
+              scan_progress: Callable[[int, int], None] | None = None) -> list[PlannedTrial]:
     """Every feasible candidate with a distinct realised layout × seed (at most ``max_candidates`` when set)."""
-    candidates = distinct_layouts(enumerate_candidates(grid_spec(definition, num_classes), counter, progress))
+    spec = grid_spec(definition, num_classes)
+    candidates = distinct_layouts(enumerate_candidates(spec, counter, progress, scan_progress))
     if definition.max_candidates is not None:
         candidates = spread(candidates, definition.max_candidates)
     candidates.sort(key=lambda c: (c.kind != "reference", c.coefficients))

@@ -195,7 +195,8 @@ def search(wanted: StudyDefinition, resume: bool, ray, ray_temp_dir: str | None,
         if study is None:
             if definition.strategy == "grid":
                 plan = plan_grid(definition, data.num_classes, counter,
-                                 count_lines(log, "measuring candidates", "networks"))
+                                 count_lines(log, "measuring candidates", "networks"),
+                                 count_lines(log, "pre-filtering the grid", "points", quiet_s=2.0))
             else:
                 plan = reference_plan(definition, data.num_classes, counter)
             study = create_study(storage, definition)
