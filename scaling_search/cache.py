@@ -50,12 +50,17 @@ def write_atomic(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-@contextlib.contextmanager
-def exclusive_lock(path: Path) -> Iterator[None]:
-    """Hold an advisory lock on ``path`` (created if needed) so concurrent processes build a cache entry once.
+class LockHeld(Exception):
+    """Another process holds the lock (see :func:`exclusive_lock` with ``wait=False``)."""
 
-    Best effort: where the folder is read-only or the platform has no ``fcntl``, the block runs unlocked
-    (the atomic writes still keep every reader safe; the work is merely done twice).
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path, wait: bool = True) -> Iterator[None]:
+    """Hold an advisory lock on ``path`` (created if needed) for the block, e.g. so a cache entry is built once.
+
+    ``wait=False`` raises :class:`LockHeld` at once when another process holds it; the
+    holder's process id is written in the file, for messages. Best effort: where the folder is
+    read-only or the platform has no ``fcntl``, the block runs unlocked.
     """
     try:
         import fcntl
@@ -66,7 +71,12 @@ def exclusive_lock(path: Path) -> Iterator[None]:
         yield
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockHeld(path) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:
         os.close(fd)  # closing releases the lock

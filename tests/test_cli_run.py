@@ -235,3 +235,17 @@ def test_report_of_an_empty_database_file_writes_nothing_into_it(capsys, tmp_pat
     line = error_line(capsys, "report", "e", "--studies-dir", str(tmp_path / "studies"))
     assert "is empty: no study has been stored in it" in line
     assert (tmp_path / "studies" / "e.db").stat().st_size == 0
+
+
+def test_a_second_driver_of_the_same_study_is_refused(capsys, tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("scaling_search.search.runner.start_ray", lambda *args: pytest.fail("Ray was started"))
+    from scaling_search.search.definition import StudyDefinition
+    from scaling_search.search.runner import driver_lock
+
+    with driver_lock(StudyDefinition(study="s")):  # what a live driver of study s holds
+        line = error_line(capsys, "run", "--study", "s", "--dataset", "synthetic:classes=4,train=40,test=8")
+    assert f"study 's' is being run by another scaling-search process (pid {os.getpid()})" in line
+    assert list((tmp_path / "studies").glob("*.db")) == []

@@ -7,21 +7,24 @@ loses no finished trial and duplicates none.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import math
 import os
 import platform
 import socket
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import optuna
 
-from scaling_search.cache import write_atomic
+from scaling_search.cache import LockHeld, exclusive_lock, write_atomic
 from scaling_search.candidates import fixed_candidates
 from scaling_search.counting.counter import Counter, make_counter
 from scaling_search.data import ImageData, check_dataset, load_dataset
@@ -113,7 +116,11 @@ def run_search(
         if not resume and wanted.address:
             # A cluster's resources are known only once connected: check them before a database is created.
             ray = start_ray(wanted, ray_temp_dir)
-        return search(wanted, resume, ray, ray_temp_dir, log, trainable)
+            check_cluster(ray, resolve_for_device(wanted, cluster_gpus(ray)))
+        elif not resume:
+            check_local_resources(wanted)
+        with driver_lock(wanted):
+            return search(wanted, resume, ray, ray_temp_dir, log, trainable)
     except BaseException:
         if new_database is not None:
             remove_if_no_study(new_database, wanted.storage_url())  # a failed start leaves no empty database
@@ -121,6 +128,23 @@ def run_search(
     finally:
         if ray is not None:
             stop_ray(ray, wanted)
+
+
+@contextlib.contextmanager
+def driver_lock(definition: StudyDefinition) -> Iterator[None]:
+    """One driver per study on this machine: a second one would put the first one's running trials back in the queue.
+
+    (Drivers on other machines sharing a database are not seen; run each study from one place.)
+    """
+    key = hashlib.sha256(f"{definition.storage_url()}\0{definition.study}".encode()).hexdigest()[:16]
+    lock = Path(tempfile.gettempdir()) / f"scaling-search-driver-{key}.lock"  # nothing written beside the study
+    try:
+        with exclusive_lock(lock, wait=False):
+            yield
+    except LockHeld:
+        holder = lock.read_text().strip() if lock.exists() else "?"
+        raise ValueError(f"study {definition.study!r} is being run by another scaling-search process (pid "
+                         f"{holder or '?'}); let it finish or stop it first") from None
 
 
 def new_sqlite_file(url: str) -> Path | None:
@@ -147,10 +171,6 @@ def remove_if_no_study(path: Path, url: str) -> None:
 def search(wanted: StudyDefinition, resume: bool, ray, ray_temp_dir: str | None, log: Callable[[str], None],
            trainable: Callable[..., None]) -> SearchOutcome:
     """``run_search`` once connected to ``ray`` when it was needed early (None: started here when needed)."""
-    if ray is not None:
-        check_cluster(ray, resolve_for_device(wanted, cluster_gpus(ray)))
-    elif not resume:
-        check_local_resources(wanted)
     storage = open_storage(wanted.storage_url(), must_exist=resume)
     existing = find_study(storage, wanted.study)
     if resume and existing is None:
