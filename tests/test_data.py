@@ -236,6 +236,14 @@ def test_npz_grey_becomes_rgb(tmp_path: Path) -> None:
     assert torch.equal(data.test_x[:, 0], torch.from_numpy(x_test))
 
 
+def test_npz_labels_as_a_column_as_keras_stores_them(tmp_path: Path) -> None:
+    x_train, y_train, x_test, y_test = arrays()
+    path = tmp_path / "keras.npz"
+    np.savez(path, x_train=x_train, y_train=y_train[:, None], x_test=x_test, y_test=y_test[:, None])
+    data = load_dataset(f"npz:{path}", resolution=16)
+    assert torch.equal(data.test_y, torch.from_numpy(y_test).long())
+
+
 def malformed(tmp_path: Path, **changes: object) -> Path:
     x_train, y_train, x_test, y_test = arrays()
     fields = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test, **changes}
@@ -667,6 +675,7 @@ def test_imagefolder_float_images_in_unit_range(tmp_path: Path) -> None:
         ({"train/a/0.png": True, "val/c/0.png": True}, "has classes that train/ lacks: c"),
         ({"train/a/0.png": True, "val/a/": None}, "holds no images"),
         ({"train/a/0.png": True, "val/a/0.png": False}, "no readable images in .*val; Pillow could open none"),
+        ({"train/a/0.png": True, "test/0.png": True}, "test holds 1 files but none in a class folder"),
     ],
 )
 def test_imagefolder_errors(tmp_path: Path, layout: dict, message: str) -> None:
@@ -683,6 +692,9 @@ def test_imagefolder_errors(tmp_path: Path, layout: dict, message: str) -> None:
             path.write_text("text")
     with pytest.raises(DatasetError, match=message):
         load_dataset(f"imagefolder:{root}", resolution=16, cache_dir=tmp_path / "cache")
+    if (root / "train").is_dir() and (root / "val").is_dir():  # the split folder named instead of the dataset
+        with pytest.raises(DatasetError, match=r"train has no train/ folder \(name its parent, .*set, instead\)"):
+            load_dataset(f"imagefolder:{root / 'train'}", resolution=16, cache_dir=tmp_path / "cache")
 
 
 @pytest.mark.skipif(not CIFAR_JPEG.exists(), reason=f"{CIFAR_JPEG} is absent (it lives beside the repository)")

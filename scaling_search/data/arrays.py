@@ -33,7 +33,7 @@ def images_to_tensor(x: np.ndarray | torch.Tensor, what: str) -> torch.Tensor:
 
 
 def labels_to_tensor(y: np.ndarray | torch.Tensor, count: int, what: str) -> torch.Tensor:
-    """Integer labels as int64 [count] (any integer dtype or byte order)."""
+    """Integer labels as int64 [count] (any integer dtype or byte order; a column [count, 1], as Keras stores them)."""
     if isinstance(y, np.ndarray):
         if y.dtype.kind not in "iu":
             raise DatasetError(f"{what} must hold integer class labels, got {y.dtype}")
@@ -41,6 +41,8 @@ def labels_to_tensor(y: np.ndarray | torch.Tensor, count: int, what: str) -> tor
     y = torch.as_tensor(y)
     if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
         raise DatasetError(f"{what} must hold integer class labels, got {y.dtype}")
+    if tuple(y.shape) == (count, 1):
+        y = y.reshape(count)
     if tuple(y.shape) != (count,):
         raise DatasetError(f"{what} must be a 1-D array of {count} labels (one per image), got shape {tuple(y.shape)}")
     return y.to(torch.int64)

@@ -79,7 +79,10 @@ def load_imagefolder(
             raise DatasetError(f"class folder {folders['train'] / name} holds no files; every train class needs images")
     for split, folder in folders.items():
         if split != "train" and not listed[split]:
-            raise DatasetError(f"{folder} holds no images; put its images in {folder.name}/<class name>/")
+            loose_here = count_loose_files(folder)
+            found = f"{loose_here} files but none in a class folder" if loose_here else "no images"
+            raise DatasetError(f"{folder} holds {found}; put its images in {folder.name}/<class name>/ "
+                               "(an unlabelled test set cannot be scored)")
 
     key = cache_key(root, storage, {folders[split].name: files for split, files in listed.items()})
     stem = f"imagefolder-{root.name}-{digest(os.fsencode(root))[:8]}-{storage}px"
@@ -147,7 +150,8 @@ def split_folders(root: Path) -> dict[str, Path]:
     if not root.is_dir():
         raise DatasetError(f"{root} is not a folder; {LAYOUT}")
     if not (root / "train").is_dir():
-        raise DatasetError(f"{root} has no train/ folder; {LAYOUT}")
+        hint = f" (name its parent, {root.parent}, instead)" if root.name in ("train", *SPLIT_FOLDERS) else ""
+        raise DatasetError(f"{root} has no train/ folder{hint}; {LAYOUT}")
     folders = {"train": root / "train"} | {name: root / name for name in SPLIT_FOLDERS if (root / name).is_dir()}
     if len(folders) == 1:
         raise DatasetError(f"{root} has neither val/ nor test/; {LAYOUT}")
