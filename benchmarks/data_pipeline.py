@@ -129,7 +129,7 @@ def ours_batches(images: torch.Tensor, resolution: int, device: torch.device, ar
 
 
 def torchvision_batches(images: torch.Tensor, resolution: int, device: torch.device, args: argparse.Namespace):
-    from torch.utils.data import DataLoader, Dataset
+    from torch.utils.data import DataLoader, Dataset, RandomSampler
     from torchvision.transforms import v2
 
     transform = v2.Compose([
@@ -146,19 +146,23 @@ def torchvision_batches(images: torch.Tensor, resolution: int, device: torch.dev
         def __getitem__(self, i: int) -> torch.Tensor:
             return transform(images[i])
 
-    # workers persist across timings, so the timings are steady state (the warm-up pass starts them)
-    loader = DataLoader(Stored(), batch_size=args.batch, shuffle=True, num_workers=args.workers, drop_last=True,
-                        pin_memory=device.type == "cuda", persistent_workers=args.workers > 0)
+    # One endless stream of shuffled batches, read by one iterator for every pass, so no pass pays for (or wastes)
+    # the batches prefetched by another. Before each timed pass the batches the workers prepared while nobody was
+    # timing (2 per worker, DataLoader's default prefetch) are taken untimed: the timed ones are then produced
+    # at the workers' steady rate.
+    sampler = RandomSampler(Stored(), replacement=True, num_samples=10**12)
+    loader = DataLoader(Stored(), batch_size=args.batch, sampler=sampler, num_workers=args.workers, drop_last=True,
+                        pin_memory=device.type == "cuda")
+    stream = iter(loader)
+    prefetched = 2 * args.workers
 
     def make_pass() -> Callable[[], None]:
+        for _ in range(prefetched):
+            next(stream)
+
         def run_pass() -> None:
-            batches = 0
-            while batches < args.batches:
-                for batch in loader:
-                    batch.to(device, non_blocking=True)
-                    batches += 1
-                    if batches == args.batches:
-                        break
+            for _ in range(args.batches):
+                next(stream).to(device, non_blocking=True)
 
         return run_pass
 

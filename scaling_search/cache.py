@@ -75,8 +75,12 @@ def exclusive_lock(path: Path, wait: bool = True) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise LockHeld(path) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:  # a file system without locks (NFS without lockd, some FUSE mounts): go on unlocked
+            pass
+        else:
+            with contextlib.suppress(OSError):  # the holder's id is for messages only
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:
         os.close(fd)  # closing releases the lock

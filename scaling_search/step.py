@@ -178,15 +178,19 @@ class GraphedStep:
         """Capture one step into a graph (nothing runs yet); on failure switch to eager and say why."""
         graph = torch.cuda.CUDAGraph()
         self.step.optimizer.zero_grad()  # backward then allocates the gradients in the graph's pool
+        stream = torch.cuda.current_stream(self.static_x.device)
         try:
             with torch.cuda.graph(graph):
                 self.static_loss = self.step(self.static_x, self.static_y)
         except torch.cuda.OutOfMemoryError:
             raise
         except RuntimeError as err:
+            # a capture invalidated inside the block fails again in capture_end, which can skip restoring the
+            # stream; the first error is the cause
+            torch.cuda.set_stream(stream)
             self.step.optimizer.zero_grad()
             self.mode = "eager"
-            self.fallback_reason = describe(err)
+            self.fallback_reason = describe(err.__context__ if isinstance(err.__context__, Exception) else err)
             return False
         self.graph = graph
         return True

@@ -144,7 +144,7 @@ def train_proxy(
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
     if device.type == "cpu":
-        check_fits_on_cpu(layout, min(recipe.train_batch_size, len(data.train_y)))
+        check_fits_on_cpu(layout, min(recipe.train_batch_size, len(data.train_y), budget.max_train_images or 2**62))
     run = _Run(val_curve=[], train_loss_curve=[])
     started = time.perf_counter()
     rss_before = peak_rss_mb()

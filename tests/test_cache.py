@@ -30,3 +30,22 @@ def test_a_failed_write_leaves_the_old_file_and_names_the_path(tmp_path: Path) -
         raise KeyboardInterrupt
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]
+
+
+def test_exclusive_lock_runs_unlocked_where_the_file_system_has_no_locks(tmp_path, monkeypatch):
+    import errno
+    import fcntl
+
+    from scaling_search.cache import LockHeld, exclusive_lock
+
+    with exclusive_lock(tmp_path / "a.lock"), pytest.raises(LockHeld), exclusive_lock(tmp_path / "a.lock", wait=False):
+        pass
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    ran = []
+    with exclusive_lock(tmp_path / "b.lock", wait=False):
+        ran.append(True)
+    assert ran == [True]

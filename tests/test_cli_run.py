@@ -226,6 +226,10 @@ def test_a_run_that_fails_before_its_study_exists_leaves_no_database(capsys, tmp
     assert main(["run", "--study", "c", "--dataset", "cifar10", "--data-root", str(missing)]) == 2
     assert capsys.readouterr().err.splitlines()[-1].startswith("scaling-search: error: cifar10: no usable copy")
     assert list((tmp_path / "studies").glob("*.db*")) == []
+    optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'studies' / 'c.db'}")  # another run's new, still empty one
+    assert main(["run", "--study", "c", "--dataset", "cifar10", "--data-root", str(missing)]) == 2
+    assert (tmp_path / "studies" / "c.db").exists()  # not this run's to remove
+    capsys.readouterr()
     assert "base-resolution must lie in [8, 4096]" in error_line(capsys, "run", "--base-resolution", "100000")
 
 

@@ -190,6 +190,12 @@ def test_output_that_is_not_a_report_is_never_replaced(tmp_path, capsys, monkeyp
     assert "holds files its earlier report did not write (design.md" in error(
         capsys, main(["report", "--paper", "--out", str(empty)]))
     assert (empty / "design.md").exists() and (empty / "figures" / "mine").is_dir()
+    (empty / "design.md").unlink()
+    (empty / "figures" / "mine").rmdir()
+    (empty / ".DS_Store").write_bytes(b"\0")  # what a desktop adds by showing the folder
+    (empty / ".report-files").unlink()  # as reports written before the manifest existed
+    assert main(["report", "--paper", "--out", str(empty)]) == 0
+    capsys.readouterr()
     docs = tmp_path / "docs"  # a folder with an index.md of its own is not a report
     docs.mkdir()
     (docs / "index.md").write_text("# docs")

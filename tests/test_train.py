@@ -176,6 +176,12 @@ def test_a_run_too_large_for_the_cpu_memory_is_refused_before_building(monkeypat
     layout = scale(8.0, 1.0, 64, num_classes=DATA.num_classes)
     with pytest.raises(ValueError, match=r"needs at least .* GiB, more than this machine's 1.0 GiB"):
         train_proxy(layout, DATA, Budget(epochs=1))
+    activations = scale(0.25, 0.25, 512, num_classes=DATA.num_classes)  # small weights, large images
+    with pytest.raises(ValueError, match="at batch 32 needs"):
+        train_proxy(activations, DATA, Budget(epochs=1), recipe=replace(RECIPES["proxy"], train_batch_size=32))
+    with pytest.raises(pytest.fail.Exception, match="the network was built"):  # 2 images per step fit: it goes on
+        train_proxy(activations, DATA, Budget(epochs=1, max_train_images=2),
+                    recipe=replace(RECIPES["proxy"], train_batch_size=32))
 
 
 def test_schedule_warms_up_then_decays_to_zero():

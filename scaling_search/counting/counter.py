@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from scaling_search.counting.analytic import Counts, analytic_counts
-from scaling_search.machine import available_cores
+from scaling_search.machine import available_cores, physical_memory
 from scaling_search.models.scaling import Layout
 
 CounterName = Literal["fvcore", "analytic"]
@@ -60,17 +61,18 @@ def count_all(counter: Counter, layouts: Iterable[Layout], progress: Progress | 
 
     counts = {key: cached_counts(layout, counter.cache_dir) for key, layout in distinct.items()}
     missing = [key for key, value in counts.items() if value is None]
-    workers = min(workers or available_cores(), len(missing))
+    workers = min(workers or available_cores(), len(missing), memory_bound_workers(distinct[k] for k in missing))
     if progress is not None and missing:
         progress(0, len(missing))
-    if workers < 2 or len(missing) < PARALLEL_FROM:
-        results: Iterable[tuple[str, Counts]] = ((key, fvcore_counts(distinct[key])) for key in missing)
-        pool = None
-    else:  # spawn: a forked child of a process whose OpenMP threads have run can deadlock
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=one_thread)
-        futures = {pool.submit(fvcore_counts, distinct[key]): key for key in missing}
-        results = ((futures[future], future.result()) for future in as_completed(futures))
+    pool = None
     try:
+        if workers < 2 or len(missing) < PARALLEL_FROM:
+            results: Iterable[tuple[str, Counts]] = ((key, fvcore_counts(distinct[key])) for key in missing)
+        else:  # spawn: a forked child of a process whose OpenMP threads have run can deadlock
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=one_thread)
+            futures = {pool.submit(fvcore_counts, distinct[key]): key for key in missing}
+            results = ((futures[future], result_of(future)) for future in as_completed(futures))
         for done, (key, measured) in enumerate(results, start=1):
             counts[key] = measured
             store_counts(distinct[key], measured, counter.cache_dir)
@@ -80,6 +82,23 @@ def count_all(counter: Counter, layouts: Iterable[Layout], progress: Progress | 
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return counts  # type: ignore[return-value]  # every None was measured above
+
+
+def result_of(future: Future) -> Counts:
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise ValueError("a process measuring candidates died (out of memory?); measure fewer or smaller "
+                           "networks, or use --counter analytic") from None
+
+
+def memory_bound_workers(layouts: Iterable[Layout]) -> int:
+    """How many networks as large as the largest of ``layouts`` fit in memory at once (at least 1)."""
+    from scaling_search.counting.measured import measuring_bytes
+
+    largest = max((measuring_bytes(layout) for layout in layouts), default=0)
+    total = physical_memory()
+    return max(1, total // (2 * largest)) if total and largest else 1 << 30
 
 
 def one_thread() -> None:

@@ -49,13 +49,19 @@ def check_measurable(layout: Layout) -> None:
     Widths up to the allowed 64× make networks of billions of parameters; building one would end
     in an allocation failure (or the OOM killer). The closed form counts it without building it.
     """
-    expected = analytic_counts(layout)
-    needed = BYTES_PER_VALUE * (expected.params + 2 * expected.activations)
+    needed = measuring_bytes(layout)
     total = physical_memory()
     if total is not None and needed > total / 2:
         raise ValueError(f"measuring this network with fvcore needs about {needed / 2**30:.1f} GiB "
-                         f"({expected.params:,} parameters), more than half this machine's {total / 2**30:.1f} GiB; "
-                         "use --counter analytic, which gives the same counts without building it")
+                         f"({analytic_counts(layout).params:,} parameters), more than half this machine's "
+                         f"{total / 2**30:.1f} GiB; use --counter analytic, which gives the same counts without "
+                         "building it")
+
+
+def measuring_bytes(layout: Layout) -> int:
+    """Memory one fvcore measurement of ``layout`` needs, roughly: its weights and one image's activations, twice."""
+    expected = analytic_counts(layout)
+    return BYTES_PER_VALUE * (expected.params + 2 * expected.activations)
 
 
 def fvcore_model_counts(model: torch.nn.Module, inputs: torch.Tensor) -> tuple[int, int]:

@@ -8,6 +8,7 @@ the study folder only: they train nothing.
 from __future__ import annotations
 
 import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -44,6 +45,7 @@ PAPER_COLUMNS = {"width": ".1f", "depth": ".1f", "resolution": "d", "dropout": "
                  "paper_params_m": "g", "macs": ",d", "analytic_macs": ",d", "macs_vs_analytic_pct": "+.3f",
                  "paper_flops_b": "g"}
 
+REPORT_TITLES = ("# Study `", "# The released EfficientNet family")
 MANIFEST = ".report-files"
 """Every file a report wrote, one relative path per line: only those may be replaced by the next report."""
 
@@ -94,19 +96,37 @@ def check_replaceable(out: Path) -> None:
         raise ReportError(f"{out} is a file; the report needs a folder of its own")
     if out == Path(out.anchor) or out == Path.home().resolve() or out == Path.cwd().resolve():
         raise ReportError(f"{out} is not a report folder; name a folder of its own, e.g. reports/<study>")
-    present = sorted(str(path.relative_to(out)) for path in out.rglob("*") if not path.is_dir() or path.is_symlink())
+    present = sorted(str(path.relative_to(out)) for path in out.rglob("*")
+                     if (not path.is_dir() or path.is_symlink()) and not is_os_metadata(path.name))
     if not present:
         return
     try:
         written = set((out / MANIFEST).read_text().splitlines())
     except (OSError, UnicodeDecodeError):
-        raise ReportError(f"{out} holds other files and is not an earlier report (no {MANIFEST} manifest); "
-                          "name a new or empty folder") from None
+        if not is_unlisted_report(out, present):
+            raise ReportError(f"{out} holds other files and is not an earlier report (no {MANIFEST} manifest); "
+                              "name a new or empty folder") from None
+        return
     foreign = [name for name in present if name not in written and name != MANIFEST]
     if foreign:
         raise ReportError(f"{out} holds files its earlier report did not write ({foreign[0]}"
                           f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}); move them, or name a "
                           "new or empty folder")
+
+
+def is_os_metadata(name: str) -> bool:
+    """Files a desktop adds to any folder it shows (Finder, Explorer): never the user's work."""
+    return name in (".DS_Store", "Thumbs.db", "desktop.ini") or name.startswith("._")
+
+
+def is_unlisted_report(out: Path, present: list[str]) -> bool:
+    """A report written before reports listed their files: its index.md title and file names are a report's."""
+    try:
+        title = (out / "index.md").read_text().partition("\n")[0]
+    except (OSError, UnicodeDecodeError):
+        return False
+    shapes = re.compile(r"[^/]+\.(md|csv|tex)|figures/[^/]+\.(png|svg)")
+    return title.startswith(REPORT_TITLES) and all(shapes.fullmatch(name) for name in present)
 
 
 def write_table(folder: Path, name: str, frame: pd.DataFrame, formats: dict[str, str], caption: str,

@@ -111,7 +111,7 @@ def run_search(
     wanted = wanted.named()
     check_dataset(wanted.dataset)  # a typo fails now, before a database or Ray is started
     ray = None
-    new_database = new_sqlite_file(wanted.storage_url())
+    created: list[tuple[Path, os.stat_result]] = []  # the SQLite file this run creates, if it creates one
     try:
         if not resume and wanted.address:
             # A cluster's resources are known only once connected: check them before a database is created.
@@ -120,10 +120,10 @@ def run_search(
         elif not resume:
             check_local_resources(wanted)
         with driver_lock(wanted):
-            return search(wanted, resume, ray, ray_temp_dir, log, trainable)
+            return search(wanted, resume, ray, ray_temp_dir, log, trainable, created)
     except BaseException:
-        if new_database is not None:
-            remove_if_no_study(new_database, wanted.storage_url())  # a failed start leaves no empty database
+        for path, identity in created:
+            remove_if_no_study(path, identity, wanted.storage_url())  # a failed start leaves no empty database
         raise
     finally:
         if ray is not None:
@@ -136,7 +136,10 @@ def driver_lock(definition: StudyDefinition) -> Iterator[None]:
 
     (Drivers on other machines sharing a database are not seen; run each study from one place.)
     """
-    key = hashlib.sha256(f"{definition.storage_url()}\0{definition.study}".encode()).hexdigest()[:16]
+    url = definition.storage_url()
+    if url.startswith("sqlite:///"):  # the same file named from different folders is the same database
+        url = f"sqlite:///{Path(url.removeprefix('sqlite:///')).resolve()}"
+    key = hashlib.sha256(f"{url}\0{definition.study}".encode()).hexdigest()[:16]
     lock = Path(tempfile.gettempdir()) / f"scaling-search-driver-{key}.lock"  # nothing written beside the study
     try:
         with exclusive_lock(lock, wait=False):
@@ -147,30 +150,45 @@ def driver_lock(definition: StudyDefinition) -> Iterator[None]:
                          f"{holder or '?'}); let it finish or stop it first") from None
 
 
-def new_sqlite_file(url: str) -> Path | None:
-    """The SQLite file ``url`` names when it does not exist yet (so this run would create it), else None."""
+def claim_new_sqlite_file(url: str) -> tuple[Path, os.stat_result] | None:
+    """Create the (empty) SQLite file ``url`` names when it does not exist, atomically; None when it already did.
+
+    Only a file this process created is ever removed again, so a concurrent run's new database is safe.
+    """
     if not url.startswith("sqlite:///"):
         return None
     path = Path(url.removeprefix("sqlite:///"))
-    return None if path.exists() else path
-
-
-def remove_if_no_study(path: Path, url: str) -> None:
-    """Delete the database file this run created when no study made it in (the run failed before)."""
-    if not path.exists():
-        return
     try:
-        if optuna.study.get_all_study_names(storage=url):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError:  # it exists, or cannot be made here: open_storage says which
+        return None
+    return path, path.stat()
+
+
+def remove_if_no_study(path: Path, identity: os.stat_result, url: str) -> None:
+    """Delete the database file this run created when no study made it in (the run failed before)."""
+    try:
+        now = path.stat()
+        if (now.st_dev, now.st_ino) != (identity.st_dev, identity.st_ino):
+            return  # replaced by someone else meanwhile
+        if now.st_size and optuna.study.get_all_study_names(storage=url):
             return
-    except Exception:  # unreadable: not ours to judge, leave it
+        for leftover in (path, path.with_name(path.name + "-journal")):
+            leftover.unlink(missing_ok=True)
+    except Exception:  # unreadable or in use (Windows): leave it, the run's own error matters more
         return
-    for leftover in (path, path.with_name(path.name + "-journal")):
-        leftover.unlink(missing_ok=True)
 
 
 def search(wanted: StudyDefinition, resume: bool, ray, ray_temp_dir: str | None, log: Callable[[str], None],
-           trainable: Callable[..., None]) -> SearchOutcome:
-    """``run_search`` once connected to ``ray`` when it was needed early (None: started here when needed)."""
+           trainable: Callable[..., None], created: list[tuple[Path, os.stat_result]]) -> SearchOutcome:
+    """``run_search`` once connected to ``ray`` when it was needed early (None: started here when needed).
+
+    A new SQLite database this creates is added to ``created``, for removal should the run fail before its study.
+    """
+    claimed = None if resume else claim_new_sqlite_file(wanted.storage_url())
+    if claimed is not None:
+        created.append(claimed)
     storage = open_storage(wanted.storage_url(), must_exist=resume)
     existing = find_study(storage, wanted.study)
     if resume and existing is None:
