@@ -6,19 +6,27 @@
 #      (targets: ours >= 3x timm at 64 px batch 512, >= 1.1x at 224 px batch 256)
 #   4. data: .gpudata/cifar10-jpeg-arrays.npz, made by .gpudata/materialize.py when absent
 #   5. training: `scaling-search train` of B0 at resolution 64 on that CIFAR-10, 2 epochs, --json
+#      (on the built-in synthetic data instead, and said so, when .gpudata/ was not carried along)
 #   6. batch preparation: on-device augmentation vs torchvision's DataLoader pipeline (benchmarks/data_pipeline.py)
 #   7. a summary table of all of the above, printed last
 # Every step has its own timeout, so one hang cannot eat the others; a failed step is reported and the
 # rest still run. Needs torch, torchvision and timm; no ray, optuna, fvcore, network or pip install.
 #
 #   bash benchmarks/gpu_check.sh        # from anywhere; logs and JSON go to $OUT when set, else a temp dir
+# $OUT ends with two files: summary.txt and gpu_check.tgz (every log and JSON), as a device tool may return few files.
 set -u
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-OUT="${OUT:-$(mktemp -d /tmp/gpu_check.XXXXXX)}"
+RESULTS="${OUT:-$(mktemp -d /tmp/gpu_check.XXXXXX)}"
+OUT="$RESULTS/gpu_check"  # everything goes here first, then into one archive beside the summary
 mkdir -p "$OUT"
 PY="${PYTHON:-python3}"
 CIFAR=.gpudata/cifar10-jpeg-arrays.npz
+DATASET="npz:$CIFAR"
+if [ ! -f "$CIFAR" ] && [ ! -f .gpudata/cifar10-jpeg.npz ]; then
+    DATASET="synthetic"
+    echo "!!! .gpudata/cifar10-jpeg.npz is missing: training on the built-in synthetic data instead of CIFAR-10"
+fi
 : > "$OUT/steps.tsv"
 
 # step NAME SECONDS COMMAND...: run COMMAND under a timeout, stdout+stderr to the terminal and $OUT/NAME.log
@@ -39,13 +47,15 @@ step numerics 60 bash -c "$PY benchmarks/proxy_throughput.py --device cuda --che
 # the resolutions with targets first: if this times out, throughput.log still has the rows measured so far
 step throughput 165 bash -c "$PY benchmarks/proxy_throughput.py --device cuda --resolutions 64 224 32 128 \
     --steps 10 --repeats 3 --json > '$OUT/throughput.json'"
-step cifar10_data 70 bash -c "test -f $CIFAR || $PY .gpudata/materialize.py .gpudata/cifar10-jpeg.npz .gpudata --arrays"
-step train_cifar10 80 bash -c "$PY -m scaling_search train --model b0 --resolution 64 --dataset npz:$CIFAR \
+if [ "$DATASET" != synthetic ]; then
+    step cifar10_data 70 bash -c "test -f $CIFAR || $PY .gpudata/materialize.py .gpudata/cifar10-jpeg.npz .gpudata --arrays"
+fi
+step train_cifar10 80 bash -c "$PY -m scaling_search train --model b0 --resolution 64 --dataset $DATASET \
     --epochs 2 --device cuda --json > '$OUT/train_cifar10.json'"
 step data_pipeline 30 bash -c "$PY benchmarks/data_pipeline.py --device cuda --storage 32 --resolutions 64 224 \
     --workers 8 --json > '$OUT/data_pipeline.json'"
 
-step summary 15 "$PY" - "$OUT" <<'EOF'
+step summary 15 "$PY" - "$OUT" "$DATASET" <<'EOF'
 import json, sys
 from pathlib import Path
 
@@ -60,7 +70,8 @@ def load(name):
 
 
 def show(value, spec):
-    return "-" if value is None else format(value, spec)
+    width = "".join(c for c in spec.split(".")[0] if c.isdigit())
+    return f"{'-':>{width or 1}}" if value is None else format(value, spec)
 
 
 print(f"\nGPU check summary ({out})")
@@ -74,7 +85,8 @@ if numerics:
     print(f"\nnumerics (graph vs eager, tolerance {numerics['tolerance']}): "
           + ("PASS" if numerics["passed"] else "FAIL"))
     for r in numerics["results"]:
-        print(f"  {r['optimizer']:8s} step {r['step_mode']:5s} worst {r['worst']:.2e} ({r['worst_what']})")
+        print(f"  {r['optimizer']:8s} step {r['step_mode']:5s} worst {r['worst']:.2e} ({r['worst_what']})"
+              + (f"  capture failed: {r['graph_error']}" if r.get("graph_error") else ""))
 
 throughput = load("throughput.json")
 if throughput:
@@ -87,11 +99,14 @@ if throughput:
         print(f"  {r['resolution']:3d}  {r['batch']:5d}  {show(r['ours'], '6.0f')}  {show(r['ours_eager'], '10.0f')}"
               f"  {show(r['trainer'], '7.0f')}  {show(r['timm_eager'], '10.0f')}  {show(r['ratio'], '9.2f')}"
               f"  {show(r['target'], '6.1f')}  {r['step_mode']:>9s}{verdict}")
+        if r.get("graph_error"):
+            print(f"       capture failed at {r['resolution']} px: {r['graph_error']}")
 
 train = load("train_cifar10.json")
 if train:
-    print(f"\nCIFAR-10, B0 at 64 px, {train['epochs']} epochs: status {train['status']}"
-          f"{'' if train['reason'] is None else ' (' + train['reason'] + ')'}, step {train['step_mode']}")
+    print(f"\n{sys.argv[2]}, B0 at 64 px, {train['epochs']} epochs: status {train['status']}"
+          f"{'' if train['reason'] is None else ' (' + train['reason'] + ')'}, step {train['step_mode']}"
+          + (f", capture failed: {train['graph_error']}" if train.get("graph_error") else ""))
     print(f"  val acc {show(train['val_acc'], '.4f')}  test acc {show(train['test_acc'], '.4f')}"
           f"  train img/s {show(train['img_per_s'], '.0f')}  wall {show(train['wall_s'], '.1f')} s"
           f"  peak {show(train['peak_mem_mb'], '.0f')} MB  val curve {train['val_curve']}")
@@ -104,3 +119,7 @@ if data:
         print(f"  res {r['resolution']:3d}  ours {r['ours']:9.0f}  torchvision {r['torchvision']:8.0f}"
               f"  ratio {r['ratio']:6.1f}")
 EOF
+
+cp "$OUT/summary.log" "$RESULTS/summary.txt" 2>/dev/null
+tar czf "$RESULTS/gpu_check.tgz" -C "$RESULTS" gpu_check && rm -rf "$OUT"
+echo "results: $RESULTS/summary.txt and $RESULTS/gpu_check.tgz"

@@ -56,6 +56,8 @@ def run_group(args: argparse.Namespace, count: int) -> dict:
         results.append(json.loads(out))
     wall = time.perf_counter() - start
     rates = [r["img_per_s"] for r in results]
+    if None in rates:
+        raise SystemExit("a run finished without a throughput (too few steps to time); train longer")
     return {"runs": count, "aggregate_img_per_s": sum(rates), "per_run_img_per_s": rates, "group_wall_s": wall,
             "step_modes": sorted({r.get("step_mode") for r in results})}
 
