@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 import urllib.request
@@ -161,7 +162,7 @@ def test_dashboard_serves_study_then_stops(tmp_path):
                                               distributions={"alpha": optuna.distributions.FloatDistribution(1, 2)}))
     port = free_port()
     server = subprocess.Popen(cli("dashboard", "--study", "demo", "--studies-dir", str(tmp_path), "--port",
-                                  str(port)),
+                                  str(port), "--json"),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(tmp_path),
                               start_new_session=True)
     try:
@@ -179,6 +180,8 @@ def test_dashboard_serves_study_then_stops(tmp_path):
         stop_group(server)
     assert server.returncode is not None
     assert f"http://127.0.0.1:{port}/dashboard/" in server.stderr.read()
+    assert json.loads(server.stdout.readline()) == {"url": f"http://127.0.0.1:{port}/dashboard/",
+                                                    "host": "127.0.0.1", "port": port, "study": "demo"}
 
 
 def test_dashboard_bad_input(capsys, tmp_path):

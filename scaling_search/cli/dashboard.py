@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import socket
 from pathlib import Path
 
@@ -17,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="inspect a study in optuna-dashboard",
         description="Serve optuna-dashboard for a study's storage and print its URL; Ctrl-C stops it.\n\n"
         "  scaling-search dashboard --study c10-phi1\n"
-        "  scaling-search dashboard --storage postgresql://user@db/search --port 8081",
+        "  scaling-search dashboard --storage postgresql://user@db/search --port 8081\n"
+        "  scaling-search dashboard --study c10-phi1 --json     the URL as JSON, for scripts",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--study", help="study name: its SQLite file studies/<study>.db is served")
@@ -26,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind (default 127.0.0.1: only this machine can connect)")
     parser.add_argument("--port", type=port_number, default=8080, help="port (default 8080)")
+    parser.add_argument("--json", action="store_true",
+                        help='print {"url", "host", "port", "study"} as one JSON line on stdout once it serves')
     parser.set_defaults(func=run)
 
 
@@ -71,7 +75,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"no study named {args.study!r} in that storage")
     check_port_free(args.host, args.port)
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
-    progress(f"optuna-dashboard: http://{shown_host}:{args.port}/dashboard/ (Ctrl-C to stop)")
+    url = f"http://{shown_host}:{args.port}/dashboard/"
+    progress(f"optuna-dashboard: {url} (Ctrl-C to stop)")
+    if args.json:  # one line, flushed, so a script can read it while the server runs
+        print(json.dumps({"url": url, "host": args.host, "port": args.port, "study": args.study}), flush=True)
     try:
         run_server(storage, host=args.host, port=args.port)
     except KeyboardInterrupt:
