@@ -30,11 +30,21 @@ PAPER_OPS = ("conv", "linear", "addmm", "matmul")
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--networks", type=int, default=24, help="distinct candidate networks to measure")
-    parser.add_argument("--resolution", type=int, default=224, help="base resolution of the grid (default 224)")
-    parser.add_argument("--workers", type=int, help="our worker processes (default: one per core)")
+    parser.add_argument("--networks", type=at_least(1), default=24, help="distinct candidate networks to measure")
+    parser.add_argument("--resolution", type=at_least(8), default=224, help="grid's base resolution (default 224)")
+    parser.add_argument("--workers", type=at_least(1), help="our worker processes (default: one per core)")
     parser.add_argument("--json", action="store_true")
     return parser.parse_args()
+
+
+def at_least(low: int):
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {text!r}")
+        return value
+
+    return parse
 
 
 def grid_layouts(count: int, resolution: int) -> list:
