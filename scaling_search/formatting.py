@@ -1,4 +1,4 @@
-"""Numbers as people read them in tables, whatever container they come from (Python, NumPy, pandas)."""
+"""Values as people read them: numbers in tables (from Python, NumPy or pandas), errors in one line."""
 
 from __future__ import annotations
 
@@ -25,3 +25,9 @@ def format_number(value: Any, spec: str, missing: str = "-") -> str:
             value = int(value)
         return format(value, spec)
     return str(value)
+
+
+def describe(err: BaseException) -> str:
+    """``"<ExcType>: first line of the message"``, for one-line reasons."""
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__

@@ -14,14 +14,15 @@ def count_lines(log: Callable[[str], None], label: str, unit: str, every_s: floa
     at once, at most one every ``every_s`` seconds, and one at the end.
     """
     started = time.monotonic()
-    last_shown: list[float] = []
+    last_shown: float | None = None
 
     def show(done: int, total: int) -> None:
+        nonlocal last_shown
         now = time.monotonic()
         if now - started < quiet_s:
             return
-        if not last_shown or done == total or now - last_shown[-1] >= every_s:
-            last_shown.append(now)
+        if last_shown is None or done == total or now - last_shown >= every_s:
+            last_shown = now
             log(f"{label}: {done:,}/{total:,} {unit} ({done / max(total, 1):.0%})")
 
     return show

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from scaling_search.formatting import describe
 from scaling_search.recipe import Recipe
 
 StepMode = Literal["graph", "eager"]
@@ -194,12 +195,6 @@ class GraphedStep:
             return False
         self.graph = graph
         return True
-
-
-def describe(err: BaseException) -> str:
-    """``"<ExcType>: first line of the message"``, for one-line reasons."""
-    lines = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
 
 
 def make_step(

@@ -29,11 +29,12 @@ from torch import nn
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.data.augment import eval_batch, normalisation, train_batch
 from scaling_search.data.dataset import ImageData
+from scaling_search.formatting import describe
 from scaling_search.machine import available_cores, peak_rss_mb, physical_memory
 from scaling_search.models.efficientnet import build, count_parameters, zero_init_residuals
 from scaling_search.models.scaling import Layout
 from scaling_search.recipe import RECIPES, Budget, Recipe, learning_rate
-from scaling_search.step import GraphedStep, StepMode, TrainStep, describe, make_step, step_mode
+from scaling_search.step import GraphedStep, StepMode, TrainStep, make_step, step_mode
 
 Status = Literal["ok", "diverged", "oom", "failed"]
 Report = Callable[[int, float, float], Any]
@@ -144,7 +145,7 @@ def train_proxy(
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
     if device.type == "cpu":
-        check_fits_on_cpu(layout, min(recipe.train_batch_size, len(data.train_y), budget.max_train_images or 2**62))
+        check_fits_on_cpu(layout, epoch_shape(len(data.train_y), budget, recipe)[1])
     run = _Run(val_curve=[], train_loss_curve=[])
     started = time.perf_counter()
     rss_before = peak_rss_mb()
@@ -213,8 +214,7 @@ def _epochs(
     train_x, train_y = data.train_x.to(device), data.train_y.to(device)
     val_x, val_y = data.val_x.to(device), data.val_y.to(device)
     mean, std = normalisation(data, device)
-    images = min(len(train_y), budget.max_train_images or len(train_y))
-    batch = min(recipe.train_batch_size, images)
+    images, batch = epoch_shape(len(train_y), budget, recipe)
     steps_per_epoch = images // batch
     total_steps = steps_per_epoch * budget.epochs
     peak_lr = recipe.peak_lr(batch)
@@ -256,6 +256,12 @@ def _epochs(
         if epoch == budget.epochs:
             run.test_acc = evaluator.accuracy(data.test_x.to(device), data.test_y.to(device))
         yield EpochProgress(epoch, budget.epochs, train_loss, val_acc, epoch_img_per_s, time.perf_counter() - started)
+
+
+def epoch_shape(train_images: int, budget: Budget, recipe: Recipe) -> tuple[int, int]:
+    """(images trained on per epoch, images per step): the budget's cap, and no batch larger than an epoch."""
+    images = min(train_images, budget.max_train_images or train_images)
+    return images, min(recipe.train_batch_size, images)
 
 
 def check_fits_on_cpu(layout: Layout, batch: int) -> None:

@@ -89,7 +89,7 @@ def result_of(future: Future) -> Counts:
         return future.result()
     except BrokenProcessPool:
         raise ValueError("a process measuring candidates died (out of memory?); measure fewer or smaller "
-                           "networks, or use --counter analytic") from None
+                         "networks, or use --counter analytic") from None
 
 
 def memory_bound_workers(layouts: Iterable[Layout]) -> int:

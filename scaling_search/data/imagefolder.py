@@ -39,6 +39,7 @@ from PIL import Image, ImageOps
 from scaling_search.cache import exclusive_lock, open_atomic
 from scaling_search.data.arrays import splits_from_arrays
 from scaling_search.data.dataset import DatasetError, Splits, check_fits_in_memory
+from scaling_search.formatting import describe
 from scaling_search.machine import available_cores
 
 CACHE_FORMAT = 3  # bump when decoding or the cache's contents change, so old caches are not reused
@@ -267,8 +268,7 @@ def decode_image(path: str, size: int) -> np.ndarray | str:
             box = ((width - side) / 2, (height - side) / 2, (width + side) / 2, (height + side) / 2)
             return np.asarray(rgb.resize((size, size), Image.Resampling.BILINEAR, box=box))
     except Exception as err:  # Pillow's format plugins raise many exception types on corrupt or foreign files
-        lines = str(err).replace(repr(path), "").replace(path, "").strip().splitlines()
-        return f"{type(err).__name__}: {lines[0].strip()}" if lines else type(err).__name__
+        return describe(err).replace(f" {path!r}", "").replace(f" {path}", "")  # the warning names the file
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

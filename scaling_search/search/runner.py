@@ -111,7 +111,7 @@ def run_search(
     wanted = wanted.named()
     check_dataset(wanted.dataset)  # a typo fails now, before a database or Ray is started
     ray = None
-    created: list[tuple[Path, os.stat_result]] = []  # the SQLite file this run creates, if it creates one
+    created = None  # the SQLite file this run creates, if it creates one
     try:
         if not resume and wanted.address:
             # A cluster's resources are known only once connected: check them before a database is created.
@@ -120,10 +120,11 @@ def run_search(
         elif not resume:
             check_local_resources(wanted)
         with driver_lock(wanted):
-            return search(wanted, resume, ray, ray_temp_dir, log, trainable, created)
+            created = None if resume else claim_new_sqlite_file(wanted.storage_url())
+            return search(wanted, resume, ray, ray_temp_dir, log, trainable)
     except BaseException:
-        for path, identity in created:
-            remove_if_no_study(path, identity, wanted.storage_url())  # a failed start leaves no empty database
+        if created is not None:
+            remove_if_no_study(*created, wanted.storage_url())  # a failed start leaves no empty database
         raise
     finally:
         if ray is not None:
@@ -181,14 +182,8 @@ def remove_if_no_study(path: Path, identity: os.stat_result, url: str) -> None:
 
 
 def search(wanted: StudyDefinition, resume: bool, ray, ray_temp_dir: str | None, log: Callable[[str], None],
-           trainable: Callable[..., None], created: list[tuple[Path, os.stat_result]]) -> SearchOutcome:
-    """``run_search`` once connected to ``ray`` when it was needed early (None: started here when needed).
-
-    A new SQLite database this creates is added to ``created``, for removal should the run fail before its study.
-    """
-    claimed = None if resume else claim_new_sqlite_file(wanted.storage_url())
-    if claimed is not None:
-        created.append(claimed)
+           trainable: Callable[..., None]) -> SearchOutcome:
+    """``run_search`` once connected to ``ray`` when it was needed early (None: started here when needed)."""
     storage = open_storage(wanted.storage_url(), must_exist=resume)
     existing = find_study(storage, wanted.study)
     if resume and existing is None:
