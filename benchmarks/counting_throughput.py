@@ -49,7 +49,7 @@ def at_least(low: int):
 
 def grid_layouts(count: int, resolution: int) -> list:
     """``count`` distinct networks of the φ = 1 grid around the paper's point (nominal constraint, 10 % tolerance)."""
-    from scaling_search.candidates import GridSpec, grid_points, layout_for
+    from scaling_search.grid import GridSpec, grid_points, layout_for
 
     spec = GridSpec(phi=1.0, base_resolution=resolution, step=0.02, constraint="nominal", tolerance=0.1)
     distinct: dict[str, object] = {}

@@ -49,6 +49,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from scaling_search.data.augment import Augmentation
+from scaling_search.errors import InputError
 
 OptimizerName = Literal["sgd", "rmsprop"]
 OPTIMIZERS: tuple[OptimizerName, ...] = ("sgd", "rmsprop")
@@ -93,22 +94,22 @@ class Recipe:
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
+            raise InputError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
         if not 0 < self.lr_per_256 <= MAX_LR:
-            raise ValueError(f"learning rate must lie in (0, {MAX_LR:g}], got {self.lr_per_256}")
+            raise InputError(f"learning rate must lie in (0, {MAX_LR:g}], got {self.lr_per_256}")
         for name in ("momentum", "rmsprop_decay", "label_smoothing"):
             if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
+                raise InputError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
         if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
-            raise ValueError(f"weight decay must be >= 0, got {self.weight_decay}")
+            raise InputError(f"weight decay must be >= 0, got {self.weight_decay}")
         if not (self.warmup_epochs >= 0 and math.isfinite(self.warmup_epochs)):
-            raise ValueError(f"warm-up epochs must be >= 0, got {self.warmup_epochs}")
+            raise InputError(f"warm-up epochs must be >= 0, got {self.warmup_epochs}")
         if self.bn_calibration_images < 0:
-            raise ValueError(f"bn_calibration_images must be >= 0, got {self.bn_calibration_images}")
+            raise InputError(f"bn_calibration_images must be >= 0, got {self.bn_calibration_images}")
         if not self.rmsprop_eps > 0:
-            raise ValueError(f"RMSProp epsilon must be > 0, got {self.rmsprop_eps}")
+            raise InputError(f"RMSProp epsilon must be > 0, got {self.rmsprop_eps}")
         if self.train_batch_size < 1 or self.eval_batch_size < 1:
-            raise ValueError("batch sizes must be >= 1")
+            raise InputError("batch sizes must be >= 1")
 
     def eval_batch(self, resolution: int) -> int:
         """Images per evaluation (and BatchNorm calibration) batch at ``resolution``: activations grow with its square.
@@ -138,9 +139,9 @@ class Budget:
 
     def __post_init__(self) -> None:
         if int(self.epochs) != self.epochs or not 1 <= self.epochs <= MAX_EPOCHS:
-            raise ValueError(f"epochs must be an integer in [1, {MAX_EPOCHS}], got {self.epochs}")
+            raise InputError(f"epochs must be an integer in [1, {MAX_EPOCHS}], got {self.epochs}")
         if self.max_train_images is not None and self.max_train_images < 1:
-            raise ValueError(f"the cap on training images must be >= 1, got {self.max_train_images}")
+            raise InputError(f"the cap on training images must be >= 1, got {self.max_train_images}")
 
 
 def learning_rate(step: int, total_steps: int, warmup_steps: int, peak: float) -> float:
@@ -165,4 +166,4 @@ def get_recipe(name: str) -> Recipe:
     try:
         return RECIPES[name]
     except KeyError:
-        raise ValueError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}") from None
+        raise InputError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}") from None

@@ -29,6 +29,7 @@ from torch import nn
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.data.augment import eval_batch, normalisation, train_batch
 from scaling_search.data.dataset import ImageData
+from scaling_search.errors import InputError
 from scaling_search.formatting import describe
 from scaling_search.machine import available_cores, peak_rss_mb, physical_memory
 from scaling_search.models.efficientnet import build, count_parameters, zero_init_residuals
@@ -141,9 +142,9 @@ def train_proxy(
     """
     device = torch.device(device)
     if layout.num_classes != data.num_classes:
-        raise ValueError(f"the layout has {layout.num_classes} classes but {data.name} has {data.num_classes}")
+        raise InputError(f"the layout has {layout.num_classes} classes but {data.name} has {data.num_classes}")
     if threads is not None and threads < 1:
-        raise ValueError(f"threads must be >= 1, got {threads}")
+        raise InputError(f"threads must be >= 1, got {threads}")
     if device.type == "cpu":
         check_fits_on_cpu(layout, epoch_shape(len(data.train_y), budget, recipe)[1])
     run = _Run(val_curve=[], train_loss_curve=[])
@@ -276,7 +277,7 @@ def check_fits_on_cpu(layout: Layout, batch: int) -> None:
     needed = 4 * (4 * counts.params + 4 * counts.activations * batch)
     total = physical_memory()
     if total is not None and needed > total:
-        raise ValueError(f"training this network ({counts.params:,} parameters) at batch {batch} needs at least "
+        raise InputError(f"training this network ({counts.params:,} parameters) at batch {batch} needs at least "
                          f"{needed / 2**30:.1f} GiB, more than this machine's {total / 2**30:.1f} GiB; use a smaller "
                          "network, resolution or batch")
 

@@ -4,7 +4,9 @@ import argparse
 
 import pytest
 
-from scaling_search.candidates import (
+from scaling_search.counting.analytic import analytic_counts
+from scaling_search.family import derive_family, parse_phis, released_family
+from scaling_search.grid import (
     GridSpec,
     axis_values,
     base_layout,
@@ -12,8 +14,6 @@ from scaling_search.candidates import (
     layout_for,
     single_dimension,
 )
-from scaling_search.counting.analytic import analytic_counts
-from scaling_search.derive import derive_family, parse_phis, released_family
 from scaling_search.search.definition import StudyDefinition
 
 

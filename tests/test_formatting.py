@@ -5,7 +5,7 @@ import pandas as pd
 
 from scaling_search.cli.common import fmt
 from scaling_search.formatting import format_number
-from scaling_search.report.tables import to_markdown
+from scaling_search.reporting.tables import to_markdown
 
 
 def test_integer_spec_takes_integral_floats_and_numpy_scalars():

@@ -213,7 +213,7 @@ def test_failed_write_leaves_no_partial_report(tmp_path, capsys, monkeypatch):
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("scaling_search.report.figures.family_growth", disk_full)
+    monkeypatch.setattr("scaling_search.reporting.figures.family_growth", disk_full)
     assert "No space left" in error(capsys, report(tmp_path, "partial"))
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []

@@ -93,7 +93,7 @@ def test_plan_has_one_trial_per_distinct_layout_and_seed():
 
 
 def test_distinct_layouts_and_spread():
-    from scaling_search.candidates import GridSpec, enumerate_candidates
+    from scaling_search.grid import GridSpec, enumerate_candidates
 
     candidates = enumerate_candidates(GridSpec(base_resolution=32, num_classes=10), analytic_counts)
     distinct = distinct_layouts(candidates)

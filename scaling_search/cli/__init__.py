@@ -1,4 +1,4 @@
-"""The ``scaling-search`` command: one sub-command a module, errors as one line with exit code 2."""
+"""The ``scaling-search`` command: one sub-command a module; bad input is one line and exit 2, a bug exit 1."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import warnings
 from collections.abc import Sequence
 
 from scaling_search import __version__
-from scaling_search.cli.common import Parser, UsageError
+from scaling_search.cli.common import Parser
+from scaling_search.errors import InputError
+from scaling_search.formatting import describe
 
 COMMANDS = ("run", "dashboard", "report", "flops", "candidates", "derive", "train")
 """Sub-command modules under ``scaling_search.cli``; each has ``register(subparsers)``."""
@@ -54,15 +56,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
         return int(args.func(args) or 0)
-    except (UsageError, ValueError, OSError, OverflowError) as err:
+    except (InputError, OSError) as err:  # the user's to fix: bad input, or a file or disk that refused
         if debug:
             raise
-        message = str(err) or type(err).__name__
-        print(f"scaling-search: error: {message}", file=sys.stderr)
+        print(f"scaling-search: error: {str(err) or type(err).__name__}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("scaling-search: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # anything else is a bug in scaling-search, never the user's fault
+        if debug:
+            raise
+        print(f"scaling-search: bug: {describe(err)} (a bug in scaling-search, not your input; "
+              "'scaling-search --debug COMMAND ...' shows the traceback to report)", file=sys.stderr)
+        return 1
 
 
 def one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> str:

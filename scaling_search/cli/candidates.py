@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from scaling_search.candidates import GridSpec, enumerate_candidates
 from scaling_search.cli.common import (
     UsageError,
     add_output_flags,
@@ -18,6 +17,7 @@ from scaling_search.cli.common import (
 )
 from scaling_search.cli.flops import add_common_counting_flags
 from scaling_search.counting.counter import make_counter
+from scaling_search.grid import GridSpec, enumerate_candidates
 from scaling_search.progress import count_lines
 
 

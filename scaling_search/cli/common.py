@@ -12,11 +12,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from scaling_search.errors import InputError
 from scaling_search.formatting import format_number
 
 
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit code 2, no traceback."""
+class UsageError(InputError):
+    """A command line that cannot be parsed or whose flags contradict each other."""
 
 
 class Parser(argparse.ArgumentParser):

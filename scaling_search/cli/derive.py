@@ -7,7 +7,7 @@ import argparse
 from scaling_search.cli.common import add_output_flags, emit, fmt, positive_float, positive_int, render_table
 from scaling_search.cli.flops import add_common_counting_flags
 from scaling_search.counting.counter import make_counter
-from scaling_search.derive import derive_family, parse_phis, released_family
+from scaling_search.family import derive_family, parse_phis, released_family
 
 FAMILY_COLUMNS = [
     ("name", "name", fmt("s")),

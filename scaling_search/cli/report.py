@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def formats(text: str) -> tuple[str, ...]:
-    from scaling_search.report.build import FORMATS
+    from scaling_search.reporting.build import FORMATS
 
     wanted = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
     unknown = [f for f in wanted if f not in FORMATS]
@@ -45,7 +45,7 @@ def formats(text: str) -> tuple[str, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scaling_search.report.build import load_report_study, paper_report, study_report
+    from scaling_search.reporting.build import load_report_study, paper_report, study_report
 
     wanted = formats(args.format)
     if args.paper:
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"no study {args.study!r}: {Path(args.studies_dir) / (args.study + '.db')} does not exist")
         study, saved = load_report_study(definition.storage_url(), args.study)
         out = study_report(study, saved, args.out or Path("reports") / args.study, wanted, note=args.note)
-    from scaling_search.report.build import MANIFEST
+    from scaling_search.reporting.build import MANIFEST
 
     progress(f"wrote {out}/index.md")
     files = [str(out / name) for name in (out / MANIFEST).read_text().splitlines()]

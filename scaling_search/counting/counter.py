@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from scaling_search.counting.analytic import Counts, analytic_counts
+from scaling_search.errors import InputError
 from scaling_search.machine import available_cores, physical_memory
 from scaling_search.models.scaling import Layout
 
@@ -42,7 +43,7 @@ def make_counter(name: CounterName = "fvcore", cache_dir: Path | None = None) ->
         return analytic_counts
     if name == "fvcore":
         return MeasuredCounter(cache_dir)
-    raise ValueError(f"unknown counter {name!r}; choose one of {', '.join(COUNTERS)}")
+    raise InputError(f"unknown counter {name!r}; choose one of {', '.join(COUNTERS)}")
 
 
 def count_all(counter: Counter, layouts: Iterable[Layout], progress: Progress | None = None,
@@ -88,7 +89,7 @@ def result_of(future: Future) -> Counts:
     try:
         return future.result()
     except BrokenProcessPool:
-        raise ValueError("a process measuring candidates died (out of memory?); measure fewer or smaller "
+        raise InputError("a process measuring candidates died (out of memory?); measure fewer or smaller "
                          "networks, or use --counter analytic") from None
 
 

@@ -21,6 +21,7 @@ import torch
 
 from scaling_search.cache import default_cache_dir, read_json, write_atomic
 from scaling_search.counting.analytic import Counts, analytic_counts
+from scaling_search.errors import InputError
 from scaling_search.machine import physical_memory
 from scaling_search.models.efficientnet import build, count_parameters
 from scaling_search.models.scaling import Layout
@@ -52,7 +53,7 @@ def check_measurable(layout: Layout) -> None:
     needed = measuring_bytes(layout)
     total = physical_memory()
     if total is not None and needed > total / 2:
-        raise ValueError(f"measuring this network with fvcore needs about {needed / 2**30:.1f} GiB "
+        raise InputError(f"measuring this network with fvcore needs about {needed / 2**30:.1f} GiB "
                          f"({analytic_counts(layout).params:,} parameters), more than half this machine's "
                          f"{total / 2**30:.1f} GiB; use --counter analytic, which gives the same counts without "
                          "building it")

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Literal
 import torch
 import torch.nn.functional as F
 
+from scaling_search.errors import InputError
+
 if TYPE_CHECKING:
     from scaling_search.data.dataset import ImageData
 
@@ -48,15 +50,15 @@ class Augmentation:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"augmentation kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+            raise InputError(f"augmentation kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         low, high = self.scale
         if not 0 < low <= high <= 1:
-            raise ValueError(f"augmentation scale must satisfy 0 < min <= max <= 1, got {self.scale}")
+            raise InputError(f"augmentation scale must satisfy 0 < min <= max <= 1, got {self.scale}")
         low, high = self.ratio
         if not 0 < low <= high or not math.isfinite(high):
-            raise ValueError(f"augmentation ratio must satisfy 0 < min <= max, got {self.ratio}")
+            raise InputError(f"augmentation ratio must satisfy 0 < min <= max, got {self.ratio}")
         if not 0 <= self.pad_fraction <= 0.5:
-            raise ValueError(f"augmentation pad_fraction must lie in [0, 0.5], got {self.pad_fraction}")
+            raise InputError(f"augmentation pad_fraction must lie in [0, 0.5], got {self.pad_fraction}")
 
 
 def normalisation(data: ImageData, device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -104,9 +106,9 @@ def train_batch(
 
 def check_batch(x: torch.Tensor, resolution: int) -> None:
     if x.dtype != torch.uint8 or x.dim() != 4 or x.shape[1] != 3:
-        raise ValueError(f"expected a uint8 [B, 3, H, W] batch, got {x.dtype} {tuple(x.shape)}")
+        raise InputError(f"expected a uint8 [B, 3, H, W] batch, got {x.dtype} {tuple(x.shape)}")
     if resolution < 1:
-        raise ValueError(f"resolution must be >= 1, got {resolution}")
+        raise InputError(f"resolution must be >= 1, got {resolution}")
 
 
 def to_unit(x: torch.Tensor) -> torch.Tensor:

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 import torch
 
+from scaling_search.errors import InputError
 from scaling_search.machine import physical_memory
 
 
-class DatasetError(ValueError):
+class DatasetError(InputError):
     """A dataset spec, file or array that cannot be used; the message says what is wrong and what is allowed."""
 
 
@@ -57,9 +58,9 @@ class ImageData:
         for split in ("train", "val", "test"):
             x, y = getattr(self, f"{split}_x"), getattr(self, f"{split}_y")
             if x.dtype != torch.uint8 or x.dim() != 4 or tuple(x.shape[1:]) != (3, size, size):
-                raise ValueError(f"{split}_x must be uint8 [N, 3, {size}, {size}], got {x.dtype} {tuple(x.shape)}")
+                raise InputError(f"{split}_x must be uint8 [N, 3, {size}, {size}], got {x.dtype} {tuple(x.shape)}")
             if y.dtype != torch.int64 or tuple(y.shape) != (x.shape[0],):
-                raise ValueError(f"{split}_y must be int64 [{x.shape[0]}], got {y.dtype} {tuple(y.shape)}")
+                raise InputError(f"{split}_y must be int64 [{x.shape[0]}], got {y.dtype} {tuple(y.shape)}")
 
     @property
     def num_classes(self) -> int:

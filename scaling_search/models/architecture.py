@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from scaling_search.errors import InputError
+
 
 @dataclass(frozen=True)
 class StageSpec:
@@ -89,4 +91,4 @@ def released_model(name: str) -> ReleasedModel:
         if model.name == key:
             return model
     known = ", ".join(m.name for m in RELEASED_FAMILY)
-    raise ValueError(f"unknown model {name!r}; known: {known}")
+    raise InputError(f"unknown model {name!r}; known: {known}")

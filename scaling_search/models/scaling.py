@@ -11,6 +11,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
+from scaling_search.errors import InputError
 from scaling_search.models.architecture import EFFICIENTNET_B0, RELEASED_FAMILY, BaseArchitecture, ReleasedModel
 
 RepeatRounding = Literal["ceil", "round"]
@@ -35,13 +36,13 @@ def round_repeats(repeats: int, depth: float, mode: RepeatRounding = "ceil") -> 
         return math.ceil(depth * repeats)
     if mode == "round":
         return max(1, round(depth * repeats))
-    raise ValueError(f"repeat rounding must be 'ceil' or 'round', not {mode!r}")
+    raise InputError(f"repeat rounding must be 'ceil' or 'round', not {mode!r}")
 
 
 def scale_resolution(base_resolution: int, gamma: float, phi: float = 1.0, multiple: int = 1) -> int:
     """Resolution ``round(base · gamma**phi)``, optionally rounded to a multiple of ``multiple``."""
     if multiple < 1:
-        raise ValueError(f"resolution multiple must be >= 1, got {multiple}")
+        raise InputError(f"resolution multiple must be >= 1, got {multiple}")
     resolution = base_resolution * gamma**phi
     return max(multiple, round(resolution / multiple) * multiple)
 
@@ -136,39 +137,39 @@ class Layout:
             fields["stages"] = tuple(StageLayout(**s) for s in fields["stages"])
             return cls(**fields)
         except (KeyError, TypeError) as err:
-            raise ValueError(f"not a layout: {err}") from None
+            raise InputError(f"not a layout: {err}") from None
 
 
 def check_resolution(resolution: int) -> int:
     if isinstance(resolution, bool) or not isinstance(resolution, (int, float)) or int(resolution) != resolution \
             or not 8 <= resolution <= MAX_RESOLUTION:
-        raise ValueError(f"resolution must be an integer in [8, {MAX_RESOLUTION}], got {resolution!r}")
+        raise InputError(f"resolution must be an integer in [8, {MAX_RESOLUTION}], got {resolution!r}")
     return int(resolution)
 
 
 def check_layout(layout: Layout) -> None:
-    """Raise ValueError for a layout no network can be built from (as a hand-edited --config file can hold)."""
+    """Raise InputError for a layout no network can be built from (as a hand-edited --config file can hold)."""
     def positive_int(name: str, value: Any, most: float = math.inf) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
-            raise ValueError(f"layout {name} must be an integer in [1, {most:g}], got {value!r}")
+            raise InputError(f"layout {name} must be an integer in [1, {most:g}], got {value!r}")
 
     for name in ("width", "depth"):
         value = getattr(layout, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_MULTIPLIER:
-            raise ValueError(f"layout {name} must be a number in (0, {MAX_MULTIPLIER:g}], got {value!r}")
+            raise InputError(f"layout {name} must be a number in (0, {MAX_MULTIPLIER:g}], got {value!r}")
     positive_int("resolution", layout.resolution, MAX_RESOLUTION)
     check_resolution(layout.resolution)
     positive_int("num_classes", layout.num_classes, MAX_CLASSES)
     for name in ("dropout", "drop_path"):
         value = getattr(layout, name)
         if not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise ValueError(f"layout {name} must lie in [0, 1), got {value!r}")
+            raise InputError(f"layout {name} must lie in [0, 1), got {value!r}")
     for name, low, high in (("se_ratio", 0.0, 1.0), ("bn_momentum", 0.0, 1.0), ("bn_eps", 0.0, 1.0)):
         value = getattr(layout, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value <= high:
-            raise ValueError(f"layout {name} must be a number in ({low:g}, {high:g}], got {value!r}")
+            raise InputError(f"layout {name} must be a number in ({low:g}, {high:g}], got {value!r}")
     if not layout.stages:
-        raise ValueError("a layout needs at least one stage")
+        raise InputError("a layout needs at least one stage")
     positive_int("stem", layout.stem, MAX_CHANNELS)
     positive_int("head", layout.head, MAX_CHANNELS)
     limits = {"expand_ratio": 64, "kernel": 63, "in_channels": MAX_CHANNELS, "out_channels": MAX_CHANNELS,
@@ -178,10 +179,10 @@ def check_layout(layout: Layout) -> None:
         for name, most in limits.items():
             positive_int(f"stage {index} {name}", getattr(stage, name), most)
         if stage.stride not in (1, 2) or stage.kernel % 2 == 0:
-            raise ValueError(f"layout stage {index} needs stride 1 or 2 and an odd kernel, got {stage.stride}, "
+            raise InputError(f"layout stage {index} needs stride 1 or 2 and an odd kernel, got {stage.stride}, "
                              f"{stage.kernel}")
         if stage.in_channels != previous:
-            raise ValueError(f"layout stage {index} takes {stage.in_channels} channels but gets {previous}")
+            raise InputError(f"layout stage {index} takes {stage.in_channels} channels but gets {previous}")
         previous = stage.out_channels
 
 
@@ -198,11 +199,11 @@ def scale(
     """Realise ``base`` at width multiplier ``width``, depth multiplier ``depth`` and ``resolution``."""
     for name, value in (("width", width), ("depth", depth)):
         if not 0 < value <= MAX_MULTIPLIER:
-            raise ValueError(f"{name} must be a number in (0, {MAX_MULTIPLIER:g}], got {value}")
+            raise InputError(f"{name} must be a number in (0, {MAX_MULTIPLIER:g}], got {value}")
     if not 1 <= num_classes <= MAX_CLASSES:
-        raise ValueError(f"num_classes must lie in [1, {MAX_CLASSES}], got {num_classes}")
+        raise InputError(f"num_classes must lie in [1, {MAX_CLASSES}], got {num_classes}")
     if not 0.0 <= dropout < 1.0 or not 0.0 <= drop_path < 1.0:
-        raise ValueError("dropout and drop_path must lie in [0, 1)")
+        raise InputError("dropout and drop_path must lie in [0, 1)")
     resolution = check_resolution(base.base_resolution if resolution is None else resolution)
     divisor = base.channel_divisor
     stem = round_filters(base.stem_channels, width, divisor)
@@ -257,12 +258,12 @@ def compound_layout(
     """The layout at compound coefficient ``phi``: depth alpha^phi, width beta^phi, resolution gamma^phi."""
     for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
         if not (value > 0 and math.isfinite(value)):
-            raise ValueError(f"{name} must be a positive number, got {value}")
+            raise InputError(f"{name} must be a positive number, got {value}")
     if not math.isfinite(phi):
-        raise ValueError(f"phi must be a finite number, got {phi}")
+        raise InputError(f"phi must be a finite number, got {phi}")
     for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
         if scales_past_limit(value, phi):
-            raise ValueError(f"{name}^phi = {name} {value:g} to the power {phi:g} is more than {MAX_MULTIPLIER:g}; "
+            raise InputError(f"{name}^phi = {name} {value:g} to the power {phi:g} is more than {MAX_MULTIPLIER:g}; "
                              "lower phi or the coefficient")
     resolution = scale_resolution(base_resolution or base.base_resolution, gamma, phi, resolution_multiple)
     return scale(

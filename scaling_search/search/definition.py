@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
-from scaling_search.candidates import GridSpec
 from scaling_search.data.load import parse_spec
+from scaling_search.errors import InputError
+from scaling_search.grid import GridSpec
 from scaling_search.models.scaling import MAX_RESOLUTION
 from scaling_search.recipe import MAX_EPOCHS, MAX_LR, RECIPES
 
@@ -131,31 +132,31 @@ def toml_value(value: Any) -> str:
 
 
 def validate(definition: StudyDefinition) -> None:
-    """Raise ValueError naming the option, what it got and what is allowed."""
+    """Raise InputError naming the option, what it got and what is allowed."""
     d = definition
     if d.study is not None and (not STUDY_NAME.fullmatch(d.study) or ".." in d.study):
-        raise ValueError(f"study name {d.study!r} must be letters, digits, '.', '_' or '-' (no '/' or '..'), "
+        raise InputError(f"study name {d.study!r} must be letters, digits, '.', '_' or '-' (no '/' or '..'), "
                          "at most 100 characters")
     parse_spec(d.dataset)  # its syntax only: whether its files exist is checked when a run starts
     if not d.studies_dir.strip():
-        raise ValueError("studies-dir is empty; name a folder (default studies)")
+        raise InputError("studies-dir is empty; name a folder (default studies)")
     if d.recipe not in RECIPES:
-        raise ValueError(f"unknown recipe {d.recipe!r}; choose one of {', '.join(RECIPES)}")
+        raise InputError(f"unknown recipe {d.recipe!r}; choose one of {', '.join(RECIPES)}")
     if not DEVICE.fullmatch(d.device):
-        raise ValueError(f"device must be auto, cpu or cuda, not {d.device!r}")
+        raise InputError(f"device must be auto, cpu or cuda, not {d.device!r}")
     if d.storage is not None and (not d.storage.strip() or d.storage.strip() in IN_MEMORY_STORAGE):
-        raise ValueError(f"storage {d.storage!r} keeps nothing: name a file or a database server")
+        raise InputError(f"storage {d.storage!r} keeps nothing: name a file or a database server")
     if d.epochs is not None and d.epochs > MAX_EPOCHS:
-        raise ValueError(f"epochs must be at most {MAX_EPOCHS}, got {d.epochs}")
+        raise InputError(f"epochs must be at most {MAX_EPOCHS}, got {d.epochs}")
     if d.lr is not None and not 0 < d.lr <= MAX_LR:
-        raise ValueError(f"lr must lie in (0, {MAX_LR:g}], got {d.lr}")
+        raise InputError(f"lr must lie in (0, {MAX_LR:g}], got {d.lr}")
     GridSpec.from_options(d, base_resolution=d.base_resolution or GRID_DEFAULTS.base_resolution)  # raises if unusable
     if d.strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {d.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        raise InputError(f"unknown strategy {d.strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if d.constraint not in ("measured", "nominal"):
-        raise ValueError(f"constraint must be 'measured' or 'nominal', not {d.constraint!r}")
+        raise InputError(f"constraint must be 'measured' or 'nominal', not {d.constraint!r}")
     if not math.isfinite(d.phi) or d.phi == 0:
-        raise ValueError(f"phi must be a finite, non-zero number, got {d.phi} (at phi = 0 every candidate is the base "
+        raise InputError(f"phi must be a finite, non-zero number, got {d.phi} (at phi = 0 every candidate is the base "
                          "network)")
     positive_ints = {"seeds": d.seeds, "trials_per_gpu": d.trials_per_gpu, "trials": d.trials,
                      "max_candidates": d.max_candidates, "epochs": d.epochs, "batch_size": d.batch_size,
@@ -163,19 +164,19 @@ def validate(definition: StudyDefinition) -> None:
                      "max_train_images": d.max_train_images}
     for name, value in positive_ints.items():
         if value is not None and value < 1:
-            raise ValueError(f"{name.replace('_', '-')} must be >= 1, got {value}")
+            raise InputError(f"{name.replace('_', '-')} must be >= 1, got {value}")
     if d.cpus_per_trial is not None and not (0 < d.cpus_per_trial <= 1024):
-        raise ValueError(f"cpus-per-trial must be > 0 (fractions share a core), got {d.cpus_per_trial}")
+        raise InputError(f"cpus-per-trial must be > 0 (fractions share a core), got {d.cpus_per_trial}")
     if d.max_failures < 0:
-        raise ValueError(f"max-failures must be >= 0, got {d.max_failures}")
+        raise InputError(f"max-failures must be >= 0, got {d.max_failures}")
     if d.base_resolution is not None and not 8 <= d.base_resolution <= MAX_RESOLUTION:
-        raise ValueError(f"base-resolution must lie in [8, {MAX_RESOLUTION}], got {d.base_resolution}")
+        raise InputError(f"base-resolution must lie in [8, {MAX_RESOLUTION}], got {d.base_resolution}")
     if not 0 < d.val_fraction <= 0.5:
-        raise ValueError(f"val-fraction must lie in (0, 0.5], got {d.val_fraction}")
+        raise InputError(f"val-fraction must lie in (0, 0.5], got {d.val_fraction}")
     if d.strategy == "tpe" and d.seeds != 1:
-        raise ValueError("--seeds is for the grid strategy; tpe trains each sampled point once")
+        raise InputError("--seeds is for the grid strategy; tpe trains each sampled point once")
     if d.strategy == "grid" and d.trials is not None:
-        raise ValueError("--trials is for --strategy tpe; the grid strategy runs every candidate x seed")
+        raise InputError("--trials is for --strategy tpe; the grid strategy runs every candidate x seed")
 
 
 def coerce(name: str, value: Any, annotation: Any) -> Any:
@@ -184,7 +185,7 @@ def coerce(name: str, value: Any, annotation: Any) -> Any:
         if (isinstance(value, list | tuple) and len(value) == 2
                 and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)):
             return (float(value[0]), float(value[1]))
-        raise ValueError(f"study option {name!r} must be a [min, max] pair of numbers, got {value!r}")
+        raise InputError(f"study option {name!r} must be a [min, max] pair of numbers, got {value!r}")
     allowed = get_args(annotation) or (annotation,)
     if value is None and type(None) in allowed:
         return None
@@ -194,7 +195,7 @@ def coerce(name: str, value: Any, annotation: Any) -> Any:
         if kind in allowed and type(value) is kind:
             return value
     expected = " or ".join(a.__name__ for a in allowed if a is not type(None))
-    raise ValueError(f"study option {name!r} must be {expected}, got {type(value).__name__} {value!r}")
+    raise InputError(f"study option {name!r} must be {expected}, got {type(value).__name__} {value!r}")
 
 
 def from_mapping(values: dict[str, Any], base: StudyDefinition | None = None) -> StudyDefinition:
@@ -205,7 +206,7 @@ def from_mapping(values: dict[str, Any], base: StudyDefinition | None = None) ->
     for raw_key, value in values.items():
         key = raw_key.replace("-", "_")
         if key not in known:
-            raise ValueError(f"unknown study option {raw_key!r}; known options: {', '.join(sorted(known))}")
+            raise InputError(f"unknown study option {raw_key!r}; known options: {', '.join(sorted(known))}")
         updates[key] = coerce(raw_key, value, hints[key])
     return replace(base or StudyDefinition(), **updates)
 
@@ -216,11 +217,11 @@ def load_definition(path: Path) -> dict[str, Any]:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise ValueError(f"study file not found: {path}") from None
+        raise InputError(f"study file not found: {path}") from None
     except IsADirectoryError:
-        raise ValueError(f"{path} is a folder; name a study file (.toml)") from None
+        raise InputError(f"{path} is a folder; name a study file (.toml)") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"study file {path} is not valid TOML: {err}") from None
+        raise InputError(f"study file {path} is not valid TOML: {err}") from None
 
 
 def changed_options(saved: StudyDefinition, wanted: StudyDefinition) -> list[str]:

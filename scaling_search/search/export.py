@@ -16,7 +16,7 @@ from typing import Any
 import optuna
 
 from scaling_search.counting.analytic import analytic_counts
-from scaling_search.derive import derive_family, released_family
+from scaling_search.family import derive_family, released_family
 from scaling_search.search.definition import StudyDefinition
 from scaling_search.search.results import best_candidate, trial_rows
 

@@ -6,8 +6,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scaling_search.candidates import Candidate, GridSpec, enumerate_candidates
 from scaling_search.counting.counter import Counter
+from scaling_search.grid import Candidate, GridSpec, enumerate_candidates
 from scaling_search.search.definition import StudyDefinition
 
 

@@ -25,9 +25,10 @@ from typing import Any
 import optuna
 
 from scaling_search.cache import LockHeld, exclusive_lock, write_atomic
-from scaling_search.candidates import fixed_candidates
 from scaling_search.counting.counter import Counter, make_counter
 from scaling_search.data import ImageData, check_dataset, load_dataset
+from scaling_search.errors import InputError
+from scaling_search.grid import fixed_candidates
 from scaling_search.progress import count_lines
 from scaling_search.recipe import Budget, get_recipe
 from scaling_search.search.definition import StudyDefinition, changed_options
@@ -147,7 +148,7 @@ def driver_lock(definition: StudyDefinition) -> Iterator[None]:
             yield
     except LockHeld:
         holder = lock.read_text().strip() if lock.exists() else "?"
-        raise ValueError(f"study {definition.study!r} is being run by another scaling-search process (pid "
+        raise InputError(f"study {definition.study!r} is being run by another scaling-search process (pid "
                          f"{holder or '?'}); let it finish or stop it first") from None
 
 
@@ -187,16 +188,16 @@ def search(wanted: StudyDefinition, resume: bool, ray, ray_temp_dir: str | None,
     storage = open_storage(wanted.storage_url(), must_exist=resume)
     existing = find_study(storage, wanted.study)
     if resume and existing is None:
-        raise ValueError(f"no study named {wanted.study!r} in {wanted.storage_url()}; start it without --resume")
+        raise InputError(f"no study named {wanted.study!r} in {wanted.storage_url()}; start it without --resume")
     definition = wanted
     if existing is not None:
         saved = saved_definition(existing)
         if saved is None:
-            raise ValueError(f"study {wanted.study!r} was not made by scaling-search run; choose another --study")
+            raise InputError(f"study {wanted.study!r} was not made by scaling-search run; choose another --study")
         same_device = resolve_for_device(wanted, gpus=1.0 if saved.device == "cuda" else 0.0)
         changed = [] if resume else changed_options(saved, same_device)
         if changed:
-            raise ValueError(f"study {wanted.study!r} already exists with other settings ({', '.join(changed)}); "
+            raise InputError(f"study {wanted.study!r} already exists with other settings ({', '.join(changed)}); "
                              "choose another --study, or --resume it as it was defined")
         definition = replace(saved, **{k: getattr(wanted, k) for k in ("storage", "studies_dir", "address",
                                                                        "trials_per_gpu", "max_concurrent",
@@ -206,7 +207,7 @@ def search(wanted: StudyDefinition, resume: bool, ray, ray_temp_dir: str | None,
             log(f"study {wanted.study!r} is finished: nothing to train (results below)")
             return finish(existing, definition, interrupted=False, trained=False, failures=failure_lines(existing))
         if not resume:
-            raise ValueError(f"study {wanted.study!r} has {state['waiting'] + state['running']} unfinished "
+            raise InputError(f"study {wanted.study!r} has {state['waiting'] + state['running']} unfinished "
                              f"trials; continue it with --resume")
 
     if definition.dataset != wanted.dataset:
@@ -296,7 +297,7 @@ def cluster_gpus(ray) -> float:
 def check_cluster(ray, definition: StudyDefinition) -> None:
     """Refuse what the running Ray cluster could never schedule: CUDA trials without a GPU, oversized trials."""
     if definition.device.startswith("cuda") and cluster_gpus(ray) == 0:
-        raise ValueError("--device cuda but the Ray cluster has no GPU")
+        raise InputError("--device cuda but the Ray cluster has no GPU")
     check_trial_fits(definition, largest_node_cpus(ray))
 
 
@@ -309,7 +310,7 @@ def check_trial_fits(definition: StudyDefinition, node_cpus: float) -> None:
     """A trial asking for more CPUs than any node has would wait forever; say so instead."""
     assert definition.cpus_per_trial is not None
     if definition.cpus_per_trial > node_cpus:
-        raise ValueError(f"cpus-per-trial {definition.cpus_per_trial:g} is more than the {node_cpus:g} CPUs of the "
+        raise InputError(f"cpus-per-trial {definition.cpus_per_trial:g} is more than the {node_cpus:g} CPUs of the "
                          "largest Ray node, so no trial could start; ask for fewer")
 
 
@@ -325,7 +326,7 @@ def check_local_resources(definition: StudyDefinition) -> None:
 
     gpus = torch.cuda.device_count()
     if definition.device.startswith("cuda") and gpus == 0:
-        raise ValueError("--device cuda but this machine has no CUDA GPU")
+        raise InputError("--device cuda but this machine has no CUDA GPU")
     check_trial_fits(resolve_for_device(definition, float(gpus)), float(os.cpu_count() or 1))
 
 
@@ -356,7 +357,7 @@ def check_reachable(address: str, timeout_s: float = 10.0) -> None:
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
     except (OSError, ValueError) as err:
-        raise ValueError(f"no Ray cluster answers at {address} ({err.strerror or err}); start one with "
+        raise InputError(f"no Ray cluster answers at {address} ({err.strerror or err}); start one with "
                          "'ray start --head' there, or check --address") from None
 
 

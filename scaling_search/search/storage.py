@@ -15,13 +15,14 @@ import optuna
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
+from scaling_search.errors import InputError
 from scaling_search.search.definition import StudyDefinition
 from scaling_search.search.plan import PlannedTrial, candidate_id
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-class StorageError(ValueError):
+class StorageError(InputError):
     """The study's storage cannot be opened or read."""
 
 

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import optuna
 from optuna.trial import TrialState
 
-from scaling_search.candidates import Candidate, GridSpec, measure
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter
+from scaling_search.grid import Candidate, GridSpec, measure
 from scaling_search.models.scaling import compound_layout
 from scaling_search.search.plan import PlannedTrial, solve_gamma
 from scaling_search.search.storage import candidate_attrs

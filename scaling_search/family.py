@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scaling_search.counting.counter import Counter
+from scaling_search.errors import InputError
 from scaling_search.models.architecture import EFFICIENTNET_B0, RELEASED_FAMILY
 from scaling_search.models.scaling import Layout, compound_layout, released_layout
 
@@ -60,17 +61,17 @@ def parse_phis(text: str) -> list[float]:
         if span:
             low, high = int(span.group(1)), int(span.group(2))
             if low > high:
-                raise ValueError(f"phi range {part!r} has min > max")
+                raise InputError(f"phi range {part!r} has min > max")
             phis.extend(float(v) for v in range(low, high + 1))
             continue
         try:
             phis.append(float(part))
         except ValueError:
-            raise ValueError(f"not a phi or range of phis: {part!r} (use e.g. 0-7 or 0,1,2.5)") from None
+            raise InputError(f"not a phi or range of phis: {part!r} (use e.g. 0-7 or 0,1,2.5)") from None
     if not phis:
-        raise ValueError("no phi given (use e.g. 0-7 or 0,1,2.5)")
+        raise InputError("no phi given (use e.g. 0-7 or 0,1,2.5)")
     if len(phis) > 64:
-        raise ValueError(f"{len(phis)} phis asked for; at most 64")
+        raise InputError(f"{len(phis)} phis asked for; at most 64")
     return phis
 
 

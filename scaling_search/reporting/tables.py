@@ -9,7 +9,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial
 
 from scaling_search.counting.counter import Counter
-from scaling_search.derive import derive_family, released_family
+from scaling_search.family import derive_family, released_family
 from scaling_search.formatting import format_number
 from scaling_search.models.architecture import PAPER_COEFFICIENTS, RELEASED_FAMILY
 from scaling_search.search.results import candidate_table

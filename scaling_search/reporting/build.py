@@ -21,9 +21,10 @@ import pandas as pd
 
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import make_counter
-from scaling_search.report import figures
-from scaling_search.report.stats import separation
-from scaling_search.report.tables import (
+from scaling_search.errors import InputError
+from scaling_search.reporting import figures
+from scaling_search.reporting.stats import separation
+from scaling_search.reporting.tables import (
     PAPER_NOTE,
     coefficient_table,
     family_table,
@@ -50,7 +51,7 @@ MANIFEST = ".report-files"
 """Every file a report wrote, one relative path per line: only those may be replaced by the next report."""
 
 
-class ReportError(ValueError):
+class ReportError(InputError):
     """The study cannot be reported (unknown, empty, nothing completed) or the output cannot be written."""
 
 

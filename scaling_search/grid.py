@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from scaling_search.counting.analytic import Counts, analytic_counts
 from scaling_search.counting.counter import Counter, count_all
+from scaling_search.errors import InputError
 from scaling_search.models.architecture import EFFICIENTNET_B0, PAPER_COEFFICIENTS
 from scaling_search.models.scaling import MAX_CLASSES, MAX_MULTIPLIER, Layout, compound_layout, scales_past_limit
 
@@ -102,39 +103,39 @@ class Candidate:
 
 
 def check_grid(spec: GridSpec) -> None:
-    """Raise ValueError, saying what is allowed, for a grid that cannot be searched."""
+    """Raise InputError, saying what is allowed, for a grid that cannot be searched."""
     if not math.isfinite(spec.phi) or spec.phi == 0:
-        raise ValueError("phi must be a non-zero number: at phi = 0 every candidate is the base network "
+        raise InputError("phi must be a non-zero number: at phi = 0 every candidate is the base network "
                          "(negative phi scales down)")
     if not (spec.step > 0 and math.isfinite(spec.step)):
-        raise ValueError(f"step must be > 0, got {spec.step}")
+        raise InputError(f"step must be > 0, got {spec.step}")
     for name, (low, high) in (("alpha", spec.alpha_range), ("beta", spec.beta_range), ("gamma", spec.gamma_range)):
         if not (math.isfinite(low) and math.isfinite(high)):
-            raise ValueError(f"{name} range must be finite, got {low}..{high}")
+            raise InputError(f"{name} range must be finite, got {low}..{high}")
         if low < 1.0:
-            raise ValueError(f"{name} range must start at >= 1 (coefficients scale up per unit of phi), got {low}")
+            raise InputError(f"{name} range must start at >= 1 (coefficients scale up per unit of phi), got {low}")
         if low > high:
-            raise ValueError(f"{name} range has min {low} > max {high}")
+            raise InputError(f"{name} range has min {low} > max {high}")
     if not (spec.target > 1 and math.isfinite(spec.target)):
-        raise ValueError(f"target cost ratio must be > 1, got {spec.target}")
+        raise InputError(f"target cost ratio must be > 1, got {spec.target}")
     if not 0 < spec.tolerance < 1:
-        raise ValueError(f"tolerance must lie in (0, 1), got {spec.tolerance}")
+        raise InputError(f"tolerance must lie in (0, 1), got {spec.tolerance}")
     if spec.constraint not in ("measured", "nominal"):
-        raise ValueError(f"constraint must be 'measured' or 'nominal', not {spec.constraint!r}")
+        raise InputError(f"constraint must be 'measured' or 'nominal', not {spec.constraint!r}")
     if spec.base_resolution < 8:
-        raise ValueError(f"base resolution must be >= 8, got {spec.base_resolution}")
+        raise InputError(f"base resolution must be >= 8, got {spec.base_resolution}")
     if spec.resolution_multiple < 1:
-        raise ValueError(f"resolution multiple must be >= 1, got {spec.resolution_multiple}")
+        raise InputError(f"resolution multiple must be >= 1, got {spec.resolution_multiple}")
     if not 1 <= spec.num_classes <= MAX_CLASSES:
-        raise ValueError(f"num_classes must lie in [1, {MAX_CLASSES}], got {spec.num_classes}")
+        raise InputError(f"num_classes must lie in [1, {MAX_CLASSES}], got {spec.num_classes}")
     for name, (low, high) in (("alpha", spec.alpha_range), ("beta", spec.beta_range), ("gamma", spec.gamma_range)):
         largest = high if spec.phi > 0 else low  # a multiplier's largest value on the grid (>= 1 when phi < 0)
         if scales_past_limit(largest, spec.phi):
-            raise ValueError(f"at phi {spec.phi:g}, {name} up to {largest:g} scales by more than {MAX_MULTIPLIER:g}; "
+            raise InputError(f"at phi {spec.phi:g}, {name} up to {largest:g} scales by more than {MAX_MULTIPLIER:g}; "
                              f"lower phi or narrow the {name} range")
     points = math.prod(axis_length(r, spec.step) for r in (spec.alpha_range, spec.beta_range, spec.gamma_range))
     if points > MAX_GRID_POINTS:
-        raise ValueError(f"the grid has more than {MAX_GRID_POINTS:,} points; use a larger step "
+        raise InputError(f"the grid has more than {MAX_GRID_POINTS:,} points; use a larger step "
                          "or narrower ranges")
 
 
@@ -245,7 +246,7 @@ def enumerate_candidates(
     Candidates are measured with ``counter`` (every distinct network once, in parallel where
     that pays; ``progress`` hears how many are done, ``scan_progress`` how much of the grid the
     closed-form pre-filter has covered); under the measured constraint the counter has the last
-    word on which pre-filtered points lie within tolerance. Raises ValueError when no compound
+    word on which pre-filtered points lie within tolerance. Raises InputError when no compound
     candidate satisfies the constraint.
     """
     points = list(grid_points(spec, scan_progress))
@@ -266,7 +267,7 @@ def enumerate_candidates(
         ):
             compound.append(candidate)
     if not any(c.kind == "compound" for c in compound):
-        raise ValueError(
+        raise InputError(
             f"no (alpha, beta, gamma) on this grid has a {spec.constraint} cost ratio within "
             f"{spec.tolerance:.0%} of {spec.target_ratio:.3g}; widen --tolerance, change --step or the ranges"
         )
