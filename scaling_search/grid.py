@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from scaling_search.counting.analytic import Counts, analytic_counts
 from scaling_search.counting.counter import Counter, count_all
@@ -25,6 +25,8 @@ from scaling_search.models.architecture import EFFICIENTNET_B0, PAPER_COEFFICIEN
 from scaling_search.models.scaling import MAX_CLASSES, MAX_MULTIPLIER, Layout, compound_layout, scales_past_limit
 
 Constraint = Literal["measured", "nominal"]
+CONSTRAINTS: tuple[Constraint, ...] = get_args(Constraint)
+"""measured: the counted MACs ratio must meet the target; nominal: alpha * beta^2 * gamma^2 must."""
 CandidateKind = Literal["compound", "reference", "depth-only", "width-only", "resolution-only"]
 MAX_GRID_POINTS = 250_000
 PREFILTER_SLACK = 0.01
@@ -120,7 +122,7 @@ def check_grid(spec: GridSpec) -> None:
         raise InputError(f"target cost ratio must be > 1, got {spec.target}")
     if not 0 < spec.tolerance < 1:
         raise InputError(f"tolerance must lie in (0, 1), got {spec.tolerance}")
-    if spec.constraint not in ("measured", "nominal"):
+    if spec.constraint not in CONSTRAINTS:
         raise InputError(f"constraint must be 'measured' or 'nominal', not {spec.constraint!r}")
     if spec.base_resolution < 8:
         raise InputError(f"base resolution must be >= 8, got {spec.base_resolution}")

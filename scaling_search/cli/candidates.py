@@ -17,7 +17,7 @@ from scaling_search.cli.common import (
 )
 from scaling_search.cli.flops import add_common_counting_flags
 from scaling_search.counting.counter import make_counter
-from scaling_search.grid import GridSpec, enumerate_candidates
+from scaling_search.grid import CONSTRAINTS, GridSpec, enumerate_candidates
 from scaling_search.progress import count_lines
 
 
@@ -45,7 +45,7 @@ def add_grid_flags(parser: argparse.ArgumentParser) -> None:
                         help="cost multiplier per unit of phi (default 2: each step doubles the cost)")
     parser.add_argument("--tolerance", type=positive_float, default=defaults.tolerance,
                         help="relative tolerance on the cost ratio (default 0.05)")
-    parser.add_argument("--constraint", choices=("measured", "nominal"), default=defaults.constraint,
+    parser.add_argument("--constraint", choices=CONSTRAINTS, default=defaults.constraint,
                         help="apply the constraint to the measured MACs ratio (default: compares networks of equal "
                              "real cost) or to the nominal alpha*beta^2*gamma^2 (the paper's rule)")
     parser.add_argument("--base-resolution", type=positive_int, default=defaults.base_resolution,

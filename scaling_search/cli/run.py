@@ -10,6 +10,7 @@ from typing import Any
 
 from scaling_search.cli.candidates import value_range
 from scaling_search.cli.common import UsageError, emit, finite_float, fmt, progress, render_table
+from scaling_search.grid import CONSTRAINTS
 from scaling_search.search.definition import STRATEGIES, StudyDefinition, from_mapping, load_definition
 
 DESCRIPTION = """\
@@ -45,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         what.add_argument(f"--{name}-range", type=value_range, metavar="MIN:MAX", help=f"{name} range")
     what.add_argument("--target", type=finite_float, help="cost multiplier per unit of phi (default 2)")
     what.add_argument("--tolerance", type=finite_float, help="relative tolerance on the cost (default 0.05)")
-    what.add_argument("--constraint", choices=("measured", "nominal"), help="cost constraint (default measured)")
+    what.add_argument("--constraint", choices=CONSTRAINTS, help="cost constraint (default measured)")
     what.add_argument("--baselines", action="store_true", help="add depth-, width- and resolution-only candidates")
     what.add_argument("--max-candidates", type=int,
                       help="train at most this many compound candidates, spread over the grid (the paper's point "

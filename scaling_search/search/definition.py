@@ -17,7 +17,7 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 from scaling_search.data.load import parse_spec
 from scaling_search.errors import InputError
-from scaling_search.grid import GridSpec
+from scaling_search.grid import CONSTRAINTS, GridSpec
 from scaling_search.models.scaling import MAX_RESOLUTION
 from scaling_search.recipe import MAX_EPOCHS, MAX_LR, RECIPES
 
@@ -153,7 +153,7 @@ def validate(definition: StudyDefinition) -> None:
     GridSpec.from_options(d, base_resolution=d.base_resolution or GRID_DEFAULTS.base_resolution)  # raises if unusable
     if d.strategy not in STRATEGIES:
         raise InputError(f"unknown strategy {d.strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    if d.constraint not in ("measured", "nominal"):
+    if d.constraint not in CONSTRAINTS:
         raise InputError(f"constraint must be 'measured' or 'nominal', not {d.constraint!r}")
     if not math.isfinite(d.phi) or d.phi == 0:
         raise InputError(f"phi must be a finite, non-zero number, got {d.phi} (at phi = 0 every candidate is the base "
