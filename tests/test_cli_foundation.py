@@ -10,13 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scaling_search.cli import main
-
-
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli_helpers import cli_error, run_cli
 
 
 def test_flops_json_keys(capsys):
@@ -106,11 +100,7 @@ def test_derive_table_labels_and_explains(capsys):
     ],
 )
 def test_bad_input_is_one_line_exit_2(capsys, argv):
-    code, _, err = run_cli(capsys, *argv)
-    assert code == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("scaling-search") and "error" in lines[0]
-    assert "Traceback" not in err
+    cli_error(capsys, *argv)
 
 
 def test_console_script_entry_point_exits_2_without_traceback():

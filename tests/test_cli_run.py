@@ -12,16 +12,8 @@ import pytest
 import torch
 
 from scaling_search.cli import main
+from tests.cli_helpers import cli_error
 from tests.search_helpers import cli, cli_env, free_port, stop_group, wait_for
-
-
-def error_line(capsys, *argv):
-    code = main(list(argv))
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert code == 2, err
-    assert len(lines) == 1 and "Traceback" not in err
-    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -52,15 +44,15 @@ def error_line(capsys, *argv):
 def test_run_bad_input(capsys, tmp_path, monkeypatch, argv, expected):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "afile").write_text("a file, not a folder")
-    assert expected in error_line(capsys, *argv)
+    assert expected in cli_error(capsys, *argv)
     assert not (tmp_path / "studies").exists() or not any((tmp_path / "studies").iterdir())
 
 
 def test_missing_dataset_fails_before_ray_starts(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("scaling_search.search.runner.start_ray", lambda *args: pytest.fail("Ray was started"))
-    assert "has no train/ folder" in error_line(capsys, "run", "--dataset", f"imagefolder:{tmp_path}")
-    assert "npz file not found" in error_line(capsys, "run", "--dataset", f"npz:{tmp_path / 'x.npz'}")
+    assert "has no train/ folder" in cli_error(capsys, "run", "--dataset", f"imagefolder:{tmp_path}")
+    assert "npz file not found" in cli_error(capsys, "run", "--dataset", f"npz:{tmp_path / 'x.npz'}")
 
 
 class TwoCpuCluster:
@@ -80,9 +72,9 @@ def test_local_resources_are_checked_before_anything_is_created(capsys, tmp_path
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("scaling_search.search.runner.start_ray", lambda *args: pytest.fail("Ray was started"))
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    assert "cpus-per-trial 3 is more than the 2 CPUs" in error_line(capsys, "run", "--cpus-per-trial", "3")
+    assert "cpus-per-trial 3 is more than the 2 CPUs" in cli_error(capsys, "run", "--cpus-per-trial", "3")
     if not torch.cuda.is_available():
-        assert "this machine has no CUDA GPU" in error_line(capsys, "run", "--device", "cuda")
+        assert "this machine has no CUDA GPU" in cli_error(capsys, "run", "--device", "cuda")
     assert not (tmp_path / "studies").exists()
 
 
@@ -90,59 +82,59 @@ def test_what_a_cluster_cannot_run_is_refused_before_a_database_exists(capsys, t
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("scaling_search.search.runner.start_ray", lambda *args: TwoCpuCluster())
     cluster = ("--dataset", "synthetic:classes=4,train=40,test=8", "--address", "10.0.0.1:6379")
-    line = error_line(capsys, "run", "--cpus-per-trial", "3", *cluster)  # a cluster: only Ray knows its nodes
+    line = cli_error(capsys, "run", "--cpus-per-trial", "3", *cluster)  # a cluster: only Ray knows its nodes
     assert "cpus-per-trial 3 is more than the 2 CPUs of the largest Ray node" in line
-    assert "the Ray cluster has no GPU" in error_line(capsys, "run", "--device", "cuda", *cluster)
+    assert "the Ray cluster has no GPU" in cli_error(capsys, "run", "--device", "cuda", *cluster)
     assert not (tmp_path / "studies").exists()
 
 
 def test_an_address_where_no_cluster_listens_fails_at_once(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    line = error_line(capsys, "run", "--address", "127.0.0.1:1", "--dataset", "synthetic:classes=4,train=40,test=8")
+    line = cli_error(capsys, "run", "--address", "127.0.0.1:1", "--dataset", "synthetic:classes=4,train=40,test=8")
     assert "no Ray cluster answers at 127.0.0.1:1" in line
     assert not (tmp_path / "studies").exists()
 
 
 def test_dashboard_refuses_bad_port_host_and_missing_database(capsys, tmp_path):
-    assert "must be a port number" in error_line(capsys, "dashboard", "--study", "s", "--port", "70000")
-    assert "--storage is empty" in error_line(capsys, "dashboard", "--storage", "")
-    assert "--host must name an address" in error_line(capsys, "dashboard", "--storage", "sqlite:///x", "--host", "")
+    assert "must be a port number" in cli_error(capsys, "dashboard", "--study", "s", "--port", "70000")
+    assert "--storage is empty" in cli_error(capsys, "dashboard", "--storage", "")
+    assert "--host must name an address" in cli_error(capsys, "dashboard", "--storage", "sqlite:///x", "--host", "")
     missing = tmp_path / "nowhere" / "d.db"
-    assert "no study database at" in error_line(capsys, "dashboard", "--storage", f"sqlite:///{missing}")
+    assert "no study database at" in cli_error(capsys, "dashboard", "--storage", f"sqlite:///{missing}")
     assert not (tmp_path / "nowhere").exists()
 
 
 def test_run_study_file_errors(capsys, tmp_path):
     unknown = tmp_path / "unknown.toml"
     unknown.write_text('phi = 1\nwarp_speed = 9\n')
-    assert "unknown study option 'warp_speed'" in error_line(capsys, "run", str(unknown))
+    assert "unknown study option 'warp_speed'" in cli_error(capsys, "run", str(unknown))
     wrong_type = tmp_path / "wrong.toml"
     wrong_type.write_text('seeds = "three"\n')
-    assert "'seeds' must be int" in error_line(capsys, "run", str(wrong_type))
+    assert "'seeds' must be int" in cli_error(capsys, "run", str(wrong_type))
     broken = tmp_path / "broken.toml"
     broken.write_text('phi = \n')
-    assert "not valid TOML" in error_line(capsys, "run", str(broken))
-    assert "not found" in error_line(capsys, "run", str(tmp_path / "missing.toml"))
+    assert "not valid TOML" in cli_error(capsys, "run", str(broken))
+    assert "not found" in cli_error(capsys, "run", str(tmp_path / "missing.toml"))
     (tmp_path / "folder.toml").mkdir()
-    assert "is a folder; name a study file" in error_line(capsys, "run", str(tmp_path / "folder.toml"))
+    assert "is a folder; name a study file" in cli_error(capsys, "run", str(tmp_path / "folder.toml"))
     (tmp_path / "latin1.toml").write_bytes(b'dataset = "caf\xe9"\n')
-    assert "latin1.toml is not valid TOML" in error_line(capsys, "run", str(tmp_path / "latin1.toml"))
+    assert "latin1.toml is not valid TOML" in cli_error(capsys, "run", str(tmp_path / "latin1.toml"))
 
 
 def test_unreachable_postgres_is_one_line_without_password(capsys):
-    line = error_line(capsys, "run", "--storage", "postgresql://nobody:secret@127.0.0.1:1/none", "--study", "x")
+    line = cli_error(capsys, "run", "--storage", "postgresql://nobody:secret@127.0.0.1:1/none", "--study", "x")
     assert "cannot open storage postgresql://nobody:***@127.0.0.1:1/none" in line and "secret" not in line
 
 
 def test_resume_of_unknown_study(capsys, tmp_path):
-    line = error_line(capsys, "run", "--resume", "--study", "nothing", "--studies-dir", str(tmp_path))
+    line = cli_error(capsys, "run", "--resume", "--study", "nothing", "--studies-dir", str(tmp_path))
     assert f"no study database at {tmp_path / 'nothing.db'}" in line
     assert list(tmp_path.iterdir()) == []  # nothing created
 
 
 def test_corrupt_database_is_named(capsys, tmp_path):
     (tmp_path / "bad.db").write_bytes(b"this is not sqlite" * 10)
-    line = error_line(capsys, "run", "--study", "bad", "--studies-dir", str(tmp_path))
+    line = cli_error(capsys, "run", "--study", "bad", "--studies-dir", str(tmp_path))
     assert "bad.db" in line and "not an SQLite database" in line
 
 
@@ -187,14 +179,14 @@ def test_dashboard_serves_study_then_stops(tmp_path):
 def test_dashboard_bad_input(capsys, tmp_path):
     import socket
 
-    assert "--study" in error_line(capsys, "dashboard")
-    assert "no study file" in error_line(capsys, "dashboard", "--study", "nope", "--studies-dir", str(tmp_path))
+    assert "--study" in cli_error(capsys, "dashboard")
+    assert "no study file" in cli_error(capsys, "dashboard", "--study", "nope", "--studies-dir", str(tmp_path))
     optuna.create_study(study_name="busy", storage=f"sqlite:///{tmp_path / 'busy.db'}")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        line = error_line(capsys, "dashboard", "--study", "busy", "--studies-dir", str(tmp_path), "--port", str(port))
+        line = cli_error(capsys, "dashboard", "--study", "busy", "--studies-dir", str(tmp_path), "--port", str(port))
     assert f"cannot serve on 127.0.0.1:{port}" in line
 
 
@@ -233,13 +225,13 @@ def test_a_run_that_fails_before_its_study_exists_leaves_no_database(capsys, tmp
     assert main(["run", "--study", "c", "--dataset", "cifar10", "--data-root", str(missing)]) == 2
     assert (tmp_path / "studies" / "c.db").exists()  # not this run's to remove
     capsys.readouterr()
-    assert "base-resolution must lie in [8, 4096]" in error_line(capsys, "run", "--base-resolution", "100000")
+    assert "base-resolution must lie in [8, 4096]" in cli_error(capsys, "run", "--base-resolution", "100000")
 
 
 def test_report_of_an_empty_database_file_writes_nothing_into_it(capsys, tmp_path):
     (tmp_path / "studies").mkdir()
     (tmp_path / "studies" / "e.db").write_bytes(b"")
-    line = error_line(capsys, "report", "e", "--studies-dir", str(tmp_path / "studies"))
+    line = cli_error(capsys, "report", "e", "--studies-dir", str(tmp_path / "studies"))
     assert "is empty: no study has been stored in it" in line
     assert (tmp_path / "studies" / "e.db").stat().st_size == 0
 
@@ -253,6 +245,6 @@ def test_a_second_driver_of_the_same_study_is_refused(capsys, tmp_path, monkeypa
     from scaling_search.search.runner import driver_lock
 
     with driver_lock(StudyDefinition(study="s")):  # what a live driver of study s holds
-        line = error_line(capsys, "run", "--study", "s", "--dataset", "synthetic:classes=4,train=40,test=8")
+        line = cli_error(capsys, "run", "--study", "s", "--dataset", "synthetic:classes=4,train=40,test=8")
     assert f"study 's' is being run by another scaling-search process (pid {os.getpid()})" in line
     assert list((tmp_path / "studies").glob("*.db")) == []

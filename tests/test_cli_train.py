@@ -7,21 +7,15 @@ import re
 import pytest
 import torch
 
-from scaling_search.cli import main
 from scaling_search.cli.common import UsageError
 from scaling_search.cli.train import layout_from_args
+from tests.cli_helpers import cli_error, run_cli
 
 TINY = ["--width", "0.25", "--depth", "0.25", "--resolution", "32"]
 QUICK = ["--dataset", "synthetic:classes=4,train=96,test=32", "--epochs", "1", "--batch-size", "32",
          "--device", "cpu", "--threads", "1"]
 KEYS = {"status", "val_acc", "best_val_acc", "test_acc", "epochs", "wall_s", "img_per_s", "peak_mem_mb", "params",
         "macs", "resolution"}
-
-
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_json_has_the_keys(capsys):
@@ -83,7 +77,7 @@ def test_hand_edited_config_is_checked(capsys, tmp_path, change, message):
     else:
         layout.update(change)
     (tmp_path / "layout.json").write_text(json.dumps(layout))
-    assert re.search(message, one_line_error(capsys, "--config", str(tmp_path / "layout.json"), *QUICK))
+    assert re.search(message, cli_error(capsys, "train", "--config", str(tmp_path / "layout.json"), *QUICK))
 
 
 def test_table_by_default(capsys):
@@ -116,39 +110,31 @@ def test_divergence_exits_1_with_the_reason(capsys):
     assert "diverged" in err and "loss" in err
 
 
-def one_line_error(capsys, *argv) -> str:
-    code, out, err = run_cli(capsys, "train", *argv)
-    assert code == 2 and out == ""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("scaling-search: error:"), err
-    return lines[0]
-
-
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path):
-    assert "unknown dataset" in one_line_error(capsys, *TINY, "--dataset", "mnist-ish")
-    assert "not a folder" in one_line_error(capsys, *TINY, "--dataset", f"imagefolder:{tmp_path / 'missing'}")
+    assert "unknown dataset" in cli_error(capsys, "train", *TINY, "--dataset", "mnist-ish")
+    assert "not a folder" in cli_error(capsys, "train", *TINY, "--dataset", f"imagefolder:{tmp_path / 'missing'}")
     empty = tmp_path / "empty"
     (empty / "train" / "cats").mkdir(parents=True)
     (empty / "val" / "cats").mkdir(parents=True)
-    assert "cats" in one_line_error(capsys, *TINY, "--dataset", f"imagefolder:{empty}")
-    assert "resolution" in one_line_error(capsys, "--resolution", "0")
-    assert "--epochs" in one_line_error(capsys, *TINY, "--epochs", "0")
-    assert "--lr" in one_line_error(capsys, *TINY, "--lr", "-0.1")
-    assert "--batch-size" in one_line_error(capsys, *TINY, "--batch-size", "0")
-    assert "--device" in one_line_error(capsys, *TINY, "--device", "tpu")
-    assert "--config" not in one_line_error(capsys, "--config", str(tmp_path / "nothing.json"))
+    assert "cats" in cli_error(capsys, "train", *TINY, "--dataset", f"imagefolder:{empty}")
+    assert "resolution" in cli_error(capsys, "train", "--resolution", "0")
+    assert "--epochs" in cli_error(capsys, "train", *TINY, "--epochs", "0")
+    assert "--lr" in cli_error(capsys, "train", *TINY, "--lr", "-0.1")
+    assert "--batch-size" in cli_error(capsys, "train", *TINY, "--batch-size", "0")
+    assert "--device" in cli_error(capsys, "train", *TINY, "--device", "tpu")
+    assert "--config" not in cli_error(capsys, "train", "--config", str(tmp_path / "nothing.json"))
     (tmp_path / "bad.json").write_text('{"layout": {"width": 1}}')
-    assert "not a layout" in one_line_error(capsys, "--config", str(tmp_path / "bad.json"))
+    assert "not a layout" in cli_error(capsys, "train", "--config", str(tmp_path / "bad.json"))
     (tmp_path / "latin1.json").write_bytes('{"name": "caf\u00e9"}'.encode("latin-1"))
-    assert "latin1.json is not UTF-8 text" in one_line_error(capsys, "--config", str(tmp_path / "latin1.json"))
-    assert "--seed" in one_line_error(capsys, *TINY, "--seed", "99999999999999999999999")
-    assert "--threads: must be at most 1024" in one_line_error(capsys, *TINY, "--threads", "100000")
-    assert "epochs must be an integer in [1, 10000]" in one_line_error(capsys, *TINY, "--epochs", "99999999999")
+    assert "latin1.json is not UTF-8 text" in cli_error(capsys, "train", "--config", str(tmp_path / "latin1.json"))
+    assert "--seed" in cli_error(capsys, "train", *TINY, "--seed", "99999999999999999999999")
+    assert "--threads: must be at most 1024" in cli_error(capsys, "train", *TINY, "--threads", "100000")
+    assert "epochs must be an integer in [1, 10000]" in cli_error(capsys, "train", *TINY, "--epochs", "99999999999")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_without_cuda_is_bad_input(capsys):
-    assert "CUDA is not available" in one_line_error(capsys, *TINY, "--device", "cuda")
+    assert "CUDA is not available" in cli_error(capsys, "train", *TINY, "--device", "cuda")
 
 
 @pytest.mark.parametrize(
@@ -161,7 +147,7 @@ def test_cuda_without_cuda_is_bad_input(capsys):
     ],
 )
 def test_contradictory_choices(capsys, argv):
-    assert "choose one" in one_line_error(capsys, *argv)
+    assert "choose one" in cli_error(capsys, "train", *argv)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
