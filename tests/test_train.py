@@ -171,7 +171,7 @@ def test_evaluation_batch_keeps_its_pixels_at_high_resolution():
 def test_a_run_too_large_for_the_cpu_memory_is_refused_before_building(monkeypatch):
     import scaling_search.train as train_module
 
-    monkeypatch.setattr(train_module, "physical_memory", lambda: 2**30)
+    monkeypatch.setattr("scaling_search.machine.physical_memory", lambda: 2**30)
     monkeypatch.setattr(train_module, "build", lambda layout: pytest.fail("the network was built"))
     layout = scale(8.0, 1.0, 64, num_classes=DATA.num_classes)
     with pytest.raises(ValueError, match=r"needs at least .* GiB, more than this machine's 1.0 GiB"):
