@@ -14,7 +14,7 @@ from torch import nn
 from scaling_search.data.dataset import ImageData
 from scaling_search.models.efficientnet import build
 from scaling_search.models.scaling import scale
-from scaling_search.recipe import RECIPES, Budget, Recipe, get_recipe, learning_rate
+from scaling_search.recipe import CPU_BATCH, RECIPES, Budget, Recipe, default_batch, get_recipe, learning_rate
 from scaling_search.step import Optimizer, param_groups
 from scaling_search.train import ProxyResult, train_proxy
 
@@ -160,6 +160,17 @@ def test_named_recipes_are_immutable():
     paper = RECIPES["paper"]
     assert paper.optimizer == "rmsprop" and paper.lr_per_256 == 0.016 and paper.rmsprop_eps == 1e-3
     assert paper.peak_lr(4096) == pytest.approx(0.256)
+
+
+def test_default_batch_is_smaller_on_a_cpu():
+    for recipe in RECIPES.values():
+        assert default_batch(recipe, "cpu") == CPU_BATCH == 64
+        assert default_batch(recipe, "cuda") == recipe.train_batch_size
+
+
+def test_threads_are_checked_before_training():
+    with pytest.raises(ValueError, match=r"threads must lie in \[1, 1024\], got 0"):
+        run(threads=0)
 
 
 def test_evaluation_batch_keeps_its_pixels_at_high_resolution():

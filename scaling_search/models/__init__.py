@@ -3,6 +3,7 @@
 from scaling_search.models.architecture import (
     EFFICIENTNET_B0,
     FAMILY_PHIS,
+    IMAGENET_CLASSES,
     PAPER_COEFFICIENTS,
     RELEASED_FAMILY,
     BaseArchitecture,
@@ -30,6 +31,7 @@ from scaling_search.models.scaling import (
 __all__ = [
     "EFFICIENTNET_B0",
     "FAMILY_PHIS",
+    "IMAGENET_CLASSES",
     "PAPER_COEFFICIENTS",
     "RELEASED_FAMILY",
     "BaseArchitecture",
