@@ -79,6 +79,7 @@ class Flag:
 
     @property
     def dest(self) -> str:
+        """The attribute argparse stores the value in."""
         return self.name.removeprefix("--").replace("-", "_")
 
     def add(self, target: ArgumentTarget, default: Any = None, *, sets_default: bool = True,
@@ -132,8 +133,8 @@ MODEL = Flag("--model", f"a released model, {RELEASED_FAMILY[0].name}..{RELEASED
              "width, depth and resolution")
 CONFIG = Flag("--config", "JSON file with a layout, or an object with a \"layout\" key (what 'train --json' prints)",
               path_text, metavar="FILE")
-NETWORK = ("width", "depth", "resolution", "alpha", "beta", "gamma", "phi", "base_resolution", "model", "config")
-"""The options naming a network (see :func:`scaling_search.models.choice.choose_layout`)."""
+NETWORK = (WIDTH, DEPTH, RESOLUTION, ALPHA, BETA, GAMMA, PHI, BASE_RESOLUTION, MODEL, CONFIG)
+"""The flags naming a network (see :func:`scaling_search.models.choice.choose_layout`)."""
 
 DATASET = Flag("--dataset", "synthetic[:classes=..,train=..,test=..], cifar10, cifar100, fashion-mnist, "
                "imagefolder:PATH or npz:PATH", metavar="SPEC", default="synthetic")
@@ -176,7 +177,7 @@ def add_network_flags(target: ArgumentTarget, default_resolution: int) -> None:
 
 def network_options(args: argparse.Namespace) -> dict[str, Any]:
     """The network options of parsed flags, as :func:`~scaling_search.models.choice.choose_layout` takes them."""
-    return {name: getattr(args, name) for name in NETWORK}
+    return {flag.dest: getattr(args, flag.dest) for flag in NETWORK}
 
 
 def add_dataset_flags(target: ArgumentTarget) -> None:

@@ -70,7 +70,7 @@ MAX_CHANNELS = 1 << 17
 MAX_REPEATS = 1024
 """Blocks in one stage: B0's longest stage (4) at the largest depth multiplier is 256."""
 MIN_RESOLUTION = 8
-"""Smallest input side: B0 shrinks its input 32-fold, so below 8 px every later stage would see a single pixel."""
+"""Smallest input side accepted: B0 shrinks its input 32-fold, so at 8 px its stages after the second output 1 px."""
 MAX_RESOLUTION = 4096
 MAX_CLASSES = 100_000
 
