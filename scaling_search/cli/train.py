@@ -12,6 +12,7 @@ from scaling_search.counting.analytic import analytic_counts
 from scaling_search.data import Augmentation, load_dataset
 from scaling_search.data.augment import AUGMENTATION_NAMES
 from scaling_search.device import resolve_device
+from scaling_search.models.architecture import EFFICIENTNET_B0
 from scaling_search.models.choice import choose_layout
 from scaling_search.models.scaling import Layout
 from scaling_search.progress import count_lines
@@ -24,7 +25,7 @@ Train one network for a few epochs and report its accuracy, speed and memory.
 Choose the network in one of four ways (default: B0 at resolution {PROXY_RESOLUTION}):
   --width W --depth D [--resolution R]          multipliers of B0 (resolution default {PROXY_RESOLUTION})
   --alpha A --beta B --gamma G --phi P          compound scaling: depth A**P, width B**P,
-        [--base-resolution R0]                  resolution R0·G**P (R0 default 224)
+        [--base-resolution R0]                  resolution R0·G**P (R0 default {EFFICIENTNET_B0.base_resolution})
   --model b0..b7                                a released member at its own resolution
   --config FILE                                 JSON: a layout, or an object with a "layout" key
                                                 (what 'train --json' prints)
