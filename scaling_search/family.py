@@ -11,15 +11,21 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from scaling_search.counting.counter import Counter
+from scaling_search.counting.counter import Counter, CounterName, make_counter
 from scaling_search.errors import InputError
-from scaling_search.models.architecture import EFFICIENTNET_B0, RELEASED_FAMILY
-from scaling_search.models.scaling import Layout, compound_layout, released_layout
+from scaling_search.models.architecture import EFFICIENTNET_B0, FAMILY_PHIS, IMAGENET_CLASSES, RELEASED_FAMILY
+from scaling_search.models.scaling import Layout, base_layout, compound_layout, released_layout
+
+MAX_PHIS = 64
+"""Most members one derivation lists: a family, not a sweep."""
 
 
 @dataclass(frozen=True)
 class FamilyMember:
+    """One member of a family, derived at φ or released, with its counted params and MACs."""
+
     name: str
     source: str  # "derived" or "released"
     phi: float
@@ -70,8 +76,8 @@ def parse_phis(text: str) -> list[float]:
             raise InputError(f"not a phi or range of phis: {part!r} (use e.g. 0-7 or 0,1,2.5)") from None
     if not phis:
         raise InputError("no phi given (use e.g. 0-7 or 0,1,2.5)")
-    if len(phis) > 64:
-        raise InputError(f"{len(phis)} phis asked for; at most 64")
+    if len(phis) > MAX_PHIS:
+        raise InputError(f"{len(phis)} phis asked for; at most {MAX_PHIS}")
     return phis
 
 
@@ -87,10 +93,10 @@ def derive_family(
     counter: Counter,
     base_resolution: int = EFFICIENTNET_B0.base_resolution,
     resolution_multiple: int = 1,
-    num_classes: int = 1000,
+    num_classes: int = IMAGENET_CLASSES,
 ) -> list[FamilyMember]:
     """The derived members at each φ, measured with ``counter``."""
-    base_macs = counter(compound_layout(1, 1, 1, 0, base_resolution, num_classes)).macs
+    base_macs = counter(base_layout(base_resolution, num_classes)).macs
     members = []
     for phi in phis:
         layout = compound_layout(alpha, beta, gamma, phi, base_resolution, num_classes, resolution_multiple)
@@ -100,14 +106,43 @@ def derive_family(
     return members
 
 
-def released_family(counter: Counter, num_classes: int = 1000) -> list[FamilyMember]:
-    """The released B0..B7 with their published coefficients, measured with ``counter``."""
+def derive(
+    alpha: float,
+    beta: float,
+    gamma: float,
+    phis: Sequence[float] = FAMILY_PHIS,
+    *,
+    base_resolution: int = EFFICIENTNET_B0.base_resolution,
+    resolution_multiple: int = 1,
+    num_classes: int = IMAGENET_CLASSES,
+    counter: CounterName = "analytic",
+    cache_dir: Path | None = None,
+) -> list[FamilyMember]:
+    """The family (α, β, γ) derives from B0: at each φ, depth α^φ, width β^φ and resolution base · γ^φ.
+
+    Each member is counted with ``counter`` ("analytic": closed form; "fvcore": measured, cached in
+    ``cache_dir``); ``macs_ratio`` is its MACs over B0's at ``base_resolution``. Resolutions round to
+    a multiple of ``resolution_multiple``. Members at whole φ ≥ 0 are named b0, b1, …
+
+    Example:
+        >>> from scaling_search.family import derive
+        >>> for member in derive(1.2, 1.1, 1.15, phis=[0, 1, 2]):
+        ...     print(member.name, member.resolution, round(member.macs_ratio, 2))
+        b0 224 1.0
+        b1 258 2.57
+        b2 296 4.69
+    """
+    return derive_family(alpha, beta, gamma, phis, make_counter(counter, cache_dir), base_resolution,
+                         resolution_multiple, num_classes)
+
+
+def released_family(counter: Counter, num_classes: int = IMAGENET_CLASSES) -> list[FamilyMember]:
+    """The released B0..B7 with their published coefficients, measured with ``counter``; ratios are over B0's MACs."""
+    base_macs = counter(base_layout(num_classes=num_classes)).macs
     members = []
-    base_macs = None
-    for index, model in enumerate(RELEASED_FAMILY):
+    for phi, model in zip(FAMILY_PHIS, RELEASED_FAMILY, strict=True):
         layout = released_layout(model, num_classes)
         counts = counter(layout)
-        base_macs = base_macs or counts.macs
-        members.append(FamilyMember(model.name, "released", float(index), model.width, model.depth, model.resolution,
+        members.append(FamilyMember(model.name, "released", phi, model.width, model.depth, model.resolution,
                                     model.dropout, counts.params, counts.macs, counts.macs / base_macs, layout))
     return members

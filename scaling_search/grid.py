@@ -16,13 +16,22 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any, Literal, get_args
 
 from scaling_search.counting.analytic import Counts, analytic_counts
-from scaling_search.counting.counter import Counter, count_all
+from scaling_search.counting.counter import Counter, CounterName, Progress, count_all, make_counter
 from scaling_search.errors import InputError
-from scaling_search.models.architecture import EFFICIENTNET_B0, PAPER_COEFFICIENTS
-from scaling_search.models.scaling import MAX_CLASSES, MAX_MULTIPLIER, Layout, compound_layout, scales_past_limit
+from scaling_search.models.architecture import EFFICIENTNET_B0, IMAGENET_CLASSES, PAPER_COEFFICIENTS
+from scaling_search.models.scaling import (
+    MAX_CLASSES,
+    MAX_MULTIPLIER,
+    MIN_RESOLUTION,
+    Layout,
+    base_layout,
+    compound_layout,
+    scales_past_limit,
+)
 
 Constraint = Literal["measured", "nominal"]
 CONSTRAINTS: tuple[Constraint, ...] = get_args(Constraint)
@@ -35,7 +44,18 @@ PREFILTER_SLACK = 0.01
 
 @dataclass(frozen=True)
 class GridSpec:
-    """The candidate grid: ranges of α, β, γ on a step, and the constraint to keep a point."""
+    """The candidate grid: ranges of α, β, γ on a step, and the constraint to keep a point.
+
+    A point is kept when its cost ratio at ``phi`` (``constraint``: measured MACs, or the nominal
+    α·β²·γ²) lies within ``tolerance`` of ``target ** phi``. The spec checks itself when built and
+    raises InputError saying what each field allows.
+
+    Example:
+        >>> from scaling_search.grid import GridSpec
+        >>> spec = GridSpec(phi=2, step=0.1)
+        >>> spec.target_ratio, spec.constraint, spec.base_resolution
+        (4.0, 'measured', 224)
+    """
 
     phi: float = 1.0
     step: float = 0.05
@@ -47,7 +67,7 @@ class GridSpec:
     constraint: Constraint = "measured"
     base_resolution: int = EFFICIENTNET_B0.base_resolution
     resolution_multiple: int = 1
-    num_classes: int = 1000
+    num_classes: int = IMAGENET_CLASSES
     baselines: bool = False
 
     def __post_init__(self) -> None:
@@ -67,9 +87,15 @@ class GridSpec:
         values = {f.name: getattr(options, f.name) for f in fields(cls) if hasattr(options, f.name)}
         return cls(**(values | overrides))
 
+    def base_layout(self) -> Layout:
+        """The unscaled network the grid's cost ratios are taken against."""
+        return base_layout(self.base_resolution, self.num_classes, self.resolution_multiple)
+
 
 @dataclass(frozen=True)
 class Candidate:
+    """One (α, β, γ), its realised network at φ and that network's cost, absolute and over the base network's."""
+
     alpha: float
     beta: float
     gamma: float
@@ -123,9 +149,9 @@ def check_grid(spec: GridSpec) -> None:
     if not 0 < spec.tolerance < 1:
         raise InputError(f"tolerance must lie in (0, 1), got {spec.tolerance}")
     if spec.constraint not in CONSTRAINTS:
-        raise InputError(f"constraint must be 'measured' or 'nominal', not {spec.constraint!r}")
-    if spec.base_resolution < 8:
-        raise InputError(f"base resolution must be >= 8, got {spec.base_resolution}")
+        raise InputError(f"constraint must be one of {', '.join(CONSTRAINTS)}, not {spec.constraint!r}")
+    if spec.base_resolution < MIN_RESOLUTION:
+        raise InputError(f"base resolution must be >= {MIN_RESOLUTION}, got {spec.base_resolution}")
     if spec.resolution_multiple < 1:
         raise InputError(f"resolution multiple must be >= 1, got {spec.resolution_multiple}")
     if not 1 <= spec.num_classes <= MAX_CLASSES:
@@ -163,10 +189,6 @@ def layout_for(spec: GridSpec, alpha: float, beta: float, gamma: float) -> Layou
                            spec.resolution_multiple)
 
 
-def base_layout(spec: GridSpec) -> Layout:
-    return layout_for(spec, 1.0, 1.0, 1.0)
-
-
 def within(value: float, target: float, tolerance: float) -> bool:
     return abs(value - target) <= tolerance * target
 
@@ -178,7 +200,7 @@ def grid_points(spec: GridSpec, progress: Callable[[int, int], None] | None = No
     Compound means at least two dimensions scaled; single-dimension points are the baselines.
     ``progress(scanned, total)`` hears how many grid points have been looked at, one α at a time.
     """
-    base_macs = analytic_counts(base_layout(spec)).macs
+    base_macs = analytic_counts(spec.base_layout()).macs
     slack = spec.tolerance + PREFILTER_SLACK
     alphas = axis_values(spec.alpha_range, spec.step)
     per_alpha = axis_length(spec.beta_range, spec.step) * axis_length(spec.gamma_range, spec.step)
@@ -220,7 +242,7 @@ def single_dimension(spec: GridSpec, kind: CandidateKind) -> tuple[float, float,
     if spec.constraint == "nominal":
         value = spec.target if axis == 0 else math.sqrt(spec.target)
     else:
-        base_macs = analytic_counts(base_layout(spec)).macs
+        base_macs = analytic_counts(spec.base_layout()).macs
         # the cost ratio to reach, as a factor away from 1 (a negative φ shrinks the network); depth moves in steps
         reach = max(spec.target_ratio, 1 / spec.target_ratio) * (2 if axis == 0 else 1)
         values = axis_values((1.0, max(1.0, reach ** (1 / abs(spec.phi)) * 1.5)), 0.005)
@@ -253,13 +275,13 @@ def enumerate_candidates(
     """
     points = list(grid_points(spec, scan_progress))
     fixed = fixed_points(spec)
-    layouts = [base_layout(spec)] + [layout_for(spec, *p) for p in points] + [layout_for(spec, *p) for p, _ in fixed]
+    layouts = [spec.base_layout()] + [layout_for(spec, *p) for p in points] + [layout_for(spec, *p) for p, _ in fixed]
     counts = count_all(counter, layouts, progress)
 
     def known(layout: Layout) -> Counts:
         return counts[layout.structure_key()]
 
-    base_macs = known(base_layout(spec)).macs
+    base_macs = known(spec.base_layout()).macs
     compound: list[Candidate] = []
     for coefficients in points:
         kind: CandidateKind = "reference" if coefficients == PAPER_COEFFICIENTS else "compound"
@@ -278,6 +300,35 @@ def enumerate_candidates(
     return candidates
 
 
+def candidates(
+    spec: GridSpec,
+    counter: CounterName = "analytic",
+    *,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+    scan_progress: Progress | None = None,
+) -> list[Candidate]:
+    """The compound (α, β, γ) of ``spec``'s grid that meet its cost constraint, the paper's point and the baselines.
+
+    Each network is counted with ``counter`` ("analytic": closed form; "fvcore": measured, cached in
+    ``cache_dir``); ``progress(done, total)`` hears how many networks are counted, ``scan_progress``
+    how much of the grid the closed-form pre-filter has covered. Kinds: "compound", "reference"
+    (the paper's (1.2, 1.1, 1.15), always listed), and with ``spec.baselines`` "depth-only",
+    "width-only" and "resolution-only" at the same cost. Raises InputError when no compound point
+    meets the constraint.
+
+    Example:
+        >>> from scaling_search.grid import GridSpec, candidates
+        >>> found = candidates(GridSpec(step=0.1), "analytic")
+        >>> sum(c.kind == "compound" for c in found)
+        4
+        >>> [(c.coefficients, round(c.nominal_ratio, 2), round(c.measured_ratio, 2))
+        ...  for c in found if c.kind == "reference"]
+        [((1.2, 1.1, 1.15), 1.92, 2.57)]
+    """
+    return enumerate_candidates(spec, make_counter(counter, cache_dir), progress, scan_progress)
+
+
 def fixed_points(spec: GridSpec) -> list[tuple[tuple[float, float, float], CandidateKind]]:
     """The paper's reference point, and the single-dimension baselines when ``spec.baselines``."""
     points: list[tuple[tuple[float, float, float], CandidateKind]] = [(PAPER_COEFFICIENTS, "reference")]
@@ -289,5 +340,5 @@ def fixed_points(spec: GridSpec) -> list[tuple[tuple[float, float, float], Candi
 
 def fixed_candidates(spec: GridSpec, counter: Counter, base_macs: int | None = None) -> list[Candidate]:
     """The paper's reference point, and the single-dimension baselines when ``spec.baselines``, measured."""
-    base_macs = base_macs or counter(base_layout(spec)).macs
+    base_macs = base_macs or counter(spec.base_layout()).macs
     return [measure(spec, coefficients, kind, counter, base_macs) for coefficients, kind in fixed_points(spec)]

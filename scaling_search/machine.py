@@ -1,9 +1,12 @@
-"""What this machine lets a process use: its cores and a measure of its memory peak, on any OS."""
+"""What this machine lets a process use: its cores, its memory and a measure of its memory peak, on any OS."""
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import NamedTuple
+
+GIB = 2**30
 
 
 def available_cores() -> int:
@@ -29,3 +32,25 @@ def physical_memory() -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         return None
+
+
+class MemoryFit(NamedTuple):
+    """How many blocks of a given size fit in a share of this machine's memory, and how much memory it has."""
+
+    copies: int
+    """Whole blocks that fit; 0 when not even one does."""
+    total: int
+    """Bytes of RAM."""
+
+
+def memory_fit(size: int, share: float = 1.0) -> MemoryFit | None:
+    """How many blocks of ``size`` bytes fit in ``share`` of this machine's RAM; None where the platform does not say.
+
+    The one answer to "does it fit in memory?": work that would not fit is refused before it is
+    allocated (each caller in its own words), because on a CPU the kernel's OOM killer would end the
+    process without a word; and parallel work is bounded by how many copies fit.
+    """
+    total = physical_memory()
+    if total is None:
+        return None
+    return MemoryFit(int(total * share) // max(1, size), total)

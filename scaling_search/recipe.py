@@ -60,6 +60,10 @@ EVAL_FULL_BATCH_SIDE = 64
 MAX_LR = 1e9
 """Largest learning rate per 256 images: far past divergence, yet still a float32 once scaled to the batch."""
 MAX_EPOCHS = 10_000
+PROXY_RESOLUTION = 64
+"""Input side of a proxy run when no network is chosen: B0 at 64 px is the usual short-run proxy on a GPU."""
+CPU_BATCH = 64
+"""Training batch on a CPU: B0 at 64 px trains fastest per image near batch 64 (about 1.5x batch 256 on 2 cores)."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,8 @@ class Recipe:
         if self.optimizer not in OPTIMIZERS:
             raise InputError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
         if not 0 < self.lr_per_256 <= MAX_LR:
-            raise InputError(f"learning rate must lie in (0, {MAX_LR:g}], got {self.lr_per_256}")
+            raise InputError(f"lr_per_256 (the peak learning rate per 256 images) must lie in (0, {MAX_LR:g}], "
+                             f"got {self.lr_per_256}")
         for name in ("momentum", "rmsprop_decay", "label_smoothing"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise InputError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
@@ -108,8 +113,9 @@ class Recipe:
             raise InputError(f"bn_calibration_images must be >= 0, got {self.bn_calibration_images}")
         if not self.rmsprop_eps > 0:
             raise InputError(f"RMSProp epsilon must be > 0, got {self.rmsprop_eps}")
-        if self.train_batch_size < 1 or self.eval_batch_size < 1:
-            raise InputError("batch sizes must be >= 1")
+        for name in ("train_batch_size", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
 
     def eval_batch(self, resolution: int) -> int:
         """Images per evaluation (and BatchNorm calibration) batch at ``resolution``: activations grow with its square.
@@ -141,7 +147,13 @@ class Budget:
         if int(self.epochs) != self.epochs or not 1 <= self.epochs <= MAX_EPOCHS:
             raise InputError(f"epochs must be an integer in [1, {MAX_EPOCHS}], got {self.epochs}")
         if self.max_train_images is not None and self.max_train_images < 1:
-            raise InputError(f"the cap on training images must be >= 1, got {self.max_train_images}")
+            raise InputError(f"max_train_images (the cap on training images per epoch) must be >= 1, "
+                             f"got {self.max_train_images}")
+
+
+def default_batch(recipe: Recipe, device_type: str) -> int:
+    """The training batch when none is asked for: :data:`CPU_BATCH` on a CPU, the recipe's own on an accelerator."""
+    return CPU_BATCH if device_type == "cpu" else recipe.train_batch_size
 
 
 def learning_rate(step: int, total_steps: int, warmup_steps: int, peak: float) -> float:

@@ -10,7 +10,7 @@ BN", see :mod:`scaling_search.recipe`).
 
 Outcomes are values, not exceptions: a non-finite loss ends the run as ``diverged``, CUDA running
 out of memory as ``oom``, any other error inside training as ``failed``. Bad arguments raise
-``ValueError`` before anything runs; ``KeyboardInterrupt`` and exceptions raised by ``report``
+``InputError`` before anything runs; ``KeyboardInterrupt`` and exceptions raised by ``report``
 (Optuna's ``TrialPruned``, say) pass through unchanged.
 """
 
@@ -31,7 +31,7 @@ from scaling_search.data.augment import eval_batch, normalisation, train_batch
 from scaling_search.data.dataset import ImageData
 from scaling_search.errors import InputError
 from scaling_search.formatting import describe
-from scaling_search.machine import available_cores, peak_rss_mb, physical_memory
+from scaling_search.machine import GIB, available_cores, memory_fit, peak_rss_mb
 from scaling_search.models.efficientnet import build, count_parameters, zero_init_residuals
 from scaling_search.models.scaling import Layout
 from scaling_search.recipe import RECIPES, Budget, Recipe, learning_rate
@@ -45,6 +45,8 @@ CHECK_EVERY = 20
 """Steps between checks that the loss is finite: each check waits for the device."""
 SETTLE_STEPS = 4
 """Steps left out of the throughput: the graph's eager warm-up (3) and its capture (1), or cuDNN autotuning."""
+MAX_THREADS = 1024
+"""Most CPU threads a run may ask for: more than any machine's cores, so a larger number is a typo."""
 
 
 @dataclass(frozen=True)
@@ -139,12 +141,22 @@ def train_proxy(
     is restored afterwards. ``graph=False`` keeps CUDA steps eager, for comparison. ``progress``
     receives an :class:`EpochProgress` after each epoch, before ``report``. Same seed, device and
     threads give the same accuracies on CPU.
+
+    Example:
+        >>> from scaling_search.data.load import load_dataset
+        >>> from scaling_search.models.scaling import scale
+        >>> from scaling_search.recipe import Budget
+        >>> from scaling_search.train import train_proxy
+        >>> data = load_dataset("synthetic:classes=2,train=64,test=16", resolution=16)
+        >>> layout = scale(0.25, 0.25, resolution=16, num_classes=data.num_classes)
+        >>> result = train_proxy(layout, data, Budget(epochs=1), threads=1)
+        >>> result.status, result.epochs, result.step_mode
+        ('ok', 1, 'eager')
     """
     device = torch.device(device)
     if layout.num_classes != data.num_classes:
         raise InputError(f"the layout has {layout.num_classes} classes but {data.name} has {data.num_classes}")
-    if threads is not None and threads < 1:
-        raise InputError(f"threads must be >= 1, got {threads}")
+    check_threads(threads)
     if device.type == "cpu":
         check_fits_on_cpu(layout, epoch_shape(len(data.train_y), budget, recipe)[1])
     run = _Run(val_curve=[], train_loss_curve=[])
@@ -259,6 +271,12 @@ def _epochs(
         yield EpochProgress(epoch, budget.epochs, train_loss, val_acc, epoch_img_per_s, time.perf_counter() - started)
 
 
+def check_threads(threads: int | None) -> None:
+    """Raise InputError unless ``threads`` is None (the cores this process may use) or in [1, :data:`MAX_THREADS`]."""
+    if threads is not None and not 1 <= threads <= MAX_THREADS:
+        raise InputError(f"threads must lie in [1, {MAX_THREADS}], got {threads}")
+
+
 def epoch_shape(train_images: int, budget: Budget, recipe: Recipe) -> tuple[int, int]:
     """(images trained on per epoch, images per step): the budget's cap, and no batch larger than an epoch."""
     images = min(train_images, budget.max_train_images or train_images)
@@ -275,10 +293,10 @@ def check_fits_on_cpu(layout: Layout, batch: int) -> None:
     """
     counts = analytic_counts(layout)
     needed = 4 * (4 * counts.params + 4 * counts.activations * batch)
-    total = physical_memory()
-    if total is not None and needed > total:
+    fit = memory_fit(needed)
+    if fit is not None and not fit.copies:
         raise InputError(f"training this network ({counts.params:,} parameters) at batch {batch} needs at least "
-                         f"{needed / 2**30:.1f} GiB, more than this machine's {total / 2**30:.1f} GiB; use a smaller "
+                         f"{needed / GIB:.1f} GiB, more than this machine's {fit.total / GIB:.1f} GiB; use a smaller "
                          "network, resolution or batch")
 
 

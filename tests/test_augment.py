@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from scaling_search.data import Augmentation, eval_batch, normalisation, train_batch
-from scaling_search.data.augment import KINDS, crop_grid, pad_crop, possible_levels
+from scaling_search.data.augment import AUGMENTATION_NAMES, KINDS, crop_grid, pad_crop, possible_levels
 
 IDENTITY = (torch.zeros(1, 3, 1, 1), torch.ones(1, 3, 1, 1))  # mean 0, std 1: outputs stay in [0, 1]
 FULL_CROP = {"scale": (1.0, 1.0), "ratio": (1.0, 1.0)}
@@ -197,6 +197,15 @@ def test_pad_crop_moves_images_by_whole_pixels() -> None:
 def test_bad_augmentation_settings_raise(fields: dict) -> None:
     with pytest.raises(ValueError, match="augmentation"):
         Augmentation(**fields)
+
+
+def test_named_augmentations() -> None:
+    named = {name: Augmentation.named(name) for name in AUGMENTATION_NAMES}
+    assert named["flip"] == Augmentation(kind="none", flip=True)
+    assert named["none"] == Augmentation(kind="none", flip=False)
+    assert all(named[kind].kind == kind and named[kind].flip == (kind != "none") for kind in KINDS)
+    with pytest.raises(ValueError, match="augmentation must be one of flip, random-resized, pad-crop, none"):
+        Augmentation.named("mixup")
 
 
 def test_bad_batches_raise() -> None:

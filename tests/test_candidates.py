@@ -5,31 +5,33 @@ import argparse
 import pytest
 
 from scaling_search.counting.analytic import analytic_counts
-from scaling_search.family import derive_family, parse_phis, released_family
+from scaling_search.family import derive, derive_family, parse_phis, released_family
 from scaling_search.grid import (
+    CONSTRAINTS,
     GridSpec,
     axis_values,
-    base_layout,
+    candidates,
     enumerate_candidates,
     layout_for,
     single_dimension,
 )
+from scaling_search.models import FAMILY_PHIS, base_layout, compound_layout, released_layout, released_model
 from scaling_search.search.definition import StudyDefinition
 
 
 def test_reference_point_nominal_and_measured():
-    candidates = enumerate_candidates(GridSpec(), analytic_counts)
-    (reference,) = [c for c in candidates if c.kind == "reference"]
+    found = enumerate_candidates(GridSpec(), analytic_counts)
+    (reference,) = [c for c in found if c.kind == "reference"]
     assert reference.coefficients == (1.2, 1.1, 1.15)
     assert reference.nominal_ratio == pytest.approx(1.92, abs=0.005)
     assert reference.measured_ratio == pytest.approx(2.57, abs=0.01)
 
 
-@pytest.mark.parametrize("constraint", ["measured", "nominal"])
+@pytest.mark.parametrize("constraint", CONSTRAINTS)
 def test_every_compound_candidate_meets_its_constraint(constraint):
     spec = GridSpec(constraint=constraint, tolerance=0.04)
-    candidates = enumerate_candidates(spec, analytic_counts)
-    compound = [c for c in candidates if c.kind == "compound"]
+    found = enumerate_candidates(spec, analytic_counts)
+    compound = [c for c in found if c.kind == "compound"]
     assert compound
     for c in compound:
         ratio = c.measured_ratio if constraint == "measured" else c.nominal_ratio
@@ -54,7 +56,7 @@ def test_nominal_grid_is_exactly_the_points_within_tolerance():
 def test_measured_prefilter_loses_nothing():
     """Brute force on a coarse grid: every point within tolerance by measurement is kept."""
     spec = GridSpec(step=0.1, tolerance=0.05)
-    base = analytic_counts(base_layout(spec)).macs
+    base = analytic_counts(spec.base_layout()).macs
 
     expected = set()
     for a in axis_values(spec.alpha_range, 0.1):
@@ -71,8 +73,8 @@ def test_measured_prefilter_loses_nothing():
 @pytest.mark.parametrize("phi", [1.0, -1.0])
 def test_baselines_single_dimension_at_same_cost(phi):
     spec = GridSpec(baselines=True, phi=phi)
-    candidates = enumerate_candidates(spec, analytic_counts)
-    kinds = {c.kind: c for c in candidates}
+    found = enumerate_candidates(spec, analytic_counts)
+    kinds = {c.kind: c for c in found}
     assert {"depth-only", "width-only", "resolution-only"} <= set(kinds)
     assert kinds["depth-only"].beta == kinds["depth-only"].gamma == 1.0
     assert kinds["width-only"].alpha == kinds["width-only"].gamma == 1.0
@@ -91,8 +93,8 @@ def test_nominal_baselines_are_closed_form():
 
 def test_negative_phi_scales_down():
     spec = GridSpec(phi=-1, base_resolution=224)
-    candidates = enumerate_candidates(spec, analytic_counts)
-    compound = [c for c in candidates if c.kind == "compound"]
+    found = enumerate_candidates(spec, analytic_counts)
+    compound = [c for c in found if c.kind == "compound"]
     assert compound and all(c.measured_ratio < 1 for c in compound)
     assert all(abs(c.measured_ratio - 0.5) <= 0.05 * 0.5 for c in compound)
 
@@ -157,3 +159,33 @@ def test_grid_from_options_reads_same_named_fields_and_keeps_other_defaults() ->
     assert (spec.phi, spec.alpha_range, spec.num_classes, spec.step) == (0.5, (1.0, 1.5), 100, GridSpec().step)
     with pytest.raises(ValueError):
         GridSpec.from_options(flags, step=-1.0)
+
+
+def test_public_candidates_is_the_grid_counted_by_name(tmp_path):
+    spec = GridSpec(step=0.1)
+    by_name = candidates(spec, "analytic")
+    assert by_name == enumerate_candidates(spec, analytic_counts)
+    seen = []
+    candidates(spec, "analytic", progress=lambda done, total: seen.append(("count", done, total)),
+               scan_progress=lambda done, total: seen.append(("scan", done, total)))
+    assert {kind for kind, _, _ in seen} == {"scan"}  # the closed form needs no progress of its own
+    with pytest.raises(ValueError, match="unknown counter"):
+        candidates(spec, "guess")  # type: ignore[arg-type]
+
+
+def test_public_derive_defaults_to_the_released_phis_and_the_closed_form():
+    family = derive(1.2, 1.1, 1.15)
+    assert [m.phi for m in family] == list(FAMILY_PHIS) == [float(phi) for phi in range(8)]
+    assert family == derive_family(1.2, 1.1, 1.15, FAMILY_PHIS, analytic_counts)
+    coarse = derive(1.2, 1.1, 1.15, [1], base_resolution=64, resolution_multiple=8, num_classes=10)
+    assert coarse[0].resolution == 72 and coarse[0].layout.num_classes == 10  # 64 * 1.15 = 73.6, to a multiple of 8
+
+
+def test_one_base_network_for_every_cost_ratio():
+    """The grid, the derived family and the released family all divide by the same unscaled network."""
+    assert base_layout() == compound_layout(1, 1, 1, 0)
+    assert base_layout().structure_key() == released_layout(released_model("b0")).structure_key()
+    spec = GridSpec(phi=2, base_resolution=64, num_classes=10)
+    assert spec.base_layout() == base_layout(64, 10)
+    assert released_family(analytic_counts)[0].macs_ratio == 1.0
+    assert derive_family(1.2, 1.1, 1.15, [0], analytic_counts, 64, num_classes=10)[0].macs_ratio == 1.0

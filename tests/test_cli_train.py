@@ -7,8 +7,11 @@ import re
 import pytest
 import torch
 
-from scaling_search.cli.common import UsageError
-from scaling_search.cli.train import layout_from_args
+from scaling_search.cli import flags
+from scaling_search.errors import InputError
+from scaling_search.models.choice import choose_layout
+from scaling_search.models.scaling import Layout
+from scaling_search.recipe import PROXY_RESOLUTION
 from tests.cli_helpers import cli_error, run_cli
 
 TINY = ["--width", "0.25", "--depth", "0.25", "--resolution", "32"]
@@ -52,18 +55,18 @@ def test_imagefolder_reports_its_skipped_files(capsys, tmp_path, monkeypatch):
     ("change", "message"),
     [
         ({"stages": []}, "at least one stage"),
-        ({"head": 10**9}, "layout head must be an integer in"),
-        ({"dropout": 2.0}, r"layout dropout must lie in \[0, 1\)"),
-        ({"width": "abc"}, "layout width must be a number"),
+        ({"head": 10**9}, "layout.json: head must be an integer in"),
+        ({"dropout": 2.0}, r"layout.json: dropout must lie in \[0, 1\)"),
+        ({"width": "abc"}, "layout.json: width must be a number"),
         ({"resolution": "64"}, "resolution must be an integer in"),
         ({"stage": ("repeats", 0)}, "stage 1 repeats must be an integer in"),
         ({"stage": ("out_channels", -8)}, "stage 1 out_channels must be an integer in"),
         ({"stage": ("kernel", 4)}, "odd kernel"),
         ({"stage": ("in_channels", 7)}, "stage 1 takes 7 channels but gets 32"),
-        ({"resolution": 32.0}, "layout resolution must be an integer in"),
+        ({"resolution": 32.0}, r"layout.json: resolution must be an integer in \[8, 4096\], got 32.0"),
         ({"stage": ("repeats", 1048576)}, r"stage 1 repeats must be an integer in \[1, 1024\]"),
-        ({"bn_eps": -1}, r"layout bn_eps must be a number in \(0, 1\]"),
-        ({"se_ratio": float("nan")}, "layout se_ratio must be a number"),
+        ({"bn_eps": -1}, r"layout.json: bn_eps must be a number in \(0, 1\]"),
+        ({"se_ratio": float("nan")}, "layout.json: se_ratio must be a number"),
     ],
 )
 def test_hand_edited_config_is_checked(capsys, tmp_path, change, message):
@@ -98,8 +101,7 @@ def test_config_round_trip(capsys, tmp_path):
     assert second["layout"] == first["layout"]
     assert second["val_acc"] == first["val_acc"] and second["params"] == first["params"]
     (tmp_path / "layout.json").write_text(json.dumps(first["layout"]))  # a bare layout works too
-    args = parse(["--config", str(tmp_path / "layout.json"), "--resolution", "40"])
-    assert layout_from_args(args).resolution == 40
+    assert layout_from(["--config", str(tmp_path / "layout.json"), "--resolution", "40"]).resolution == 40
 
 
 def test_divergence_exits_1_with_the_reason(capsys):
@@ -117,18 +119,21 @@ def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path):
     (empty / "train" / "cats").mkdir(parents=True)
     (empty / "val" / "cats").mkdir(parents=True)
     assert "cats" in cli_error(capsys, "train", *TINY, "--dataset", f"imagefolder:{empty}")
-    assert "resolution" in cli_error(capsys, "train", "--resolution", "0")
-    assert "--epochs" in cli_error(capsys, "train", *TINY, "--epochs", "0")
-    assert "--lr" in cli_error(capsys, "train", *TINY, "--lr", "-0.1")
-    assert "--batch-size" in cli_error(capsys, "train", *TINY, "--batch-size", "0")
-    assert "--device" in cli_error(capsys, "train", *TINY, "--device", "tpu")
-    assert "--config" not in cli_error(capsys, "train", "--config", str(tmp_path / "nothing.json"))
+    assert "resolution must be an integer in [8, 4096], got 0" in cli_error(capsys, "train", "--resolution", "0")
+    assert "epochs must be an integer in [1, 10000], got 0" in cli_error(capsys, "train", *TINY, "--epochs", "0")
+    assert "lr_per_256 (the peak learning rate" in cli_error(capsys, "train", *TINY, "--lr", "-0.1")
+    assert "train_batch_size must be >= 1, got 0" in cli_error(capsys, "train", *TINY, "--batch-size", "0")
+    assert "--batch-size: not an integer: 'many'" in cli_error(capsys, "train", *TINY, "--batch-size", "many")
+    assert "device must be auto, cpu, cuda or cuda:N, not 'tpu'" in cli_error(capsys, "train", *TINY, "--device", "tpu")
+    assert "unknown recipe 'fast'" in cli_error(capsys, "train", *TINY, "--recipe", "fast")
+    assert "cannot read" in cli_error(capsys, "train", "--config", str(tmp_path / "nothing.json"))
+    assert "--config: must not be empty" in cli_error(capsys, "train", "--config", "")
     (tmp_path / "bad.json").write_text('{"layout": {"width": 1}}')
     assert "not a layout" in cli_error(capsys, "train", "--config", str(tmp_path / "bad.json"))
     (tmp_path / "latin1.json").write_bytes('{"name": "caf\u00e9"}'.encode("latin-1"))
     assert "latin1.json is not UTF-8 text" in cli_error(capsys, "train", "--config", str(tmp_path / "latin1.json"))
     assert "--seed" in cli_error(capsys, "train", *TINY, "--seed", "99999999999999999999999")
-    assert "--threads: must be at most 1024" in cli_error(capsys, "train", *TINY, "--threads", "100000")
+    assert "threads must lie in [1, 1024], got 100000" in cli_error(capsys, "train", *TINY, "--threads", "100000")
     assert "epochs must be an integer in [1, 10000]" in cli_error(capsys, "train", *TINY, "--epochs", "99999999999")
 
 
@@ -138,16 +143,16 @@ def test_cuda_without_cuda_is_bad_input(capsys):
 
 
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "message"),
     [
-        ["--width", "1.1", "--alpha", "1.2"],
-        ["--model", "b0", "--config", "x.json"],
-        ["--model", "b1", "--depth", "1.2"],
-        ["--phi", "1", "--config", "x.json"],
+        (["--width", "1.1", "--alpha", "1.2"], "width and alpha describe the network in different ways; choose one"),
+        (["--model", "b0", "--config", "x.json"], "model and config describe"),
+        (["--model", "b1", "--depth", "1.2"], "depth and model describe"),
+        (["--phi", "1", "--config", "x.json"], "phi and config describe"),
     ],
 )
-def test_contradictory_choices(capsys, argv):
-    assert "choose one" in cli_error(capsys, "train", *argv)
+def test_contradictory_choices(capsys, argv, message):
+    assert message in cli_error(capsys, "train", *argv)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -156,16 +161,21 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return build_parser().parse_args(["train", *argv])
 
 
+def layout_from(argv: list[str]) -> Layout:
+    """The layout ``train`` chooses for these flags, as its handler does."""
+    return choose_layout(**flags.network_options(parse(argv)), default_resolution=PROXY_RESOLUTION)
+
+
 def test_choosing_the_network():
-    default = layout_from_args(parse([]))
+    default = layout_from([])
     assert (default.width, default.depth, default.resolution) == (1.0, 1.0, 64)
-    b2 = layout_from_args(parse(["--model", "b2"]))
+    b2 = layout_from(["--model", "b2"])
     assert (b2.width, b2.depth, b2.resolution) == (1.1, 1.2, 260)
-    assert layout_from_args(parse(["--model", "b0", "--resolution", "64"])).resolution == 64
-    compound = layout_from_args(parse(["--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15", "--phi", "2",
-                                       "--base-resolution", "64"]))
+    assert layout_from(["--model", "b0", "--resolution", "64"]).resolution == 64
+    compound = layout_from(["--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15", "--phi", "2",
+                            "--base-resolution", "64"])
     assert compound.depth == pytest.approx(1.44) and compound.width == pytest.approx(1.21)
     assert compound.resolution == round(64 * 1.15**2)
-    assert layout_from_args(parse(["--width", "0.5"])).depth == 1.0
-    with pytest.raises(UsageError, match="--phi"):
-        layout_from_args(parse(["--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15"]))
+    assert layout_from(["--width", "0.5"]).depth == 1.0
+    with pytest.raises(InputError, match="compound scaling needs phi as well"):
+        layout_from(["--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15"])

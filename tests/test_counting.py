@@ -144,7 +144,7 @@ def test_a_network_too_large_to_build_is_refused_before_building(monkeypatch, ca
     from scaling_search.cli import main
     from scaling_search.counting import measured
 
-    monkeypatch.setattr(measured, "physical_memory", lambda: 2**30)  # a 1 GiB machine
+    monkeypatch.setattr("scaling_search.machine.physical_memory", lambda: 2**30)  # a 1 GiB machine
     monkeypatch.setattr(measured, "build", lambda layout: pytest.fail("the network was built"))
     with pytest.raises(ValueError, match=r"needs about .* GiB .*use --counter analytic"):
         fvcore_counts(scale(4.0, 2.0, 224))

@@ -14,7 +14,7 @@ from torch import nn
 from scaling_search.data.dataset import ImageData
 from scaling_search.models.efficientnet import build
 from scaling_search.models.scaling import scale
-from scaling_search.recipe import RECIPES, Budget, Recipe, get_recipe, learning_rate
+from scaling_search.recipe import CPU_BATCH, RECIPES, Budget, Recipe, default_batch, get_recipe, learning_rate
 from scaling_search.step import Optimizer, param_groups
 from scaling_search.train import ProxyResult, train_proxy
 
@@ -162,6 +162,17 @@ def test_named_recipes_are_immutable():
     assert paper.peak_lr(4096) == pytest.approx(0.256)
 
 
+def test_default_batch_is_smaller_on_a_cpu():
+    for recipe in RECIPES.values():
+        assert default_batch(recipe, "cpu") == CPU_BATCH == 64
+        assert default_batch(recipe, "cuda") == recipe.train_batch_size
+
+
+def test_threads_are_checked_before_training():
+    with pytest.raises(ValueError, match=r"threads must lie in \[1, 1024\], got 0"):
+        run(threads=0)
+
+
 def test_evaluation_batch_keeps_its_pixels_at_high_resolution():
     proxy = RECIPES["proxy"]
     assert [proxy.eval_batch(r) for r in (16, 32, 64, 128, 224, 400, 4096)] == [1024, 1024, 1024, 256, 83, 26, 1]
@@ -171,7 +182,7 @@ def test_evaluation_batch_keeps_its_pixels_at_high_resolution():
 def test_a_run_too_large_for_the_cpu_memory_is_refused_before_building(monkeypatch):
     import scaling_search.train as train_module
 
-    monkeypatch.setattr(train_module, "physical_memory", lambda: 2**30)
+    monkeypatch.setattr("scaling_search.machine.physical_memory", lambda: 2**30)
     monkeypatch.setattr(train_module, "build", lambda layout: pytest.fail("the network was built"))
     layout = scale(8.0, 1.0, 64, num_classes=DATA.num_classes)
     with pytest.raises(ValueError, match=r"needs at least .* GiB, more than this machine's 1.0 GiB"):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from scaling_search.cli.common import add_output_flags, emit, fmt, positive_float, positive_int, render_table
-from scaling_search.cli.flops import add_common_counting_flags
+from scaling_search.cli import flags
+from scaling_search.cli.common import add_output_flags, emit, fmt, render_table
 from scaling_search.counting.counter import make_counter
-from scaling_search.family import derive_family, parse_phis, released_family
+from scaling_search.family import derive, released_family
+from scaling_search.models.architecture import EFFICIENTNET_B0, FAMILY_PHIS, IMAGENET_CLASSES, PAPER_COEFFICIENTS
 
 FAMILY_COLUMNS = [
     ("name", "name", fmt("s")),
@@ -25,7 +26,7 @@ FAMILY_COLUMNS = [
 ]
 
 NOTE = ("\n\nThe released B1..B7 do not follow one phi-rule (B1 is width 1.0, depth 1.1 at 240 px,\nwhich no single "
-        "phi of (1.2, 1.1, 1.15) gives): derived and released rows differ, and both are measured here.")
+        f"phi of {PAPER_COEFFICIENTS} gives): derived and released rows differ, and both are measured here.")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,23 +38,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "  scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15 --phis=-2,-1,0 --json   (= before a leading -)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--alpha", type=positive_float, default=1.2, help="depth coefficient (default 1.2)")
-    parser.add_argument("--beta", type=positive_float, default=1.1, help="width coefficient (default 1.1)")
-    parser.add_argument("--gamma", type=positive_float, default=1.15, help="resolution coefficient (default 1.15)")
-    parser.add_argument("--phis", default="0-7", help="phis to derive: a range 0-7 or a list 0,1,2.5 (default 0-7)")
-    parser.add_argument("--base-resolution", type=positive_int, default=224, help="resolution at phi = 0 (224)")
-    parser.add_argument("--resolution-multiple", type=positive_int, default=1,
-                        help="round resolutions to a multiple of this (default 1)")
-    add_common_counting_flags(parser)
+    for flag, default in zip((flags.ALPHA, flags.BETA, flags.GAMMA), PAPER_COEFFICIENTS, strict=True):
+        flag.add(parser, default)
+    parser.add_argument("--phis", type=flags.phi_list, default=list(FAMILY_PHIS),
+                        help=f"phis to derive: a range 0-7 or a list 0,1,2.5 (default {FAMILY_PHIS[0]:g}-"
+                             f"{FAMILY_PHIS[-1]:g})")
+    flags.BASE_RESOLUTION.add(parser, EFFICIENTNET_B0.base_resolution)
+    flags.RESOLUTION_MULTIPLE.add(parser, 1)
+    flags.NUM_CLASSES.add(parser, IMAGENET_CLASSES)
+    flags.COUNTER.add(parser)
     add_output_flags(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    counter = make_counter(args.counter)
-    derived = [m.to_dict() for m in derive_family(args.alpha, args.beta, args.gamma, parse_phis(args.phis), counter,
-                                                  args.base_resolution, args.resolution_multiple, args.num_classes)]
-    released = [m.to_dict() for m in released_family(counter, args.num_classes)]
+    derived = [m.to_dict() for m in derive(args.alpha, args.beta, args.gamma, args.phis,
+                                           base_resolution=args.base_resolution,
+                                           resolution_multiple=args.resolution_multiple,
+                                           num_classes=args.num_classes, counter=args.counter)]
+    released = [m.to_dict() for m in released_family(make_counter(args.counter), args.num_classes)]
     display = [dict(r, params_m=r["params"] / 1e6, macs_g=r["macs"] / 1e9,
                     repeats_text=",".join(map(str, r["repeats"]))) for r in derived + released]
     csv_rows = [{k: v for k, v in r.items() if k != "layout"} for r in derived + released]

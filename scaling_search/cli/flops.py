@@ -4,54 +4,40 @@ from __future__ import annotations
 
 import argparse
 
-from scaling_search.cli.common import (
-    UsageError,
-    add_output_flags,
-    emit,
-    fmt,
-    positive_float,
-    positive_int,
-    render_table,
-)
-from scaling_search.counting.counter import COUNTERS, make_counter
-from scaling_search.models import released_layout, released_model, scale
+from scaling_search.cli import flags
+from scaling_search.cli.common import add_output_flags, emit, fmt, render_table
+from scaling_search.counting.counter import count
+from scaling_search.models.architecture import EFFICIENTNET_B0, IMAGENET_CLASSES
+from scaling_search.models.choice import choose_layout
+
+DEFAULT_RESOLUTION = EFFICIENTNET_B0.base_resolution
+"""The resolution of a network named by width and depth alone: B0's own."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "flops",
         help="params, MACs and activations of one network",
-        description="Count one EfficientNet: by width/depth/resolution multipliers or a released name.\n\n"
+        description="Count one EfficientNet, named by width/depth multipliers of B0, by compound scaling, by a\n"
+        f"released name or by a layout file (default: B0 at {DEFAULT_RESOLUTION} px).\n\n"
         "  scaling-search flops --width 1.1 --depth 1.2 --resolution 260\n"
+        "  scaling-search flops --alpha 1.2 --beta 1.1 --gamma 1.15 --phi 2\n"
         "  scaling-search flops --model b7 --json\n\n"
         "MACs count conv and linear layers (SE convs included), as in the paper.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--model", help="a released model, b0..b7 (its own width, depth and resolution)")
-    parser.add_argument("--width", type=positive_float, help="width multiplier (default 1.0)")
-    parser.add_argument("--depth", type=positive_float, help="depth multiplier (default 1.0)")
-    parser.add_argument("--resolution", type=positive_int, help="input resolution in pixels (default 224)")
-    add_common_counting_flags(parser)
+    flags.add_network_flags(parser.add_argument_group("network"), DEFAULT_RESOLUTION)
+    flags.NUM_CLASSES.add(parser, IMAGENET_CLASSES, sets_default=False,
+                          help="classifier outputs; a --config layout keeps its own unless this is given")
+    flags.COUNTER.add(parser)
     add_output_flags(parser, rows=False)
     parser.set_defaults(func=run)
 
 
-def add_common_counting_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--num-classes", type=positive_int, default=1000, help="classifier outputs (default 1000)")
-    parser.add_argument("--counter", choices=COUNTERS, default="fvcore",
-                        help="fvcore on a real forward pass (default, cached on disk) or the closed form")
-
-
 def run(args: argparse.Namespace) -> int:
-    if args.model is not None:
-        if args.width is not None or args.depth is not None:
-            raise UsageError("--model sets width and depth itself; drop --width/--depth or --model")
-        layout = released_layout(released_model(args.model), args.num_classes)
-        if args.resolution is not None:
-            layout = layout.with_resolution(args.resolution)
-    else:
-        layout = scale(args.width or 1.0, args.depth or 1.0, args.resolution or 224, num_classes=args.num_classes)
-    counts = make_counter(args.counter)(layout)
+    layout = choose_layout(**flags.network_options(args), num_classes=args.num_classes,
+                           default_resolution=DEFAULT_RESOLUTION)
+    counts = count(layout, args.counter)
     payload = {
         "width": layout.width,
         "depth": layout.depth,

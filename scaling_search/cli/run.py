@@ -8,9 +8,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from scaling_search.cli.candidates import value_range
-from scaling_search.cli.common import UsageError, emit, finite_float, fmt, progress, render_table
-from scaling_search.grid import CONSTRAINTS
+from scaling_search.cli import flags
+from scaling_search.cli.common import emit, finite_float, fmt, integer, progress, render_table
 from scaling_search.search.definition import STRATEGIES, StudyDefinition, from_mapping, load_definition
 
 DESCRIPTION = """\
@@ -36,43 +35,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("study_file", nargs="?", type=Path, default=None, help="a TOML study definition (see studies/)")
     what = parser.add_argument_group("what is searched")
     what.add_argument("--study", help="study name (default: <dataset>-phi<phi>-<strategy>)")
-    what.add_argument("--phi", type=finite_float, help="compound coefficient to compare candidates at (default 1)")
     what.add_argument("--strategy", choices=STRATEGIES, help="grid: every candidate x seed (default); "
                                                              "tpe: Optuna TPE over (alpha, beta), gamma solved")
-    what.add_argument("--trials", type=int, help="number of TPE trials (default 20)")
-    what.add_argument("--seeds", type=int, help="seeds per grid candidate (default 1)")
-    what.add_argument("--step", type=finite_float, help="grid step (default 0.05)")
-    for name in ("alpha", "beta", "gamma"):
-        what.add_argument(f"--{name}-range", type=value_range, metavar="MIN:MAX", help=f"{name} range")
-    what.add_argument("--target", type=finite_float, help="cost multiplier per unit of phi (default 2)")
-    what.add_argument("--tolerance", type=finite_float, help="relative tolerance on the cost (default 0.05)")
-    what.add_argument("--constraint", choices=CONSTRAINTS, help="cost constraint (default measured)")
-    what.add_argument("--baselines", action="store_true", help="add depth-, width- and resolution-only candidates")
-    what.add_argument("--max-candidates", type=int,
+    what.add_argument("--trials", type=integer, help="number of TPE trials (default 20)")
+    what.add_argument("--seeds", type=integer, help="seeds per grid candidate (default 1)")
+    flags.add_grid_flags(what)
+    what.add_argument("--max-candidates", type=integer,
                       help="train at most this many compound candidates, spread over the grid (the paper's point "
                            "and baselines come on top)")
     task = parser.add_argument_group("the proxy task")
-    task.add_argument("--dataset", help="synthetic (default), cifar10, cifar100, fashion-mnist, imagefolder:PATH, "
-                                        "npz:PATH")
-    task.add_argument("--data-root", help="where torchvision datasets live")
-    task.add_argument("--download", action="store_true", help="let torchvision download the dataset")
+    flags.add_dataset_flags(task)
     task.add_argument("--val-fraction", type=finite_float, help="share of training data held out (default 0.1)")
-    task.add_argument("--base-resolution", type=int, help="proxy resolution at phi = 0 (default 32 CPU, 64 GPU)")
-    task.add_argument("--epochs", type=int, help="epochs per proxy run (default 2 CPU, 5 GPU)")
-    task.add_argument("--batch-size", type=int, help="training batch (default 64 CPU, 256 GPU)")
-    task.add_argument("--recipe", help="proxy (default) or paper")
-    task.add_argument("--lr", type=finite_float, help="peak learning rate per 256 images (recipe's by default)")
-    task.add_argument("--max-train-images", type=int, help="training images per epoch (default: all; 1500 CPU)")
+    flags.BASE_RESOLUTION.add(task, help="proxy resolution at phi = 0 (default 32 CPU, 64 GPU)")
+    flags.EPOCHS.add(task, help="epochs per proxy run (default 2 CPU, 5 GPU)")
+    flags.BATCH_SIZE.add(task, help="training batch (default 64 CPU, 256 GPU)")
+    flags.RECIPE.add(task)
+    flags.LR.add(task)
+    task.add_argument("--max-train-images", type=integer, help="training images per epoch (default: all; 1500 CPU)")
     how = parser.add_argument_group("how it runs")
     how.add_argument("--resume", action="store_true", help="continue an interrupted study")
     how.add_argument("--storage", help="Optuna storage URL (default sqlite:///studies/<study>.db)")
     how.add_argument("--studies-dir", help="folder for study files and outputs (default studies)")
-    how.add_argument("--device", help="auto (default), cpu or cuda")
-    how.add_argument("--trials-per-gpu", type=int, help="proxy runs sharing one GPU (default 1)")
+    flags.DEVICE.add(how, help="auto, cpu or cuda (auto: cuda when the cluster has a GPU)")
+    how.add_argument("--trials-per-gpu", type=integer, help="proxy runs sharing one GPU (default 1)")
     how.add_argument("--cpus-per-trial", type=finite_float,
                      help="CPU cores per trial, fractions allowed (default 1 on CPU, 2 with GPUs)")
-    how.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
-    how.add_argument("--max-failures", type=int, help="retries of a trial whose worker dies (default 1)")
+    how.add_argument("--max-concurrent", type=integer, help="at most this many trials at once")
+    how.add_argument("--max-failures", type=integer, help="retries of a trial whose worker dies (default 1)")
     how.add_argument("--early-stop", action="store_true", help="stop weak trials early with ASHA")
     how.add_argument("--address", help="an existing Ray cluster ('auto' or host:port); default a local Ray")
     how.add_argument("--ray-temp-dir", help=argparse.SUPPRESS)
@@ -82,14 +71,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def definition_from(args: argparse.Namespace) -> StudyDefinition:
     """Defaults, then the study file, then the flags given on the command line."""
-    try:
-        base = StudyDefinition()
-        if getattr(args, "study_file", None):
-            base = from_mapping(load_definition(args.study_file), base)
-        given = {f.name: getattr(args, f.name) for f in fields(StudyDefinition) if hasattr(args, f.name)}
-        return from_mapping(given, base)
-    except ValueError as err:
-        raise UsageError(str(err)) from None
+    base = StudyDefinition()
+    if getattr(args, "study_file", None):
+        base = from_mapping(load_definition(args.study_file), base)
+    given = {f.name: getattr(args, f.name) for f in fields(StudyDefinition) if hasattr(args, f.name)}
+    return from_mapping(given, base)
 
 
 RANKED_COLUMNS = [

@@ -19,6 +19,8 @@ from scaling_search.models.scaling import Layout, se_channels
 
 @dataclass(frozen=True)
 class Counts:
+    """A network's parameters, multiply-adds and activations (conv and linear outputs) for one image."""
+
     params: int
     macs: int
     activations: int

@@ -20,15 +20,19 @@ from pathlib import Path
 import torch
 
 from scaling_search.cache import default_cache_dir, read_json, write_atomic
+from scaling_search.compat.fvcore import Handle, default_op_handles
 from scaling_search.counting.analytic import Counts, analytic_counts
 from scaling_search.errors import InputError
-from scaling_search.machine import physical_memory
+from scaling_search.machine import GIB, memory_fit
 from scaling_search.models.efficientnet import build, count_parameters
 from scaling_search.models.scaling import Layout
 
 CACHE_VERSION = 1
 BYTES_PER_VALUE = 4  # float32 weights and activations
 COUNTED_OPS = ("aten::_convolution", "aten::addmm", "aten::linear", "aten::matmul")
+"""The ops whose multiply-adds count: conv and linear layers, as in the paper."""
+MEASURING_SHARE = 0.5
+"""Share of the RAM measurements may take, one network or many in parallel: the rest is the machine's."""
 
 
 def cache_key(layout: Layout) -> str:
@@ -51,11 +55,11 @@ def check_measurable(layout: Layout) -> None:
     in an allocation failure (or the OOM killer). The closed form counts it without building it.
     """
     needed = measuring_bytes(layout)
-    total = physical_memory()
-    if total is not None and needed > total / 2:
-        raise InputError(f"measuring this network with fvcore needs about {needed / 2**30:.1f} GiB "
+    fit = memory_fit(needed, MEASURING_SHARE)
+    if fit is not None and not fit.copies:
+        raise InputError(f"measuring this network with fvcore needs about {needed / GIB:.1f} GiB "
                          f"({analytic_counts(layout).params:,} parameters), more than half this machine's "
-                         f"{total / 2**30:.1f} GiB; use --counter analytic, which gives the same counts without "
+                         f"{fit.total / GIB:.1f} GiB; use --counter analytic, which gives the same counts without "
                          "building it")
 
 
@@ -73,13 +77,10 @@ def fvcore_model_counts(model: torch.nn.Module, inputs: torch.Tensor) -> tuple[i
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
         from fvcore.nn.jit_analysis import JitModelAnalysis
 
-        handles = {
-            "macs": {op: FlopCountAnalysis(model, inputs)._op_handles[op] for op in COUNTED_OPS},
-            "activations": ActivationCountAnalysis(model, inputs)._op_handles,
-        }
+        defaults = default_op_handles(model, inputs)
+        handles = {"macs": {op: defaults["macs"][op] for op in COUNTED_OPS}, "activations": defaults["activations"]}
         analysis = JitModelAnalysis(model, inputs)
         analysis.set_op_handle(**{op: both_counts(op, handles) for op in {*handles["macs"], *handles["activations"]}})
         analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
@@ -94,7 +95,7 @@ def fvcore_model_counts(model: torch.nn.Module, inputs: torch.Tensor) -> tuple[i
     return int(totals.get("macs", 0)), int(totals.get("activations", 0))
 
 
-def both_counts(op: str, handles: dict[str, dict[str, Callable]]) -> Callable[[list, list], Counter]:
+def both_counts(op: str, handles: dict[str, dict[str, Handle]]) -> Callable[[list, list], Counter]:
     """An fvcore op handle reporting ``{"macs": …, "activations": …}`` for ``op`` from each kind's own handle."""
 
     def handle(inputs: list, outputs: list) -> Counter:

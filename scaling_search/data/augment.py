@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 AugmentationKind = Literal["random-resized", "pad-crop", "none"]
 KINDS: tuple[str, ...] = ("random-resized", "pad-crop", "none")
+AUGMENTATION_NAMES: tuple[str, ...] = ("flip", *KINDS)
+"""What :meth:`Augmentation.named` takes: "flip" alone, or a kind (each but "none" flips too)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,21 @@ class Augmentation:
             raise InputError(f"augmentation ratio must satisfy 0 < min <= max, got {self.ratio}")
         if not 0 <= self.pad_fraction <= 0.5:
             raise InputError(f"augmentation pad_fraction must lie in [0, 0.5], got {self.pad_fraction}")
+
+    @classmethod
+    def named(cls, name: str) -> Augmentation:
+        """The augmentation a short name stands for: "flip" (left-right only), or a kind, which flips too but "none".
+
+        Example:
+            >>> from scaling_search.data.augment import Augmentation
+            >>> Augmentation.named("flip").kind, Augmentation.named("pad-crop").flip
+            ('none', True)
+        """
+        if name not in AUGMENTATION_NAMES:
+            raise InputError(f"augmentation must be one of {', '.join(AUGMENTATION_NAMES)}, not {name!r}")
+        if name == "flip":
+            return cls(kind="none", flip=True)
+        return cls(kind=name, flip=name != "none")  # type: ignore[arg-type]  # a kind, checked above
 
 
 def normalisation(data: ImageData, device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from scaling_search.errors import InputError
-from scaling_search.machine import physical_memory
+from scaling_search.machine import GIB, memory_fit
 
 
 class DatasetError(InputError):
@@ -159,9 +159,9 @@ def check_fits_in_memory(images: int, side: int, what: str) -> None:
     Loading holds the images twice at its peak (decoded, then laid out as the training tensors).
     """
     needed = LOADING_COPIES * images * 3 * side * side
-    total = physical_memory()
-    if total is not None and needed > total:
+    fit = memory_fit(needed)
+    if fit is not None and not fit.copies:
         raise DatasetError(
-            f"{what}: loading {images} images at {side}x{side} px needs about {needed / 2**30:.1f} GiB, more than "
-            f"this machine's {total / 2**30:.1f} GiB of memory; use fewer images or a lower resolution"
+            f"{what}: loading {images} images at {side}x{side} px needs about {needed / GIB:.1f} GiB, more than "
+            f"this machine's {fit.total / GIB:.1f} GiB of memory; use fewer images or a lower resolution"
         )

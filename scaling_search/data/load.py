@@ -10,6 +10,7 @@ from scaling_search.data.dataset import DatasetError, ImageData, Splits, assembl
 from scaling_search.data.imagefolder import DecodeProgress, load_imagefolder, split_folders
 from scaling_search.data.standard import default_fashion_mnist_root, load_cifar, load_fashion_mnist
 from scaling_search.data.synthetic import canonical_name, load_synthetic, parse_options
+from scaling_search.models.scaling import MIN_RESOLUTION
 
 KNOWN_SPECS = (
     "synthetic[:classes=N,train=N,test=N]",
@@ -19,7 +20,6 @@ KNOWN_SPECS = (
     "imagefolder:PATH",
     "npz:PATH",
 )
-MIN_RESOLUTION = 8
 MIN_IMAGEFOLDER_STORAGE = 32
 
 
@@ -43,6 +43,15 @@ def load_dataset(
     ``workers`` is how many threads decode images (default: one per CPU) and ``progress(decoded, total)``
     hears how decoding goes (an ImageFolder's first load only). The validation split is
     ``val_fraction`` of the training data, chosen with ``seed``; ``seed`` also seeds ``synthetic``.
+    A bad spec, argument or file raises :class:`DatasetError` (an InputError) saying what is allowed.
+
+    Example:
+        >>> from scaling_search.data.load import load_dataset
+        >>> data = load_dataset("synthetic:classes=2,train=20,test=4", resolution=16)
+        >>> print(data.summary())
+        synthetic:classes=2,train=20,test=4: 18 train / 2 val (carved) / 4 test images, 2 classes
+        >>> tuple(data.train_x.shape), data.class_names
+        ((18, 3, 16, 16), ('disc-stripes', 'square-stripes'))
     """
     if isinstance(resolution, bool) or int(resolution) != resolution or resolution < MIN_RESOLUTION:
         raise DatasetError(f"resolution must be an integer >= {MIN_RESOLUTION}, got {resolution}")

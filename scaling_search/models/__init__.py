@@ -2,6 +2,8 @@
 
 from scaling_search.models.architecture import (
     EFFICIENTNET_B0,
+    FAMILY_PHIS,
+    IMAGENET_CLASSES,
     PAPER_COEFFICIENTS,
     RELEASED_FAMILY,
     BaseArchitecture,
@@ -9,10 +11,12 @@ from scaling_search.models.architecture import (
     StageSpec,
     released_model,
 )
+from scaling_search.models.choice import choose_layout
 from scaling_search.models.efficientnet import EfficientNet, build, count_parameters
 from scaling_search.models.scaling import (
     Layout,
     StageLayout,
+    base_layout,
     compound_layout,
     drop_path_rate,
     family_dropout,
@@ -26,6 +30,8 @@ from scaling_search.models.scaling import (
 
 __all__ = [
     "EFFICIENTNET_B0",
+    "FAMILY_PHIS",
+    "IMAGENET_CLASSES",
     "PAPER_COEFFICIENTS",
     "RELEASED_FAMILY",
     "BaseArchitecture",
@@ -34,7 +40,9 @@ __all__ = [
     "ReleasedModel",
     "StageLayout",
     "StageSpec",
+    "base_layout",
     "build",
+    "choose_layout",
     "compound_layout",
     "count_parameters",
     "drop_path_rate",

@@ -80,6 +80,12 @@ RELEASED_FAMILY: tuple[ReleasedModel, ...] = (
     ReleasedModel("b7", 2.0, 3.1, 600, 0.5, 66.0, 37.0),
 )
 
+IMAGENET_CLASSES = 1000
+"""Classes of ImageNet, which the released family was trained on: every layout's classifier width unless told."""
+
+FAMILY_PHIS: tuple[float, ...] = tuple(float(phi) for phi in range(len(RELEASED_FAMILY)))
+"""The compound coefficients of B0..B7, 0 to 7: the φ a derived family is built at, to compare with the released one."""
+
 PAPER_COEFFICIENTS = (1.2, 1.1, 1.15)
 """(alpha, beta, gamma) found by the paper's grid search at phi = 1."""
 

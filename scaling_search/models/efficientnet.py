@@ -166,9 +166,17 @@ def zero_init_residuals(model: EfficientNet) -> None:
 
 
 def build(layout: Layout) -> EfficientNet:
-    """Build the network that ``layout`` describes."""
+    """Build the network that ``layout`` describes, with the reference's initialisation.
+
+    Example:
+        >>> from scaling_search.models.efficientnet import build, count_parameters
+        >>> from scaling_search.models.scaling import scale
+        >>> count_parameters(build(scale()))  # B0 with 1000 classes
+        5288548
+    """
     return EfficientNet(layout)
 
 
 def count_parameters(model: nn.Module) -> int:
+    """Weights, biases and BatchNorm's affine pairs: every element of ``model.parameters()``."""
     return sum(p.numel() for p in model.parameters())

@@ -12,7 +12,13 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from scaling_search.errors import InputError
-from scaling_search.models.architecture import EFFICIENTNET_B0, RELEASED_FAMILY, BaseArchitecture, ReleasedModel
+from scaling_search.models.architecture import (
+    EFFICIENTNET_B0,
+    IMAGENET_CLASSES,
+    RELEASED_FAMILY,
+    BaseArchitecture,
+    ReleasedModel,
+)
 
 RepeatRounding = Literal["ceil", "round"]
 
@@ -63,6 +69,8 @@ MAX_CHANNELS = 1 << 17
 """Channels of any layer in a layout: B0's widest (1280) at the largest width multiplier is 81,920."""
 MAX_REPEATS = 1024
 """Blocks in one stage: B0's longest stage (4) at the largest depth multiplier is 256."""
+MIN_RESOLUTION = 8
+"""Smallest input side accepted: B0 shrinks its input 32-fold, so at 8 px its stages after the second output 1 px."""
 MAX_RESOLUTION = 4096
 MAX_CLASSES = 100_000
 
@@ -81,7 +89,18 @@ class StageLayout:
 
 @dataclass(frozen=True)
 class Layout:
-    """A realised network: everything the builder and the counters need, nothing mutable."""
+    """A realised network: everything the builder and the counters need, nothing mutable.
+
+    Made by :func:`scale`, :func:`compound_layout` or :func:`released_layout` (or read back with
+    :meth:`from_dict`). It checks itself when built and raises InputError for values no network can
+    be built from, so a hand-edited one fails at once, naming the field and what it allows.
+
+    Example:
+        >>> from scaling_search.models.scaling import scale
+        >>> layout = scale(width=1.1, depth=1.2, resolution=260)
+        >>> layout.stem, layout.head, layout.repeats
+        (32, 1408, [2, 3, 3, 4, 4, 5, 2])
+    """
 
     width: float
     depth: float
@@ -140,49 +159,53 @@ class Layout:
             raise InputError(f"not a layout: {err}") from None
 
 
-def check_resolution(resolution: int) -> int:
+def check_resolution(resolution: int, name: str = "resolution") -> int:
+    """``resolution`` as an int (an integral float is accepted), or InputError naming ``name`` and the allowed range."""
     if isinstance(resolution, bool) or not isinstance(resolution, (int, float)) or int(resolution) != resolution \
-            or not 8 <= resolution <= MAX_RESOLUTION:
-        raise InputError(f"resolution must be an integer in [8, {MAX_RESOLUTION}], got {resolution!r}")
+            or not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
+        raise InputError(f"{name} must be an integer in [{MIN_RESOLUTION}, {MAX_RESOLUTION}], got {resolution!r}")
     return int(resolution)
 
 
-def check_layout(layout: Layout) -> None:
-    """Raise InputError for a layout no network can be built from (as a hand-edited --config file can hold)."""
-    def positive_int(name: str, value: Any, most: float = math.inf) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
-            raise InputError(f"layout {name} must be an integer in [1, {most:g}], got {value!r}")
+def check_multiplier(name: str, value: object) -> None:
+    """Raise InputError unless ``value`` is a width or depth multiplier in (0, :data:`MAX_MULTIPLIER`]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_MULTIPLIER:
+        raise InputError(f"{name} must be a number in (0, {MAX_MULTIPLIER:g}], got {value!r}")
 
-    for name in ("width", "depth"):
-        value = getattr(layout, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_MULTIPLIER:
-            raise InputError(f"layout {name} must be a number in (0, {MAX_MULTIPLIER:g}], got {value!r}")
-    positive_int("resolution", layout.resolution, MAX_RESOLUTION)
-    check_resolution(layout.resolution)
-    positive_int("num_classes", layout.num_classes, MAX_CLASSES)
+
+def check_layout(layout: Layout) -> None:
+    """Raise InputError for a layout no network can be built from (as a hand-edited config file can hold)."""
+    def integer(name: str, value: Any, most: float, least: int = 1) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
+            raise InputError(f"{name} must be an integer in [{least}, {most:g}], got {value!r}")
+
+    check_multiplier("width", layout.width)
+    check_multiplier("depth", layout.depth)
+    integer("resolution", layout.resolution, MAX_RESOLUTION, MIN_RESOLUTION)
+    integer("num_classes", layout.num_classes, MAX_CLASSES)
     for name in ("dropout", "drop_path"):
         value = getattr(layout, name)
-        if not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise InputError(f"layout {name} must lie in [0, 1), got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise InputError(f"{name} must lie in [0, 1), got {value!r}")
     for name, low, high in (("se_ratio", 0.0, 1.0), ("bn_momentum", 0.0, 1.0), ("bn_eps", 0.0, 1.0)):
         value = getattr(layout, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value <= high:
-            raise InputError(f"layout {name} must be a number in ({low:g}, {high:g}], got {value!r}")
+            raise InputError(f"{name} must be a number in ({low:g}, {high:g}], got {value!r}")
     if not layout.stages:
         raise InputError("a layout needs at least one stage")
-    positive_int("stem", layout.stem, MAX_CHANNELS)
-    positive_int("head", layout.head, MAX_CHANNELS)
+    integer("stem", layout.stem, MAX_CHANNELS)
+    integer("head", layout.head, MAX_CHANNELS)
     limits = {"expand_ratio": 64, "kernel": 63, "in_channels": MAX_CHANNELS, "out_channels": MAX_CHANNELS,
               "repeats": MAX_REPEATS}
     previous = layout.stem
     for index, stage in enumerate(layout.stages, 1):
         for name, most in limits.items():
-            positive_int(f"stage {index} {name}", getattr(stage, name), most)
+            integer(f"stage {index} {name}", getattr(stage, name), most)
         if stage.stride not in (1, 2) or stage.kernel % 2 == 0:
-            raise InputError(f"layout stage {index} needs stride 1 or 2 and an odd kernel, got {stage.stride}, "
+            raise InputError(f"stage {index} needs stride 1 or 2 and an odd kernel, got {stage.stride}, "
                              f"{stage.kernel}")
         if stage.in_channels != previous:
-            raise InputError(f"layout stage {index} takes {stage.in_channels} channels but gets {previous}")
+            raise InputError(f"stage {index} takes {stage.in_channels} channels but gets {previous}")
         previous = stage.out_channels
 
 
@@ -190,20 +213,27 @@ def scale(
     width: float = 1.0,
     depth: float = 1.0,
     resolution: int | None = None,
-    num_classes: int = 1000,
+    num_classes: int = IMAGENET_CLASSES,
     dropout: float = 0.2,
     drop_path: float = 0.2,
     base: BaseArchitecture = EFFICIENTNET_B0,
     repeat_rounding: RepeatRounding = "ceil",
 ) -> Layout:
-    """Realise ``base`` at width multiplier ``width``, depth multiplier ``depth`` and ``resolution``."""
-    for name, value in (("width", width), ("depth", depth)):
-        if not 0 < value <= MAX_MULTIPLIER:
-            raise InputError(f"{name} must be a number in (0, {MAX_MULTIPLIER:g}], got {value}")
-    if not 1 <= num_classes <= MAX_CLASSES:
-        raise InputError(f"num_classes must lie in [1, {MAX_CLASSES}], got {num_classes}")
-    if not 0.0 <= dropout < 1.0 or not 0.0 <= drop_path < 1.0:
-        raise InputError("dropout and drop_path must lie in [0, 1)")
+    """Realise ``base`` at width multiplier ``width``, depth multiplier ``depth`` and ``resolution``.
+
+    ``resolution`` defaults to the base network's (224 for B0). The :class:`Layout` checks itself;
+    width and depth are checked first, as rounding an absurd multiplier would overflow.
+
+    Example:
+        >>> from scaling_search.models.scaling import scale
+        >>> b0 = scale()
+        >>> b0.resolution, b0.channels
+        (224, [16, 24, 40, 80, 112, 192, 320])
+        >>> scale(width=2.0, depth=3.1, resolution=600).repeats
+        [4, 7, 7, 10, 10, 13, 4]
+    """
+    check_multiplier("width", width)
+    check_multiplier("depth", depth)
     resolution = check_resolution(base.base_resolution if resolution is None else resolution)
     divisor = base.channel_divisor
     stem = round_filters(base.stem_channels, width, divisor)
@@ -238,7 +268,7 @@ def scale(
     )
 
 
-def released_layout(model: ReleasedModel, num_classes: int = 1000) -> Layout:
+def released_layout(model: ReleasedModel, num_classes: int = IMAGENET_CLASSES) -> Layout:
     """The layout of a released family member, with its own published dropout."""
     return scale(model.width, model.depth, model.resolution, num_classes=num_classes, dropout=model.dropout)
 
@@ -249,7 +279,7 @@ def compound_layout(
     gamma: float,
     phi: float,
     base_resolution: int | None = None,
-    num_classes: int = 1000,
+    num_classes: int = IMAGENET_CLASSES,
     resolution_multiple: int = 1,
     dropout: float | None = None,
     base: BaseArchitecture = EFFICIENTNET_B0,
@@ -265,7 +295,9 @@ def compound_layout(
         if scales_past_limit(value, phi):
             raise InputError(f"{name}^phi = {name} {value:g} to the power {phi:g} is more than {MAX_MULTIPLIER:g}; "
                              "lower phi or the coefficient")
-    resolution = scale_resolution(base_resolution or base.base_resolution, gamma, phi, resolution_multiple)
+    base_resolution = base.base_resolution if base_resolution is None else check_resolution(base_resolution,
+                                                                                            "base resolution")
+    resolution = scale_resolution(base_resolution, gamma, phi, resolution_multiple)
     return scale(
         width=beta**phi,
         depth=alpha**phi,
@@ -275,6 +307,16 @@ def compound_layout(
         base=base,
         repeat_rounding=repeat_rounding,
     )
+
+
+def base_layout(
+    base_resolution: int | None = None,
+    num_classes: int = IMAGENET_CLASSES,
+    resolution_multiple: int = 1,
+    base: BaseArchitecture = EFFICIENTNET_B0,
+) -> Layout:
+    """The unscaled network (φ = 0) at ``base_resolution``: what every cost ratio is taken against."""
+    return compound_layout(1.0, 1.0, 1.0, 0.0, base_resolution, num_classes, resolution_multiple, base=base)
 
 
 def scales_past_limit(coefficient: float, phi: float) -> bool:

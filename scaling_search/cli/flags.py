@@ -1,0 +1,186 @@
+"""The flags several commands share, each defined once: its name, its parse-level check and its help.
+
+A flag's check only parses its text (a number, an integer, MIN:MAX, a list of phis). The bounds
+are the library's: every definition a value ends up in (``GridSpec``, ``Layout``, ``Recipe``,
+``Budget``, the study definition) checks itself when it is built and says what is allowed, so the
+command line and library callers meet the same limits. Defaults come from the library's constants.
+
+``run`` builds its parser with ``argument_default=argparse.SUPPRESS`` so that only the flags given
+override its study file, while ``candidates`` shows and sets its defaults: :meth:`Flag.add` shows a
+default in the help and sets it only where the parser does not suppress defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scaling_search.cli.common import finite_float, integer
+from scaling_search.counting.counter import COUNTERS
+from scaling_search.device import DEVICE_NAMES
+from scaling_search.errors import InputError
+from scaling_search.family import parse_phis
+from scaling_search.grid import CONSTRAINTS, GridSpec
+from scaling_search.models.architecture import EFFICIENTNET_B0, RELEASED_FAMILY
+from scaling_search.recipe import RECIPES
+
+ArgumentTarget = argparse.ArgumentParser | argparse._ArgumentGroup
+
+
+def value_range(text: str) -> tuple[float, float]:
+    """'1.0:2.0' → (1.0, 2.0); whether min <= max is the grid's to say."""
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"expected MIN:MAX, got {text!r}")
+    low, high = (finite_float(part) for part in parts)
+    return low, high
+
+
+def phi_list(text: str) -> list[float]:
+    """'0-7' or '0,1,2.5' → the phis (see :func:`scaling_search.family.parse_phis`)."""
+    try:
+        return parse_phis(text)
+    except InputError as err:  # argparse would replace a ValueError's message with "invalid phi_list value"
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def path_text(text: str) -> str:
+    """A path flag's value, ``~`` expanded; an empty one is an error rather than the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return str(Path(text).expanduser())
+
+
+def shown(value: Any) -> str:
+    """A default as the help shows it: ranges as MIN:MAX, numbers without trailing zeros."""
+    if isinstance(value, tuple):
+        return ":".join(shown(part) for part in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One command-line flag, as every command that takes it defines it."""
+
+    name: str
+    help: str
+    type: Callable[[str], Any] | None = None
+    choices: tuple[str, ...] | None = None
+    metavar: str | None = None
+    switch: bool = False
+    """A flag without a value (``store_true``)."""
+    default: Any = None
+    """The default every command uses unless it gives its own."""
+
+    @property
+    def dest(self) -> str:
+        """The attribute argparse stores the value in."""
+        return self.name.removeprefix("--").replace("-", "_")
+
+    def add(self, target: ArgumentTarget, default: Any = None, *, sets_default: bool = True,
+            help: str | None = None) -> None:
+        """Add the flag to ``target`` (a parser or an argument group).
+
+        ``default`` (else the flag's own) is shown in the help and is the value when the flag is not
+        given, unless ``sets_default`` is false or ``target`` suppresses defaults (``run``: only the
+        flags given override a study file); then the parser's default applies.
+        """
+        default = self.default if default is None else default
+        text = help or self.help
+        if default is not None and not self.switch:
+            text += f" (default {shown(default)})"
+        options: dict[str, Any] = {"help": text.replace("%", "%%")}
+        if self.switch:
+            options["action"] = "store_true"
+        else:
+            options.update(type=self.type, choices=self.choices, metavar=self.metavar)
+        if default is not None and sets_default and target.argument_default is not argparse.SUPPRESS:
+            options["default"] = default
+        target.add_argument(self.name, **options)
+
+
+GRID = GridSpec()
+"""The candidate grid's defaults are the flags' defaults."""
+
+PHI = Flag("--phi", "compound coefficient the candidates are compared at; negative scales down", finite_float)
+STEP = Flag("--step", "grid step of alpha, beta and gamma", finite_float)
+ALPHA_RANGE, BETA_RANGE, GAMMA_RANGE = (Flag(f"--{name}-range", f"{name} range", value_range, metavar="MIN:MAX")
+                                        for name in ("alpha", "beta", "gamma"))
+TARGET = Flag("--target", "cost multiplier per unit of phi: each step of phi multiplies the cost by it", finite_float)
+TOLERANCE = Flag("--tolerance", "relative tolerance on the cost ratio", finite_float)
+CONSTRAINT = Flag("--constraint", "the cost a candidate must meet: the measured MACs ratio of its realised network "
+                  "(compares networks of equal real cost) or the nominal alpha*beta^2*gamma^2 (the paper's rule)",
+                  choices=CONSTRAINTS)
+BASELINES = Flag("--baselines", "add depth-only, width-only and resolution-only candidates at the same cost",
+                 switch=True)
+BASE_RESOLUTION = Flag("--base-resolution", "resolution of the base network, at phi = 0", integer)
+RESOLUTION_MULTIPLE = Flag("--resolution-multiple", "round resolutions to a multiple of this", integer)
+NUM_CLASSES = Flag("--num-classes", "classifier outputs", integer)
+COUNTER = Flag("--counter", "fvcore on a real forward pass (cached on disk) or the closed form (analytic)",
+               choices=COUNTERS, default="fvcore")
+
+WIDTH = Flag("--width", "width multiplier of B0", finite_float, default=1.0)
+DEPTH = Flag("--depth", "depth multiplier of B0", finite_float, default=1.0)
+RESOLUTION = Flag("--resolution", "input resolution in pixels; overrides the chosen network's own", integer)
+ALPHA, BETA, GAMMA = (Flag(f"--{name}", f"{what} coefficient {name}", finite_float)
+                      for name, what in (("alpha", "depth"), ("beta", "width"), ("gamma", "resolution")))
+MODEL = Flag("--model", f"a released model, {RELEASED_FAMILY[0].name}..{RELEASED_FAMILY[-1].name}, at its own "
+             "width, depth and resolution")
+CONFIG = Flag("--config", "JSON file with a layout, or an object with a \"layout\" key (what 'train --json' prints)",
+              path_text, metavar="FILE")
+NETWORK = (WIDTH, DEPTH, RESOLUTION, ALPHA, BETA, GAMMA, PHI, BASE_RESOLUTION, MODEL, CONFIG)
+"""The flags naming a network (see :func:`scaling_search.models.choice.choose_layout`)."""
+
+DATASET = Flag("--dataset", "synthetic[:classes=..,train=..,test=..], cifar10, cifar100, fashion-mnist, "
+               "imagefolder:PATH or npz:PATH", metavar="SPEC", default="synthetic")
+DATA_ROOT = Flag("--data-root", "where standard datasets live or are downloaded", path_text)
+DOWNLOAD = Flag("--download", "let torchvision download a standard dataset that is missing", switch=True)
+EPOCHS = Flag("--epochs", "epochs to train", integer)
+BATCH_SIZE = Flag("--batch-size", "training batch", integer)
+RECIPE = Flag("--recipe", f"training recipe: {' or '.join(RECIPES)}", default="proxy")
+LR = Flag("--lr", "peak learning rate per 256 images (default: the recipe's)", finite_float)
+DEVICE = Flag("--device", f"{DEVICE_NAMES} (auto: cuda when available)", default="auto")
+
+
+def add_grid_flags(target: ArgumentTarget) -> None:
+    """The candidate grid's flags, with :class:`GridSpec`'s defaults."""
+    PHI.add(target, GRID.phi)
+    STEP.add(target, GRID.step)
+    for flag, default in ((ALPHA_RANGE, GRID.alpha_range), (BETA_RANGE, GRID.beta_range),
+                          (GAMMA_RANGE, GRID.gamma_range)):
+        flag.add(target, default)
+    TARGET.add(target, GRID.target)
+    TOLERANCE.add(target, GRID.tolerance)
+    CONSTRAINT.add(target, GRID.constraint)
+    BASELINES.add(target)
+
+
+def add_network_flags(target: ArgumentTarget, default_resolution: int) -> None:
+    """The four ways of naming a network, none set by default (which way was chosen is what was given)."""
+    for flag in (WIDTH, DEPTH):
+        flag.add(target, sets_default=False)
+    RESOLUTION.add(target, help=f"input resolution in pixels; overrides the chosen network's own (default "
+                                f"{default_resolution} with --width/--depth)")
+    for flag in (ALPHA, BETA, GAMMA):
+        flag.add(target)
+    PHI.add(target, help="compound coefficient: depth alpha^phi, width beta^phi, resolution base·gamma^phi")
+    BASE_RESOLUTION.add(target, EFFICIENTNET_B0.base_resolution, sets_default=False,
+                        help="resolution at phi = 0 of compound scaling")
+    MODEL.add(target)
+    CONFIG.add(target)
+
+
+def network_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The network options of parsed flags, as :func:`~scaling_search.models.choice.choose_layout` takes them."""
+    return {flag.dest: getattr(args, flag.dest) for flag in NETWORK}
+
+
+def add_dataset_flags(target: ArgumentTarget) -> None:
+    DATASET.add(target)
+    DATA_ROOT.add(target)
+    DOWNLOAD.add(target)

@@ -1,0 +1,96 @@
+"""Which network: the four ways of naming one, turned into one :class:`Layout`.
+
+A network is named by multipliers of B0 (``width``, ``depth``), by compound scaling (``alpha``,
+``beta``, ``gamma``, ``phi`` and optionally ``base_resolution``), by a released model's name
+(``model``, b0..b7), or by a JSON file (``config``) holding a layout or an object with a
+``"layout"`` key, as ``scaling-search train --json`` prints. Mixing two ways is an error.
+``resolution`` overrides the chosen layout's resolution and ``num_classes`` its classifier.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from scaling_search.errors import InputError
+from scaling_search.models.architecture import EFFICIENTNET_B0, released_model
+from scaling_search.models.scaling import Layout, compound_layout, released_layout, scale
+
+COMPOUND = ("alpha", "beta", "gamma", "phi")
+"""What compound scaling needs, all four; ``base_resolution`` is optional."""
+
+
+def choose_layout(
+    *,
+    width: float | None = None,
+    depth: float | None = None,
+    resolution: int | None = None,
+    alpha: float | None = None,
+    beta: float | None = None,
+    gamma: float | None = None,
+    phi: float | None = None,
+    base_resolution: int | None = None,
+    model: str | None = None,
+    config: str | Path | None = None,
+    num_classes: int | None = None,
+    default_resolution: int = EFFICIENTNET_B0.base_resolution,
+) -> Layout:
+    """The one network the given options name; nothing given is B0 at ``default_resolution``.
+
+    Width and depth default to 1 and resolution to ``default_resolution`` (each command documents
+    its own). Raises InputError when two ways are mixed, compound scaling lacks one of its four
+    coefficients, or the config file is unreadable, not UTF-8, not JSON or not a layout.
+
+    Example:
+        >>> from scaling_search.models.choice import choose_layout
+        >>> layout = choose_layout(alpha=1.2, beta=1.1, gamma=1.15, phi=1)
+        >>> round(layout.depth, 2), round(layout.width, 2), layout.resolution
+        (1.2, 1.1, 258)
+        >>> choose_layout(model="b3", resolution=64).resolution
+        64
+    """
+    given = {"width": width, "depth": depth, "alpha": alpha, "beta": beta, "gamma": gamma, "phi": phi,
+             "base_resolution": base_resolution, "model": model, "config": config}
+    ways = [[name for name in way if given[name] is not None]
+            for way in (("width", "depth"), (*COMPOUND, "base_resolution"), ("model",), ("config",))]
+    chosen = [way for way in ways if way]
+    if len(chosen) > 1:
+        raise InputError(f"{'/'.join(chosen[0])} and {'/'.join(chosen[1])} describe the network in different ways; "
+                         "choose one")
+    if ways[1]:
+        missing = [name for name in COMPOUND if given[name] is None]
+        if missing:
+            raise InputError(f"compound scaling needs {', '.join(missing)} as well")
+        layout = compound_layout(alpha, beta, gamma, phi, base_resolution=base_resolution)  # type: ignore[arg-type]
+    elif model is not None:
+        layout = released_layout(released_model(model))
+    elif config is not None:
+        layout = read_layout(Path(config))
+    else:
+        layout = scale(1.0 if width is None else width, 1.0 if depth is None else depth, default_resolution)
+    if resolution is not None:
+        layout = layout.with_resolution(resolution)
+    if num_classes is not None:
+        layout = replace(layout, num_classes=num_classes)
+    return layout
+
+
+def read_layout(path: Path) -> Layout:
+    """The layout in JSON file ``path``: a layout object, or an object with a ``"layout"`` key holding one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise InputError(f"cannot read {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text; a network config is a JSON file") from None
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path} is not JSON: {err}") from None
+    if isinstance(data, dict) and isinstance(data.get("layout"), dict):
+        data = data["layout"]
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a layout object or an object with a 'layout' key")
+    try:
+        return Layout.from_dict(data)
+    except InputError as err:
+        raise InputError(f"{path}: {err}") from None
