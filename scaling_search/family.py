@@ -24,7 +24,15 @@ MAX_PHIS = 64
 
 @dataclass(frozen=True)
 class FamilyMember:
-    """One member of a family, derived at φ or released, with its counted params and MACs."""
+    """One member of a family, derived at φ or released, with its counted params and MACs.
+
+    Example:
+
+        >>> from scaling_search.family import derive
+        >>> member = derive(1.2, 1.1, 1.15, phis=[1])[0]
+        >>> member.name, member.source, member.width, member.depth, member.resolution
+        ('b1', 'derived', 1.1, 1.2, 258)
+    """
 
     name: str
     source: str  # "derived" or "released"

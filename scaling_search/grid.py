@@ -94,7 +94,15 @@ class GridSpec:
 
 @dataclass(frozen=True)
 class Candidate:
-    """One (α, β, γ), its realised network at φ and that network's cost, absolute and over the base network's."""
+    """One (α, β, γ), its realised network at φ and that network's cost, absolute and over the base network's.
+
+    Example: the paper's point among the candidates of a coarse grid at φ = 1
+
+        >>> from scaling_search.grid import GridSpec, candidates
+        >>> paper = next(c for c in candidates(GridSpec(step=0.1)) if c.kind == "reference")
+        >>> paper.coefficients, paper.resolution, paper.layout.depth, paper.macs
+        ((1.2, 1.1, 1.15), 258, 1.2, 992629472)
+    """
 
     alpha: float
     beta: float

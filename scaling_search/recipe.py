@@ -68,7 +68,17 @@ CPU_BATCH = 64
 
 @dataclass(frozen=True)
 class Recipe:
-    """How to train: optimizer, learning-rate schedule, regularisation, augmentation and batch sizes."""
+    """How to train: optimizer, learning-rate schedule, regularisation, augmentation and batch sizes.
+
+    The named recipes are in ``RECIPES``; change one with ``dataclasses.replace``:
+
+        >>> from dataclasses import replace
+        >>> from scaling_search.recipe import RECIPES
+        >>> sorted(RECIPES)
+        ['paper', 'proxy']
+        >>> replace(RECIPES["proxy"], lr_per_256=0.2).lr_per_256
+        0.2
+    """
 
     optimizer: OptimizerName = "sgd"
     lr_per_256: float = 0.1
@@ -137,7 +147,18 @@ class Recipe:
 
 @dataclass(frozen=True)
 class Budget:
-    """How long to train: whole epochs, optionally over a capped number of training images each."""
+    """How long to train: whole epochs, optionally over a capped number of training images each.
+
+    Example:
+
+        >>> from scaling_search.recipe import Budget
+        >>> Budget(epochs=5, max_train_images=10_000)
+        Budget(epochs=5, max_train_images=10000)
+        >>> Budget(epochs=0)
+        Traceback (most recent call last):
+        ...
+        scaling_search.errors.InputError: epochs must be an integer in [1, 10000], got 0
+    """
 
     epochs: int = 2
     max_train_images: int | None = None

@@ -71,6 +71,17 @@ class ProxyResult:
     warm-up or capture). ``peak_mem_mb`` is ``torch.cuda.max_memory_allocated`` on CUDA; on CPU
     it is how far the run raised the process's peak resident set size (``ru_maxrss``), so 0 when
     an earlier peak in the same process was higher, and None where the OS does not report it.
+
+    Example:
+
+        >>> from scaling_search.data.load import load_dataset
+        >>> from scaling_search.models.scaling import scale
+        >>> from scaling_search.recipe import Budget
+        >>> from scaling_search.train import train_proxy
+        >>> data = load_dataset("synthetic:classes=2,train=64,test=16", resolution=16)
+        >>> result = train_proxy(scale(0.25, 0.25, resolution=16, num_classes=2), data, Budget(epochs=1), threads=1)
+        >>> result.ok, result.status, result.reason, len(result.val_curve)
+        (True, 'ok', None, 1)
     """
 
     status: Status

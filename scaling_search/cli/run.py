@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     flags.BATCH_SIZE.add(task, help="training batch (default 64 CPU, 256 GPU)")
     flags.RECIPE.add(task)
     flags.LR.add(task)
-    task.add_argument("--max-train-images", type=integer, help="training images per epoch (default: all; 1500 CPU)")
+    task.add_argument("--max-train-images", type=integer, help="training images per epoch (default: all)")
     how = parser.add_argument_group("how it runs")
     how.add_argument("--resume", action="store_true", help="continue an interrupted study")
     how.add_argument("--storage", help="Optuna storage URL (default sqlite:///studies/<study>.db)")

@@ -19,7 +19,14 @@ from scaling_search.models.scaling import Layout, se_channels
 
 @dataclass(frozen=True)
 class Counts:
-    """A network's parameters, multiply-adds and activations (conv and linear outputs) for one image."""
+    """A network's parameters, multiply-adds and activations (conv and linear outputs) for one image.
+
+    Counts of repeated blocks multiply, and a network's are the sum of its layers':
+
+        >>> from scaling_search.counting.analytic import Counts
+        >>> Counts(params=10, macs=100, activations=5).times(3)
+        Counts(params=30, macs=300, activations=15)
+    """
 
     params: int
     macs: int

@@ -37,6 +37,13 @@ class ImageData:
     (an ImageFolder's ``val/`` beside ``test/``, an npz file's ``x_val``), else carved from its
     training data with a fixed seed (``val_source`` says which). ``test_*`` is the source's test
     split, kept for reporting only. ``skipped`` counts source files that could not be used.
+
+    Example:
+
+        >>> from scaling_search.data.load import load_dataset
+        >>> data = load_dataset("synthetic:classes=2,train=64,test=16", resolution=16)
+        >>> data.num_classes, tuple(data.train_x.shape), len(data.val_y), data.val_source
+        (2, (58, 3, 16, 16), 6, 'carved')
     """
 
     name: str
