@@ -8,8 +8,9 @@ CPU it runs eagerly in fp32 on the cores the process may use. Before each evalua
 BatchNorm statistics are recomputed over training images under the current weights ("precise
 BN", see :mod:`scaling_search.recipe`).
 
-Outcomes are values, not exceptions: a non-finite loss ends the run as ``diverged``, CUDA running
-out of memory as ``oom``, any other error inside training as ``failed``. Bad arguments raise
+Outcomes are values, not exceptions: a non-finite training loss, or non-finite logits at an
+evaluation, end the run as ``diverged``; CUDA running out of memory as ``oom``, any other error
+inside training as ``failed``. Bad arguments raise
 ``InputError`` before anything runs; ``KeyboardInterrupt`` and exceptions raised by ``report``
 (Optuna's ``TrialPruned``, say) pass through unchanged.
 """
@@ -113,7 +114,7 @@ class ProxyResult:
 
 
 class _Diverged(Exception):
-    """The training loss stopped being finite."""
+    """The training loss, or the logits at an evaluation, stopped being finite."""
 
 
 @dataclass
@@ -274,11 +275,11 @@ def _epochs(
         run.graph_error = step.fallback_reason if isinstance(step, GraphedStep) else None
         train_loss = loss_sum.item() / steps_per_epoch
         evaluator.calibrate_batchnorm(train_x[order[: recipe.bn_calibration_images]])
-        val_acc = evaluator.accuracy(val_x, val_y)
+        val_acc = evaluator.accuracy(val_x, val_y, "validation", epoch)
         run.val_curve.append(val_acc)
         run.train_loss_curve.append(train_loss)
         if epoch == budget.epochs:
-            run.test_acc = evaluator.accuracy(data.test_x.to(device), data.test_y.to(device))
+            run.test_acc = evaluator.accuracy(data.test_x.to(device), data.test_y.to(device), "test", epoch)
         yield EpochProgress(epoch, budget.epochs, train_loss, val_acc, epoch_img_per_s, time.perf_counter() - started)
 
 
@@ -334,17 +335,28 @@ class _Evaluator:
             return self.model(x.contiguous(memory_format=self.step.memory_format))
 
     @torch.no_grad()
-    def accuracy(self, images: torch.Tensor, labels: torch.Tensor) -> float:
-        """Top-1 accuracy in eval mode; one host sync at the end."""
-        correct = torch.zeros((), dtype=torch.long, device=labels.device)
+    def accuracy(self, images: torch.Tensor, labels: torch.Tensor, split: str, epoch: int) -> float:
+        """Top-1 accuracy in eval mode; one host sync at the end.
+
+        Raises :class:`_Diverged`, naming ``split`` and ``epoch``, when any image's logits are not
+        finite: ``argmax`` would count NaN logits as class 0 and record a broken network at chance.
+        The count of such images is kept on the device beside the correct count, so the check
+        adds no sync.
+        """
+        counts = torch.zeros(2, dtype=torch.long, device=labels.device)  # correct, images with non-finite logits
         self.model.eval()
         try:
             for start in range(0, len(images), self.batch):
                 logits = self._logits(images[start : start + self.batch])
-                correct += (logits.argmax(1) == labels[start : start + self.batch]).sum()
+                counts[0] += (logits.argmax(1) == labels[start : start + self.batch]).sum()
+                counts[1] += (~torch.isfinite(logits)).any(1).sum()
         finally:
             self.model.train()
-        return correct.item() / len(labels)
+        correct, non_finite = counts.tolist()
+        if non_finite:
+            raise _Diverged(f"{split} logits were not finite for {non_finite} of {len(labels)} images at the "
+                            f"evaluation after epoch {epoch}")
+        return correct / len(labels)
 
     @torch.no_grad()
     def calibrate_batchnorm(self, images: torch.Tensor) -> None:

@@ -81,6 +81,30 @@ def test_absurd_learning_rate_diverges_without_nan_numbers():
     assert all(math.isfinite(v) for v in floats_in(data))
 
 
+@pytest.mark.parametrize(("split", "poisoned_batch", "epochs_kept"), [("validation", 96, 0), ("test", 160, 1)])
+def test_non_finite_logits_at_evaluation_diverge(monkeypatch, split, poisoned_batch, epochs_kept):
+    """NaN logits at an evaluation are divergence, not accuracy.
+
+    The evaluation took ``argmax`` of the logits as they were; NaN logits became class 0, and a
+    broken network was recorded ``ok`` at chance accuracy. Here the classifier's output turns NaN
+    in eval mode for the one split whose size is ``poisoned_batch`` (each split is a single batch).
+    """
+    import scaling_search.train as train_module
+
+    def poisoned(layout):
+        model = build(layout)
+        model.classifier.register_forward_hook(
+            lambda module, inputs, out: out if module.training or len(out) != poisoned_batch else out * math.nan)
+        return model
+
+    monkeypatch.setattr(train_module, "build", poisoned)
+    result = run(data=colour_data(val=96, test=160))
+    assert result.status == "diverged"
+    assert result.reason == f"{split} logits were not finite for {poisoned_batch} of {poisoned_batch} images at the " \
+                            "evaluation after epoch 1"
+    assert result.val_acc is None and result.test_acc is None and result.epochs == epochs_kept
+
+
 def test_same_seed_same_accuracy():
     first, second = run(seed=3), run(seed=3)
     assert first.val_curve == second.val_curve and first.test_acc == second.test_acc
