@@ -162,3 +162,27 @@ def test_zero_init_starts_residual_blocks_as_identity_and_logits_at_zero():
     for block in net.blocks:
         gamma = block.branch[-1][1].weight
         assert (torch.count_nonzero(gamma) == 0) == block.has_skip
+
+
+def test_init_is_the_references_fan_out_normal_with_depthwise_fan_out_k_squared():
+    """Conv kernels have stddev sqrt(2 / (k·k·out/groups)), the classifier uniform(±1/sqrt(classes)).
+
+    ``kaiming_normal_(mode="fan_out")`` counted a depthwise kernel's fan-out as k·k·channels, where
+    TF's [k, k, channels, 1] kernel gives k·k: B0's depthwise kernels were 1/sqrt(channels) too small
+    (0.0139 instead of 0.4714 for the last block's 3×3 over 1152 channels).
+    """
+    import torch
+
+    from scaling_search.models import build
+
+    torch.manual_seed(0)
+    net = build(scale())  # B0, 1000 classes
+    last = net.blocks[-1].branch  # stage 7: 1×1 expansion 192→1152, 3×3 depthwise, SE, 1×1 projection 1152→320
+    depthwise, projection = last[1][0], last[-1][0]
+    assert depthwise.weight.shape == (1152, 1, 3, 3) and projection.weight.shape == (320, 1152, 1, 1)
+    assert depthwise.weight.std().item() == pytest.approx(0.4714, rel=0.03)  # sqrt(2 / 9)
+    assert projection.weight.std().item() == pytest.approx(0.07906, rel=0.03)  # sqrt(2 / 320)
+    assert abs(projection.weight.mean().item()) < 0.001
+    classifier = net.classifier.weight
+    assert classifier.abs().max().item() <= 0.031623  # 1 / sqrt(1000)
+    assert classifier.std().item() == pytest.approx(0.018257, rel=0.03)  # 1 / sqrt(3000), a uniform's stddev

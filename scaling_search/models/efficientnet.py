@@ -137,10 +137,21 @@ class EfficientNet(nn.Module):
 
 
 def init_weights(model: nn.Module) -> None:
-    """The reference's initialisers: fan-out normal for convs, uniform(±1/sqrt(out)) for the classifier."""
+    """The reference's initialisers, exactly (``efficientnet_model.py`` in tensorflow/tpu).
+
+    Convolutions: ``conv_kernel_initializer``, a normal (not truncated) with stddev
+    sqrt(2 / fan_out), where fan_out = kernel_h · kernel_w · the last dimension of TF's kernel. A
+    depthwise kernel is [k, k, channels, depth_multiplier = 1] there, so its fan_out is k · k; in
+    PyTorch terms fan_out = k · k · out_channels / groups. ``kaiming_normal_(mode="fan_out")``
+    ignores groups and would draw depthwise kernels 1/sqrt(channels) too small.
+    Classifier: ``dense_kernel_initializer``, uniform(±1/sqrt(output units)). Biases zero,
+    BatchNorm scale one and shift zero (TF's defaults).
+    """
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
-            nn.init.kaiming_normal_(module.weight, mode="fan_out")
+            kernel_h, kernel_w = module.kernel_size
+            fan_out = kernel_h * kernel_w * module.out_channels // module.groups
+            nn.init.normal_(module.weight, mean=0.0, std=(2.0 / fan_out) ** 0.5)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
         elif isinstance(module, nn.BatchNorm2d):
