@@ -22,11 +22,17 @@ RMSProp, 5e-5 with SGD in common re-implementations) and shrinks the weights by 
 
 ``paper`` keeps what a short run can keep of the EfficientNet paper's ImageNet recipe:
 RMSProp with decay 0.9, momentum 0.9 and epsilon 1e-3 in TensorFlow's form, 0.016 per 256
-images (0.256 at the paper's batch of 4096), weight decay 1e-5, label smoothing 0.1.
-The paper decays the rate by 0.97 every 2.4 epochs, which over a two-epoch run is a constant
-rate (0.97^(2/2.4) ≈ 0.975), so this recipe uses the same warm-up and cosine schedule as
-``proxy``; its augmentation is the ImageNet one (random-resized crop of 35–100 % of the
-area, and flips) without AutoAugment.
+images (0.256 at the paper's batch of 4096), weight decay 1e-5, label smoothing 0.1, and the
+reference's schedule (``build_learning_rate`` in tensorflow/tpu
+``models/official/efficientnet/utils.py``): the rate is multiplied by 0.97 every 2.4 epochs, in
+steps (``exponential_decay`` with ``staircase=True``, counted from the first step, warm-up
+included). Only the warm-up is fitted to the run: the reference warms up for 5 of its 350 epochs,
+so this recipe warms up for the same share of the run's steps, at least one. The decay is not
+re-timed, so a run shorter than 2.4 epochs trains at the peak rate after its warm-up, as the
+reference does over its first 2.4 epochs. The warm-up is this trainer's linear ramp, which
+reaches the peak at its last step; the reference's starts from 0 at the first step (a step
+without an update). The augmentation is the ImageNet one (random-resized crop of 35–100 % of
+the area, and flips) without AutoAugment.
 
 Both recipes evaluate with "precise BatchNorm" statistics (as pycls does): before each
 evaluation the running averages are replaced by the exact mean and variance over
@@ -54,6 +60,12 @@ from scaling_search.errors import InputError
 
 OptimizerName = Literal["sgd", "rmsprop"]
 OPTIMIZERS: tuple[OptimizerName, ...] = ("sgd", "rmsprop")
+ScheduleName = Literal["cosine", "exponential"]
+SCHEDULES: tuple[ScheduleName, ...] = ("cosine", "exponential")
+
+REFERENCE_WARMUP_FRACTION = 5 / 350
+"""The reference's warm-up as a share of its run: 5 epochs (``warmup_epochs`` of ``build_learning_rate``) of 350
+(``main.py``'s ``train_steps``, 218,949 steps at batch 2048), in tensorflow/tpu ``models/official/efficientnet``."""
 
 
 EVAL_FULL_BATCH_SIDE = 64
@@ -88,7 +100,17 @@ class Recipe:
     weight_decay: float = 5e-5
     """L2 penalty on conv and linear weights; never on BatchNorm parameters or biases."""
     warmup_epochs: float = 0.3
-    """Linear warm-up length (fractions allowed), capped at half the run; cosine decay to 0 follows."""
+    """Linear warm-up length in epochs (fractions allowed), capped at half the run."""
+    warmup_fraction: float = 0.0
+    """Linear warm-up as a share of the run's steps, at least one step and at most half the run; set this or
+    ``warmup_epochs``, not both."""
+    schedule: ScheduleName = "cosine"
+    """After warm-up: ``cosine`` to zero at the end of the run, or ``exponential``: × ``decay_factor`` every
+    ``decay_epochs``, in steps counted from the first step (TF's ``exponential_decay`` with ``staircase=True``)."""
+    decay_factor: float | None = None
+    """The exponential schedule's factor per decay, in (0, 1]; None for cosine."""
+    decay_epochs: float | None = None
+    """Epochs between the exponential schedule's decays; None for cosine."""
     label_smoothing: float = 0.1
     train_batch_size: int = 256
     eval_batch_size: int = 1024
@@ -121,6 +143,12 @@ class Recipe:
             raise InputError(f"weight decay must be >= 0, got {self.weight_decay}")
         if not (self.warmup_epochs >= 0 and math.isfinite(self.warmup_epochs)):
             raise InputError(f"warm-up epochs must be >= 0, got {self.warmup_epochs}")
+        if not 0 <= self.warmup_fraction < 1:
+            raise InputError(f"warmup_fraction (the warm-up's share of the run) must lie in [0, 1), "
+                             f"got {self.warmup_fraction}")
+        if self.warmup_epochs and self.warmup_fraction:
+            raise InputError("give the warm-up as warmup_epochs or as warmup_fraction, not both")
+        self._check_schedule()
         if self.bn_calibration_images < 0:
             raise InputError(f"bn_calibration_images must be >= 0, got {self.bn_calibration_images}")
         if not self.rmsprop_eps > 0:
@@ -128,6 +156,18 @@ class Recipe:
         for name in ("train_batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+    def _check_schedule(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise InputError(f"schedule must be one of {', '.join(SCHEDULES)}, not {self.schedule!r}")
+        if self.schedule == "cosine":
+            if self.decay_factor is not None or self.decay_epochs is not None:
+                raise InputError("the cosine schedule takes no decay_factor or decay_epochs")
+            return
+        if self.decay_factor is None or not 0 < self.decay_factor <= 1:
+            raise InputError(f"the exponential schedule needs a decay_factor in (0, 1], got {self.decay_factor}")
+        if self.decay_epochs is None or not (self.decay_epochs > 0 and math.isfinite(self.decay_epochs)):
+            raise InputError(f"the exponential schedule needs decay_epochs > 0, got {self.decay_epochs}")
 
     def eval_batch(self, resolution: int) -> int:
         """Images per evaluation (and BatchNorm calibration) batch at ``resolution``: activations grow with its square.
@@ -143,8 +183,29 @@ class Recipe:
         return self.lr_per_256 * batch_size / 256
 
     def warmup_steps(self, steps_per_epoch: int, total_steps: int) -> int:
-        """Warm-up length in steps: ``warmup_epochs`` worth, but never more than half the run."""
+        """Warm-up length in steps: ``warmup_epochs`` worth, or ``warmup_fraction`` of the run and at least one step;
+        never more than half the run."""
+        if self.warmup_fraction:
+            return min(max(1, round(self.warmup_fraction * total_steps)), total_steps // 2)
         return min(round(self.warmup_epochs * steps_per_epoch), total_steps // 2)
+
+    def lr_schedule(self, batch_size: int, steps_per_epoch: int, total_steps: int) -> Schedule:
+        """The learning rate of a run of ``total_steps`` steps of ``batch_size`` images, ``steps_per_epoch`` an epoch.
+
+        Example:
+
+            >>> from scaling_search.recipe import RECIPES
+            >>> schedule = RECIPES["paper"].lr_schedule(batch_size=256, steps_per_epoch=100, total_steps=1000)
+            >>> schedule.warmup_steps, round(schedule.rate(239), 6), round(schedule.rate(240), 6)
+            (14, 0.016, 0.01552)
+        """
+        return Schedule(
+            peak=self.peak_lr(batch_size),
+            warmup_steps=self.warmup_steps(steps_per_epoch, total_steps),
+            total_steps=total_steps,
+            decay=None if self.decay_factor is None or self.decay_epochs is None
+            else (self.decay_factor, self.decay_epochs * steps_per_epoch),
+        )
 
 
 @dataclass(frozen=True)
@@ -179,19 +240,39 @@ def default_batch(recipe: Recipe, device_type: str) -> int:
     return CPU_BATCH if device_type == "cpu" else recipe.train_batch_size
 
 
-def learning_rate(step: int, total_steps: int, warmup_steps: int, peak: float) -> float:
-    """Rate for 0-based ``step``: linear warm-up to ``peak`` over ``warmup_steps``, then cosine towards 0."""
-    if step < warmup_steps:
-        return peak * (step + 1) / warmup_steps
-    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-    return peak * 0.5 * (1.0 + math.cos(math.pi * progress))
+@dataclass(frozen=True)
+class Schedule:
+    """One run's learning rate by step: :meth:`Recipe.lr_schedule` makes it from the recipe's schedule."""
+
+    peak: float
+    warmup_steps: int
+    total_steps: int
+    decay: tuple[float, float] | None
+    """(factor, steps between decays) of the exponential schedule; None for cosine."""
+
+    def rate(self, step: int) -> float:
+        """Rate for 0-based ``step``: a linear warm-up that reaches ``peak`` at its last step, then the decay.
+
+        Cosine runs from ``peak`` after the warm-up towards 0 at ``total_steps``; exponential is
+        ``peak · factor^floor(step / steps between decays)``, the step counted from the first, as the
+        reference's ``exponential_decay`` counts the global step.
+        """
+        if step < self.warmup_steps:
+            return self.peak * (step + 1) / self.warmup_steps
+        if self.decay is not None:
+            factor, steps = self.decay
+            return self.peak * factor ** math.floor(step / steps)
+        progress = (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps)
+        return self.peak * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 RECIPES: MappingProxyType[str, Recipe] = MappingProxyType(
     {
         "proxy": Recipe(),
+        # 0.016 per 256, ×0.97 every 2.4 epochs: the paper's §5.2 and the reference's build_learning_rate.
         "paper": Recipe(optimizer="rmsprop", lr_per_256=0.016, weight_decay=1e-5, augmentation=Augmentation(),
-                        zero_init=False),
+                        zero_init=False, warmup_epochs=0.0, warmup_fraction=REFERENCE_WARMUP_FRACTION,
+                        schedule="exponential", decay_factor=0.97, decay_epochs=2.4),
     }
 )
 """Named recipes; ``proxy`` is the default."""

@@ -35,7 +35,7 @@ from scaling_search.formatting import describe
 from scaling_search.machine import GIB, available_cores, memory_fit, peak_rss_mb
 from scaling_search.models.efficientnet import build, count_parameters, zero_init_residuals
 from scaling_search.models.scaling import Layout
-from scaling_search.recipe import RECIPES, Budget, Recipe, learning_rate
+from scaling_search.recipe import RECIPES, Budget, Recipe
 from scaling_search.step import GraphedStep, StepMode, TrainStep, make_step, step_mode
 
 Status = Literal["ok", "diverged", "oom", "failed"]
@@ -242,8 +242,7 @@ def _epochs(
     images, batch = epoch_shape(len(train_y), budget, recipe)
     steps_per_epoch = images // batch
     total_steps = steps_per_epoch * budget.epochs
-    peak_lr = recipe.peak_lr(batch)
-    warmup = recipe.warmup_steps(steps_per_epoch, total_steps)
+    schedule = recipe.lr_schedule(batch, steps_per_epoch, total_steps)
     settle = min(SETTLE_STEPS, total_steps - 1)
     optimizer, step = make_step(model, recipe, (batch, 3, layout.resolution, layout.resolution), graph)
     run.step_mode = step_mode(step)
@@ -261,7 +260,7 @@ def _epochs(
                 timer = _now(device)
             index = order[i * batch : (i + 1) * batch]
             x = train_batch(train_x[index], layout.resolution, recipe.augmentation, mean, std, generator=generator)
-            optimizer.set_lr(learning_rate(first_step + i, total_steps, warmup, peak_lr))
+            optimizer.set_lr(schedule.rate(first_step + i))
             loss_sum += step(x, train_y[index])
             if (i + 1) % CHECK_EVERY == 0 or i + 1 == steps_per_epoch:
                 _check_finite(loss_sum, epoch, i + 1)

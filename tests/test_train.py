@@ -14,7 +14,7 @@ from torch import nn
 from scaling_search.data.dataset import ImageData
 from scaling_search.models.efficientnet import build
 from scaling_search.models.scaling import scale
-from scaling_search.recipe import CPU_BATCH, RECIPES, Budget, Recipe, default_batch, get_recipe, learning_rate
+from scaling_search.recipe import CPU_BATCH, RECIPES, Budget, Recipe, Schedule, default_batch, get_recipe
 from scaling_search.step import Optimizer, param_groups
 from scaling_search.train import ProxyResult, train_proxy
 
@@ -220,11 +220,47 @@ def test_a_run_too_large_for_the_cpu_memory_is_refused_before_building(monkeypat
 
 
 def test_schedule_warms_up_then_decays_to_zero():
-    rates = [learning_rate(step, 100, 10, 1.0) for step in range(100)]
+    rates = [Schedule(peak=1.0, warmup_steps=10, total_steps=100, decay=None).rate(step) for step in range(100)]
     assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
     assert all(a >= b for a, b in itertools.pairwise(rates[9:]))
     assert 0 < rates[-1] < 1e-3
     assert RECIPES["proxy"].warmup_steps(steps_per_epoch=100, total_steps=20) == 10  # at most half the run
+    proxy = RECIPES["proxy"].lr_schedule(batch_size=512, steps_per_epoch=100, total_steps=1000)
+    assert proxy == Schedule(peak=0.2, warmup_steps=30, total_steps=1000, decay=None)
+
+
+def test_paper_schedule_is_the_references_staircase_decay_after_a_warm_up_scaled_to_the_run():
+    """``paper`` multiplies the rate by 0.97 every 2.4 epochs, in steps, after a warm-up of 5/350 of the run.
+
+    It used the proxy's 0.3-epoch warm-up and a cosine to zero, on the grounds that the reference's
+    decay is nearly constant over two epochs: a reason to keep the rate nearly constant, not to
+    take it to zero.
+    """
+    schedule = RECIPES["paper"].lr_schedule(batch_size=4096, steps_per_epoch=100, total_steps=3500)
+    assert schedule.warmup_steps == 50  # 3500 · 5 / 350
+    assert schedule.rate(0) == pytest.approx(0.00512) and schedule.rate(49) == pytest.approx(0.256)
+    assert schedule.rate(50) == schedule.rate(239) == pytest.approx(0.256)
+    assert schedule.rate(240) == schedule.rate(479) == pytest.approx(0.24832)  # epoch 2.4: 0.256 · 0.97
+    assert schedule.rate(480) == pytest.approx(0.2408704)  # epoch 4.8: 0.256 · 0.97²
+    assert schedule.rate(3499) == pytest.approx(0.167126087)  # 0.256 · 0.97^14
+    short = RECIPES["paper"].lr_schedule(batch_size=64, steps_per_epoch=56, total_steps=112)  # two CPU epochs
+    assert short.warmup_steps == 2  # 112 · 5 / 350 = 1.6
+    assert short.rate(0) == pytest.approx(0.002) and short.rate(111) == pytest.approx(0.004)
+    assert RECIPES["paper"].warmup_steps(steps_per_epoch=5, total_steps=10) == 1  # at least one step
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    (dict(schedule="step"), "schedule must be one of cosine, exponential, not 'step'"),
+    (dict(schedule="exponential"), r"needs a decay_factor in \(0, 1\], got None"),
+    (dict(schedule="exponential", decay_factor=1.5, decay_epochs=2.4), r"decay_factor in \(0, 1\], got 1.5"),
+    (dict(schedule="exponential", decay_factor=0.97, decay_epochs=0.0), "needs decay_epochs > 0, got 0.0"),
+    (dict(decay_factor=0.97), "the cosine schedule takes no decay_factor or decay_epochs"),
+    (dict(warmup_fraction=0.1), "warmup_epochs or as warmup_fraction, not both"),
+    (dict(warmup_epochs=0.0, warmup_fraction=1.0), r"warmup_fraction .* must lie in \[0, 1\), got 1.0"),
+])
+def test_recipe_schedule_is_checked(changes, message):
+    with pytest.raises(ValueError, match=message):
+        Recipe(**changes)
 
 
 def test_no_weight_decay_on_batchnorm_and_biases():
