@@ -1,18 +1,23 @@
-"""Derive a B0..B7-style family from (α, β, γ), next to the released family.
+"""Derive a family from (α, β, γ), next to the released B0..B7.
 
-The derived member at φ has depth α^φ, width β^φ and resolution round(base · γ^φ). The
-released family does not follow one φ-rule (B1 is width 1.0, depth 1.1 at 240 px, which no
-single φ of (1.2, 1.1, 1.15) gives), so both are listed, labelled, each with its own
-measured params and MACs.
+The derived member at φ has depth α^φ, width β^φ and resolution round(base · γ^φ) and is named
+``phi0``, ``phi1``, ``phi2.5``, ``phi-1``: the released names b0..b7 stay with the released
+networks. The released family does not follow one φ-rule (B1 is width 1.0, depth 1.1 at 240 px,
+which no single φ of (1.2, 1.1, 1.15) gives), so both are listed, labelled, each with its own
+measured params and MACs. A derived member's classifier dropout is that of the released member
+nearest to it in cost (:func:`cost_dropout`): the paper's φ = 1 member costs 2.57× B0, like B2
+(2.58×), not like B1 (1.78×).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter, CounterName, make_counter
 from scaling_search.errors import InputError
 from scaling_search.models.architecture import EFFICIENTNET_B0, FAMILY_PHIS, IMAGENET_CLASSES, RELEASED_FAMILY
@@ -30,8 +35,8 @@ class FamilyMember:
 
         >>> from scaling_search.family import derive
         >>> member = derive(1.2, 1.1, 1.15, phis=[1])[0]
-        >>> member.name, member.source, member.width, member.depth, member.resolution
-        ('b1', 'derived', 1.1, 1.2, 258)
+        >>> member.name, member.source, member.width, member.depth, member.resolution, member.dropout
+        ('phi1', 'derived', 1.1, 1.2, 258, 0.3)
     """
 
     name: str
@@ -90,7 +95,27 @@ def parse_phis(text: str) -> list[float]:
 
 
 def member_name(phi: float) -> str:
-    return f"b{int(phi)}" if float(phi).is_integer() and phi >= 0 else f"phi={phi:g}"
+    """A derived member's name: ``phi`` and φ in full (``phi1``, ``phi2.5``, ``phi-1``), never a released name."""
+    phi = float(phi) + 0.0  # -0.0 becomes 0.0
+    return f"phi{int(phi)}" if phi.is_integer() else f"phi{phi!r}"
+
+
+def check_coefficients(alpha: float, beta: float, gamma: float) -> None:
+    """Raise InputError unless α, β and γ are finite and >= 1: compound coefficients scale up per unit of φ."""
+    for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
+        if not (value >= 1 and math.isfinite(value)):
+            raise InputError(f"{name} must be a finite number >= 1 (compound coefficients scale the network up per "
+                             f"unit of phi; a negative phi scales it down), got {value:g}")
+
+
+def cost_dropout(macs_ratio: float, released: Sequence[FamilyMember]) -> float:
+    """The classifier dropout of the member of ``released`` nearest in cost to ``macs_ratio`` (MACs over B0's).
+
+    Costs are compared as ratios to each family's own B0 (so a derived family at a proxy's base
+    resolution is placed among the released ones) and on a log scale, as the family's cost grows
+    geometrically (2^φ); a tie goes to the cheaper member.
+    """
+    return min(released, key=lambda member: abs(math.log(member.macs_ratio / macs_ratio))).dropout
 
 
 def derive_family(
@@ -103,14 +128,22 @@ def derive_family(
     resolution_multiple: int = 1,
     num_classes: int = IMAGENET_CLASSES,
 ) -> list[FamilyMember]:
-    """The derived members at each φ, measured with ``counter``."""
+    """The derived members at each φ, measured with ``counter``; see :func:`derive`.
+
+    The released members' costs that set each member's dropout are counted in closed form, which
+    gives the same MACs as fvcore on B0–B7 (``docs/conventions.md``) without building B7.
+    """
+    check_coefficients(alpha, beta, gamma)
+    released = released_family(analytic_counts, num_classes)
     base_macs = counter(base_layout(base_resolution, num_classes)).macs
     members = []
     for phi in phis:
         layout = compound_layout(alpha, beta, gamma, phi, base_resolution, num_classes, resolution_multiple)
         counts = counter(layout)
+        ratio = counts.macs / base_macs
+        layout = replace(layout, dropout=cost_dropout(ratio, released))
         members.append(FamilyMember(member_name(phi), "derived", phi, layout.width, layout.depth, layout.resolution,
-                                    layout.dropout, counts.params, counts.macs, counts.macs / base_macs, layout))
+                                    layout.dropout, counts.params, counts.macs, ratio, layout))
     return members
 
 
@@ -130,15 +163,16 @@ def derive(
 
     Each member is counted with ``counter`` ("analytic": closed form; "fvcore": measured, cached in
     ``cache_dir``); ``macs_ratio`` is its MACs over B0's at ``base_resolution``. Resolutions round to
-    a multiple of ``resolution_multiple``. Members at whole φ ≥ 0 are named b0, b1, …
+    a multiple of ``resolution_multiple``. Members are named phi0, phi1, phi2.5, phi-1, …; each takes
+    the dropout of the released member nearest in cost. α, β and γ below 1 are refused (InputError).
 
     Example:
         >>> from scaling_search.family import derive
-        >>> for member in derive(1.2, 1.1, 1.15, phis=[0, 1, 2]):
-        ...     print(member.name, member.resolution, round(member.macs_ratio, 2))
-        b0 224 1.0
-        b1 258 2.57
-        b2 296 4.69
+        >>> for member in derive(1.2, 1.1, 1.15, phis=[0, 1, 2.5]):
+        ...     print(member.name, member.resolution, round(member.macs_ratio, 2), member.dropout)
+        phi0 224 1.0 0.2
+        phi1 258 2.57 0.3
+        phi2.5 318 6.05 0.3
     """
     return derive_family(alpha, beta, gamma, phis, make_counter(counter, cache_dir), base_resolution,
                          resolution_multiple, num_classes)

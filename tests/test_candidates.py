@@ -1,11 +1,13 @@
 """The constrained (α, β, γ) grid and the derived family."""
 
 import argparse
+import math
 
 import pytest
 
 from scaling_search.counting.analytic import analytic_counts
-from scaling_search.family import derive, derive_family, parse_phis, released_family
+from scaling_search.errors import InputError
+from scaling_search.family import cost_dropout, derive, derive_family, parse_phis, released_family
 from scaling_search.grid import (
     CONSTRAINTS,
     GridSpec,
@@ -139,14 +141,42 @@ def test_parse_phis():
 
 def test_derived_family():
     derived = derive_family(1.2, 1.1, 1.15, [0, 1, 2], analytic_counts)
+    assert [m.name for m in derived] == ["phi0", "phi1", "phi2"]
     assert derived[0].macs_ratio == pytest.approx(1.0)
     assert derived[1].resolution == 258 and derived[1].depth == pytest.approx(1.2)
     assert derived[1].macs_ratio == pytest.approx(2.57, abs=0.01)
-    assert [m.dropout for m in derived] == [0.2, 0.2, 0.3]
     released = released_family(analytic_counts)
     assert [m.name for m in released] == [f"b{i}" for i in range(8)]
     assert released[1].width == 1.0 and released[1].depth == 1.1 and released[1].resolution == 240
     assert released[0].params == 5_288_548
+
+
+def test_derived_members_are_named_by_phi_never_as_released_ones():
+    """Derived members were named b0..b7, the released networks' names, for networks that are not those."""
+    derived = derive_family(1.2, 1.1, 1.15, [-1, -0.0, 0.5, 2.5, 7], analytic_counts)
+    assert [m.name for m in derived] == ["phi-1", "phi0", "phi0.5", "phi2.5", "phi7"]
+
+
+def test_derived_dropout_is_the_released_one_nearest_in_cost():
+    """Dropout followed φ: the φ = 1 member (2.57× B0's MACs) got B1's 0.2 though it costs like B2 (2.58×, 0.3).
+
+    Released MACs over B0's: B1 1.78, B2 2.58, B3 4.74, B4 11.39. Derived (1.2, 1.1, 1.15): φ = 1 is
+    2.57 (B2: 0.3), φ = 2 is 4.69 (B3: 0.3), φ = 3 is 8.43 (B4 by log distance: 0.4, where φ gave B3's 0.3).
+    At 64 px the φ = 1 member costs 3.04× its own B0, again nearest B2.
+    """
+    derived = derive_family(1.2, 1.1, 1.15, [-1, 0, 1, 2, 3, 7], analytic_counts)
+    assert [round(m.macs_ratio, 2) for m in derived] == [0.78, 1.0, 2.57, 4.69, 8.43, 102.81]
+    assert [m.dropout for m in derived] == [0.2, 0.2, 0.3, 0.3, 0.4, 0.5]
+    assert all(m.layout.dropout == m.dropout for m in derived)
+    assert derive_family(1.2, 1.1, 1.15, [1], analytic_counts, 64, num_classes=10)[0].dropout == 0.3
+    assert cost_dropout(2.0, released_family(analytic_counts)) == 0.2  # nearer B1 (1.78) than B2 (2.58)
+
+
+@pytest.mark.parametrize("coefficients", [(0.5, 1.1, 1.15), (1.2, 0.99, 1.15), (1.2, 1.1, math.nan)])
+def test_derive_refuses_coefficients_below_one(coefficients):
+    """α, β, γ >= 1 by definition; a coefficient below 1 was derived as if it were one."""
+    with pytest.raises(InputError, match=r"must be a finite number >= 1 .*, got (0.5|0.99|nan)$"):
+        derive_family(*coefficients, [1], analytic_counts)
 
 
 def test_grid_from_options_reads_same_named_fields_and_keeps_other_defaults() -> None:

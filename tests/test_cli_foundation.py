@@ -54,7 +54,9 @@ def test_derive_json(capsys):
                            "--counter", "analytic", "--json")
     assert code == 0
     data = json.loads(out)
-    assert [r["name"] for r in data["derived"]] == [f"b{i}" for i in range(8)]
+    assert [r["name"] for r in data["derived"]] == [f"phi{i}" for i in range(8)]
+    assert [r["name"] for r in data["released"]] == [f"b{i}" for i in range(8)]
+    assert [r["dropout"] for r in data["derived"]] == [0.2, 0.3, 0.3, 0.4, 0.4, 0.4, 0.5, 0.5]  # nearest in MACs
     assert [r["source"] for r in data["released"]] == ["released"] * 8
     for row in data["derived"] + data["released"]:
         assert {"name", "phi", "width", "depth", "resolution", "dropout", "params", "macs", "macs_ratio"} <= set(row)
@@ -64,6 +66,7 @@ def test_derive_json(capsys):
 def test_derive_table_labels_and_explains(capsys):
     code, out, _ = run_cli(capsys, "derive", "--phis", "0,1", "--counter", "analytic")
     assert code == 0 and "derived" in out and "released" in out and "no single" in out
+    assert "phi1" in out and "nearest in cost" in out
 
 
 @pytest.mark.parametrize(
@@ -83,6 +86,7 @@ def test_derive_table_labels_and_explains(capsys):
         ["flops", "--model", "b1", "--width", "2"],
         ["derive", "--phis", "7-0"],
         ["derive", "--alpha", "-1"],
+        ["derive", "--alpha", "0.5", "--counter", "analytic"],  # coefficients are >= 1
         ["flops", "--bogus"],
         ["nonsense"],
         # too large to build, count or enumerate: refused at once instead of hanging or running out of memory

@@ -50,12 +50,12 @@ def test_end_to_end_study_and_exports(tmp_path, ray_dir, capsys):
     assert (best["alpha"], best["beta"], best["gamma"]) in tied
     assert {"alpha", "beta", "gamma", "phi", "score", "score_std", "n_seeds", "measured_ratio"} <= set(best)
     derived = json.loads((folder / "derived.json").read_text())
-    assert [m["name"] for m in derived["derived"]] == [f"b{i}" for i in range(8)]
-    assert (folder / "configs" / "b3.json").exists() and (folder / "study.toml").exists()
+    assert [m["name"] for m in derived["derived"]] == [f"phi{i}" for i in range(8)]
+    assert (folder / "configs" / "phi3.json").exists() and (folder / "study.toml").exists()
     # Each derived config trains with `scaling-search train --config`.
     from scaling_search.cli import main
 
-    assert main(["train", "--config", str(folder / "configs" / "b1.json"), "--dataset", definition.dataset,
+    assert main(["train", "--config", str(folder / "configs" / "phi1.json"), "--dataset", definition.dataset,
                  "--epochs", "1", "--batch-size", "32", "--device", "cpu", "--json"]) == 0
     trained = json.loads(capsys.readouterr().out)
     assert trained["status"] == "ok" and trained["resolution"] == derived["derived"][1]["resolution"]

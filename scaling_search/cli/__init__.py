@@ -26,7 +26,7 @@ Find, check and extend EfficientNet's compound-scaling rule on your own data and
   scaling-search train --dataset synthetic --epochs 2               one short proxy training run
   scaling-search flops --width 1.1 --depth 1.2 --resolution 260     one network's cost
   scaling-search candidates --phi 1 --step 0.05                     (alpha, beta, gamma) under the cost constraint
-  scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15         B0..B7 from coefficients
+  scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15         phi0..phi7 from coefficients
 
 Every command takes --help, and --json for machines."""
 

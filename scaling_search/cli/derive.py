@@ -1,4 +1,4 @@
-"""``scaling-search derive``: B0..B7 from (α, β, γ), next to the released family."""
+"""``scaling-search derive``: the members phi0..phi7 of (α, β, γ), next to the released B0..B7."""
 
 from __future__ import annotations
 
@@ -26,14 +26,16 @@ FAMILY_COLUMNS = [
 ]
 
 NOTE = ("\n\nThe released B1..B7 do not follow one phi-rule (B1 is width 1.0, depth 1.1 at 240 px,\nwhich no single "
-        f"phi of {PAPER_COEFFICIENTS} gives): derived and released rows differ, and both are measured here.")
+        f"phi of {PAPER_COEFFICIENTS} gives): derived and released rows differ, and both are measured here.\n"
+        "A derived member's dropout is that of the released member nearest in cost (MACs/B0, log scale).")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "derive",
-        help="derived B0..B7 of (alpha, beta, gamma) next to the released family",
-        description="Scale B0 by depth alpha^phi, width beta^phi and resolution gamma^phi for each phi.\n\n"
+        help="the members phi0..phi7 of (alpha, beta, gamma) next to the released B0..B7",
+        description="Scale B0 by depth alpha^phi, width beta^phi and resolution gamma^phi for each phi; alpha, beta "
+        "and gamma are >= 1.\nMembers are named phi0, phi1, phi2.5, phi-1; the released ones keep b0..b7.\n\n"
         "  scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15 --phis 0-7\n"
         "  scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15 --phis=-2,-1,0 --json   (= before a leading -)",
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -325,10 +325,12 @@ def scales_past_limit(coefficient: float, phi: float) -> bool:
 
 
 def family_dropout(phi: float) -> float:
-    """Classifier dropout for a derived member, following the released family (0.2 at B0 → 0.5 at B7).
+    """Classifier dropout of a layout that :func:`compound_layout` builds at φ: the released member's at the nearest φ.
 
-    The released table steps by 0.1 every two members; a derived φ takes the value of the
-    released member nearest to it, clamped to the B0–B7 range.
+    The released table steps by 0.1 every two members (0.2 at B0 → 0.5 at B7); φ is clamped to
+    B0–B7. Every candidate of a search at φ gets the same value, so candidates are compared under
+    one regularisation. A member of a derived family instead takes the dropout of the released
+    member nearest in cost (:func:`scaling_search.family.cost_dropout`).
     """
     index = min(max(math.floor(phi + 0.5), 0), len(RELEASED_FAMILY) - 1)
     return RELEASED_FAMILY[index].dropout
