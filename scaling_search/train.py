@@ -10,9 +10,9 @@ BN", see :mod:`scaling_search.recipe`).
 
 Outcomes are values, not exceptions: a non-finite training loss, or non-finite logits at an
 evaluation, end the run as ``diverged``; CUDA running out of memory as ``oom``, any other error
-inside training as ``failed``. Bad arguments raise
-``InputError`` before anything runs; ``KeyboardInterrupt`` and exceptions raised by ``report``
-(Optuna's ``TrialPruned``, say) pass through unchanged.
+inside training as ``failed``. Bad arguments raise ``InputError`` before anything runs;
+``KeyboardInterrupt`` and exceptions raised by ``report`` (Optuna's ``TrialPruned``, say) pass
+through unchanged.
 """
 
 from __future__ import annotations
