@@ -49,12 +49,12 @@ def at_least(low: int):
 
 def grid_layouts(count: int, resolution: int) -> list:
     """``count`` distinct networks of the φ = 1 grid around the paper's point (nominal constraint, 10 % tolerance)."""
-    from scaling_search.grid import GridSpec, grid_points, layout_for
+    from scaling_search.grid import GridSpec, cost_layout, grid_points
 
     spec = GridSpec(phi=1.0, base_resolution=resolution, step=0.02, constraint="nominal", tolerance=0.1)
     distinct: dict[str, object] = {}
     for point in grid_points(spec):
-        layout = layout_for(spec, *point)
+        layout = cost_layout(spec, *point)
         distinct.setdefault(layout.structure_key(), layout)
         if len(distinct) == count:
             break

@@ -1,10 +1,18 @@
-"""Enumerate (α, β, γ) under the compound-scaling cost constraint.
+"""Enumerate (α, β, γ) under the compound-scaling cost constraint, with cost taken where it is paid.
 
 At compound coefficient φ a candidate scales depth by α^φ, width by β^φ and resolution by
 γ^φ. Its *nominal* cost ratio is α·β²·γ² per unit of φ; its *measured* ratio is the
 counted MACs of the realised network over the base network's. Rounding (ceil on repeats,
-multiples of 8 on channels, integer resolution) makes the two differ a lot: the paper's
-(1.2, 1.1, 1.15) is 1.92 nominally but 2.57× B0 measured at φ = 1.
+multiples of 8 on channels, rounded resolution) makes the two differ a lot: the paper's
+(1.2, 1.1, 1.15) is 1.92 nominally but 2.57× B0 measured at φ = 1 and 224 px.
+
+Each candidate is realised twice from the same coefficients: at the *cost scale* (a resolution
+and class count the user names, by default the base network's 224 px and 1000 classes; the
+resolution rounded to a multiple of ``resolution_multiple``), where the constraint is evaluated,
+and at the *proxy* (the small base resolution and the dataset's classes the search trains at).
+The proxy is never where cost is compared: at 32 px one more input pixel can add a row of
+feature maps (B0: 32 → 33 px is 2.23× the MACs), so only γ = 1 would survive a constraint
+measured there. Both ratios are kept: ``measured_ratio`` (cost scale) and ``proxy_ratio``.
 
 The default constraint is the measured one: a search ranks candidates by accuracy, which is
 only a fair comparison between networks of the same real cost. ``constraint="nominal"``
@@ -14,6 +22,7 @@ reproduces the paper's own rule.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -26,6 +35,7 @@ from scaling_search.models.architecture import EFFICIENTNET_B0, IMAGENET_CLASSES
 from scaling_search.models.scaling import (
     MAX_CLASSES,
     MAX_MULTIPLIER,
+    MAX_RESOLUTION,
     MIN_RESOLUTION,
     Layout,
     base_layout,
@@ -40,21 +50,28 @@ CandidateKind = Literal["compound", "reference", "depth-only", "width-only", "re
 MAX_GRID_POINTS = 250_000
 PREFILTER_SLACK = 0.01
 """Extra relative slack when pre-filtering with the closed form, before fvcore decides."""
+COST_RESOLUTION_MULTIPLE = 4
+"""Cost-scale resolutions are rounded to a multiple of 4, as every released B0–B7 resolution is
+(224, 240, 260, 300, 380, 456, 528, 600: the TF reference's ``efficientnet_params``)."""
+SMOOTH_COST_RESOLUTION = 128
+"""Below this resolution B0's last feature maps are at most 4 px wide, so the cost moves in large steps."""
 
 
 @dataclass(frozen=True)
 class GridSpec:
     """The candidate grid: ranges of α, β, γ on a step, and the constraint to keep a point.
 
-    A point is kept when its cost ratio at ``phi`` (``constraint``: measured MACs, or the nominal
-    α·β²·γ²) lies within ``tolerance`` of ``target ** phi``. The spec checks itself when built and
-    raises InputError saying what each field allows.
+    A point is kept when its cost ratio at ``phi`` (``constraint``: measured MACs at the cost
+    scale, ``cost_resolution`` px and ``cost_classes`` classes, or the nominal α·β²·γ²) lies within
+    ``tolerance`` of ``target ** phi``. ``base_resolution`` and ``num_classes`` describe the proxy
+    the search trains. The spec checks itself when built and raises InputError saying what each
+    field allows; a measured constraint below 128 px warns that its cost moves in large steps.
 
     Example:
         >>> from scaling_search.grid import GridSpec
-        >>> spec = GridSpec(phi=2, step=0.1)
-        >>> spec.target_ratio, spec.constraint, spec.base_resolution
-        (4.0, 'measured', 224)
+        >>> spec = GridSpec(phi=2, step=0.1, base_resolution=32, num_classes=10)
+        >>> spec.target_ratio, spec.constraint, spec.cost_resolution, spec.cost_classes
+        (4.0, 'measured', 224, 1000)
     """
 
     phi: float = 1.0
@@ -66,12 +83,18 @@ class GridSpec:
     tolerance: float = 0.05
     constraint: Constraint = "measured"
     base_resolution: int = EFFICIENTNET_B0.base_resolution
-    resolution_multiple: int = 1
     num_classes: int = IMAGENET_CLASSES
+    cost_resolution: int = EFFICIENTNET_B0.base_resolution
+    cost_classes: int = IMAGENET_CLASSES
+    resolution_multiple: int = COST_RESOLUTION_MULTIPLE
     baselines: bool = False
 
     def __post_init__(self) -> None:
         check_grid(self)
+        if self.constraint == "measured" and self.cost_resolution < SMOOTH_COST_RESOLUTION:
+            warnings.warn(f"cost resolution {self.cost_resolution} px is below {SMOOTH_COST_RESOLUTION}: there the "
+                          "last feature maps are a few pixels wide, so one more input pixel adds whole rows of them "
+                          "and the cost moves in large steps (B0: 32 -> 33 px is 2.23x the MACs)", stacklevel=3)
 
     @property
     def target_ratio(self) -> float:
@@ -88,20 +111,32 @@ class GridSpec:
         return cls(**(values | overrides))
 
     def base_layout(self) -> Layout:
-        """The unscaled network the grid's cost ratios are taken against."""
-        return base_layout(self.base_resolution, self.num_classes, self.resolution_multiple)
+        """The unscaled proxy network: what ``proxy_ratio`` is taken against."""
+        return base_layout(self.base_resolution, self.num_classes)
+
+    def base_cost_layout(self) -> Layout:
+        """The unscaled network at the cost scale: what the constraint's ``measured_ratio`` is taken against."""
+        return base_layout(self.cost_resolution, self.cost_classes, self.resolution_multiple)
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One (α, β, γ), its realised network at φ and that network's cost, absolute and over the base network's.
+    """One (α, β, γ) at φ: its cost at the cost scale, and the proxy network the search trains.
 
-    Example: the paper's point among the candidates of a coarse grid at φ = 1
+    ``macs``, ``params``, ``activations`` and ``measured_ratio`` (over the base network's MACs) are
+    counted at the cost scale (``cost_resolution`` px); ``layout``, ``resolution`` and
+    ``proxy_ratio`` are the proxy's. ``on_constraint`` says whether the measured (or, under the
+    nominal constraint, the nominal) ratio lies within the grid's tolerance of the target.
+
+    Example: the paper's point among the candidates of a coarse grid at φ = 1, proxy at 32 px
 
         >>> from scaling_search.grid import GridSpec, candidates
-        >>> paper = next(c for c in candidates(GridSpec(step=0.1)) if c.kind == "reference")
-        >>> paper.coefficients, paper.resolution, paper.layout.depth, paper.macs
-        ((1.2, 1.1, 1.15), 258, 1.2, 992629472)
+        >>> spec = GridSpec(step=0.1, base_resolution=32, num_classes=10)
+        >>> paper = next(c for c in candidates(spec) if c.kind == "reference")
+        >>> paper.coefficients, paper.cost_resolution, round(paper.measured_ratio, 2), paper.on_constraint
+        ((1.2, 1.1, 1.15), 256, 2.23, False)
+        >>> paper.resolution, round(paper.proxy_ratio, 2)
+        (37, 4.43)
     """
 
     alpha: float
@@ -113,8 +148,11 @@ class Candidate:
     macs: int
     params: int
     activations: int
+    cost_resolution: int
+    proxy_ratio: float
     resolution: int
     kind: CandidateKind
+    on_constraint: bool
     layout: Layout
 
     @property
@@ -133,8 +171,11 @@ class Candidate:
             "macs": self.macs,
             "params": self.params,
             "activations": self.activations,
+            "cost_resolution": self.cost_resolution,
+            "proxy_ratio": self.proxy_ratio,
             "resolution": self.resolution,
             "kind": self.kind,
+            "on_constraint": self.on_constraint,
         }
 
 
@@ -158,12 +199,15 @@ def check_grid(spec: GridSpec) -> None:
         raise InputError(f"tolerance must lie in (0, 1), got {spec.tolerance}")
     if spec.constraint not in CONSTRAINTS:
         raise InputError(f"constraint must be one of {', '.join(CONSTRAINTS)}, not {spec.constraint!r}")
-    if spec.base_resolution < MIN_RESOLUTION:
-        raise InputError(f"base resolution must be >= {MIN_RESOLUTION}, got {spec.base_resolution}")
-    if spec.resolution_multiple < 1:
-        raise InputError(f"resolution multiple must be >= 1, got {spec.resolution_multiple}")
-    if not 1 <= spec.num_classes <= MAX_CLASSES:
-        raise InputError(f"num_classes must lie in [1, {MAX_CLASSES}], got {spec.num_classes}")
+    for name, resolution in (("base resolution", spec.base_resolution), ("cost resolution", spec.cost_resolution)):
+        if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
+            raise InputError(f"{name} must lie in [{MIN_RESOLUTION}, {MAX_RESOLUTION}], got {resolution}")
+    if not 1 <= spec.resolution_multiple <= spec.cost_resolution:
+        raise InputError(f"resolution multiple must lie in [1, the cost resolution {spec.cost_resolution}], got "
+                         f"{spec.resolution_multiple}")
+    for name, classes in (("num_classes", spec.num_classes), ("cost classes", spec.cost_classes)):
+        if not 1 <= classes <= MAX_CLASSES:
+            raise InputError(f"{name} must lie in [1, {MAX_CLASSES}], got {classes}")
     for name, (low, high) in (("alpha", spec.alpha_range), ("beta", spec.beta_range), ("gamma", spec.gamma_range)):
         largest = high if spec.phi > 0 else low  # a multiplier's largest value on the grid (>= 1 when phi < 0)
         if scales_past_limit(largest, spec.phi):
@@ -192,13 +236,26 @@ def nominal_ratio(alpha: float, beta: float, gamma: float) -> float:
     return alpha * beta**2 * gamma**2
 
 
-def layout_for(spec: GridSpec, alpha: float, beta: float, gamma: float) -> Layout:
-    return compound_layout(alpha, beta, gamma, spec.phi, spec.base_resolution, spec.num_classes,
+def proxy_layout(spec: GridSpec, alpha: float, beta: float, gamma: float) -> Layout:
+    """The network the search trains: the proxy's base resolution and classes, scaled at φ."""
+    return compound_layout(alpha, beta, gamma, spec.phi, spec.base_resolution, spec.num_classes)
+
+
+def cost_layout(spec: GridSpec, alpha: float, beta: float, gamma: float) -> Layout:
+    """The same coefficients at the cost scale, where the constraint is evaluated."""
+    return compound_layout(alpha, beta, gamma, spec.phi, spec.cost_resolution, spec.cost_classes,
                            spec.resolution_multiple)
 
 
 def within(value: float, target: float, tolerance: float) -> bool:
     return abs(value - target) <= tolerance * target
+
+
+def meets_constraint(spec: GridSpec, nominal: float, measured: float) -> bool:
+    """Whether a point with these ratios (nominal per unit of φ, measured at φ) lies on the grid's constraint."""
+    if spec.constraint == "nominal":
+        return within(nominal, spec.target, spec.tolerance)
+    return within(measured, spec.target_ratio, spec.tolerance)
 
 
 def grid_points(spec: GridSpec, progress: Callable[[int, int], None] | None = None
@@ -208,7 +265,7 @@ def grid_points(spec: GridSpec, progress: Callable[[int, int], None] | None = No
     Compound means at least two dimensions scaled; single-dimension points are the baselines.
     ``progress(scanned, total)`` hears how many grid points have been looked at, one α at a time.
     """
-    base_macs = analytic_counts(spec.base_layout()).macs
+    base_macs = analytic_counts(spec.base_cost_layout()).macs
     slack = spec.tolerance + PREFILTER_SLACK
     alphas = axis_values(spec.alpha_range, spec.step)
     per_alpha = axis_length(spec.beta_range, spec.step) * axis_length(spec.gamma_range, spec.step)
@@ -222,7 +279,7 @@ def grid_points(spec: GridSpec, progress: Callable[[int, int], None] | None = No
                 if spec.constraint == "nominal":
                     keep = within(nominal_ratio(alpha, beta, gamma), spec.target, spec.tolerance)
                 else:
-                    ratio = analytic_counts(layout_for(spec, alpha, beta, gamma)).macs / base_macs
+                    ratio = analytic_counts(cost_layout(spec, alpha, beta, gamma)).macs / base_macs
                     keep = within(ratio, spec.target_ratio, slack)
                 if keep:
                     yield alpha, beta, gamma
@@ -230,27 +287,34 @@ def grid_points(spec: GridSpec, progress: Callable[[int, int], None] | None = No
         progress(len(alphas) * per_alpha, len(alphas) * per_alpha)
 
 
-def measure(spec: GridSpec, coefficients: tuple[float, float, float], kind: CandidateKind, counter: Counter,
-            base_macs: int) -> Candidate:
+def measure(spec: GridSpec, coefficients: tuple[float, float, float], kind: CandidateKind, counter: Counter
+            ) -> Candidate:
+    """Count ``coefficients``' network at the cost scale and at the proxy, each against its base network."""
     alpha, beta, gamma = coefficients
-    layout = layout_for(spec, alpha, beta, gamma)
-    counts = counter(layout)
-    return Candidate(alpha, beta, gamma, spec.phi, nominal_ratio(alpha, beta, gamma), counts.macs / base_macs,
-                     counts.macs, counts.params, counts.activations, layout.resolution, kind, layout)
+    proxy = proxy_layout(spec, alpha, beta, gamma)
+    cost = cost_layout(spec, alpha, beta, gamma)
+    counts = counter(cost)
+    nominal = nominal_ratio(alpha, beta, gamma)
+    measured = counts.macs / counter(spec.base_cost_layout()).macs
+    proxy_ratio = counter(proxy).macs / counter(spec.base_layout()).macs
+    return Candidate(alpha, beta, gamma, spec.phi, nominal, measured, counts.macs, counts.params, counts.activations,
+                     cost.resolution, proxy_ratio, proxy.resolution, kind, meets_constraint(spec, nominal, measured),
+                     proxy)
 
 
 def single_dimension(spec: GridSpec, kind: CandidateKind) -> tuple[float, float, float]:
     """The depth-, width- or resolution-only coefficients whose cost is nearest the constraint.
 
-    Nominally that is α = target, or β = γ = √target. Measured, depth and width move the cost
-    in steps, so the coefficient is searched on a fine 1-D grid (closed form) and the
-    smallest value with the nearest cost is kept.
+    Nominally that is α = target, or β = γ = √target. Measured at the cost scale, depth, width and
+    resolution move the cost in steps, so the coefficient is searched on a fine 1-D grid (closed
+    form) and the smallest value with the nearest cost is kept; its achieved cost is the
+    candidate's ``measured_ratio``, which may miss the tolerance (it is then flagged, never hidden).
     """
     axis = {"depth-only": 0, "width-only": 1, "resolution-only": 2}[kind]
     if spec.constraint == "nominal":
         value = spec.target if axis == 0 else math.sqrt(spec.target)
     else:
-        base_macs = analytic_counts(spec.base_layout()).macs
+        base_macs = analytic_counts(spec.base_cost_layout()).macs
         # the cost ratio to reach, as a factor away from 1 (a negative φ shrinks the network); depth moves in steps
         reach = max(spec.target_ratio, 1 / spec.target_ratio) * (2 if axis == 0 else 1)
         values = axis_values((1.0, max(1.0, reach ** (1 / abs(spec.phi)) * 1.5)), 0.005)
@@ -258,7 +322,7 @@ def single_dimension(spec: GridSpec, kind: CandidateKind) -> tuple[float, float,
         def cost_error(value: float) -> float:
             point = [1.0, 1.0, 1.0]
             point[axis] = value
-            macs = analytic_counts(layout_for(spec, *point)).macs
+            macs = analytic_counts(cost_layout(spec, *point)).macs
             return abs(macs / base_macs - spec.target_ratio)
 
         value = min(values, key=cost_error)
@@ -282,30 +346,27 @@ def enumerate_candidates(
     candidate satisfies the constraint.
     """
     points = list(grid_points(spec, scan_progress))
-    fixed = fixed_points(spec)
-    layouts = [spec.base_layout()] + [layout_for(spec, *p) for p in points] + [layout_for(spec, *p) for p, _ in fixed]
+    every = points + [p for p, _ in fixed_points(spec)]
+    layouts = [spec.base_cost_layout(), spec.base_layout()]
+    layouts += [layout(spec, *p) for p in every for layout in (cost_layout, proxy_layout)]
     counts = count_all(counter, layouts, progress)
 
     def known(layout: Layout) -> Counts:
         return counts[layout.structure_key()]
 
-    base_macs = known(spec.base_layout()).macs
     compound: list[Candidate] = []
     for coefficients in points:
         kind: CandidateKind = "reference" if coefficients == PAPER_COEFFICIENTS else "compound"
-        candidate = measure(spec, coefficients, kind, known, base_macs)
-        if kind == "reference" or spec.constraint == "nominal" or within(
-            candidate.measured_ratio, spec.target_ratio, spec.tolerance
-        ):
+        candidate = measure(spec, coefficients, kind, known)
+        if kind == "reference" or candidate.on_constraint:
             compound.append(candidate)
     if not any(c.kind == "compound" for c in compound):
         raise InputError(
             f"no (alpha, beta, gamma) on this grid has a {spec.constraint} cost ratio within "
             f"{spec.tolerance:.0%} of {spec.target_ratio:.3g}; widen --tolerance, change --step or the ranges"
         )
-    candidates = compound + [c for c in fixed_candidates(spec, known, base_macs)
-                             if c.kind != "reference" or not any(k.kind == "reference" for k in compound)]
-    return candidates
+    return compound + [c for c in fixed_candidates(spec, known)
+                       if c.kind != "reference" or not any(k.kind == "reference" for k in compound)]
 
 
 def candidates(
@@ -332,7 +393,7 @@ def candidates(
         4
         >>> [(c.coefficients, round(c.nominal_ratio, 2), round(c.measured_ratio, 2))
         ...  for c in found if c.kind == "reference"]
-        [((1.2, 1.1, 1.15), 1.92, 2.57)]
+        [((1.2, 1.1, 1.15), 1.92, 2.23)]
     """
     return enumerate_candidates(spec, make_counter(counter, cache_dir), progress, scan_progress)
 
@@ -346,7 +407,6 @@ def fixed_points(spec: GridSpec) -> list[tuple[tuple[float, float, float], Candi
     return points
 
 
-def fixed_candidates(spec: GridSpec, counter: Counter, base_macs: int | None = None) -> list[Candidate]:
+def fixed_candidates(spec: GridSpec, counter: Counter) -> list[Candidate]:
     """The paper's reference point, and the single-dimension baselines when ``spec.baselines``, measured."""
-    base_macs = base_macs or counter(spec.base_layout()).macs
-    return [measure(spec, coefficients, kind, counter, base_macs) for coefficients, kind in fixed_points(spec)]
+    return [measure(spec, coefficients, kind, counter) for coefficients, kind in fixed_points(spec)]

@@ -2,6 +2,7 @@
 
 import argparse
 import math
+import warnings
 
 import pytest
 
@@ -13,20 +14,23 @@ from scaling_search.grid import (
     GridSpec,
     axis_values,
     candidates,
+    cost_layout,
     enumerate_candidates,
-    layout_for,
     single_dimension,
 )
 from scaling_search.models import FAMILY_PHIS, base_layout, compound_layout, released_layout, released_model
 from scaling_search.search.definition import StudyDefinition
 
 
-def test_reference_point_nominal_and_measured():
-    found = enumerate_candidates(GridSpec(), analytic_counts)
+@pytest.mark.parametrize(("multiple", "cost_resolution", "measured"), [(4, 256, 2.2287), (1, 258, 2.5728)])
+def test_reference_point_nominal_and_measured(multiple, cost_resolution, measured):
+    """224 · 1.15 = 257.6 px: 256 px keeps B0's last feature maps at 8 x 8, 258 px makes them 9 x 9."""
+    found = enumerate_candidates(GridSpec(resolution_multiple=multiple), analytic_counts)
     (reference,) = [c for c in found if c.kind == "reference"]
     assert reference.coefficients == (1.2, 1.1, 1.15)
-    assert reference.nominal_ratio == pytest.approx(1.92, abs=0.005)
-    assert reference.measured_ratio == pytest.approx(2.57, abs=0.01)
+    assert reference.nominal_ratio == pytest.approx(1.92027, abs=1e-5)
+    assert reference.cost_resolution == cost_resolution
+    assert reference.measured_ratio == pytest.approx(measured, abs=1e-4)
 
 
 @pytest.mark.parametrize("constraint", CONSTRAINTS)
@@ -58,14 +62,14 @@ def test_nominal_grid_is_exactly_the_points_within_tolerance():
 def test_measured_prefilter_loses_nothing():
     """Brute force on a coarse grid: every point within tolerance by measurement is kept."""
     spec = GridSpec(step=0.1, tolerance=0.05)
-    base = analytic_counts(spec.base_layout()).macs
+    base = analytic_counts(spec.base_cost_layout()).macs
 
     expected = set()
     for a in axis_values(spec.alpha_range, 0.1):
         for b in axis_values(spec.beta_range, 0.1):
             for g in axis_values(spec.gamma_range, 0.1):
                 if sum(v > 1 for v in (a, b, g)) >= 2:
-                    ratio = analytic_counts(layout_for(spec, a, b, g)).macs / base
+                    ratio = analytic_counts(cost_layout(spec, a, b, g)).macs / base
                     if abs(ratio - 2) <= 0.1:
                         expected.add((a, b, g))
     got = {c.coefficients for c in enumerate_candidates(spec, analytic_counts) if c.kind == "compound"}
@@ -183,7 +187,8 @@ def test_grid_from_options_reads_same_named_fields_and_keeps_other_defaults() ->
     definition = StudyDefinition(phi=2.0, step=0.1, tolerance=0.1, constraint="nominal", base_resolution=64)
     spec = GridSpec.from_options(definition, num_classes=10)
     assert (spec.phi, spec.step, spec.tolerance, spec.constraint) == (2.0, 0.1, 0.1, "nominal")
-    assert (spec.base_resolution, spec.num_classes, spec.resolution_multiple) == (64, 10, 1)
+    assert (spec.base_resolution, spec.num_classes, spec.resolution_multiple) == (64, 10, 4)
+    assert (spec.cost_resolution, spec.cost_classes) == (224, 1000)
     flags = argparse.Namespace(phi=0.5, alpha_range=(1.0, 1.5), num_classes=100, unrelated="ignored")
     spec = GridSpec.from_options(flags)
     assert (spec.phi, spec.alpha_range, spec.num_classes, spec.step) == (0.5, (1.0, 1.5), 100, GridSpec().step)
@@ -219,3 +224,45 @@ def test_one_base_network_for_every_cost_ratio():
     assert spec.base_layout() == base_layout(64, 10)
     assert released_family(analytic_counts)[0].macs_ratio == 1.0
     assert derive_family(1.2, 1.1, 1.15, [0], analytic_counts, 64, num_classes=10)[0].macs_ratio == 1.0
+
+
+def test_a_32_px_proxy_still_scales_resolution():
+    """Measured at the 32 px proxy, 32 -> 33 px multiplied B0's MACs by 2.23, so every kept point had gamma = 1.
+
+    The constraint is now evaluated at the cost scale (224 px, 1000 classes), the proxy only trains.
+    """
+    found = enumerate_candidates(GridSpec(base_resolution=32, num_classes=10), analytic_counts)
+    compound = [c for c in found if c.kind == "compound"]
+    assert len({c.gamma for c in compound if c.gamma > 1}) >= 3
+    assert all(c.on_constraint and abs(c.measured_ratio - 2.0) <= 0.05 * 2.0 for c in compound)
+    assert all(c.cost_resolution % 4 == 0 for c in found)
+    assert {c.resolution for c in compound} >= {32, 34, 35, 37}
+
+
+def test_cost_and_proxy_ratios_are_both_kept():
+    spec = GridSpec(base_resolution=32, num_classes=10, step=0.1)
+    (paper,) = [c for c in enumerate_candidates(spec, analytic_counts) if c.kind == "reference"]
+    assert (paper.resolution, paper.cost_resolution, paper.layout.num_classes) == (37, 256, 10)
+    assert paper.proxy_ratio == pytest.approx(4.4285, abs=1e-4)
+    assert paper.measured_ratio == pytest.approx(2.2287, abs=1e-4)
+    assert paper.macs == 859_853_760 and not paper.on_constraint  # 2.23 is outside 2 ± 5 %
+    assert paper.to_dict()["proxy_ratio"] == paper.proxy_ratio
+
+
+def test_a_measured_constraint_below_128_px_warns():
+    with pytest.warns(UserWarning, match=r"cost resolution 64 px is below 128: .* large steps"):
+        GridSpec(cost_resolution=64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GridSpec(cost_resolution=64, constraint="nominal")
+        GridSpec(cost_resolution=128)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("cost_resolution", 7, "cost resolution must lie in"), ("cost_classes", 0, "cost classes must lie in"),
+     ("resolution_multiple", 0, "resolution multiple must lie in")],
+)
+def test_cost_scale_is_checked_when_built(field, value, message):
+    with pytest.raises(InputError, match=message):
+        GridSpec(**{field: value})
