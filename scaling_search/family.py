@@ -20,7 +20,13 @@ from pathlib import Path
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter, CounterName, make_counter
 from scaling_search.errors import InputError
-from scaling_search.models.architecture import EFFICIENTNET_B0, FAMILY_PHIS, IMAGENET_CLASSES, RELEASED_FAMILY
+from scaling_search.models.architecture import (
+    EFFICIENTNET_B0,
+    FAMILY_PHIS,
+    IMAGENET_CLASSES,
+    RELEASED_FAMILY,
+    RESOLUTION_MULTIPLE,
+)
 from scaling_search.models.scaling import Layout, base_layout, compound_layout, released_layout
 
 MAX_PHIS = 64
@@ -36,7 +42,7 @@ class FamilyMember:
         >>> from scaling_search.family import derive
         >>> member = derive(1.2, 1.1, 1.15, phis=[1])[0]
         >>> member.name, member.source, member.width, member.depth, member.resolution, member.dropout
-        ('phi1', 'derived', 1.1, 1.2, 258, 0.3)
+        ('phi1', 'derived', 1.1, 1.2, 256, 0.3)
     """
 
     name: str
@@ -125,7 +131,7 @@ def derive_family(
     phis: Sequence[float],
     counter: Counter,
     base_resolution: int = EFFICIENTNET_B0.base_resolution,
-    resolution_multiple: int = 1,
+    resolution_multiple: int = RESOLUTION_MULTIPLE,
     num_classes: int = IMAGENET_CLASSES,
 ) -> list[FamilyMember]:
     """The derived members at each φ, measured with ``counter``; see :func:`derive`.
@@ -154,7 +160,7 @@ def derive(
     phis: Sequence[float] = FAMILY_PHIS,
     *,
     base_resolution: int = EFFICIENTNET_B0.base_resolution,
-    resolution_multiple: int = 1,
+    resolution_multiple: int = RESOLUTION_MULTIPLE,
     num_classes: int = IMAGENET_CLASSES,
     counter: CounterName = "analytic",
     cache_dir: Path | None = None,
@@ -171,8 +177,8 @@ def derive(
         >>> for member in derive(1.2, 1.1, 1.15, phis=[0, 1, 2.5]):
         ...     print(member.name, member.resolution, round(member.macs_ratio, 2), member.dropout)
         phi0 224 1.0 0.2
-        phi1 258 2.57 0.3
-        phi2.5 318 6.05 0.3
+        phi1 256 2.23 0.3
+        phi2.5 316 6.02 0.3
     """
     return derive_family(alpha, beta, gamma, phis, make_counter(counter, cache_dir), base_resolution,
                          resolution_multiple, num_classes)

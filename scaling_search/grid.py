@@ -31,7 +31,12 @@ from typing import Any, Literal, get_args
 from scaling_search.counting.analytic import Counts, analytic_counts
 from scaling_search.counting.counter import Counter, CounterName, Progress, count_all, make_counter
 from scaling_search.errors import InputError
-from scaling_search.models.architecture import EFFICIENTNET_B0, IMAGENET_CLASSES, PAPER_COEFFICIENTS
+from scaling_search.models.architecture import (
+    EFFICIENTNET_B0,
+    IMAGENET_CLASSES,
+    PAPER_COEFFICIENTS,
+    RESOLUTION_MULTIPLE,
+)
 from scaling_search.models.scaling import (
     MAX_CLASSES,
     MAX_MULTIPLIER,
@@ -50,9 +55,6 @@ CandidateKind = Literal["compound", "reference", "depth-only", "width-only", "re
 MAX_GRID_POINTS = 250_000
 PREFILTER_SLACK = 0.01
 """Extra relative slack when pre-filtering with the closed form, before fvcore decides."""
-COST_RESOLUTION_MULTIPLE = 4
-"""Cost-scale resolutions are rounded to a multiple of 4, as every released B0–B7 resolution is
-(224, 240, 260, 300, 380, 456, 528, 600: the TF reference's ``efficientnet_params``)."""
 SMOOTH_COST_RESOLUTION = 128
 """Below this resolution B0's last feature maps are at most 4 px wide, so the cost moves in large steps."""
 
@@ -86,7 +88,7 @@ class GridSpec:
     num_classes: int = IMAGENET_CLASSES
     cost_resolution: int = EFFICIENTNET_B0.base_resolution
     cost_classes: int = IMAGENET_CLASSES
-    resolution_multiple: int = COST_RESOLUTION_MULTIPLE
+    resolution_multiple: int = RESOLUTION_MULTIPLE
     baselines: bool = False
 
     def __post_init__(self) -> None:

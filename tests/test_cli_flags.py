@@ -81,7 +81,7 @@ def test_each_command_names_a_network_the_same_ways_with_its_own_default_resolut
         (["candidates", "--tolerance", "-1"], r"tolerance must lie in (0, 1), got -1.0"),
         (["candidates", "--alpha-range", "0:1"], "alpha range must start at >= 1"),
         (["candidates", "--alpha-range", "2:1"], "alpha range has min 2.0 > max 1.0"),
-        (["candidates", "--base-resolution", "4"], "base resolution must be >= 8, got 4"),
+        (["candidates", "--base-resolution", "4"], "base resolution must lie in [8, 4096], got 4"),
         (["candidates", "--step", "abc"], "argument --step: not a number: 'abc'"),
         (["derive", "--alpha", "0"], "alpha must be a finite number >= 1"),
         (["derive", "--gamma", "0.9", "--counter", "analytic"], "gamma must be a finite number >= 1"),

@@ -34,14 +34,24 @@ def test_candidates_json_and_csv(capsys):
     assert code == 0
     rows = json.loads(out)
     assert all(set(r) == {"alpha", "beta", "gamma", "phi", "nominal_ratio", "measured_ratio", "macs", "params",
-                          "activations", "resolution", "kind"} for r in rows)
+                          "activations", "cost_resolution", "proxy_ratio", "resolution", "kind", "on_constraint"}
+               for r in rows)
     kinds = {r["kind"] for r in rows}
     assert kinds == {"compound", "reference", "depth-only", "width-only", "resolution-only"}
     (reference,) = [r for r in rows if r["kind"] == "reference"]
-    assert round(reference["nominal_ratio"], 2) == 1.92 and round(reference["measured_ratio"], 2) == 2.57
+    assert round(reference["nominal_ratio"], 2) == 1.92 and round(reference["measured_ratio"], 2) == 2.23
+    assert reference["cost_resolution"] == 256 and reference["on_constraint"] is False
     code, out, _ = run_cli(capsys, "candidates", "--counter", "analytic", "--csv")
     parsed = list(csv.DictReader(io.StringIO(out)))
     assert parsed and "measured_ratio" in parsed[0]
+
+
+def test_candidates_at_a_32_px_proxy_scale_resolution_too(capsys):
+    """Issue #12's first line: measured at the 32 px proxy, every kept compound point had gamma = 1."""
+    code, out, _ = run_cli(capsys, "candidates", "--phi", "1", "--base-resolution", "32", "--json")
+    rows = [r for r in json.loads(out) if r["kind"] == "compound"]
+    assert code == 0 and len({r["gamma"] for r in rows if r["gamma"] > 1}) >= 3
+    assert all(r["on_constraint"] and abs(r["measured_ratio"] - 2) <= 0.1 for r in rows)
 
 
 def test_candidates_table_shows_both_ratios(capsys):

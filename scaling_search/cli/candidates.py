@@ -16,12 +16,16 @@ CANDIDATE_COLUMNS = [
     ("gamma", "gamma", fmt(".3f")),
     ("nominal_ratio", "nominal", fmt(".3f")),
     ("measured_ratio", "measured", fmt(".3f")),
+    ("constraint", "", fmt("s")),
     ("macs_g", "GMACs", fmt(".3f")),
     ("params_m", "params (M)", fmt(".2f")),
     ("activations_m", "acts (M)", fmt(".2f")),
-    ("resolution", "res", fmt("d")),
+    ("cost_resolution", "cost res", fmt("d")),
+    ("proxy_ratio", "proxy", fmt(".3f")),
+    ("resolution", "proxy res", fmt("d")),
     ("kind", "kind", fmt("s")),
 ]
+"""Cost columns (measured, GMACs, params, acts) are at the cost scale; proxy columns at the base resolution."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the (alpha, beta, gamma) grid under the cost constraint",
         description="Enumerate (alpha, beta, gamma) >= 1 on a grid and keep those whose cost ratio at phi is within\n"
         "tolerance of target^phi. Rounding makes measured cost differ from alpha*beta^2*gamma^2: both are shown.\n"
+        "Cost is measured at the cost scale (--cost-resolution, default 224 px, and --cost-classes, default 1000):\n"
+        "at a small proxy resolution one more pixel can double the MACs, so cost is never compared there.\n"
         f"The paper's {PAPER_COEFFICIENTS} is always listed as 'reference'.\n\n"
         "  scaling-search candidates --phi 1 --step 0.05\n"
         "  scaling-search candidates --constraint nominal --baselines --csv",
@@ -37,7 +43,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     flags.add_grid_flags(parser)
     flags.BASE_RESOLUTION.add(parser, flags.GRID.base_resolution)
-    flags.RESOLUTION_MULTIPLE.add(parser, flags.GRID.resolution_multiple)
     flags.NUM_CLASSES.add(parser, flags.GRID.num_classes)
     flags.COUNTER.add(parser)
     add_output_flags(parser)
@@ -50,11 +55,13 @@ def run(args: argparse.Namespace) -> int:
                        scan_progress=count_lines(progress, "pre-filtering the grid", "points", quiet_s=2.0))
     found.sort(key=lambda c: (c.kind != "reference", c.kind, c.alpha, c.beta, c.gamma))
     rows = [c.to_dict() for c in found]
-    display = [dict(r, macs_g=r["macs"] / 1e9, params_m=r["params"] / 1e6, activations_m=r["activations"] / 1e6)
-               for r in rows]
+    display = [dict(r, macs_g=r["macs"] / 1e9, params_m=r["params"] / 1e6, activations_m=r["activations"] / 1e6,
+                    constraint="" if r["on_constraint"] else "off-constraint") for r in rows]
     table = render_table(display, CANDIDATE_COLUMNS)
     note = (f"\n{sum(c.kind == 'compound' for c in found)} compound candidates with {spec.constraint} cost "
-            f"ratio {spec.target_ratio:.3g} ± {spec.tolerance:.0%} at phi = {spec.phi:g} (base resolution "
-            f"{spec.base_resolution}, counter {args.counter}).")
+            f"ratio {spec.target_ratio:.3g} ± {spec.tolerance:.0%} at phi = {spec.phi:g}. Cost is measured at the "
+            f"cost scale ({spec.cost_resolution} px x gamma^phi rounded to a multiple of {spec.resolution_multiple}, "
+            f"{spec.cost_classes} classes, counter {args.counter}); the proxy trains at {spec.base_resolution} px x "
+            f"gamma^phi with {spec.num_classes} classes.")
     emit(args, rows, table + note, rows)
     return 0

@@ -8,7 +8,13 @@ from scaling_search.cli import flags
 from scaling_search.cli.common import add_output_flags, emit, fmt, render_table
 from scaling_search.counting.counter import make_counter
 from scaling_search.family import derive, released_family
-from scaling_search.models.architecture import EFFICIENTNET_B0, FAMILY_PHIS, IMAGENET_CLASSES, PAPER_COEFFICIENTS
+from scaling_search.models.architecture import (
+    EFFICIENTNET_B0,
+    FAMILY_PHIS,
+    IMAGENET_CLASSES,
+    PAPER_COEFFICIENTS,
+    RESOLUTION_MULTIPLE,
+)
 
 FAMILY_COLUMNS = [
     ("name", "name", fmt("s")),
@@ -46,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"phis to derive: a range 0-7 or a list 0,1,2.5 (default {FAMILY_PHIS[0]:g}-"
                              f"{FAMILY_PHIS[-1]:g})")
     flags.BASE_RESOLUTION.add(parser, EFFICIENTNET_B0.base_resolution)
-    flags.RESOLUTION_MULTIPLE.add(parser, 1)
+    flags.RESOLUTION_MULTIPLE.add(parser, RESOLUTION_MULTIPLE)
     flags.NUM_CLASSES.add(parser, IMAGENET_CLASSES)
     flags.COUNTER.add(parser)
     add_output_flags(parser)

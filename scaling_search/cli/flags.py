@@ -119,7 +119,10 @@ CONSTRAINT = Flag("--constraint", "the cost a candidate must meet: the measured 
 BASELINES = Flag("--baselines", "add depth-only, width-only and resolution-only candidates at the same cost",
                  switch=True)
 BASE_RESOLUTION = Flag("--base-resolution", "resolution of the base network, at phi = 0", integer)
-RESOLUTION_MULTIPLE = Flag("--resolution-multiple", "round resolutions to a multiple of this", integer)
+RESOLUTION_MULTIPLE = Flag("--resolution-multiple", "round cost-scale resolutions to a multiple of this", integer)
+COST_RESOLUTION = Flag("--cost-resolution", "resolution at phi = 0 where the cost constraint is measured (the cost "
+                       "scale; the proxy trains at --base-resolution times the same gamma^phi)", integer)
+COST_CLASSES = Flag("--cost-classes", "classifier outputs of the networks at the cost scale", integer)
 NUM_CLASSES = Flag("--num-classes", "classifier outputs", integer)
 COUNTER = Flag("--counter", "fvcore on a real forward pass (cached on disk) or the closed form (analytic)",
                choices=COUNTERS, default="fvcore")
@@ -157,6 +160,9 @@ def add_grid_flags(target: ArgumentTarget) -> None:
     TARGET.add(target, GRID.target)
     TOLERANCE.add(target, GRID.tolerance)
     CONSTRAINT.add(target, GRID.constraint)
+    COST_RESOLUTION.add(target, GRID.cost_resolution)
+    COST_CLASSES.add(target, GRID.cost_classes)
+    RESOLUTION_MULTIPLE.add(target, GRID.resolution_multiple)
     BASELINES.add(target)
 
 

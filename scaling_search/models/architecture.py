@@ -89,6 +89,10 @@ FAMILY_PHIS: tuple[float, ...] = tuple(float(phi) for phi in range(len(RELEASED_
 PAPER_COEFFICIENTS = (1.2, 1.1, 1.15)
 """(alpha, beta, gamma) found by the paper's grid search at phi = 1."""
 
+RESOLUTION_MULTIPLE = 4
+"""Scaled resolutions are rounded to a multiple of 4, as every released B0–B7 resolution is
+(224, 240, 260, 300, 380, 456, 528, 600: the TF reference's ``efficientnet_params``)."""
+
 
 def released_model(name: str) -> ReleasedModel:
     """Look up a released model by name ("b0".."b7", case-insensitive, "efficientnet-" optional)."""
