@@ -16,7 +16,7 @@ from optuna.trial import TrialState, create_trial
 
 from scaling_search.cli import main
 from scaling_search.search.definition import StudyDefinition
-from scaling_search.search.runner import resolve_for_device
+from scaling_search.search.sizing import resolve_for_device
 
 SPACE = {"alpha": FloatDistribution(1.0, 2.0), "beta": FloatDistribution(1.0, 1.5),
          "gamma": FloatDistribution(1.0, 1.5), "seed": IntDistribution(0, 9)}
