@@ -69,16 +69,16 @@ def test_a_session_uses_the_callers_ray_and_leaves_it_running(monkeypatch):
 
 
 def test_tune_environment_is_set_for_the_block_only(monkeypatch):
-    from scaling_search.search.tuning import TUNE_ENVIRONMENT, environment
+    from scaling_search.search.tuning import TUNE_ENVIRONMENT, temporary_environment
 
     monkeypatch.delenv("TUNE_DISABLE_STRICT_METRIC_CHECKING", raising=False)
     monkeypatch.setenv("RAY_AIR_NEW_OUTPUT", "1")  # the user's own setting wins, and stays
     before = dict(os.environ)
-    with environment(TUNE_ENVIRONMENT):
+    with temporary_environment(TUNE_ENVIRONMENT):
         assert os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] == "1"
         assert os.environ["RAY_AIR_NEW_OUTPUT"] == "1"
     assert dict(os.environ) == before
-    with pytest.raises(KeyboardInterrupt), environment(TUNE_ENVIRONMENT):
+    with pytest.raises(KeyboardInterrupt), temporary_environment(TUNE_ENVIRONMENT):
         raise KeyboardInterrupt
     assert dict(os.environ) == before
 

@@ -37,7 +37,7 @@ TUNE_ENVIRONMENT = {
 
 
 @contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
+def temporary_environment(values: dict[str, str]) -> Iterator[None]:
     """Set the variables of ``values`` that are not set yet, for the block only; the environment is restored after."""
     added = [name for name in values if name not in os.environ]
     for name in added:
@@ -90,7 +90,7 @@ def execute(study: optuna.Study, definition: StudyDefinition, data: ImageData, c
         ),
     )
     try:
-        with environment(TUNE_ENVIRONMENT):
+        with temporary_environment(TUNE_ENVIRONMENT):
             tuner.fit()
     except KeyboardInterrupt:
         return True
