@@ -108,3 +108,25 @@ def test_study_storage_url(tmp_path):
         study_storage_url("s", studies_dir=tmp_path, must_exist=True)
     with pytest.raises(InputError, match="study name"):
         study_storage_url("../s", studies_dir=tmp_path)
+
+
+def test_a_database_whose_tables_another_process_is_creating_opens_after_it(tmp_path, monkeypatch):
+    """What a driver meets when a reader (a dashboard) opens its new study file at the same moment."""
+    import optuna
+    from sqlalchemy.exc import OperationalError
+
+    from scaling_search.search.storage import open_storage
+
+    real = optuna.storages.RDBStorage
+    calls = []
+
+    def racing(url, **kwargs):
+        calls.append(url)
+        if len(calls) == 1:
+            real(url, **kwargs)  # the other process's tables, made just now
+            raise OperationalError("CREATE TABLE studies", {}, Exception("table studies already exists"))
+        return real(url, **kwargs)
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", racing)
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    assert open_storage(url) is not None and len(calls) == 2

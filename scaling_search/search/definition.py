@@ -2,8 +2,8 @@
 
 A definition comes from defaults, then a TOML file, then command-line flags, in that order.
 Options left as ``None`` are sized to the device when the run starts
-(:func:`~scaling_search.search.sizing.resolve_for_device`); the resolved definition is saved beside the study so that a
-run can be repeated exactly and resumed with the same plan.
+(:func:`~scaling_search.search.sizing.resolve_for_device`); the resolved definition is saved
+beside the study so that a run can be repeated exactly and resumed with the same plan.
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def validate(definition: StudyDefinition) -> None:
         raise InputError(f"device must be auto, cpu or cuda, not {d.device!r}")
     if d.storage is not None and (not d.storage.strip() or d.storage.strip() in IN_MEMORY_STORAGE):
         raise InputError(f"storage {d.storage!r} keeps nothing: name a file or a database server")
-    d.training_recipe()
+    d.training_recipe()  # each raises for a value it cannot take
     d.budget()
     if d.base_resolution is not None and not 8 <= d.base_resolution <= MAX_RESOLUTION:
         raise InputError(f"base-resolution must lie in [8, {MAX_RESOLUTION}], got {d.base_resolution}")

@@ -9,6 +9,7 @@ into the same Optuna trial, so the study holds exactly one trial per planned key
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,10 +53,29 @@ def open_storage(url: str, must_exist: bool = False) -> optuna.storages.BaseStor
             raise StorageError(f"cannot make the folder {path.parent} for {path.name}: "
                                f"{'a file is in the way' if path.parent.exists() else err.strerror or err}") from None
     try:
-        return optuna.storages.RDBStorage(url, skip_compatibility_check=False)
+        return rdb_storage(url)
     except Exception as err:  # sqlalchemy raises many kinds; all mean "cannot open"
         detail = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise StorageError(f"cannot open storage {redact(url)}: {detail}") from None
+
+
+def rdb_storage(url: str, attempts: int = 3) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage, created again when another process was creating the same new database's tables.
+
+    Opening a database makes its tables when they are missing; two processes doing so at once
+    (a dashboard, or any reader, opening a study's new file while its driver creates it) make
+    the slower one fail with "table ... already exists". Once the other is done, opening works.
+    """
+    from sqlalchemy.exc import OperationalError
+
+    for _ in range(attempts - 1):
+        try:
+            return optuna.storages.RDBStorage(url, skip_compatibility_check=False)
+        except OperationalError as err:
+            if "already exists" not in str(err):
+                raise
+            time.sleep(0.2)
+    return optuna.storages.RDBStorage(url, skip_compatibility_check=False)
 
 
 @contextlib.contextmanager
