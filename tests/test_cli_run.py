@@ -36,8 +36,8 @@ from tests.search_helpers import cli, cli_env, free_port, stop_group, wait_for
         (["run", "--storage", "sqlite://"], "keeps nothing"),
         (["run", "--tolerance", "-1"], "tolerance must lie in (0, 1)"),
         (["run", "--alpha-range", "0:1"], "alpha range must start at >= 1"),
-        (["run", "--epochs", "99999999999"], "epochs must be at most"),
-        (["run", "--lr", "1e300"], "lr must lie in"),
+        (["run", "--epochs", "99999999999"], "epochs must be an integer in [1, 10000]"),
+        (["run", "--lr", "1e300"], "learning rate must lie in"),
         (["run", "--dataset", "synthetic:10"], "did you mean classes=10?"),
     ],
 )
@@ -50,13 +50,13 @@ def test_run_bad_input(capsys, tmp_path, monkeypatch, argv, expected):
 
 def test_missing_dataset_fails_before_ray_starts(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("scaling_search.search.runner.start_ray", lambda *args: pytest.fail("Ray was started"))
+    monkeypatch.setattr("scaling_search.search.cluster.start_ray", lambda *args: pytest.fail("Ray was started"))
     assert "has no train/ folder" in cli_error(capsys, "run", "--dataset", f"imagefolder:{tmp_path}")
     assert "npz file not found" in cli_error(capsys, "run", "--dataset", f"npz:{tmp_path / 'x.npz'}")
 
 
 class TwoCpuCluster:
-    """What run_search asks of Ray, for a cluster of one live 2-CPU node and one dead 64-CPU node."""
+    """What run_study asks of Ray, for a cluster of one live 2-CPU node and one dead 64-CPU node."""
 
     def cluster_resources(self):
         return {"CPU": 2.0}
@@ -70,7 +70,7 @@ class TwoCpuCluster:
 
 def test_local_resources_are_checked_before_anything_is_created(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("scaling_search.search.runner.start_ray", lambda *args: pytest.fail("Ray was started"))
+    monkeypatch.setattr("scaling_search.search.cluster.start_ray", lambda *args: pytest.fail("Ray was started"))
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     assert "cpus-per-trial 3 is more than the 2 CPUs" in cli_error(capsys, "run", "--cpus-per-trial", "3")
     if not torch.cuda.is_available():
@@ -80,7 +80,7 @@ def test_local_resources_are_checked_before_anything_is_created(capsys, tmp_path
 
 def test_what_a_cluster_cannot_run_is_refused_before_a_database_exists(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("scaling_search.search.runner.start_ray", lambda *args: TwoCpuCluster())
+    monkeypatch.setattr("scaling_search.search.cluster.start_ray", lambda *args: TwoCpuCluster())
     cluster = ("--dataset", "synthetic:classes=4,train=40,test=8", "--address", "10.0.0.1:6379")
     line = cli_error(capsys, "run", "--cpus-per-trial", "3", *cluster)  # a cluster: only Ray knows its nodes
     assert "cpus-per-trial 3 is more than the 2 CPUs of the largest Ray node" in line
@@ -216,7 +216,7 @@ def test_resume_hint_names_where_the_study_lives():
 
 def test_a_run_that_fails_before_its_study_exists_leaves_no_database(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("scaling_search.search.runner.start_ray", lambda *args: TwoCpuCluster())
+    monkeypatch.setattr("scaling_search.search.cluster.start_ray", lambda *args: TwoCpuCluster())
     missing = tmp_path / "no-cifar-here"
     assert main(["run", "--study", "c", "--dataset", "cifar10", "--data-root", str(missing)]) == 2
     assert capsys.readouterr().err.splitlines()[-1].startswith("scaling-search: error: cifar10: no usable copy")
@@ -240,11 +240,11 @@ def test_a_second_driver_of_the_same_study_is_refused(capsys, tmp_path, monkeypa
     import os
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("scaling_search.search.runner.start_ray", lambda *args: pytest.fail("Ray was started"))
+    monkeypatch.setattr("scaling_search.search.cluster.start_ray", lambda *args: pytest.fail("Ray was started"))
+    from scaling_search.search.claims import driver_lock
     from scaling_search.search.definition import StudyDefinition
-    from scaling_search.search.runner import driver_lock
 
-    with driver_lock(StudyDefinition(study="s")):  # what a live driver of study s holds
+    with driver_lock(StudyDefinition(study="s").storage_url(), "s"):  # what a live driver of study s holds
         line = cli_error(capsys, "run", "--study", "s", "--dataset", "synthetic:classes=4,train=40,test=8")
     assert f"study 's' is being run by another scaling-search process (pid {os.getpid()})" in line
     assert list((tmp_path / "studies").glob("*.db")) == []

@@ -16,7 +16,7 @@ from optuna.trial import TrialState, create_trial
 
 from scaling_search.cli import main
 from scaling_search.search.definition import StudyDefinition
-from scaling_search.search.runner import resolve_for_device
+from scaling_search.search.sizing import resolve_for_device
 
 SPACE = {"alpha": FloatDistribution(1.0, 2.0), "beta": FloatDistribution(1.0, 1.5),
          "gamma": FloatDistribution(1.0, 1.5), "seed": IntDistribution(0, 9)}
@@ -227,3 +227,38 @@ def test_500_trials_report_fast(tmp_path):
     start = time.perf_counter()
     assert report(tmp_path, "big") == 0
     assert time.perf_counter() - start < 10
+
+
+def test_report_api_writes_the_same_report_as_the_command(tmp_path):
+    from scaling_search.reporting.api import report as write
+
+    make_study(tmp_path, "api", WINNER)
+    folder = write("api", studies_dir=tmp_path / "studies", out=tmp_path / "api-report", formats=["csv", "md"],
+                   note="Written through the API.")
+    assert folder == (tmp_path / "api-report").resolve()
+    assert (folder / "index.md").read_text().splitlines()[2] == "> Written through the API."
+    assert (folder / "alpha_beta_gamma.csv").exists() and not (folder / "alpha_beta_gamma.tex").exists()
+    storage = f"sqlite:///{tmp_path / 'studies' / 'api.db'}"
+    assert write("api", storage=storage, out=tmp_path / "api-report") == folder  # an earlier report is replaced
+    assert (folder / "alpha_beta_gamma.tex").exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "name a study to report"),
+        ({"study": "s", "paper": True}, "give no study name"),
+        ({"study": "nope"}, "no study 'nope': no study file"),
+        ({"study": "../up"}, "study name"),
+        ({"paper": True, "formats": ["pdf"]}, "report formats are some of md, csv, tex"),
+        ({"paper": True, "formats": []}, "got none"),
+        ({"paper": True, "out": ""}, "output folder is empty"),
+    ],
+)
+def test_report_api_bad_input(tmp_path, kwargs, message):
+    from scaling_search.errors import InputError
+    from scaling_search.reporting.api import report as write
+
+    with pytest.raises(InputError, match=message):
+        write(**{"studies_dir": tmp_path, **kwargs})
+    assert list(tmp_path.iterdir()) == []

@@ -12,7 +12,7 @@ import time
 import pytest
 from optuna.trial import TrialState
 
-from scaling_search.search.runner import run_search
+from scaling_search.search.runner import run_study
 from tests.search_helpers import cli, cli_env, load, stop_group, tiny_definition, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -23,7 +23,7 @@ TRIAL_ATTRS = {"macs", "measured_ratio", "params", "activations", "resolution", 
 
 def test_end_to_end_study_and_exports(tmp_path, ray_dir, capsys):
     definition = tiny_definition(tmp_path, seeds=1)
-    outcome = run_search(definition, ray_temp_dir=ray_dir)
+    outcome = run_study(definition, ray_temp_dir=ray_dir)
     study = load(definition)
     trials = study.get_trials()
     assert outcome.counts["complete"] == len(trials) == 4  # 3 spread candidates + the paper's point
@@ -61,7 +61,7 @@ def test_end_to_end_study_and_exports(tmp_path, ray_dir, capsys):
     assert trained["status"] == "ok" and trained["resolution"] == derived["derived"][1]["resolution"]
 
     # Running the finished study again trains nothing and reports the same result.
-    again = run_search(definition, ray_temp_dir=ray_dir)
+    again = run_study(definition, ray_temp_dir=ray_dir)
     assert not again.trained and again.best == outcome.best
     assert len(load(definition).get_trials()) == 4
 
@@ -79,7 +79,7 @@ def test_failed_and_diverged_trials_are_fail_with_reasons(tmp_path, ray_dir):
         run_trial(config, data, settings)
 
     definition = tiny_definition(tmp_path, study="flaky")
-    outcome = run_search(definition, ray_temp_dir=ray_dir, trainable=flaky)
+    outcome = run_study(definition, ray_temp_dir=ray_dir, trainable=flaky)
     trials = {t.number: t for t in load(definition).get_trials()}
     assert trials[1].state == TrialState.FAIL and trials[1].user_attrs["status"] == "failed"
     assert "layout" in trials[1].user_attrs["reason"]

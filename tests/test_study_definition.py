@@ -15,7 +15,7 @@ from scaling_search.search.definition import (
     load_definition,
 )
 from scaling_search.search.plan import distinct_layouts, plan_grid, solve_gamma, spread
-from scaling_search.search.runner import CPU_SIZING, GPU_SIZING, largest_resolution, resolve_for_device
+from scaling_search.search.sizing import CPU_SIZING, GPU_SIZING, largest_resolution, resolve_for_device
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -50,7 +50,7 @@ def test_flags_override_file_and_dashes_are_accepted():
         ({"strategy": "tpe", "seeds": 2}, "seeds"),
         ({"trials_per_gpu": 0}, "trials-per-gpu"),
         ({"val_fraction": 0.9}, "val-fraction"),
-        ({"lr": -1}, "lr"),
+        ({"lr": -1}, "learning rate"),
     ],
 )
 def test_bad_definitions(values, message):

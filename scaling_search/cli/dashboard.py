@@ -6,10 +6,8 @@ import argparse
 import errno
 import json
 import socket
-from pathlib import Path
 
 from scaling_search.cli.common import UsageError, positive_int, progress
-from scaling_search.search.definition import StudyDefinition
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,11 +45,9 @@ def storage_url(args: argparse.Namespace) -> str:
         return args.storage
     if not args.study:
         raise UsageError("name a study with --study NAME, or a storage with --storage URL")
-    definition = StudyDefinition(study=args.study, studies_dir=args.studies_dir)
-    path = Path(args.studies_dir) / f"{args.study}.db"
-    if not path.exists():
-        raise UsageError(f"no study file {path}; run the study first or pass --storage")
-    return definition.storage_url()
+    from scaling_search.search.location import study_storage_url
+
+    return study_storage_url(args.study, studies_dir=args.studies_dir, must_exist=True)
 
 
 def check_port_free(host: str, port: int) -> None:

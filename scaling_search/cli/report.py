@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from scaling_search.cli.common import UsageError, add_output_flags, emit, path_arg, progress
-from scaling_search.search.definition import STUDY_NAME, StudyDefinition
+from scaling_search.cli.common import add_output_flags, emit, path_arg, progress
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,36 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def formats(text: str) -> tuple[str, ...]:
-    from scaling_search.reporting.build import FORMATS
-
-    wanted = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
-    unknown = [f for f in wanted if f not in FORMATS]
-    if not wanted or unknown:
-        raise UsageError(f"--format takes a comma-separated list of {', '.join(FORMATS)}; got {text!r}")
-    return wanted
-
-
 def run(args: argparse.Namespace) -> int:
-    from scaling_search.reporting.build import load_report_study, paper_report, study_report
-
-    wanted = formats(args.format)
-    if args.paper:
-        if args.study:
-            raise UsageError("--paper reports the released family; drop the study name or --paper")
-        out = paper_report(args.out or Path("reports") / "paper", wanted)
-    else:
-        if not args.study:
-            raise UsageError("name a study (scaling-search report NAME) or use --paper")
-        if not STUDY_NAME.fullmatch(args.study) or ".." in args.study:
-            raise UsageError(f"study name {args.study!r} must be letters, digits, '.', '_' or '-'")
-        definition = StudyDefinition(study=args.study, studies_dir=args.studies_dir, storage=args.storage)
-        if not args.storage and not (Path(args.studies_dir) / f"{args.study}.db").exists():
-            raise UsageError(f"no study {args.study!r}: {Path(args.studies_dir) / (args.study + '.db')} does not exist")
-        study, saved = load_report_study(definition.storage_url(), args.study)
-        out = study_report(study, saved, args.out or Path("reports") / args.study, wanted, note=args.note)
+    from scaling_search.reporting.api import report
     from scaling_search.reporting.build import MANIFEST
 
+    out = report(args.study, paper=args.paper, studies_dir=args.studies_dir, storage=args.storage, out=args.out,
+                 note=args.note, formats=[part.strip() for part in args.format.split(",") if part.strip()])
     progress(f"wrote {out}/index.md")
     files = [str(out / name) for name in (out / MANIFEST).read_text().splitlines()]
     emit(args, {"out": str(out), "index": str(out / "index.md"), "files": files}, str(out / "index.md"))

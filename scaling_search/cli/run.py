@@ -93,23 +93,16 @@ RANKED_COLUMNS = [
 
 
 def run(args: argparse.Namespace) -> int:
-    from scaling_search.search.results import candidate_table
-    from scaling_search.search.runner import run_search
-    from scaling_search.search.storage import find_study, open_storage
+    from scaling_search.search.runner import run_study
 
     definition = definition_from(args).named()
-    outcome = run_search(definition, resume=getattr(args, "resume", False),
-                         ray_temp_dir=getattr(args, "ray_temp_dir", None))
-    study = find_study(open_storage(definition.storage_url()), definition.study)
-    table = candidate_table(study.get_trials(deepcopy=False)) if study else None
-    folder = definition.study_dir()
+    outcome = run_study(definition, resume=getattr(args, "resume", False), log=progress,
+                        ray_temp_dir=getattr(args, "ray_temp_dir", None))
     payload: dict[str, Any] = {
         "study": outcome.study, "best": outcome.best, "counts": outcome.counts, "failures": outcome.failures,
-        "interrupted": outcome.interrupted, "trained": outcome.trained,
-        "files": [str(folder / name) for name in ("results.csv", "best.json", "derived.json", "study.toml")
-                  if (folder / name).exists()],
+        "interrupted": outcome.interrupted, "trained": outcome.trained, "files": [str(path) for path in outcome.files],
     }
-    emit(args, payload, summary(outcome, table, folder))
+    emit(args, payload, summary(outcome, definition.study_dir()))
     if outcome.interrupted:
         progress(f"interrupted; continue with: {resume_command(definition)}")
         return 130
@@ -119,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def resume_command(definition: Any) -> str:
+def resume_command(definition: StudyDefinition) -> str:
     """The command that continues this study, with where it is stored (a password shown as ***)."""
     from scaling_search.search.storage import redact
 
@@ -131,11 +124,12 @@ def resume_command(definition: Any) -> str:
     return shlex.join(words)
 
 
-def summary(outcome: Any, table: Any, folder: Path) -> str:
+def summary(outcome: Any, folder: Path) -> str:
+    """The ranked candidates, the trial counts, the failures and the best coefficients of a ``StudyOutcome``."""
     lines = []
-    if table is not None and not table.empty:
+    if not outcome.table.empty:
         rows = []
-        for row in table.to_dict("records"):
+        for row in outcome.table.to_dict("records"):
             std = row["score_std"]
             spread = f" ± {std:.4f}" if std == std and row["n_seeds"] > 1 else ""  # NaN-safe
             rows.append(dict(row, accuracy=f"{row['score']:.4f}{spread}"))

@@ -1,17 +1,15 @@
 """Assemble a report folder from a study (or, with ``--paper``, from the released family alone).
 
-Everything is written into a temporary folder beside the destination and moved into place at
-the end, so a failure never leaves a half-written report. Reports read the Optuna study and
-the study folder only: they train nothing.
+Everything is written into a staging folder beside the destination and renamed into place at
+the end (:func:`scaling_search.publish.publish`), so a failure never leaves a half-written
+report. Reports read the Optuna study and the study folder only: they train nothing.
 """
 
 from __future__ import annotations
 
 import platform
 import re
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import pandas as pd
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import make_counter
 from scaling_search.errors import InputError
+from scaling_search.publish import publish
 from scaling_search.reporting import figures
 from scaling_search.reporting.stats import separation
 from scaling_search.reporting.tables import (
@@ -56,36 +55,27 @@ class ReportError(InputError):
 
 
 def write_report(out: Path, fill: Callable[[Path], None]) -> Path:
-    """Run ``fill`` on a fresh temporary folder beside ``out``, then replace ``out`` with it.
+    """Run ``fill`` on a fresh folder, list what it wrote in its manifest, then put it in place of ``out``.
 
     ``out`` may be new, an empty folder or an earlier report holding only what that report wrote
     (listed in its ``.report-files`` manifest); anything else there is refused, never deleted.
+    Returns ``out``, absolute.
     """
-    if not str(out).strip():
-        raise ReportError("the report's output folder is empty; name a folder")
     out = out.resolve()
     check_replaceable(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     except OSError as err:
         raise ReportError(f"cannot write the report to {out}: {err.strerror or err}") from None
-    try:
-        fill(staging)
-        written = sorted(str(path.relative_to(staging)) for path in staging.rglob("*") if path.is_file())
-        (staging / MANIFEST).write_text("".join(f"{name}\n" for name in written))
-        staging.chmod(0o755)
-        if out.exists():
-            retired = out.with_name(f".{out.name}.old")
-            shutil.rmtree(retired, ignore_errors=True)
-            out.rename(retired)
-            staging.rename(out)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    def stage(staging: Path) -> None:
+        folder = staging / out.name
+        folder.mkdir()
+        fill(folder)
+        written = sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+        (folder / MANIFEST).write_text("".join(f"{name}\n" for name in written))
+
+    publish(out.parent, stage, staging_prefix=f".{out.name}.")
     return out
 
 

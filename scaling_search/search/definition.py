@@ -2,13 +2,12 @@
 
 A definition comes from defaults, then a TOML file, then command-line flags, in that order.
 Options left as ``None`` are sized to the device when the run starts
-(:func:`resolve_for_device`); the resolved definition is saved beside the study so that a
-run can be repeated exactly and resumed with the same plan.
+(:func:`~scaling_search.search.sizing.resolve_for_device`); the resolved definition is saved
+beside the study so that a run can be repeated exactly and resumed with the same plan.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from dataclasses import asdict, dataclass, fields, replace
@@ -17,9 +16,9 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 from scaling_search.data.load import parse_spec
 from scaling_search.errors import InputError
-from scaling_search.grid import CONSTRAINTS, GridSpec
+from scaling_search.grid import GridSpec
 from scaling_search.models.scaling import MAX_RESOLUTION
-from scaling_search.recipe import MAX_EPOCHS, MAX_LR, RECIPES
+from scaling_search.recipe import Budget, Recipe, get_recipe
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -36,7 +35,22 @@ IN_MEMORY_STORAGE = ("sqlite://", "sqlite:///:memory:")
 
 @dataclass(frozen=True)
 class StudyDefinition:
-    """Everything a search needs. ``None`` means "sized to the device at run time"."""
+    """Everything a search needs. ``None`` means "sized to the device at run time".
+
+    A definition checks itself when it is built: a value it cannot take raises
+    :class:`~scaling_search.errors.InputError` naming the option.
+
+    Example:
+        >>> definition = StudyDefinition(phi=1.0, dataset="synthetic")
+        >>> definition.named().study
+        'synthetic-phi1-grid'
+        >>> definition.named().storage_url().endswith("studies/synthetic-phi1-grid.db")
+        True
+        >>> StudyDefinition(seeds=0)
+        Traceback (most recent call last):
+        ...
+        scaling_search.errors.InputError: seeds must be >= 1, got 0
+    """
 
     study: str | None = None  # None: named after dataset, phi and strategy (see default_study_name)
     studies_dir: str = "studies"
@@ -102,6 +116,20 @@ class StudyDefinition:
             return self.storage
         return f"sqlite:///{(Path(self.studies_dir) / f'{self.study}.db').resolve()}"
 
+    def budget(self) -> Budget:
+        """How long each trial trains (the default epochs while ``epochs`` is left to the device)."""
+        return Budget(**({"epochs": self.epochs} if self.epochs is not None else {}),
+                      max_train_images=self.max_train_images)
+
+    def training_recipe(self) -> Recipe:
+        """The recipe each trial trains with: ``recipe``, with ``lr`` and ``batch_size`` when they are set."""
+        recipe = get_recipe(self.recipe)
+        if self.lr is not None:
+            recipe = replace(recipe, lr_per_256=self.lr)
+        if self.batch_size is not None:
+            recipe = replace(recipe, train_batch_size=self.batch_size)
+        return recipe
+
 
 def default_study_name(definition: StudyDefinition) -> str:
     """``<dataset>-phi<phi>-<strategy>``, e.g. ``synthetic-phi1-grid`` or ``imagefolder-imagenette-phi1-tpe``."""
@@ -132,7 +160,11 @@ def toml_value(value: Any) -> str:
 
 
 def validate(definition: StudyDefinition) -> None:
-    """Raise InputError naming the option, what it got and what is allowed."""
+    """Raise InputError naming the option, what it got and what is allowed.
+
+    What the grid (:class:`~scaling_search.grid.GridSpec`), the recipe and the budget check
+    themselves is left to them: building them here is the check.
+    """
     d = definition
     if d.study is not None and (not STUDY_NAME.fullmatch(d.study) or ".." in d.study):
         raise InputError(f"study name {d.study!r} must be letters, digits, '.', '_' or '-' (no '/' or '..'), "
@@ -140,28 +172,19 @@ def validate(definition: StudyDefinition) -> None:
     parse_spec(d.dataset)  # its syntax only: whether its files exist is checked when a run starts
     if not d.studies_dir.strip():
         raise InputError("studies-dir is empty; name a folder (default studies)")
-    if d.recipe not in RECIPES:
-        raise InputError(f"unknown recipe {d.recipe!r}; choose one of {', '.join(RECIPES)}")
     if not DEVICE.fullmatch(d.device):
         raise InputError(f"device must be auto, cpu or cuda, not {d.device!r}")
     if d.storage is not None and (not d.storage.strip() or d.storage.strip() in IN_MEMORY_STORAGE):
         raise InputError(f"storage {d.storage!r} keeps nothing: name a file or a database server")
-    if d.epochs is not None and d.epochs > MAX_EPOCHS:
-        raise InputError(f"epochs must be at most {MAX_EPOCHS}, got {d.epochs}")
-    if d.lr is not None and not 0 < d.lr <= MAX_LR:
-        raise InputError(f"lr must lie in (0, {MAX_LR:g}], got {d.lr}")
-    GridSpec.from_options(d, base_resolution=d.base_resolution or GRID_DEFAULTS.base_resolution)  # raises if unusable
+    d.training_recipe()  # each raises for a value it cannot take
+    d.budget()
+    if d.base_resolution is not None and not 8 <= d.base_resolution <= MAX_RESOLUTION:
+        raise InputError(f"base-resolution must lie in [8, {MAX_RESOLUTION}], got {d.base_resolution}")
+    GridSpec.from_options(d, base_resolution=d.base_resolution or GRID_DEFAULTS.base_resolution)
     if d.strategy not in STRATEGIES:
         raise InputError(f"unknown strategy {d.strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    if d.constraint not in CONSTRAINTS:
-        raise InputError(f"constraint must be 'measured' or 'nominal', not {d.constraint!r}")
-    if not math.isfinite(d.phi) or d.phi == 0:
-        raise InputError(f"phi must be a finite, non-zero number, got {d.phi} (at phi = 0 every candidate is the base "
-                         "network)")
     positive_ints = {"seeds": d.seeds, "trials_per_gpu": d.trials_per_gpu, "trials": d.trials,
-                     "max_candidates": d.max_candidates, "epochs": d.epochs, "batch_size": d.batch_size,
-                     "max_concurrent": d.max_concurrent,
-                     "max_train_images": d.max_train_images}
+                     "max_candidates": d.max_candidates, "max_concurrent": d.max_concurrent}
     for name, value in positive_ints.items():
         if value is not None and value < 1:
             raise InputError(f"{name.replace('_', '-')} must be >= 1, got {value}")
@@ -169,8 +192,6 @@ def validate(definition: StudyDefinition) -> None:
         raise InputError(f"cpus-per-trial must be > 0 (fractions share a core), got {d.cpus_per_trial}")
     if d.max_failures < 0:
         raise InputError(f"max-failures must be >= 0, got {d.max_failures}")
-    if d.base_resolution is not None and not 8 <= d.base_resolution <= MAX_RESOLUTION:
-        raise InputError(f"base-resolution must lie in [8, {MAX_RESOLUTION}], got {d.base_resolution}")
     if not 0 < d.val_fraction <= 0.5:
         raise InputError(f"val-fraction must lie in (0, 0.5], got {d.val_fraction}")
     if d.strategy == "tpe" and d.seeds != 1:

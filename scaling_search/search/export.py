@@ -1,59 +1,65 @@
-"""Files a finished search leaves in ``studies/<study>/``: results.csv, best.json, derived.json, configs/.
+"""Files a search leaves in ``studies/<study>/``: study.toml, results.csv, best.json, derived.json, configs/.
 
-All files are staged and renamed into place together: a crash or a full disk never leaves half
-a file, or a new results.csv beside an old best.json.
+The result files are published together (:func:`scaling_search.publish.publish`): a crash or a
+full disk never leaves half a file, or a new results.csv beside an old best.json.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import optuna
+import pandas as pd
+from optuna.trial import FrozenTrial
 
+from scaling_search.cache import write_atomic
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.family import derive_family, released_family
+from scaling_search.publish import publish
 from scaling_search.search.definition import StudyDefinition
 from scaling_search.search.results import best_candidate, trial_rows
 
 DERIVED_PHIS = tuple(float(phi) for phi in range(8))
+STUDY_FILES = ("study.toml", "results.csv", "best.json", "derived.json", "configs")
+"""Everything a study's folder may hold from scaling-search (Ray Tune's own ``ray/`` folder aside)."""
 
 
-def export_study(study: optuna.Study, definition: StudyDefinition, num_classes: int) -> dict[str, Any] | None:
-    """Write the study's files; returns best.json's content (None when no trial completed).
+def save_definition(definition: StudyDefinition) -> None:
+    """study.toml: the resolved definition, which ``scaling-search run`` takes to repeat the study."""
+    write_atomic(definition.study_dir() / "study.toml", definition.to_toml().encode())
 
-    The files are written to a staging folder first and moved into place only when all of them
-    exist, so a failure (a full disk, a read-only folder) leaves the previous export untouched.
+
+def export_study(trials: list[FrozenTrial], table: pd.DataFrame, definition: StudyDefinition,
+                 num_classes: int) -> dict[str, Any] | None:
+    """Write the study's result files; returns best.json's content (None when no trial completed).
+
+    ``table`` is the trials' ranked candidate table (:func:`~scaling_search.search.results.candidate_table`).
+    A failure (a full disk, a read-only folder) leaves the previous export untouched.
     """
     folder = definition.study_dir()
-    trials = study.get_trials(deepcopy=False)
-    best = best_candidate(trials, definition.phi)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".export-", dir=folder))
-    except OSError as err:
-        raise OSError(f"cannot export to {folder}: {err.strerror or err}") from None
-    try:
+    best = best_candidate(table, definition.phi)
+    if best is not None:
+        best["study"] = definition.study
+
+    def fill(staging: Path) -> None:
         (staging / "results.csv").write_text(trial_rows(trials).to_csv(index=False))
         if best is not None:
-            best["study"] = definition.study
             write_family(staging, best, definition, num_classes)
             write_json(staging / "best.json", best)
-        for path in sorted(staging.rglob("*"), key=lambda p: len(p.parts)):
-            target = folder / path.relative_to(staging)
-            if path.is_dir():
-                target.mkdir(exist_ok=True)
-            else:
-                os.replace(path, target)
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        publish(folder, fill, staging_prefix=".export-")
     except OSError as err:
         raise OSError(f"cannot export to {folder}: {err.strerror or err}") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return best
+
+
+def study_files(definition: StudyDefinition) -> tuple[Path, ...]:
+    """The files of :data:`STUDY_FILES` that exist in the study's folder."""
+    folder = definition.study_dir()
+    return tuple(folder / name for name in STUDY_FILES if (folder / name).exists())
 
 
 def write_family(folder: Path, best: dict[str, Any], definition: StudyDefinition, num_classes: int) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scaling_search.counting.counter import Counter
-from scaling_search.grid import Candidate, GridSpec, enumerate_candidates
+from scaling_search.grid import Candidate, GridSpec, enumerate_candidates, fixed_candidates
 from scaling_search.search.definition import StudyDefinition
 
 
@@ -72,6 +72,11 @@ def plan_grid(definition: StudyDefinition, num_classes: int, counter: Counter,
         candidates = spread(candidates, definition.max_candidates)
     candidates.sort(key=lambda c: (c.kind != "reference", c.coefficients))
     return [PlannedTrial(c, seed) for c in candidates for seed in range(definition.seeds)]
+
+
+def reference_plan(definition: StudyDefinition, num_classes: int, counter: Counter) -> list[PlannedTrial]:
+    """What a TPE study starts from: the paper's point (and the baselines when asked for), one seed each."""
+    return [PlannedTrial(c, 0) for c in fixed_candidates(grid_spec(definition, num_classes), counter)]
 
 
 def solve_gamma(alpha: float, beta: float, target: float) -> float | None:

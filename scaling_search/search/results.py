@@ -54,9 +54,8 @@ def candidate_table(trials: list[FrozenTrial]) -> pd.DataFrame:
     return table[columns]
 
 
-def best_candidate(trials: list[FrozenTrial], phi: float) -> dict[str, Any] | None:
-    """The top-ranked candidate as ``best.json`` holds it, or None when no trial completed."""
-    table = candidate_table(trials)
+def best_candidate(table: pd.DataFrame, phi: float) -> dict[str, Any] | None:
+    """The top-ranked candidate of a :func:`candidate_table` as ``best.json`` holds it; None when it is empty."""
     if table.empty:
         return None
     top = table.iloc[0]
@@ -78,6 +77,12 @@ def best_candidate(trials: list[FrozenTrial], phi: float) -> dict[str, Any] | No
         "kind": top["kind"],
         "metric": "validation accuracy (final epoch), mean over seeds",
     }
+
+
+def failure_lines(trials: list[FrozenTrial]) -> list[str]:
+    """'<key>: <status> (<reason>)' for every FAIL trial, for the summary."""
+    return [f"{t.user_attrs.get('key', t.number)}: {t.user_attrs.get('status')} ({t.user_attrs.get('reason')})"
+            for t in trials if t.state == TrialState.FAIL]
 
 
 def none_if_nan(value: Any) -> float | None:

@@ -12,7 +12,6 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
@@ -20,23 +19,13 @@ from optuna.trial import TrialState
 from ray.tune import Callback
 from ray.tune.search import Searcher
 
+from scaling_search.compat.optuna import get_trial, report_value, set_user_attr, storage_id, trial_number
+from scaling_search.search.console import Progress
+from scaling_search.search.storage import OBJECTIVE
 from scaling_search.search.trainable import PROXY_RESULT
 
 RESULT_ATTRS = ("status", "reason", "val_acc", "best_val_acc", "test_acc", "epochs", "wall_s", "img_per_s",
                 "peak_mem_mb", "step_mode", "device", "hardware", "node_id", "train_loss_curve", "val_curve")
-
-
-@dataclass
-class Progress:
-    """Counts the searcher keeps for the live display."""
-
-    started: float = field(default_factory=time.monotonic)
-    done: int = 0
-    failed: int = 0
-    running: int = 0
-    durations: list[float] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    best: tuple[float, str] | None = None
 
 
 class StudySearcher(Searcher):
@@ -50,7 +39,7 @@ class StudySearcher(Searcher):
         config_for: Callable[[optuna.Trial], dict[str, Any]],
         on_change: Callable[[Progress], None] = lambda progress: None,
     ) -> None:
-        super().__init__(metric="val_acc", mode="max")
+        super().__init__(metric=OBJECTIVE, mode="max")
         self.study = study
         self.space = space
         self.suggest_new = suggest_new
@@ -70,7 +59,7 @@ class StudySearcher(Searcher):
                 return Searcher.FINISHED
         else:
             return Searcher.FINISHED
-        self.live[trial_id] = (trial._trial_id, time.monotonic())
+        self.live[trial_id] = (storage_id(trial), time.monotonic())
         self.progress.running = len(self.live)
         self.on_change(self.progress)
         return self.config_for(trial)
@@ -80,17 +69,17 @@ class StudySearcher(Searcher):
             return
         value = result["val_acc"]
         if isinstance(value, int | float) and math.isfinite(value):
-            self.study._storage.set_trial_intermediate_value(self.live[trial_id][0], int(result["epoch"]), value)
+            report_value(self.study, self.live[trial_id][0], int(result["epoch"]), value)
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         if trial_id not in self.live:
             return
         optuna_id, started = self.live.pop(trial_id)
-        number = self.study._storage.get_trial_number_from_id(optuna_id)
+        number = trial_number(self.study, optuna_id)
         outcome = _outcome(result, error, self.crashes.pop(trial_id, None))
         for key in RESULT_ATTRS:
             if key in outcome:
-                self.study._storage.set_trial_user_attr(optuna_id, key, outcome[key])
+                set_user_attr(self.study, optuna_id, key, outcome[key])
         status = outcome["status"]
         if status == "ok":
             self.study.tell(number, outcome["val_acc"])
@@ -104,7 +93,7 @@ class StudySearcher(Searcher):
         progress = self.progress
         progress.running = len(self.live)
         progress.durations.append(duration)
-        trial = self.study._storage.get_trial(optuna_id)
+        trial = get_trial(self.study, optuna_id)
         name = trial.user_attrs.get("key", f"trial {trial.number}")
         if status in ("ok", "early-stopped"):
             progress.done += 1
@@ -115,7 +104,6 @@ class StudySearcher(Searcher):
             progress.failed += 1
             progress.failures.append(f"{name}: {status} ({outcome.get('reason')})")
         self.on_change(progress)
-
 
 
 class RetryRecorder(Callback):

@@ -8,6 +8,9 @@ into the same Optuna trial, so the study holds exactly one trial per planned key
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +18,14 @@ import optuna
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
+from scaling_search.compat.optuna import requeue, set_metric_name, storage_id
 from scaling_search.errors import InputError
 from scaling_search.search.definition import StudyDefinition
+from scaling_search.search.location import sqlite_path
 from scaling_search.search.plan import PlannedTrial, candidate_id
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
+OBJECTIVE = "val_acc"
+"""What a study maximises: a candidate's final validation accuracy."""
 
 
 class StorageError(InputError):
@@ -32,8 +38,8 @@ def open_storage(url: str, must_exist: bool = False) -> optuna.storages.BaseStor
     ``must_exist``: an SQLite file that is not there is an error, not a new empty database (for
     commands that only read a study, and for resuming one).
     """
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
+    path = sqlite_path(url)
+    if path is not None:
         if must_exist and not path.is_file():
             raise StorageError(f"no study database at {path}")
         if must_exist and path.stat().st_size == 0:
@@ -47,10 +53,40 @@ def open_storage(url: str, must_exist: bool = False) -> optuna.storages.BaseStor
             raise StorageError(f"cannot make the folder {path.parent} for {path.name}: "
                                f"{'a file is in the way' if path.parent.exists() else err.strerror or err}") from None
     try:
-        return optuna.storages.RDBStorage(url, skip_compatibility_check=False)
+        return rdb_storage(url)
     except Exception as err:  # sqlalchemy raises many kinds; all mean "cannot open"
         detail = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise StorageError(f"cannot open storage {redact(url)}: {detail}") from None
+
+
+def rdb_storage(url: str, attempts: int = 3) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage, created again when another process was creating the same new database's tables.
+
+    Opening a database makes its tables when they are missing; two processes doing so at once
+    (a dashboard, or any reader, opening a study's new file while its driver creates it) make
+    the slower one fail with "table ... already exists". Once the other is done, opening works.
+    """
+    from sqlalchemy.exc import OperationalError
+
+    for _ in range(attempts - 1):
+        try:
+            return optuna.storages.RDBStorage(url, skip_compatibility_check=False)
+        except OperationalError as err:
+            if "already exists" not in str(err):
+                raise
+            time.sleep(0.2)
+    return optuna.storages.RDBStorage(url, skip_compatibility_check=False)
+
+
+@contextlib.contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Optuna logs warnings only, for the block (not a line per trial); its previous level is restored after."""
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(previous)
 
 
 def is_sqlite_file(path: Path) -> bool:
@@ -81,7 +117,9 @@ def find_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study 
 
 
 def create_study(storage: optuna.storages.BaseStorage, definition: StudyDefinition) -> optuna.Study:
+    """A new study maximising :data:`OBJECTIVE`, named so, with the definition that made it."""
     study = optuna.create_study(study_name=definition.study, storage=storage, direction="maximize")
+    set_metric_name(study, OBJECTIVE)
     study.set_user_attr("definition", definition.to_dict())
     return study
 
@@ -102,6 +140,17 @@ def distributions(definition: StudyDefinition, plan: list[PlannedTrial]) -> dict
         space[name] = FloatDistribution(min(values), max(values))
     space["seed"] = IntDistribution(0, max(definition.seeds - 1, 0))
     return space
+
+
+def space_bounds(definition: StudyDefinition, plan: list[PlannedTrial]) -> dict[str, list[float]]:
+    """:func:`distributions` as JSON, saved with the study so that every later driver asks in the same space."""
+    return {name: [dist.low, dist.high] for name, dist in distributions(definition, plan).items()}
+
+
+def space_from_bounds(bounds: dict[str, list[float]]) -> dict[str, Any]:
+    """The distributions :func:`space_bounds` saved."""
+    return {name: (IntDistribution if name == "seed" else FloatDistribution)(*values)
+            for name, values in bounds.items()}
 
 
 def candidate_attrs(planned: PlannedTrial) -> dict[str, Any]:
@@ -131,18 +180,13 @@ def enqueue_plan(study: optuna.Study, plan: list[PlannedTrial]) -> None:
 
 
 def requeue_orphans(study: optuna.Study) -> int:
-    """RUNNING trials left by a driver that died go back to WAITING; returns how many."""
-    storage = study._storage
-    orphans = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
+    """RUNNING trials left by a driver that died go back to WAITING, keeping their numbers; returns how many."""
+    orphans = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     for trial in orphans:
-        storage.set_trial_state_values(trial._trial_id, TrialState.WAITING)
+        requeue(study, storage_id(trial))
     return len(orphans)
 
 
-def counts(study: optuna.Study) -> dict[str, int]:
-    trials = study.get_trials(deepcopy=False)
+def counts(trials: Sequence[FrozenTrial]) -> dict[str, int]:
+    """How many trials are in each state, by lower-case state name (every state present, 0 when none)."""
     return {state.name.lower(): sum(t.state == state for t in trials) for state in TrialState}
-
-
-def finished(trial: FrozenTrial) -> bool:
-    return trial.state.is_finished()

@@ -19,7 +19,8 @@ MAX_GAMMA = 4.0
 
 
 def measured_gamma(spec: GridSpec, alpha: float, beta: float) -> float | None:
-    """γ whose realised resolution puts the measured cost ratio nearest target^φ, or None if γ = 1 already overshoots.
+    """γ whose realised resolution puts the measured cost ratio nearest target^φ; None when no γ ≥ 1 brings it
+    within the tolerance (γ = 1 already overshoots, or the cost jumps past the target between two resolutions).
 
     Resolution is an integer, so γ is searched over integer resolutions and returned exactly
     as the one that realises the best of them.
@@ -43,6 +44,8 @@ def measured_gamma(spec: GridSpec, alpha: float, beta: float) -> float | None:
         else:
             high = middle
     best = min((r for r in (low - 1, low) if r >= 8), key=lambda r: abs(ratio(r) - target))
+    if abs(ratio(best) - target) > spec.tolerance * target:
+        return None
     return (best / spec.base_resolution) ** (1 / spec.phi)
 
 

@@ -12,7 +12,7 @@ import pytest
 from optuna.trial import TrialState
 
 from scaling_search.cli import main
-from scaling_search.search.runner import run_search
+from scaling_search.search.runner import run_study
 from tests.search_helpers import cli, cli_env, load, stop_group, tiny_definition, two_node_cluster, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -33,7 +33,7 @@ def test_worker_killed_is_retried_then_failed(tmp_path, ray_dir):
         run_trial(config, data, settings)
 
     definition = tiny_definition(tmp_path, study="dying", max_failures=1)
-    outcome = run_search(definition, ray_temp_dir=ray_dir, trainable=dying)
+    outcome = run_study(definition, ray_temp_dir=ray_dir, trainable=dying)
     trials = {t.number: t for t in load(definition).get_trials()}
     assert trials[1].state == TrialState.FAIL
     assert "worker process died (1 retries)" in trials[1].user_attrs["reason"]
@@ -127,7 +127,7 @@ def _running_count(definition) -> int:
 
 def test_export_to_unwritable_folder_is_clear_and_leaves_no_partial_files(tmp_path, ray_dir, capsys, monkeypatch):
     definition = tiny_definition(tmp_path, study="export", max_candidates=1)
-    run_search(definition, ray_temp_dir=ray_dir)
+    run_study(definition, ray_temp_dir=ray_dir)
     folder = Path(definition.studies_dir) / "export"
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
 
@@ -140,7 +140,7 @@ def test_export_to_unwritable_folder_is_clear_and_leaves_no_partial_files(tmp_pa
             raise OSError(28, "No space left on device")
         return real_replace(source, target)
 
-    monkeypatch.setattr("scaling_search.search.export.os.replace", disk_full)
+    monkeypatch.setattr("scaling_search.publish.os.replace", disk_full)
     capsys.readouterr()
     code = main(["run", "--resume", "--study", "export", "--studies-dir", definition.studies_dir])
     err = capsys.readouterr().err.strip().splitlines()
@@ -155,7 +155,7 @@ def test_export_to_unwritable_folder_is_clear_and_leaves_no_partial_files(tmp_pa
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])
 def test_corrupt_database_names_the_file(tmp_path, ray_dir, capsys, damage):
     definition = tiny_definition(tmp_path, study="db", max_candidates=1)
-    run_search(definition, ray_temp_dir=ray_dir)
+    run_study(definition, ray_temp_dir=ray_dir)
     path = Path(definition.studies_dir) / "db.db"
     data = path.read_bytes()
     path.write_bytes(b"\x00garbage" * 100 if damage == "garbage" else data[: len(data) // 3])

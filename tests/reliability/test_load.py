@@ -13,7 +13,8 @@ from optuna.trial import TrialState, create_trial
 
 from scaling_search.cli import main
 from scaling_search.search.definition import StudyDefinition
-from scaling_search.search.runner import resolve_for_device, run_search
+from scaling_search.search.runner import run_study
+from scaling_search.search.sizing import resolve_for_device
 from tests.search_helpers import load, tiny_definition
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -42,7 +43,7 @@ def test_sixteen_concurrent_trials_lose_no_record(tmp_path, ray_dir):
         tune.report({"epoch": 2, PROXY_RESULT: json_.dumps(result)})
 
     definition = tiny_definition(tmp_path, study="load", max_candidates=20, step=0.05, cpus_per_trial=0.1)
-    outcome = run_search(definition, ray_temp_dir=ray_dir, trainable=light)
+    outcome = run_study(definition, ray_temp_dir=ray_dir, trainable=light)
     trials = load(definition).get_trials()
     assert len(trials) == 21 and outcome.counts["complete"] == 21
     assert all(t.value == round(0.5 + t.number / 1000, 4) for t in trials)

@@ -15,7 +15,7 @@ import optuna
 import pytest
 
 from scaling_search.cli import main
-from scaling_search.search.runner import run_search
+from scaling_search.search.runner import run_study
 from tests.search_helpers import cli, cli_env, free_port, stop_group, tiny_definition, wait_for
 
 URL = os.environ.get("SCALING_SEARCH_TEST_POSTGRES")
@@ -30,7 +30,7 @@ def test_two_studies_share_postgres_and_are_read_back(tmp_path, ray_dir, capsys)
     names = [f"pg-{prefix}-a", f"pg-{prefix}-b"]
     for name in names:
         definition = tiny_definition(tmp_path, study=name, storage=URL, max_candidates=1)
-        outcome = run_search(definition, ray_temp_dir=ray_dir)
+        outcome = run_study(definition, ray_temp_dir=ray_dir)
         assert outcome.counts["complete"] == 2
     assert not list((tmp_path / "studies").glob("*.db"))  # nothing went to SQLite
     summaries = {s.study_name: s for s in optuna.get_all_study_summaries(URL)}

@@ -1,0 +1,58 @@
+"""``report()``: what ``scaling-search report`` writes, as one function (a study's report, or the paper's)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from scaling_search.errors import InputError
+from scaling_search.reporting.build import FORMATS, load_report_study, paper_report, study_report
+from scaling_search.search.location import study_storage_url
+
+
+def report(study: str | None = None, *, paper: bool = False, studies_dir: str | Path = "studies",
+           storage: str | None = None, out: str | Path | None = None, note: str | None = None,
+           formats: Iterable[str] = FORMATS) -> Path:
+    """Write the report of study ``study`` (or, with ``paper``, of the released B0–B7) and return its folder.
+
+    A study's report holds the α/β/γ table, the derived family beside the released one, figures
+    and an index.md that shows them; the study is read from ``storage`` when given, else from
+    ``<studies_dir>/<study>.db``. ``paper=True`` measures the released family against the
+    paper's Table 2 and needs no study. ``out`` defaults to ``reports/<study>`` (``reports/paper``);
+    it must be new, empty or an earlier report. ``formats`` are the table formats: some of
+    ``md``, ``csv``, ``tex``. ``note`` is a sentence shown under the report's title. Bad input
+    (an unknown study, one with nothing completed, an ``out`` holding other files) raises
+    :class:`~scaling_search.errors.InputError` and writes nothing.
+
+    Example (skipped as a doctest: the study needs a search first, and the paper's report counts
+    B0–B7 with fvcore, ten seconds or more on a cold cache):
+
+        >>> folder = report("c10-phi1", note="5 epochs on CIFAR-10, 3 seeds")  # doctest: +SKIP
+        >>> sorted(path.name for path in folder.iterdir())  # doctest: +SKIP
+        ['.report-files', 'alpha_beta_gamma.csv', 'alpha_beta_gamma.md', 'alpha_beta_gamma.tex', 'family.csv', ...]
+        >>> report(paper=True, out="reports/paper", formats=["md"])  # doctest: +SKIP
+        PosixPath('/home/me/reports/paper')
+    """
+    wanted = report_formats(formats)
+    if out is not None and not str(out).strip():
+        raise InputError("the report's output folder is empty; name a folder")
+    if paper:
+        if study is not None:
+            raise InputError("the paper's report (--paper) is of the released family; give no study name with it")
+        return paper_report(Path(out) if out is not None else Path("reports") / "paper", wanted)
+    if study is None:
+        raise InputError("name a study to report, or ask for the paper's report (--paper)")
+    url = study_storage_url(study, storage=storage, studies_dir=studies_dir, must_exist=True)
+    loaded, definition = load_report_study(url, study)
+    return study_report(loaded, definition, Path(out) if out is not None else Path("reports") / study, wanted,
+                        note=note)
+
+
+def report_formats(formats: Iterable[str]) -> tuple[str, ...]:
+    """The wanted table formats, in order and once each; InputError when none or an unknown one is named."""
+    wanted = tuple(dict.fromkeys(formats))
+    unknown = [name for name in wanted if name not in FORMATS]
+    if not wanted or unknown:
+        raise InputError(f"report formats are some of {', '.join(FORMATS)} (--format md,csv,tex); got "
+                         f"{', '.join(map(repr, wanted)) or 'none'}")
+    return wanted

@@ -1,0 +1,49 @@
+"""Defaults sized to the device: what a study leaves unset becomes a small CPU task or a fuller GPU one."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from scaling_search.search.definition import StudyDefinition
+
+DEFAULT_TPE_TRIALS = 20
+
+
+@dataclass(frozen=True)
+class DeviceSizing:
+    """Defaults for options left unset, by what the cluster has."""
+
+    base_resolution: int
+    epochs: int
+    batch_size: int
+    max_candidates: int | None
+    cpus_per_trial: float
+
+
+CPU_SIZING = DeviceSizing(base_resolution=32, epochs=2, batch_size=64, max_candidates=3, cpus_per_trial=1)
+GPU_SIZING = DeviceSizing(base_resolution=64, epochs=5, batch_size=256, max_candidates=None, cpus_per_trial=2)
+
+
+def resolve_for_device(definition: StudyDefinition, gpus: float) -> StudyDefinition:
+    """Fill the options left unset with defaults sized to the cluster (GPU or CPU only)."""
+    use_gpu = definition.device.startswith("cuda") or (definition.device == "auto" and gpus > 0)
+    sizing = GPU_SIZING if use_gpu else CPU_SIZING
+    return replace(
+        definition,
+        device="cuda" if use_gpu else "cpu",
+        base_resolution=definition.base_resolution or sizing.base_resolution,
+        epochs=definition.epochs or sizing.epochs,
+        batch_size=definition.batch_size or sizing.batch_size,
+        max_candidates=definition.max_candidates if definition.max_candidates is not None or use_gpu
+        else (sizing.max_candidates if definition.strategy == "grid" else None),
+        cpus_per_trial=definition.cpus_per_trial or sizing.cpus_per_trial,
+        trials=definition.trials or (DEFAULT_TPE_TRIALS if definition.strategy == "tpe" else None),
+    )
+
+
+def largest_resolution(definition: StudyDefinition) -> int:
+    """An upper bound on any candidate's resolution, to render or store the data once."""
+    assert definition.base_resolution is not None, "resolve the definition for the device first"
+    gamma = definition.gamma_range[1] if definition.phi > 0 else definition.gamma_range[0]
+    return max(8, math.ceil(definition.base_resolution * max(gamma, 1.0) ** abs(definition.phi) * 1.5))

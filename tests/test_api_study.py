@@ -1,0 +1,50 @@
+"""The library end to end without the command line: ``run_study`` on the caller's own Ray, then ``report``."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from optuna.trial import TrialState
+
+from scaling_search.reporting.api import report
+from scaling_search.search.results import candidate_table
+from scaling_search.search.runner import run_study
+from tests.search_helpers import load, tiny_definition
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+
+def test_a_study_and_its_report_through_the_api_on_the_callers_ray(tmp_path, ray_dir):
+    import ray
+
+    ray.init(num_cpus=os.cpu_count(), _temp_dir=ray_dir, include_dashboard=False, log_to_driver=False)
+    try:
+        definition = tiny_definition(tmp_path, study="api", seeds=2, max_candidates=1)
+        lines: list[str] = []
+        outcome = run_study(definition, log=lines.append)
+        assert ray.is_initialized(), "the caller's Ray session was shut down"
+    finally:
+        ray.shutdown()
+
+    assert any("planned trials" in line for line in lines)
+    trials = load(definition).get_trials()
+    assert len(trials) == 4 and all(t.state == TrialState.COMPLETE for t in trials)  # 2 candidates x 2 seeds
+    assert outcome.study == "api" and outcome.trained and not outcome.interrupted and outcome.failures == []
+    assert outcome.counts == {"complete": 4, "fail": 0, "pruned": 0, "running": 0, "waiting": 0}
+
+    table = outcome.table
+    assert {"rank", "candidate", "kind", "alpha", "beta", "gamma", "score", "score_std", "n_seeds",
+            "measured_ratio", "resolution"} <= set(table.columns)
+    assert table["candidate"].is_unique and len(table) == len({t.user_attrs["candidate"] for t in trials}) == 2
+    assert list(table["rank"]) == [1, 2] and table["score"].is_monotonic_decreasing
+    assert table["n_seeds"].sum() == outcome.counts["complete"]
+    assert table.equals(candidate_table(trials))
+    assert outcome.best is not None and outcome.best["candidate"] == table.iloc[0]["candidate"]
+    folder = tmp_path / "studies" / "api"
+    assert outcome.files == tuple(folder / name for name in
+                                  ("study.toml", "results.csv", "best.json", "derived.json", "configs"))
+
+    out = report("api", studies_dir=definition.studies_dir, out=tmp_path / "report")
+    assert out == (tmp_path / "report").resolve()
+    assert "## The α/β/γ table" in (out / "index.md").read_text()

@@ -1,0 +1,140 @@
+"""The study's bookkeeping without Ray: TPE suggestions, the plan as WAITING trials, requeue, counts.
+
+Optuna studies on a temporary SQLite file, candidates measured with the closed-form counter: seconds in all.
+"""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from scaling_search.counting.analytic import analytic_counts
+from scaling_search.grid import GridSpec
+from scaling_search.search.definition import StudyDefinition
+from scaling_search.search.plan import plan_grid
+from scaling_search.search.sizing import resolve_for_device
+from scaling_search.search.storage import (
+    OBJECTIVE,
+    candidate_attrs,
+    counts,
+    create_study,
+    distributions,
+    enqueue_plan,
+    open_storage,
+    quiet_optuna,
+    requeue_orphans,
+)
+from scaling_search.search.tpe import tpe_suggester
+
+
+def tpe_points(spec: GridSpec, trials: int, seed: int = 0) -> tuple[list[optuna.trial.FrozenTrial], optuna.Study]:
+    """Every trial the suggester hands out (each told a made-up accuracy), and the study it ran in."""
+    study = optuna.create_study(direction="maximize",
+                                sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=3))
+    suggest = tpe_suggester(spec, analytic_counts, trials)
+    suggested = []
+    with quiet_optuna():
+        while (trial := suggest(study)) is not None:
+            study.tell(trial, 1.0 / trial.params["alpha"])
+            suggested.append(study.get_trials(deepcopy=False)[trial.number])
+    return suggested, study
+
+
+def test_tpe_suggestions_lie_on_the_nominal_constraint_within_the_ranges():
+    spec = GridSpec(base_resolution=32, num_classes=10, constraint="nominal")
+    suggested, study = tpe_points(spec, trials=8)
+    assert len(study.get_trials()) == 8 and suggested
+    for trial in suggested:
+        alpha, beta, gamma = (trial.params[name] for name in ("alpha", "beta", "gamma"))
+        assert spec.alpha_range[0] <= alpha <= spec.alpha_range[1]
+        assert spec.beta_range[0] <= beta <= spec.beta_range[1]
+        assert gamma >= 1.0 and trial.params["seed"] == 0
+        assert alpha * beta**2 * gamma**2 == pytest.approx(spec.target)
+        assert trial.user_attrs["nominal_ratio"] == pytest.approx(spec.target)
+        assert trial.user_attrs["key"].endswith("/seed0") and trial.user_attrs["kind"] == "compound"
+
+
+def test_tpe_suggestions_meet_the_measured_constraint_or_fail_as_infeasible():
+    spec = GridSpec(base_resolution=224, num_classes=10, alpha_range=(1.0, 1.4))
+    suggested, study = tpe_points(spec, trials=10)
+    assert suggested
+    for trial in suggested:
+        assert abs(trial.user_attrs["measured_ratio"] - spec.target_ratio) <= spec.tolerance * spec.target_ratio
+        assert trial.params["gamma"] >= 1.0
+    failed = study.get_trials(states=(TrialState.FAIL,))
+    assert len(failed) + len(suggested) == 10
+    assert all(t.user_attrs["status"] == "infeasible" for t in failed)
+
+
+def test_tpe_suggestions_are_reproducible_for_a_seed():
+    spec = GridSpec(base_resolution=32, num_classes=10, constraint="nominal")
+    first = [t.params for t in tpe_points(spec, trials=6, seed=3)[0]]
+    assert first == [t.params for t in tpe_points(spec, trials=6, seed=3)[0]]
+    assert first != [t.params for t in tpe_points(spec, trials=6, seed=4)[0]]
+
+
+@pytest.fixture
+def planned(tmp_path):
+    """A resolved grid study's definition, its plan and a new study in a temporary SQLite file."""
+    definition = resolve_for_device(StudyDefinition(study="book", studies_dir=str(tmp_path), seeds=2, step=0.1,
+                                                    constraint="nominal", base_resolution=16), gpus=0)
+    plan = plan_grid(definition, 4, analytic_counts)
+    with quiet_optuna():
+        study = create_study(open_storage(definition.storage_url()), definition)
+    return definition, plan, study
+
+
+def test_a_new_study_names_its_objective_and_keeps_its_definition(planned):
+    definition, _, study = planned
+    assert study.metric_names == [OBJECTIVE] == ["val_acc"]
+    assert study.direction == optuna.study.StudyDirection.MAXIMIZE
+    assert study.user_attrs["definition"] == definition.to_dict()
+
+
+def test_the_plan_is_enqueued_once_as_waiting_trials_with_their_attributes(planned):
+    _, plan, study = planned
+    assert len(plan) == 2 * 4  # 3 spread candidates and the paper's point, 2 seeds each
+    enqueue_plan(study, plan)
+    enqueue_plan(study, plan)  # again, as a resumed driver would: nothing is added twice
+    trials = study.get_trials()
+    assert len(trials) == len(plan) and all(t.state == TrialState.WAITING for t in trials)
+    for trial, planned_trial in zip(trials, plan, strict=True):
+        assert trial.user_attrs == candidate_attrs(planned_trial)
+        alpha, beta, gamma = planned_trial.candidate.coefficients
+        assert trial.system_attrs["fixed_params"] == {"alpha": alpha, "beta": beta, "gamma": gamma,
+                                                      "seed": planned_trial.seed}
+    assert counts(trials) == {"running": 0, "waiting": 8, "complete": 0, "pruned": 0, "fail": 0}
+
+
+def test_requeue_orphans_puts_running_trials_back_keeping_their_numbers(planned):
+    definition, plan, study = planned
+    enqueue_plan(study, plan)
+    space = distributions(definition, plan)
+    with quiet_optuna():
+        done, orphan, failed = (study.ask(fixed_distributions=space) for _ in range(3))
+        study.tell(done, 0.5)
+        study.tell(failed, state=TrialState.FAIL)
+    assert counts(study.get_trials()) == {"running": 1, "waiting": 5, "complete": 1, "pruned": 0, "fail": 1}
+    key = study.get_trials()[orphan.number].user_attrs["key"]
+    assert requeue_orphans(study) == 1
+    after = study.get_trials()
+    assert counts(after) == {"running": 0, "waiting": 6, "complete": 1, "pruned": 0, "fail": 1}
+    assert after[orphan.number].state == TrialState.WAITING and after[orphan.number].user_attrs["key"] == key
+    assert requeue_orphans(study) == 0
+    again = study.ask(fixed_distributions=space)  # the orphan is handed out first, into the same trial
+    assert again.number == orphan.number and len(study.get_trials()) == len(plan)
+
+
+def test_quiet_optuna_restores_the_previous_level():
+    before = optuna.logging.get_verbosity()
+    try:
+        optuna.logging.set_verbosity(optuna.logging.DEBUG)
+        with quiet_optuna():
+            assert optuna.logging.get_verbosity() == optuna.logging.WARNING
+        assert optuna.logging.get_verbosity() == optuna.logging.DEBUG
+        with pytest.raises(RuntimeError), quiet_optuna():
+            raise RuntimeError("a failing block restores it too")
+        assert optuna.logging.get_verbosity() == optuna.logging.DEBUG
+    finally:
+        optuna.logging.set_verbosity(before)
