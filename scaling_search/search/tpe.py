@@ -76,7 +76,7 @@ def tpe_suggester(spec: GridSpec, counter: Counter, n_trials: int) -> Callable[[
                 continue
             gamma = trial.suggest_float("gamma", gamma, gamma)
             trial.suggest_int("seed", 0, 0)
-            candidate: Candidate = measure(spec, (alpha, beta, gamma), "compound", counter, base_macs)
+            candidate: Candidate = measure(spec, (alpha, beta, gamma), "compound", counter)
             for key, value in candidate_attrs(PlannedTrial(candidate, 0)).items():
                 trial.set_user_attr(key, value)
             return trial
