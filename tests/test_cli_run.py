@@ -225,7 +225,7 @@ def test_a_run_that_fails_before_its_study_exists_leaves_no_database(capsys, tmp
     assert main(["run", "--study", "c", "--dataset", "cifar10", "--data-root", str(missing)]) == 2
     assert (tmp_path / "studies" / "c.db").exists()  # not this run's to remove
     capsys.readouterr()
-    assert "base-resolution must lie in [8, 4096]" in cli_error(capsys, "run", "--base-resolution", "100000")
+    assert "base resolution must lie in [8, 4096]" in cli_error(capsys, "run", "--base-resolution", "100000")
 
 
 def test_report_of_an_empty_database_file_writes_nothing_into_it(capsys, tmp_path):

@@ -36,6 +36,8 @@ def make_study(tmp_path, name: str, candidates: dict, states=None) -> StudyDefin
                      "kind": kind, "macs": int(1e7 * alpha * beta**2 * gamma**2), "measured_ratio": alpha * beta,
                      "nominal_ratio": alpha * beta**2 * gamma**2, "params": 5_000_000, "activations": 200_000,
                      "resolution": round(32 * gamma), "test_acc": value - 0.01, "wall_s": 10.0,
+                     "cost_resolution": 4 * round(56 * gamma), "proxy_ratio": 2 * alpha * beta,
+                     "on_constraint": kind == "compound",
                      "status": "ok" if state == TrialState.COMPLETE else "failed",
                      "reason": None if state == TrialState.COMPLETE else "boom", "hardware": "test CPU"}
             study.add_trial(create_trial(
@@ -52,6 +54,23 @@ def report(tmp_path, name, *extra):
 WINNER = {(1.2, 1.1, 1.15, "reference"): [0.70, 0.71, 0.69],
           (1.0, 1.1, 1.3, "compound"): [0.80, 0.81, 0.82],
           (1.4, 1.1, 1.05, "compound"): [0.60, 0.62, 0.58]}
+
+
+def test_an_off_constraint_candidate_is_shown_but_never_the_best(tmp_path, capsys):
+    """The paper's point at another cost, or a baseline, used to be exported as the best when it scored highest."""
+    make_study(tmp_path, "unequal", {(1.2, 1.1, 1.15, "reference"): [0.90, 0.91],
+                                     (1.0, 1.0, 1.41, "resolution-only"): [0.88, 0.89],
+                                     (1.0, 1.1, 1.3, "compound"): [0.80, 0.81],
+                                     (1.4, 1.1, 1.05, "compound"): [0.70, 0.71]})
+    assert report(tmp_path, "unequal") == 0
+    index = (tmp_path / "out" / "index.md").read_text()
+    assert "Best coefficients: **α = 1, β = 1.1, γ = 1.3**" in index
+    assert "the runner-up a1.4-b1.1-g1.05" in index and "the paper's (1.2, 1.1, 1.15) (off the constraint" in index
+    rows = list(csv.DictReader((tmp_path / "out" / "alpha_beta_gamma.csv").read_text().splitlines()))
+    assert [(r["kind"], r["constraint"]) for r in rows] == [
+        ("reference", "off-constraint"), ("resolution-only", "off-constraint"), ("compound", ""), ("compound", "")]
+    assert "## Compound against single-dimension scaling" in index  # the baseline beside the compound nearest in cost
+    assert "resolution-only (1, 1, 1.41), 20 M MACs: 0.8850; compound (1, 1.1, 1.3), 20 M MACs" in index
 
 
 def test_tables_numbers_ranks_and_separable_winner(tmp_path, capsys):

@@ -6,16 +6,22 @@ import argparse
 import shlex
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scaling_search.cli import flags
 from scaling_search.cli.common import emit, finite_float, fmt, integer, progress, render_table
 from scaling_search.search.definition import STRATEGIES, StudyDefinition, from_mapping, load_definition
 
+if TYPE_CHECKING:
+    from scaling_search.search.runner import StudyOutcome
+
 DESCRIPTION = """\
 Search (alpha, beta, gamma): measure every candidate's cost, train short proxy runs of them in
 parallel on Ray Tune, keep every trial in an Optuna study, and export the best coefficients with
-their derived B0..B7 configs to studies/<study>/.
+their derived phi0..phi7 configs to studies/<study>/. Cost is measured at the cost scale
+(--cost-resolution, default 224 px, and --cost-classes, default 1000); the proxy trains at
+--base-resolution times the same gamma^phi. Only compound candidates on the constraint can be
+the best; the paper's point and the baselines are trained beside them and flagged when off it.
 
   scaling-search run --phi 1                                  built-in default: synthetic data, sized to the device
   scaling-search run studies/paper_phi1.toml                  a study file (flags override it)
@@ -36,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what = parser.add_argument_group("what is searched")
     what.add_argument("--study", help="study name (default: <dataset>-phi<phi>-<strategy>)")
     what.add_argument("--strategy", choices=STRATEGIES, help="grid: every candidate x seed (default); "
-                                                             "tpe: Optuna TPE over (alpha, beta), gamma solved")
+                                                             "tpe: Optuna TPE over the split of the cost budget")
     what.add_argument("--trials", type=integer, help="number of TPE trials (default 20)")
     what.add_argument("--seeds", type=integer, help="seeds per grid candidate (default 1)")
     flags.add_grid_flags(what)
@@ -85,7 +91,9 @@ RANKED_COLUMNS = [
     ("gamma", "gamma", fmt(".3f")),
     ("kind", "kind", fmt("s")),
     ("measured_ratio", "cost", fmt(".2f")),
-    ("resolution", "res", fmt("d")),
+    ("constraint", "", fmt("s")),
+    ("proxy_ratio", "proxy cost", fmt(".2f")),
+    ("resolution", "proxy res", fmt("d")),
     ("accuracy", "val acc (mean ± std)", fmt("s")),
     ("n_seeds", "n", fmt("d")),
     ("test_acc", "test acc", fmt(".4f")),
@@ -124,15 +132,18 @@ def resume_command(definition: StudyDefinition) -> str:
     return shlex.join(words)
 
 
-def summary(outcome: Any, folder: Path) -> str:
+def summary(outcome: StudyOutcome, folder: Path) -> str:
     """The ranked candidates, the trial counts, the failures and the best coefficients of a ``StudyOutcome``."""
+    from scaling_search.search.results import on_constraint
+
     lines = []
     if not outcome.table.empty:
         rows = []
         for row in outcome.table.to_dict("records"):
             std = row["score_std"]
             spread = f" ± {std:.4f}" if std == std and row["n_seeds"] > 1 else ""  # NaN-safe
-            rows.append(dict(row, accuracy=f"{row['score']:.4f}{spread}"))
+            flag = "" if on_constraint(row["on_constraint"]) else "off-constraint"
+            rows.append(dict(row, accuracy=f"{row['score']:.4f}{spread}", constraint=flag))
         lines.append(render_table(rows, RANKED_COLUMNS))
     else:
         lines.append("no trial completed")
@@ -144,6 +155,10 @@ def summary(outcome: Any, folder: Path) -> str:
     if outcome.best:
         b = outcome.best
         lines.append(f"best: alpha={b['alpha']:.4g} beta={b['beta']:.4g} gamma={b['gamma']:.4g} "
-                     f"(val acc {b['score']:.4f}, measured cost {b['measured_ratio']:.2f}x)")
-        lines.append(f"wrote {folder}/results.csv, best.json, derived.json and configs/b0..b7.json")
+                     f"(val acc {b['score']:.4f}, cost {b['measured_ratio']:.2f}x at {b['cost_resolution']} px; "
+                     "compound candidates on the constraint only)")
+        lines.append(f"wrote {folder}/results.csv, best.json, derived.json and configs/phi0..phi7.json")
+    elif not outcome.table.empty:
+        lines.append("no compound candidate on the constraint completed, so there is no best (the paper's point "
+                     "and the baselines are shown for comparison only)")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ import pandas as pd
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import make_counter
 from scaling_search.errors import InputError
+from scaling_search.grid import GridSpec
 from scaling_search.publish import publish
 from scaling_search.reporting import figures
 from scaling_search.reporting.stats import separation
@@ -32,14 +33,16 @@ from scaling_search.reporting.tables import (
     to_markdown,
 )
 from scaling_search.search.definition import StudyDefinition
-from scaling_search.search.results import trial_rows
+from scaling_search.search.plan import grid_spec
+from scaling_search.search.results import contenders, on_constraint, trial_rows
 
 FORMATS = ("md", "csv", "tex")
 
 COEFFICIENT_COLUMNS = {"rank": "d", "alpha": ".3f", "beta": ".3f", "gamma": ".3f", "nominal_ratio": ".3f",
                        "measured_ratio": ".3f", "macs_m": ".1f", "params_m": ".2f", "activations_m": ".2f",
-                       "resolution": "d", "n_seeds": "d", "test_acc": ".4f"}
-FAMILY_COLUMNS = {"width": ".3f", "depth": ".3f", "resolution": "d", "blocks": "d", "params_m": ".2f",
+                       "cost_resolution": "d", "proxy_ratio": ".3f", "resolution": "d", "n_seeds": "d",
+                       "test_acc": ".4f"}
+FAMILY_COLUMNS = {"width": ".3f", "depth": ".3f", "resolution": "d", "dropout": ".1f", "blocks": "d", "params_m": ".2f",
                   "macs_b": ".3f", "macs_ratio": ".2f", "paper_params_m": "g", "paper_flops_b": "g"}
 PAPER_COLUMNS = {"width": ".1f", "depth": ".1f", "resolution": "d", "dropout": ".1f", "blocks": "d", "params": ",d",
                  "paper_params_m": "g", "macs": ",d", "analytic_macs": ",d", "macs_vs_analytic_pct": "+.3f",
@@ -156,32 +159,41 @@ def study_report(study: optuna.Study, definition: StudyDefinition, out: Path, wa
     """The α/β/γ table, the family table, figures and index.md of a study."""
     trials = study.get_trials(deepcopy=False)
     table = coefficient_table(trials)
-    best = table.iloc[0]
-    family = family_table(float(best["alpha"]), float(best["beta"]), float(best["gamma"]), analytic_counts)
+    eligible = contenders(table)
+    grid = grid_spec(definition, int(study.user_attrs.get("num_classes", definition.cost_classes)))
+    best = eligible.iloc[0] if not eligible.empty else None
+    family = None if best is None else family_table(float(best["alpha"]), float(best["beta"]), float(best["gamma"]),
+                                                    analytic_counts, grid)
     seeds = seeds_by_candidate(trials)
-    statements = [separation(seeds[best["candidate"]], seeds[other["candidate"]], best["candidate"], label)
-                  .sentence for other, label in comparisons(table)]
+    statements = [] if best is None else [
+        separation(seeds[best["candidate"]], seeds[other["candidate"]], best["candidate"], label).sentence
+        for other, label in comparisons(table, eligible)]
+    pairs = figures.cost_matched_pairs(table, eligible)
 
     def fill(folder: Path) -> None:
+        flags = ["" if on_constraint(on) else "off-constraint" for on in table["on_constraint"]]
         shown = table.assign(macs_m=table["macs"] / 1e6, params_m=table["params"] / 1e6,
-                             activations_m=table["activations"] / 1e6,
+                             activations_m=table["activations"] / 1e6, constraint=flags,
                              val_acc=[f"{r.score:.4f} ± {r.score_std:.4f}" if r.n_seeds > 1 else f"{r.score:.4f}"
                                       for r in table.itertuples()])
-        shown = shown[["rank", "alpha", "beta", "gamma", "kind", "nominal_ratio", "measured_ratio", "macs_m",
-                       "params_m", "activations_m", "resolution", "val_acc", "n_seeds", "test_acc", "paper"]]
+        shown = shown[["rank", "alpha", "beta", "gamma", "kind", "nominal_ratio", "measured_ratio", "constraint",
+                       "macs_m", "params_m", "activations_m", "cost_resolution", "proxy_ratio", "resolution",
+                       "val_acc", "n_seeds", "test_acc", "paper"]]
         coefficient_md = write_table(folder, "alpha_beta_gamma", shown, COEFFICIENT_COLUMNS,
                                      f"Candidates of study {definition.study}, ranked by validation accuracy", wanted)
-        family_md = write_table(folder, "family", family, FAMILY_COLUMNS,
-                                "Derived B0–B7 of the best coefficients beside the released family and the paper",
-                                wanted)
+        family_md = None if family is None else write_table(
+            folder, "family", family, FAMILY_COLUMNS,
+            "Derived phi0–phi7 of the best coefficients at the cost scale beside the released family and the paper",
+            wanted)
         figure_folder = folder / "figures"
         drawn = [figures.accuracy_vs_macs(table, figure_folder),
-                 figures.accuracy_over_alpha_beta(table, figure_folder),
-                 figures.family_growth(family, figure_folder)]
-        if table["kind"].isin(["depth-only", "width-only", "resolution-only"]).any():
-            drawn.append(figures.scaling_methods(table, figure_folder))
-        (folder / "index.md").write_text(study_index(study, definition, table, statements, coefficient_md,
-                                                     family_md, [names[0] for names in drawn], note))
+                 figures.accuracy_over_alpha_beta(table, figure_folder)]
+        if family is not None:
+            drawn.append(figures.family_growth(family, figure_folder))
+        if pairs:
+            drawn.append(figures.scaling_methods(pairs, figure_folder))
+        (folder / "index.md").write_text(study_index(study, definition, grid, table, best, statements,
+                                                     coefficient_md, family_md, pairs, note))
 
     return write_report(out, fill)
 
@@ -192,36 +204,51 @@ def seeds_by_candidate(trials: list) -> dict[str, list[float]]:
     return {name: list(group["val_acc"]) for name, group in complete.groupby("candidate")}
 
 
-def comparisons(table: pd.DataFrame) -> list[tuple[Any, str]]:
-    """The winner against the runner-up and against the paper's point (when neither is the winner)."""
+def comparisons(table: pd.DataFrame, eligible: pd.DataFrame) -> list[tuple[Any, str]]:
+    """The winner against the runner-up among the contenders, and against the paper's point (unless it won).
+
+    The paper's point is compared even when its cost misses the constraint; the label then says so.
+    """
     pairs = []
-    if len(table) > 1:
-        pairs.append((table.iloc[1], f"the runner-up {table.iloc[1]['candidate']}"))
+    if len(eligible) > 1:
+        pairs.append((eligible.iloc[1], f"the runner-up {eligible.iloc[1]['candidate']}"))
     reference = table[table["kind"] == "reference"]
-    if not reference.empty and reference.iloc[0]["rank"] > 2:
-        pairs.append((reference.iloc[0], "the paper's (1.2, 1.1, 1.15)"))
+    if not reference.empty:
+        paper = reference.iloc[0]
+        cost = "" if on_constraint(paper["on_constraint"]) else (
+            f" (off the constraint: {paper['measured_ratio']:.2f}× the base network's cost)")
+        pairs.append((paper, f"the paper's (1.2, 1.1, 1.15){cost}"))
     return pairs
 
 
-def study_index(study: optuna.Study, definition: StudyDefinition, table: pd.DataFrame, statements: list[str],
-                coefficient_md: str, family_md: str, figure_files: list[str], note: str | None = None) -> str:
-    best = table.iloc[0]
+def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec, table: pd.DataFrame,
+                best: pd.Series | None, statements: list[str], coefficient_md: str, family_md: str | None,
+                pairs: list[tuple[pd.Series, pd.Series]], note: str | None = None) -> str:
     frame = trial_rows(study.get_trials(deepcopy=False))
     states = frame["state"].value_counts().to_dict()
     hardware = sorted({str(h) for h in frame.get("hardware", pd.Series(dtype=str)).dropna()}) or ["not recorded"]
     wall = frame["wall_s"].dropna().astype(float)
     environment = study.user_attrs.get("environment", {})
+    scale = (f"{grid.cost_resolution} px × γ^φ rounded to a multiple of {grid.resolution_multiple}, "
+             f"{grid.cost_classes} classes")
+    if best is None:
+        verdict = ["No compound candidate on the cost constraint completed, so the study has no best "
+                   "coefficients; the table shows what did complete.", ""]
+    else:
+        verdict = [
+            f"Best coefficients: **α = {best['alpha']:.4g}, β = {best['beta']:.4g}, γ = {best['gamma']:.4g}** "
+            f"(the best compound candidate on the constraint), validation accuracy {best['score']:.4f}"
+            + (f" ± {best['score_std']:.4f} over {int(best['n_seeds'])} seeds" if best["n_seeds"] > 1 else
+               " (one seed)") + f", cost {best['measured_ratio']:.2f}× the base network at the cost scale.",
+            "",
+            *[f"- {sentence}" for sentence in statements],
+            "" if statements else "- Only one candidate completed: there is nothing to compare it with.",
+        ]
     lines = [
         f"# Study `{definition.study}`",
         "",
         *([f"> {note}", ""] if note else []),
-        f"Best coefficients: **α = {best['alpha']:.4g}, β = {best['beta']:.4g}, γ = {best['gamma']:.4g}** "
-        f"({best['kind']}), validation accuracy {best['score']:.4f}"
-        + (f" ± {best['score_std']:.4f} over {int(best['n_seeds'])} seeds" if best["n_seeds"] > 1 else
-           " (one seed)") + f", measured cost {best['measured_ratio']:.2f}× the base network.",
-        "",
-        *[f"- {sentence}" for sentence in statements],
-        "" if statements else "- Only one candidate completed: there is nothing to compare it with.",
+        *verdict,
         "",
         f"Trials: {', '.join(f'{n} {s.lower()}' for s, n in sorted(states.items()))}. "
         f"Proxy training time: {wall.sum() / 60:.1f} min in all ({wall.mean():.1f} s per trial).",
@@ -229,27 +256,40 @@ def study_index(study: optuna.Study, definition: StudyDefinition, table: pd.Data
         "## The α/β/γ table",
         "",
         coefficient_md,
-        f"Cost ratios are MACs over the base network at the proxy's base resolution "
-        f"({definition.base_resolution} px); *nominal* is α·β²·γ². {PAPER_NOTE}.",
+        f"Cost (*measured_ratio*, MACs, params, activations, *cost_resolution*) is taken at the cost scale "
+        f"({scale}), where the constraint ({grid.constraint}, {grid.target_ratio:.3g}× ± {grid.tolerance:.0%}) is "
+        f"evaluated; *proxy_ratio* and *resolution* are the trained proxy's ({definition.base_resolution} px base). "
+        f"*nominal* is α·β²·γ². Only compound candidates on the constraint can be the best; rows marked "
+        f"off-constraint are shown for comparison. {PAPER_NOTE}.",
         "",
         "![accuracy against measured MACs](figures/accuracy_vs_macs.png)",
         "",
         "![accuracy over alpha and beta](figures/accuracy_over_alpha_beta.png)",
         "",
     ]
-    if "scaling_methods.png" in figure_files:
+    if pairs:
         lines += ["## Compound against single-dimension scaling", "",
-                  "![scaling methods](figures/scaling_methods.png)", ""]
+                  "Each single-dimension baseline beside the compound candidate nearest to it in cost "
+                  "(MACs at the cost scale on every bar):", ""]
+        lines += [f"- {row['kind']} ({row['alpha']:.3g}, {row['beta']:.3g}, {row['gamma']:.3g}), "
+                  f"{row['macs'] / 1e6:.0f} M MACs: {row['score']:.4f}; compound ({twin['alpha']:.3g}, "
+                  f"{twin['beta']:.3g}, {twin['gamma']:.3g}), {twin['macs'] / 1e6:.0f} M MACs: {twin['score']:.4f}"
+                  for twin, row in pairs]
+        lines += ["", "![scaling methods](figures/scaling_methods.png)", ""]
+    if family_md is not None:
+        lines += [
+            "## The derived family",
+            "",
+            f"Derived at the cost scale ({scale}) from the best coefficients, beside the released B0–B7 measured "
+            "here and the paper's Table 2 (params in millions, FLOPs in billions of multiply-adds). A derived "
+            "member's dropout is the released member's nearest in cost. Differences from the paper beyond its "
+            "rounding are shown, not hidden.",
+            "",
+            family_md,
+            "![family cost growth](figures/family_growth.png)",
+            "",
+        ]
     lines += [
-        "## The derived family",
-        "",
-        "Derived at ImageNet scale (224 px base, 1000 classes) from the best coefficients, beside the released "
-        "B0–B7 measured here and the paper's Table 2 (params in millions, FLOPs in billions of multiply-adds). "
-        "Differences from the paper beyond its rounding are shown, not hidden.",
-        "",
-        family_md,
-        "![family cost growth](figures/family_growth.png)",
-        "",
         "## How this was made",
         "",
         f"- Hardware: {', '.join(hardware)}",

@@ -45,7 +45,7 @@ def accuracy_vs_macs(table: pd.DataFrame, folder: Path) -> list[str]:
             continue
         axes.errorbar(rows["macs"] / 1e6, rows["score"] * 100, yerr=rows["score_std"].fillna(0) * 100,
                       linestyle="none", capsize=3, label=kind, **style)
-    axes.set_xlabel("measured MACs per image (millions)")
+    axes.set_xlabel("MACs per image at the cost scale (millions)")
     axes.set_ylabel("validation accuracy (%)")
     axes.set_title("Candidates: accuracy against measured cost")
     axes.grid(alpha=0.3)
@@ -93,20 +93,35 @@ def family_growth(family: pd.DataFrame, folder: Path) -> list[str]:
     return save(figure, folder, "family_growth")
 
 
-def scaling_methods(table: pd.DataFrame, folder: Path) -> list[str]:
-    """Best compound candidate against depth-, width- and resolution-only scaling at the same cost."""
-    compound = table[table["kind"].isin(["compound", "reference"])].head(1)
-    singles = [table[table["kind"] == kind].head(1) for kind in ("depth-only", "width-only", "resolution-only")]
-    rows = pd.concat([compound, *singles])
+def scaling_methods(pairs: list[tuple[pd.Series, pd.Series]], folder: Path) -> list[str]:
+    """Each single-dimension baseline beside the compound candidate nearest to it in cost, each bar with its MACs.
+
+    ``pairs`` holds (compound, baseline) rows of the candidate table, matched by :func:`cost_matched_pairs`.
+    """
+    rows = pd.DataFrame([row for pair in pairs for row in pair])
+    positions = [slot + 3 * group for group in range(len(pairs)) for slot in (0, 1)]
     labels = [f"{r.kind}\n({r.alpha:.2f}, {r.beta:.2f}, {r.gamma:.2f})\n{r.macs / 1e6:.0f} M MACs"
               for r in rows.itertuples()]
-    figure, axes = new_figure()
-    axes.bar(range(len(rows)), rows["score"] * 100, yerr=rows["score_std"].fillna(0) * 100, capsize=4,
+    figure, axes = new_figure(4.6)
+    axes.bar(positions, rows["score"] * 100, yerr=rows["score_std"].fillna(0) * 100, capsize=4,
              color=[KIND_STYLE[k]["color"] for k in rows["kind"]])
-    axes.set_xticks(range(len(rows)), labels, fontsize=7)
+    axes.set_xticks(positions, labels, fontsize=6)
     axes.set_ylabel("validation accuracy (%)")
     low = float((rows["score"] - rows["score_std"].fillna(0)).min() * 100)
     axes.set_ylim(max(0.0, low - 5), None)
-    axes.set_title("Compound against single-dimension scaling at the same cost")
+    axes.set_title("Single-dimension scaling beside the compound candidate nearest in cost")
     axes.grid(alpha=0.3, axis="y")
     return save(figure, folder, "scaling_methods")
+
+
+def cost_matched_pairs(table: pd.DataFrame, compound: pd.DataFrame) -> list[tuple[pd.Series, pd.Series]]:
+    """Each baseline row of ``table`` with the row of ``compound`` whose cost-scale MACs are nearest to its own."""
+    pairs = []
+    for kind in ("depth-only", "width-only", "resolution-only"):
+        baseline = table[table["kind"] == kind]
+        if baseline.empty or compound.empty:
+            continue
+        row = baseline.iloc[0]
+        nearest = compound.iloc[int((compound["macs"] - row["macs"]).abs().to_numpy().argmin())]
+        pairs.append((nearest, row))
+    return pairs

@@ -11,7 +11,8 @@ from optuna.trial import FrozenTrial
 from scaling_search.counting.counter import Counter
 from scaling_search.family import derive_family, released_family
 from scaling_search.formatting import format_number
-from scaling_search.models.architecture import PAPER_COEFFICIENTS, RELEASED_FAMILY
+from scaling_search.grid import GridSpec
+from scaling_search.models.architecture import FAMILY_PHIS, PAPER_COEFFICIENTS, RELEASED_FAMILY
 from scaling_search.search.results import candidate_table
 
 PAPER_NOTE = ("paper: α = 1.2, β = 1.1, γ = 1.15 (α·β²·γ² = 1.92 ≈ 2), from a small grid search at φ = 1 "
@@ -28,10 +29,11 @@ def coefficient_table(trials: list[FrozenTrial]) -> pd.DataFrame:
     return table
 
 
-def family_table(alpha: float, beta: float, gamma: float, counter: Counter) -> pd.DataFrame:
-    """Derived B0–B7 of (α, β, γ) beside the released B0–B7 and the paper's Table 2, measured here."""
-    derived = derive_family(alpha, beta, gamma, [float(p) for p in range(8)], counter)
-    released = released_family(counter)
+def family_table(alpha: float, beta: float, gamma: float, counter: Counter, grid: GridSpec) -> pd.DataFrame:
+    """Derived φ = 0..7 of (α, β, γ) at ``grid``'s cost scale beside the released B0–B7 and the paper's Table 2."""
+    derived = derive_family(alpha, beta, gamma, FAMILY_PHIS, counter, base_resolution=grid.cost_resolution,
+                            resolution_multiple=grid.resolution_multiple, num_classes=grid.cost_classes)
+    released = released_family(counter, grid.cost_classes)
     rows = []
     for member in derived + released:
         paper = RELEASED_FAMILY[int(member.phi)] if member.source == "released" else None
@@ -41,6 +43,7 @@ def family_table(alpha: float, beta: float, gamma: float, counter: Counter) -> p
             "width": member.width,
             "depth": member.depth,
             "resolution": member.resolution,
+            "dropout": member.dropout,
             "blocks": member.layout.num_blocks,
             "repeats": "-".join(map(str, member.layout.repeats)),
             "params_m": member.params / 1e6,

@@ -17,7 +17,6 @@ from typing import Any, get_args, get_origin, get_type_hints
 from scaling_search.data.load import parse_spec
 from scaling_search.errors import InputError
 from scaling_search.grid import GridSpec
-from scaling_search.models.scaling import MAX_RESOLUTION
 from scaling_search.recipe import Budget, Recipe, get_recipe
 
 if sys.version_info >= (3, 11):
@@ -67,6 +66,9 @@ class StudyDefinition:
     target: float = GRID_DEFAULTS.target
     tolerance: float = GRID_DEFAULTS.tolerance
     constraint: str = GRID_DEFAULTS.constraint
+    cost_resolution: int = GRID_DEFAULTS.cost_resolution
+    cost_classes: int = GRID_DEFAULTS.cost_classes
+    resolution_multiple: int = GRID_DEFAULTS.resolution_multiple
     baselines: bool = GRID_DEFAULTS.baselines
     max_candidates: int | None = None
     # the proxy task
@@ -178,8 +180,6 @@ def validate(definition: StudyDefinition) -> None:
         raise InputError(f"storage {d.storage!r} keeps nothing: name a file or a database server")
     d.training_recipe()  # each raises for a value it cannot take
     d.budget()
-    if d.base_resolution is not None and not 8 <= d.base_resolution <= MAX_RESOLUTION:
-        raise InputError(f"base-resolution must lie in [8, {MAX_RESOLUTION}], got {d.base_resolution}")
     GridSpec.from_options(d, base_resolution=d.base_resolution or GRID_DEFAULTS.base_resolution)
     if d.strategy not in STRATEGIES:
         raise InputError(f"unknown strategy {d.strategy!r}; choose one of {', '.join(STRATEGIES)}")

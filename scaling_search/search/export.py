@@ -16,11 +16,11 @@ from optuna.trial import FrozenTrial
 from scaling_search.cache import write_atomic
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.family import derive_family, released_family
+from scaling_search.models.architecture import FAMILY_PHIS
 from scaling_search.publish import publish
 from scaling_search.search.definition import StudyDefinition
 from scaling_search.search.results import best_candidate, trial_rows
 
-DERIVED_PHIS = tuple(float(phi) for phi in range(8))
 STUDY_FILES = ("study.toml", "results.csv", "best.json", "derived.json", "configs")
 """Everything a study's folder may hold from scaling-search (Ray Tune's own ``ray/`` folder aside)."""
 
@@ -63,22 +63,29 @@ def study_files(definition: StudyDefinition) -> tuple[Path, ...]:
 
 
 def write_family(folder: Path, best: dict[str, Any], definition: StudyDefinition, num_classes: int) -> None:
-    """derived.json and configs/b0..b7.json of the best coefficients, at the proxy's resolution and classes."""
+    """derived.json and configs/phi0..phi7.json of the best coefficients, at the study's cost scale.
+
+    The cost scale is where the coefficients were constrained, so it is the one scale at which
+    the derived members' costs mean what the study measured; ``scale`` in derived.json says so.
+    """
     coefficients = {k: best[k] for k in ("alpha", "beta", "gamma")}
-    derived = derive_family(best["alpha"], best["beta"], best["gamma"], DERIVED_PHIS, analytic_counts,
-                            base_resolution=definition.base_resolution or 224, num_classes=num_classes)
+    scale = {"name": "cost scale", "base_resolution": definition.cost_resolution,
+             "num_classes": definition.cost_classes, "resolution_multiple": definition.resolution_multiple}
+    derived = derive_family(best["alpha"], best["beta"], best["gamma"], FAMILY_PHIS, analytic_counts,
+                            base_resolution=definition.cost_resolution,
+                            resolution_multiple=definition.resolution_multiple, num_classes=definition.cost_classes)
     write_json(folder / "derived.json", {
         "coefficients": coefficients,
-        "base_resolution": definition.base_resolution,
-        "num_classes": num_classes,
+        "scale": scale,
+        "proxy": {"base_resolution": definition.base_resolution, "num_classes": num_classes},
         "derived": [m.to_dict() for m in derived],
-        "released": [m.to_dict() for m in released_family(analytic_counts, num_classes)],
+        "released": [m.to_dict() for m in released_family(analytic_counts, definition.cost_classes)],
     })
     (folder / "configs").mkdir()
     for member in derived:
         write_json(folder / "configs" / f"{member.name}.json", {
             "name": member.name, "source": "derived", "phi": member.phi, "study": definition.study,
-            "coefficients": coefficients, "layout": member.layout.to_dict(),
+            "coefficients": coefficients, "scale": scale, "layout": member.layout.to_dict(),
         })
 
 

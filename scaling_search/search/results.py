@@ -14,8 +14,11 @@ from optuna.trial import FrozenTrial, TrialState
 TRIAL_COLUMNS = (
     "number", "state", "key", "candidate", "kind", "alpha", "beta", "gamma", "seed", "val_acc", "best_val_acc",
     "test_acc", "status", "reason", "epochs", "wall_s", "img_per_s", "peak_mem_mb", "macs", "measured_ratio",
-    "nominal_ratio", "params", "activations", "resolution", "step_mode", "hardware", "node_id",
+    "nominal_ratio", "params", "activations", "cost_resolution", "on_constraint", "proxy_ratio", "resolution",
+    "step_mode", "hardware", "node_id",
 )
+"""``macs`` … ``cost_resolution`` and ``measured_ratio`` are at the cost scale; ``proxy_ratio`` and ``resolution``
+are the trained proxy's."""
 
 
 def trial_rows(trials: list[FrozenTrial]) -> pd.DataFrame:
@@ -36,8 +39,8 @@ def candidate_table(trials: list[FrozenTrial]) -> pd.DataFrame:
     frame = trial_rows(trials)
     complete = frame[frame["state"] == "COMPLETE"]
     columns = ["rank", "candidate", "kind", "alpha", "beta", "gamma", "score", "score_std", "n_seeds", "test_acc",
-               "test_acc_std", "measured_ratio", "nominal_ratio", "macs", "params", "activations", "resolution",
-               "wall_s"]
+               "test_acc_std", "measured_ratio", "nominal_ratio", "on_constraint", "macs", "params", "activations",
+               "cost_resolution", "proxy_ratio", "resolution", "wall_s"]
     if complete.empty:
         return pd.DataFrame(columns=columns)
     grouped = complete.groupby("candidate", sort=False)
@@ -46,19 +49,35 @@ def candidate_table(trials: list[FrozenTrial]) -> pd.DataFrame:
         score=("val_acc", "mean"), score_std=("val_acc", "std"), n_seeds=("val_acc", "size"),
         test_acc=("test_acc", "mean"), test_acc_std=("test_acc", "std"),
         measured_ratio=("measured_ratio", "first"), nominal_ratio=("nominal_ratio", "first"),
-        macs=("macs", "first"), params=("params", "first"), activations=("activations", "first"),
-        resolution=("resolution", "first"), wall_s=("wall_s", "mean"),
+        on_constraint=("on_constraint", "first"), macs=("macs", "first"), params=("params", "first"),
+        activations=("activations", "first"), cost_resolution=("cost_resolution", "first"),
+        proxy_ratio=("proxy_ratio", "first"), resolution=("resolution", "first"), wall_s=("wall_s", "mean"),
     ).reset_index()
     table = table.sort_values(["score", "candidate"], ascending=[False, True], kind="stable").reset_index(drop=True)
     table.insert(0, "rank", range(1, len(table) + 1))
     return table[columns]
 
 
+def on_constraint(value: Any) -> bool:
+    """A table cell of ``on_constraint`` as a bool: Python's or NumPy's True; False, None (older trials) or NaN not."""
+    return bool(value == True)  # noqa: E712 (a NumPy bool is not ``True`` by identity)
+
+
+def contenders(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a :func:`candidate_table` that may be the study's answer: compound candidates on the constraint.
+
+    The paper's point and the single-dimension baselines are trained to be compared with, never to
+    win; a candidate whose cost misses the constraint is not an equal of the others.
+    """
+    return table[table["kind"].eq("compound") & table["on_constraint"].eq(True)]
+
+
 def best_candidate(table: pd.DataFrame, phi: float) -> dict[str, Any] | None:
-    """The top-ranked candidate of a :func:`candidate_table` as ``best.json`` holds it; None when it is empty."""
-    if table.empty:
+    """The top-ranked contender of a :func:`candidate_table` as ``best.json`` holds it; None when there is none."""
+    eligible = contenders(table)
+    if eligible.empty:
         return None
-    top = table.iloc[0]
+    top = eligible.iloc[0]
     return {
         "alpha": float(top["alpha"]),
         "beta": float(top["beta"]),
@@ -70,12 +89,16 @@ def best_candidate(table: pd.DataFrame, phi: float) -> dict[str, Any] | None:
         "test_acc": none_if_nan(top["test_acc"]),
         "measured_ratio": none_if_nan(top["measured_ratio"]),
         "nominal_ratio": none_if_nan(top["nominal_ratio"]),
+        "proxy_ratio": none_if_nan(top["proxy_ratio"]),
         "macs": int(top["macs"]),
         "params": int(top["params"]),
+        "cost_resolution": int(top["cost_resolution"]),
         "resolution": int(top["resolution"]),
         "candidate": top["candidate"],
         "kind": top["kind"],
         "metric": "validation accuracy (final epoch), mean over seeds",
+        "cost": "macs, params, cost_resolution and measured_ratio at the cost scale; resolution and proxy_ratio "
+                "are the trained proxy's",
     }
 
 

@@ -164,6 +164,9 @@ def candidate_attrs(planned: PlannedTrial) -> dict[str, Any]:
         "nominal_ratio": c.nominal_ratio,
         "params": c.params,
         "activations": c.activations,
+        "cost_resolution": c.cost_resolution,
+        "on_constraint": c.on_constraint,
+        "proxy_ratio": c.proxy_ratio,
         "resolution": c.resolution,
     }
 
