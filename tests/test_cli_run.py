@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import time
@@ -200,7 +201,13 @@ def test_builtin_default_run_finishes_within_five_minutes(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert elapsed < 300, f"took {elapsed:.0f} s"
     assert "best: alpha=" in proc.stdout and "val acc" in proc.stdout
-    assert (tmp_path / "studies" / "synthetic-phi1-grid" / "best.json").exists()
+    folder = tmp_path / "studies" / "synthetic-phi1-grid"
+    best = json.loads((folder / "best.json").read_text())
+    assert best["kind"] == "compound" and abs(best["measured_ratio"] - 2.0) <= 0.05 * 2.0
+    assert best["cost_resolution"] % 4 == 0 and best["resolution"] < best["cost_resolution"]
+    trained = list(csv.DictReader((folder / "results.csv").read_text().splitlines()))
+    gammas = {float(row["gamma"]) for row in trained if row["kind"] == "compound"}
+    assert len(gammas) >= 2, f"the default search trained compound candidates of one gamma only: {gammas}"
 
 
 def test_resume_hint_names_where_the_study_lives():

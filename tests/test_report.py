@@ -281,3 +281,16 @@ def test_report_api_bad_input(tmp_path, kwargs, message):
     with pytest.raises(InputError, match=message):
         write(**{"studies_dir": tmp_path, **kwargs})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_best_json_holds_only_a_compound_candidate_on_the_constraint(tmp_path):
+    from scaling_search.search.results import best_candidate, candidate_table
+
+    definition = make_study(tmp_path, "eligible", {(1.2, 1.1, 1.15, "reference"): [0.9],
+                                                   (2.0, 1.0, 1.0, "depth-only"): [0.85],
+                                                   (1.4, 1.1, 1.05, "compound"): [0.7]})
+    trials = optuna.load_study(study_name="eligible", storage=definition.storage_url()).get_trials()
+    best = best_candidate(candidate_table(trials), phi=1.0)
+    assert (best["kind"], best["alpha"], best["cost_resolution"]) == ("compound", 1.4, 236)
+    only_off = [t for t in trials if t.user_attrs["kind"] != "compound"]
+    assert best_candidate(candidate_table(only_off), phi=1.0) is None
