@@ -17,6 +17,7 @@ from optuna.trial import TrialState, create_trial
 from scaling_search.cli import main
 from scaling_search.search.definition import StudyDefinition
 from scaling_search.search.sizing import resolve_for_device
+from tests.cli_helpers import one_error_line
 
 SPACE = {"alpha": FloatDistribution(1.0, 2.0), "beta": FloatDistribution(1.0, 1.5),
          "gamma": FloatDistribution(1.0, 1.5), "seed": IntDistribution(0, 9)}
@@ -150,26 +151,21 @@ def test_paper_report_params_exact_macs_close_to_analytic(tmp_path, capsys):
     assert (tmp_path / "paper" / "figures" / "family_growth.png").stat().st_size > 5000
 
 
-def error(capsys, code):
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and "Traceback" not in err[0]
-    return err[0]
-
-
 def test_bad_input(tmp_path, capsys):
     (tmp_path / "studies").mkdir()
-    assert "no study 'nope'" in error(capsys, report(tmp_path, "nope"))
+    assert "no study 'nope'" in one_error_line(report(tmp_path, "nope"), *capsys.readouterr())
     optuna.create_study(study_name="empty", storage=f"sqlite:///{tmp_path / 'studies' / 'empty.db'}")
-    assert "not made by scaling-search" in error(capsys, report(tmp_path, "empty"))
+    assert "not made by scaling-search" in one_error_line(report(tmp_path, "empty"), *capsys.readouterr())
     make_study(tmp_path, "vacant", {})
-    assert "no trials" in error(capsys, report(tmp_path, "vacant"))
+    assert "no trials" in one_error_line(report(tmp_path, "vacant"), *capsys.readouterr())
     make_study(tmp_path, "failed", {(1.0, 1.1, 1.3, "compound"): [0.5]},
                states={(1.0, 1.1, 1.3): TrialState.FAIL})
-    assert "no completed trial" in error(capsys, report(tmp_path, "failed"))
+    assert "no completed trial" in one_error_line(report(tmp_path, "failed"), *capsys.readouterr())
     assert not (tmp_path / "out").exists()
-    assert "--format" in error(capsys, report(tmp_path, "failed", "--format", "pdf"))
+    assert "--format" in one_error_line(report(tmp_path, "failed", "--format", "pdf"), *capsys.readouterr())
     missing = tmp_path / "elsewhere" / "x.db"
-    assert "no study database at" in error(capsys, main(["report", "x", "--storage", f"sqlite:///{missing}"]))
+    code = main(["report", "x", "--storage", f"sqlite:///{missing}"])
+    assert "no study database at" in one_error_line(code, *capsys.readouterr())
     assert not (tmp_path / "elsewhere").exists()  # reading never creates a database
 
 
@@ -179,7 +175,7 @@ def test_unwritable_output_leaves_nothing(tmp_path, capsys):
     blocker = tmp_path / "blocker"
     blocker.write_text("a file, not a folder")
     code = main(["report", "ro", "--studies-dir", str(tmp_path / "studies"), "--out", str(blocker / "r")])
-    assert "cannot write" in error(capsys, code)
+    assert "cannot write" in one_error_line(code, *capsys.readouterr())
     assert blocker.read_text() == "a file, not a folder"
 
 
@@ -190,12 +186,12 @@ def test_output_that_is_not_a_report_is_never_replaced(tmp_path, capsys, monkeyp
     monkeypatch.chdir(precious)
     for out, message in ((".", "is not a report folder"), ("", "--out: must not be empty"),
                          ("notes.txt", "is a file; the report needs a folder of its own")):
-        assert message in error(capsys, main(["report", "--paper", "--out", out]))
+        assert message in one_error_line(main(["report", "--paper", "--out", out]), *capsys.readouterr())
     other = tmp_path / "other"
     other.mkdir()
     (other / "data.csv").write_text("1,2\n")
-    assert "holds other files and is not an earlier report" in error(
-        capsys, main(["report", "--paper", "--out", str(other)]))
+    assert "holds other files and is not an earlier report" in one_error_line(
+        main(["report", "--paper", "--out", str(other)]), *capsys.readouterr())
     assert (precious / "notes.txt").read_text() == "keep me" and (other / "data.csv").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "work"]  # no staging folder left behind
     empty = tmp_path / "empty"
@@ -206,8 +202,8 @@ def test_output_that_is_not_a_report_is_never_replaced(tmp_path, capsys, monkeyp
     capsys.readouterr()
     (empty / "design.md").write_text("a user's own notes, added later")
     (empty / "figures" / "mine").mkdir()
-    assert "holds files its earlier report did not write (design.md" in error(
-        capsys, main(["report", "--paper", "--out", str(empty)]))
+    assert "holds files its earlier report did not write (design.md" in one_error_line(
+        main(["report", "--paper", "--out", str(empty)]), *capsys.readouterr())
     assert (empty / "design.md").exists() and (empty / "figures" / "mine").is_dir()
     (empty / "design.md").unlink()
     (empty / "figures" / "mine").rmdir()
@@ -218,7 +214,8 @@ def test_output_that_is_not_a_report_is_never_replaced(tmp_path, capsys, monkeyp
     docs = tmp_path / "docs"  # a folder with an index.md of its own is not a report
     docs.mkdir()
     (docs / "index.md").write_text("# docs")
-    assert "not an earlier report" in error(capsys, main(["report", "--paper", "--out", str(docs)]))
+    code = main(["report", "--paper", "--out", str(docs)])
+    assert "not an earlier report" in one_error_line(code, *capsys.readouterr())
     assert (docs / "index.md").read_text() == "# docs"
 
 
@@ -233,7 +230,7 @@ def test_failed_write_leaves_no_partial_report(tmp_path, capsys, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("scaling_search.reporting.figures.family_growth", disk_full)
-    assert "No space left" in error(capsys, report(tmp_path, "partial"))
+    assert "No space left" in one_error_line(report(tmp_path, "partial"), *capsys.readouterr())
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
 

@@ -12,6 +12,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from scaling_search.models.architecture import FAMILY_PHIS
+
 KIND_STYLE = {
     "compound": dict(marker="o", color="tab:blue"),
     "reference": dict(marker="*", color="tab:red", markersize=14),
@@ -82,10 +84,9 @@ def family_growth(family: pd.DataFrame, folder: Path) -> list[str]:
         rows = family[family["source"] == source]
         if not rows.empty:
             axes.plot(range(len(rows)), rows["macs_ratio"], label=source, **style)
-    phis = range(8)
-    axes.plot(phis, [2.0**p for p in phis], linestyle="--", color="black", label="2^φ")
+    axes.plot(FAMILY_PHIS, [2.0**p for p in FAMILY_PHIS], linestyle="--", color="black", label="2^φ")
     axes.set_yscale("log", base=2)
-    axes.set_xlabel("φ (family member B0..B7)")
+    axes.set_xlabel("φ (derived phi0..phi7, released B0..B7)")
     axes.set_ylabel("MACs relative to B0 (log₂ scale)")
     axes.set_title("Cost growth of the family against 2^φ")
     axes.grid(alpha=0.3, which="both")

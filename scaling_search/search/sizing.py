@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from scaling_search.recipe import CPU_BATCH, PROXY_RESOLUTION, RECIPES
 from scaling_search.search.definition import StudyDefinition
 
 DEFAULT_TPE_TRIALS = 20
@@ -21,8 +22,9 @@ class DeviceSizing:
     cpus_per_trial: float
 
 
-CPU_SIZING = DeviceSizing(base_resolution=32, epochs=2, batch_size=64, max_candidates=3, cpus_per_trial=1)
-GPU_SIZING = DeviceSizing(base_resolution=64, epochs=5, batch_size=256, max_candidates=None, cpus_per_trial=2)
+CPU_SIZING = DeviceSizing(base_resolution=32, epochs=2, batch_size=CPU_BATCH, max_candidates=3, cpus_per_trial=1)
+GPU_SIZING = DeviceSizing(base_resolution=PROXY_RESOLUTION, epochs=5, batch_size=RECIPES["proxy"].train_batch_size,
+                          max_candidates=None, cpus_per_trial=2)
 
 
 def resolve_for_device(definition: StudyDefinition, gpus: float) -> StudyDefinition:
