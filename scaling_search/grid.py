@@ -163,22 +163,7 @@ class Candidate:
 
     def to_dict(self) -> dict:
         """The JSON row other tools read (``candidates --json``)."""
-        return {
-            "alpha": self.alpha,
-            "beta": self.beta,
-            "gamma": self.gamma,
-            "phi": self.phi,
-            "nominal_ratio": self.nominal_ratio,
-            "measured_ratio": self.measured_ratio,
-            "macs": self.macs,
-            "params": self.params,
-            "activations": self.activations,
-            "cost_resolution": self.cost_resolution,
-            "proxy_ratio": self.proxy_ratio,
-            "resolution": self.resolution,
-            "kind": self.kind,
-            "on_constraint": self.on_constraint,
-        }
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "layout"}
 
 
 def check_grid(spec: GridSpec) -> None:

@@ -51,11 +51,20 @@ RUN_OPTIONS = ("storage", "studies_dir", "address", "trials_per_gpu", "max_concu
 
 @dataclass(frozen=True)
 class StudyOutcome:
-    """What a run of a study came to. The study itself stays in its storage; its files are in ``files``."""
+    """What a run of a study came to. The study itself stays in its storage; its files are in ``files``.
+
+    Example (:func:`run_study` returns one; ``best`` is the top compound candidate on the constraint):
+
+        >>> import pandas as pd
+        >>> outcome = StudyOutcome(study="demo", best=None, counts={"complete": 0, "fail": 1}, failures=["..."],
+        ...                        interrupted=False, trained=True, table=pd.DataFrame())
+        >>> outcome.best is None, outcome.counts["fail"], outcome.files
+        (True, 1, ())
+    """
 
     study: str
     best: dict[str, Any] | None
-    """best.json's content: the top-ranked candidate; None when no trial completed."""
+    """best.json's content: the top-ranked compound candidate on the cost constraint; None when there is none."""
     counts: dict[str, int]
     """Trials by state: complete, fail, pruned, waiting, running."""
     failures: list[str]
