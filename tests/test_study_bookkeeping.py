@@ -1,4 +1,4 @@
-"""The study's bookkeeping without Ray: TPE suggestions, the plan as WAITING trials, requeue, counts.
+"""The study's bookkeeping without Ray: the plan as WAITING trials, requeue, counts (TPE suggestions: test_tpe.py).
 
 Optuna studies on a temporary SQLite file, candidates measured with the closed-form counter: seconds in all.
 """
@@ -10,7 +10,6 @@ import pytest
 from optuna.trial import TrialState
 
 from scaling_search.counting.analytic import analytic_counts
-from scaling_search.grid import GridSpec
 from scaling_search.search.definition import StudyDefinition
 from scaling_search.search.plan import plan_grid
 from scaling_search.search.sizing import resolve_for_device
@@ -25,53 +24,6 @@ from scaling_search.search.storage import (
     quiet_optuna,
     requeue_orphans,
 )
-from scaling_search.search.tpe import tpe_suggester
-
-
-def tpe_points(spec: GridSpec, trials: int, seed: int = 0) -> tuple[list[optuna.trial.FrozenTrial], optuna.Study]:
-    """Every trial the suggester hands out (each told a made-up accuracy), and the study it ran in."""
-    study = optuna.create_study(direction="maximize",
-                                sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=3))
-    suggest = tpe_suggester(spec, analytic_counts, trials)
-    suggested = []
-    with quiet_optuna():
-        while (trial := suggest(study)) is not None:
-            study.tell(trial, 1.0 / trial.params["alpha"])
-            suggested.append(study.get_trials(deepcopy=False)[trial.number])
-    return suggested, study
-
-
-def test_tpe_suggestions_lie_on_the_nominal_constraint_within_the_ranges():
-    spec = GridSpec(base_resolution=32, num_classes=10, constraint="nominal")
-    suggested, study = tpe_points(spec, trials=8)
-    assert len(study.get_trials()) == 8 and suggested
-    for trial in suggested:
-        alpha, beta, gamma = (trial.params[name] for name in ("alpha", "beta", "gamma"))
-        assert spec.alpha_range[0] <= alpha <= spec.alpha_range[1]
-        assert spec.beta_range[0] <= beta <= spec.beta_range[1]
-        assert gamma >= 1.0 and trial.params["seed"] == 0
-        assert alpha * beta**2 * gamma**2 == pytest.approx(spec.target)
-        assert trial.user_attrs["nominal_ratio"] == pytest.approx(spec.target)
-        assert trial.user_attrs["key"].endswith("/seed0") and trial.user_attrs["kind"] == "compound"
-
-
-def test_tpe_suggestions_meet_the_measured_constraint_or_fail_as_infeasible():
-    spec = GridSpec(base_resolution=224, num_classes=10, alpha_range=(1.0, 1.4))
-    suggested, study = tpe_points(spec, trials=10)
-    assert suggested
-    for trial in suggested:
-        assert abs(trial.user_attrs["measured_ratio"] - spec.target_ratio) <= spec.tolerance * spec.target_ratio
-        assert trial.params["gamma"] >= 1.0
-    failed = study.get_trials(states=(TrialState.FAIL,))
-    assert len(failed) + len(suggested) == 10
-    assert all(t.user_attrs["status"] == "infeasible" for t in failed)
-
-
-def test_tpe_suggestions_are_reproducible_for_a_seed():
-    spec = GridSpec(base_resolution=32, num_classes=10, constraint="nominal")
-    first = [t.params for t in tpe_points(spec, trials=6, seed=3)[0]]
-    assert first == [t.params for t in tpe_points(spec, trials=6, seed=3)[0]]
-    assert first != [t.params for t in tpe_points(spec, trials=6, seed=4)[0]]
 
 
 @pytest.fixture

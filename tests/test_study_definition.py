@@ -14,7 +14,7 @@ from scaling_search.search.definition import (
     from_mapping,
     load_definition,
 )
-from scaling_search.search.plan import distinct_layouts, plan_grid, solve_gamma, spread
+from scaling_search.search.plan import distinct_layouts, plan_grid, spread
 from scaling_search.search.sizing import CPU_SIZING, GPU_SIZING, largest_resolution, resolve_for_device
 
 if sys.version_info >= (3, 11):
@@ -102,8 +102,3 @@ def test_distinct_layouts_and_spread():
     assert sum(c.kind == "compound" for c in limited) == 2
     assert any(c.kind == "reference" for c in limited)
 
-
-def test_solve_gamma_lies_on_the_constraint():
-    gamma = solve_gamma(1.2, 1.1, 2.0)
-    assert 1.2 * 1.1**2 * gamma**2 == pytest.approx(2.0)
-    assert solve_gamma(1.9, 1.1, 2.0) is None

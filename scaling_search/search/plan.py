@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -78,8 +77,3 @@ def reference_plan(definition: StudyDefinition, num_classes: int, counter: Count
     """What a TPE study starts from: the paper's point (and the baselines when asked for), one seed each."""
     return [PlannedTrial(c, 0) for c in fixed_candidates(grid_spec(definition, num_classes), counter)]
 
-
-def solve_gamma(alpha: float, beta: float, target: float) -> float | None:
-    """γ that puts (α, β, γ) exactly on the nominal constraint α·β²·γ² = target, or None if γ < 1."""
-    gamma_squared = target / (alpha * beta * beta)
-    return math.sqrt(gamma_squared) if gamma_squared >= 1.0 else None

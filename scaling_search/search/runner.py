@@ -43,6 +43,7 @@ from scaling_search.search.storage import (
     saved_definition,
     space_bounds,
 )
+from scaling_search.search.tpe import tpe_sampler
 from scaling_search.search.trainable import run_trial
 
 RUN_OPTIONS = ("storage", "studies_dir", "address", "trials_per_gpu", "max_concurrent", "max_failures")
@@ -158,8 +159,7 @@ def run(wanted: StudyDefinition, resume: bool, ray: RaySession, log: Callable[[s
         if orphans:
             log(f"resuming: {orphans} trials left running by the previous driver will run again")
     save_definition(definition)
-    study = optuna.load_study(study_name=definition.study, storage=storage,
-                              sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=5))
+    study = optuna.load_study(study_name=definition.study, storage=storage, sampler=tpe_sampler(seed=0))
     from scaling_search.search.tuning import execute  # Ray Tune: imported only when there are trials to run
 
     interrupted = execute(study, definition, data, counter, trainable, log)

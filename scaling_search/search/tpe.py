@@ -1,86 +1,196 @@
-"""TPE over (α, β) with γ solved from the constraint, so every sampled trial lies on it."""
+"""TPE over the split of the cost budget between depth, width and resolution.
+
+Dollár et al. 2021 ("Fast and Accurate Model Scaling") write compound scaling of the cost by s as
+a split of its exponent: e_d + e_w + e_r = 1 with every e ≥ 0, and
+
+    α = s^{e_d},  β = s^{e_w/2},  γ = s^{e_r/2},  so α·β²·γ² = s whatever the split,
+
+and all three are ≥ 1 for s ≥ 1 (at φ < 0 the network shrinks by them). Under the nominal
+constraint s is the study's ``target``, so every sample lies on the constraint by construction.
+Under the measured constraint the split is kept and s is the budget at which the split's
+network, counted at the cost scale, costs target^φ: rounding of repeats, channels and resolution
+makes the realised cost differ from α·β²·γ² (B0 at the paper's point: 1.92 nominal, 2.23×
+measured), so splits of s = target itself mostly miss a 5 % tolerance (at φ = 1, 32 px proxy,
+224 px cost scale: 4 of a 60-trial TPE study's 59 samples met it; at φ = −1 none did).
+
+The simplex is searched through two Optuna floats on [0, 1]: ``e_depth`` = e_d, and
+``width_share``, the part of the rest that goes to width, e_w = (1 − e_d)·width_share (the
+remainder, e_r, goes to resolution). Every split is reached: e_d = 1 is the depth vertex (any
+share), and for e_d < 1 the share is e_w / (1 − e_d). A uniform draw on the square is not
+uniform on the simplex (its density there is 1/(1 − e_d), so depth-heavy splits are drawn more
+often); the two parameters are kept because each reads directly as a budget share.
+"""
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 
 import optuna
+from optuna.exceptions import ExperimentalWarning
 from optuna.trial import TrialState
 
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter
-from scaling_search.grid import Candidate, GridSpec, measure
-from scaling_search.models.scaling import compound_layout
-from scaling_search.search.plan import PlannedTrial, solve_gamma
+from scaling_search.grid import GridSpec, cost_layout, measure
+from scaling_search.search.plan import PlannedTrial
 from scaling_search.search.storage import candidate_attrs
 
-MAX_GAMMA = 4.0
+STARTUP_TRIALS = 5
+"""Finished trials drawn at random before TPE models the results: a quarter of the default 20-trial budget
+(``sizing.DEFAULT_TPE_TRIALS``), so most of a default study is guided."""
 
 
-def measured_gamma(spec: GridSpec, alpha: float, beta: float) -> float | None:
-    """γ whose realised resolution puts the measured cost ratio nearest target^φ; None when no γ ≥ 1 brings it
-    within the tolerance (γ = 1 already overshoots, or the cost jumps past the target between two resolutions).
+def tpe_sampler(seed: int) -> optuna.samplers.TPESampler:
+    """The study's sampler: multivariate TPE, with a constant liar for trials that run concurrently.
 
-    Resolution is an integer, so γ is searched over integer resolutions and returned exactly
-    as the one that realises the best of them.
+    ``group`` decomposes the search space by the parameters trials share: the enqueued reference
+    trials have only α, β, γ, seed, the sampled ones also ``e_depth`` and ``width_share``, and
+    without it Optuna would model each of the two alone as soon as a reference trial finished.
+    Optuna calls ``group`` (before 5.0 all three) experimental; those warnings, and only they, are silenced here.
     """
-    base = compound_layout(1, 1, 1, 0, spec.base_resolution, spec.num_classes)
-    base_macs = analytic_counts(base).macs
-    target = spec.target_ratio
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=STARTUP_TRIALS, multivariate=True,
+                                          group=True, constant_liar=True)
 
-    def ratio(resolution: int) -> float:
-        layout = compound_layout(alpha, beta, 1.0, spec.phi, spec.base_resolution, spec.num_classes)
-        return analytic_counts(layout.with_resolution(resolution)).macs / base_macs
 
-    low = compound_layout(alpha, beta, 1.0, spec.phi, spec.base_resolution, spec.num_classes).resolution
-    if ratio(low) > target * (1 + spec.tolerance):
+def split_powers(e_depth: float, width_share: float) -> tuple[float, float, float]:
+    """The powers of the budget that α, β and γ are: (e_d, e_w/2, e_r/2), for ``e_depth`` to depth and
+    ``width_share`` of the rest to width."""
+    e_width = (1.0 - e_depth) * width_share
+    return e_depth, e_width / 2, (1.0 - e_depth - e_width) / 2
+
+
+def split_coefficients(budget: float, e_depth: float, width_share: float) -> tuple[float, float, float]:
+    """(α, β, γ) of a budget split: ``e_depth`` to depth, ``width_share`` of the rest to width, the remainder to
+    resolution; α·β²·γ² = ``budget``.
+
+    Example:
+        >>> from scaling_search.search.tpe import split_coefficients
+        >>> split_coefficients(2.0, 1.0, 0.5), split_coefficients(4.0, 0.0, 1.0), split_coefficients(4.0, 0.5, 0.0)
+        ((2.0, 1.0, 1.0), (1.0, 2.0, 1.0), (2.0, 1.0, 1.4142135623730951))
+    """
+    alpha, beta, gamma = (budget**power for power in split_powers(e_depth, width_share))
+    return alpha, beta, gamma
+
+
+def measured_split(spec: GridSpec, e_depth: float, width_share: float) -> tuple[float, float, float] | None:
+    """(α, β, γ) of the split whose cost-scale MACs ratio (closed form) is nearest ``spec.target_ratio`` among the
+    budgets that keep all three within ``spec``'s ranges; None when no budget does.
+
+    The cost only grows with the budget at φ > 0 (and only shrinks at φ < 0): repeats, channels and
+    resolution each round monotonically. So the budget where the cost crosses the target is found by
+    bisection, in logs, between the smallest and the largest budget the ranges allow; of the networks
+    on either side of the crossing the one nearer the target is kept (when the ranges end before the
+    crossing, the one at that end; the counter then decides whether it is within the tolerance).
+    The crossing lies on a rounding step, where the last digits of α, β or γ decide the network, so
+    the budget returned is the middle of the interval that realises the kept network at the cost scale.
+    """
+    powers = split_powers(e_depth, width_share)
+    ranges = (spec.alpha_range, spec.beta_range, spec.gamma_range)
+    if any(power == 0 and low > 1 for power, (low, _) in zip(powers, ranges, strict=True)):
+        return None  # that coefficient stays 1 at every budget, below its range
+    bottom = max(math.log(least) / power for power, (least, _) in zip(powers, ranges, strict=True) if power > 0)
+    top = min(math.log(most) / power for power, (_, most) in zip(powers, ranges, strict=True) if power > 0)
+    if bottom > top:
         return None
-    high = max(low, int(spec.base_resolution * MAX_GAMMA ** abs(spec.phi)))
-    while low < high:  # smallest resolution whose cost reaches the target
-        middle = (low + high) // 2
-        if ratio(middle) < target:
-            low = middle + 1
-        else:
+
+    def coefficients(log_budget: float) -> tuple[float, float, float]:
+        # within the ranges by the bracket; clamped only against float rounding at its ends
+        alpha, beta, gamma = (min(max(math.exp(power * log_budget), least), most)
+                              for power, (least, most) in zip(powers, ranges, strict=True))
+        return alpha, beta, gamma
+
+    def macs(log_budget: float) -> int:
+        return analytic_counts(cost_layout(spec, *coefficients(log_budget))).macs
+
+    base_macs = analytic_counts(spec.base_cost_layout()).macs
+
+    def miss(log_budget: float) -> float:
+        """The cost ratio minus the target, signed so that it grows with the budget."""
+        return (macs(log_budget) / base_macs - spec.target_ratio) * math.copysign(1.0, spec.phi)
+
+    below, above = turning_point(bottom, top, lambda log_budget: miss(log_budget) >= 0)
+    if abs(miss(below)) <= abs(miss(above)):
+        kept = macs(below)
+        start = turning_point(bottom, below, lambda log_budget: macs(log_budget) == kept)[1]
+        return coefficients((start + below) / 2)
+    kept = macs(above)
+    end = turning_point(above, top, lambda log_budget: macs(log_budget) != kept)[0]
+    return coefficients((above + end) / 2)
+
+
+def turning_point(low: float, high: float, turned: Callable[[float], bool]) -> tuple[float, float]:
+    """Adjacent floats in [``low``, ``high``] either side of where ``turned`` (false, then true as its argument
+    grows) turns true; (``low``, its next float) when it is true throughout, the last two when false throughout.
+
+    The ends themselves are never asked about: bisection down to adjacent floats.
+    """
+    while (middle := (low + high) / 2) not in (low, high):
+        if turned(middle):
             high = middle
-    best = min((r for r in (low - 1, low) if r >= 8), key=lambda r: abs(ratio(r) - target))
-    if abs(ratio(best) - target) > spec.tolerance * target:
-        return None
-    return (best / spec.base_resolution) ** (1 / spec.phi)
+        else:
+            low = middle
+    return low, high
+
+
+def outside_ranges(spec: GridSpec, coefficients: tuple[float, float, float]) -> str | None:
+    """Which of (α, β, γ) lie outside ``spec``'s ranges, as a reason; None when all lie within them."""
+    reasons = [f"{name}={value:.4f} is outside {low:g}..{high:g}"
+               for name, value, (low, high) in zip(("alpha", "beta", "gamma"), coefficients,
+                                                   (spec.alpha_range, spec.beta_range, spec.gamma_range), strict=True)
+               if not low <= value <= high]
+    return "; ".join(reasons) or None
 
 
 def tpe_suggester(spec: GridSpec, counter: Counter, n_trials: int) -> Callable[[optuna.Study], optuna.Trial | None]:
-    """A function that asks the study's TPE sampler for the next feasible (α, β) and measures it.
+    """A function that asks the study's sampler for the next feasible budget split and measures its network.
 
-    Points with no feasible γ ≥ 1 are told FAIL ("infeasible") and count towards ``n_trials``.
+    The returned trial has params ``e_depth``, ``width_share``, and α, β, γ and seed 0 (each fixed to its
+    value, for whatever reads ``trial.params``), and the candidate's attributes; it returns None once the study
+    has ``n_trials`` trials. A split whose α, β or γ lies outside ``spec``'s ranges, or (measured constraint)
+    whose MACs ratio at the cost scale, counted by ``counter``, misses ``spec.target_ratio`` by more than the
+    tolerance, is told FAIL with user attrs status "infeasible" and a reason, and counts towards ``n_trials``.
     """
-    base_macs = counter(compound_layout(1, 1, 1, 0, spec.base_resolution, spec.num_classes)).macs
-    alpha_low, alpha_high = spec.alpha_range
-    beta_low, beta_high = spec.beta_range
 
     def suggest(study: optuna.Study) -> optuna.Trial | None:
         while len(study.get_trials(deepcopy=False)) < n_trials:
             trial = study.ask()
-            alpha = trial.suggest_float("alpha", alpha_low, max(alpha_low, min(alpha_high, spec.target)))
-            beta_cap = math.sqrt(spec.target / alpha)
-            beta = trial.suggest_float("beta", beta_low, max(beta_low, min(beta_high, beta_cap)))
-            if spec.constraint == "nominal":
-                gamma = solve_gamma(alpha, beta, spec.target)
-            else:
-                gamma = measured_gamma(spec, alpha, beta)
-            if gamma is None or gamma < 1.0:
-                trial.set_user_attr("status", "infeasible")
-                trial.set_user_attr("reason", f"no gamma >= 1 puts alpha={alpha:.4f}, beta={beta:.4f} on the "
-                                              "cost constraint")
-                study.tell(trial, state=TrialState.FAIL)
-                continue
-            gamma = trial.suggest_float("gamma", gamma, gamma)
-            trial.suggest_int("seed", 0, 0)
-            candidate: Candidate = measure(spec, (alpha, beta, gamma), "compound", counter)
-            for key, value in candidate_attrs(PlannedTrial(candidate, 0)).items():
-                trial.set_user_attr(key, value)
-            return trial
+            e_depth = trial.suggest_float("e_depth", 0.0, 1.0)
+            width_share = trial.suggest_float("width_share", 0.0, 1.0)
+            reason = realise_split(spec, counter, trial, e_depth, width_share)
+            if reason is None:
+                return trial
+            trial.set_user_attr("status", "infeasible")
+            trial.set_user_attr("reason", reason)
+            study.tell(trial, state=TrialState.FAIL)
         return None
 
     return suggest
 
+
+def realise_split(spec: GridSpec, counter: Counter, trial: optuna.Trial, e_depth: float, width_share: float
+                   ) -> str | None:
+    """Give ``trial`` the split's α, β, γ (and, when feasible, seed 0 and the candidate's attributes).
+
+    Returns why the split is infeasible, or None when it is feasible.
+    """
+    split = (split_coefficients(spec.target, e_depth, width_share) if spec.constraint == "nominal"
+             else measured_split(spec, e_depth, width_share))
+    if split is None:
+        return "no budget on this split keeps alpha, beta and gamma within their ranges"
+    alpha, beta, gamma = (trial.suggest_float(name, value, value)
+                          for name, value in zip(("alpha", "beta", "gamma"), split, strict=True))
+    reason = outside_ranges(spec, (alpha, beta, gamma))
+    if reason is not None:
+        return reason
+    candidate = measure(spec, (alpha, beta, gamma), "compound", counter)
+    if not candidate.on_constraint:
+        return (f"measured cost ratio {candidate.measured_ratio:.3f} at {candidate.cost_resolution} px is not "
+                f"within {spec.tolerance:.0%} of {spec.target_ratio:.3g}")
+    trial.suggest_int("seed", 0, 0)
+    for key, value in candidate_attrs(PlannedTrial(candidate, 0)).items():
+        trial.set_user_attr(key, value)
+    return None
