@@ -38,7 +38,7 @@ from tests.search_helpers import cli, cli_env, free_port, stop_group, wait_for
         (["run", "--tolerance", "-1"], "tolerance must lie in (0, 1)"),
         (["run", "--alpha-range", "0:1"], "alpha range must start at >= 1"),
         (["run", "--epochs", "99999999999"], "epochs must be an integer in [1, 10000]"),
-        (["run", "--lr", "1e300"], "learning rate must lie in"),
+        (["run", "--lr", "1e300"], "lr_per_256 (the peak learning rate per 256 images) must lie in"),
         (["run", "--dataset", "synthetic:10"], "did you mean classes=10?"),
     ],
 )
