@@ -23,8 +23,8 @@ KIND_STYLE = {
 }
 
 
-def new_figure(height: float = 4.2) -> tuple[Figure, Axes]:
-    figure = Figure(figsize=(6.4, height))
+def new_figure(height: float = 4.2, width: float = 6.4) -> tuple[Figure, Axes]:
+    figure = Figure(figsize=(width, height))
     return figure, figure.subplots()
 
 
@@ -101,16 +101,16 @@ def scaling_methods(pairs: list[tuple[pd.Series, pd.Series]], folder: Path) -> l
     """
     rows = pd.DataFrame([row for pair in pairs for row in pair])
     positions = [slot + 3 * group for group in range(len(pairs)) for slot in (0, 1)]
-    labels = [f"{r.kind}\n({r.alpha:.2f}, {r.beta:.2f}, {r.gamma:.2f})\n{r.macs / 1e6:.0f} M MACs"
+    labels = [f"{r.kind}\n({r.alpha:.2f}, {r.beta:.2f},\n{r.gamma:.2f})\n{r.macs / 1e6:.0f} M MACs"
               for r in rows.itertuples()]
-    figure, axes = new_figure(4.6)
+    figure, axes = new_figure(4.8, width=2.6 * len(pairs) + 1.2)
     axes.bar(positions, rows["score"] * 100, yerr=rows["score_std"].fillna(0) * 100, capsize=4,
              color=[KIND_STYLE[k]["color"] for k in rows["kind"]])
     axes.set_xticks(positions, labels, fontsize=6)
     axes.set_ylabel("validation accuracy (%)")
     low = float((rows["score"] - rows["score_std"].fillna(0)).min() * 100)
     axes.set_ylim(max(0.0, low - 5), None)
-    axes.set_title("Single-dimension scaling beside the compound candidate nearest in cost")
+    axes.set_title("Single-dimension scaling beside compound, matched in cost", fontsize=10)
     axes.grid(alpha=0.3, axis="y")
     return save(figure, folder, "scaling_methods")
 
