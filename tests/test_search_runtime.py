@@ -34,11 +34,14 @@ class FakeRay:
 def test_a_session_connects_on_first_use_and_shuts_down_once(monkeypatch):
     from scaling_search.search import cluster
 
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+
     fake = FakeRay()
     started = []
 
     def start_ray(address, temp_dir):
         started.append((address, temp_dir))
+        os.environ["RAY_AUTH_MODE"] = "token"  # what ray.init leaves behind
         return fake
 
     monkeypatch.setattr("ray.is_initialized", lambda: False)
@@ -47,6 +50,7 @@ def test_a_session_connects_on_first_use_and_shuts_down_once(monkeypatch):
         assert started == []  # nothing started until it is needed
         assert session.connect() is fake and session.connect() is fake
     assert started == [(None, "/tmp/ssray-x")] and fake.shutdowns == 1
+    assert "RAY_AUTH_MODE" not in os.environ  # the environment is as it was before Ray started
     with cluster.ray_session("10.0.0.1:6379"):
         pass  # never connected: nothing to stop
     assert len(started) == 1 and fake.shutdowns == 1

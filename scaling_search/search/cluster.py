@@ -44,13 +44,21 @@ class RaySession:
 
 @contextlib.contextmanager
 def ray_session(address: str | None, temp_dir: str | None = None) -> Iterator[RaySession]:
-    """A :class:`RaySession` for the block; on leaving, Ray is shut down if (and only if) the session started it."""
+    """A :class:`RaySession` for the block; on leaving, Ray is shut down if (and only if) the session started it.
+
+    ``ray.init`` leaves environment variables behind (``RAY_AUTH_MODE`` among them, which a Ray started
+    later by a child process would inherit); a session that started Ray puts the environment back.
+    """
     session = RaySession(address, temp_dir)
+    environment = dict(os.environ)
     try:
         yield session
     finally:
         if session.owned:
             session.ray.shutdown()
+            for name in set(os.environ) - set(environment):
+                del os.environ[name]
+            os.environ.update(environment)
 
 
 def start_ray(address: str | None, temp_dir: str | None) -> Any:
