@@ -39,7 +39,9 @@ def tiny_definition(tmp_path: Path, **overrides) -> StudyDefinition:
 
 
 def load(definition: StudyDefinition) -> optuna.Study:
-    return optuna.load_study(study_name=definition.study, storage=definition.storage_url())
+    """The study as a reader sees it; never creates tables, so polling cannot race the driver creating them."""
+    storage = optuna.storages.RDBStorage(definition.storage_url(), skip_table_creation=True)
+    return optuna.load_study(study_name=definition.study, storage=storage)
 
 
 def cli_env(tmp_path: Path) -> dict[str, str]:

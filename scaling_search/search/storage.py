@@ -59,22 +59,23 @@ def open_storage(url: str, must_exist: bool = False) -> optuna.storages.BaseStor
         raise StorageError(f"cannot open storage {redact(url)}: {detail}") from None
 
 
-def rdb_storage(url: str, attempts: int = 3) -> optuna.storages.RDBStorage:
+def rdb_storage(url: str, attempts: int = 10) -> optuna.storages.RDBStorage:
     """Optuna's RDB storage, created again when another process was creating the same new database's tables.
 
     Opening a database makes its tables when they are missing; two processes doing so at once
     (a dashboard, or any reader, opening a study's new file while its driver creates it) make
-    the slower one fail with "table ... already exists". Once the other is done, opening works.
+    the slower one fail with "table ... already exists", a duplicate version row, or, on a busy
+    machine, "database is locked". Once the other is done, opening works.
     """
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import IntegrityError, OperationalError
 
     for _ in range(attempts - 1):
         try:
             return optuna.storages.RDBStorage(url, skip_compatibility_check=False)
-        except OperationalError as err:
-            if "already exists" not in str(err):
+        except (OperationalError, IntegrityError) as err:
+            if isinstance(err, OperationalError) and not any(word in str(err) for word in ("already exists", "locked")):
                 raise
-            time.sleep(0.2)
+            time.sleep(0.5)
     return optuna.storages.RDBStorage(url, skip_compatibility_check=False)
 
 
