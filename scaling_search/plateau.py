@@ -20,10 +20,19 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from scaling_search.counting.analytic import Counts
+from scaling_search.counting.analytic import Counts, analytic_counts
 from scaling_search.counting.counter import Counter, count_all
 from scaling_search.errors import InputError
-from scaling_search.grid import Candidate, GridSpec, cost_layout, measure, nominal_ratio, proxy_layout, within
+from scaling_search.grid import (
+    PREFILTER_SLACK,
+    Candidate,
+    GridSpec,
+    cost_layout,
+    measure,
+    nominal_ratio,
+    proxy_layout,
+    within,
+)
 from scaling_search.models.scaling import Layout
 
 Coefficients = tuple[float, float, float]
@@ -207,13 +216,16 @@ def refinement_points(spec: GridSpec, parent: Plateau, counter: Counter, *, step
                       phi: float | None = None, limit: int | None = None) -> list[RefinementPoint]:
     """One candidate per network that ``parent`` splits into at ``phi`` (default 2 · ``parent.phi``) on the constraint.
 
-    The finer grid (``step``, default ``spec.step / 5``, aligned to the low end of ``spec``'s
-    ranges) is taken inside ``parent`` on each axis, every value that lies in the box (a value on
-    an open end lies outside it); an axis where the box holds no such value contributes its
-    midpoint. The grid points are grouped by the proxy and cost-scale networks they realise at
-    ``phi``; each group's box (its plateau at ``phi`` clipped to ``parent``) is measured with
-    ``counter`` at ``spec``'s scale and ``phi`` and kept when it meets the constraint at ``phi``
-    (target^phi within tolerance). Its representative (the midpoint rule) stands for it. Under
+    Without ``step`` (measured constraint) the split is exact: each axis's classes at ``phi`` are
+    walked end to end by bisection (:func:`axis_classes`), as if on an infinitely fine step. With
+    a ``step`` (and under the nominal constraint, where it defaults to ``spec.step / 5``), the
+    finer grid, aligned to the low end of ``spec``'s ranges, is taken inside ``parent`` on each
+    axis, every value that lies in the box (a value on an open end lies outside it); an axis where
+    the box holds no such value contributes its midpoint. The grid points are grouped by the proxy
+    and cost-scale networks they realise at ``phi``; each group's box (its plateau at ``phi``
+    clipped to ``parent``) is measured with ``counter`` at ``spec``'s scale and ``phi`` and kept
+    when it meets the constraint at ``phi`` (target^phi within tolerance). Its representative (the
+    midpoint rule) stands for it. Under
     ``spec.constraint == "nominal"`` the constraint is on the continuous α·β²·γ², not on the
     network: then a group is kept when some of its grid points meet it, and the one nearest the
     box's midpoint (the smallest on a tie) stands for the group instead.
@@ -224,8 +236,10 @@ def refinement_points(spec: GridSpec, parent: Plateau, counter: Counter, *, step
 
     A box narrower than ``step`` on an axis shows only the networks its grid values realise: the
     paper's φ = 1 class splits into 24 networks at φ = 2 (4 depths × 3 widths × 2 cost-scale
-    resolutions), 4 of them on the constraint, all with α ≤ √1.25; the default step 0.01 sees one
-    of those 4, 0.005 two, 0.001 all four.
+    resolutions), 4 of them on the constraint, all with α ≤ √1.25; the exact split finds all 4,
+    a step of 0.01 one of them, 0.005 two, 0.001 all four. Candidates the closed form puts far
+    from the target (beyond the tolerance and :data:`~scaling_search.grid.PREFILTER_SLACK`) are
+    not counted with ``counter``.
 
     Example: the paper's class at φ = 1, refined at φ = 2 on a step of 0.005
 
@@ -243,8 +257,11 @@ def refinement_points(spec: GridSpec, parent: Plateau, counter: Counter, *, step
     refine = replace(spec, phi=2 * parent.phi if phi is None else phi, step=spec.step / 5 if step is None else step,
                      alpha_range=parent.alpha, beta_range=parent.beta, gamma_range=parent.gamma)
     middle = parent.representative()
-    axes = [axis_groups(refine, middle, axis, fine_values(low, interval, refine.step) or [middle[axis]])
-            for axis, (low, interval) in enumerate(zip(lows, parent.intervals, strict=True))]
+    if step is None and refine.constraint == "measured":
+        axes = [axis_classes(refine, middle, axis) for axis in range(3)]
+    else:
+        axes = [axis_groups(refine, middle, axis, fine_values(low, interval, refine.step) or [middle[axis]])
+                for axis, (low, interval) in enumerate(zip(lows, parent.intervals, strict=True))]
     chosen: list[tuple[Coefficients, Plateau]] = []
     for groups in itertools.product(*axes):
         (alpha, alpha_values), (beta, beta_values), (gamma, gamma_values) = groups
@@ -258,6 +275,10 @@ def refinement_points(spec: GridSpec, parent: Plateau, counter: Counter, *, step
         if meeting:
             nearest = min(meeting, key=lambda p: (math.dist(p, target), p))
             chosen.append((nearest, sub))
+    if refine.constraint == "measured":  # the closed form rules out what cannot be near the target, uncounted
+        base_macs = analytic_counts(refine.base_cost_layout()).macs
+        chosen = [(p, sub) for p, sub in chosen if within(analytic_counts(cost_layout(refine, *p)).macs / base_macs,
+                                                          refine.target_ratio, refine.tolerance + PREFILTER_SLACK)]
     layouts = [refine.base_cost_layout(), refine.base_layout()]
     layouts += [layout(refine, *p) for p, _ in chosen for layout in (cost_layout, proxy_layout)]
     counts = count_all(counter, layouts)
@@ -277,6 +298,22 @@ def fine_values(low: float, interval: Interval, step: float) -> list[float]:
     last = math.ceil((hi - low) / step)
     values = (round(low + i * step, 10) for i in range(first, last + 1))
     return [value for value in values if lo <= value <= hi]
+
+
+def axis_classes(spec: GridSpec, point: Coefficients, axis: int) -> list[tuple[Interval, list[float]]]:
+    """Every class on ``axis`` within ``spec``'s range at ``spec.phi``, in order, each with its midpoint.
+
+    Exact: what :func:`axis_groups` finds on an infinitely fine step. Each class is found by
+    bisection (:func:`axis_interval`) and the next starts at the float after its end.
+    """
+    limits = (spec.alpha_range, spec.beta_range, spec.gamma_range)[axis]
+    classes: list[tuple[Interval, list[float]]] = []
+    value = limits[0]
+    while value <= limits[1]:
+        interval = axis_interval(spec, moved(point, axis, value), axis, limits)
+        classes.append((interval, [midpoint(interval)]))
+        value = math.nextafter(interval[1], math.inf)
+    return classes
 
 
 def axis_groups(spec: GridSpec, point: Coefficients, axis: int, values: list[float]

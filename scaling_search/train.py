@@ -37,6 +37,7 @@ from scaling_search.models.efficientnet import build, count_parameters, zero_ini
 from scaling_search.models.scaling import Layout
 from scaling_search.recipe import RECIPES, Budget, Recipe
 from scaling_search.step import GraphedStep, StepMode, TrainStep, make_step, step_mode
+from scaling_search.verdicts import pack_correctness
 
 Status = Literal["ok", "diverged", "oom", "failed"]
 Report = Callable[[int, float, float], Any]
@@ -97,6 +98,9 @@ class ProxyResult:
     graph_error: str | None
     """Why CUDA-graph capture failed when it did (the run then went on eagerly)."""
     device: str
+    val_correct: str | None = None
+    """Which validation images the final model got right, packed (:func:`scaling_search.verdicts.pack_correctness`):
+    what the paired bootstrap of :mod:`scaling_search.verdicts` resamples. Set only when the run finished."""
 
     @property
     def ok(self) -> bool:
@@ -125,6 +129,7 @@ class _Run:
     step_mode: StepMode | None = None
     graph_error: str | None = None
     test_acc: float | None = None
+    val_correct: str | None = None
 
     @property
     def img_per_s(self) -> float | None:
@@ -200,6 +205,7 @@ def train_proxy(
         val_acc=run.val_curve[-1] if status == "ok" else None,
         best_val_acc=max(run.val_curve, default=None),
         test_acc=run.test_acc if status == "ok" else None,
+        val_correct=run.val_correct if status == "ok" else None,
         val_curve=tuple(run.val_curve),
         train_loss_curve=tuple(run.train_loss_curve),
         epochs=len(run.val_curve),
@@ -270,11 +276,12 @@ def _epochs(
         run.graph_error = step.fallback_reason if isinstance(step, GraphedStep) else None
         train_loss = loss_sum.item() / steps_per_epoch
         evaluator.calibrate_batchnorm(train_x[order[: recipe.bn_calibration_images]])
-        val_acc = evaluator.accuracy(val_x, val_y, "validation", epoch)
+        val_acc, val_right = evaluator.accuracy(val_x, val_y, "validation", epoch)
         run.val_curve.append(val_acc)
         run.train_loss_curve.append(train_loss)
         if epoch == budget.epochs:
-            run.test_acc = evaluator.accuracy(data.test_x.to(device), data.test_y.to(device), "test", epoch)
+            run.val_correct = pack_correctness(val_right.cpu().numpy())
+            run.test_acc, _ = evaluator.accuracy(data.test_x.to(device), data.test_y.to(device), "test", epoch)
         yield EpochProgress(epoch, budget.epochs, train_loss, val_acc, epoch_img_per_s, time.perf_counter() - started)
 
 
@@ -330,28 +337,30 @@ class _Evaluator:
             return self.model(x.contiguous(memory_format=self.step.memory_format))
 
     @torch.no_grad()
-    def accuracy(self, images: torch.Tensor, labels: torch.Tensor, split: str, epoch: int) -> float:
-        """Top-1 accuracy in eval mode; one host sync at the end.
+    def accuracy(self, images: torch.Tensor, labels: torch.Tensor, split: str, epoch: int
+                 ) -> tuple[float, torch.Tensor]:
+        """Top-1 accuracy in eval mode, and which images were right (a bool tensor on the device); one host sync.
 
         Raises :class:`_Diverged`, naming ``split`` and ``epoch``, when any image's logits are not
         finite: ``argmax`` would count NaN logits as class 0 and record a broken network at chance.
-        The count of such images is kept on the device beside the correct count, so the check
-        adds no sync.
+        The count of such images is kept on the device beside the per-image correctness, so the
+        check adds no sync.
         """
-        counts = torch.zeros(2, dtype=torch.long, device=labels.device)  # correct, images with non-finite logits
+        right = torch.zeros(len(labels), dtype=torch.bool, device=labels.device)
+        non_finite = torch.zeros((), dtype=torch.long, device=labels.device)
         self.model.eval()
         try:
             for start in range(0, len(images), self.batch):
                 logits = self._logits(images[start : start + self.batch])
-                counts[0] += (logits.argmax(1) == labels[start : start + self.batch]).sum()
-                counts[1] += (~torch.isfinite(logits)).any(1).sum()
+                right[start : start + self.batch] = logits.argmax(1) == labels[start : start + self.batch]
+                non_finite += (~torch.isfinite(logits)).any(1).sum()
         finally:
             self.model.train()
-        correct, non_finite = counts.tolist()
-        if non_finite:
-            raise _Diverged(f"{split} logits were not finite for {non_finite} of {len(labels)} images at the "
+        correct, bad = torch.stack([right.sum(), non_finite]).tolist()
+        if bad:
+            raise _Diverged(f"{split} logits were not finite for {bad} of {len(labels)} images at the "
                             f"evaluation after epoch {epoch}")
-        return correct / len(labels)
+        return correct / len(labels), right
 
     @torch.no_grad()
     def calibrate_batchnorm(self, images: torch.Tensor) -> None:

@@ -43,10 +43,12 @@ def test_get_trial_report_value_and_user_attr_by_id(study):
     compat.report_value(study, trial_id, 1, 0.25)
     compat.report_value(study, trial_id, 2, 0.5)
     compat.set_user_attr(study, trial_id, "status", "ok")
+    compat.set_system_attr(study, trial_id, "val_correct", "3:oA==")
     stored = compat.get_trial(study, trial_id)
     assert stored.number == trial.number and stored.state == TrialState.RUNNING, f"{UPSTREAM}: get_trial by id"
     assert stored.intermediate_values == {1: 0.25, 2: 0.5}, f"{UPSTREAM}: intermediate values by id"
     assert stored.user_attrs == {"status": "ok"}, f"{UPSTREAM}: user attributes by id"
+    assert stored.system_attrs.get("val_correct") == "3:oA==", f"{UPSTREAM}: system attributes by id"
     study.tell(trial.number, 0.5)  # a trial recorded by id is still told by number
     assert study.get_trials()[0].state == TrialState.COMPLETE
 

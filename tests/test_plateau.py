@@ -150,10 +150,15 @@ def test_refinement_of_the_paper_class_yields_networks_on_the_constraint_at_phi_
     found = refinement_points(SPEC, parent, analytic_counts)
     assert time.perf_counter() - started < 5
     refinement_checks(SPEC, parent, found)
-    # on the default step (0.01) β and γ hold one grid value each in the box, so one network is seen
-    assert [p.coefficients for p in found] == [(1.059, 1.1006, 1.1487)]
+    # without a step the split is exact: all 4 networks on the constraint, as on a step of 0.001
+    assert [p.candidate.layout.structure_key() for p in found] == [
+        p.candidate.layout.structure_key() for p in refinement_points(SPEC, parent, analytic_counts, step=0.001)]
+    assert len(found) == 4
     assert found[0].plateau.bounds()["alpha"] == [1.0, 1.118034]  # α² ≤ 1.25: depths as at φ = 1 with 4α² ≤ 5
     assert found == refinement_points(SPEC, parent, analytic_counts)
+    # on a step of 0.01 β and γ hold one grid value each in the box, so one network is seen
+    coarse = refinement_points(SPEC, parent, analytic_counts, step=0.01)
+    assert [p.coefficients for p in coarse] == [(1.059, 1.1006, 1.1487)]
 
 
 def test_refinement_on_a_finer_step_sees_more_networks_and_limit_spreads_them():

@@ -65,8 +65,9 @@ def test_an_off_constraint_candidate_is_shown_but_never_the_best(tmp_path, capsy
                                      (1.4, 1.1, 1.05, "compound"): [0.70, 0.71]})
     assert report(tmp_path, "unequal") == 0
     index = (tmp_path / "out" / "index.md").read_text()
-    assert "Best coefficients: **α = 1, β = 1.1, γ = 1.3**" in index
-    assert "the runner-up a1.4-b1.1-g1.05" in index and "the paper's (1.2, 1.1, 1.15) (off the constraint" in index
+    assert "The winning network (a1.0-b1.1-g1.3)" in index  # the exported coefficients are its plateau's midpoint
+    assert "Against the runner-up a1.4-b1.1-g1.05" in index
+    assert "Against the paper's (1.2, 1.1, 1.15) (off the constraint" in index
     rows = list(csv.DictReader((tmp_path / "out" / "alpha_beta_gamma.csv").read_text().splitlines()))
     assert [(r["kind"], r["constraint"]) for r in rows] == [
         ("reference", "off-constraint"), ("resolution-only", "off-constraint"), ("compound", ""), ("compound", "")]
@@ -87,7 +88,7 @@ def test_tables_numbers_ranks_and_separable_winner(tmp_path, capsys):
     assert float(top["test_acc"]) == pytest.approx(0.80)
     assert rows[1]["paper"] and not rows[0]["paper"]
     index = (tmp_path / "out" / "index.md").read_text()
-    assert "separable from seed noise" in index and "not separable" not in index
+    assert ": resolved" in index and "not resolved" not in index and "tied" not in index
     assert "![accuracy against measured MACs](figures/accuracy_vs_macs.png)" in index
     markdown = (tmp_path / "out" / "alpha_beta_gamma.md").read_text()
     assert "| 1 | 1.000 | 1.100 | 1.300 |" in markdown
@@ -105,11 +106,13 @@ def test_note_is_shown_under_the_title(tmp_path):
     assert "> Reduced to fit a CPU." in (tmp_path / "out" / "index.md").read_text().splitlines()[2]
 
 
-def test_tie_is_called_a_tie(tmp_path):
+def test_an_unresolved_difference_is_not_called_a_tie(tmp_path):
     make_study(tmp_path, "tie", {(1.0, 1.1, 1.3, "compound"): [0.80, 0.70, 0.75],
                                  (1.2, 1.1, 1.15, "reference"): [0.76, 0.74, 0.73]})
     assert report(tmp_path, "tie") == 0
-    assert "not separable from seed noise" in (tmp_path / "out" / "index.md").read_text()
+    index = (tmp_path / "out" / "index.md").read_text()
+    assert "not resolved at this budget" in index and "tied" not in index
+    assert "It cannot conclude that the winner beats the paper's (1.2, 1.1, 1.15)" in index
 
 
 def test_single_seed_cannot_tell(tmp_path):
@@ -281,13 +284,13 @@ def test_report_api_bad_input(tmp_path, kwargs, message):
 
 
 def test_best_json_holds_only_a_compound_candidate_on_the_constraint(tmp_path):
-    from scaling_search.search.results import best_candidate, candidate_table
+    from scaling_search.search.verdict import study_answer
 
     definition = make_study(tmp_path, "eligible", {(1.2, 1.1, 1.15, "reference"): [0.9],
                                                    (2.0, 1.0, 1.0, "depth-only"): [0.85],
                                                    (1.4, 1.1, 1.05, "compound"): [0.7]})
     trials = optuna.load_study(study_name="eligible", storage=definition.storage_url()).get_trials()
-    best = best_candidate(candidate_table(trials), phi=1.0)
-    assert (best["kind"], best["alpha"], best["cost_resolution"]) == ("compound", 1.4, 236)
+    best = study_answer(trials, definition, num_classes=10)
+    assert (best["kind"], best["trained"]["alpha"], best["cost_resolution"]) == ("compound", 1.4, 236)
     only_off = [t for t in trials if t.user_attrs["kind"] != "compound"]
-    assert best_candidate(candidate_table(only_off), phi=1.0) is None
+    assert study_answer(only_off, definition, num_classes=10) is None

@@ -13,6 +13,8 @@ from scaling_search.cli.common import emit, finite_float, fmt, integer, progress
 from scaling_search.search.definition import STRATEGIES, StudyDefinition, from_mapping, load_definition
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from scaling_search.search.runner import StudyOutcome
 
 DESCRIPTION = """\
@@ -49,6 +51,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what.add_argument("--max-candidates", type=integer,
                       help="train at most this many compound candidates, spread over the grid (the paper's point "
                            "and baselines come on top)")
+    answer = parser.add_argument_group("how the answer is decided")
+    answer.add_argument("--finalists", type=integer,
+                        help="re-train the top K compound candidates and the paper's point on fresh seeds, and decide "
+                             "on those runs only (default 3; 0: decide on the search's own runs)")
+    answer.add_argument("--finalist-seeds", type=integer, help="fresh seeds per finalist (default 2 CPU, 3 GPU)")
+    answer.add_argument("--refine", action=argparse.BooleanOptionalAction,
+                        help="train the networks the winning class splits into at twice phi and pick the final "
+                             "coefficients among them (default: when the class is wider than a grid step)")
+    answer.add_argument("--refine-step", type=finite_float, help="finer step inside the winning class (default step/5)")
+    answer.add_argument("--max-refine", type=integer,
+                        help="train at most this many refinement networks (default 2 CPU, all GPU)")
     task = parser.add_argument_group("the proxy task")
     flags.add_dataset_flags(task)
     task.add_argument("--val-fraction", type=finite_float, help="share of training data held out (default 0.1)")
@@ -89,6 +102,7 @@ RANKED_COLUMNS = [
     ("alpha", "alpha", fmt(".3f")),
     ("beta", "beta", fmt(".3f")),
     ("gamma", "gamma", fmt(".3f")),
+    ("plateau", "plateau: alpha | beta | gamma", fmt("s")),
     ("kind", "kind", fmt("s")),
     ("measured_ratio", "cost", fmt(".2f")),
     ("constraint", "", fmt("s")),
@@ -96,8 +110,13 @@ RANKED_COLUMNS = [
     ("resolution", "proxy res", fmt("d")),
     ("accuracy", "val acc (mean ± std)", fmt("s")),
     ("n_seeds", "n", fmt("d")),
+    ("n_failed", "failed", fmt("d")),
     ("test_acc", "test acc", fmt(".4f")),
 ]
+STAGE_HEADINGS = {
+    "finalist": "finalists, on fresh seeds (the verdict uses these runs only):",
+    "refine": "refinement, at twice phi inside the winning class:",
+}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -134,19 +153,10 @@ def resume_command(definition: StudyDefinition) -> str:
 
 def summary(outcome: StudyOutcome, folder: Path) -> str:
     """The ranked candidates, the trial counts, the failures and the best coefficients of a ``StudyOutcome``."""
-    from scaling_search.search.results import on_constraint
 
-    lines = []
-    if not outcome.table.empty:
-        rows = []
-        for row in outcome.table.to_dict("records"):
-            std = row["score_std"]
-            spread = f" ± {std:.4f}" if std == std and row["n_seeds"] > 1 else ""  # NaN-safe
-            flag = "" if on_constraint(row["on_constraint"]) else "off-constraint"
-            rows.append(dict(row, accuracy=f"{row['score']:.4f}{spread}", constraint=flag))
-        lines.append(render_table(rows, RANKED_COLUMNS))
-    else:
-        lines.append("no trial completed")
+    lines = [ranked_table(outcome.table) if not outcome.table.empty else "no trial completed"]
+    for stage, table in outcome.stages.items():
+        lines += ["", STAGE_HEADINGS[stage], ranked_table(table)]
     c = outcome.counts
     lines.append(f"\n{c['complete']} complete, {c['fail']} failed, {c['pruned']} stopped early, "
                  f"{c['waiting'] + c['running']} unfinished")
@@ -154,11 +164,44 @@ def summary(outcome: StudyOutcome, folder: Path) -> str:
         lines.append(f"  failed: {failure}")
     if outcome.best:
         b = outcome.best
+        box = b["plateau"]
         lines.append(f"best: alpha={b['alpha']:.4g} beta={b['beta']:.4g} gamma={b['gamma']:.4g} "
-                     f"(val acc {b['score']:.4f}, cost {b['measured_ratio']:.2f}x at {b['cost_resolution']} px; "
-                     "compound candidates on the constraint only)")
+                     f"(val acc {b['score']:.4f} over {b['n_seeds']} {SEEDS_OF[b['decided_by']]}, cost "
+                     f"{b['measured_ratio']:.2f}x at {b['cost_resolution']} px; compound candidates on the "
+                     "constraint only)")
+        lines.append(f"  stands for its plateau alpha {interval(box['alpha'])}, beta {interval(box['beta'])}, "
+                     f"gamma {interval(box['gamma'])} ({b['representative']})")
+        for comparison in b["comparisons"]:
+            lines.append(f"  {comparison['against']}: {comparison['sentence']}")
+        refined = b["refinement"]
+        if not refined.get("ran"):
+            lines.append(f"  refinement did not run: {refined['reason']}")
         lines.append(f"wrote {folder}/results.csv, best.json, derived.json and configs/phi0..phi7.json")
     elif not outcome.table.empty:
         lines.append("no compound candidate on the constraint completed, so there is no best (the paper's point "
                      "and the baselines are shown for comparison only)")
     return "\n".join(lines)
+
+
+SEEDS_OF = {"finalists": "fresh finalist seeds", "search": "search seeds (no finalists: picked and judged on the same "
+                                                         "runs)"}
+
+
+def interval(bounds: list[float] | tuple[float, float]) -> str:
+    """``1.000–1.250``: a plateau interval as the tables show it."""
+    return f"{bounds[0]:.3f}–{bounds[1]:.3f}"
+
+
+def ranked_table(table: pd.DataFrame) -> str:
+    """A stage's ranked candidates as a text table, with each row's plateau and its failed seeds."""
+    from scaling_search.search.results import on_constraint
+
+    rows = []
+    for row in table.to_dict("records"):
+        std = row["score_std"]
+        spread = f" ± {std:.4f}" if std == std and row["n_seeds"] > 1 else ""  # NaN-safe
+        accuracy = f"{row['score']:.4f}{spread}" if row["n_seeds"] else "–"
+        flag = "" if on_constraint(row["on_constraint"]) else "off-constraint"
+        box = " | ".join(interval(row[f"plateau_{name}"]) for name in ("alpha", "beta", "gamma"))
+        rows.append(dict(row, accuracy=accuracy, constraint=flag, plateau=box))
+    return render_table(rows, RANKED_COLUMNS)

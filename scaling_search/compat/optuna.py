@@ -41,6 +41,12 @@ def set_user_attr(study: optuna.Study, trial_id: int, key: str, value: Any) -> N
     study._storage.set_trial_user_attr(trial_id, key, value)
 
 
+def set_system_attr(study: optuna.Study, trial_id: int, key: str, value: Any) -> None:
+    """Set a system attribute of a RUNNING trial: kept in the study like a user attribute, but not shown by
+    optuna-dashboard (for bulky records, such as which validation images a trial got right)."""
+    study._storage.set_trial_system_attr(trial_id, key, value)
+
+
 def requeue(study: optuna.Study, trial_id: int) -> None:
     """Put a RUNNING trial back to WAITING; it keeps its number, parameters and attributes.
 

@@ -71,6 +71,12 @@ class StudyDefinition:
     resolution_multiple: int = GRID_DEFAULTS.resolution_multiple
     baselines: bool = GRID_DEFAULTS.baselines
     max_candidates: int | None = None
+    # how the answer is decided (scaling_search.search.stages)
+    finalists: int = 3
+    finalist_seeds: int | None = None
+    refine: bool | None = None  # None: refine when the winning class is wider than a grid step
+    refine_step: float | None = None  # None: step / 5
+    max_refine: int | None = None
     # the proxy task
     dataset: str = "synthetic"
     data_root: str | None = None
@@ -184,12 +190,17 @@ def validate(definition: StudyDefinition) -> None:
     if d.strategy not in STRATEGIES:
         raise InputError(f"unknown strategy {d.strategy!r}; choose one of {', '.join(STRATEGIES)}")
     positive_ints = {"seeds": d.seeds, "trials_per_gpu": d.trials_per_gpu, "trials": d.trials,
-                     "max_candidates": d.max_candidates, "max_concurrent": d.max_concurrent}
+                     "max_candidates": d.max_candidates, "max_concurrent": d.max_concurrent,
+                     "finalist_seeds": d.finalist_seeds, "max_refine": d.max_refine}
     for name, value in positive_ints.items():
         if value is not None and value < 1:
             raise InputError(f"{name.replace('_', '-')} must be >= 1, got {value}")
     if d.cpus_per_trial is not None and not (0 < d.cpus_per_trial <= 1024):
         raise InputError(f"cpus-per-trial must be > 0 (fractions share a core), got {d.cpus_per_trial}")
+    if d.finalists < 0:
+        raise InputError(f"finalists must be >= 0 (0: the verdict uses the search's own runs), got {d.finalists}")
+    if d.refine_step is not None and not 0 < d.refine_step < d.step:
+        raise InputError(f"refine-step must lie in (0, the grid's step {d.step:g}), got {d.refine_step}")
     if d.max_failures < 0:
         raise InputError(f"max-failures must be >= 0, got {d.max_failures}")
     if not 0 < d.val_fraction <= 0.5:

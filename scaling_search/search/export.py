@@ -10,16 +10,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from optuna.trial import FrozenTrial
 
 from scaling_search.cache import write_atomic
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.family import derive_family, released_family
 from scaling_search.models.architecture import FAMILY_PHIS
+from scaling_search.plateau import Plateau, plateau_spread
 from scaling_search.publish import publish
 from scaling_search.search.definition import StudyDefinition
-from scaling_search.search.results import best_candidate, trial_rows
+from scaling_search.search.results import trial_rows
+from scaling_search.search.verdict import study_answer
 
 STUDY_FILES = ("study.toml", "results.csv", "best.json", "derived.json", "configs")
 """Everything a study's folder may hold from scaling-search (Ray Tune's own ``ray/`` folder aside)."""
@@ -30,15 +31,14 @@ def save_definition(definition: StudyDefinition) -> None:
     write_atomic(definition.study_dir() / "study.toml", definition.to_toml().encode())
 
 
-def export_study(trials: list[FrozenTrial], table: pd.DataFrame, definition: StudyDefinition,
-                 num_classes: int) -> dict[str, Any] | None:
-    """Write the study's result files; returns best.json's content (None when no trial completed).
+def export_study(trials: list[FrozenTrial], definition: StudyDefinition, num_classes: int) -> dict[str, Any] | None:
+    """Write the study's result files; returns best.json's content (None when no contender completed).
 
-    ``table`` is the trials' ranked candidate table (:func:`~scaling_search.search.results.candidate_table`).
-    A failure (a full disk, a read-only folder) leaves the previous export untouched.
+    best.json is :func:`~scaling_search.search.verdict.study_answer`. A failure (a full disk, a
+    read-only folder) leaves the previous export untouched.
     """
     folder = definition.study_dir()
-    best = best_candidate(table, definition.phi)
+    best = study_answer(trials, definition, num_classes)
     if best is not None:
         best["study"] = definition.study
 
@@ -74,8 +74,12 @@ def write_family(folder: Path, best: dict[str, Any], definition: StudyDefinition
     derived = derive_family(best["alpha"], best["beta"], best["gamma"], FAMILY_PHIS, analytic_counts,
                             base_resolution=definition.cost_resolution,
                             resolution_multiple=definition.resolution_multiple, num_classes=definition.cost_classes)
+    box = Plateau(point=(best["alpha"], best["beta"], best["gamma"]), phi=best["phi"],
+                  **{name: tuple(bounds) for name, bounds in best["plateau"].items()})
     write_json(folder / "derived.json", {
         "coefficients": coefficients,
+        "plateau": best["plateau"],
+        "plateau_spread": plateau_spread(box, FAMILY_PHIS),
         "scale": scale,
         "proxy": {"base_resolution": definition.base_resolution, "num_classes": num_classes},
         "derived": [m.to_dict() for m in derived],

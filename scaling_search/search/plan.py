@@ -12,14 +12,20 @@ from scaling_search.search.definition import StudyDefinition
 
 @dataclass(frozen=True)
 class PlannedTrial:
-    """One proxy run: a candidate and a seed. ``key`` identifies it across resumes."""
+    """One proxy run of a stage: a candidate (measured at its φ) and a seed. ``key`` identifies it across resumes.
+
+    Search trials keep the keys of studies made before stages existed (``<candidate>/seed<n>``);
+    the later stages prefix theirs (``finalist/…``, ``refine/…``).
+    """
 
     candidate: Candidate
     seed: int
+    stage: str = "search"
 
     @property
     def key(self) -> str:
-        return f"{candidate_id(self.candidate.coefficients)}/seed{self.seed}"
+        name = f"{candidate_id(self.candidate.coefficients)}/seed{self.seed}"
+        return name if self.stage == "search" else f"{self.stage}/{name}"
 
 
 def candidate_id(coefficients: tuple[float, float, float]) -> str:

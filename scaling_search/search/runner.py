@@ -21,7 +21,7 @@ import optuna
 import pandas as pd
 
 from scaling_search.counting.counter import Counter, make_counter
-from scaling_search.data import check_dataset, load_dataset
+from scaling_search.data import ImageData, check_dataset, load_dataset
 from scaling_search.errors import InputError
 from scaling_search.progress import count_lines
 from scaling_search.search.claims import driver_lock, new_database
@@ -30,8 +30,9 @@ from scaling_search.search.definition import StudyDefinition, changed_options
 from scaling_search.search.environment import software_versions
 from scaling_search.search.export import export_study, save_definition, study_files
 from scaling_search.search.plan import plan_grid, reference_plan
-from scaling_search.search.results import candidate_table, failure_lines
+from scaling_search.search.results import STAGES, candidate_table, failure_lines, stage_trials, trial_stage
 from scaling_search.search.sizing import largest_resolution, resolve_for_device
+from scaling_search.search.stages import next_stage
 from scaling_search.search.storage import (
     counts,
     create_study,
@@ -45,6 +46,7 @@ from scaling_search.search.storage import (
 )
 from scaling_search.search.tpe import tpe_sampler
 from scaling_search.search.trainable import run_trial
+from scaling_search.search.verdict import stage_spec, with_plateaus
 
 RUN_OPTIONS = ("storage", "studies_dir", "address", "trials_per_gpu", "max_concurrent", "max_failures")
 """Options a resumed study takes from this run rather than from its saved definition."""
@@ -75,7 +77,10 @@ class StudyOutcome:
     trained: bool
     """False when the study was already finished and nothing was trained."""
     table: pd.DataFrame = field(compare=False, repr=False)
-    """One row per candidate with completed trials, ranked by mean validation accuracy (``score``)."""
+    """The search's candidates that ran, one row each, ranked (:func:`~scaling_search.search.results.candidate_table`:
+    candidates with no failed seed first, by mean validation accuracy, ``score``)."""
+    stages: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
+    """The later stages' tables, by stage ("finalist", "refine"), for the stages that ran."""
     files: tuple[Path, ...] = ()
     """The study's files that exist: study.toml, results.csv, best.json, derived.json, configs/."""
 
@@ -131,13 +136,16 @@ def run(wanted: StudyDefinition, resume: bool, ray: RaySession, log: Callable[[s
             raise InputError(f"no study named {wanted.study!r} in {wanted.storage_url()}; start it without --resume")
     else:
         definition = continued_definition(existing, wanted, resume)
-        state = counts(existing.get_trials(deepcopy=False))
-        if state["waiting"] + state["running"] == 0 and not needs_more_tpe(existing, definition):
+        trials = existing.get_trials(deepcopy=False)
+        state = counts(trials)
+        unfinished = state["waiting"] + state["running"]
+        pending = unfinished == 0 and next_stage(trials, definition, study_classes(existing), make_counter("fvcore"))
+        if unfinished == 0 and not pending and not needs_more_tpe(existing, definition):
             log(f"study {wanted.study!r} is finished: nothing to train (results below)")
             return finish(existing, definition, interrupted=False, trained=False)
         if not resume:
-            raise InputError(f"study {wanted.study!r} has {state['waiting'] + state['running']} unfinished "
-                             f"trials; continue it with --resume")
+            left = f"{unfinished} unfinished trials" if unfinished else f"its {pending[0]} stage still to run"
+            raise InputError(f"study {wanted.study!r} has {left}; continue it with --resume")
 
     if definition.dataset != wanted.dataset:
         check_dataset(definition.dataset)  # a resumed study's own dataset, before Ray starts
@@ -160,12 +168,44 @@ def run(wanted: StudyDefinition, resume: bool, ray: RaySession, log: Callable[[s
             log(f"resuming: {orphans} trials left running by the previous driver will run again")
     save_definition(definition)
     study = optuna.load_study(study_name=definition.study, storage=storage, sampler=tpe_sampler(seed=0))
+    interrupted = run_stages(study, definition, data, counter, trainable, log)
+    return finish(study, definition, interrupted=interrupted, trained=True)
+
+
+def run_stages(study: optuna.Study, definition: StudyDefinition, data: ImageData, counter: Counter,
+               trainable: Callable[..., None], log: Callable[[str], None]) -> bool:
+    """Train what the study has WAITING, then each later stage in turn (:mod:`~.stages`). True when interrupted."""
     from scaling_search.search.tuning import execute  # Ray Tune: imported only when there are trials to run
 
-    interrupted = execute(study, definition, data, counter, trainable, log)
-    if requeue_orphans(study):
-        interrupted = True
-    return finish(study, definition, interrupted=interrupted, trained=True)
+    stage = current_stage(study)
+    while True:
+        if execute(study, definition, data, counter, trainable, log, stage) or requeue_orphans(study):
+            return True
+        following = next_stage(study.get_trials(deepcopy=False), definition, data.num_classes, counter)
+        if following is None:
+            return False
+        stage, planned = following
+        enqueue_plan(study, planned)
+        log(f"{STAGE_TITLES[stage]}: {len(planned)} trials")
+
+
+STAGE_TITLES = {
+    "search": "search",
+    "finalist": "finalists (the top candidates and the paper's point again, on fresh seeds)",
+    "refine": "refinement (the winning class's distinct networks at twice the study's phi)",
+}
+
+
+def current_stage(study: optuna.Study) -> str:
+    """The stage of the study's unfinished trials: the latest stage that has any (the search when none has)."""
+    unfinished = [t for t in study.get_trials(deepcopy=False) if not t.state.is_finished()]
+    stages = {trial_stage(t) for t in unfinished}
+    return next((stage for stage in reversed(STAGES) if stage in stages), "search")
+
+
+def study_classes(study: optuna.Study) -> int:
+    """The class count of the study's dataset, as it was saved when the study was made."""
+    return int(study.user_attrs.get("num_classes", 1000))
 
 
 def continued_definition(existing: optuna.Study, wanted: StudyDefinition, resume: bool) -> StudyDefinition:
@@ -187,7 +227,8 @@ def continued_definition(existing: optuna.Study, wanted: StudyDefinition, resume
 
 def needs_more_tpe(study: optuna.Study, definition: StudyDefinition) -> bool:
     """A TPE study with fewer trials than asked for samples more, even with none WAITING."""
-    return definition.strategy == "tpe" and len(study.get_trials(deepcopy=False)) < (definition.trials or 0)
+    searched = stage_trials(study.get_trials(deepcopy=False), "search")
+    return definition.strategy == "tpe" and len(searched) < (definition.trials or 0)
 
 
 def start_study(storage: optuna.storages.BaseStorage, definition: StudyDefinition, num_classes: int,
@@ -210,7 +251,11 @@ def start_study(storage: optuna.storages.BaseStorage, definition: StudyDefinitio
 def finish(study: optuna.Study, definition: StudyDefinition, interrupted: bool, trained: bool) -> StudyOutcome:
     """Export the study's files and say what it came to."""
     trials = study.get_trials(deepcopy=False)
-    table = candidate_table(trials)
-    best = export_study(trials, table, definition, num_classes=int(study.user_attrs.get("num_classes", 1000)))
+    best = export_study(trials, definition, num_classes=study_classes(study))
+    classes = study_classes(study)
+    stages = {stage: with_plateaus(candidate_table(trials, stage), stage_spec(definition, classes, stage, best))
+              for stage in STAGES}
     return StudyOutcome(study=definition.study, best=best, counts=counts(trials), failures=failure_lines(trials),
-                        interrupted=interrupted, trained=trained, table=table, files=study_files(definition))
+                        interrupted=interrupted, trained=trained, table=stages["search"],
+                        stages={name: table for name, table in stages.items() if name != "search" and len(table)},
+                        files=study_files(definition))

@@ -19,8 +19,16 @@ from optuna.trial import TrialState
 from ray.tune import Callback
 from ray.tune.search import Searcher
 
-from scaling_search.compat.optuna import get_trial, report_value, set_user_attr, storage_id, trial_number
+from scaling_search.compat.optuna import (
+    get_trial,
+    report_value,
+    set_system_attr,
+    set_user_attr,
+    storage_id,
+    trial_number,
+)
 from scaling_search.search.console import Progress
+from scaling_search.search.results import VAL_CORRECT
 from scaling_search.search.storage import OBJECTIVE
 from scaling_search.search.trainable import PROXY_RESULT
 
@@ -80,6 +88,8 @@ class StudySearcher(Searcher):
         for key in RESULT_ATTRS:
             if key in outcome:
                 set_user_attr(self.study, optuna_id, key, outcome[key])
+        if outcome.get("val_correct"):
+            set_system_attr(self.study, optuna_id, VAL_CORRECT, outcome["val_correct"])
         status = outcome["status"]
         if status == "ok":
             self.study.tell(number, outcome["val_acc"])

@@ -20,11 +20,14 @@ class DeviceSizing:
     batch_size: int
     max_candidates: int | None
     cpus_per_trial: float
+    finalist_seeds: int
+    max_refine: int | None
 
 
-CPU_SIZING = DeviceSizing(base_resolution=32, epochs=2, batch_size=CPU_BATCH, max_candidates=3, cpus_per_trial=1)
+CPU_SIZING = DeviceSizing(base_resolution=32, epochs=2, batch_size=CPU_BATCH, max_candidates=3, cpus_per_trial=1,
+                          finalist_seeds=2, max_refine=2)
 GPU_SIZING = DeviceSizing(base_resolution=PROXY_RESOLUTION, epochs=5, batch_size=RECIPES["proxy"].train_batch_size,
-                          max_candidates=None, cpus_per_trial=2)
+                          max_candidates=None, cpus_per_trial=2, finalist_seeds=3, max_refine=None)
 
 
 def resolve_for_device(definition: StudyDefinition, gpus: float) -> StudyDefinition:
@@ -40,6 +43,8 @@ def resolve_for_device(definition: StudyDefinition, gpus: float) -> StudyDefinit
         max_candidates=definition.max_candidates if definition.max_candidates is not None or use_gpu
         else (sizing.max_candidates if definition.strategy == "grid" else None),
         cpus_per_trial=definition.cpus_per_trial or sizing.cpus_per_trial,
+        finalist_seeds=definition.finalist_seeds or sizing.finalist_seeds,
+        max_refine=definition.max_refine if definition.max_refine is not None or use_gpu else sizing.max_refine,
         trials=definition.trials or (DEFAULT_TPE_TRIALS if definition.strategy == "tpe" else None),
     )
 

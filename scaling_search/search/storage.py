@@ -158,6 +158,8 @@ def candidate_attrs(planned: PlannedTrial) -> dict[str, Any]:
     c = planned.candidate
     return {
         "key": planned.key,
+        "stage": planned.stage,
+        "phi": c.phi,
         "candidate": candidate_id(c.coefficients),
         "kind": c.kind,
         "macs": c.macs,
@@ -172,15 +174,29 @@ def candidate_attrs(planned: PlannedTrial) -> dict[str, Any]:
     }
 
 
-def enqueue_plan(study: optuna.Study, plan: list[PlannedTrial]) -> None:
-    """Add every planned trial not yet in the study as a WAITING trial."""
+def enqueue_plan(study: optuna.Study, plan: list[PlannedTrial]) -> int:
+    """Add every planned trial not yet in the study as a WAITING trial; returns how many were added.
+
+    The study's saved search space (``space``) is widened first to hold every planned value (a
+    later stage's fresh seeds), so each driver asks for the trials in a space that contains them.
+    """
     present = {t.user_attrs.get("key") for t in study.get_trials(deepcopy=False)}
-    for planned in plan:
-        if planned.key in present:
-            continue
+    missing = [planned for planned in plan if planned.key not in present]
+    if missing and "space" in study.user_attrs:
+        study.set_user_attr("space", widened_bounds(study.user_attrs["space"], missing))
+    for planned in missing:
         alpha, beta, gamma = planned.candidate.coefficients
         study.enqueue_trial({"alpha": alpha, "beta": beta, "gamma": gamma, "seed": planned.seed},
                             user_attrs=candidate_attrs(planned), skip_if_exists=False)
+    return len(missing)
+
+
+def widened_bounds(bounds: dict[str, list[float]], plan: list[PlannedTrial]) -> dict[str, list[float]]:
+    """``bounds`` (as :func:`space_bounds` saved them) stretched to hold every value ``plan`` asks for."""
+    values = {name: [getattr(p.candidate, name) for p in plan] for name in ("alpha", "beta", "gamma")}
+    values["seed"] = [p.seed for p in plan]
+    return {name: [min([low, *values.get(name, [])]), max([high, *values.get(name, [])])]
+            for name, (low, high) in bounds.items()}
 
 
 def requeue_orphans(study: optuna.Study) -> int:

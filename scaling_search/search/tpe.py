@@ -35,6 +35,7 @@ from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter
 from scaling_search.grid import GridSpec, cost_layout, measure
 from scaling_search.search.plan import PlannedTrial
+from scaling_search.search.results import stage_trials
 from scaling_search.search.storage import candidate_attrs
 
 STARTUP_TRIALS = 5
@@ -156,7 +157,7 @@ def tpe_suggester(spec: GridSpec, counter: Counter, n_trials: int) -> Callable[[
     """
 
     def suggest(study: optuna.Study) -> optuna.Trial | None:
-        while len(study.get_trials(deepcopy=False)) < n_trials:
+        while len(stage_trials(study.get_trials(deepcopy=False), "search")) < n_trials:
             trial = study.ask()
             e_depth = trial.suggest_float("e_depth", 0.0, 1.0)
             width_share = trial.suggest_float("width_share", 0.0, 1.0)

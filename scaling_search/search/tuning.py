@@ -23,6 +23,7 @@ from scaling_search.models.scaling import compound_layout
 from scaling_search.search.console import progress_printer
 from scaling_search.search.definition import StudyDefinition
 from scaling_search.search.plan import grid_spec
+from scaling_search.search.results import stage_trials
 from scaling_search.search.searcher import RetryRecorder, StudySearcher
 from scaling_search.search.storage import OBJECTIVE, space_from_bounds
 from scaling_search.search.tpe import tpe_suggester
@@ -50,25 +51,29 @@ def temporary_environment(values: dict[str, str]) -> Iterator[None]:
 
 
 def execute(study: optuna.Study, definition: StudyDefinition, data: ImageData, counter: Counter,
-            trainable: Callable[..., None], log: Callable[[str], None]) -> bool:
-    """Run the study's WAITING trials (and new TPE trials) on Ray Tune. Returns True when interrupted.
+            trainable: Callable[..., None], log: Callable[[str], None], stage: str = "search") -> bool:
+    """Run the study's WAITING trials (and, in a TPE study's search, new TPE trials) on Ray Tune.
 
-    ``definition`` is resolved for the device; the study holds its search space (``space``) and plan.
+    Returns True when interrupted. ``definition`` is resolved for the device; the study holds its
+    search space (``space``) and plan. Each trial trains at its own φ (a refinement trial's is
+    twice the study's); progress counts the trials of ``stage``.
     """
     use_gpu = definition.device.startswith("cuda")
     settings = TrialSettings(definition.budget(), definition.training_recipe(),
                              threads=max(1, math.floor(definition.cpus_per_trial)), use_gpu=use_gpu)
     spec = grid_spec(definition, data.num_classes)
-    suggest_new = tpe_suggester(spec, counter, definition.trials) if definition.strategy == "tpe" else None
+    sampling = definition.strategy == "tpe" and stage == "search"
+    suggest_new = tpe_suggester(spec, counter, definition.trials) if sampling else None
 
     def config_for(trial: optuna.Trial) -> dict[str, Any]:
         params = trial.params
-        layout = compound_layout(params["alpha"], params["beta"], params["gamma"], definition.phi,
+        phi = float(trial.user_attrs.get("phi", definition.phi))
+        layout = compound_layout(params["alpha"], params["beta"], params["gamma"], phi,
                                  definition.base_resolution, data.num_classes)
         return {"number": trial.number, "seed": params["seed"], "layout": layout.to_dict()}
 
-    trials = study.get_trials(deepcopy=False)
-    total = definition.trials if definition.strategy == "tpe" else len(trials)
+    trials = stage_trials(study.get_trials(deepcopy=False), stage)
+    total = definition.trials if sampling else len(trials)
     already = sum(t.state.is_finished() for t in trials)
     searcher = StudySearcher(study, space_from_bounds(study.user_attrs["space"]), suggest_new, config_for,
                              on_change=progress_printer(total, already, log))

@@ -1,0 +1,118 @@
+"""The stages after a study's search: finalists on fresh seeds, then the refinement of the winning class.
+
+A search picks its winner and would then test it on the same runs that picked it (the winner's
+curse: among many equal candidates the luckiest seed wins). So the top ``finalists`` compound
+candidates on the constraint, and the paper's point, are trained again on seeds the search never
+used (:data:`FINALIST_SEED_BASE` + 0, 1, …), and the verdict uses those runs only.
+
+A grid at φ cannot tell apart the coefficients that realise the same network (its *plateau*,
+:mod:`scaling_search.plateau`). When the winning class is wider than a grid step (or ``refine``
+is set), the refinement stage trains the distinct networks that the class splits into at 2φ,
+those on the constraint there, and the final coefficients are the best of them.
+
+Each stage's plan is a pure function of the finished trials of the stages before it, so a driver
+that dies between or during stages plans the same trials again on resume and only adds the ones
+the study does not hold yet (by key): the counts stay exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from optuna.trial import FrozenTrial
+
+from scaling_search.counting.counter import Counter
+from scaling_search.grid import Candidate, GridSpec, proxy_layout
+from scaling_search.plateau import Plateau, plateau, refinement_points
+from scaling_search.search.definition import StudyDefinition
+from scaling_search.search.plan import PlannedTrial, grid_spec
+from scaling_search.search.results import candidate_table, contenders, stage_trials
+
+FINALIST_SEED_BASE = 1000
+"""Finalists train on seeds 1000, 1001, …: never one a search used (its seeds count from 0)."""
+
+
+def finalist_seeds(definition: StudyDefinition) -> list[int]:
+    """The fresh seeds each finalist trains on (none when the study has no finalists)."""
+    if definition.finalists == 0:
+        return []
+    assert definition.finalist_seeds is not None, "resolve the definition for the device first"
+    return [FINALIST_SEED_BASE + index for index in range(definition.finalist_seeds)]
+
+
+def decided_stage(trials: list[FrozenTrial], definition: StudyDefinition) -> str:
+    """The stage whose runs decide the verdict: "finalist" when the study has finalists, else "search"."""
+    return "finalist" if definition.finalists > 0 and stage_trials(trials, "finalist") else "search"
+
+
+def finished(trials: list[FrozenTrial]) -> bool:
+    return all(t.state.is_finished() for t in trials)
+
+
+def finalist_plan(trials: list[FrozenTrial], definition: StudyDefinition, spec: GridSpec) -> list[PlannedTrial]:
+    """The top ``finalists`` contenders of the search and the paper's point, each on every fresh seed."""
+    table = candidate_table(trials, "search")
+    chosen = list(contenders(table)["candidate"].iloc[: definition.finalists])
+    if not chosen:
+        return []
+    chosen += list(table.loc[table["kind"].eq("reference") & table["n_seeds"].gt(0), "candidate"])
+    search = {t.user_attrs.get("candidate"): t for t in stage_trials(trials, "search")}
+    candidates = [candidate_from_trial(search[name], spec) for name in chosen]
+    return [PlannedTrial(candidate, seed, "finalist") for candidate in candidates
+            for seed in finalist_seeds(definition)]
+
+
+def winning_plateau(trials: list[FrozenTrial], definition: StudyDefinition, spec: GridSpec) -> Plateau | None:
+    """The plateau of the top contender of the deciding stage at the study's φ (None when there is none)."""
+    table = contenders(candidate_table(trials, decided_stage(trials, definition)))
+    if table.empty:
+        return None
+    top = table.iloc[0]
+    return plateau(spec, (float(top["alpha"]), float(top["beta"]), float(top["gamma"])))
+
+
+def wants_refinement(definition: StudyDefinition, parent: Plateau) -> bool:
+    """``refine`` as set, or (unset) whether the winning class is wider than a grid step on some axis."""
+    return definition.refine if definition.refine is not None else parent.is_wide(definition.step)
+
+
+def refine_plan(trials: list[FrozenTrial], definition: StudyDefinition, spec: GridSpec, counter: Counter
+                ) -> list[PlannedTrial]:
+    """The distinct networks inside the winning class at 2φ that meet the constraint there, on the study's seeds."""
+    parent = winning_plateau(trials, definition, spec)
+    if parent is None or not wants_refinement(definition, parent):
+        return []
+    points = refinement_points(spec, parent, counter, step=definition.refine_step, limit=definition.max_refine)
+    return [PlannedTrial(point.candidate, seed, "refine") for point in points for seed in range(definition.seeds)]
+
+
+def next_stage(trials: list[FrozenTrial], definition: StudyDefinition, num_classes: int, counter: Counter
+               ) -> tuple[str, list[PlannedTrial]] | None:
+    """The next stage with trials the study does not hold yet, once every trial before it has finished.
+
+    Returns the stage's name and its missing trials, or None when nothing is left to add (every
+    stage planned, or the study still has unfinished trials to run first).
+    """
+    if not finished(trials):
+        return None
+    spec = grid_spec(definition, num_classes)
+    present = {t.user_attrs.get("key") for t in trials}
+    plans = [("finalist", lambda: finalist_plan(trials, definition, spec)),
+             ("refine", lambda: refine_plan(trials, definition, spec, counter))]
+    for name, plan in plans:
+        missing = [planned for planned in plan() if planned.key not in present]
+        if missing:
+            return name, missing
+    return None
+
+
+def candidate_from_trial(trial: FrozenTrial, spec: GridSpec) -> Candidate:
+    """The candidate a search trial trained, from the attributes stored with it (nothing is counted again)."""
+    attrs = trial.user_attrs
+    alpha, beta, gamma = (float(trial.params[name]) for name in ("alpha", "beta", "gamma"))
+    phi = float(attrs.get("phi", spec.phi))
+    layout = proxy_layout(replace(spec, phi=phi), alpha, beta, gamma)
+    return Candidate(alpha, beta, gamma, phi, float(attrs["nominal_ratio"]), float(attrs["measured_ratio"]),
+                     int(attrs["macs"]), int(attrs["params"]), int(attrs["activations"]), int(attrs["cost_resolution"]),
+                     float(attrs["proxy_ratio"]), int(attrs["resolution"]), attrs["kind"],
+                     bool(attrs.get("on_constraint")), layout)

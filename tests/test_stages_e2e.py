@@ -1,0 +1,80 @@
+"""A study's later stages end to end on CPU: finalists, then refinement, killed with SIGKILL and resumed exactly."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+
+import pytest
+from optuna.trial import TrialState
+
+from scaling_search.search.results import VAL_CORRECT
+from tests.search_helpers import TINY_DATASET, cli, cli_env, load, stop_group, tiny_definition, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+# One compound candidate on the measured constraint, (1.55, 1.05, 1.0), whose class (α in (1.5, 1.667]) is wider
+# than the step and splits into networks on the constraint at φ = 2; the paper's point is trained beside it.
+GRID = ["--step", "0.05", "--alpha-range", "1.5:1.7", "--beta-range", "1.05:1.07", "--gamma-range", "1.0:1.01",
+        "--constraint", "measured"]
+
+
+def test_refinement_survives_sigkill_and_resume_with_exact_counts(tmp_path, ray_dir):
+    definition = tiny_definition(tmp_path, study="refined")
+    argv = cli("run", "--study", "refined", "--studies-dir", definition.studies_dir, "--dataset", TINY_DATASET,
+               "--base-resolution", "16", "--epochs", "1", "--batch-size", "32", *GRID, "--seeds", "1",
+               "--finalists", "1", "--finalist-seeds", "1", "--max-refine", "2", "--device", "cpu",
+               "--max-concurrent", "1", "--ray-temp-dir", ray_dir)
+    driver = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=cli_env(tmp_path),
+                              start_new_session=True)
+    try:
+        def refining() -> bool:
+            try:
+                trials = load(definition).get_trials()
+            except Exception:  # the database is still being created
+                return False
+            return any(t.user_attrs.get("stage") == "refine" and t.state == TrialState.RUNNING for t in trials)
+
+        if not wait_for(refining, timeout=420):
+            stop_group(driver)
+            pytest.fail(f"no refinement trial ran; the driver said:\n{driver.communicate()[0].decode()[-3000:]}")
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(30)
+    finally:
+        stop_group(driver)
+    before = load(definition).get_trials()
+    stages = [t.user_attrs["stage"] for t in before]
+    assert stages.count("search") == 2 and stages.count("finalist") == 2 and stages.count("refine") == 2
+    assert all(t.state == TrialState.COMPLETE for t in before if t.user_attrs["stage"] != "refine")
+    assert any(t.state == TrialState.RUNNING for t in before)  # killed mid-refinement
+    finished = {t.number: t.value for t in before if t.state == TrialState.COMPLETE}
+
+    proc = subprocess.run(cli("run", "--resume", "--study", "refined", "--studies-dir", definition.studies_dir,
+                              "--ray-temp-dir", ray_dir),
+                          capture_output=True, text=True, timeout=400, env=cli_env(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    after = load(definition).get_trials()
+    assert len(after) == 6 and all(t.state == TrialState.COMPLETE for t in after)  # none lost, none duplicated
+    assert len({t.user_attrs["key"] for t in after}) == 6
+    for number, value in finished.items():  # finished trials were not re-run
+        assert after[number].value == value
+    assert all(t.system_attrs.get(VAL_CORRECT) for t in after)  # every run kept its per-image record
+    finalists = [t for t in after if t.user_attrs["stage"] == "finalist"]
+    assert {t.params["seed"] for t in finalists} == {1000}
+    assert {t.user_attrs["kind"] for t in finalists} == {"compound", "reference"}
+    refined = [t for t in after if t.user_attrs["stage"] == "refine"]
+    assert {t.user_attrs["phi"] for t in refined} == {2.0} and all(t.user_attrs["on_constraint"] for t in refined)
+
+    best = json.loads((tmp_path / "studies" / "refined" / "best.json").read_text())
+    assert best["finalist_seeds"] == [1000] and best["decided_by"] == "finalists"
+    assert best["trained"]["candidate"] == "a1.5500-b1.0500-g1.0000"
+    assert best["refinement"]["ran"] and best["refinement"]["trained"] == 2
+    winner = best["refinement"]["winner"]
+    assert (best["alpha"], best["beta"], best["gamma"]) == (winner["alpha"], winner["beta"], winner["gamma"])
+    parent = best["refinement"]["parent_plateau"]
+    for name in ("alpha", "beta", "gamma"):
+        low, high = best["plateau"][name]
+        assert parent[name][0] <= low <= best[name] <= high <= parent[name][1]
+    assert "ci95" in best and best["comparisons"][0]["against"] == "paper"
+    assert "refinement" in proc.stdout and "finalists" in proc.stdout

@@ -1,0 +1,214 @@
+"""The study's answer on constructed studies: finalists decide, intervals not slogans, failures counted, plateaus.
+
+Each study is built trial by trial in memory (no training), so every verdict can be checked
+against what the constructed runs make true.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution, IntDistribution
+from optuna.trial import TrialState, create_trial
+
+from scaling_search.counting.analytic import analytic_counts
+from scaling_search.search.definition import StudyDefinition
+from scaling_search.search.plan import candidate_id, grid_spec
+from scaling_search.search.results import VAL_CORRECT, candidate_table, contenders
+from scaling_search.search.stages import FINALIST_SEED_BASE, next_stage
+from scaling_search.search.verdict import study_answer
+from scaling_search.verdicts import pack_correctness
+
+CLASSES = 10
+IMAGES = 400
+WINNER = (1.0, 1.2, 1.1)  # compound points of the default grid on the measured constraint at φ = 1
+RUNNER_UP = (1.3, 1.0, 1.1)
+THIRD = (1.4, 1.1, 1.0)
+PAPER = (1.2, 1.1, 1.15)
+SPACE = {"alpha": FloatDistribution(1.0, 2.0), "beta": FloatDistribution(1.0, 1.5),
+         "gamma": FloatDistribution(1.0, 1.5), "seed": IntDistribution(0, FINALIST_SEED_BASE + 10)}
+
+
+def definition(**overrides) -> StudyDefinition:
+    values = dict(study="made", base_resolution=32, epochs=2, finalists=2, finalist_seeds=2, max_refine=2,
+                  device="cpu", cpus_per_trial=1, batch_size=64)
+    return StudyDefinition(**(values | overrides))
+
+
+def new_study() -> optuna.Study:
+    return optuna.create_study(direction="maximize")
+
+
+def correct_at(rate: float, seed: int, coefficients=(1.0, 1.0, 1.0)) -> np.ndarray:
+    """A validation run that gets ``rate`` of the images right, which ones drawn from ``seed`` and the candidate."""
+    rng = np.random.default_rng([seed, *(round(c * 1000) for c in coefficients)])
+    return rng.random(IMAGES) < rate
+
+
+def add(study: optuna.Study, coefficients, seed: int, *, stage: str = "search", kind: str = "compound",
+        correct: np.ndarray | None = None, state: TrialState = TrialState.COMPLETE, on_constraint: bool = True,
+        phi: float = 1.0, keep_correct: bool = True) -> None:
+    name = candidate_id(coefficients)
+    value = float(correct.mean()) if correct is not None and state == TrialState.COMPLETE else None
+    attrs = {"key": f"{stage}/{name}/seed{seed}", "stage": stage, "phi": phi, "candidate": name, "kind": kind,
+             "macs": 750_000_000, "measured_ratio": 1.95 if on_constraint else 2.23, "nominal_ratio": 1.9,
+             "params": 7_000_000, "activations": 11_000_000, "cost_resolution": 248, "on_constraint": on_constraint,
+             "proxy_ratio": 3.6, "resolution": 35, "status": "ok" if state == TrialState.COMPLETE else "diverged",
+             "test_acc": value}
+    system = {VAL_CORRECT: pack_correctness(correct)} if correct is not None and keep_correct and value is not None \
+        else {}
+    study.add_trial(create_trial(
+        params=dict(zip(("alpha", "beta", "gamma"), coefficients, strict=True)) | {"seed": seed}, distributions=SPACE,
+        value=value, state=state, user_attrs=attrs, system_attrs=system))
+
+
+def searched(study: optuna.Study, rates: dict, seeds=(0,)) -> None:
+    for coefficients, rate in rates.items():
+        kind = "reference" if coefficients == PAPER else "compound"
+        for seed in seeds:
+            add(study, coefficients, seed, kind=kind, correct=correct_at(rate, seed, coefficients),
+                on_constraint=kind != "reference")
+
+
+def finalists(study: optuna.Study, rates: dict, seeds=(FINALIST_SEED_BASE, FINALIST_SEED_BASE + 1), **options
+              ) -> None:
+    for coefficients, rate in rates.items():
+        kind = "reference" if coefficients == PAPER else "compound"
+        for seed in seeds:
+            add(study, coefficients, seed, stage="finalist", kind=kind, correct=correct_at(rate, seed, coefficients),
+                on_constraint=kind != "reference", **options)
+
+
+def test_a_clear_winner_is_resolved_on_the_finalists_fresh_seeds():
+    study = new_study()
+    searched(study, {WINNER: 0.6, RUNNER_UP: 0.62, THIRD: 0.4, PAPER: 0.5})
+    finalists(study, {WINNER: 0.8, RUNNER_UP: 0.6, PAPER: 0.5})
+    best = study_answer(study.get_trials(), definition(refine=False), CLASSES)
+    # the search ranked RUNNER_UP first; the finalists decide, and they put WINNER first
+    assert best["trained"]["candidate"] == candidate_id(WINNER)
+    assert best["decided_by"] == "finalists" and best["finalist_seeds"] == [1000, 1001]
+    assert best["verdict"] == "resolved"
+    low, high = best["ci95"]
+    assert 0 < low < 0.2 < high  # contains the true difference of 0.2 points of accuracy, excludes 0
+    against = {c["against"]: c for c in best["comparisons"]}
+    assert set(against) == {"runner-up", "paper"} and against["paper"]["resolved"]
+    assert against["runner-up"]["p_value"] > 0
+    assert "tied" not in " ".join(c["sentence"] for c in best["comparisons"])
+
+
+def test_an_unresolved_pair_says_so_and_what_would_resolve_it():
+    study = new_study()
+    searched(study, {WINNER: 0.7, RUNNER_UP: 0.7, PAPER: 0.7})
+    finalists(study, {WINNER: 0.7, RUNNER_UP: 0.7, PAPER: 0.7})
+    best = study_answer(study.get_trials(), definition(refine=False), CLASSES)
+    assert best["verdict"] == "not resolved at this budget"
+    low, high = best["ci95"]
+    assert low < 0 < high
+    runner_up = next(c for c in best["comparisons"] if c["against"] == "runner-up")
+    assert "not resolved at this budget" in runner_up["sentence"] and "tied" not in runner_up["sentence"]
+    assert runner_up["detectable"] > 0
+
+
+def test_identical_seeds_on_both_sides_are_never_p_zero():
+    study = new_study()
+    same = {seed: correct_at(0.175, 7) for seed in (FINALIST_SEED_BASE, FINALIST_SEED_BASE + 1)}
+    searched(study, {WINNER: 0.3, RUNNER_UP: 0.3})
+    for coefficients in (WINNER, RUNNER_UP):
+        for seed, correct in same.items():
+            add(study, coefficients, seed, stage="finalist", correct=correct)
+    best = study_answer(study.get_trials(), definition(refine=False), CLASSES)
+    runner_up = best["comparisons"][0]
+    assert runner_up["difference"] == 0 and runner_up["p_value"] == 1.0 and not runner_up["resolved"]
+    assert best["verdict"] == "not resolved at this budget"
+
+
+def test_identical_scores_without_per_image_records_cannot_tell(recwarn):
+    study = new_study()
+    searched(study, {WINNER: 0.3, RUNNER_UP: 0.3})
+    for coefficients in (WINNER, RUNNER_UP):  # an older study: seed scores only, each seed exactly 0.175
+        for seed in (FINALIST_SEED_BASE, FINALIST_SEED_BASE + 1):
+            add(study, coefficients, seed, stage="finalist", correct=correct_at(0.175, 7), keep_correct=False)
+    best = study_answer(study.get_trials(), definition(refine=False), CLASSES)
+    runner_up = best["comparisons"][0]
+    assert runner_up["p_value"] is None and runner_up["ci95"] is None and not runner_up["resolved"]
+    assert "cannot tell" in runner_up["sentence"] and best["ci95"] is None
+    assert not [w for w in recwarn if "precision" in str(w.message).lower()]
+
+
+def test_a_failed_seed_is_counted_and_ranks_its_candidate_below_every_complete_one():
+    study = new_study()
+    searched(study, {WINNER: 0.5, RUNNER_UP: 0.6, PAPER: 0.4})
+    finalists(study, {WINNER: 0.7, PAPER: 0.4})
+    # RUNNER_UP is the best on its surviving seed, but its other finalist seed diverged
+    add(study, RUNNER_UP, FINALIST_SEED_BASE, stage="finalist", correct=correct_at(0.9, 1000))
+    add(study, RUNNER_UP, FINALIST_SEED_BASE + 1, stage="finalist", state=TrialState.FAIL)
+    add(study, THIRD, FINALIST_SEED_BASE, stage="finalist", state=TrialState.FAIL)  # nothing completed
+    trials = study.get_trials()
+    table = candidate_table(trials, "finalist").set_index("candidate")
+    assert (table.loc[candidate_id(RUNNER_UP), ["n_seeds", "n_failed"]] == [1, 1]).all()
+    assert (table.loc[candidate_id(THIRD), ["n_seeds", "n_failed"]] == [0, 1]).all()
+    ranked = list(candidate_table(trials, "finalist")["candidate"])
+    assert ranked == [candidate_id(c) for c in (WINNER, PAPER, RUNNER_UP, THIRD)]
+    assert list(contenders(candidate_table(trials, "finalist"))["candidate"]) == [candidate_id(WINNER)]
+    best = study_answer(trials, definition(refine=False), CLASSES)
+    assert best["trained"]["candidate"] == candidate_id(WINNER) and best["n_failed"] == 0
+    assert best["verdict"] == "no runner-up"
+
+
+def test_best_json_holds_the_plateau_and_its_midpoint_not_the_corner():
+    study = new_study()
+    searched(study, {PAPER: 0.5, WINNER: 0.6, RUNNER_UP: 0.55})
+    finalists(study, {WINNER: 0.6, RUNNER_UP: 0.55, PAPER: 0.5})
+    best = study_answer(study.get_trials(), definition(refine=False), CLASSES)
+    box = best["plateau"]
+    for name, value in zip(("alpha", "beta", "gamma"), WINNER, strict=True):
+        low, high = box[name]
+        assert low <= value <= high and low <= best[name] <= high
+        assert best[name] == pytest.approx(round((low + high) / 2, 4), abs=1e-4)
+    assert box["alpha"] == [1.0, 1.0]  # any α > 1 adds a block: α = 1 is a class of one point
+    assert box["beta"][1] - box["beta"][0] > 0.001 and box["gamma"][1] - box["gamma"][0] > 0.001
+    assert best["refinement"] == best["refinement"] | {"ran": False, "reason": "turned off (--no-refine)"}
+
+
+def test_stages_are_planned_from_finished_trials_in_order():
+    study = new_study()
+    plan_for = definition()  # refine left to the class's width
+    splits = (1.3, 1.0, 1.15)  # its class (α in (1.25, 1.333]) splits into networks on the constraint at φ = 2
+    searched(study, {splits: 0.6, RUNNER_UP: 0.55, THIRD: 0.5, PAPER: 0.45})
+    stage, planned = next_stage(study.get_trials(), plan_for, CLASSES, analytic_counts)
+    assert stage == "finalist"
+    assert sorted(p.key for p in planned) == sorted(
+        f"finalist/{candidate_id(c)}/seed{s}" for c in (splits, RUNNER_UP, PAPER) for s in (1000, 1001))
+    finalists(study, {splits: 0.6, RUNNER_UP: 0.55, PAPER: 0.45})
+    stage, planned = next_stage(study.get_trials(), plan_for, CLASSES, analytic_counts)
+    assert stage == "refine" and 1 <= len(planned) <= plan_for.max_refine
+    spec = grid_spec(plan_for, CLASSES)
+    for trial in planned:
+        assert trial.candidate.phi == 2.0 and trial.candidate.on_constraint and trial.key.startswith("refine/")
+        assert abs(trial.candidate.measured_ratio - spec.target**2) <= spec.tolerance * spec.target**2
+    # nothing more once the refinement's trials exist; none while a trial is unfinished
+    for trial in planned:
+        add(study, trial.candidate.coefficients, trial.seed, stage="refine", phi=2.0, correct=correct_at(0.5, 3))
+    assert next_stage(study.get_trials(), plan_for, CLASSES, analytic_counts) is None
+    add(study, WINNER, 5, state=TrialState.WAITING)
+    assert next_stage(study.get_trials(), plan_for, CLASSES, analytic_counts) is None
+
+
+def test_refinement_is_skipped_when_the_winning_class_has_no_network_on_the_constraint_at_twice_phi():
+    study = new_study()
+    searched(study, {WINNER: 0.6, RUNNER_UP: 0.55})
+    finalists(study, {WINNER: 0.6, RUNNER_UP: 0.55})
+    trials = study.get_trials()
+    assert next_stage(trials, definition(refine=True), CLASSES, analytic_counts) is None
+    refined = study_answer(trials, definition(refine=True), CLASSES)["refinement"]
+    assert refined["ran"] is False and "meets the constraint at phi = 2" in refined["reason"]
+
+
+def test_no_finalists_decides_on_the_search_and_says_so():
+    study = new_study()
+    searched(study, {WINNER: 0.8, RUNNER_UP: 0.6, PAPER: 0.5}, seeds=(0, 1))
+    plan_for = definition(finalists=0, refine=False)
+    assert next_stage(study.get_trials(), plan_for, CLASSES, analytic_counts) is None
+    best = study_answer(study.get_trials(), plan_for, CLASSES)
+    assert best["decided_by"] == "search" and best["finalist_seeds"] == [] and best["verdict"] == "resolved"
