@@ -156,11 +156,22 @@ def comparison_records(found: list[tuple[str, Comparison]], table: pd.DataFrame)
 def with_plateaus(table: pd.DataFrame, spec: GridSpec) -> pd.DataFrame:
     """``table`` with each row's plateau at ``spec.phi``: ``plateau_alpha`` … as (lo, hi) pairs.
 
-    A row stands for every (α, β, γ) in its plateau: a grid at that φ cannot tell them apart.
+    A row stands for every (α, β, γ) in its plateau: a grid at that φ cannot tell them apart. A row
+    outside ``spec``'s ranges (the paper's point or a baseline the grid does not cover) gets its
+    plateau within the ranges stretched to hold it.
     """
-    boxes = [plateau(spec, (float(row.alpha), float(row.beta), float(row.gamma))) for row in table.itertuples()]
+    boxes = [plateau(covering(spec, point), point) for point in
+             ((float(row.alpha), float(row.beta), float(row.gamma)) for row in table.itertuples())]
     return table.assign(plateau_alpha=[box.alpha for box in boxes], plateau_beta=[box.beta for box in boxes],
                         plateau_gamma=[box.gamma for box in boxes])
+
+
+def covering(spec: GridSpec, point: tuple[float, float, float]) -> GridSpec:
+    """``spec`` with each range stretched to hold ``point``'s coefficient on that axis."""
+    ranges = {f"{name}_range": (min(low, value), max(high, value)) for name, value, (low, high) in
+              zip(("alpha", "beta", "gamma"), point, (spec.alpha_range, spec.beta_range, spec.gamma_range),
+                  strict=True)}
+    return replace(spec, **ranges)
 
 
 def stage_spec(definition: StudyDefinition, num_classes: int, stage: str, best: dict[str, Any] | None) -> GridSpec:
