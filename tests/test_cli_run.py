@@ -206,8 +206,17 @@ def test_builtin_default_run_finishes_within_five_minutes(tmp_path):
     assert best["kind"] == "compound" and abs(best["measured_ratio"] - 2.0) <= 0.05 * 2.0
     assert best["cost_resolution"] % 4 == 0 and best["resolution"] < best["cost_resolution"]
     trained = list(csv.DictReader((folder / "results.csv").read_text().splitlines()))
-    gammas = {float(row["gamma"]) for row in trained if row["kind"] == "compound"}
+    gammas = {float(row["gamma"]) for row in trained if row["kind"] == "compound" and row["stage"] == "search"}
     assert len(gammas) >= 2, f"the default search trained compound candidates of one gamma only: {gammas}"
+    # the verdict: finalists on fresh seeds decide, the answer stands for its plateau, with an interval
+    assert best["finalist_seeds"] == [1000, 1001] and best["decided_by"] == "finalists"
+    assert {row["seed"] for row in trained if row["stage"] == "finalist"} == {"1000", "1001"}
+    for name in ("alpha", "beta", "gamma"):
+        low, high = best["plateau"][name]
+        assert low <= best[name] <= high
+    low, high = best["ci95"]  # winner − runner-up: three contenders, so there is a runner-up
+    assert -1 <= low <= high <= 1 and best["verdict"] in ("resolved", "not resolved at this budget")
+    assert "finalists, on fresh seeds" in proc.stdout
 
 
 def test_resume_hint_names_where_the_study_lives():
