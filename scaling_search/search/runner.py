@@ -21,7 +21,7 @@ import optuna
 import pandas as pd
 
 from scaling_search.counting.counter import Counter, make_counter
-from scaling_search.data import ImageData, check_dataset, load_dataset
+from scaling_search.data import check_dataset, load_dataset
 from scaling_search.errors import InputError
 from scaling_search.progress import count_lines
 from scaling_search.search.claims import driver_lock, new_database
@@ -30,9 +30,9 @@ from scaling_search.search.definition import StudyDefinition, changed_options
 from scaling_search.search.environment import software_versions
 from scaling_search.search.export import export_study, save_definition, study_files
 from scaling_search.search.plan import plan_grid, reference_plan
-from scaling_search.search.results import STAGES, candidate_table, failure_lines, stage_trials, trial_stage
+from scaling_search.search.results import STAGES, candidate_table, failure_lines
 from scaling_search.search.sizing import largest_resolution, resolve_for_device
-from scaling_search.search.stages import next_stage
+from scaling_search.search.stages import needs_more_tpe, next_stage, run_stages
 from scaling_search.search.storage import (
     counts,
     create_study,
@@ -172,37 +172,6 @@ def run(wanted: StudyDefinition, resume: bool, ray: RaySession, log: Callable[[s
     return finish(study, definition, interrupted=interrupted, trained=True)
 
 
-def run_stages(study: optuna.Study, definition: StudyDefinition, data: ImageData, counter: Counter,
-               trainable: Callable[..., None], log: Callable[[str], None]) -> bool:
-    """Train what the study has WAITING, then each later stage in turn (:mod:`~.stages`). True when interrupted."""
-    from scaling_search.search.tuning import execute  # Ray Tune: imported only when there are trials to run
-
-    stage = current_stage(study)
-    while True:
-        if execute(study, definition, data, counter, trainable, log, stage) or requeue_orphans(study):
-            return True
-        following = next_stage(study.get_trials(deepcopy=False), definition, data.num_classes, counter)
-        if following is None:
-            return False
-        stage, planned = following
-        enqueue_plan(study, planned)
-        log(f"{STAGE_TITLES[stage]}: {len(planned)} trials")
-
-
-STAGE_TITLES = {
-    "search": "search",
-    "finalist": "finalists (the top candidates and the paper's point again, on fresh seeds)",
-    "refine": "refinement (the winning class's distinct networks at twice the study's phi)",
-}
-
-
-def current_stage(study: optuna.Study) -> str:
-    """The stage of the study's unfinished trials: the latest stage that has any (the search when none has)."""
-    unfinished = [t for t in study.get_trials(deepcopy=False) if not t.state.is_finished()]
-    stages = {trial_stage(t) for t in unfinished}
-    return next((stage for stage in reversed(STAGES) if stage in stages), "search")
-
-
 def study_classes(study: optuna.Study) -> int:
     """The class count of the study's dataset, as it was saved when the study was made."""
     return int(study.user_attrs.get("num_classes", 1000))
@@ -223,12 +192,6 @@ def continued_definition(existing: optuna.Study, wanted: StudyDefinition, resume
             raise InputError(f"study {wanted.study!r} already exists with other settings ({', '.join(changed)}); "
                              "choose another --study, or --resume it as it was defined")
     return replace(saved, **{name: getattr(wanted, name) for name in RUN_OPTIONS})
-
-
-def needs_more_tpe(study: optuna.Study, definition: StudyDefinition) -> bool:
-    """A TPE study with fewer trials than asked for samples more, even with none WAITING."""
-    searched = stage_trials(study.get_trials(deepcopy=False), "search")
-    return definition.strategy == "tpe" and len(searched) < (definition.trials or 0)
 
 
 def start_study(storage: optuna.storages.BaseStorage, definition: StudyDefinition, num_classes: int,

@@ -17,16 +17,20 @@ the study does not hold yet (by key): the counts stay exact.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
-from optuna.trial import FrozenTrial
+import optuna
+from optuna.trial import FrozenTrial, TrialState
 
 from scaling_search.counting.counter import Counter
+from scaling_search.data import ImageData
 from scaling_search.grid import Candidate, GridSpec, proxy_layout
 from scaling_search.plateau import Plateau, plateau, refinement_points
 from scaling_search.search.definition import StudyDefinition
 from scaling_search.search.plan import PlannedTrial, grid_spec
-from scaling_search.search.results import candidate_table, contenders, stage_trials
+from scaling_search.search.results import STAGES, candidate_table, contenders, stage_trials, trial_stage
+from scaling_search.search.storage import enqueue_plan, requeue_orphans
 
 FINALIST_SEED_BASE = 1000
 """Finalists train on seeds 1000, 1001, …: never one a search used (its seeds count from 0)."""
@@ -116,3 +120,42 @@ def candidate_from_trial(trial: FrozenTrial, spec: GridSpec) -> Candidate:
                      int(attrs["macs"]), int(attrs["params"]), int(attrs["activations"]), int(attrs["cost_resolution"]),
                      float(attrs["proxy_ratio"]), int(attrs["resolution"]), attrs["kind"],
                      bool(attrs.get("on_constraint")), layout)
+
+
+def needs_more_tpe(study: optuna.Study, definition: StudyDefinition) -> bool:
+    """A TPE study with fewer trials than asked for samples more, even with none WAITING."""
+    searched = stage_trials(study.get_trials(deepcopy=False), "search")
+    return definition.strategy == "tpe" and len(searched) < (definition.trials or 0)
+
+
+def run_stages(study: optuna.Study, definition: StudyDefinition, data: ImageData, counter: Counter,
+               trainable: Callable[..., None], log: Callable[[str], None]) -> bool:
+    """Train what the study has WAITING, then each later stage in turn (:mod:`~.stages`). True when interrupted."""
+    from scaling_search.search.tuning import execute  # Ray Tune: imported only when there are trials to run
+
+    stage = current_stage(study)
+    while True:
+        waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        work = bool(waiting) or (stage == "search" and needs_more_tpe(study, definition))
+        if work and (execute(study, definition, data, counter, trainable, log, stage) or requeue_orphans(study)):
+            return True
+        following = next_stage(study.get_trials(deepcopy=False), definition, data.num_classes, counter)
+        if following is None:
+            return False
+        stage, planned = following
+        enqueue_plan(study, planned)
+        log(f"{STAGE_TITLES[stage]}: {len(planned)} trials")
+
+
+STAGE_TITLES = {
+    "search": "search",
+    "finalist": "finalists (the top candidates and the paper's point again, on fresh seeds)",
+    "refine": "refinement (the winning class's distinct networks at twice the study's phi)",
+}
+
+
+def current_stage(study: optuna.Study) -> str:
+    """The stage of the study's unfinished trials: the latest stage that has any (the search when none has)."""
+    unfinished = [t for t in study.get_trials(deepcopy=False) if not t.state.is_finished()]
+    stages = {trial_stage(t) for t in unfinished}
+    return next((stage for stage in reversed(STAGES) if stage in stages), "search")
