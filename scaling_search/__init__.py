@@ -5,6 +5,8 @@ The public API, from a network to a published answer::
     scale / build / count        one network: its layout, its nn.Module, its cost
     GridSpec / candidates        the (alpha, beta, gamma) grid under the cost constraint
     derive                       the family phi = 0..7 from coefficients
+    plateau                      the (alpha, beta, gamma) that realise the same networks: what a grid cannot tell apart
+    compare_runs                 winner against another: a 95 % interval from a paired bootstrap
     load_dataset / train_proxy   one short proxy training run
     StudyDefinition / run_study  the whole search, recorded in an Optuna study
     report                       the study's tables and figures
@@ -30,6 +32,10 @@ _HOMES = {
     "GridSpec": "scaling_search.grid",
     "Candidate": "scaling_search.grid",
     "candidates": "scaling_search.grid",
+    "Plateau": "scaling_search.plateaus",
+    "plateau": "scaling_search.plateaus",
+    "Comparison": "scaling_search.verdicts",
+    "compare_runs": "scaling_search.verdicts",
     "FamilyMember": "scaling_search.family",
     "derive": "scaling_search.family",
     "load_dataset": "scaling_search.data.load",

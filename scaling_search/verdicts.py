@@ -143,6 +143,14 @@ class Comparison:
     than" the cap. Usually at most one of the two is set (more seeds, or else more images); both are
     set when only growing seeds and images together would resolve the difference (see
     :func:`compare_runs`).
+
+    Example: an interval that holds zero is "not resolved", never "tied"
+
+        >>> from scaling_search.verdicts import Comparison
+        >>> found = Comparison("a", "b", 0.004, (-0.006, 0.014), 0.019, 0.43, False, 2, 5000, True,
+        ...                    "seeds and validation images", 12, None)
+        >>> found.resolved, "not resolved at this budget" in found.sentence(), "tied" in found.sentence()
+        (False, True, False)
     """
 
     first: str

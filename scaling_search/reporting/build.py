@@ -22,7 +22,7 @@ from scaling_search.counting.counter import make_counter
 from scaling_search.errors import InputError
 from scaling_search.grid import GridSpec
 from scaling_search.models.architecture import FAMILY_PHIS
-from scaling_search.plateau import Plateau, plateau_spread
+from scaling_search.plateaus import Plateau, plateau_spread
 from scaling_search.publish import publish
 from scaling_search.reporting import figures
 from scaling_search.reporting.tables import (
@@ -209,7 +209,7 @@ STAGE_CAPTIONS = {"finalist": "Finalists on fresh seeds: the runs the verdict us
 
 
 def answer_plateau(best: dict[str, Any]) -> Plateau:
-    """best.json's plateau as a :class:`~scaling_search.plateau.Plateau`."""
+    """best.json's plateau as a :class:`~scaling_search.plateaus.Plateau`."""
     return Plateau(point=(best["alpha"], best["beta"], best["gamma"]), phi=best["phi"],
                    **{name: tuple(bounds) for name, bounds in best["plateau"].items()})
 
@@ -227,7 +227,7 @@ def ranked_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def spread_rows(spread: pd.DataFrame) -> pd.DataFrame:
-    """:func:`~scaling_search.plateau.plateau_spread` as a table: one row per φ, each multiplier as lo–hi."""
+    """:func:`~scaling_search.plateaus.plateau_spread` as a table: one row per φ, each multiplier as lo–hi."""
     return pd.DataFrame({"phi": [f"{phi:g}" for phi in spread["phi"]],
                          **{name: [f"{lo:.3f}–{hi:.3f}" for lo, hi in spread[name]]
                             for name in ("depth", "width", "resolution")}})

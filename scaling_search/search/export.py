@@ -16,7 +16,7 @@ from scaling_search.cache import write_atomic
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.family import derive_family, released_family
 from scaling_search.models.architecture import FAMILY_PHIS
-from scaling_search.plateau import Plateau, plateau_spread
+from scaling_search.plateaus import Plateau, plateau_spread
 from scaling_search.publish import publish
 from scaling_search.search.definition import StudyDefinition
 from scaling_search.search.results import trial_rows

@@ -6,7 +6,7 @@ candidates on the constraint, and the paper's point, are trained again on seeds 
 used (:data:`FINALIST_SEED_BASE` + 0, 1, …), and the verdict uses those runs only.
 
 A grid at φ cannot tell apart the coefficients that realise the same network (its *plateau*,
-:mod:`scaling_search.plateau`). When the winning class is wider than a grid step (or ``refine``
+:mod:`scaling_search.plateaus`). When the winning class is wider than a grid step (or ``refine``
 is set), the refinement stage trains the distinct networks that the class splits into at 2φ,
 those on the constraint there, and the final coefficients are the best of them.
 
@@ -26,7 +26,7 @@ from optuna.trial import FrozenTrial, TrialState
 from scaling_search.counting.counter import Counter
 from scaling_search.data import ImageData
 from scaling_search.grid import Candidate, GridSpec, proxy_layout
-from scaling_search.plateau import Plateau, plateau, refinement_points
+from scaling_search.plateaus import Plateau, plateau, refinement_points
 from scaling_search.search.definition import StudyDefinition
 from scaling_search.search.plan import PlannedTrial, grid_spec
 from scaling_search.search.results import STAGES, candidate_table, contenders, stage_trials, trial_stage

@@ -18,7 +18,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial
 
 from scaling_search.grid import GridSpec, nominal_ratio
-from scaling_search.plateau import Plateau, plateau
+from scaling_search.plateaus import Plateau, plateau
 from scaling_search.search.definition import StudyDefinition
 from scaling_search.search.plan import grid_spec
 from scaling_search.search.results import candidate_table, contenders, correctness, none_if_nan, seed_scores

@@ -60,6 +60,14 @@ class Plateau:
     10 % rule the upper; Python's half-to-even ``round`` on resolution closes both ends around an
     even value and opens both around an odd one; a negative φ swaps open and closed. An end
     clipped to a range belongs.
+
+    Example: α = 1.2 at φ = 1 stands for every α in (1, 1.25]; the midpoint is exported
+
+        >>> from scaling_search.plateaus import Plateau
+        >>> box = Plateau(point=(1.2, 1.1, 1.15), phi=1.0, alpha=(1.0000000000000002, 1.25),
+        ...               beta=(1.1, 1.103125), gamma=(1.140625, 1.151786))
+        >>> box.representative(), box.is_wide(0.05), box.contains((1.05, 1.1, 1.15))
+        ((1.125, 1.1016, 1.1462), True, True)
     """
 
     point: Coefficients
@@ -112,7 +120,7 @@ def plateau(spec: GridSpec, coefficients: Sequence[float], phi: float | None = N
     Example: the paper's point at φ = 1, proxy at 32 px, cost at 224 px
 
         >>> from scaling_search.grid import GridSpec
-        >>> from scaling_search.plateau import plateau
+        >>> from scaling_search.plateaus import plateau
         >>> box = plateau(GridSpec(base_resolution=32, num_classes=10), (1.2, 1.1, 1.15))
         >>> box.bounds()
         {'alpha': [1.0, 1.25], 'beta': [1.1, 1.103125], 'gamma': [1.140625, 1.151786]}
@@ -182,7 +190,7 @@ def plateau_spread(plateau: Plateau, phis: Sequence[float]) -> list[dict]:
     Example: the paper's class at φ = 1, seen at φ = 7
 
         >>> from scaling_search.grid import GridSpec
-        >>> from scaling_search.plateau import plateau, plateau_spread
+        >>> from scaling_search.plateaus import plateau, plateau_spread
         >>> box = plateau(GridSpec(base_resolution=32, num_classes=10), (1.2, 1.1, 1.15))
         >>> plateau_spread(box, [7])
         [{'phi': 7, 'depth': [1.0, 4.7684], 'width': [1.9487, 1.9878], 'resolution': [2.5119, 2.6891]}]
@@ -245,7 +253,7 @@ def refinement_points(spec: GridSpec, parent: Plateau, counter: Counter, *, step
 
         >>> from scaling_search.counting.analytic import analytic_counts
         >>> from scaling_search.grid import GridSpec
-        >>> from scaling_search.plateau import plateau, refinement_points
+        >>> from scaling_search.plateaus import plateau, refinement_points
         >>> spec = GridSpec(base_resolution=32, num_classes=10)
         >>> found = refinement_points(spec, plateau(spec, (1.2, 1.1, 1.15)), analytic_counts, step=0.005)
         >>> [(p.coefficients, p.candidate.cost_resolution, round(p.candidate.measured_ratio, 3)) for p in found]
