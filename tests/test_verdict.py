@@ -6,6 +6,8 @@ against what the constructed runs make true.
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import optuna
 import pytest
@@ -212,3 +214,30 @@ def test_no_finalists_decides_on_the_search_and_says_so():
     assert next_stage(study.get_trials(), plan_for, CLASSES, analytic_counts) is None
     best = study_answer(study.get_trials(), plan_for, CLASSES)
     assert best["decided_by"] == "search" and best["finalist_seeds"] == [] and best["verdict"] == "resolved"
+
+
+def test_the_report_shows_plateaus_finalists_intervals_and_what_the_study_can_conclude(tmp_path):
+    from scaling_search.reporting.api import report
+
+    made = definition(study="staged", studies_dir=str(tmp_path / "studies"), refine=False)
+    (tmp_path / "studies").mkdir()
+    study = optuna.create_study(study_name="staged", storage=made.storage_url(), direction="maximize")
+    study.set_user_attr("definition", made.to_dict())
+    study.set_user_attr("num_classes", CLASSES)
+    searched(study, {WINNER: 0.6, RUNNER_UP: 0.62, PAPER: 0.5})
+    finalists(study, {WINNER: 0.8, RUNNER_UP: 0.6, PAPER: 0.5})
+    add(study, THIRD, 0, state=TrialState.FAIL)
+    folder = report("staged", studies_dir=tmp_path / "studies", out=tmp_path / "out", formats=["md", "csv"])
+    index = (folder / "index.md").read_text()
+    assert "standing for the plateau α ∈ [1, 1]" in index and "over 2 fresh finalist seeds (1000, 1001)" in index
+    assert "## Finalists" in index and "## Refinement" not in index
+    assert "Refinement at φ = 2: not run (turned off (--no-refine))" in index
+    assert "Against the runner-up" in index and ": resolved" in index and "tied" not in index
+    assert "**What this study can and cannot conclude.** It can conclude that the winner beats the runner-up" in index
+    assert "It cannot tell apart the coefficients inside the winning plateau" in index
+    assert "| phi | depth | width | resolution |" in (folder / "plateau_spread.md").read_text()
+    rows = list(csv.DictReader((folder / "alpha_beta_gamma.csv").read_text().splitlines()))
+    assert [(r["n_seeds"], r["n_failed"]) for r in rows][-1] == ("0", "1")  # the failed candidate, counted, last
+    assert rows[0]["plateau"].startswith("[1.250, 1.333] × [")  # the search's first, RUNNER_UP: α in (1.25, 4/3]
+    final = list(csv.DictReader((folder / "finalists.csv").read_text().splitlines()))
+    assert final[0]["alpha"] == "1.0" and {r["n_seeds"] for r in final} == {"2"}
