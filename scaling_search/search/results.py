@@ -147,36 +147,6 @@ def contenders(table: pd.DataFrame) -> pd.DataFrame:
                  & table["n_seeds"].gt(0)]
 
 
-def best_candidate(table: pd.DataFrame, phi: float) -> dict[str, Any] | None:
-    """The top-ranked contender of a :func:`candidate_table` as ``best.json`` holds it; None when there is none."""
-    eligible = contenders(table)
-    if eligible.empty:
-        return None
-    top = eligible.iloc[0]
-    return {
-        "alpha": float(top["alpha"]),
-        "beta": float(top["beta"]),
-        "gamma": float(top["gamma"]),
-        "phi": phi,
-        "score": float(top["score"]),
-        "score_std": none_if_nan(top["score_std"]),
-        "n_seeds": int(top["n_seeds"]),
-        "test_acc": none_if_nan(top["test_acc"]),
-        "measured_ratio": none_if_nan(top["measured_ratio"]),
-        "nominal_ratio": none_if_nan(top["nominal_ratio"]),
-        "proxy_ratio": none_if_nan(top["proxy_ratio"]),
-        "macs": int(top["macs"]),
-        "params": int(top["params"]),
-        "cost_resolution": int(top["cost_resolution"]),
-        "resolution": int(top["resolution"]),
-        "candidate": top["candidate"],
-        "kind": top["kind"],
-        "metric": "validation accuracy (final epoch), mean over seeds",
-        "cost": "macs, params, cost_resolution and measured_ratio at the cost scale; resolution and proxy_ratio "
-                "are the trained proxy's",
-    }
-
-
 def failure_lines(trials: list[FrozenTrial]) -> list[str]:
     """'<key>: <status> (<reason>)' for every FAIL trial, for the summary."""
     return [f"{t.user_attrs.get('key', t.number)}: {t.user_attrs.get('status')} ({t.user_attrs.get('reason')})"
