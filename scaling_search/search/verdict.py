@@ -112,7 +112,7 @@ def study_answer(trials: list[FrozenTrial], definition: StudyDefinition, num_cla
         "phi": definition.phi,
         "plateau": bounds,
         "representative": REPRESENTATIVE_RULE if "winner" not in refined else
-        f"the best of the class's networks at phi = {refined['phi']:g} (refinement)",
+        f"the best of the class's networks at phi = {refined['phi']:g}, from the refinement",
         "trained": {"candidate": top["candidate"], "alpha": trained[0], "beta": trained[1], "gamma": trained[2]},
         "decided_by": "finalists" if stage == "finalist" else "search",
         "finalist_seeds": finalist_seeds(definition) if stage == "finalist" else [],
