@@ -66,7 +66,7 @@ def test_an_off_constraint_candidate_is_shown_but_never_the_best(tmp_path, capsy
     assert report(tmp_path, "unequal") == 0
     index = (tmp_path / "out" / "index.md").read_text()
     assert "The winning network (a1.0-b1.1-g1.3)" in index  # the exported coefficients are its plateau's midpoint
-    assert "Against the runner-up a1.4-b1.1-g1.05" in index
+    assert "Against the runner-up: a1.0-b1.1-g1.3 vs a1.4-b1.1-g1.05" in index
     assert "Against the paper's (1.2, 1.1, 1.15) (off the constraint" in index
     rows = list(csv.DictReader((tmp_path / "out" / "alpha_beta_gamma.csv").read_text().splitlines()))
     assert [(r["kind"], r["constraint"]) for r in rows] == [

@@ -379,7 +379,7 @@ def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec
 def comparison_label(comparison: dict[str, Any]) -> str:
     """Who the winner is compared with, and the paper's cost when it misses the constraint."""
     if comparison["against"] == "runner-up":
-        return f"the runner-up {comparison['second']}"
+        return "the runner-up"
     cost = "" if comparison["other_on_constraint"] else (
         f" (off the constraint: {comparison['other_measured_ratio']:.2f}× the base network's cost)")
     return f"the paper's (1.2, 1.1, 1.15){cost}"
