@@ -1,4 +1,7 @@
+import contextlib
 import os
+import shutil
+import tempfile
 
 import pytest
 import torch
@@ -7,20 +10,50 @@ import torch
 torch.set_num_threads(1)
 
 
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory):
+    """The FLOP/dataset cache of this test session, never the user's."""
+    return os.environ.get("SCALING_SEARCH_TEST_CACHE") or str(tmp_path_factory.getbasetemp() / "cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated_cache(tmp_path_factory, monkeypatch):
+def isolated_cache(cache_dir, monkeypatch):
     """Every test session gets its own FLOP/dataset cache, never the user's."""
-    cache = os.environ.get("SCALING_SEARCH_TEST_CACHE") or str(tmp_path_factory.getbasetemp() / "cache")
-    monkeypatch.setenv("SCALING_SEARCH_CACHE", cache)
-    return cache
+    monkeypatch.setenv("SCALING_SEARCH_CACHE", cache_dir)
+    return cache_dir
+
+
+@contextlib.contextmanager
+def short_temp_dir():
+    """A short private Ray temp dir (Ray's socket paths must stay under 108 bytes), removed afterwards."""
+    path = tempfile.mkdtemp(prefix="ssray", dir="/tmp")
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
 def ray_dir():
     """A short private Ray temp dir (Ray's socket paths must stay under 108 bytes)."""
-    import shutil
-    import tempfile
+    with short_temp_dir() as path:
+        yield path
 
-    path = tempfile.mkdtemp(prefix="ssray", dir="/tmp")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+
+@pytest.fixture
+def callers_ray(ray_dir):
+    """A Ray session of the test's own (as a library user would start one), shut down after the test.
+
+    ``ray.init`` leaves RAY_AUTH_MODE=token behind, which later drivers would inherit: the
+    environment is put back as it was.
+    """
+    import ray
+
+    environment = dict(os.environ)
+    ray.init(num_cpus=os.cpu_count(), _temp_dir=ray_dir, include_dashboard=False, log_to_driver=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+        os.environ.clear()
+        os.environ.update(environment)

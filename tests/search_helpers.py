@@ -1,8 +1,14 @@
-"""Shared pieces of the search tests: a tiny study definition and Ray cleanup."""
+"""Shared pieces of the search tests: a tiny study definition, ways to run it, a stand-in for training, Ray cleanup.
+
+Every search test builds its study from :func:`tiny_definition`, and a test that runs the command
+line passes that definition on as a study file (:func:`run_argv`), so a change to the tiny study
+is made in one place.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -10,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import optuna
@@ -36,6 +43,97 @@ def tiny_definition(tmp_path: Path, **overrides) -> StudyDefinition:
     )
     values.update(overrides)
     return StudyDefinition(**values)
+
+
+def study_file(definition: StudyDefinition) -> Path:
+    """The definition as a study file (TOML) beside its studies folder: every option of it, for the command line."""
+    path = Path(definition.studies_dir).parent / f"{definition.study}.toml"
+    path.write_text(definition.to_toml())
+    return path
+
+
+def run_argv(definition: StudyDefinition, *extra: str) -> list[str]:
+    """``scaling-search run`` of exactly ``definition`` (through its study file), then ``extra`` flags."""
+    return cli("run", str(study_file(definition)), *extra)
+
+
+def resume_argv(definition: StudyDefinition, *extra: str) -> list[str]:
+    """``scaling-search run --resume`` of the study ``definition`` names, then ``extra`` flags."""
+    return cli("run", "--resume", "--study", definition.study, "--studies-dir", definition.studies_dir, *extra)
+
+
+def driver_argv(definition: StudyDefinition, trainable: str) -> list[str]:
+    """A driver process that runs ``run_study(definition, trainable=...)`` to the end and exits 0.
+
+    ``trainable`` is a Python expression over this module's names (e.g. ``"fake_trainable()"``):
+    the command line cannot take a stand-in for training. Run it with :func:`cli_env`.
+    """
+    code = ("import sys; from pathlib import Path; "
+            "from scaling_search.search.definition import from_mapping, load_definition; "
+            "from scaling_search.search.runner import run_study; "
+            "from tests.search_helpers import *; "
+            f"definition = from_mapping(load_definition(Path({str(study_file(definition))!r}))); "
+            f"outcome = run_study(definition, log=lambda line: print(line, file=sys.stderr), trainable={trainable}); "
+            "sys.exit(0 if outcome.counts['complete'] else 1)")
+    return [sys.executable, "-c", code]
+
+
+def fake_trainable(epochs: int = 1, attempts: Path | None = None,
+                   hold_until: Callable[[], bool] | None = None, hold_s: float = 300.0) -> Callable[..., None]:
+    """A stand-in for training, for tests of the search machinery (not of training): a trial takes no time.
+
+    It reports what :func:`~scaling_search.search.trainable.run_trial` reports (the validation
+    accuracy after each of ``epochs`` epochs, then the whole ProxyResult with the node it ran on);
+    its accuracy is ``round(0.5 + number / 1000, 4)``, so every trial has its own. With ``attempts``,
+    each attempt (a retry too) appends a JSON line ``{"event": "start", "number", "node", "time"}``
+    to that file when it starts and an ``"end"`` line after its last report (:func:`read_attempts`).
+    With ``hold_until``, an attempt keeps its slot until ``hold_until()`` is true (polled, at most
+    ``hold_s`` seconds) before it reports. Closures pickle by value, so Ray workers need not import tests.
+    """
+
+    def fake(config, data, settings):
+        import json as json_
+        import os as os_
+        import time as time_
+
+        import ray
+        from ray import tune
+
+        from scaling_search.search.trainable import PROXY_RESULT
+        from scaling_search.train import ProxyResult
+
+        number, node, start = config["number"], ray.get_runtime_context().get_node_id(), time_.time()
+
+        def note(event: str) -> None:
+            if attempts is not None:
+                with open(attempts, "a") as log:
+                    log.write(json_.dumps({"event": event, "number": number, "node": node, "time": time_.time()})
+                              + "\n")
+
+        note("start")
+        while hold_until is not None and not hold_until() and time_.time() < start + hold_s:
+            time_.sleep(0.2)
+        value = round(0.5 + number / 1000, 4)
+        for epoch in range(1, epochs + 1):
+            tune.report({"epoch": epoch, "val_acc": value, "train_loss": 1.0})
+        result = ProxyResult(status="ok", reason=None, val_acc=value, best_val_acc=value, test_acc=value,
+                             val_curve=(value,) * epochs, train_loss_curve=(1.0,) * epochs, epochs=epochs,
+                             wall_s=time_.time() - start, img_per_s=None, peak_mem_mb=None, params=None,
+                             step_mode=None, graph_error=None, device="cpu").to_dict()
+        result.update(node_id=node, pid=os_.getpid(), hardware="no training (a test's stand-in)")
+        note("end")
+        tune.report({"epoch": epochs, PROXY_RESULT: json_.dumps(result)})
+
+    return fake
+
+
+def read_attempts(path: Path) -> list[dict]:
+    """The lines :func:`fake_trainable` appended to ``attempts`` (none when the file is not there yet)."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in text.splitlines() if line.endswith("}")]
 
 
 def load(definition: StudyDefinition) -> optuna.Study:

@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from optuna.trial import TrialState
 
 from scaling_search.reporting.api import report
 from scaling_search.search.results import candidate_table
 from scaling_search.search.runner import run_study
-from tests.search_helpers import load, tiny_definition
+from tests.search_helpers import fake_trainable, load, tiny_definition
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
-def test_a_study_and_its_report_through_the_api_on_the_callers_ray(tmp_path, ray_dir):
-    import ray
-
-    environment = dict(os.environ)  # ray.init leaves RAY_AUTH_MODE=token behind, which later drivers inherit
-    ray.init(num_cpus=os.cpu_count(), _temp_dir=ray_dir, include_dashboard=False, log_to_driver=False)
-    try:
-        definition = tiny_definition(tmp_path, study="api", seeds=2, max_candidates=1)
-        lines: list[str] = []
-        outcome = run_study(definition, log=lines.append)
-        assert ray.is_initialized(), "the caller's Ray session was shut down"
-    finally:
-        ray.shutdown()
-        os.environ.clear()
-        os.environ.update(environment)
+def test_a_study_and_its_report_through_the_api_on_the_callers_ray(tmp_path, callers_ray):
+    """The trials do not train (fake_trainable, each its own accuracy): what is tested is what run_study hands back
+    and leaves behind, and that it leaves the caller's Ray running; real training is test_search.py's."""
+    definition = tiny_definition(tmp_path, study="api", seeds=2, max_candidates=1)
+    lines: list[str] = []
+    outcome = run_study(definition, log=lines.append, trainable=fake_trainable())
+    assert callers_ray.is_initialized(), "the caller's Ray session was shut down"
 
     assert any("planned trials" in line for line in lines)
     trials = load(definition).get_trials()

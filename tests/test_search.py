@@ -13,7 +13,7 @@ import pytest
 from optuna.trial import TrialState
 
 from scaling_search.search.runner import run_study
-from tests.search_helpers import cli, cli_env, load, stop_group, tiny_definition, wait_for
+from tests.search_helpers import cli_env, load, resume_argv, run_argv, stop_group, tiny_definition, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -52,11 +52,13 @@ def test_end_to_end_study_and_exports(tmp_path, ray_dir, capsys):
     derived = json.loads((folder / "derived.json").read_text())
     assert [m["name"] for m in derived["derived"]] == [f"phi{i}" for i in range(8)]
     assert (folder / "configs" / "phi3.json").exists() and (folder / "study.toml").exists()
-    # Each derived config trains with `scaling-search train --config`.
+    # Each derived config trains with `scaling-search train --config`: phi1 is at the cost scale (~290 px), so a
+    # few images of the tiny task (training one batch of them) show that as well as the whole task would.
     from scaling_search.cli import main
 
-    assert main(["train", "--config", str(folder / "configs" / "phi1.json"), "--dataset", definition.dataset,
-                 "--epochs", "1", "--batch-size", "32", "--device", "cpu", "--json"]) == 0
+    assert main(["train", "--config", str(folder / "configs" / "phi1.json"), "--dataset",
+                 "synthetic:classes=4,train=40,test=8", "--train-images", "16", "--epochs", "1", "--batch-size", "16",
+                 "--device", "cpu", "--json"]) == 0
     trained = json.loads(capsys.readouterr().out)
     assert trained["status"] == "ok" and trained["resolution"] == derived["derived"][1]["resolution"]
 
@@ -96,25 +98,19 @@ def test_failed_and_diverged_trials_are_fail_with_reasons(tmp_path, ray_dir):
 
 def test_cli_run_failure_summary_exit_1_when_nothing_completed(tmp_path, ray_dir):
     """The command line reports failed trials by name, and exits 1 when no trial completed."""
-    proc = subprocess.run(
-        cli("run", "--study", "lr", "--studies-dir", str(tmp_path / "studies"), "--dataset",
-            "synthetic:classes=4,train=240,test=60", "--base-resolution", "16", "--epochs", "1", "--batch-size", "32",
-            "--max-candidates", "1", "--constraint", "nominal", "--lr", "1e9", "--device", "cpu",
-            "--ray-temp-dir", ray_dir),
-        capture_output=True, text=True, timeout=300, env=cli_env(tmp_path))
+    definition = tiny_definition(tmp_path, study="lr", max_candidates=1, lr=1e9)
+    proc = subprocess.run(run_argv(definition, "--ray-temp-dir", ray_dir), capture_output=True, text=True,
+                          timeout=300, env=cli_env(tmp_path))
     assert proc.returncode == 1, proc.stderr
     assert "failed: " in proc.stdout and "diverged" in proc.stdout
     assert "no trial completed" in proc.stdout and "no trial completed, so there is no result" in proc.stderr
 
 
 def test_resume_after_sigkill(tmp_path, ray_dir):
-    definition = tiny_definition(tmp_path, study="killed", seeds=2, max_concurrent=1)
-    argv = cli("run", "--study", "killed", "--studies-dir", definition.studies_dir, "--dataset", definition.dataset,
-               "--base-resolution", "16", "--epochs", "1", "--batch-size", "32", "--max-candidates", "3",
-               "--step", "0.1", "--constraint", "nominal", "--seeds", "2", "--device", "cpu", "--max-concurrent", "1",
-               "--ray-temp-dir", ray_dir)
-    driver = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=cli_env(tmp_path),
-                              start_new_session=True)
+    """A new study's driver is SIGKILLed mid-way (2 of its 4 trials done); the resume finishes it exactly."""
+    definition = tiny_definition(tmp_path, study="killed", seeds=2, max_candidates=1, max_concurrent=1)
+    driver = subprocess.Popen(run_argv(definition, "--ray-temp-dir", ray_dir), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env=cli_env(tmp_path), start_new_session=True)
     try:
         def some_complete():
             try:
@@ -128,18 +124,17 @@ def test_resume_after_sigkill(tmp_path, ray_dir):
     finally:
         stop_group(driver)
     before = load(definition).get_trials()
-    assert len(before) == 8 and any(t.state != TrialState.COMPLETE for t in before)
+    assert len(before) == 4 and any(t.state != TrialState.COMPLETE for t in before)
     completed_before = {t.number: t.value for t in before if t.state == TrialState.COMPLETE}
 
     start = time.monotonic()
-    proc = subprocess.run(cli("run", "--resume", "--study", "killed", "--studies-dir", definition.studies_dir,
-                              "--ray-temp-dir", ray_dir),
-                          capture_output=True, text=True, timeout=400, env=cli_env(tmp_path))
+    proc = subprocess.run(resume_argv(definition, "--ray-temp-dir", ray_dir), capture_output=True, text=True,
+                          timeout=400, env=cli_env(tmp_path))
     assert proc.returncode == 0, proc.stderr
     after = load(definition).get_trials()
-    assert len(after) == 8  # none lost, none duplicated
+    assert len(after) == 4  # none lost, none duplicated
     assert all(t.state == TrialState.COMPLETE for t in after)
-    assert len({t.user_attrs["key"] for t in after}) == 8
+    assert len({t.user_attrs["key"] for t in after}) == 4
     for number, value in completed_before.items():  # finished trials were not re-run
         assert after[number].value == value
     assert time.monotonic() - start < 400

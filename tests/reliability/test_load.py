@@ -15,41 +15,39 @@ from scaling_search.cli import main
 from scaling_search.search.definition import StudyDefinition
 from scaling_search.search.runner import run_study
 from scaling_search.search.sizing import resolve_for_device
-from tests.search_helpers import load, tiny_definition
+from tests.search_helpers import fake_trainable, load, read_attempts, tiny_definition
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def test_sixteen_concurrent_trials_lose_no_record(tmp_path, ray_dir):
-    spans = tmp_path / "spans"
-    spans.mkdir()
+    """21 trials on one local Ray, at least 16 at once, all reporting together: every report reaches the study.
 
-    def light(config, data, settings):
-        """A stand-in for training: hold the slot 40 s (worker start-up is slow on 2 cores), log when it ran."""
-        import json as json_
-        import time as time_
+    The trials do not train (fake_trainable): each holds its slot until 16 trials have started (worker
+    start-up is slow on 2 cores, so no fixed hold would be long enough), then reports two epochs. The hold
+    ends after 240 s whatever happens, so a Ray that runs fewer than 16 at once fails the peak check below.
+    """
+    attempts = tmp_path / "attempts.jsonl"
 
-        from ray import tune
+    def sixteen_started() -> bool:
+        return attempts.read_text().count('"event": "start"') >= 16
 
-        from scaling_search.search.trainable import PROXY_RESULT
-
-        start = time_.time()
-        value = round(0.5 + config["number"] / 1000, 4)
-        for epoch in (1, 2):
-            time_.sleep(20)
-            tune.report({"epoch": epoch, "val_acc": value, "train_loss": 1.0})
-        (spans / f"{config['number']}.json").write_text(json_.dumps([start, time_.time()]))
-        result = {"status": "ok", "reason": None, "val_acc": value, "test_acc": value, "epochs": 2, "wall_s": 40.0}
-        tune.report({"epoch": 2, PROXY_RESULT: json_.dumps(result)})
-
-    definition = tiny_definition(tmp_path, study="load", max_candidates=20, step=0.05, cpus_per_trial=0.1)
-    outcome = run_study(definition, ray_temp_dir=ray_dir, trainable=light)
+    # 21 trials as 7 candidates x 3 seeds of the grid every search test measures (cached): 21 candidates needed a
+    # finer grid (step 0.05), whose costs alone took ~50 s more to measure on 2 cores.
+    definition = tiny_definition(tmp_path, study="load", max_candidates=6, seeds=3, cpus_per_trial=0.1)
+    trainable = fake_trainable(epochs=2, attempts=attempts, hold_until=sixteen_started, hold_s=240)
+    outcome = run_study(definition, ray_temp_dir=ray_dir, trainable=trainable)
     trials = load(definition).get_trials()
     assert len(trials) == 21 and outcome.counts["complete"] == 21
     assert all(t.value == round(0.5 + t.number / 1000, 4) for t in trials)
     assert all(t.intermediate_values == {1: t.value, 2: t.value} for t in trials)
-    intervals = [json.loads(p.read_text()) for p in spans.iterdir()]
-    assert len(intervals) == 21
+    events = read_attempts(attempts)
+    spans = {a["number"]: [a["time"]] for a in events if a["event"] == "start"}
+    for a in events:
+        if a["event"] == "end":
+            spans[a["number"]].append(a["time"])
+    intervals = list(spans.values())
+    assert len(intervals) == 21 and all(len(span) == 2 for span in intervals)
     peak = max(sum(start <= moment < end for start, end in intervals) for moment, _ in intervals)
     assert peak >= 16, f"only {peak} trials ran at once"
 

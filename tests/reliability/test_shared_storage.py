@@ -16,7 +16,7 @@ import pytest
 
 from scaling_search.cli import main
 from scaling_search.search.runner import run_study
-from tests.search_helpers import cli, cli_env, free_port, stop_group, tiny_definition, wait_for
+from tests.search_helpers import cli, cli_env, fake_trainable, free_port, stop_group, tiny_definition, wait_for
 
 URL = os.environ.get("SCALING_SEARCH_TEST_POSTGRES")
 if not URL and os.environ.get("CI"):
@@ -25,12 +25,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600),
               pytest.mark.skipif(not URL, reason="no PostgreSQL: run `eval \"$(bash .ci/postgres.sh start)\"` first")]
 
 
-def test_two_studies_share_postgres_and_are_read_back(tmp_path, ray_dir, capsys):
+def test_two_studies_share_postgres_and_are_read_back(tmp_path, callers_ray, capsys):
+    """Both studies run on one Ray of the test's, and their trials do not train (fake_trainable): what is tested
+    is where the studies are kept and that they are read back from there."""
     prefix = uuid.uuid4().hex[:8]
     names = [f"pg-{prefix}-a", f"pg-{prefix}-b"]
     for name in names:
         definition = tiny_definition(tmp_path, study=name, storage=URL, max_candidates=1)
-        outcome = run_study(definition, ray_temp_dir=ray_dir)
+        outcome = run_study(definition, trainable=fake_trainable())
         assert outcome.counts["complete"] == 2
     assert not list((tmp_path / "studies").glob("*.db"))  # nothing went to SQLite
     summaries = {s.study_name: s for s in optuna.get_all_study_summaries(URL)}
