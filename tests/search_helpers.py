@@ -27,7 +27,10 @@ TINY_DATASET = "synthetic:classes=4,train=240,test=60"
 
 
 def tiny_definition(tmp_path: Path, **overrides) -> StudyDefinition:
-    """3 candidates + the reference, 1 epoch on a tiny synthetic task at 16 px: seconds per trial on a CPU."""
+    """3 candidates + the reference, 1 epoch on a tiny synthetic task at 16 px: seconds per trial on a CPU.
+
+    The search only: no finalists and no refinement (tests of those stages turn them on).
+    """
     values = dict(
         study="tiny",
         studies_dir=str(tmp_path / "studies"),
@@ -40,6 +43,8 @@ def tiny_definition(tmp_path: Path, **overrides) -> StudyDefinition:
         constraint="nominal",  # at 16 px the measured grid is too coarse to hold 3 candidates
         device="cpu",
         cpus_per_trial=1,
+        finalists=0,
+        refine=False,
     )
     values.update(overrides)
     return StudyDefinition(**values)

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests.search_helpers import cli, load, tiny_definition, two_node_cluster
+from tests.search_helpers import load, run_argv, tiny_definition, two_node_cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
@@ -14,11 +14,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 def test_run_on_a_two_node_cluster(tmp_path, ray_dir):
     with two_node_cluster(tmp_path, ray_dir) as (address, env, _):
         definition = tiny_definition(tmp_path, study="cluster")
-        proc = subprocess.run(
-            cli("run", "--address", address, "--study", "cluster", "--studies-dir", definition.studies_dir,
-                "--dataset", definition.dataset, "--base-resolution", "16", "--epochs", "1", "--batch-size", "32",
-                "--max-candidates", "3", "--step", "0.1", "--constraint", "nominal", "--device", "cpu"),
-            capture_output=True, text=True, timeout=300, env=env)
+        proc = subprocess.run(run_argv(definition, "--address", address), capture_output=True, text=True,
+                              timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     trials = load(definition).get_trials()
     assert len(trials) == 4 and all(t.state.name == "COMPLETE" for t in trials)
