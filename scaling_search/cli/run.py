@@ -154,7 +154,9 @@ def resume_command(definition: StudyDefinition) -> str:
 def summary(outcome: StudyOutcome, folder: Path) -> str:
     """The ranked candidates, the trial counts, the failures and the best coefficients of a ``StudyOutcome``."""
 
-    lines = [ranked_table(outcome.table) if not outcome.table.empty else "no trial completed"]
+    lines = [] if outcome.table.empty else [ranked_table(outcome.table)]
+    if outcome.counts["complete"] == 0:
+        lines.append("no trial completed")
     for stage, table in outcome.stages.items():
         lines += ["", STAGE_HEADINGS[stage], ranked_table(table)]
     c = outcome.counts
