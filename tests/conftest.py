@@ -1,7 +1,4 @@
-import contextlib
 import os
-import shutil
-import tempfile
 
 import pytest
 import torch
@@ -23,19 +20,11 @@ def isolated_cache(cache_dir, monkeypatch):
     return cache_dir
 
 
-@contextlib.contextmanager
-def short_temp_dir():
-    """A short private Ray temp dir (Ray's socket paths must stay under 108 bytes), removed afterwards."""
-    path = tempfile.mkdtemp(prefix="ssray", dir="/tmp")
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 @pytest.fixture
 def ray_dir():
     """A short private Ray temp dir (Ray's socket paths must stay under 108 bytes)."""
+    from tests.search_helpers import short_temp_dir
+
     with short_temp_dir() as path:
         yield path
 

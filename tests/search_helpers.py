@@ -11,10 +11,12 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -70,13 +72,13 @@ def resume_argv(definition: StudyDefinition, *extra: str) -> list[str]:
 def driver_argv(definition: StudyDefinition, trainable: str) -> list[str]:
     """A driver process that runs ``run_study(definition, trainable=...)`` to the end and exits 0.
 
-    ``trainable`` is a Python expression over this module's names (e.g. ``"fake_trainable()"``):
+    ``trainable`` is a Python expression over ``fake_trainable`` and ``Path`` (e.g. ``"fake_trainable()"``):
     the command line cannot take a stand-in for training. Run it with :func:`cli_env`.
     """
     code = ("import sys; from pathlib import Path; "
             "from scaling_search.search.definition import from_mapping, load_definition; "
             "from scaling_search.search.runner import run_study; "
-            "from tests.search_helpers import *; "
+            "from tests.search_helpers import fake_trainable; "
             f"definition = from_mapping(load_definition(Path({str(study_file(definition))!r}))); "
             f"outcome = run_study(definition, log=lambda line: print(line, file=sys.stderr), trainable={trainable}); "
             "sys.exit(0 if outcome.counts['complete'] else 1)")
@@ -176,6 +178,16 @@ def stop_group(process: subprocess.Popen, grace: float = 10.0) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(grace)
+
+
+@contextlib.contextmanager
+def short_temp_dir():
+    """A short private Ray temp dir (Ray's socket paths must stay under 108 bytes), removed afterwards."""
+    path = tempfile.mkdtemp(prefix="ssray", dir="/tmp")
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.5) -> bool:
