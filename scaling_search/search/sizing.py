@@ -26,9 +26,9 @@ class DeviceSizing:
 
 
 CPU_SIZING = DeviceSizing(base_resolution=32, epochs=2, batch_size=CPU_BATCH, max_candidates=3, cpus_per_trial=1,
-                          finalist_seeds=2, max_refine=2, max_train_images=2000)
+                          finalist_seeds=2, max_refine=2, max_train_images=1000)
 """A CPU study trains 3 candidates and the paper's point, then all four again on 2 fresh seeds: 12 runs of
-2 × 2,000 images (about 25 s each at 32 px on one core), so the default finishes within 5 minutes on 2 cores."""
+2 × 1,000 images (about 15 s each at 32 px on one core), so the default finishes within 5 minutes on 2 cores."""
 GPU_SIZING = DeviceSizing(base_resolution=PROXY_RESOLUTION, epochs=5, batch_size=RECIPES["proxy"].train_batch_size,
                           max_candidates=None, cpus_per_trial=2, finalist_seeds=3, max_refine=None,
                           max_train_images=None)
