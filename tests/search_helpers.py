@@ -76,7 +76,7 @@ def driver_argv(definition: StudyDefinition, trainable: str) -> list[str]:
     the command line cannot take a stand-in for training. Run it with :func:`cli_env`.
     """
     code = ("import sys; from pathlib import Path; "
-            "from scaling_search.search.definition import from_mapping, load_definition; "
+            "from scaling_search.search.study_file import from_mapping, load_definition; "
             "from scaling_search.search.runner import run_study; "
             "from tests.search_helpers import fake_trainable; "
             f"definition = from_mapping(load_definition(Path({str(study_file(definition))!r}))); "

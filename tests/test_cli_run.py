@@ -142,7 +142,7 @@ def test_corrupt_database_is_named(capsys, tmp_path):
 def test_committed_study_file_parses():
     from pathlib import Path
 
-    from scaling_search.search.definition import from_mapping, load_definition
+    from scaling_search.search.study_file import from_mapping, load_definition
 
     definition = from_mapping(load_definition(Path(__file__).parents[1] / "studies" / "paper_phi1.toml"))
     assert definition.phi == 1 and definition.strategy == "grid" and definition.seeds >= 2

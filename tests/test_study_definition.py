@@ -7,15 +7,10 @@ import sys
 import pytest
 
 from scaling_search.counting.analytic import analytic_counts
-from scaling_search.search.definition import (
-    StudyDefinition,
-    changed_options,
-    default_study_name,
-    from_mapping,
-    load_definition,
-)
+from scaling_search.search.definition import StudyDefinition, changed_options, default_study_name
 from scaling_search.search.plan import distinct_layouts, plan_grid, spread
 from scaling_search.search.sizing import CPU_SIZING, GPU_SIZING, largest_resolution, resolve_for_device
+from scaling_search.search.study_file import from_mapping, load_definition
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from scaling_search.cli import flags
 from scaling_search.cli.common import emit, finite_float, fmt, integer, progress, render_table
-from scaling_search.search.definition import STRATEGIES, StudyDefinition, from_mapping, load_definition
+from scaling_search.search.definition import STRATEGIES, StudyDefinition
+from scaling_search.search.study_file import from_mapping, load_definition
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -126,7 +126,7 @@ def create_study(storage: optuna.storages.BaseStorage, definition: StudyDefiniti
 
 
 def saved_definition(study: optuna.Study) -> StudyDefinition | None:
-    from scaling_search.search.definition import from_mapping
+    from scaling_search.search.study_file import from_mapping
 
     saved = study.user_attrs.get("definition")
     return from_mapping(saved) if isinstance(saved, dict) else None
