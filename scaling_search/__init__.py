@@ -46,7 +46,7 @@ _HOMES = {
     "ProxyResult": "scaling_search.train",
     "StudyDefinition": "scaling_search.search.definition",
     "run_study": "scaling_search.search.runner",
-    "StudyOutcome": "scaling_search.search.runner",
+    "StudyOutcome": "scaling_search.search.outcome",
     "report": "scaling_search.reporting.api",
 }
 """Each public name and the module that defines it."""

@@ -16,7 +16,7 @@ from scaling_search.search.study_file import from_mapping, load_definition
 if TYPE_CHECKING:
     import pandas as pd
 
-    from scaling_search.search.runner import StudyOutcome
+    from scaling_search.search.outcome import StudyOutcome
 
 DESCRIPTION = """\
 Search (alpha, beta, gamma): measure every candidate's cost, train short proxy runs of them in

@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
+from dataclasses import replace
 
 import optuna
-import pandas as pd
 
 from scaling_search.counting.counter import Counter, make_counter
 from scaling_search.data import check_dataset, load_dataset
@@ -29,6 +26,7 @@ from scaling_search.search.cluster import RaySession, check_cluster, check_local
 from scaling_search.search.definition import StudyDefinition, changed_options
 from scaling_search.search.environment import software_versions
 from scaling_search.search.export import export_study, save_definition, study_files
+from scaling_search.search.outcome import StudyOutcome
 from scaling_search.search.plan import plan_grid, reference_plan
 from scaling_search.search.results import STAGES, candidate_table, failure_lines
 from scaling_search.search.sizing import largest_resolution, resolve_for_device
@@ -50,39 +48,6 @@ from scaling_search.search.verdict import stage_spec, with_plateaus
 
 RUN_OPTIONS = ("storage", "studies_dir", "address", "trials_per_gpu", "max_concurrent", "max_failures")
 """Options a resumed study takes from this run rather than from its saved definition."""
-
-
-@dataclass(frozen=True)
-class StudyOutcome:
-    """What a run of a study came to. The study itself stays in its storage; its files are in ``files``.
-
-    Example (:func:`run_study` returns one; ``best`` is the top compound candidate on the constraint):
-
-        >>> import pandas as pd
-        >>> outcome = StudyOutcome(study="demo", best=None, counts={"complete": 0, "fail": 1}, failures=["..."],
-        ...                        interrupted=False, trained=True, table=pd.DataFrame())
-        >>> outcome.best is None, outcome.counts["fail"], outcome.files
-        (True, 1, ())
-    """
-
-    study: str
-    best: dict[str, Any] | None
-    """best.json's content: the top-ranked compound candidate on the cost constraint; None when there is none."""
-    counts: dict[str, int]
-    """Trials by state: complete, fail, pruned, waiting, running."""
-    failures: list[str]
-    """One line per failed trial: '<key>: <status> (<reason>)'."""
-    interrupted: bool
-    """Stopped before every trial ran (Ctrl-C); resume it to finish."""
-    trained: bool
-    """False when the study was already finished and nothing was trained."""
-    table: pd.DataFrame = field(compare=False, repr=False)
-    """The search's candidates that ran, one row each, ranked (:func:`~scaling_search.search.results.candidate_table`:
-    candidates with no failed seed first, by mean validation accuracy, ``score``)."""
-    stages: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
-    """The later stages' tables, by stage ("finalist", "refine"), for the stages that ran."""
-    files: tuple[Path, ...] = ()
-    """The study's files that exist: study.toml, results.csv, best.json, derived.json, configs/."""
 
 
 def run_study(definition: StudyDefinition, *, resume: bool = False, log: Callable[[str], None] | None = None,
