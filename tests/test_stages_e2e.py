@@ -78,3 +78,26 @@ def test_refinement_survives_sigkill_and_resume_with_exact_counts(tmp_path, ray_
         assert parent[name][0] <= low <= best[name] <= high <= parent[name][1]
     assert "ci95" in best and best["comparisons"][0]["against"] == "paper"
     assert "refinement" in proc.stdout and "finalists" in proc.stdout
+
+
+def test_a_tpe_study_samples_then_runs_its_finalists_on_fresh_seeds(tmp_path, ray_dir):
+    """TPE counts only its search trials; the finalists' seeds (1000, 1001) lie outside the search's seed space."""
+    from scaling_search.search.runner import run_study
+    from tests.search_helpers import fake_trainable
+
+    definition = tiny_definition(tmp_path, study="tpe-final", strategy="tpe", trials=5, max_candidates=None,
+                                 finalists=2, finalist_seeds=2)
+    lines: list[str] = []
+    outcome = run_study(definition, ray_temp_dir=ray_dir, log=lines.append, trainable=fake_trainable())
+    trials = load(definition).get_trials()
+    search = [t for t in trials if t.user_attrs.get("stage", "search") == "search"]
+    finalists = [t for t in trials if t.user_attrs.get("stage") == "finalist"]
+    assert len(search) == 5  # the paper's point and 4 sampled splits; the finalists do not count towards --trials
+    chosen = {t.user_attrs["candidate"] for t in finalists}
+    assert len(finalists) == 2 * len(chosen) and {t.params["seed"] for t in finalists} == {1000, 1001}
+    assert "a1.2000-b1.1000-g1.1500" in chosen and all(t.state == TrialState.COMPLETE for t in finalists)
+    assert outcome.best["decided_by"] == "finalists" and outcome.best["finalist_seeds"] == [1000, 1001]
+    assert outcome.best["trained"]["candidate"] in chosen and "finalist" in outcome.stages
+    assert any(line.startswith("finalists") for line in lines)
+    again = run_study(definition, ray_temp_dir=ray_dir, trainable=fake_trainable())  # finished: trains nothing
+    assert not again.trained and len(load(definition).get_trials()) == len(trials)
