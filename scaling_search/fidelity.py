@@ -58,6 +58,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from scaling_search.verdicts import finite_scores
+
 _CELLS_PER_CHUNK = 1 << 20
 """Bound on the replicate × candidate × candidate cells the correlations hold at once: about 8 MB per float64 array."""
 
@@ -333,10 +335,10 @@ both intervals above 0; the proxy winner a keeps first place on the long runs.'
         raise ValueError(f"comparing rankings needs at least 2 candidates, got {len(proxy)}")
 
     names = list(proxy)
-    proxy_scores = [_scores(proxy[name], name, "proxy") for name in names]
+    proxy_scores = [finite_scores(proxy[name], name, "proxy") for name in names]
     by_seed = [long[name] if isinstance(long[name], Mapping) else None for name in names]
     paired = all(runs is not None and runs.keys() == by_seed[0].keys() for runs in by_seed)
-    long_scores = [_scores(long[name] if runs is None else [runs[seed] for seed in sorted(runs)], name, "long")
+    long_scores = [finite_scores(long[name] if runs is None else [runs[seed] for seed in sorted(runs)], name, "long")
                    for name, runs in zip(names, by_seed, strict=True)]
 
     order = sorted(range(len(names)), key=lambda i: -proxy_scores[i].mean())  # stable: ties keep their order
@@ -366,15 +368,6 @@ both intervals above 0; the proxy winner a keeps first place on the long runs.'
     return RankFidelity(tuple(names), tuple(proxy_means.tolist()), tuple(long_means.tolist()), rho, rho_ci, tau, tau_ci,
                         names[0], long_winner, winner_long_rank == 1, winner_long_rank, int(seeds), int(proxy_seeds),
                         bool(paired))
-
-
-def _scores(values: Sequence[float], name: str, side: str) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float64).reshape(-1)
-    if array.size == 0:
-        raise ValueError(f"{name} has no {side} scores")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name}'s {side} scores must be finite numbers, got {list(array)!r}")
-    return array
 
 
 def _rescaled_means(values: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:

@@ -546,8 +546,8 @@ def compare_scores(first: Sequence[float], second: Sequence[float], first_name: 
     """
     if resamples < 1:
         raise ValueError(f"resamples must be at least 1, got {resamples}")
-    a = _scores(first, first_name)
-    b = _scores(second, second_name)
+    a = finite_scores(first, first_name, "seed")
+    b = finite_scores(second, second_name, "seed")
     n_a, n_b = a.size, b.size
     basis = _SCORES if n_a == n_b else f"{_SCORES}; {n_a} and {n_b} seeds"  # the sentence reads the counts
     difference = float(a.mean() - b.mean())
@@ -572,10 +572,11 @@ def compare_scores(first: Sequence[float], second: Sequence[float], first_name: 
                     most_seeds=max(n_a, n_b))
 
 
-def _scores(values: Sequence[float], name: str) -> np.ndarray:
+def finite_scores(values: Sequence[float], name: str, kind: str) -> np.ndarray:
+    """``name``'s ``kind`` scores (e.g. "seed") as a 1-D float array; ValueError when empty or not finite."""
     array = np.asarray(values, dtype=np.float64).reshape(-1)
     if array.size == 0:
-        raise ValueError(f"{name} has no seed scores to compare")
+        raise ValueError(f"{name} has no {kind} scores")
     if not np.isfinite(array).all():
-        raise ValueError(f"{name}'s seed scores must be finite numbers, got {list(values)!r}")
+        raise ValueError(f"{name}'s {kind} scores must be finite numbers, got {list(array)!r}")
     return array
