@@ -22,7 +22,7 @@ from scaling_search.counting.counter import make_counter
 from scaling_search.errors import InputError
 from scaling_search.grid import GridSpec
 from scaling_search.models.architecture import FAMILY_PHIS
-from scaling_search.plateaus import Plateau, plateau_spread
+from scaling_search.plateaus import plateau_spread
 from scaling_search.publish import publish
 from scaling_search.reporting import figures
 from scaling_search.reporting.tables import (
@@ -36,7 +36,7 @@ from scaling_search.reporting.tables import (
 from scaling_search.search.definition import StudyDefinition
 from scaling_search.search.plan import grid_spec
 from scaling_search.search.results import candidate_table, contenders, on_constraint, trial_rows
-from scaling_search.search.verdict import stage_spec, study_answer, with_plateaus
+from scaling_search.search.verdict import answer_plateau, stage_spec, study_answer, with_plateaus
 
 FORMATS = ("md", "csv", "tex")
 
@@ -206,12 +206,6 @@ def study_report(study: optuna.Study, definition: StudyDefinition, out: Path, wa
 STAGE_FILES = {"finalist": "finalists", "refine": "refinement"}
 STAGE_CAPTIONS = {"finalist": "Finalists on fresh seeds: the runs the verdict uses",
                   "refine": "Refinement: the winning class's networks at twice phi"}
-
-
-def answer_plateau(best: dict[str, Any]) -> Plateau:
-    """best.json's plateau as a :class:`~scaling_search.plateaus.Plateau`."""
-    return Plateau(point=(best["alpha"], best["beta"], best["gamma"]), phi=best["phi"],
-                   **{name: tuple(bounds) for name, bounds in best["plateau"].items()})
 
 
 def ranked_rows(table: pd.DataFrame) -> pd.DataFrame:

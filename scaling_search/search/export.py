@@ -16,11 +16,11 @@ from scaling_search.cache import write_atomic
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.family import derive_family, released_family
 from scaling_search.models.architecture import FAMILY_PHIS
-from scaling_search.plateaus import Plateau, plateau_spread
+from scaling_search.plateaus import plateau_spread
 from scaling_search.publish import publish
 from scaling_search.search.definition import StudyDefinition
 from scaling_search.search.results import trial_rows
-from scaling_search.search.verdict import study_answer
+from scaling_search.search.verdict import answer_plateau, study_answer
 
 STUDY_FILES = ("study.toml", "results.csv", "best.json", "derived.json", "configs")
 """Everything a study's folder may hold from scaling-search (Ray Tune's own ``ray/`` folder aside)."""
@@ -74,12 +74,10 @@ def write_family(folder: Path, best: dict[str, Any], definition: StudyDefinition
     derived = derive_family(best["alpha"], best["beta"], best["gamma"], FAMILY_PHIS, analytic_counts,
                             base_resolution=definition.cost_resolution,
                             resolution_multiple=definition.resolution_multiple, num_classes=definition.cost_classes)
-    box = Plateau(point=(best["alpha"], best["beta"], best["gamma"]), phi=best["phi"],
-                  **{name: tuple(bounds) for name, bounds in best["plateau"].items()})
     write_json(folder / "derived.json", {
         "coefficients": coefficients,
         "plateau": best["plateau"],
-        "plateau_spread": plateau_spread(box, FAMILY_PHIS),
+        "plateau_spread": plateau_spread(answer_plateau(best), FAMILY_PHIS),
         "scale": scale,
         "proxy": {"base_resolution": definition.base_resolution, "num_classes": num_classes},
         "derived": [m.to_dict() for m in derived],

@@ -143,8 +143,7 @@ def contenders(table: pd.DataFrame) -> pd.DataFrame:
     win; a candidate whose cost misses the constraint is not an equal of the others; one with a
     failed seed would be judged on its survivors.
     """
-    return table[table["kind"].eq("compound") & table["on_constraint"].eq(True) & table["n_failed"].eq(0)
-                 & table["n_seeds"].gt(0)]
+    return table[table["kind"].eq("compound") & table["on_constraint"].eq(True) & table["n_failed"].eq(0)]
 
 
 def failure_lines(trials: list[FrozenTrial]) -> list[str]:

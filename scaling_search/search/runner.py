@@ -179,8 +179,8 @@ def start_study(storage: optuna.storages.BaseStorage, definition: StudyDefinitio
 def finish(study: optuna.Study, definition: StudyDefinition, interrupted: bool, trained: bool) -> StudyOutcome:
     """Export the study's files and say what it came to."""
     trials = study.get_trials(deepcopy=False)
-    best = export_study(trials, definition, num_classes=study_classes(study))
     classes = study_classes(study)
+    best = export_study(trials, definition, num_classes=classes)
     stages = {stage: with_plateaus(candidate_table(trials, stage), stage_spec(definition, classes, stage, best))
               for stage in STAGES}
     return StudyOutcome(study=definition.study, best=best, counts=counts(trials), failures=failure_lines(trials),

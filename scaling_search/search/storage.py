@@ -174,8 +174,8 @@ def candidate_attrs(planned: PlannedTrial) -> dict[str, Any]:
     }
 
 
-def enqueue_plan(study: optuna.Study, plan: list[PlannedTrial]) -> int:
-    """Add every planned trial not yet in the study as a WAITING trial; returns how many were added.
+def enqueue_plan(study: optuna.Study, plan: list[PlannedTrial]) -> None:
+    """Add every planned trial not yet in the study as a WAITING trial.
 
     The study's saved search space (``space``) is widened first to hold every planned value (a
     later stage's fresh seeds), so each driver asks for the trials in a space that contains them.
@@ -188,7 +188,6 @@ def enqueue_plan(study: optuna.Study, plan: list[PlannedTrial]) -> int:
         alpha, beta, gamma = planned.candidate.coefficients
         study.enqueue_trial({"alpha": alpha, "beta": beta, "gamma": gamma, "seed": planned.seed},
                             user_attrs=candidate_attrs(planned), skip_if_exists=False)
-    return len(missing)
 
 
 def widened_bounds(bounds: dict[str, list[float]], plan: list[PlannedTrial]) -> dict[str, list[float]]:

@@ -153,6 +153,12 @@ def comparison_records(found: list[tuple[str, Comparison]], table: pd.DataFrame)
     return records
 
 
+def answer_plateau(best: dict[str, Any]) -> Plateau:
+    """best.json's plateau as a :class:`~scaling_search.plateaus.Plateau`."""
+    return Plateau(point=(best["alpha"], best["beta"], best["gamma"]), phi=best["phi"],
+                   **{name: tuple(bounds) for name, bounds in best["plateau"].items()})
+
+
 def with_plateaus(table: pd.DataFrame, spec: GridSpec) -> pd.DataFrame:
     """``table`` with each row's plateau at ``spec.phi``: ``plateau_alpha`` … as (lo, hi) pairs.
 
