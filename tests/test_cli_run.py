@@ -40,6 +40,10 @@ from tests.search_helpers import cli, cli_env, free_port, stop_group, wait_for
         (["run", "--epochs", "99999999999"], "epochs must be an integer in [1, 10000]"),
         (["run", "--lr", "1e300"], "lr_per_256 (the peak learning rate per 256 images) must lie in"),
         (["run", "--dataset", "synthetic:10"], "did you mean classes=10?"),
+        (["run", "--finalists", "-1"], "finalists must be >= 0"),
+        (["run", "--finalist-seeds", "0"], "finalist-seeds must be >= 1"),
+        (["run", "--max-refine", "0"], "max-refine must be >= 1"),
+        (["run", "--refine-step", "0.2"], "refine-step must lie in (0, the grid's step 0.05)"),
     ],
 )
 def test_run_bad_input(capsys, tmp_path, monkeypatch, argv, expected):
