@@ -57,6 +57,10 @@ def test_end_to_end_study_and_exports(tmp_path, ray_dir, capsys):
     assert {"alpha", "beta", "gamma", "phi", "score", "score_std", "n_seeds", "measured_ratio"} <= set(best)
     derived = json.loads((folder / "derived.json").read_text())
     assert [m["name"] for m in derived["derived"]] == [f"phi{i}" for i in range(8)]
+    assert derived["plateau"] == best["plateau"]  # how far phi 7 moves across the plateau the export stands for
+    low, high = best["plateau"]["alpha"]
+    assert derived["plateau_spread"][7]["phi"] == 7
+    assert derived["plateau_spread"][7]["depth"] == pytest.approx([low**7, high**7], abs=1e-3)
     assert (folder / "configs" / "phi3.json").exists() and (folder / "study.toml").exists()
     # Each derived config trains with `scaling-search train --config`: phi1 is at the cost scale (~290 px), so a
     # few images of the tiny task (training one batch of them) show that as well as the whole task would.
