@@ -28,8 +28,8 @@ WINNER = (1.0, 1.2, 1.1)  # compound points of the default grid on the measured 
 RUNNER_UP = (1.3, 1.0, 1.1)
 THIRD = (1.4, 1.1, 1.0)
 PAPER = (1.2, 1.1, 1.15)
-SPACE = {"alpha": FloatDistribution(1.0, 2.0), "beta": FloatDistribution(1.0, 1.5),
-         "gamma": FloatDistribution(1.0, 1.5), "seed": IntDistribution(0, FINALIST_SEED_BASE + 10)}
+SPACE = {"alpha": FloatDistribution(1.0, 3.0), "beta": FloatDistribution(1.0, 2.0),
+         "gamma": FloatDistribution(1.0, 2.0), "seed": IntDistribution(0, 10_000)}
 
 
 def definition(**overrides) -> StudyDefinition:

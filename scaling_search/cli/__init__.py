@@ -13,7 +13,7 @@ from scaling_search.cli.common import Parser
 from scaling_search.errors import InputError
 from scaling_search.formatting import describe
 
-COMMANDS = ("run", "dashboard", "report", "flops", "candidates", "derive", "train")
+COMMANDS = ("run", "validate", "dashboard", "report", "flops", "candidates", "derive", "train")
 """Sub-command modules under ``scaling_search.cli``; each has ``register(subparsers)``."""
 
 DESCRIPTION = """\
@@ -21,6 +21,7 @@ Find, check and extend EfficientNet's compound-scaling rule on your own data and
 
   scaling-search run --phi 1                                        the search (built-in default: synthetic data)
   scaling-search run studies/paper_phi1.toml --data-root ~/data     a committed study definition
+  scaling-search validate NAME                                      does the answer hold on longer runs and scaled up?
   scaling-search dashboard --study NAME                             inspect a study in optuna-dashboard
   scaling-search report NAME                                        the alpha/beta/gamma table and figures
   scaling-search train --dataset synthetic --epochs 2               one short proxy training run

@@ -12,7 +12,7 @@ import json
 import os
 import platform
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from scaling_search.data import ImageData
@@ -21,6 +21,11 @@ from scaling_search.recipe import Budget, Recipe
 
 PROXY_RESULT = "proxy_result"
 """Key of the final report: the whole ProxyResult as JSON."""
+PLANNED_EPOCHS = "planned_epochs"
+"""A trial attribute: the epochs this trial trains for, when not the study's (a validation run's longer budget).
+Not ``epochs``, which a finished trial's result sets to the epochs it actually ran."""
+PLANNED_BASE_RESOLUTION = "base_resolution"
+"""A trial attribute: the base resolution its network is scaled from, when not the study's."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,8 @@ class TrialSettings:
 
 
 def run_trial(config: dict[str, Any], data: ImageData, settings: TrialSettings) -> None:
+    """Train ``config["layout"]`` on ``config["seed"]``, for ``config["epochs"]`` when the trial sets its own
+    (a validation run's longer budget), else the study's ``settings.budget``."""
     from ray import tune
 
     from scaling_search.train import train_proxy
@@ -45,7 +52,9 @@ def run_trial(config: dict[str, Any], data: ImageData, settings: TrialSettings) 
     try:
         layout = Layout.from_dict(config["layout"])
         device = "cuda" if settings.use_gpu else "cpu"
-        result = train_proxy(layout, data, settings.budget, settings.recipe, seed=int(config["seed"]),
+        budget = settings.budget if config.get("epochs") is None else replace(settings.budget,
+                                                                              epochs=int(config["epochs"]))
+        result = train_proxy(layout, data, budget, settings.recipe, seed=int(config["seed"]),
                              device=device, report=report, threads=settings.threads).to_dict()
     except Exception as err:  # a candidate that cannot even be built is a failed trial, not a retry
         result = {"status": "failed", "reason": f"{type(err).__name__}: {err}",

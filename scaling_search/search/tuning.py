@@ -27,7 +27,7 @@ from scaling_search.search.results import stage_trials
 from scaling_search.search.searcher import RetryRecorder, StudySearcher
 from scaling_search.search.storage import OBJECTIVE, space_from_bounds
 from scaling_search.search.tpe import tpe_suggester
-from scaling_search.search.trainable import TrialSettings
+from scaling_search.search.trainable import PLANNED_BASE_RESOLUTION, PLANNED_EPOCHS, TrialSettings
 
 TUNE_ENVIRONMENT = {
     # A failed trial's last report has no accuracy to give, by design; Tune's strict metric check would reject it.
@@ -51,12 +51,13 @@ def temporary_environment(values: dict[str, str]) -> Iterator[None]:
 
 
 def execute(study: optuna.Study, definition: StudyDefinition, data: ImageData, counter: Counter,
-            trainable: Callable[..., None], log: Callable[[str], None], stage: str = "search") -> bool:
+            trainable: Callable[..., None], log: Callable[[str], None], stage: str | None = "search") -> bool:
     """Run the study's WAITING trials (and, in a TPE study's search, new TPE trials) on Ray Tune.
 
     Returns True when interrupted. ``definition`` is resolved for the device; the study holds its
     search space (``space``) and plan. Each trial trains at its own φ (a refinement trial's is
-    twice the study's); progress counts the trials of ``stage``.
+    twice the study's), and at its own base resolution and epochs when its attributes set them (a
+    validation run's); progress counts the trials of ``stage`` (None: every trial of the study).
     """
     use_gpu = definition.device.startswith("cuda")
     settings = TrialSettings(definition.budget(), definition.training_recipe(),
@@ -67,12 +68,15 @@ def execute(study: optuna.Study, definition: StudyDefinition, data: ImageData, c
 
     def config_for(trial: optuna.Trial) -> dict[str, Any]:
         params = trial.params
-        phi = float(trial.user_attrs.get("phi", definition.phi))
+        attrs = trial.user_attrs
+        phi = float(attrs.get("phi", definition.phi))
         layout = compound_layout(params["alpha"], params["beta"], params["gamma"], phi,
-                                 definition.base_resolution, data.num_classes)
-        return {"number": trial.number, "seed": params["seed"], "layout": layout.to_dict()}
+                                 int(attrs.get(PLANNED_BASE_RESOLUTION, definition.base_resolution)), data.num_classes)
+        return {"number": trial.number, "seed": params["seed"], "layout": layout.to_dict(),
+                "epochs": attrs.get(PLANNED_EPOCHS)}
 
-    trials = stage_trials(study.get_trials(deepcopy=False), stage)
+    trials = study.get_trials(deepcopy=False)
+    trials = trials if stage is None else stage_trials(trials, stage)
     total = definition.trials if sampling else len(trials)
     already = sum(t.state.is_finished() for t in trials)
     searcher = StudySearcher(study, space_from_bounds(study.user_attrs["space"]), suggest_new, config_for,

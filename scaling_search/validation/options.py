@@ -1,0 +1,141 @@
+"""What ``scaling-search validate`` runs, as immutable data: how many candidates, how long, which φ.
+
+Options left as ``None`` are filled from the study being validated (:meth:`ValidationOptions.resolved`):
+its epochs, its finalist seeds, its base resolution and twice its φ. Once a validation study
+exists, the options that fix what a validation run *is* (:data:`FIXED`: the candidates' count, the
+budgets, the seeds, the long runs' resolution) are saved with it and every later call must agree
+with them; the φ of the scale-up check and which checks run may grow from call to call, each
+adding only the trials the validation study does not hold yet.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from scaling_search.errors import InputError
+from scaling_search.models.scaling import check_resolution
+
+VALIDATION_SUFFIX = ".validate"
+"""A study's validation runs are the Optuna study ``<study>.validate`` in the same storage."""
+
+VALIDATION_SEED_BASE = 2000
+"""Validation runs train on seeds 2000, 2001, …: never one the search (0, 1, …) or its finalists (1000, …) used."""
+
+DEFAULT_TOP = 5
+DEFAULT_EPOCHS_FACTOR = 4.0
+FIXED = ("top", "epochs_factor", "scale_up_epochs_factor", "seeds", "long_resolution")
+"""Options saved with a validation study; a later call that sets one differently is refused."""
+
+
+def validation_study_name(study: str) -> str:
+    """The name of ``study``'s validation study in the same storage."""
+    return f"{study}{VALIDATION_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class ValidationOptions:
+    """How a study's answer is checked. ``None`` means "from the study" (see :meth:`resolved`).
+
+    * ``top``: the study's K best compound candidates on the constraint, with distinct networks,
+      re-trained for rank fidelity (the paper's point is always added);
+    * ``epochs_factor``: the long runs train ``epochs_factor`` × the study's epochs;
+    * ``scale_up_epochs_factor``: the scale-up members train that many times the study's epochs
+      (default 1: the study's own budget, so the check isolates scale from training length);
+    * ``seeds``: fresh seeds per network (default: the study's finalist seeds, at least 2);
+    * ``phis``: the φ of the scale-up check, each larger than the study's (default twice its φ);
+    * ``long_resolution``: the base resolution of the long runs (default the study's);
+    * ``fidelity``, ``scale_up``: which checks run.
+
+    Example:
+        >>> options = ValidationOptions(top=3, phis=(2.0, 3.0))
+        >>> options.top, options.epochs_factor, options.phis
+        (3, None, (2.0, 3.0))
+        >>> ValidationOptions(top=1)
+        Traceback (most recent call last):
+        ...
+        scaling_search.errors.InputError: top must be >= 2 (a ranking needs two candidates), got 1
+    """
+
+    top: int | None = None
+    epochs_factor: float | None = None
+    scale_up_epochs_factor: float | None = None
+    seeds: int | None = None
+    phis: tuple[float, ...] | None = None
+    long_resolution: int | None = None
+    fidelity: bool = True
+    scale_up: bool = True
+
+    def __post_init__(self) -> None:
+        check_options(self)
+
+    def resolved(self, study_phi: float, study_seeds: int, saved: ValidationOptions | None = None
+                 ) -> ValidationOptions:
+        """Every ``None`` filled: from ``saved`` (an existing validation study's options), else the defaults.
+
+        ``study_phi`` is the study's φ; ``study_seeds`` its finalist seeds (or its seeds). Raises
+        InputError when an option of :data:`FIXED` differs from ``saved``, or a φ is not above the study's.
+        """
+        if saved is not None:
+            changed = [name for name in FIXED
+                       if getattr(self, name) is not None and getattr(self, name) != getattr(saved, name)]
+            if changed:
+                settings = ", ".join(f"{name.replace('_', '-')} {getattr(saved, name)}" for name in changed)
+                raise InputError(f"this study's validation was run with other settings ({settings}); leave them "
+                                 "out to go on with it, or delete its validation study to start again")
+        base = saved or ValidationOptions(top=DEFAULT_TOP, epochs_factor=DEFAULT_EPOCHS_FACTOR,
+                                          scale_up_epochs_factor=1.0, seeds=max(2, study_seeds))
+        phis = self.phis or (default_phi(study_phi),)
+        for phi in phis:
+            if phi <= study_phi:
+                raise InputError(f"scale-up phi must be larger than the study's phi {study_phi:g}, got {phi:g}")
+        values = {name: getattr(base, name) if getattr(self, name) is None else getattr(self, name) for name in FIXED}
+        return replace(self, **values, phis=tuple(phis))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["phis"] = None if self.phis is None else list(self.phis)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValidationOptions:
+        known = {f.name for f in fields(cls)}
+        values = {name: value for name, value in data.items() if name in known}
+        if values.get("phis") is not None:
+            values["phis"] = tuple(float(phi) for phi in values["phis"])
+        return cls(**values)
+
+
+def default_phi(study_phi: float) -> float:
+    """Twice the study's φ (the paper searched at 1 and checked at 2), or 1 for a study at φ < 0."""
+    return 2 * study_phi if study_phi > 0 else 1.0
+
+
+def check_options(options: ValidationOptions) -> None:
+    """Raise InputError naming the option, what it got and what is allowed."""
+    o = options
+    if o.top is not None and (isinstance(o.top, bool) or not isinstance(o.top, int) or o.top < 2):
+        raise InputError(f"top must be >= 2 (a ranking needs two candidates), got {o.top}")
+    for name in ("epochs_factor", "scale_up_epochs_factor"):
+        value = getattr(o, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or not math.isfinite(value) or value <= 0):
+            raise InputError(f"{name.replace('_', '-')} must be a number > 0, got {value}")
+    if o.seeds is not None and (isinstance(o.seeds, bool) or not isinstance(o.seeds, int) or o.seeds < 1):
+        raise InputError(f"seeds must be >= 1, got {o.seeds}")
+    if o.phis is not None:
+        if not o.phis:
+            raise InputError("phis is empty; name at least one phi, e.g. 2")
+        for phi in o.phis:
+            if isinstance(phi, bool) or not isinstance(phi, int | float) or not math.isfinite(phi) or phi <= 0:
+                raise InputError(f"scale-up phi must be a number > 0, got {phi}")
+    if o.long_resolution is not None:
+        check_resolution(o.long_resolution, "long-resolution")
+    if not (o.fidelity or o.scale_up):
+        raise InputError("nothing to validate: --fidelity-only and --scale-up-only exclude each other")
+
+
+def scaled_epochs(epochs: int, factor: float) -> int:
+    """``epochs`` × ``factor``, rounded, at least 1."""
+    return max(1, round(epochs * factor))
