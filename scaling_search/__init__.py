@@ -9,6 +9,7 @@ The public API, from a network to a published answer::
     compare_runs                 winner against another: a 95 % interval from a paired bootstrap
     load_dataset / train_proxy   one short proxy training run
     StudyDefinition / run_study  the whole search, recorded in an Optuna study
+    validate_study               does the answer hold on longer training (rank_fidelity) and when scaled up?
     report                       the study's tables and figures
 
 Names are imported on first use, so ``import scaling_search`` stays cheap and pulls in neither
@@ -47,6 +48,11 @@ _HOMES = {
     "StudyDefinition": "scaling_search.search.definition",
     "run_study": "scaling_search.search.runner",
     "StudyOutcome": "scaling_search.search.outcome",
+    "ValidationOptions": "scaling_search.validation.options",
+    "validate_study": "scaling_search.validation.runner",
+    "ValidationOutcome": "scaling_search.validation.runner",
+    "rank_fidelity": "scaling_search.fidelity",
+    "RankFidelity": "scaling_search.fidelity",
     "report": "scaling_search.reporting.api",
 }
 """Each public name and the module that defines it."""

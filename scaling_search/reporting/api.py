@@ -7,6 +7,7 @@ from pathlib import Path
 
 from scaling_search.errors import InputError
 from scaling_search.reporting.build import FORMATS, load_report_study, paper_report, study_report
+from scaling_search.reporting.validation import load_validation
 from scaling_search.search.location import study_storage_url
 
 
@@ -16,7 +17,8 @@ def report(study: str | None = None, *, paper: bool = False, studies_dir: str | 
     """Write the report of study ``study`` (or, with ``paper``, of the released B0–B7) and return its folder.
 
     A study's report holds the α/β/γ table, the derived family beside the released one, figures
-    and an index.md that shows them; the study is read from ``storage`` when given, else from
+    and an index.md that shows them, and, once ``scaling-search validate`` has run on the study, the
+    "Does the answer hold?" section; the study is read from ``storage`` when given, else from
     ``<studies_dir>/<study>.db``. ``paper=True`` measures the released family against the
     paper's Table 2 and needs no study. ``out`` defaults to ``reports/<study>`` (``reports/paper``);
     it must be new, empty or an earlier report. ``formats`` are the table formats: some of
@@ -45,7 +47,7 @@ def report(study: str | None = None, *, paper: bool = False, studies_dir: str | 
     url = study_storage_url(study, storage=storage, studies_dir=studies_dir, must_exist=True)
     loaded, definition = load_report_study(url, study)
     return study_report(loaded, definition, Path(out) if out is not None else Path("reports") / study, wanted,
-                        note=note)
+                        note=note, validation=load_validation(url, loaded, definition))
 
 
 def report_formats(formats: Iterable[str]) -> tuple[str, ...]:

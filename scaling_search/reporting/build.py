@@ -25,6 +25,7 @@ from scaling_search.models.architecture import FAMILY_PHIS
 from scaling_search.plateaus import plateau_spread
 from scaling_search.publish import publish
 from scaling_search.reporting import figures
+from scaling_search.reporting import validation as checks
 from scaling_search.reporting.tables import (
     PAPER_NOTE,
     coefficient_table,
@@ -157,8 +158,11 @@ def load_report_study(storage_url: str, name: str) -> tuple[optuna.Study, StudyD
 
 
 def study_report(study: optuna.Study, definition: StudyDefinition, out: Path, wanted: tuple[str, ...],
-                 note: str | None = None) -> Path:
-    """The α/β/γ table (with each row's plateau), the later stages' tables, the family, figures and index.md."""
+                 note: str | None = None, validation: dict[str, Any] | None = None) -> Path:
+    """The α/β/γ table (with each row's plateau), the later stages' tables, the family, figures and index.md.
+
+    ``validation`` (:func:`scaling_search.validation.validation_result`) adds the "Does the answer hold?" section.
+    """
     trials = study.get_trials(deepcopy=False)
     classes = int(study.user_attrs.get("num_classes", definition.cost_classes))
     grid = grid_spec(definition, classes)
@@ -198,9 +202,27 @@ def study_report(study: optuna.Study, definition: StudyDefinition, out: Path, wa
             figures.family_growth(family, figure_folder)
         if pairs:
             figures.scaling_methods(pairs, figure_folder)
-        (folder / "index.md").write_text(study_index(study, definition, grid, table, best, markdown, pairs, note))
+        if validation is not None:
+            write_validation(folder, validation, markdown, wanted)
+        (folder / "index.md").write_text(study_index(study, definition, grid, table, best, markdown, pairs, note,
+                                                     validation))
 
     return write_report(out, fill)
+
+
+def write_validation(folder: Path, validation: dict[str, Any], markdown: dict[str, str], wanted: tuple[str, ...]
+                     ) -> None:
+    """The validation's tables (into ``markdown``) and figures."""
+    fidelity = validation["fidelity"]
+    if fidelity:
+        markdown["fidelity"] = write_table(folder, "validation_fidelity", checks.fidelity_frame(fidelity),
+                                           checks.FIDELITY_COLUMNS, "Rank fidelity: proxy against long runs", wanted)
+        checks.proxy_vs_long(fidelity, validation["settings"], folder / "figures")
+    for check in validation["scale_up"]:
+        name = f"scale_up_phi{check['phi']:g}"
+        markdown[name] = write_table(folder, name, checks.scale_up_frame(check), checks.SCALE_UP_COLUMNS,
+                                     f"Scale-up check at phi {check['phi']:g}", wanted)
+        checks.scale_up_bars(check, folder / "figures")
 
 
 STAGE_FILES = {"finalist": "finalists", "refine": "refinement"}
@@ -227,7 +249,7 @@ def spread_rows(spread: pd.DataFrame) -> pd.DataFrame:
                             for name in ("depth", "width", "resolution")}})
 
 
-def conclusions(best: dict[str, Any], definition: StudyDefinition) -> list[str]:
+def conclusions(best: dict[str, Any], definition: StudyDefinition, validated: bool = False) -> list[str]:
     """What the study can and cannot conclude, in plain words, from best.json's content."""
     lines = []
     for comparison in best["comparisons"]:
@@ -252,14 +274,20 @@ def conclusions(best: dict[str, Any], definition: StudyDefinition) -> list[str]:
     if best["decided_by"] == "search":
         lines.append("The verdict uses the same runs that picked the winner (no finalists), so the winner's lead is "
                      "biased upwards (the winner's curse).")
-    lines.append(f"It says nothing yet about longer training or larger scale: every run is a {definition.epochs}-epoch "
-                 f"proxy at {definition.base_resolution} px.")
+    if validated:
+        lines.append(f"Its search runs are {definition.epochs}-epoch proxies at {definition.base_resolution} px; "
+                     "whether the answer holds on longer training and at larger scale is in \"Does the answer "
+                     "hold?\" below.")
+    else:
+        lines.append(f"It says nothing yet about longer training or larger scale: every run is a "
+                     f"{definition.epochs}-epoch proxy at {definition.base_resolution} px (`scaling-search validate "
+                     f"{definition.study}` checks both).")
     return lines
 
 
 def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec, table: pd.DataFrame,
                 best: dict[str, Any] | None, markdown: dict[str, str], pairs: list[tuple[pd.Series, pd.Series]],
-                note: str | None = None) -> str:
+                note: str | None = None, validation: dict[str, Any] | None = None) -> str:
     frame = trial_rows(study.get_trials(deepcopy=False))
     states = frame["state"].value_counts().to_dict()
     hardware = sorted({str(h) for h in frame.get("hardware", pd.Series(dtype=str)).dropna()}) or ["not recorded"]
@@ -290,7 +318,8 @@ def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec
                "coefficients above." if refined.get("winner") else
                f"did not decide ({refined['reason']})." if refined.get("ran") else f"not run ({refined['reason']})."),
             "",
-            "**What this study can and cannot conclude.** " + " ".join(conclusions(best, definition)),
+            "**What this study can and cannot conclude.** "
+            + " ".join(conclusions(best, definition, validated=validation is not None)),
             "",
         ]
     lines = [
@@ -354,6 +383,8 @@ def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec
             "",
             markdown["spread"],
         ]
+    if validation is not None:
+        lines += checks.validation_lines(validation, markdown)
     lines += [
         "## How this was made",
         "",
