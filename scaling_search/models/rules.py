@@ -78,8 +78,8 @@ def make_divisible(value: float, divisor: int, minimum: int | None = None, ten_p
 
         >>> make_divisible(19.2, 8), make_divisible(19.2, 8, ten_percent=False)
         (24, 16)
-        >>> make_divisible(3.0, 8), make_divisible(3.0, 8, minimum=1, ten_percent=False)
-        (8, 8)
+        >>> make_divisible(3.0, 8), make_divisible(20.0, 8, ten_percent=False)  # never below 8; 2.5 eights → 3
+        (8, 24)
     """
     least = divisor if minimum is None else minimum
     rounded = max(least, int(value + divisor / 2) // divisor * divisor)
