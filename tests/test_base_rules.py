@@ -128,3 +128,12 @@ def test_rules_check_themselves():
                          ({"head_scaling": "shrink"}, "head_scaling must be one of scale, grow, fixed")]:
         with pytest.raises(InputError, match=message):
             ScalingRules(**bad)
+
+
+@pytest.mark.parametrize("ratio", [0.25, 0.5, 0.75, 1.0, 2.0, 4.0])
+@pytest.mark.parametrize("group_width", [1, 3, 8, 16, 24])
+def test_compatible_widths_always_build(ratio, group_width):
+    """Whatever the ratio and group width, the adjusted stage passes the layout's check: its groups divide it."""
+    for out in range(8, 400, 4):
+        width, groups = compatible_width(out, ratio, group_width)
+        assert bottleneck_width(width, ratio) % groups == 0, (out, width, groups)

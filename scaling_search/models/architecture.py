@@ -104,10 +104,10 @@ class BaseArchitecture:
             raise InputError(f"stem_kernel must be odd, got {self.stem_kernel}")
         check_stride("stem_stride", self.stem_stride)
         checks.boolean("stem_pool", self.stem_pool)
-        if not isinstance(self.stages, tuple) or not self.stages:
-            raise InputError("a base network needs at least one stage")
-        if not all(isinstance(stage, StageSpec) for stage in self.stages):
+        if not isinstance(self.stages, tuple) or not all(isinstance(stage, StageSpec) for stage in self.stages):
             raise InputError("stages must be a tuple of StageSpec")
+        if not self.stages:
+            raise InputError("a base network needs at least one stage")
         if not isinstance(self.rules, ScalingRules):
             raise InputError(f"rules must be ScalingRules, got {type(self.rules).__name__}")
 

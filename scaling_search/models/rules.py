@@ -160,15 +160,20 @@ def compatible_width(out_channels: int, bottleneck_ratio: float, group_width: in
 
     torchvision's ``BlockParams._adjust_widths_groups_compatibilty`` (``regnet.py``): the group
     width is capped at the bottleneck width, the bottleneck width rounded to a multiple of it by
-    ``_make_divisible``, and the out width recovered from it. pycls's
-    ``adjust_block_compatibility`` (``pycls/models/blocks.py``) is the same up to its plain rounding.
+    ``_make_divisible``, and the out width recovered from it. For an integer bottleneck ratio
+    above 1 the multiple is lcm(group width, ratio), so the out width stays whole, as pycls's
+    ``adjust_block_compatibility`` (``pycls/models/blocks.py``), which otherwise rounds plainly.
 
         >>> compatible_width(72, 1.0, 16), compatible_width(8, 1.0, 16), compatible_width(440, 1.0, 8)
         ((80, 16), (8, 8), (440, 8))
+        >>> compatible_width(10, 2.0, 3)  # bottleneck 20 → 18, a multiple of lcm(3, 2) = 6
+        (9, 3)
     """
     bottleneck = max(1, int(out_channels * bottleneck_ratio))
     group_width = min(group_width, bottleneck)
-    bottleneck = make_divisible(bottleneck, group_width)
+    whole = bottleneck_ratio > 1 and float(bottleneck_ratio).is_integer()
+    multiple = math.lcm(group_width, int(bottleneck_ratio)) if whole else group_width
+    bottleneck = make_divisible(bottleneck, multiple)
     return int(bottleneck / bottleneck_ratio), group_width
 
 
