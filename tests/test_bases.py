@@ -195,3 +195,24 @@ def test_base_layout_takes_the_bases_resolution():
     assert base_layout(base=base_network("efficientnet_v2_s")).resolution == 384
     assert base_layout(64, 10, base=base_network("resnet50")) == scale(resolution=64, num_classes=10, dropout=0.2,
                                                                       base=base_network("resnet50"))
+
+
+@pytest.mark.parametrize("name", NAMES[1:])
+def test_each_base_trains_with_the_proxy_recipe(name):
+    """train_proxy builds, zero-initialises (the proxy recipe) and trains any base: one short epoch on CPU."""
+    from scaling_search.data.dataset import ImageData
+    from scaling_search.recipe import Budget
+    from scaling_search.train import train_proxy
+
+    generator = torch.Generator().manual_seed(0)
+
+    def split(count):
+        images = torch.randint(0, 256, (count, 3, 24, 24), dtype=torch.uint8, generator=generator)
+        return images, torch.arange(count) % 3
+
+    (train_x, train_y), (val_x, val_y), (test_x, test_y) = split(96), split(32), split(32)
+    data = ImageData(name="noise", class_names=("a", "b", "c"), train_x=train_x, train_y=train_y, val_x=val_x,
+                     val_y=val_y, test_x=test_x, test_y=test_y, mean=(0.5, 0.5, 0.5), std=(0.29, 0.29, 0.29))
+    layout = scale(0.25, 0.3, 32, num_classes=3, base=base_network(name))
+    result = train_proxy(layout, data, Budget(epochs=1), device="cpu", threads=1)
+    assert result.status == "ok" and result.val_acc is not None
