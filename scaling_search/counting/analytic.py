@@ -1,103 +1,44 @@
-"""Closed-form per-layer complexity: parameters, multiply-adds and activations, no forward pass.
+"""Closed-form complexity of a realised layout: parameters, multiply-adds and activations, no forward pass.
 
-Conventions are the paper's: multiply-adds of conv and linear layers (the squeeze-excitation
-convs included); BatchNorm, activations, pooling and the SE multiply are not counted.
-Activations are the output elements of every conv and linear layer for one image (Dollár et
-al., "Fast and Accurate Model Scaling", CVPR 2021). Parameters count weights, biases and
-BatchNorm's affine pair, as ``nn.Module.parameters()`` does.
+Conventions are the paper's (see :mod:`.layers`): multiply-adds of conv and linear layers only,
+so BatchNorm, activations, pooling (ResNet's max pool too), residual adds and the SE multiply are
+not counted; activations are conv and linear output elements.
 
-Like pycls, each layer kind has a small function returning :class:`Counts`, and a network is
-their sum. It is fast enough to pre-filter dense candidate grids; fvcore measures the kept ones.
+Like pycls, each layer kind (:mod:`.layers`) and block kind (:mod:`.blocks`) has a small function
+returning :class:`Counts`, and a network is their sum. It is fast enough to pre-filter dense
+candidate grids; fvcore measures the kept ones, and agrees exactly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from scaling_search.counting.blocks import BLOCK_COUNTS
+from scaling_search.counting.layers import Counts, conv_bn, conv_output_size, linear
+from scaling_search.models.layout import Layout
 
-from scaling_search.models.scaling import Layout, se_channels
-
-
-@dataclass(frozen=True)
-class Counts:
-    """A network's parameters, multiply-adds and activations (conv and linear outputs) for one image.
-
-    Counts of repeated blocks multiply, and a network's are the sum of its layers':
-
-        >>> from scaling_search.counting.analytic import Counts
-        >>> Counts(params=10, macs=100, activations=5).times(3)
-        Counts(params=30, macs=300, activations=15)
-    """
-
-    params: int
-    macs: int
-    activations: int
-
-    def __add__(self, other: Counts) -> Counts:
-        return Counts(self.params + other.params, self.macs + other.macs, self.activations + other.activations)
-
-    def times(self, count: int) -> Counts:
-        return Counts(self.params * count, self.macs * count, self.activations * count)
-
-
-ZERO = Counts(0, 0, 0)
-
-
-def conv_output_size(size: int, stride: int) -> int:
-    """Spatial size after a conv with 'same' padding: ceil(size / stride)."""
-    return -(-size // stride)
-
-
-def conv2d(size: int, in_channels: int, out_channels: int, kernel: int, stride: int = 1, groups: int = 1,
-           bias: bool = False) -> tuple[Counts, int]:
-    """Counts of one conv on a ``size``×``size`` input, and its output size."""
-    out = conv_output_size(size, stride)
-    weights = kernel * kernel * in_channels // groups * out_channels
-    params = weights + (out_channels if bias else 0)
-    return Counts(params, weights * out * out, out_channels * out * out), out
-
-
-def batchnorm(channels: int) -> Counts:
-    return Counts(2 * channels, 0, 0)
-
-
-def conv_bn(size: int, in_channels: int, out_channels: int, kernel: int, stride: int = 1,
-            groups: int = 1) -> tuple[Counts, int]:
-    counts, out = conv2d(size, in_channels, out_channels, kernel, stride, groups)
-    return counts + batchnorm(out_channels), out
-
-
-def squeeze_excitation(channels: int, squeezed: int) -> Counts:
-    reduce, _ = conv2d(1, channels, squeezed, 1, bias=True)
-    expand, _ = conv2d(1, squeezed, channels, 1, bias=True)
-    return reduce + expand
-
-
-def mbconv(size: int, in_channels: int, out_channels: int, expand_ratio: int, kernel: int, stride: int,
-           se_ratio: float) -> tuple[Counts, int]:
-    expanded = in_channels * expand_ratio
-    total = ZERO
-    if expand_ratio != 1:
-        total, _ = conv_bn(size, in_channels, expanded, 1)
-    depthwise, out = conv_bn(size, expanded, expanded, kernel, stride, groups=expanded)
-    project, _ = conv_bn(out, expanded, out_channels, 1)
-    total += depthwise + squeeze_excitation(expanded, se_channels(in_channels, se_ratio)) + project
-    return total, out
-
-
-def linear(in_features: int, out_features: int) -> Counts:
-    return Counts(in_features * out_features + out_features, in_features * out_features, out_features)
+__all__ = ["Counts", "analytic_counts"]
 
 
 def analytic_counts(layout: Layout) -> Counts:
-    """Parameters, multiply-adds and activations of ``layout`` for one image at its resolution."""
-    total, size = conv_bn(layout.resolution, 3, layout.stem, 3, 2)
+    """Parameters, multiply-adds and activations of ``layout`` for one image at its resolution.
+
+    Example:
+        >>> from scaling_search.models.bases import base_network
+        >>> from scaling_search.models.scaling import scale
+        >>> counts = analytic_counts(scale(base=base_network("resnet50")))
+        >>> counts.params, round(counts.macs / 1e9, 3)
+        (25557032, 4.089)
+    """
+    total, size = conv_bn(layout.resolution, 3, layout.stem, layout.stem_kernel, layout.stem_stride)
+    if layout.stem_pool:  # 3×3 stride-2 max pool, padding 1: no multiply-adds, output ceil(size / 2)
+        size = conv_output_size(size, 2)
     for stage in layout.stages:
-        first, size = mbconv(size, stage.in_channels, stage.out_channels, stage.expand_ratio, stage.kernel,
-                             stage.stride, layout.se_ratio)
+        count = BLOCK_COUNTS[stage.block]
+        first, size = count(size, stage.in_channels, stage, stage.stride, layout)
         total += first
         if stage.repeats > 1:  # the stage's other blocks are identical: count one, times how many
-            rest, size = mbconv(size, stage.out_channels, stage.out_channels, stage.expand_ratio, stage.kernel, 1,
-                                layout.se_ratio)
+            rest, size = count(size, stage.out_channels, stage, 1, layout)
             total += rest.times(stage.repeats - 1)
-    head, size = conv_bn(size, layout.stages[-1].out_channels, layout.head, 1)
-    return total + head + linear(layout.head, layout.num_classes)
+    if layout.head is not None:
+        head, size = conv_bn(size, layout.stages[-1].out_channels, layout.head, 1)
+        total += head
+    return total + linear(layout.features, layout.num_classes)

@@ -1,15 +1,14 @@
-"""Compound-scaling rules: pure functions from coefficients to a realised layout.
+"""Compound scaling: pure functions from coefficients and a base network to a realised :class:`Layout`.
 
-The rules are those of the TensorFlow reference: channel counts go through
-:func:`round_filters`, stage repeats through :func:`round_repeats`. Both round, so the
-realised cost of (w, d, r) can differ a lot from the nominal d·w²·r².
+How each channel count and repeat rounds is the base's :class:`~scaling_search.models.rules.ScalingRules`
+(EfficientNet-B0's are the TensorFlow reference's: :func:`round_filters`, :func:`round_repeats`).
+Every count rounds, so the realised cost of (w, d, r) can differ a lot from the nominal d·w²·r².
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from dataclasses import replace
 
 from scaling_search.errors import InputError
 from scaling_search.models.architecture import (
@@ -19,30 +18,35 @@ from scaling_search.models.architecture import (
     BaseArchitecture,
     ReleasedModel,
 )
+from scaling_search.models.layout import (
+    MAX_CHANNELS,
+    MAX_CLASSES,
+    MAX_MULTIPLIER,
+    MAX_REPEATS,
+    MAX_RESOLUTION,
+    MIN_RESOLUTION,
+    Layout,
+    StageLayout,
+    check_layout,
+    check_multiplier,
+    check_resolution,
+)
+from scaling_search.models.rules import (
+    RepeatRounding,
+    compatible_width,
+    head_width,
+    round_filters,
+    round_repeats,
+    se_channels,
+    stem_width,
+)
 
-RepeatRounding = Literal["ceil", "round"]
-
-
-def round_filters(channels: float, width: float, divisor: int = 8) -> int:
-    """Scale a channel count by ``width`` and round it to a multiple of ``divisor``.
-
-    Rounds to the nearest multiple (never below ``divisor``) and adds one more ``divisor``
-    when the rounding lost more than 10 % of the scaled count, exactly as the reference.
-    """
-    scaled = channels * width
-    rounded = max(divisor, int(scaled + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * scaled:
-        rounded += divisor
-    return int(rounded)
-
-
-def round_repeats(repeats: int, depth: float, mode: RepeatRounding = "ceil") -> int:
-    """Scale a stage's block count by ``depth``: ceil as the reference, or round (TinyNet, pycls)."""
-    if mode == "ceil":
-        return math.ceil(depth * repeats)
-    if mode == "round":
-        return max(1, round(depth * repeats))
-    raise InputError(f"repeat rounding must be 'ceil' or 'round', not {mode!r}")
+__all__ = [  # the layout's names are re-exported: callers import them from here, as before layout.py existed
+    "MAX_CHANNELS", "MAX_CLASSES", "MAX_MULTIPLIER", "MAX_REPEATS", "MAX_RESOLUTION", "MIN_RESOLUTION", "Layout",
+    "StageLayout", "base_layout", "check_layout", "check_multiplier", "check_resolution", "compound_layout",
+    "drop_path_rate", "family_dropout", "released_layout", "round_filters", "round_repeats", "scale",
+    "scale_resolution", "scales_past_limit", "se_channels",
+]
 
 
 def scale_resolution(base_resolution: int, gamma: float, phi: float = 1.0, multiple: int = 1) -> int:
@@ -58,157 +62,6 @@ def drop_path_rate(block_index: int, num_blocks: int, max_rate: float) -> float:
     return max_rate * block_index / num_blocks
 
 
-def se_channels(block_in_channels: int, se_ratio: float) -> int:
-    """Squeeze-excitation width: a fraction of the block's *input* channels, as the reference."""
-    return max(1, int(block_in_channels * se_ratio))
-
-
-MAX_MULTIPLIER = 64.0
-"""Largest width or depth multiplier: B7 is 2.0 wide and 3.1 deep; 64 already means a network of billions of weights."""
-MAX_CHANNELS = 1 << 17
-"""Channels of any layer in a layout: B0's widest (1280) at the largest width multiplier is 81,920."""
-MAX_REPEATS = 1024
-"""Blocks in one stage: B0's longest stage (4) at the largest depth multiplier is 256."""
-MIN_RESOLUTION = 8
-"""Smallest input side accepted: B0 shrinks its input 32-fold, so at 8 px its stages after the second output 1 px."""
-MAX_RESOLUTION = 4096
-MAX_CLASSES = 100_000
-
-
-@dataclass(frozen=True)
-class StageLayout:
-    """One realised stage: channels and repeats after rounding."""
-
-    expand_ratio: int
-    kernel: int
-    stride: int
-    in_channels: int
-    out_channels: int
-    repeats: int
-
-
-@dataclass(frozen=True)
-class Layout:
-    """A realised network: everything the builder and the counters need, nothing mutable.
-
-    Made by :func:`scale`, :func:`compound_layout` or :func:`released_layout` (or read back with
-    :meth:`from_dict`). It checks itself when built and raises InputError for values no network can
-    be built from, so a hand-edited one fails at once, naming the field and what it allows.
-
-    Example:
-        >>> from scaling_search.models.scaling import scale
-        >>> layout = scale(width=1.1, depth=1.2, resolution=260)
-        >>> layout.stem, layout.head, layout.repeats
-        (32, 1408, [2, 3, 3, 4, 4, 5, 2])
-    """
-
-    width: float
-    depth: float
-    resolution: int
-    num_classes: int
-    dropout: float
-    drop_path: float
-    stem: int
-    stages: tuple[StageLayout, ...]
-    head: int
-    se_ratio: float = 0.25
-    bn_momentum: float = 0.01
-    bn_eps: float = 1e-3
-
-    def __post_init__(self) -> None:
-        check_layout(self)
-
-    @property
-    def channels(self) -> list[int]:
-        return [s.out_channels for s in self.stages]
-
-    @property
-    def repeats(self) -> list[int]:
-        return [s.repeats for s in self.stages]
-
-    @property
-    def num_blocks(self) -> int:
-        return sum(s.repeats for s in self.stages)
-
-    def structure_key(self) -> tuple:
-        """What determines the cost of a forward pass: layout and resolution, not the coefficients."""
-        return (
-            self.stem,
-            tuple((s.expand_ratio, s.kernel, s.stride, s.in_channels, s.out_channels, s.repeats) for s in self.stages),
-            self.head,
-            self.num_classes,
-            self.resolution,
-            self.se_ratio,
-        )
-
-    def with_resolution(self, resolution: int) -> Layout:
-        return replace(self, resolution=check_resolution(resolution))
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["stages"] = [asdict(s) for s in self.stages]
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Layout:
-        fields = dict(data)
-        try:
-            fields["stages"] = tuple(StageLayout(**s) for s in fields["stages"])
-            return cls(**fields)
-        except (KeyError, TypeError) as err:
-            raise InputError(f"not a layout: {err}") from None
-
-
-def check_resolution(resolution: int, name: str = "resolution") -> int:
-    """``resolution`` as an int (an integral float is accepted), or InputError naming ``name`` and the allowed range."""
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, float)) or int(resolution) != resolution \
-            or not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
-        raise InputError(f"{name} must be an integer in [{MIN_RESOLUTION}, {MAX_RESOLUTION}], got {resolution!r}")
-    return int(resolution)
-
-
-def check_multiplier(name: str, value: object) -> None:
-    """Raise InputError unless ``value`` is a width or depth multiplier in (0, :data:`MAX_MULTIPLIER`]."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_MULTIPLIER:
-        raise InputError(f"{name} must be a number in (0, {MAX_MULTIPLIER:g}], got {value!r}")
-
-
-def check_layout(layout: Layout) -> None:
-    """Raise InputError for a layout no network can be built from (as a hand-edited config file can hold)."""
-    def integer(name: str, value: Any, most: float, least: int = 1) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
-            raise InputError(f"{name} must be an integer in [{least}, {most:g}], got {value!r}")
-
-    check_multiplier("width", layout.width)
-    check_multiplier("depth", layout.depth)
-    integer("resolution", layout.resolution, MAX_RESOLUTION, MIN_RESOLUTION)
-    integer("num_classes", layout.num_classes, MAX_CLASSES)
-    for name in ("dropout", "drop_path"):
-        value = getattr(layout, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise InputError(f"{name} must lie in [0, 1), got {value!r}")
-    for name, low, high in (("se_ratio", 0.0, 1.0), ("bn_momentum", 0.0, 1.0), ("bn_eps", 0.0, 1.0)):
-        value = getattr(layout, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value <= high:
-            raise InputError(f"{name} must be a number in ({low:g}, {high:g}], got {value!r}")
-    if not layout.stages:
-        raise InputError("a layout needs at least one stage")
-    integer("stem", layout.stem, MAX_CHANNELS)
-    integer("head", layout.head, MAX_CHANNELS)
-    limits = {"expand_ratio": 64, "kernel": 63, "in_channels": MAX_CHANNELS, "out_channels": MAX_CHANNELS,
-              "repeats": MAX_REPEATS}
-    previous = layout.stem
-    for index, stage in enumerate(layout.stages, 1):
-        for name, most in limits.items():
-            integer(f"stage {index} {name}", getattr(stage, name), most)
-        if stage.stride not in (1, 2) or stage.kernel % 2 == 0:
-            raise InputError(f"stage {index} needs stride 1 or 2 and an odd kernel, got {stage.stride}, "
-                             f"{stage.kernel}")
-        if stage.in_channels != previous:
-            raise InputError(f"stage {index} takes {stage.in_channels} channels but gets {previous}")
-        previous = stage.out_channels
-
-
 def scale(
     width: float = 1.0,
     depth: float = 1.0,
@@ -217,10 +70,11 @@ def scale(
     dropout: float = 0.2,
     drop_path: float = 0.2,
     base: BaseArchitecture = EFFICIENTNET_B0,
-    repeat_rounding: RepeatRounding = "ceil",
+    repeat_rounding: RepeatRounding | None = None,
 ) -> Layout:
     """Realise ``base`` at width multiplier ``width``, depth multiplier ``depth`` and ``resolution``.
 
+    Channels and repeats round by ``base.rules``; ``repeat_rounding`` overrides its depth rounding.
     ``resolution`` defaults to the base network's (224 for B0). The :class:`Layout` checks itself;
     width and depth are checked first, as rounding an absurd multiplier would overflow.
 
@@ -231,26 +85,33 @@ def scale(
         (224, [16, 24, 40, 80, 112, 192, 320])
         >>> scale(width=2.0, depth=3.1, resolution=600).repeats
         [4, 7, 7, 10, 10, 13, 4]
+        >>> from scaling_search.models.bases import base_network
+        >>> resnet = scale(width=0.73, depth=1.6, base=base_network("resnet50"))
+        >>> resnet.stem, resnet.channels, resnet.repeats, resnet.head
+        (64, [184, 376, 744, 1496], [5, 6, 10, 5], None)
     """
     check_multiplier("width", width)
     check_multiplier("depth", depth)
     resolution = check_resolution(base.base_resolution if resolution is None else resolution)
-    divisor = base.channel_divisor
-    stem = round_filters(base.stem_channels, width, divisor)
+    rules = base.rules if repeat_rounding is None else replace(base.rules, depth_rounding=repeat_rounding)
+    stem = stem_width(base.stem_channels, width, rules)
     stages = []
     in_channels = stem
     for spec in base.stages:
-        out_channels = round_filters(spec.out_channels, width, divisor)
-        stages.append(
-            StageLayout(
-                expand_ratio=spec.expand_ratio,
-                kernel=spec.kernel,
-                stride=spec.stride,
-                in_channels=in_channels,
-                out_channels=out_channels,
-                repeats=round_repeats(spec.repeats, depth, repeat_rounding),
-            )
-        )
+        out_channels, group_width = rules.round_channels(spec.out_channels, width), spec.group_width
+        if group_width and rules.group_compatibility:
+            out_channels, group_width = compatible_width(out_channels, spec.bottleneck_ratio, group_width)
+        stages.append(StageLayout(
+            expand_ratio=spec.expand_ratio,
+            kernel=spec.kernel,
+            stride=spec.stride,
+            in_channels=in_channels,
+            out_channels=out_channels,
+            repeats=round_repeats(spec.repeats, depth, rules.depth_rounding),
+            block=spec.block,
+            bottleneck_ratio=spec.bottleneck_ratio,
+            group_width=group_width,
+        ))
         in_channels = out_channels
     return Layout(
         width=width,
@@ -261,10 +122,16 @@ def scale(
         drop_path=drop_path,
         stem=stem,
         stages=tuple(stages),
-        head=round_filters(base.head_channels, width, divisor),
+        head=head_width(base.head_channels, width, rules),
         se_ratio=base.se_ratio,
         bn_momentum=base.bn_momentum,
         bn_eps=base.bn_eps,
+        base=base.name,
+        activation=base.activation,
+        init=base.init,
+        stem_kernel=base.stem_kernel,
+        stem_stride=base.stem_stride,
+        stem_pool=base.stem_pool,
     )
 
 
@@ -283,9 +150,12 @@ def compound_layout(
     resolution_multiple: int = 1,
     dropout: float | None = None,
     base: BaseArchitecture = EFFICIENTNET_B0,
-    repeat_rounding: RepeatRounding = "ceil",
+    repeat_rounding: RepeatRounding | None = None,
 ) -> Layout:
-    """The layout at compound coefficient ``phi``: depth alpha^phi, width beta^phi, resolution gamma^phi."""
+    """The layout at compound coefficient ``phi``: depth alpha^phi, width beta^phi, resolution gamma^phi.
+
+    ``base`` (B0 unless given) is scaled by its own rules; ``repeat_rounding`` overrides its depth rounding.
+    """
     for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
         if not (value > 0 and math.isfinite(value)):
             raise InputError(f"{name} must be a positive number, got {value}")

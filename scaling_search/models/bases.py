@@ -1,0 +1,110 @@
+"""The built-in base networks, named as torchvision names them, and :func:`base_network` to pick one.
+
+Each is the same kind of data as EfficientNet-B0 (:class:`BaseArchitecture`): the stage table of
+torchvision's model of that name (``torchvision/models/*.py``), and its family's scaling rules.
+At width 1, depth 1 and 1000 classes each builds to exactly torchvision's parameter count.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scaling_search.errors import InputError
+from scaling_search.models.architecture import EFFICIENTNET_B0, BaseArchitecture, StageSpec
+from scaling_search.models.base_file import load_base
+from scaling_search.models.rules import ScalingRules
+
+PYCLS_RULES = ScalingRules(ten_percent=False, depth_rounding="round", scale_stem=False)
+"""pycls's AnyNet scaling (``pycls/models/scaler.py``): widths to multiples of 8 without the 10 % rule,
+depths rounded, the stem kept, grouped widths made compatible (``adjust_block_compatibility``)."""
+
+
+def mbconv(expand: int, kernel: int, stride: int, out: int, repeats: int, block: str = "mbconv") -> StageSpec:
+    return StageSpec(expand, kernel, stride, out, repeats, block=block)
+
+
+MOBILENET_V2 = BaseArchitecture(
+    name="mobilenet_v2",  # torchvision mobilenetv2.py, width 1.0: rows (t, c, n, s) of inverted_residual_setting
+    stem_channels=32,
+    stages=tuple(mbconv(t, 3, s, c, n, "inverted_residual") for t, c, n, s in (
+        (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))),
+    head_channels=1280,
+    base_resolution=224,
+    bn_momentum=0.1,
+    bn_eps=1e-5,
+    activation="relu6",
+    init="mobilenet_v2",
+    rules=ScalingRules(head_scaling="grow"),  # last_channel = _make_divisible(1280 * max(1.0, width_mult), 8)
+)
+
+RESNET50 = BaseArchitecture(
+    name="resnet50",  # torchvision resnet.py: Bottleneck (v1.5, stride on the 3×3), layers [3, 4, 6, 3]
+    stem_channels=64,
+    stages=tuple(StageSpec(1, 3, stride, out, repeats, block="bottleneck", bottleneck_ratio=0.25)
+                 for out, repeats, stride in ((256, 3, 1), (512, 4, 2), (1024, 6, 2), (2048, 3, 2))),
+    head_channels=None,
+    base_resolution=224,
+    bn_momentum=0.1,
+    bn_eps=1e-5,
+    activation="relu",
+    init="resnet",
+    stem_kernel=7,
+    stem_pool=True,
+    rules=PYCLS_RULES,
+)
+
+REGNET_Y_400MF = BaseArchitecture(
+    name="regnet_y_400mf",  # torchvision regnet.py: BlockParams.from_init_params(16, 48, 27.89, 2.09, 8, se 0.25)
+    stem_channels=32,
+    stages=tuple(StageSpec(1, 3, 2, out, repeats, block="y_block", group_width=8)
+                 for out, repeats in ((48, 1), (104, 3), (208, 6), (440, 6))),
+    head_channels=None,
+    base_resolution=224,
+    bn_momentum=0.1,
+    bn_eps=1e-5,
+    activation="relu",
+    init="regnet",
+    rules=PYCLS_RULES,
+)
+
+EFFICIENTNET_V2_S = BaseArchitecture(
+    name="efficientnet_v2_s",  # torchvision efficientnet.py, _efficientnet_conf("efficientnet_v2_s")
+    stem_channels=24,
+    stages=(
+        mbconv(1, 3, 1, 24, 2, "fused_mbconv"),
+        mbconv(4, 3, 2, 48, 4, "fused_mbconv"),
+        mbconv(4, 3, 2, 64, 4, "fused_mbconv"),
+        mbconv(4, 3, 2, 128, 6),
+        mbconv(6, 3, 1, 160, 9),
+        mbconv(6, 3, 2, 256, 15),
+    ),
+    head_channels=1280,
+    base_resolution=384,  # torchvision's evaluation crop (it trains at 300)
+    bn_momentum=0.1,  # torchvision: BatchNorm2d(eps=1e-3), PyTorch's default momentum
+    bn_eps=1e-3,
+)
+
+BUILT_IN: tuple[BaseArchitecture, ...] = (EFFICIENTNET_B0, MOBILENET_V2, RESNET50, REGNET_Y_400MF, EFFICIENTNET_V2_S)
+"""Every built-in base; B0 first, as the default."""
+
+
+def base_network(name_or_path: str | Path) -> BaseArchitecture:
+    """The built-in base called ``name_or_path`` (case and ``-``/``_`` ignored), or the stage table in a ``.toml`` file.
+
+    Example:
+        >>> base_network("ResNet50").stem_pool, base_network("efficientnet-b0").head_channels
+        (True, 1280)
+        >>> base_network("vgg16")
+        Traceback (most recent call last):
+        ...
+        scaling_search.errors.InputError: unknown base network 'vgg16'; known: efficientnet_b0, mobilenet_v2, \
+resnet50, regnet_y_400mf, efficientnet_v2_s, or a .toml stage table
+    """
+    if str(name_or_path).lower().endswith(".toml"):
+        return load_base(Path(name_or_path))
+    key = str(name_or_path).lower().replace("-", "_")
+    for base in BUILT_IN:
+        if base.name == key:
+            return base
+    known = ", ".join(base.name for base in BUILT_IN)
+    raise InputError(f"unknown base network {str(name_or_path)!r}; known: {known}, or a .toml stage table")
