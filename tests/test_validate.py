@@ -95,6 +95,7 @@ def test_options_resolve_from_the_study_and_refuse_to_change_a_saved_validation(
     assert (resolved.top, resolved.epochs_factor, resolved.scale_up_epochs_factor, resolved.seeds,
             resolved.phis) == (5, 4.0, 1.0, 3, (2.0,))
     assert ValidationOptions().resolved(study_phi=1.0, study_seeds=1).seeds == 2  # an interval needs 2 seeds
+    assert ValidationOptions().resolved(study_phi=1.0, study_seeds=2, device="cpu").epochs_factor == 2.0
     assert ValidationOptions().resolved(study_phi=-1.0, study_seeds=2).phis == (1.0,)
     with pytest.raises(InputError, match="larger than the study's phi 1"):
         ValidationOptions(phis=(2.0, 1.0)).resolved(study_phi=1.0, study_seeds=2)

@@ -42,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what.add_argument("--top", type=integer, help="the study's K best candidates to retrain (default 5; the paper's "
                                                   "point comes on top)")
     what.add_argument("--epochs-factor", type=finite_float,
-                      help="long runs train this many times the study's epochs (default 4)")
+                      help="long runs train this many times the study's epochs (default 4 for a GPU study, 2 for "
+                           "a CPU one)")
     what.add_argument("--long-resolution", type=integer,
                       help="base resolution of the long runs (default the study's)")
     what.add_argument("--phis", type=phi_values, help="phi of the scale-up check, comma-separated, each above the "

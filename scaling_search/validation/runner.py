@@ -119,7 +119,7 @@ def validate_study(study: str, options: ValidationOptions | None = None, *, stud
                 raise InputError(f"study {study!r} has no validation to resume; start it without --resume")
             saved = ValidationOptions.from_dict(existing.user_attrs["options"]) if existing else None
             seeds = definition.finalist_seeds or definition.seeds
-            resolved = options.resolved(definition.phi, seeds, saved)
+            resolved = options.resolved(definition.phi, seeds, saved, definition.device)
             resolved = replace(resolved, long_resolution=resolved.long_resolution or definition.base_resolution)
             plan, members = plan_runs(parent_trials, definition, study_classes(parent), resolved)
             unfinished = [] if existing is None else [t for t in existing.get_trials(deepcopy=False)
