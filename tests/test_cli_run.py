@@ -196,8 +196,8 @@ def test_dashboard_bad_input(capsys, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(400)
-def test_builtin_default_run_finishes_within_five_minutes(tmp_path):
+@pytest.mark.timeout(1100)
+def test_builtin_default_run_within_five_minutes_then_validate_within_ten(tmp_path):
     start = time.monotonic()
     proc = subprocess.run(cli("run", "--phi", "1"), cwd=tmp_path, capture_output=True, text=True, timeout=330,
                           env=cli_env(tmp_path))
@@ -221,6 +221,21 @@ def test_builtin_default_run_finishes_within_five_minutes(tmp_path):
     low, high = best["ci95"]  # winner − runner-up: three contenders, so there is a runner-up
     assert -1 <= low <= high <= 1 and best["verdict"] in ("resolved", "not resolved at this budget")
     assert "finalists, on fresh seeds" in proc.stdout
+
+    # then the built-in default study is validated, on the same 2 cores, within 10 minutes
+    start = time.monotonic()
+    checked = subprocess.run(cli("validate", "synthetic-phi1-grid"), cwd=tmp_path, capture_output=True, text=True,
+                             timeout=660, env=cli_env(tmp_path))
+    elapsed = time.monotonic() - start
+    assert checked.returncode == 0, checked.stderr[-2000:]
+    assert elapsed < 600, f"validate took {elapsed:.0f} s"
+    assert "Spearman rho = " in checked.stdout and "Kendall tau = " in checked.stdout
+    assert "scale-up at phi = 2" in checked.stdout
+    for member in ("study", "paper", "depth-only", "width-only", "resolution-only"):
+        assert f"\n{member:>15}  " in checked.stdout, member
+    validation = json.loads((folder / "validation.json").read_text())
+    assert validation["settings"]["long_epochs"] == 4 and validation["settings"]["seeds"] == 2
+    assert len(validation["fidelity"]["candidates"]) == 4 and validation["fidelity"]["rank_fidelity"]["seeds"] == 2
 
 
 def test_resume_hint_names_where_the_study_lives():
