@@ -28,18 +28,10 @@ from scaling_search.validation.plan import (
     scale_up_plan,
 )
 from scaling_search.validation.runner import space_holding
-from tests.test_verdict import PAPER, RUNNER_UP, THIRD, WINNER, add, correct_at, definition
+from tests.test_verdict import PAPER, RUNNER_UP, THIRD, WINNER, add, correct_at, definition, searched
 
 CLASSES = 10
 SEEDS = (VALIDATION_SEED_BASE, VALIDATION_SEED_BASE + 1)
-
-
-def searched(study: optuna.Study, rates: dict, seeds=(0,)) -> None:
-    for coefficients, rate in rates.items():
-        kind = "reference" if coefficients == PAPER else "compound"
-        for seed in seeds:
-            add(study, coefficients, seed, kind=kind, correct=correct_at(rate, seed, coefficients),
-                on_constraint=kind != "reference")
 
 
 def validated(study: optuna.Study, rates: dict, *, stage: str = "fidelity", phi: float = 1.0, kinds=None,

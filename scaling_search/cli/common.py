@@ -114,3 +114,23 @@ def emit(args: argparse.Namespace, payload: Any, table: str, csv_rows: Sequence[
 def progress(message: str) -> None:
     """A progress line on stderr, so stdout stays clean for --json and --csv."""
     print(message, file=sys.stderr, flush=True)
+
+
+def run_exit_code(interrupted: bool, complete: int, resume: str, runs: str) -> int:
+    """How a training command ends: 130 with the resume command when interrupted, 1 when no ``runs`` completed."""
+    if interrupted:
+        progress(f"interrupted; continue with: {resume}")
+        return 130
+    if complete == 0:
+        progress(f"scaling-search: no {runs} completed, so there is no result (the reasons are above)")
+        return 1
+    return 0
+
+
+def location_words(storage: str | None, studies_dir: str) -> list[str]:
+    """The flags that say where a study lives, for a command to repeat (a password shown as ***)."""
+    from scaling_search.search.storage import redact
+
+    if storage:
+        return ["--storage", redact(storage)]
+    return [] if studies_dir == "studies" else ["--studies-dir", studies_dir]

@@ -9,7 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scaling_search.cli import flags
-from scaling_search.cli.common import emit, finite_float, fmt, integer, progress, render_table
+from scaling_search.cli.common import (
+    emit,
+    finite_float,
+    fmt,
+    integer,
+    location_words,
+    progress,
+    render_table,
+    run_exit_code,
+)
 from scaling_search.search.definition import STRATEGIES, StudyDefinition
 from scaling_search.search.study_file import from_mapping, load_definition
 
@@ -131,25 +140,13 @@ def run(args: argparse.Namespace) -> int:
         "interrupted": outcome.interrupted, "trained": outcome.trained, "files": [str(path) for path in outcome.files],
     }
     emit(args, payload, summary(outcome, definition.study_dir()))
-    if outcome.interrupted:
-        progress(f"interrupted; continue with: {resume_command(definition)}")
-        return 130
-    if outcome.counts["complete"] == 0:
-        progress("scaling-search: no trial completed, so there is no result (the reasons are above)")
-        return 1
-    return 0
+    return run_exit_code(outcome.interrupted, outcome.counts["complete"], resume_command(definition), "trial")
 
 
 def resume_command(definition: StudyDefinition) -> str:
     """The command that continues this study, with where it is stored (a password shown as ***)."""
-    from scaling_search.search.storage import redact
-
     words = ["scaling-search", "run", "--resume", "--study", definition.study]
-    if definition.storage:
-        words += ["--storage", redact(definition.storage)]
-    elif definition.studies_dir != "studies":
-        words += ["--studies-dir", definition.studies_dir]
-    return shlex.join(words)
+    return shlex.join(words + location_words(definition.storage, definition.studies_dir))
 
 
 def summary(outcome: StudyOutcome, folder: Path) -> str:

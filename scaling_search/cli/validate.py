@@ -6,7 +6,16 @@ import argparse
 import shlex
 from typing import TYPE_CHECKING, Any
 
-from scaling_search.cli.common import emit, finite_float, fmt, integer, progress, render_table
+from scaling_search.cli.common import (
+    emit,
+    finite_float,
+    fmt,
+    integer,
+    location_words,
+    progress,
+    render_table,
+    run_exit_code,
+)
 
 if TYPE_CHECKING:
     from scaling_search.validation import ValidationOutcome
@@ -84,24 +93,9 @@ def run(args: argparse.Namespace) -> int:
                "failures": outcome.failures, "interrupted": outcome.interrupted, "trained": outcome.trained,
                "file": str(outcome.file) if outcome.file else None, **outcome.validation}
     emit(args, payload, summary(outcome))
-    if outcome.interrupted:
-        progress(f"interrupted; continue with: {resume_command(args)}")
-        return 130
-    if outcome.counts["complete"] == 0:
-        progress("scaling-search: no validation run completed, so there is no result (the reasons are above)")
-        return 1
-    return 0
-
-
-def resume_command(args: argparse.Namespace) -> str:
-    from scaling_search.search.storage import redact
-
-    words = ["scaling-search", "validate", args.study, "--resume"]
-    if args.storage:
-        words += ["--storage", redact(args.storage)]
-    elif args.studies_dir != "studies":
-        words += ["--studies-dir", args.studies_dir]
-    return shlex.join(words)
+    resume = shlex.join(["scaling-search", "validate", args.study, "--resume",
+                         *location_words(args.storage, args.studies_dir)])
+    return run_exit_code(outcome.interrupted, outcome.counts["complete"], resume, "validation run")
 
 
 FIDELITY_COLUMNS = [

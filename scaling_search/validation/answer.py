@@ -22,6 +22,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from scaling_search.fidelity import rank_fidelity
 from scaling_search.search.results import VAL_CORRECT, seed_scores, trial_stage
+from scaling_search.search.trainable import PLANNED_BASE_RESOLUTION, PLANNED_EPOCHS
 from scaling_search.validation.plan import FIDELITY, SCALE_UP
 from scaling_search.verdicts import Comparison, accuracy_interval, compare_runs, compare_scores, unpack_correctness
 
@@ -109,7 +110,7 @@ def fidelity_answer(parent_trials: list[FrozenTrial], trials: list[FrozenTrial],
                      "resolution": entry.attrs["resolution"]})
     rows.sort(key=lambda row: (row["proxy_rank"] is None, row["proxy_rank"] or 0))
     some = next(iter(runs.values())).attrs
-    answer: dict[str, Any] = {"epochs": some["planned_epochs"], "base_resolution": some["base_resolution"],
+    answer: dict[str, Any] = {"epochs": some[PLANNED_EPOCHS], "base_resolution": some[PLANNED_BASE_RESOLUTION],
                               "candidates": rows, "left_out": [row["candidate"] for row in rows
                                                                if row["proxy_rank"] is None]}
     if found is None:
