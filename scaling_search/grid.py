@@ -36,7 +36,9 @@ from scaling_search.models.architecture import (
     IMAGENET_CLASSES,
     PAPER_COEFFICIENTS,
     RESOLUTION_MULTIPLE,
+    BaseArchitecture,
 )
+from scaling_search.models.bases import base_network, has_released_family
 from scaling_search.models.scaling import (
     MAX_CLASSES,
     MAX_MULTIPLIER,
@@ -66,8 +68,9 @@ class GridSpec:
     A point is kept when its cost ratio at ``phi`` (``constraint``: measured MACs at the cost
     scale, ``cost_resolution`` px and ``cost_classes`` classes, or the nominal α·β²·γ²) lies within
     ``tolerance`` of ``target ** phi``. ``base_resolution`` and ``num_classes`` describe the proxy
-    the search trains. The spec checks itself when built and raises InputError saying what each
-    field allows; a measured constraint below 128 px warns that its cost moves in large steps.
+    the search trains. ``base`` is the network every candidate scales (B0 unless given); only B0
+    has the paper's point. The spec checks itself when built and raises InputError saying what
+    each field allows; a measured constraint below 128 px warns that its cost moves in large steps.
 
     Example:
         >>> from scaling_search.grid import GridSpec
@@ -90,6 +93,7 @@ class GridSpec:
     cost_classes: int = IMAGENET_CLASSES
     resolution_multiple: int = RESOLUTION_MULTIPLE
     baselines: bool = False
+    base: BaseArchitecture = EFFICIENTNET_B0
 
     def __post_init__(self) -> None:
         check_grid(self)
@@ -107,18 +111,26 @@ class GridSpec:
     def from_options(cls, options: object, **overrides: Any) -> GridSpec:
         """The grid named by ``options``' same-named attributes (parsed flags, a study definition), then ``overrides``.
 
-        Fields ``options`` has no attribute for keep their defaults.
+        Fields ``options`` has no attribute for keep their defaults; a ``base`` given as a name or a
+        ``.toml`` path is looked up with :func:`~scaling_search.models.bases.base_network`.
         """
-        values = {f.name: getattr(options, f.name) for f in fields(cls) if hasattr(options, f.name)}
-        return cls(**(values | overrides))
+        values = {f.name: getattr(options, f.name) for f in fields(cls) if hasattr(options, f.name)} | overrides
+        if isinstance(values.get("base"), str):
+            values["base"] = base_network(values["base"])
+        return cls(**values)
 
     def base_layout(self) -> Layout:
         """The unscaled proxy network: what ``proxy_ratio`` is taken against."""
-        return base_layout(self.base_resolution, self.num_classes)
+        return base_layout(self.base_resolution, self.num_classes, base=self.base)
 
     def base_cost_layout(self) -> Layout:
         """The unscaled network at the cost scale: what the constraint's ``measured_ratio`` is taken against."""
-        return base_layout(self.cost_resolution, self.cost_classes, self.resolution_multiple)
+        return base_layout(self.cost_resolution, self.cost_classes, self.resolution_multiple, base=self.base)
+
+    @property
+    def paper_point(self) -> tuple[float, float, float] | None:
+        """The paper's (1.2, 1.1, 1.15) when the base is B0, where it was found; None for any other base."""
+        return PAPER_COEFFICIENTS if has_released_family(self.base) else None
 
 
 @dataclass(frozen=True)
@@ -168,6 +180,8 @@ class Candidate:
 
 def check_grid(spec: GridSpec) -> None:
     """Raise InputError, saying what is allowed, for a grid that cannot be searched."""
+    if not isinstance(spec.base, BaseArchitecture):
+        raise InputError(f"base must be a BaseArchitecture (base_network(name) gives one), got {spec.base!r}")
     if not math.isfinite(spec.phi) or spec.phi == 0:
         raise InputError("phi must be a non-zero number: at phi = 0 every candidate is the base network "
                          "(negative phi scales down)")
@@ -225,13 +239,13 @@ def nominal_ratio(alpha: float, beta: float, gamma: float) -> float:
 
 def proxy_layout(spec: GridSpec, alpha: float, beta: float, gamma: float) -> Layout:
     """The network the search trains: the proxy's base resolution and classes, scaled at φ."""
-    return compound_layout(alpha, beta, gamma, spec.phi, spec.base_resolution, spec.num_classes)
+    return compound_layout(alpha, beta, gamma, spec.phi, spec.base_resolution, spec.num_classes, base=spec.base)
 
 
 def cost_layout(spec: GridSpec, alpha: float, beta: float, gamma: float) -> Layout:
     """The same coefficients at the cost scale, where the constraint is evaluated."""
     return compound_layout(alpha, beta, gamma, spec.phi, spec.cost_resolution, spec.cost_classes,
-                           spec.resolution_multiple)
+                           spec.resolution_multiple, base=spec.base)
 
 
 def within(value: float, target: float, tolerance: float) -> bool:
@@ -343,7 +357,7 @@ def enumerate_candidates(
 
     compound: list[Candidate] = []
     for coefficients in points:
-        kind: CandidateKind = "reference" if coefficients == PAPER_COEFFICIENTS else "compound"
+        kind: CandidateKind = "reference" if coefficients == spec.paper_point else "compound"
         candidate = measure(spec, coefficients, kind, known)
         if kind == "reference" or candidate.on_constraint:
             compound.append(candidate)
@@ -369,7 +383,8 @@ def candidates(
     Each network is counted with ``counter`` ("analytic": closed form; "fvcore": measured, cached in
     ``cache_dir``); ``progress(done, total)`` hears how many networks are counted, ``scan_progress``
     how much of the grid the closed-form pre-filter has covered. Kinds: "compound", "reference"
-    (the paper's (1.2, 1.1, 1.15), always listed), and with ``spec.baselines`` "depth-only",
+    (the paper's (1.2, 1.1, 1.15), always listed for B0 and never for another base, which it was
+    not found for), and with ``spec.baselines`` "depth-only",
     "width-only" and "resolution-only" at the same cost. Raises InputError when no compound point
     meets the constraint.
 
@@ -386,8 +401,10 @@ def candidates(
 
 
 def fixed_points(spec: GridSpec) -> list[tuple[tuple[float, float, float], CandidateKind]]:
-    """The paper's reference point, and the single-dimension baselines when ``spec.baselines``."""
-    points: list[tuple[tuple[float, float, float], CandidateKind]] = [(PAPER_COEFFICIENTS, "reference")]
+    """The paper's reference point (B0 only), and the single-dimension baselines when ``spec.baselines``."""
+    points: list[tuple[tuple[float, float, float], CandidateKind]] = []
+    if spec.paper_point is not None:
+        points.append((spec.paper_point, "reference"))
     if spec.baselines:
         kinds: tuple[CandidateKind, ...] = ("depth-only", "width-only", "resolution-only")
         points += [(single_dimension(spec, kind), kind) for kind in kinds]
@@ -395,5 +412,5 @@ def fixed_points(spec: GridSpec) -> list[tuple[tuple[float, float, float], Candi
 
 
 def fixed_candidates(spec: GridSpec, counter: Counter) -> list[Candidate]:
-    """The paper's reference point, and the single-dimension baselines when ``spec.baselines``, measured."""
+    """The paper's reference point (B0 only), and the single-dimension baselines when ``spec.baselines``, measured."""
     return [measure(spec, coefficients, kind, counter) for coefficients, kind in fixed_points(spec)]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from scaling_search.counting.counter import Counter
 from scaling_search.grid import Candidate, GridSpec, enumerate_candidates, fixed_candidates
 from scaling_search.search.definition import StudyDefinition
+from scaling_search.search.study_base import study_base
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,9 @@ def candidate_id(coefficients: tuple[float, float, float]) -> str:
 
 
 def grid_spec(definition: StudyDefinition, num_classes: int) -> GridSpec:
-    """The candidate grid of a resolved definition, at the proxy's base resolution and class count."""
+    """The candidate grid of a resolved definition, at the proxy's base resolution and class count, on its base."""
     assert definition.base_resolution is not None, "resolve the definition for the device first"
-    return GridSpec.from_options(definition, num_classes=num_classes)
+    return GridSpec.from_options(definition, num_classes=num_classes, base=study_base(definition))
 
 
 def spread(candidates: list[Candidate], limit: int) -> list[Candidate]:
@@ -80,6 +81,6 @@ def plan_grid(definition: StudyDefinition, num_classes: int, counter: Counter,
 
 
 def reference_plan(definition: StudyDefinition, num_classes: int, counter: Counter) -> list[PlannedTrial]:
-    """What a TPE study starts from: the paper's point (and the baselines when asked for), one seed each."""
+    """What a TPE study starts from: the paper's point (B0 only) and the baselines when asked for, one seed each."""
     return [PlannedTrial(c, 0) for c in fixed_candidates(grid_spec(definition, num_classes), counter)]
 

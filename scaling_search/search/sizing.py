@@ -1,12 +1,21 @@
-"""Defaults sized to the device: what a study leaves unset becomes a small CPU task or a fuller GPU one."""
+"""Defaults sized to the device: what a study leaves unset becomes a small CPU task or a fuller GPU one.
+
+On CPU the task is also sized to the base network: a base that costs more per image than B0 gets
+fewer training images per epoch (:func:`cpu_train_images`), so its default study takes about as
+long as B0's, which finishes within 5 minutes on 2 cores.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
 
+from scaling_search.counting.analytic import analytic_counts
+from scaling_search.models.architecture import EFFICIENTNET_B0, BaseArchitecture
+from scaling_search.models.scaling import base_layout
 from scaling_search.recipe import CPU_BATCH, PROXY_RESOLUTION, RECIPES
 from scaling_search.search.definition import StudyDefinition
+from scaling_search.search.study_base import study_base
 
 DEFAULT_TPE_TRIALS = 20
 
@@ -27,8 +36,13 @@ class DeviceSizing:
 
 CPU_SIZING = DeviceSizing(base_resolution=32, epochs=2, batch_size=CPU_BATCH, max_candidates=3, cpus_per_trial=1,
                           finalist_seeds=2, max_refine=2, max_train_images=1000)
-"""A CPU study trains 3 candidates and the paper's point, then all four again on 2 fresh seeds: 12 runs of
-2 × 1,000 images (about 15 s each at 32 px on one core), so the default finishes within 5 minutes on 2 cores."""
+"""A CPU study of B0 trains 3 candidates and the paper's point, then all four again on 2 fresh seeds: 12 runs of
+2 × 1,000 images (about 15 s each at 32 px on one core), so the default finishes within 5 minutes on 2 cores.
+Another base has no paper's point (9 runs) and its images per epoch scale with its cost (:func:`cpu_train_images`)."""
+MIN_CPU_TRAIN_IMAGES = 4 * CPU_BATCH
+"""The fewest training images per epoch a CPU study of any base gets: four CPU batches (256 images)."""
+SIZING_CLASSES = 10
+"""The classifier a base's cost per image is compared at (the built-in synthetic task's and CIFAR-10's classes)."""
 GPU_SIZING = DeviceSizing(base_resolution=PROXY_RESOLUTION, epochs=5, batch_size=RECIPES["proxy"].train_batch_size,
                           max_candidates=None, cpus_per_trial=2, finalist_seeds=3, max_refine=None,
                           max_train_images=None)
@@ -38,10 +52,11 @@ def resolve_for_device(definition: StudyDefinition, gpus: float) -> StudyDefinit
     """Fill the options left unset with defaults sized to the cluster (GPU or CPU only)."""
     use_gpu = definition.device.startswith("cuda") or (definition.device == "auto" and gpus > 0)
     sizing = GPU_SIZING if use_gpu else CPU_SIZING
+    base_resolution = definition.base_resolution or sizing.base_resolution
     return replace(
         definition,
         device="cuda" if use_gpu else "cpu",
-        base_resolution=definition.base_resolution or sizing.base_resolution,
+        base_resolution=base_resolution,
         epochs=definition.epochs or sizing.epochs,
         batch_size=definition.batch_size or sizing.batch_size,
         max_candidates=definition.max_candidates if definition.max_candidates is not None or use_gpu
@@ -49,9 +64,34 @@ def resolve_for_device(definition: StudyDefinition, gpus: float) -> StudyDefinit
         cpus_per_trial=definition.cpus_per_trial or sizing.cpus_per_trial,
         finalist_seeds=definition.finalist_seeds or sizing.finalist_seeds,
         max_refine=definition.max_refine if definition.max_refine is not None or use_gpu else sizing.max_refine,
-        max_train_images=definition.max_train_images or sizing.max_train_images,
+        max_train_images=definition.max_train_images or (
+            sizing.max_train_images if use_gpu else cpu_train_images(study_base(definition), base_resolution)),
         trials=definition.trials or (DEFAULT_TPE_TRIALS if definition.strategy == "tpe" else None),
     )
+
+
+def cpu_train_images(base: BaseArchitecture, resolution: int) -> int:
+    """Training images per epoch of a CPU study of ``base`` whose proxy starts at ``resolution`` px.
+
+    B0's 1,000 (:data:`CPU_SIZING`) times B0's MACs over ``base``'s, both unscaled at ``resolution``
+    px: a CPU study of any base then trains about as many multiply-adds as B0's default does. It is
+    never more than B0's 1,000 (a cheaper base just finishes sooner) nor fewer than
+    :data:`MIN_CPU_TRAIN_IMAGES`, below which an epoch is too few steps to rank anything. MACs
+    overstate the CPU time of dense convolutions against B0's depthwise ones (ResNet-50 is about 10×
+    B0's MACs at 32 px but under 2× its time per image on one core), so the rule errs on the quick side.
+
+    Example:
+        >>> from scaling_search.models.bases import EFFICIENTNET_B0, REGNET_Y_400MF, RESNET50
+        >>> cpu_train_images(EFFICIENTNET_B0, 32), cpu_train_images(REGNET_Y_400MF, 32), cpu_train_images(RESNET50, 32)
+        (1000, 958, 256)
+    """
+    most = CPU_SIZING.max_train_images
+    assert most is not None
+    if base == EFFICIENTNET_B0:
+        return most
+    b0 = analytic_counts(base_layout(resolution, SIZING_CLASSES)).macs
+    own = analytic_counts(base_layout(resolution, SIZING_CLASSES, base=base)).macs
+    return max(MIN_CPU_TRAIN_IMAGES, min(most, round(most * b0 / own)))
 
 
 def largest_resolution(definition: StudyDefinition) -> int:

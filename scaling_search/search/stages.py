@@ -149,7 +149,7 @@ def run_stages(study: optuna.Study, definition: StudyDefinition, data: ImageData
 
 STAGE_TITLES = {
     "search": "search",
-    "finalist": "finalists (the top candidates and the paper's point again, on fresh seeds)",
+    "finalist": "finalists (the top candidates, and for B0 the paper's point, again on fresh seeds)",
     "refine": "refinement (the winning class's distinct networks at twice the study's phi)",
 }
 
