@@ -322,9 +322,9 @@ def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec
     lines = [
         f"# Study `{definition.study}`",
         "",
+        *([f"> {note}", ""] if note else []),
         wording.base_line(grid),
         "",
-        *([f"> {note}", ""] if note else []),
         *verdict,
         f"Trials: {', '.join(f'{n} {s.lower()}' for s, n in sorted(states.items()))}. "
         f"Proxy training time: {wall.sum() / 60:.1f} min in all ({wall.mean():.1f} s per trial).",
