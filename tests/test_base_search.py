@@ -184,6 +184,7 @@ def test_a_study_of_another_base_reports_it_without_b0s_family(tmp_path, capsys)
     assert "Base network: **resnet50**" in index and "the base network's (resnet50's) cost" in index
     assert "exist only for EfficientNet-B0; resnet50 has neither" in index
     assert "released B0–B7 measured here" not in index and "from a small grid search at φ = 1" not in index
+    assert "paper" not in (tmp_path / "out" / "alpha_beta_gamma.csv").read_text().splitlines()[0].split(",")
     family = (tmp_path / "out" / "family.csv").read_text().splitlines()
     assert len(family) == 9 and "paper" not in family[0] and all(",derived," in row for row in family[1:])
     capsys.readouterr()
