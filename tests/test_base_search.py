@@ -138,6 +138,18 @@ def test_cpu_images_per_epoch_scale_with_the_bases_cost():
     assert MIN_CPU_TRAIN_IMAGES < cpu.max_train_images < 1000  # 8.8 M MACs at 32 px against B0's 8.5 M
 
 
+def test_a_capped_plan_spreads_the_closed_form_grid_and_measures_only_what_it_trains():
+    """The closed form counts what fvcore measures, so the CPU plan is the one an all-fvcore grid gives."""
+    from scaling_search.grid import enumerate_candidates
+    from scaling_search.search.plan import distinct_layouts, spread
+
+    definition = resolve_for_device(StudyDefinition(), gpus=0)
+    plan = plan_grid(definition, 10, make_counter("fvcore"))
+    every = spread(distinct_layouts(enumerate_candidates(grid_spec(definition, 10), analytic_counts)), 3)
+    every.sort(key=lambda c: (c.kind != "reference", c.coefficients))
+    assert [p.candidate for p in plan] == every and len(every) == 4  # 3 compound and the paper's point
+
+
 @pytest.mark.parametrize("name,compound", [("mobilenet_v2", 6), ("resnet50", 8)])
 def test_the_paper_table3_studies_load_and_plan(name, compound):
     definition = from_mapping(load_definition(ROOT / "studies" / f"paper_table3_{name}.toml"))
