@@ -78,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     flags.LR.add(task)
     task.add_argument("--max-train-images", type=integer,
                       help="training images per epoch (default: all on GPUs; on CPU 1000 for B0, fewer for a base "
-                           "that costs more per image, at least 256)")
+                           "that costs more per image, at least 128)")
     how = parser.add_argument_group("how it runs")
     how.add_argument("--resume", action="store_true", help="continue an interrupted study")
     how.add_argument("--storage", help="Optuna storage URL (default sqlite:///studies/<study>.db)")
