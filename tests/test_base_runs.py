@@ -21,7 +21,7 @@ else:  # pragma: no cover - Python 3.10
 @pytest.mark.slow
 @pytest.mark.timeout(400)
 def test_resnet50_default_run_finishes_within_five_minutes(tmp_path):
-    """ResNet-50 costs ~10x B0's MACs per image, so its CPU study trains 128 images per epoch instead of 1,000."""
+    """ResNet-50 costs ~10x B0's MACs per image, so its CPU study trains 1 epoch of 203 images, not 2 of 1,000."""
     start = time.monotonic()
     proc = subprocess.run(cli("run", "--base", "resnet50", "--phi", "1"), cwd=tmp_path, capture_output=True,
                           text=True, timeout=330, env=cli_env(tmp_path))
@@ -32,7 +32,7 @@ def test_resnet50_default_run_finishes_within_five_minutes(tmp_path):
     best = json.loads((folder / "best.json").read_text())
     assert best["base"] == "resnet50" and best["kind"] == "compound" and best["decided_by"] == "finalists"
     definition = tomllib.loads((folder / "study.toml").read_text())
-    assert definition["base"] == "resnet50" and definition["max_train_images"] == 128
+    assert definition["base"] == "resnet50" and (definition["epochs"], definition["max_train_images"]) == (1, 203)
     trained = list(csv.DictReader((folder / "results.csv").read_text().splitlines()))
     assert trained and not any(row["kind"] == "reference" for row in trained)  # the paper's point is B0's
     derived = json.loads((folder / "derived.json").read_text())

@@ -128,14 +128,20 @@ def test_a_study_definition_keeps_its_base_through_its_toml():
     assert changed_options(saved, StudyDefinition(study="s", base=str(EXAMPLE_TABLE))) == ["base"]
 
 
-def test_cpu_images_per_epoch_scale_with_the_bases_cost():
-    assert resolve_for_device(StudyDefinition(), gpus=0).max_train_images == CPU_SIZING.max_train_images == 1000
-    assert resolve_for_device(StudyDefinition(base="resnet50"), gpus=0).max_train_images == MIN_CPU_TRAIN_IMAGES
-    assert resolve_for_device(StudyDefinition(base="mobilenet_v2"), gpus=0).max_train_images == 1000  # never more
+def test_the_cpu_training_budget_scales_with_the_bases_cost():
+    b0 = resolve_for_device(StudyDefinition(), gpus=0)
+    assert (b0.epochs, b0.max_train_images) == (CPU_SIZING.epochs, CPU_SIZING.max_train_images) == (2, 1000)
+    resnet = resolve_for_device(StudyDefinition(base="resnet50"), gpus=0)
+    assert (resnet.epochs, resnet.max_train_images) == (1, 203)  # 2 x 1000 x 8.5 M / 83.4 M MACs, in one epoch
+    given = resolve_for_device(StudyDefinition(base="resnet50", epochs=2), gpus=0)
+    assert (given.epochs, given.max_train_images) == (2, MIN_CPU_TRAIN_IMAGES)  # 101 a epoch, raised to the floor
+    mobilenet = resolve_for_device(StudyDefinition(base="mobilenet_v2"), gpus=0)
+    assert (mobilenet.epochs, mobilenet.max_train_images) == (2, 1000)  # cheaper than B0: never more
     assert resolve_for_device(StudyDefinition(base="resnet50", max_train_images=500), gpus=0).max_train_images == 500
-    assert resolve_for_device(StudyDefinition(base="resnet50"), gpus=1).max_train_images is None
-    cpu = resolve_for_device(StudyDefinition(base="regnet_y_400mf"), gpus=0)
-    assert MIN_CPU_TRAIN_IMAGES < cpu.max_train_images < 1000  # 8.8 M MACs at 32 px against B0's 8.5 M
+    gpu = resolve_for_device(StudyDefinition(base="resnet50"), gpus=1)
+    assert (gpu.epochs, gpu.max_train_images) == (5, None)
+    regnet = resolve_for_device(StudyDefinition(base="regnet_y_400mf"), gpus=0)
+    assert regnet.epochs == 2 and MIN_CPU_TRAIN_IMAGES < regnet.max_train_images < 1000  # 8.8 M MACs against 8.5 M
 
 
 def test_a_capped_plan_spreads_the_closed_form_grid_and_measures_only_what_it_trains():

@@ -72,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     flags.add_dataset_flags(task)
     task.add_argument("--val-fraction", type=finite_float, help="share of training data held out (default 0.1)")
     flags.BASE_RESOLUTION.add(task, help="proxy resolution at phi = 0 (default 32 CPU, 64 GPU)")
-    flags.EPOCHS.add(task, help="epochs per proxy run (default 2 CPU, 5 GPU)")
+    flags.EPOCHS.add(task, help="epochs per proxy run (default 2 CPU, 1 for a base too costly for two, 5 GPU)")
     flags.BATCH_SIZE.add(task, help="training batch (default 64 CPU, 256 GPU)")
     flags.RECIPE.add(task)
     flags.LR.add(task)
