@@ -2,6 +2,7 @@
 
 The public API, from a network to a published answer::
 
+    base_network                 the network scaled: EfficientNet-B0 (default), four more built in, or a TOML table
     scale / build / count        one network: its layout, its nn.Module, its cost
     GridSpec / candidates        the (alpha, beta, gamma) grid under the cost constraint
     derive                       the family phi = 0..7 from coefficients
@@ -26,6 +27,7 @@ __version__ = "0.1.0"
 _HOMES = {
     "InputError": "scaling_search.errors",
     "Layout": "scaling_search.models.scaling",
+    "base_network": "scaling_search.models.bases",
     "scale": "scaling_search.models.scaling",
     "build": "scaling_search.models.efficientnet",
     "Counts": "scaling_search.counting.analytic",

@@ -1,4 +1,4 @@
-"""Derive a family from (α, β, γ), next to the released B0..B7.
+"""Derive a family from (α, β, γ), next to the released B0..B7 (for B0; other bases have no released family).
 
 The derived member at φ has depth α^φ, width β^φ and resolution round(base · γ^φ) and is named
 ``phi0``, ``phi1``, ``phi2.5``, ``phi-1``: the released names b0..b7 stay with the released
@@ -6,7 +6,8 @@ networks. The released family does not follow one φ-rule (B1 is width 1.0, dept
 which no single φ of (1.2, 1.1, 1.15) gives), so both are listed, labelled, each with its own
 measured params and MACs. A derived member's classifier dropout is that of the released member
 nearest to it in cost (:func:`cost_dropout`): the paper's φ = 1 member costs 2.57× B0, like B2
-(2.58×), not like B1 (1.78×).
+(2.58×), not like B1 (1.78×). A family derived from another base network takes its dropout the
+same way, by its cost over its own base's.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from scaling_search.models.architecture import (
     IMAGENET_CLASSES,
     RELEASED_FAMILY,
     RESOLUTION_MULTIPLE,
+    BaseArchitecture,
 )
 from scaling_search.models.scaling import Layout, base_layout, compound_layout, released_layout
 
@@ -54,7 +56,7 @@ class FamilyMember:
     dropout: float
     params: int
     macs: int
-    macs_ratio: float  # MACs over the base network's (B0 at its base resolution)
+    macs_ratio: float  # MACs over the unscaled base network's (at the family's base resolution)
     layout: Layout
 
     def to_dict(self) -> dict:
@@ -130,21 +132,24 @@ def derive_family(
     gamma: float,
     phis: Sequence[float],
     counter: Counter,
-    base_resolution: int = EFFICIENTNET_B0.base_resolution,
+    base_resolution: int | None = None,
     resolution_multiple: int = RESOLUTION_MULTIPLE,
     num_classes: int = IMAGENET_CLASSES,
+    base: BaseArchitecture = EFFICIENTNET_B0,
 ) -> list[FamilyMember]:
-    """The derived members at each φ, measured with ``counter``; see :func:`derive`.
+    """The derived members of ``base`` at each φ, measured with ``counter``; see :func:`derive`.
 
-    The released members' costs that set each member's dropout are counted in closed form, which
-    gives the same MACs as fvcore on B0–B7 (``docs/conventions.md``) without building B7.
+    ``base_resolution`` defaults to the base's own (224 px for B0). The released members' costs that
+    set each member's dropout are counted in closed form, which gives the same MACs as fvcore on
+    B0–B7 (``docs/conventions.md``) without building B7.
     """
     check_coefficients(alpha, beta, gamma)
+    base_resolution = base.base_resolution if base_resolution is None else base_resolution
     released = released_family(analytic_counts, num_classes)
-    base_macs = counter(base_layout(base_resolution, num_classes)).macs
+    base_macs = counter(base_layout(base_resolution, num_classes, base=base)).macs
     members = []
     for phi in phis:
-        layout = compound_layout(alpha, beta, gamma, phi, base_resolution, num_classes, resolution_multiple)
+        layout = compound_layout(alpha, beta, gamma, phi, base_resolution, num_classes, resolution_multiple, base=base)
         counts = counter(layout)
         ratio = counts.macs / base_macs
         layout = replace(layout, dropout=cost_dropout(ratio, released))
@@ -159,16 +164,17 @@ def derive(
     gamma: float,
     phis: Sequence[float] = FAMILY_PHIS,
     *,
-    base_resolution: int = EFFICIENTNET_B0.base_resolution,
+    base_resolution: int | None = None,
     resolution_multiple: int = RESOLUTION_MULTIPLE,
     num_classes: int = IMAGENET_CLASSES,
     counter: CounterName = "analytic",
     cache_dir: Path | None = None,
+    base: BaseArchitecture = EFFICIENTNET_B0,
 ) -> list[FamilyMember]:
-    """The family (α, β, γ) derives from B0: at each φ, depth α^φ, width β^φ and resolution base · γ^φ.
+    """The family (α, β, γ) derives from ``base`` (B0): at each φ, depth α^φ, width β^φ and resolution base · γ^φ.
 
     Each member is counted with ``counter`` ("analytic": closed form; "fvcore": measured, cached in
-    ``cache_dir``); ``macs_ratio`` is its MACs over B0's at ``base_resolution``. Resolutions round to
+    ``cache_dir``); ``macs_ratio`` is its MACs over the unscaled base's at ``base_resolution``. Resolutions round to
     a multiple of ``resolution_multiple``. Members are named phi0, phi1, phi2.5, phi-1, …; each takes
     the dropout of the released member nearest in cost. α, β and γ below 1 are refused (InputError).
 
@@ -181,7 +187,7 @@ def derive(
         phi2.5 316 6.02 0.3
     """
     return derive_family(alpha, beta, gamma, phis, make_counter(counter, cache_dir), base_resolution,
-                         resolution_multiple, num_classes)
+                         resolution_multiple, num_classes, base)
 
 
 def released_family(counter: Counter, num_classes: int = IMAGENET_CLASSES) -> list[FamilyMember]:

@@ -26,33 +26,24 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from scaling_search.counting.analytic import Counts, analytic_counts
 from scaling_search.counting.counter import Counter, CounterName, Progress, count_all, make_counter
 from scaling_search.errors import InputError
+from scaling_search.grid_checks import CONSTRAINTS as CONSTRAINTS
+from scaling_search.grid_checks import Constraint, axis_length, axis_values, check_grid
 from scaling_search.models.architecture import (
     EFFICIENTNET_B0,
     IMAGENET_CLASSES,
     PAPER_COEFFICIENTS,
     RESOLUTION_MULTIPLE,
+    BaseArchitecture,
 )
-from scaling_search.models.scaling import (
-    MAX_CLASSES,
-    MAX_MULTIPLIER,
-    MAX_RESOLUTION,
-    MIN_RESOLUTION,
-    Layout,
-    base_layout,
-    compound_layout,
-    scales_past_limit,
-)
+from scaling_search.models.bases import base_network, has_released_family
+from scaling_search.models.scaling import Layout, base_layout, compound_layout
 
-Constraint = Literal["measured", "nominal"]
-CONSTRAINTS: tuple[Constraint, ...] = get_args(Constraint)
-"""measured: the counted MACs ratio must meet the target; nominal: alpha * beta^2 * gamma^2 must."""
 CandidateKind = Literal["compound", "reference", "depth-only", "width-only", "resolution-only"]
-MAX_GRID_POINTS = 250_000
 PREFILTER_SLACK = 0.01
 """Extra relative slack when pre-filtering with the closed form, before fvcore decides."""
 SMOOTH_COST_RESOLUTION = 128
@@ -66,8 +57,9 @@ class GridSpec:
     A point is kept when its cost ratio at ``phi`` (``constraint``: measured MACs at the cost
     scale, ``cost_resolution`` px and ``cost_classes`` classes, or the nominal α·β²·γ²) lies within
     ``tolerance`` of ``target ** phi``. ``base_resolution`` and ``num_classes`` describe the proxy
-    the search trains. The spec checks itself when built and raises InputError saying what each
-    field allows; a measured constraint below 128 px warns that its cost moves in large steps.
+    the search trains. ``base`` is the network every candidate scales (B0 unless given); only B0
+    has the paper's point. The spec checks itself when built and raises InputError saying what
+    each field allows; a measured constraint below 128 px warns that its cost moves in large steps.
 
     Example:
         >>> from scaling_search.grid import GridSpec
@@ -90,6 +82,7 @@ class GridSpec:
     cost_classes: int = IMAGENET_CLASSES
     resolution_multiple: int = RESOLUTION_MULTIPLE
     baselines: bool = False
+    base: BaseArchitecture = EFFICIENTNET_B0
 
     def __post_init__(self) -> None:
         check_grid(self)
@@ -107,18 +100,26 @@ class GridSpec:
     def from_options(cls, options: object, **overrides: Any) -> GridSpec:
         """The grid named by ``options``' same-named attributes (parsed flags, a study definition), then ``overrides``.
 
-        Fields ``options`` has no attribute for keep their defaults.
+        Fields ``options`` has no attribute for keep their defaults; a ``base`` given as a name or a
+        ``.toml`` path is looked up with :func:`~scaling_search.models.bases.base_network`.
         """
-        values = {f.name: getattr(options, f.name) for f in fields(cls) if hasattr(options, f.name)}
-        return cls(**(values | overrides))
+        values = {f.name: getattr(options, f.name) for f in fields(cls) if hasattr(options, f.name)} | overrides
+        if isinstance(values.get("base"), str):
+            values["base"] = base_network(values["base"])
+        return cls(**values)
 
     def base_layout(self) -> Layout:
         """The unscaled proxy network: what ``proxy_ratio`` is taken against."""
-        return base_layout(self.base_resolution, self.num_classes)
+        return base_layout(self.base_resolution, self.num_classes, base=self.base)
 
     def base_cost_layout(self) -> Layout:
         """The unscaled network at the cost scale: what the constraint's ``measured_ratio`` is taken against."""
-        return base_layout(self.cost_resolution, self.cost_classes, self.resolution_multiple)
+        return base_layout(self.cost_resolution, self.cost_classes, self.resolution_multiple, base=self.base)
+
+    @property
+    def paper_point(self) -> tuple[float, float, float] | None:
+        """The paper's (1.2, 1.1, 1.15) when the base is B0, where it was found; None for any other base."""
+        return PAPER_COEFFICIENTS if has_released_family(self.base) else None
 
 
 @dataclass(frozen=True)
@@ -166,72 +167,19 @@ class Candidate:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "layout"}
 
 
-def check_grid(spec: GridSpec) -> None:
-    """Raise InputError, saying what is allowed, for a grid that cannot be searched."""
-    if not math.isfinite(spec.phi) or spec.phi == 0:
-        raise InputError("phi must be a non-zero number: at phi = 0 every candidate is the base network "
-                         "(negative phi scales down)")
-    if not (spec.step > 0 and math.isfinite(spec.step)):
-        raise InputError(f"step must be > 0, got {spec.step}")
-    for name, (low, high) in (("alpha", spec.alpha_range), ("beta", spec.beta_range), ("gamma", spec.gamma_range)):
-        if not (math.isfinite(low) and math.isfinite(high)):
-            raise InputError(f"{name} range must be finite, got {low}..{high}")
-        if low < 1.0:
-            raise InputError(f"{name} range must start at >= 1 (coefficients scale up per unit of phi), got {low}")
-        if low > high:
-            raise InputError(f"{name} range has min {low} > max {high}")
-    if not (spec.target > 1 and math.isfinite(spec.target)):
-        raise InputError(f"target cost ratio must be > 1, got {spec.target}")
-    if not 0 < spec.tolerance < 1:
-        raise InputError(f"tolerance must lie in (0, 1), got {spec.tolerance}")
-    if spec.constraint not in CONSTRAINTS:
-        raise InputError(f"constraint must be one of {', '.join(CONSTRAINTS)}, not {spec.constraint!r}")
-    for name, resolution in (("base resolution", spec.base_resolution), ("cost resolution", spec.cost_resolution)):
-        if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
-            raise InputError(f"{name} must lie in [{MIN_RESOLUTION}, {MAX_RESOLUTION}], got {resolution}")
-    if not 1 <= spec.resolution_multiple <= spec.cost_resolution:
-        raise InputError(f"resolution multiple must lie in [1, the cost resolution {spec.cost_resolution}], got "
-                         f"{spec.resolution_multiple}")
-    for name, classes in (("num_classes", spec.num_classes), ("cost classes", spec.cost_classes)):
-        if not 1 <= classes <= MAX_CLASSES:
-            raise InputError(f"{name} must lie in [1, {MAX_CLASSES}], got {classes}")
-    for name, (low, high) in (("alpha", spec.alpha_range), ("beta", spec.beta_range), ("gamma", spec.gamma_range)):
-        largest = high if spec.phi > 0 else low  # a multiplier's largest value on the grid (>= 1 when phi < 0)
-        if scales_past_limit(largest, spec.phi):
-            raise InputError(f"at phi {spec.phi:g}, {name} up to {largest:g} scales by more than {MAX_MULTIPLIER:g}; "
-                             f"lower phi or narrow the {name} range")
-    points = math.prod(axis_length(r, spec.step) for r in (spec.alpha_range, spec.beta_range, spec.gamma_range))
-    if points > MAX_GRID_POINTS:
-        raise InputError(f"the grid has more than {MAX_GRID_POINTS:,} points; use a larger step "
-                         "or narrower ranges")
-
-
-def axis_values(value_range: tuple[float, float], step: float) -> list[float]:
-    """low, low+step, … ≤ high, computed from integer multiples so no float drift adds or loses a point."""
-    low = value_range[0]
-    return [round(low + i * step, 10) for i in range(axis_length(value_range, step))]
-
-
-def axis_length(value_range: tuple[float, float], step: float) -> int:
-    """How many values :func:`axis_values` gives, computed without listing them."""
-    low, high = value_range
-    span = (high - low) / step
-    return math.floor(span + 1e-9) + 1 if span <= MAX_GRID_POINTS else MAX_GRID_POINTS + 1  # also for inf
-
-
 def nominal_ratio(alpha: float, beta: float, gamma: float) -> float:
     return alpha * beta**2 * gamma**2
 
 
 def proxy_layout(spec: GridSpec, alpha: float, beta: float, gamma: float) -> Layout:
     """The network the search trains: the proxy's base resolution and classes, scaled at φ."""
-    return compound_layout(alpha, beta, gamma, spec.phi, spec.base_resolution, spec.num_classes)
+    return compound_layout(alpha, beta, gamma, spec.phi, spec.base_resolution, spec.num_classes, base=spec.base)
 
 
 def cost_layout(spec: GridSpec, alpha: float, beta: float, gamma: float) -> Layout:
     """The same coefficients at the cost scale, where the constraint is evaluated."""
     return compound_layout(alpha, beta, gamma, spec.phi, spec.cost_resolution, spec.cost_classes,
-                           spec.resolution_multiple)
+                           spec.resolution_multiple, base=spec.base)
 
 
 def within(value: float, target: float, tolerance: float) -> bool:
@@ -343,7 +291,7 @@ def enumerate_candidates(
 
     compound: list[Candidate] = []
     for coefficients in points:
-        kind: CandidateKind = "reference" if coefficients == PAPER_COEFFICIENTS else "compound"
+        kind: CandidateKind = "reference" if coefficients == spec.paper_point else "compound"
         candidate = measure(spec, coefficients, kind, known)
         if kind == "reference" or candidate.on_constraint:
             compound.append(candidate)
@@ -369,7 +317,8 @@ def candidates(
     Each network is counted with ``counter`` ("analytic": closed form; "fvcore": measured, cached in
     ``cache_dir``); ``progress(done, total)`` hears how many networks are counted, ``scan_progress``
     how much of the grid the closed-form pre-filter has covered. Kinds: "compound", "reference"
-    (the paper's (1.2, 1.1, 1.15), always listed), and with ``spec.baselines`` "depth-only",
+    (the paper's (1.2, 1.1, 1.15), always listed for B0 and never for another base, which it was
+    not found for), and with ``spec.baselines`` "depth-only",
     "width-only" and "resolution-only" at the same cost. Raises InputError when no compound point
     meets the constraint.
 
@@ -386,8 +335,10 @@ def candidates(
 
 
 def fixed_points(spec: GridSpec) -> list[tuple[tuple[float, float, float], CandidateKind]]:
-    """The paper's reference point, and the single-dimension baselines when ``spec.baselines``."""
-    points: list[tuple[tuple[float, float, float], CandidateKind]] = [(PAPER_COEFFICIENTS, "reference")]
+    """The paper's reference point (B0 only), and the single-dimension baselines when ``spec.baselines``."""
+    points: list[tuple[tuple[float, float, float], CandidateKind]] = []
+    if spec.paper_point is not None:
+        points.append((spec.paper_point, "reference"))
     if spec.baselines:
         kinds: tuple[CandidateKind, ...] = ("depth-only", "width-only", "resolution-only")
         points += [(single_dimension(spec, kind), kind) for kind in kinds]
@@ -395,5 +346,5 @@ def fixed_points(spec: GridSpec) -> list[tuple[tuple[float, float, float], Candi
 
 
 def fixed_candidates(spec: GridSpec, counter: Counter) -> list[Candidate]:
-    """The paper's reference point, and the single-dimension baselines when ``spec.baselines``, measured."""
+    """The paper's reference point (B0 only), and the single-dimension baselines when ``spec.baselines``, measured."""
     return [measure(spec, coefficients, kind, counter) for coefficients, kind in fixed_points(spec)]

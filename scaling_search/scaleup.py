@@ -6,6 +6,7 @@ one dimension only. :func:`scale_up_members` builds the five networks such a che
 
 * ``study``: the study's best coefficients at the larger φ; its cost is the one to match;
 * ``paper``: the paper's (1.2, 1.1, 1.15) at that φ, with its own cost (nothing is tuned to match);
+  only when the study's base is EfficientNet-B0, the one base the paper's point was found for;
 * ``depth-only``, ``width-only``, ``resolution-only``: (a, 1, 1), (1, b, 1), (1, 1, g) at that φ,
   each coefficient found, like :func:`scaling_search.grid.single_dimension`, on a fine 1-D grid in
   closed form, the smallest value whose cost is nearest the *study member's* MACs.
@@ -28,7 +29,6 @@ from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter
 from scaling_search.errors import InputError
 from scaling_search.grid import GridSpec, axis_values, within
-from scaling_search.models.architecture import PAPER_COEFFICIENTS
 from scaling_search.models.scaling import MAX_MULTIPLIER, MAX_RESOLUTION, Layout, compound_layout
 
 MemberKind = Literal["study", "paper", "depth-only", "width-only", "resolution-only"]
@@ -96,7 +96,8 @@ def scale_up_members(spec: GridSpec, best: tuple[float, float, float], phi: floa
                      ) -> list[ScaleUpMember]:
     """The study, paper, depth-only, width-only and resolution-only members at ``phi``, costed at the study's scale.
 
-    ``spec`` is the study's grid: its cost scale, proxy resolution and classes, and tolerance;
+    ``spec`` is the study's grid: its base network (no paper member unless it is B0), cost scale,
+    proxy resolution and classes, and tolerance;
     ``best`` the study's coefficients. ``phi`` must be larger than the study's ``spec.phi``. Each
     single-dimension coefficient is searched in closed form for the cost nearest the study
     member's (counted with ``counter``), the smallest such value kept; every member is then counted
@@ -124,13 +125,15 @@ def scale_up_members(spec: GridSpec, best: tuple[float, float, float], phi: floa
         raise InputError(f"the study's best must be three coefficients (alpha, beta, gamma), got {best}")
     study = tuple(float(value) for value in best)
     study_macs = counter(cost_layout_at(spec, study, phi)).macs
-    points: list[tuple[MemberKind, tuple[float, float, float]]] = [("study", study), ("paper", PAPER_COEFFICIENTS)]
+    points: list[tuple[MemberKind, tuple[float, float, float]]] = [("study", study)]
+    if spec.paper_point is not None:
+        points.append(("paper", spec.paper_point))
     points += [(kind, matching_single_dimension(spec, kind, phi, study_macs)) for kind in SINGLE_KINDS]
     members = []
     for kind, coefficients in points:
         cost = cost_layout_at(spec, coefficients, phi)
         macs = study_macs if kind == "study" else counter(cost).macs
-        proxy = compound_layout(*coefficients, phi, spec.base_resolution, spec.num_classes)
+        proxy = compound_layout(*coefficients, phi, spec.base_resolution, spec.num_classes, base=spec.base)
         ratio = macs / study_macs
         members.append(ScaleUpMember(kind, coefficients, phi, macs, ratio, within(ratio, 1.0, spec.tolerance), proxy,
                                      cost.resolution, proxy.resolution))
@@ -139,7 +142,8 @@ def scale_up_members(spec: GridSpec, best: tuple[float, float, float], phi: floa
 
 def cost_layout_at(spec: GridSpec, coefficients: tuple[float, float, float], phi: float) -> Layout:
     """``coefficients`` at ``phi`` realised at the study's cost scale."""
-    return compound_layout(*coefficients, phi, spec.cost_resolution, spec.cost_classes, spec.resolution_multiple)
+    return compound_layout(*coefficients, phi, spec.cost_resolution, spec.cost_classes, spec.resolution_multiple,
+                           base=spec.base)
 
 
 def matching_single_dimension(spec: GridSpec, kind: MemberKind, phi: float, macs: int) -> tuple[float, float, float]:

@@ -21,6 +21,7 @@ Find, check and extend EfficientNet's compound-scaling rule on your own data and
 
   scaling-search run --phi 1                                        the search (built-in default: synthetic data)
   scaling-search run studies/paper_phi1.toml --data-root ~/data     a committed study definition
+  scaling-search run --base resnet50 --phi 1                        the search on another base network
   scaling-search validate NAME                                      does the answer hold on longer runs and scaled up?
   scaling-search dashboard --study NAME                             inspect a study in optuna-dashboard
   scaling-search report NAME                                        the alpha/beta/gamma table and figures

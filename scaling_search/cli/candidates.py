@@ -8,6 +8,7 @@ from scaling_search.cli import flags
 from scaling_search.cli.common import add_output_flags, emit, fmt, progress, render_table
 from scaling_search.grid import GridSpec, candidates
 from scaling_search.models.architecture import PAPER_COEFFICIENTS
+from scaling_search.models.bases import released_note
 from scaling_search.progress import count_lines
 
 CANDIDATE_COLUMNS = [
@@ -36,9 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "tolerance of target^phi. Rounding makes measured cost differ from alpha*beta^2*gamma^2: both are shown.\n"
         "Cost is measured at the cost scale (--cost-resolution, default 224 px, and --cost-classes, default 1000):\n"
         "at a small proxy resolution one more pixel can double the MACs, so cost is never compared there.\n"
-        f"The paper's {PAPER_COEFFICIENTS} is always listed as 'reference'.\n\n"
+        f"For B0 the paper's {PAPER_COEFFICIENTS} is always listed as 'reference'; it was found for B0, so another\n"
+        "base (--base) has no reference point.\n\n"
         "  scaling-search candidates --phi 1 --step 0.05\n"
-        "  scaling-search candidates --constraint nominal --baselines --csv",
+        "  scaling-search candidates --constraint nominal --baselines --csv\n"
+        "  scaling-search candidates --base resnet50 --phi 2 --baselines",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     flags.add_grid_flags(parser)
@@ -58,10 +61,12 @@ def run(args: argparse.Namespace) -> int:
     display = [dict(r, macs_g=r["macs"] / 1e9, params_m=r["params"] / 1e6, activations_m=r["activations"] / 1e6,
                     constraint="" if r["on_constraint"] else "off-constraint") for r in rows]
     table = render_table(display, CANDIDATE_COLUMNS)
-    note = (f"\n{sum(c.kind == 'compound' for c in found)} compound candidates with {spec.constraint} cost "
+    note = (f"\n{sum(c.kind == 'compound' for c in found)} compound candidates of {spec.base.name} with "
+            f"{spec.constraint} cost "
             f"ratio {spec.target_ratio:.3g} ± {spec.tolerance:.0%} at phi = {spec.phi:g}. Cost is measured at the "
             f"cost scale ({spec.cost_resolution} px x gamma^phi rounded to a multiple of {spec.resolution_multiple}, "
             f"{spec.cost_classes} classes, counter {args.counter}); the proxy trains at {spec.base_resolution} px x "
-            f"gamma^phi with {spec.num_classes} classes.")
+            f"gamma^phi with {spec.num_classes} classes."
+            + ("" if spec.paper_point is not None else f" {released_note(spec.base)}"))
     emit(args, rows, table + note, rows)
     return 0

@@ -1,4 +1,4 @@
-"""``scaling-search derive``: the members phi0..phi7 of (α, β, γ), next to the released B0..B7."""
+"""``scaling-search derive``: the members phi0..phi7 of (α, β, γ), next to the released B0..B7 (B0 only)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ import argparse
 from scaling_search.cli import flags
 from scaling_search.cli.common import add_output_flags, emit, fmt, render_table
 from scaling_search.counting.counter import make_counter
-from scaling_search.family import derive, released_family
+from scaling_search.family import derive_family, released_family
 from scaling_search.models.architecture import (
     EFFICIENTNET_B0,
     FAMILY_PHIS,
     IMAGENET_CLASSES,
     PAPER_COEFFICIENTS,
     RESOLUTION_MULTIPLE,
+    BaseArchitecture,
 )
+from scaling_search.models.bases import has_released_family, released_note
 
 FAMILY_COLUMNS = [
     ("name", "name", fmt("s")),
@@ -30,24 +32,30 @@ FAMILY_COLUMNS = [
     ("macs_ratio", "MACs/B0", fmt(".2f")),
     ("target_ratio", "2^phi", fmt(".4g")),
 ]
+"""The columns of a B0 family; another base's divides by its own unscaled network (:func:`family_columns`)."""
 
 NOTE = ("\n\nThe released B1..B7 do not follow one phi-rule (B1 is width 1.0, depth 1.1 at 240 px,\nwhich no single "
         f"phi of {PAPER_COEFFICIENTS} gives): derived and released rows differ, and both are measured here.\n"
         "A derived member's dropout is that of the released member nearest in cost (MACs/B0, log scale).")
+OTHER_BASE_NOTE = ("A derived member's dropout is that of the released B0 member nearest in cost, each over its own "
+                   "base (log scale).")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "derive",
         help="the members phi0..phi7 of (alpha, beta, gamma) next to the released B0..B7",
-        description="Scale B0 by depth alpha^phi, width beta^phi and resolution gamma^phi for each phi; alpha, beta "
-        "and gamma are >= 1.\nMembers are named phi0, phi1, phi2.5, phi-1; the released ones keep b0..b7.\n\n"
+        description="Scale the base network (--base, default B0) by depth alpha^phi, width beta^phi and resolution "
+        "gamma^phi\nfor each phi; alpha, beta and gamma are >= 1. Members are named phi0, phi1, phi2.5, phi-1; the\n"
+        "released ones keep b0..b7 and are listed for B0 only, the one base they exist for.\n\n"
         "  scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15 --phis 0-7\n"
+        "  scaling-search derive --base resnet50 --alpha 1.3 --beta 1.1 --gamma 1.1\n"
         "  scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15 --phis=-2,-1,0 --json   (= before a leading -)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     for flag, default in zip((flags.ALPHA, flags.BETA, flags.GAMMA), PAPER_COEFFICIENTS, strict=True):
         flag.add(parser, default)
+    flags.BASE.add(parser)
     parser.add_argument("--phis", type=flags.phi_list, default=list(FAMILY_PHIS),
                         help=f"phis to derive: a range 0-7 or a list 0,1,2.5 (default {FAMILY_PHIS[0]:g}-"
                              f"{FAMILY_PHIS[-1]:g})")
@@ -60,13 +68,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    derived = [m.to_dict() for m in derive(args.alpha, args.beta, args.gamma, args.phis,
-                                           base_resolution=args.base_resolution,
-                                           resolution_multiple=args.resolution_multiple,
-                                           num_classes=args.num_classes, counter=args.counter)]
-    released = [m.to_dict() for m in released_family(make_counter(args.counter), args.num_classes)]
-    display = [dict(r, params_m=r["params"] / 1e6, macs_g=r["macs"] / 1e9,
-                    repeats_text=",".join(map(str, r["repeats"]))) for r in derived + released]
+    base = flags.chosen_base(args)
+    counter = make_counter(args.counter)
+    derived = [m.to_dict() for m in derive_family(args.alpha, args.beta, args.gamma, args.phis, counter,
+                                                  base_resolution=args.base_resolution,
+                                                  resolution_multiple=args.resolution_multiple,
+                                                  num_classes=args.num_classes, base=base)]
+    if has_released_family(base):
+        released = [m.to_dict() for m in released_family(counter, args.num_classes)]
+        payload: dict = {"derived": derived, "released": released}
+        table = render_table(display_rows(derived + released), FAMILY_COLUMNS) + NOTE
+    else:
+        released = []
+        payload = {"base": base.name, "derived": derived, "released": [], "released_note": released_note(base)}
+        table = render_table(display_rows(derived), family_columns(base)) + f"\n\n{released_note(base)}\n" \
+            + OTHER_BASE_NOTE
     csv_rows = [{k: v for k, v in r.items() if k != "layout"} for r in derived + released]
-    emit(args, {"derived": derived, "released": released}, render_table(display, FAMILY_COLUMNS) + NOTE, csv_rows)
+    emit(args, payload, table, csv_rows)
     return 0
+
+
+def display_rows(rows: list[dict]) -> list[dict]:
+    """Members as the table shows them: params in millions, GMACs, repeats as text."""
+    return [dict(r, params_m=r["params"] / 1e6, macs_g=r["macs"] / 1e9, repeats_text=",".join(map(str, r["repeats"])))
+            for r in rows]
+
+
+def family_columns(base: BaseArchitecture) -> list:
+    """:data:`FAMILY_COLUMNS`, the MACs ratio headed by the base it divides by."""
+    return [(key, f"MACs/{base.name}" if key == "macs_ratio" else header, formatter)
+            for key, header, formatter in FAMILY_COLUMNS]

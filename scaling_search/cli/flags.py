@@ -24,7 +24,8 @@ from scaling_search.device import DEVICE_NAMES
 from scaling_search.errors import InputError
 from scaling_search.family import parse_phis
 from scaling_search.grid import CONSTRAINTS, GridSpec
-from scaling_search.models.architecture import EFFICIENTNET_B0, RELEASED_FAMILY
+from scaling_search.models.architecture import EFFICIENTNET_B0, RELEASED_FAMILY, BaseArchitecture
+from scaling_search.models.bases import BUILT_IN, base_network
 from scaling_search.recipe import RECIPES
 
 ArgumentTarget = argparse.ArgumentParser | argparse._ArgumentGroup
@@ -104,6 +105,17 @@ class Flag:
         target.add_argument(self.name, **options)
 
 
+BASE = Flag("--base", f"base network to scale: a built-in ({', '.join(base.name for base in BUILT_IN)}) or a TOML "
+            "stage table (docs/base_networks.md)", path_text, metavar="NAME|TABLE.toml", default=EFFICIENTNET_B0.name)
+STUDY_BASE = Flag("--base", "the study's base network, if you name it: refused when it is not the one the study "
+                  "recorded (default: the study's own)", path_text, metavar="NAME|TABLE.toml")
+
+
+def chosen_base(args: argparse.Namespace) -> BaseArchitecture:
+    """The base network ``--base`` names (B0 when the command was given none); InputError for an unknown or bad one."""
+    return base_network(getattr(args, "base", None) or EFFICIENTNET_B0.name)
+
+
 GRID = GridSpec()
 """The candidate grid's defaults are the flags' defaults."""
 
@@ -127,13 +139,13 @@ NUM_CLASSES = Flag("--num-classes", "classifier outputs", integer)
 COUNTER = Flag("--counter", "fvcore on a real forward pass (cached on disk) or the closed form (analytic)",
                choices=COUNTERS, default="fvcore")
 
-WIDTH = Flag("--width", "width multiplier of B0", finite_float, default=1.0)
-DEPTH = Flag("--depth", "depth multiplier of B0", finite_float, default=1.0)
+WIDTH = Flag("--width", "width multiplier of the base network", finite_float, default=1.0)
+DEPTH = Flag("--depth", "depth multiplier of the base network", finite_float, default=1.0)
 RESOLUTION = Flag("--resolution", "input resolution in pixels; overrides the chosen network's own", integer)
 ALPHA, BETA, GAMMA = (Flag(f"--{name}", f"{what} coefficient {name}", finite_float)
                       for name, what in (("alpha", "depth"), ("beta", "width"), ("gamma", "resolution")))
 MODEL = Flag("--model", f"a released model, {RELEASED_FAMILY[0].name}..{RELEASED_FAMILY[-1].name}, at its own "
-             "width, depth and resolution")
+             "width, depth and resolution (EfficientNet-B0's family: no other base has one)")
 CONFIG = Flag("--config", "JSON file with a layout, or an object with a \"layout\" key (what 'train --json' prints)",
               path_text, metavar="FILE")
 NETWORK = (WIDTH, DEPTH, RESOLUTION, ALPHA, BETA, GAMMA, PHI, BASE_RESOLUTION, MODEL, CONFIG)
@@ -152,6 +164,7 @@ DEVICE = Flag("--device", f"{DEVICE_NAMES} (auto: cuda when available)", default
 
 def add_grid_flags(target: ArgumentTarget) -> None:
     """The candidate grid's flags, with :class:`GridSpec`'s defaults."""
+    BASE.add(target)
     PHI.add(target, GRID.phi)
     STEP.add(target, GRID.step)
     for flag, default in ((ALPHA_RANGE, GRID.alpha_range), (BETA_RANGE, GRID.beta_range),
@@ -166,8 +179,11 @@ def add_grid_flags(target: ArgumentTarget) -> None:
     BASELINES.add(target)
 
 
-def add_network_flags(target: ArgumentTarget, default_resolution: int) -> None:
-    """The four ways of naming a network, none set by default (which way was chosen is what was given)."""
+def add_network_flags(target: ArgumentTarget, default_resolution: int | str) -> None:
+    """The four ways of naming a network, none set by default (which way was chosen is what was given).
+
+    ``--base`` is the command's to add (the network flags scale whatever base it names).
+    """
     for flag in (WIDTH, DEPTH):
         flag.add(target, sets_default=False)
     RESOLUTION.add(target, help=f"input resolution in pixels; overrides the chosen network's own (default "
@@ -175,8 +191,8 @@ def add_network_flags(target: ArgumentTarget, default_resolution: int) -> None:
     for flag in (ALPHA, BETA, GAMMA):
         flag.add(target)
     PHI.add(target, help="compound coefficient: depth alpha^phi, width beta^phi, resolution base·gamma^phi")
-    BASE_RESOLUTION.add(target, EFFICIENTNET_B0.base_resolution, sets_default=False,
-                        help="resolution at phi = 0 of compound scaling")
+    BASE_RESOLUTION.add(target, sets_default=False, help="resolution at phi = 0 of compound scaling (default the base "
+                        f"network's own: {EFFICIENTNET_B0.base_resolution} for B0)")
     MODEL.add(target)
     CONFIG.add(target)
 

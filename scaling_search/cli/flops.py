@@ -10,23 +10,26 @@ from scaling_search.counting.counter import count
 from scaling_search.models.architecture import EFFICIENTNET_B0, IMAGENET_CLASSES
 from scaling_search.models.choice import choose_layout
 
-DEFAULT_RESOLUTION = EFFICIENTNET_B0.base_resolution
-"""The resolution of a network named by width and depth alone: B0's own."""
+NO_HEAD = "none (the classifier reads the last stage)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "flops",
         help="params, MACs and activations of one network",
-        description="Count one EfficientNet, named by width/depth multipliers of B0, by compound scaling, by a\n"
-        f"released name or by a layout file (default: B0 at {DEFAULT_RESOLUTION} px).\n\n"
+        description="Count one network, named by width/depth multipliers of the base (--base, default B0), by\n"
+        "compound scaling, by a released name (B0 only) or by a layout file (default: the base at its own\n"
+        "resolution, 224 px for B0).\n\n"
         "  scaling-search flops --width 1.1 --depth 1.2 --resolution 260\n"
         "  scaling-search flops --alpha 1.2 --beta 1.1 --gamma 1.15 --phi 2\n"
-        "  scaling-search flops --model b7 --json\n\n"
+        "  scaling-search flops --model b7 --json\n"
+        "  scaling-search flops --base resnet50 --width 0.75 --depth 1.5\n\n"
         "MACs count conv and linear layers (SE convs included), as in the paper.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    flags.add_network_flags(parser.add_argument_group("network"), DEFAULT_RESOLUTION)
+    network = parser.add_argument_group("network")
+    flags.BASE.add(network, sets_default=False)
+    flags.add_network_flags(network, "the base's own")
     flags.NUM_CLASSES.add(parser, IMAGENET_CLASSES, sets_default=False,
                           help="classifier outputs; a --config layout keeps its own unless this is given")
     flags.COUNTER.add(parser)
@@ -35,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    layout = choose_layout(**flags.network_options(args), num_classes=args.num_classes,
-                           default_resolution=DEFAULT_RESOLUTION)
+    base = None if args.base is None else flags.chosen_base(args)
+    layout = choose_layout(**flags.network_options(args), num_classes=args.num_classes, base=base)
     counts = count(layout, args.counter)
     payload = {
         "width": layout.width,
@@ -51,17 +54,20 @@ def run(args: argparse.Namespace) -> int:
         "channels": layout.channels,
         "repeats": layout.repeats,
     }
+    if layout.base != EFFICIENTNET_B0.name:  # B0's output is as it was before other bases existed
+        payload["base"] = layout.base
     summary = (
-        f"width {layout.width:g}  depth {layout.depth:g}  resolution {layout.resolution}  "
+        f"{layout.base}  width {layout.width:g}  depth {layout.depth:g}  resolution {layout.resolution}  "
         f"classes {layout.num_classes}\n"
         f"params {counts.params:,}   MACs {counts.macs / 1e9:.4f} G   activations {counts.activations / 1e6:.2f} M\n"
-        f"stem {layout.stem}  head {layout.head}\n\n"
+        f"stem {layout.stem}  head {NO_HEAD if layout.head is None else layout.head}\n\n"
     )
     stages = [
-        {"stage": i + 1, "kernel": s.kernel, "stride": s.stride, "expand": s.expand_ratio, "in": s.in_channels,
-         "out": s.out_channels, "repeats": s.repeats}
+        {"stage": i + 1, "block": s.block, "kernel": s.kernel, "stride": s.stride, "expand": s.expand_ratio,
+         "in": s.in_channels, "out": s.out_channels, "repeats": s.repeats}
         for i, s in enumerate(layout.stages)
     ]
-    columns = [(key, key, fmt("d")) for key in ("stage", "kernel", "stride", "expand", "in", "out", "repeats")]
+    columns = [("stage", "stage", fmt("d")), ("block", "block", fmt("s"))]
+    columns += [(key, key, fmt("d")) for key in ("kernel", "stride", "expand", "in", "out", "repeats")]
     emit(args, payload, summary + render_table(stages, columns))
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from scaling_search.cli import flags
 from scaling_search.cli.common import add_output_flags, emit, path_arg, progress
 
 
@@ -21,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("study", nargs="?", help="study name")
+    flags.STUDY_BASE.add(parser)
     parser.add_argument("--paper", action="store_true", help="report the released family only (no study needed)")
     parser.add_argument("--format", default="md,csv,tex", help="table formats, comma-separated: md, csv, tex "
                                                                "(default all)")
@@ -37,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from scaling_search.reporting.build import MANIFEST
 
     out = report(args.study, paper=args.paper, studies_dir=args.studies_dir, storage=args.storage, out=args.out,
-                 note=args.note, formats=[part.strip() for part in args.format.split(",") if part.strip()])
+                 note=args.note, base=args.base,
+                 formats=[part.strip() for part in args.format.split(",") if part.strip()])
     progress(f"wrote {out}/index.md")
     files = [str(out / name) for name in (out / MANIFEST).read_text().splitlines()]
     emit(args, {"out": str(out), "index": str(out / "index.md"), "files": files}, str(out / "index.md"))

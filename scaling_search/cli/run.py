@@ -33,17 +33,21 @@ parallel on Ray Tune, keep every trial in an Optuna study, and export the best c
 their derived phi0..phi7 configs to studies/<study>/. Cost is measured at the cost scale
 (--cost-resolution, default 224 px, and --cost-classes, default 1000); the proxy trains at
 --base-resolution times the same gamma^phi. Only compound candidates on the constraint can be
-the best; the paper's point and the baselines are trained beside them and flagged when off it.
+the best; the paper's point (for B0, the one base it was found for) and the baselines are trained
+beside them and flagged when off it. --base scales another network (a built-in or a TOML stage
+table, which the study stores, so it resumes and reports without the file).
 
   scaling-search run --phi 1                                  built-in default: synthetic data, sized to the device
   scaling-search run studies/paper_phi1.toml                  a study file (flags override it)
+  scaling-search run --base resnet50 --phi 1                  another base network (CPU: sized to its cost)
   scaling-search run --phi 1 --dataset cifar10 --data-root ~/data --epochs 5 --seeds 3 --study c10-phi1
   scaling-search run --phi 1 --strategy tpe --trials 40 --study c10-tpe
   scaling-search run --resume --study c10-phi1               after a crash, Ctrl-C or kill -9
   scaling-search run --address auto ...                       on an existing Ray cluster
 
 Options left unset are sized to the device: on CPU only, a small synthetic task at 32 px with
-3 candidates plus the paper's point; on GPUs, 64 px, 5 epochs and the whole grid."""
+3 candidates plus the paper's point, and fewer images per epoch for a base that costs more per
+image than B0; on GPUs, 64 px, 5 epochs and the whole grid."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    argument_default=argparse.SUPPRESS)
     parser.add_argument("study_file", nargs="?", type=Path, default=None, help="a TOML study definition (see studies/)")
     what = parser.add_argument_group("what is searched")
-    what.add_argument("--study", help="study name (default: <dataset>-phi<phi>-<strategy>)")
+    what.add_argument("--study", help="study name (default: <dataset>-phi<phi>-<strategy>, with -<base> after the "
+                                      "dataset for a base other than B0)")
     what.add_argument("--strategy", choices=STRATEGIES, help="grid: every candidate x seed (default); "
                                                              "tpe: Optuna TPE over the split of the cost budget")
     what.add_argument("--trials", type=integer, help="number of TPE trials (default 20)")
@@ -76,11 +81,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     flags.add_dataset_flags(task)
     task.add_argument("--val-fraction", type=finite_float, help="share of training data held out (default 0.1)")
     flags.BASE_RESOLUTION.add(task, help="proxy resolution at phi = 0 (default 32 CPU, 64 GPU)")
-    flags.EPOCHS.add(task, help="epochs per proxy run (default 2 CPU, 5 GPU)")
+    flags.EPOCHS.add(task, help="epochs per proxy run (default 2 CPU, 1 for a base too costly for two, 5 GPU)")
     flags.BATCH_SIZE.add(task, help="training batch (default 64 CPU, 256 GPU)")
     flags.RECIPE.add(task)
     flags.LR.add(task)
-    task.add_argument("--max-train-images", type=integer, help="training images per epoch (default: all)")
+    task.add_argument("--max-train-images", type=integer,
+                      help="training images per epoch (default: all on GPUs; on CPU 1000 for B0, fewer for a base "
+                           "that costs more per image, at least 128)")
     how = parser.add_argument_group("how it runs")
     how.add_argument("--resume", action="store_true", help="continue an interrupted study")
     how.add_argument("--storage", help="Optuna storage URL (default sqlite:///studies/<study>.db)")

@@ -22,13 +22,15 @@ from scaling_search.train import EpochProgress, check_threads, train_proxy
 HELP = f"""\
 Train one network for a few epochs and report its accuracy, speed and memory.
 
-Choose the network in one of four ways (default: B0 at resolution {PROXY_RESOLUTION}):
-  --width W --depth D [--resolution R]          multipliers of B0 (resolution default {PROXY_RESOLUTION})
+Choose the network in one of four ways (default: the base at resolution {PROXY_RESOLUTION}):
+  --width W --depth D [--resolution R]          multipliers of the base (resolution default {PROXY_RESOLUTION})
   --alpha A --beta B --gamma G --phi P          compound scaling: depth A**P, width B**P,
-        [--base-resolution R0]                  resolution R0·G**P (R0 default {EFFICIENTNET_B0.base_resolution})
-  --model b0..b7                                a released member at its own resolution
+        [--base-resolution R0]                  resolution R0·G**P (R0 default the base's own,
+                                                {EFFICIENTNET_B0.base_resolution} for B0)
+  --model b0..b7                                a released member at its own resolution (B0's family only)
   --config FILE                                 JSON: a layout, or an object with a "layout" key
                                                 (what 'train --json' prints)
+--base names the network scaled (default efficientnet_b0; see 'scaling-search flops --help').
 --resolution overrides the chosen layout's resolution; the classifier gets the dataset's classes.
 
 Exit code 0 when the run finished, 1 when it diverged, ran out of memory or failed (the reason
@@ -57,7 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    flags.add_network_flags(parser.add_argument_group("network"), PROXY_RESOLUTION)
+    network = parser.add_argument_group("network")
+    flags.BASE.add(network, sets_default=False)
+    flags.add_network_flags(network, PROXY_RESOLUTION)
     flags.add_dataset_flags(parser.add_argument_group("data"))
 
     run = parser.add_argument_group("training")
@@ -81,7 +85,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    layout = choose_layout(**flags.network_options(args), default_resolution=PROXY_RESOLUTION)
+    layout = choose_layout(**flags.network_options(args), default_resolution=PROXY_RESOLUTION,
+                           base=None if args.base is None else flags.chosen_base(args))
     device = resolve_device(args.device)
     recipe = get_recipe(args.recipe)
     batch = args.batch_size if args.batch_size is not None else default_batch(recipe, device.type)
@@ -143,4 +148,4 @@ def show_progress(record: EpochProgress) -> None:
 
 
 def describe_layout(layout: Layout) -> str:
-    return f"width {layout.width:.3g} depth {layout.depth:.3g} resolution {layout.resolution}"
+    return f"{layout.base} width {layout.width:.3g} depth {layout.depth:.3g} resolution {layout.resolution}"

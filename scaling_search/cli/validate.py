@@ -6,6 +6,7 @@ import argparse
 import shlex
 from typing import TYPE_CHECKING, Any
 
+from scaling_search.cli import flags
 from scaling_search.cli.common import (
     emit,
     finite_float,
@@ -44,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("validate", help="check a study's answer: rank fidelity and the scale-up check",
                                    description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("study", help="the study to check (as 'scaling-search run' named it)")
+    flags.STUDY_BASE.add(parser)
     checks = parser.add_mutually_exclusive_group()
     checks.add_argument("--fidelity-only", action="store_true", help="only the rank-fidelity check")
     checks.add_argument("--scale-up-only", action="store_true", help="only the scale-up check")
@@ -88,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                                 scale_up=not args.fidelity_only)
     outcome = validate_study(args.study, options, studies_dir=args.studies_dir, storage=args.storage,
                              address=args.address, max_concurrent=args.max_concurrent, resume=args.resume,
-                             log=progress, ray_temp_dir=args.ray_temp_dir)
+                             log=progress, ray_temp_dir=args.ray_temp_dir, base=args.base)
     payload = {"study": outcome.study, "validation_study": outcome.validation_study, "counts": outcome.counts,
                "failures": outcome.failures, "interrupted": outcome.interrupted, "trained": outcome.trained,
                "file": str(outcome.file) if outcome.file else None, **outcome.validation}

@@ -24,6 +24,9 @@ from scaling_search.models.bases import (
     REGNET_Y_400MF,
     RESNET50,
     base_network,
+    has_released_family,
+    is_table_path,
+    released_note,
 )
 from scaling_search.models.choice import choose_layout
 from scaling_search.models.efficientnet import EfficientNet, Network, build, count_parameters
@@ -85,12 +88,15 @@ __all__ = [
     "count_parameters",
     "drop_path_rate",
     "family_dropout",
+    "has_released_family",
     "head_width",
+    "is_table_path",
     "load_base",
     "make_divisible",
     "parse_base",
     "released_layout",
     "released_model",
+    "released_note",
     "round_filters",
     "round_repeats",
     "scale",

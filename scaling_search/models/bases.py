@@ -88,6 +88,33 @@ BUILT_IN: tuple[BaseArchitecture, ...] = (EFFICIENTNET_B0, MOBILENET_V2, RESNET5
 """Every built-in base; B0 first, as the default."""
 
 
+RELEASED_ONLY_B0 = ("The released family B0–B7 and the paper's (alpha, beta, gamma) = (1.2, 1.1, 1.15) exist only for "
+                    "EfficientNet-B0")
+"""Said wherever B0's released family or the paper's point would be shown for another base."""
+
+
+def has_released_family(base: BaseArchitecture) -> bool:
+    """Whether ``base`` is EfficientNet-B0 as published: the one base of the released B0–B7 and the paper's point.
+
+    The paper's (1.2, 1.1, 1.15) was found by a grid search on B0, so it is no reference for any
+    other base (nor for B0 with other rules or stages), and the released family exists only for B0.
+
+        >>> has_released_family(EFFICIENTNET_B0), has_released_family(RESNET50)
+        (True, False)
+    """
+    return base == EFFICIENTNET_B0
+
+
+def released_note(base: BaseArchitecture) -> str:
+    """One sentence for a base other than B0: its study has no released family and no paper's point to compare with."""
+    return f"{RELEASED_ONLY_B0}; {base.name} has neither, so none is shown."
+
+
+def is_table_path(name_or_path: str | Path) -> bool:
+    """Whether :func:`base_network` reads ``name_or_path`` as a TOML stage table (a ``.toml`` name), not a built-in."""
+    return str(name_or_path).lower().endswith(".toml")
+
+
 def base_network(name_or_path: str | Path) -> BaseArchitecture:
     """The built-in base called ``name_or_path`` (case and ``-``/``_`` ignored), or the stage table in a ``.toml`` file.
 
@@ -100,7 +127,7 @@ def base_network(name_or_path: str | Path) -> BaseArchitecture:
         scaling_search.errors.InputError: unknown base network 'vgg16'; known: efficientnet_b0, mobilenet_v2, \
 resnet50, regnet_y_400mf, efficientnet_v2_s, or a .toml stage table
     """
-    if str(name_or_path).lower().endswith(".toml"):
+    if is_table_path(name_or_path):
         return load_base(Path(name_or_path))
     key = str(name_or_path).lower().replace("-", "_")
     for base in BUILT_IN:

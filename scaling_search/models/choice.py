@@ -5,6 +5,8 @@ A network is named by multipliers of B0 (``width``, ``depth``), by compound scal
 (``model``, b0..b7), or by a JSON file (``config``) holding a layout or an object with a
 ``"layout"`` key, as ``scaling-search train --json`` prints. Mixing two ways is an error.
 ``resolution`` overrides the chosen layout's resolution and ``num_classes`` its classifier.
+``base`` is the network the multipliers and compound scaling scale (B0 unless given); the
+released models are B0's only, and a config file's layout keeps its own base.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from scaling_search.errors import InputError
-from scaling_search.models.architecture import EFFICIENTNET_B0, released_model
+from scaling_search.models.architecture import EFFICIENTNET_B0, BaseArchitecture, released_model
+from scaling_search.models.bases import RELEASED_ONLY_B0, has_released_family
 from scaling_search.models.scaling import Layout, compound_layout, released_layout, scale
 
 COMPOUND = ("alpha", "beta", "gamma", "phi")
@@ -34,13 +37,16 @@ def choose_layout(
     model: str | None = None,
     config: str | Path | None = None,
     num_classes: int | None = None,
-    default_resolution: int = EFFICIENTNET_B0.base_resolution,
+    default_resolution: int | None = None,
+    base: BaseArchitecture | None = None,
 ) -> Layout:
-    """The one network the given options name; nothing given is B0 at ``default_resolution``.
+    """The one network the given options name; nothing given is the base (B0) at ``default_resolution``.
 
     Width and depth default to 1 and resolution to ``default_resolution`` (each command documents
-    its own). Raises InputError when two ways are mixed, compound scaling lacks one of its four
-    coefficients, or the config file is unreadable, not UTF-8, not JSON or not a layout.
+    its own; None: the base's own). Raises InputError when two ways are mixed, compound scaling
+    lacks one of its four coefficients, a released model is asked of another base than B0, a
+    config file holds another base's layout than ``base``, or the config file is unreadable, not
+    UTF-8, not JSON or not a layout.
 
     Example:
         >>> from scaling_search.models.choice import choose_layout
@@ -55,6 +61,7 @@ def choose_layout(
     ways = [[name for name in way if given[name] is not None]
             for way in (("width", "depth"), (*COMPOUND, "base_resolution"), ("model",), ("config",))]
     chosen = [way for way in ways if way]
+    network = EFFICIENTNET_B0 if base is None else base
     if len(chosen) > 1:
         raise InputError(f"{'/'.join(chosen[0])} and {'/'.join(chosen[1])} describe the network in different ways; "
                          "choose one")
@@ -62,13 +69,21 @@ def choose_layout(
         missing = [name for name in COMPOUND if given[name] is None]
         if missing:
             raise InputError(f"compound scaling needs {', '.join(missing)} as well")
-        layout = compound_layout(alpha, beta, gamma, phi, base_resolution=base_resolution)  # type: ignore[arg-type]
+        layout = compound_layout(alpha, beta, gamma, phi, base_resolution=base_resolution,  # type: ignore[arg-type]
+                                 base=network)
     elif model is not None:
+        if not has_released_family(network):
+            raise InputError(f"{RELEASED_ONLY_B0}; model {model!r} is not a {network.name} network (scale it "
+                             "with --width/--depth or --alpha/--beta/--gamma/--phi)")
         layout = released_layout(released_model(model))
     elif config is not None:
         layout = read_layout(Path(config))
+        if base is not None and layout.base != base.name:
+            raise InputError(f"{config} holds a {layout.base} layout, not {base.name}; leave --base out to use the "
+                             "file's own")
     else:
-        layout = scale(1.0 if width is None else width, 1.0 if depth is None else depth, default_resolution)
+        layout = scale(1.0 if width is None else width, 1.0 if depth is None else depth,
+                       network.base_resolution if default_resolution is None else default_resolution, base=network)
     if resolution is not None:
         layout = layout.with_resolution(resolution)
     if num_classes is not None:

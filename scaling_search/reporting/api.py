@@ -6,14 +6,16 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from scaling_search.errors import InputError
+from scaling_search.models.bases import RELEASED_ONLY_B0, base_network, has_released_family
 from scaling_search.reporting.build import FORMATS, load_report_study, paper_report, study_report
 from scaling_search.reporting.validation import load_validation
 from scaling_search.search.location import study_storage_url
+from scaling_search.search.study_base import check_base
 
 
 def report(study: str | None = None, *, paper: bool = False, studies_dir: str | Path = "studies",
            storage: str | None = None, out: str | Path | None = None, note: str | None = None,
-           formats: Iterable[str] = FORMATS) -> Path:
+           formats: Iterable[str] = FORMATS, base: str | None = None) -> Path:
     """Write the report of study ``study`` (or, with ``paper``, of the released B0–B7) and return its folder.
 
     A study's report holds the α/β/γ table, the derived family beside the released one, figures
@@ -22,8 +24,10 @@ def report(study: str | None = None, *, paper: bool = False, studies_dir: str | 
     ``<studies_dir>/<study>.db``. ``paper=True`` measures the released family against the
     paper's Table 2 and needs no study. ``out`` defaults to ``reports/<study>`` (``reports/paper``);
     it must be new, empty or an earlier report. ``formats`` are the table formats: some of
-    ``md``, ``csv``, ``tex``. ``note`` is a sentence shown under the report's title. Bad input
-    (an unknown study, one with nothing completed, an ``out`` holding other files) raises
+    ``md``, ``csv``, ``tex``. ``note`` is a sentence shown under the report's title. The study is
+    reported with its own base network; ``base``, when given, must be that one (and B0 with
+    ``paper``). Bad input (an unknown study, one with nothing completed, an ``out`` holding other
+    files, another ``base``) raises
     :class:`~scaling_search.errors.InputError` and writes nothing.
 
     Example (skipped as a doctest: the study needs a search first, and the paper's report counts
@@ -41,11 +45,14 @@ def report(study: str | None = None, *, paper: bool = False, studies_dir: str | 
     if paper:
         if study is not None:
             raise InputError("the paper's report (--paper) is of the released family; give no study name with it")
+        if base is not None and not has_released_family(base_network(base)):
+            raise InputError(f"{RELEASED_ONLY_B0}: the paper's report (--paper) is of EfficientNet-B0, not {base}")
         return paper_report(Path(out) if out is not None else Path("reports") / "paper", wanted)
     if study is None:
         raise InputError("name a study to report, or ask for the paper's report (--paper)")
     url = study_storage_url(study, storage=storage, studies_dir=studies_dir, must_exist=True)
     loaded, definition = load_report_study(url, study)
+    check_base(definition, base)
     return study_report(loaded, definition, Path(out) if out is not None else Path("reports") / study, wanted,
                         note=note, validation=load_validation(url, loaded, definition))
 

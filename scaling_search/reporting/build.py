@@ -24,10 +24,9 @@ from scaling_search.grid import GridSpec
 from scaling_search.models.architecture import FAMILY_PHIS
 from scaling_search.plateaus import plateau_spread
 from scaling_search.publish import publish
-from scaling_search.reporting import figures
+from scaling_search.reporting import figures, wording
 from scaling_search.reporting import validation as checks
 from scaling_search.reporting.tables import (
-    PAPER_NOTE,
     coefficient_table,
     family_table,
     paper_table,
@@ -167,7 +166,7 @@ def study_report(study: optuna.Study, definition: StudyDefinition, out: Path, wa
     classes = int(study.user_attrs.get("num_classes", definition.cost_classes))
     grid = grid_spec(definition, classes)
     best = study_answer(trials, definition, classes)
-    table = with_plateaus(coefficient_table(trials), grid)
+    table = with_plateaus(coefficient_table(trials, paper=grid.paper_point is not None), grid)
     stages = {stage: with_plateaus(candidate_table(trials, stage), stage_spec(definition, classes, stage, best))
               for stage in ("finalist", "refine")}
     family = None if best is None else family_table(best["alpha"], best["beta"], best["gamma"], analytic_counts, grid)
@@ -178,7 +177,7 @@ def study_report(study: optuna.Study, definition: StudyDefinition, out: Path, wa
         shown = ranked_rows(table)[["rank", "alpha", "beta", "gamma", "plateau", "kind", "nominal_ratio",
                                     "measured_ratio", "constraint", "macs_m", "params_m", "activations_m",
                                     "cost_resolution", "proxy_ratio", "resolution", "val_acc", "n_seeds", "n_failed",
-                                    "test_acc", "paper"]]
+                                    "test_acc", *(["paper"] if grid.paper_point is not None else [])]]
         markdown = {"search": write_table(folder, "alpha_beta_gamma", shown, COEFFICIENT_COLUMNS,
                                           f"Candidates of study {definition.study}, ranked by validation accuracy",
                                           wanted)}
@@ -189,17 +188,15 @@ def study_report(study: optuna.Study, definition: StudyDefinition, out: Path, wa
                 markdown[stage] = write_table(folder, STAGE_FILES[stage], rows, COEFFICIENT_COLUMNS,
                                               STAGE_CAPTIONS[stage], wanted)
         if family is not None:
-            markdown["family"] = write_table(
-                folder, "family", family, FAMILY_COLUMNS,
-                "Derived phi0–phi7 of the best coefficients at the cost scale beside the released family and the "
-                "paper", wanted)
+            markdown["family"] = write_table(folder, "family", family, FAMILY_COLUMNS, wording.family_caption(grid),
+                                             wanted)
             markdown["spread"] = write_table(folder, "plateau_spread", spread_rows(spread), {},
                                              "How far depth, width and resolution move across the plateau", wanted)
         figure_folder = folder / "figures"
         figures.accuracy_vs_macs(table, figure_folder)
         figures.accuracy_over_alpha_beta(table, figure_folder)
         if family is not None:
-            figures.family_growth(family, figure_folder)
+            figures.family_growth(family, figure_folder, grid.base.name)
         if pairs:
             figures.scaling_methods(pairs, figure_folder)
         if validation is not None:
@@ -310,7 +307,7 @@ def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec
             f"β ∈ [{box['beta'][0]:.4g}, {box['beta'][1]:.4g}], γ ∈ [{box['gamma'][0]:.4g}, {box['gamma'][1]:.4g}] "
             f"({best['representative']}). The winning network ({best['trained']['candidate']}) scored "
             f"{best['score']:.4f}" + (f" ± {best['score_std']:.4f}" if best["score_std"] is not None else "")
-            + f" over {decided}, at {best['measured_ratio']:.2f}× the base network's cost at the cost scale.",
+            + f" over {decided}, at {best['measured_ratio']:.2f}× {wording.base_cost(grid)} cost at the cost scale.",
             "",
             *[f"- Against {comparison_label(c)}: {c['sentence']}" for c in best["comparisons"]],
             f"- Refinement at φ = {refined['phi']:g}: "
@@ -326,6 +323,8 @@ def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec
         f"# Study `{definition.study}`",
         "",
         *([f"> {note}", ""] if note else []),
+        wording.base_line(grid),
+        "",
         *verdict,
         f"Trials: {', '.join(f'{n} {s.lower()}' for s, n in sorted(states.items()))}. "
         f"Proxy training time: {wall.sum() / 60:.1f} min in all ({wall.mean():.1f} s per trial).",
@@ -340,7 +339,7 @@ def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec
         f"networks at φ = {grid.phi:g}, so the search cannot tell them apart. *n_seeds* counts completed seeds, "
         f"*n_failed* failed or stopped ones; a candidate with a failed seed ranks below every candidate without one "
         f"and cannot be the best. Only compound candidates on the constraint can be the best; rows marked "
-        f"off-constraint are shown for comparison. {PAPER_NOTE}.",
+        f"off-constraint are shown for comparison. {wording.paper_note(grid)}.",
         "",
         "![accuracy against measured MACs](figures/accuracy_vs_macs.png)",
         "",
@@ -348,10 +347,7 @@ def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec
         "",
     ]
     if "finalist" in markdown:
-        lines += ["## Finalists", "",
-                  "The top compound candidates of the search and the paper's point, trained again on seeds the search "
-                  "never used; the verdict uses these runs only, so the winner is not judged on the runs that picked "
-                  "it.", "", markdown["finalist"]]
+        lines += ["## Finalists", "", wording.finalists_paragraph(grid), "", markdown["finalist"]]
     if "refine" in markdown:
         lines += ["## Refinement", "",
                   f"The networks the winning class splits into at φ = {2 * grid.phi:g} (those on the constraint "
@@ -370,10 +366,7 @@ def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec
         lines += [
             "## The derived family",
             "",
-            f"Derived at the cost scale ({scale}) from the best coefficients, beside the released B0–B7 measured "
-            "here and the paper's Table 2 (params in millions, FLOPs in billions of multiply-adds). A derived "
-            "member's dropout is the released member's nearest in cost. Differences from the paper beyond its "
-            "rounding are shown, not hidden.",
+            wording.family_paragraph(grid, scale),
             "",
             markdown["family"],
             "![family cost growth](figures/family_growth.png)",

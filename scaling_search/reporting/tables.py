@@ -9,33 +9,48 @@ import pandas as pd
 from optuna.trial import FrozenTrial
 
 from scaling_search.counting.counter import Counter
-from scaling_search.family import derive_family, released_family
+from scaling_search.family import FamilyMember, derive_family, released_family
 from scaling_search.formatting import format_number
 from scaling_search.grid import GridSpec
 from scaling_search.models.architecture import FAMILY_PHIS, PAPER_COEFFICIENTS, RELEASED_FAMILY
+from scaling_search.models.bases import has_released_family
 from scaling_search.search.results import candidate_table
 
 PAPER_NOTE = ("paper: α = 1.2, β = 1.1, γ = 1.15 (α·β²·γ² = 1.92 ≈ 2), from a small grid search at φ = 1 "
               "on ImageNet (Tan & Le 2019, §3.3)")
+PAPER_FAMILY_COLUMNS = ("paper_params_m", "paper_flops_b", "params_vs_paper", "macs_vs_paper")
+"""The family table's columns that compare with the paper's Table 2: B0's family only."""
 
 
-def coefficient_table(trials: list[FrozenTrial]) -> pd.DataFrame:
-    """The α/β/γ table: one row per candidate, ranked by mean validation accuracy over seeds."""
+def coefficient_table(trials: list[FrozenTrial], paper: bool = True) -> pd.DataFrame:
+    """The α/β/γ table: one row per candidate, ranked by mean validation accuracy over seeds.
+
+    The paper's point is marked when ``paper`` (a B0 study; for another base it is just a grid point).
+    """
     table = candidate_table(trials)
     table["paper"] = [
-        "← the paper's point" if (row.alpha, row.beta, row.gamma) == PAPER_COEFFICIENTS else ""
+        "← the paper's point" if paper and (row.alpha, row.beta, row.gamma) == PAPER_COEFFICIENTS else ""
         for row in table.itertuples()
     ]
     return table
 
 
 def family_table(alpha: float, beta: float, gamma: float, counter: Counter, grid: GridSpec) -> pd.DataFrame:
-    """Derived φ = 0..7 of (α, β, γ) at ``grid``'s cost scale beside the released B0–B7 and the paper's Table 2."""
+    """Derived φ = 0..7 of (α, β, γ) at ``grid``'s cost scale beside the released B0–B7 and the paper's Table 2.
+
+    The released rows and the paper's columns are B0's: a family of another base has its derived rows only.
+    """
     derived = derive_family(alpha, beta, gamma, FAMILY_PHIS, counter, base_resolution=grid.cost_resolution,
-                            resolution_multiple=grid.resolution_multiple, num_classes=grid.cost_classes)
-    released = released_family(counter, grid.cost_classes)
+                            resolution_multiple=grid.resolution_multiple, num_classes=grid.cost_classes, base=grid.base)
+    if not has_released_family(grid.base):
+        return pd.DataFrame(member_rows(derived)).drop(columns=list(PAPER_FAMILY_COLUMNS))
+    return pd.DataFrame(member_rows(derived + released_family(counter, grid.cost_classes)))
+
+
+def member_rows(members: list[FamilyMember]) -> list[dict[str, Any]]:
+    """The family table's rows; a released member's with the paper's Table 2 beside it."""
     rows = []
-    for member in derived + released:
+    for member in members:
         paper = RELEASED_FAMILY[int(member.phi)] if member.source == "released" else None
         rows.append({
             "name": member.name,
@@ -54,7 +69,7 @@ def family_table(alpha: float, beta: float, gamma: float, counter: Counter, grid
             "params_vs_paper": paper_deviation(member.params / 1e6, paper.paper_params_m) if paper else "",
             "macs_vs_paper": paper_deviation(member.macs / 1e9, paper.paper_flops_b) if paper else "",
         })
-    return pd.DataFrame(rows)
+    return rows
 
 
 def paper_deviation(measured: float, published: float) -> str:

@@ -18,6 +18,7 @@ from scaling_search.data.load import parse_spec
 from scaling_search.errors import InputError
 from scaling_search.grid import GridSpec
 from scaling_search.recipe import Budget, Recipe, get_recipe
+from scaling_search.search.study_base import base_label, checkable_base, same_base
 
 GRID_DEFAULTS = GridSpec()
 """The candidate grid's defaults are the search's defaults."""
@@ -34,10 +35,15 @@ class StudyDefinition:
     A definition checks itself when it is built: a value it cannot take raises
     :class:`~scaling_search.errors.InputError` naming the option.
 
+    ``base`` names the base network (a built-in, or a TOML stage table's path); ``base_table`` is
+    that table itself, which a study stores when it starts (:mod:`~scaling_search.search.study_base`).
+
     Example:
         >>> definition = StudyDefinition(phi=1.0, dataset="synthetic")
         >>> definition.named().study
         'synthetic-phi1-grid'
+        >>> StudyDefinition(base="resnet50").named().study
+        'synthetic-resnet50-phi1-grid'
         >>> definition.named().storage_url().endswith("studies/synthetic-phi1-grid.db")
         True
         >>> StudyDefinition(seeds=0)
@@ -46,11 +52,12 @@ class StudyDefinition:
         scaling_search.errors.InputError: seeds must be >= 1, got 0
     """
 
-    study: str | None = None  # None: named after dataset, phi and strategy (see default_study_name)
+    study: str | None = None  # None: named after dataset, base, phi and strategy (see default_study_name)
     studies_dir: str = "studies"
     storage: str | None = None
     # what is searched
     phi: float = 1.0
+    base: str = "efficientnet_b0"  # a built-in base network's name, or the path of a TOML stage table
     strategy: str = "grid"
     trials: int | None = None
     seeds: int = 1
@@ -91,6 +98,8 @@ class StudyDefinition:
     max_failures: int = 1
     early_stop: bool = False
     address: str | None = None
+    # the base's stage table (TOML) when it was read from a file: stored when the study starts, then it is the base
+    base_table: str | None = None
 
     def __post_init__(self) -> None:
         validate(self)
@@ -135,13 +144,17 @@ class StudyDefinition:
 
 
 def default_study_name(definition: StudyDefinition) -> str:
-    """``<dataset>-phi<phi>-<strategy>``, e.g. ``synthetic-phi1-grid`` or ``imagefolder-imagenette-phi1-tpe``."""
+    """``<dataset>[-<base>]-phi<phi>-<strategy>``, e.g. ``synthetic-phi1-grid``, ``synthetic-resnet50-phi1-grid``.
+
+    The base is named unless it is B0 (whose studies keep their names); a stage table by its file's stem.
+    """
     kind, _, argument = definition.dataset.partition(":")
     dataset = kind
     if kind in ("imagefolder", "npz") and argument:
         dataset = f"{kind}-{Path(argument).expanduser().name or 'data'}"
     dataset = re.sub(r"[^A-Za-z0-9._-]+", "-", dataset).strip("-.") or "data"
-    return f"{dataset}-phi{definition.phi:g}-{definition.strategy}"[:100]
+    base = base_label(definition)
+    return f"{dataset}{f'-{base}' if base else ''}-phi{definition.phi:g}-{definition.strategy}"[:100]
 
 
 # Options that may change between a run and its resume without changing what is searched.
@@ -158,7 +171,9 @@ def toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    if "\n" in str(value) and "'''" not in str(value):
+        return f"'''\n{value}'''"  # a stage table, as a multi-line literal string: it reads as written
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
 
 
@@ -181,7 +196,8 @@ def validate(definition: StudyDefinition) -> None:
         raise InputError(f"storage {d.storage!r} keeps nothing: name a file or a database server")
     d.training_recipe()  # each raises for a value it cannot take
     d.budget()
-    GridSpec.from_options(d, base_resolution=d.base_resolution or GRID_DEFAULTS.base_resolution)
+    GridSpec.from_options(d, base_resolution=d.base_resolution or GRID_DEFAULTS.base_resolution,
+                          base=checkable_base(d))
     if d.strategy not in STRATEGIES:
         raise InputError(f"unknown strategy {d.strategy!r}; choose one of {', '.join(STRATEGIES)}")
     positive_ints = {"seeds": d.seeds, "trials_per_gpu": d.trials_per_gpu, "trials": d.trials,
@@ -209,8 +225,15 @@ def validate(definition: StudyDefinition) -> None:
 def changed_options(saved: StudyDefinition, wanted: StudyDefinition) -> list[str]:
     """Options set in ``wanted`` that differ from ``saved`` and would change what is searched.
 
-    Options ``wanted`` leaves to the device (None) match whatever the saved run resolved them to.
+    Options ``wanted`` leaves to the device (None) match whatever the saved run resolved them to. The
+    base is compared as a network (``base`` names it; a table file is read), never by its name or path.
     """
-    return [f.name for f in fields(StudyDefinition)
-            if f.name not in EXECUTION_OPTIONS and getattr(wanted, f.name) is not None
-            and getattr(saved, f.name) != getattr(wanted, f.name)]
+    changed = []
+    for f in fields(StudyDefinition):
+        if f.name == "base":
+            if not same_base(saved, wanted):
+                changed.append("base")
+        elif f.name not in EXECUTION_OPTIONS and f.name != "base_table" and getattr(wanted, f.name) is not None \
+                and getattr(saved, f.name) != getattr(wanted, f.name):
+            changed.append(f.name)
+    return changed

@@ -16,10 +16,12 @@ from scaling_search.cache import write_atomic
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.family import derive_family, released_family
 from scaling_search.models.architecture import FAMILY_PHIS
+from scaling_search.models.bases import has_released_family, released_note
 from scaling_search.plateaus import plateau_spread
 from scaling_search.publish import publish
 from scaling_search.search.definition import StudyDefinition
 from scaling_search.search.results import trial_rows
+from scaling_search.search.study_base import study_base
 from scaling_search.search.verdict import answer_plateau, study_answer
 
 STUDY_FILES = ("study.toml", "results.csv", "best.json", "derived.json", "configs")
@@ -41,6 +43,7 @@ def export_study(trials: list[FrozenTrial], definition: StudyDefinition, num_cla
     best = study_answer(trials, definition, num_classes)
     if best is not None:
         best["study"] = definition.study
+        best["base"] = study_base(definition).name
 
     def fill(staging: Path) -> None:
         (staging / "results.csv").write_text(trial_rows(trials).to_csv(index=False))
@@ -66,22 +69,30 @@ def write_family(folder: Path, best: dict[str, Any], definition: StudyDefinition
     """derived.json and configs/phi0..phi7.json of the best coefficients, at the study's cost scale.
 
     The cost scale is where the coefficients were constrained, so it is the one scale at which
-    the derived members' costs mean what the study measured; ``scale`` in derived.json says so.
+    the derived members' costs mean what the study measured; ``scale`` in derived.json says so. The
+    released B0–B7 are listed for a B0 study only; for another base ``released`` is empty and
+    ``released_note`` says why.
     """
+    base = study_base(definition)
     coefficients = {k: best[k] for k in ("alpha", "beta", "gamma")}
     scale = {"name": "cost scale", "base_resolution": definition.cost_resolution,
              "num_classes": definition.cost_classes, "resolution_multiple": definition.resolution_multiple}
     derived = derive_family(best["alpha"], best["beta"], best["gamma"], FAMILY_PHIS, analytic_counts,
                             base_resolution=definition.cost_resolution,
-                            resolution_multiple=definition.resolution_multiple, num_classes=definition.cost_classes)
+                            resolution_multiple=definition.resolution_multiple, num_classes=definition.cost_classes,
+                            base=base)
+    released = has_released_family(base)
+    released_rows = [m.to_dict() for m in released_family(analytic_counts, definition.cost_classes)] if released else []
     write_json(folder / "derived.json", {
+        "base": base.name,
         "coefficients": coefficients,
         "plateau": best["plateau"],
         "plateau_spread": plateau_spread(answer_plateau(best), FAMILY_PHIS),
         "scale": scale,
         "proxy": {"base_resolution": definition.base_resolution, "num_classes": num_classes},
         "derived": [m.to_dict() for m in derived],
-        "released": [m.to_dict() for m in released_family(analytic_counts, definition.cost_classes)],
+        "released": released_rows,
+        **({} if released else {"released_note": released_note(base)}),
     })
     (folder / "configs").mkdir()
     for member in derived:

@@ -42,6 +42,7 @@ from scaling_search.search.storage import (
     saved_definition,
     space_bounds,
 )
+from scaling_search.search.study_base import with_base_table
 from scaling_search.search.tpe import tpe_sampler
 from scaling_search.search.trainable import run_trial
 from scaling_search.search.verdict import stage_spec, with_plateaus
@@ -76,7 +77,9 @@ def run_study(definition: StudyDefinition, *, resume: bool = False, log: Callabl
         (1.2, 'study.toml')
     """
     log = log or (lambda line: None)
-    wanted = definition.named()
+    # A new study reads its base's stage table now (a bad one fails before anything starts) and keeps it;
+    # a resumed one goes on with the table it stored, whatever became of the file.
+    wanted = (definition if resume else with_base_table(definition)).named()
     check_dataset(wanted.dataset)  # a typo fails now, before a database or Ray is started
     with quiet_optuna(), ray_session(wanted.address, ray_temp_dir) as ray:
         if not resume and wanted.address:

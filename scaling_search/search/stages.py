@@ -23,12 +23,13 @@ from dataclasses import replace
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter
 from scaling_search.data import ImageData
 from scaling_search.grid import Candidate, GridSpec, proxy_layout
 from scaling_search.plateaus import Plateau, plateau, refinement_points
 from scaling_search.search.definition import StudyDefinition
-from scaling_search.search.plan import PlannedTrial, grid_spec
+from scaling_search.search.plan import PlannedTrial, grid_spec, measured
 from scaling_search.search.results import STAGES, candidate_table, contenders, stage_trials, trial_stage
 from scaling_search.search.storage import enqueue_plan, requeue_orphans
 
@@ -82,12 +83,21 @@ def wants_refinement(definition: StudyDefinition, parent: Plateau) -> bool:
 
 def refine_plan(trials: list[FrozenTrial], definition: StudyDefinition, spec: GridSpec, counter: Counter
                 ) -> list[PlannedTrial]:
-    """The distinct networks inside the winning class at 2φ that meet the constraint there, on the study's seeds."""
+    """The distinct networks inside the winning class at 2φ that meet the constraint there, on the study's seeds.
+
+    With ``max_refine`` they are chosen in closed form (which counts what fvcore measures, on every
+    base) and only the chosen ones are measured with ``counter``, as :func:`~.plan.plan_grid` does.
+    """
     parent = winning_plateau(trials, definition, spec)
     if parent is None or not wants_refinement(definition, parent):
         return []
-    points = refinement_points(spec, parent, counter, step=definition.refine_step, limit=definition.max_refine)
-    return [PlannedTrial(point.candidate, seed, "refine") for point in points for seed in range(definition.seeds)]
+    limit = definition.max_refine
+    points = refinement_points(spec, parent, counter if limit is None else analytic_counts,
+                               step=definition.refine_step, limit=limit)
+    chosen = [point.candidate for point in points]
+    if limit is not None:
+        chosen = measured(replace(spec, phi=2 * parent.phi), chosen, counter)
+    return [PlannedTrial(candidate, seed, "refine") for candidate in chosen for seed in range(definition.seeds)]
 
 
 def next_stage(trials: list[FrozenTrial], definition: StudyDefinition, num_classes: int, counter: Counter
@@ -149,7 +159,7 @@ def run_stages(study: optuna.Study, definition: StudyDefinition, data: ImageData
 
 STAGE_TITLES = {
     "search": "search",
-    "finalist": "finalists (the top candidates and the paper's point again, on fresh seeds)",
+    "finalist": "finalists (the top candidates, and for B0 the paper's point, again on fresh seeds)",
     "refine": "refinement (the winning class's distinct networks at twice the study's phi)",
 }
 

@@ -71,7 +71,8 @@ def execute(study: optuna.Study, definition: StudyDefinition, data: ImageData, c
         attrs = trial.user_attrs
         phi = float(attrs.get("phi", definition.phi))
         layout = compound_layout(params["alpha"], params["beta"], params["gamma"], phi,
-                                 int(attrs.get(PLANNED_BASE_RESOLUTION, definition.base_resolution)), data.num_classes)
+                                 int(attrs.get(PLANNED_BASE_RESOLUTION, definition.base_resolution)), data.num_classes,
+                                 base=spec.base)
         return {"number": trial.number, "seed": params["seed"], "layout": layout.to_dict(),
                 "epochs": attrs.get(PLANNED_EPOCHS)}
 

@@ -43,6 +43,7 @@ from scaling_search.search.storage import (
     requeue_orphans,
     saved_definition,
 )
+from scaling_search.search.study_base import check_base
 from scaling_search.search.trainable import run_trial
 from scaling_search.search.verdict import study_answer
 from scaling_search.validation.answer import fidelity_answer, paragraph, scale_up_answer
@@ -83,11 +84,12 @@ class ValidationOutcome:
 def validate_study(study: str, options: ValidationOptions | None = None, *, studies_dir: str = "studies",
                    storage: str | None = None, address: str | None = None, max_concurrent: int | None = None,
                    resume: bool = False, log: Callable[[str], None] | None = None, ray_temp_dir: str | None = None,
-                   trainable: Callable[..., None] = run_trial) -> ValidationOutcome:
+                   trainable: Callable[..., None] = run_trial, base: str | None = None) -> ValidationOutcome:
     """Check ``study``'s answer: rank fidelity on longer runs and the scale-up check (:mod:`scaling_search.validation`).
 
-    Bad input (no such study, one that is unfinished or has no complete trial, options a saved
-    validation disagrees with, a φ not above the study's) raises
+    The study's own base network is used; ``base``, when given, must be that one. Bad input (no such
+    study, one that is unfinished or has no complete trial, options a saved validation disagrees
+    with, a φ not above the study's, another ``base``) raises
     :class:`~scaling_search.errors.InputError` before anything is trained.
 
     Example (trains networks, so it takes minutes):
@@ -109,6 +111,7 @@ def validate_study(study: str, options: ValidationOptions | None = None, *, stud
         definition = saved_definition(parent)
         if definition is None:
             raise InputError(f"study {study!r} was not made by scaling-search run, so it cannot be validated")
+        check_base(definition, base)
         definition = replace(definition, studies_dir=studies_dir, storage=storage, address=address,
                              max_concurrent=max_concurrent, early_stop=False)
         parent_trials = check_parent(parent)

@@ -1,0 +1,53 @@
+"""The report's sentences that depend on the base network: B0's name the paper and its family, others say why not.
+
+The paper's (1.2, 1.1, 1.15) and the released B0–B7 exist for EfficientNet-B0 only, so a study of
+another base shows neither and says so once where each would have been.
+"""
+
+from __future__ import annotations
+
+from scaling_search.grid import GridSpec
+from scaling_search.models.bases import has_released_family, released_note
+from scaling_search.reporting.tables import PAPER_NOTE
+
+
+def base_line(grid: GridSpec) -> str:
+    """The report's first line under its title: which network the study scaled."""
+    rules = grid.base.rules
+    return (f"Base network: **{grid.base.name}** ({len(grid.base.stages)} stages of "
+            f"{', '.join(dict.fromkeys(stage.block for stage in grid.base.stages))} blocks; channels round to "
+            f"multiples of {rules.channel_divisor}, depths by {rules.depth_rounding}).")
+
+
+def base_cost(grid: GridSpec) -> str:
+    """What a cost ratio is taken against, named: ``the base network's (resnet50's)``."""
+    return f"the base network's ({grid.base.name}'s)"
+
+
+def paper_note(grid: GridSpec) -> str:
+    """Under the α/β/γ table: where the paper's point comes from (B0), or that this base has none."""
+    return PAPER_NOTE if has_released_family(grid.base) else released_note(grid.base).removesuffix(".")
+
+
+def finalists_paragraph(grid: GridSpec) -> str:
+    point = " and the paper's point" if has_released_family(grid.base) else ""
+    return (f"The top compound candidates of the search{point}, trained again on seeds the search never used; the "
+            "verdict uses these runs only, so the winner is not judged on the runs that picked it.")
+
+
+def family_caption(grid: GridSpec) -> str:
+    if has_released_family(grid.base):
+        return "Derived phi0–phi7 of the best coefficients at the cost scale beside the released family and the paper"
+    return f"Derived phi0–phi7 of {grid.base.name} from the best coefficients at the cost scale"
+
+
+def family_paragraph(grid: GridSpec, scale: str) -> str:
+    if has_released_family(grid.base):
+        return (f"Derived at the cost scale ({scale}) from the best coefficients, beside the released B0–B7 measured "
+                "here and the paper's Table 2 (params in millions, FLOPs in billions of multiply-adds). A derived "
+                "member's dropout is the released member's nearest in cost. Differences from the paper beyond its "
+                "rounding are shown, not hidden.")
+    return (f"Derived from {grid.base.name} at the cost scale ({scale}) from the best coefficients (params in "
+            f"millions, MACs in billions of multiply-adds; *macs_ratio* over the unscaled {grid.base.name}). "
+            f"{released_note(grid.base)} A derived member's dropout is the released B0 member's nearest in cost, "
+            "each over its own base.")
