@@ -287,3 +287,23 @@ def test_help_teaches_both_checks(capsys):
     out = capsys.readouterr().out
     for text in ("rank fidelity", "scale-up", "--epochs-factor", "--phis", "--resume", "<study>.validate"):
         assert text in out
+
+
+def test_the_paragraph_says_beat_only_when_resolved_and_never_judges_an_unmatched_member():
+    from scaling_search.validation.answer import paragraph
+
+    def comparison(against, difference, resolved, matched=True, cost_ratio=1.0):
+        return {"against": against, "difference": difference, "resolved": resolved, "matched": matched,
+                "cost_ratio": cost_ratio}
+
+    validation = {"settings": {"epochs_factor": 2.0, "scale_up_epochs": 2}, "fidelity": None, "scale_up": [
+        {"phi": 2.0, "comparisons": [comparison("depth-only", 0.04, True), comparison("width-only", -0.03, True),
+                                     comparison("resolution-only", 0.05, False),
+                                     comparison("paper", 0.10, True, matched=False, cost_ratio=1.56)]}]}
+    text = paragraph(validation)
+    assert "beat depth-only (resolved)" in text and "lose to width-only (resolved)" in text
+    assert "cannot be told apart from resolution-only at this budget" in text
+    assert "paper (1.56× the cost) missed the cost tolerance and is shown, not judged" in text
+    assert "beat depth-only, paper" not in text and "tied" not in text.replace("not tied", "")
+    empty = paragraph(dict(validation, scale_up=[{"phi": 2.0, "comparisons": []}]))
+    assert "no member could be compared" in empty
