@@ -62,3 +62,16 @@ def swap(folder: Path, names: list[str], new: Path, old: Path) -> None:
             with contextlib.suppress(OSError):
                 os.replace(old / name, folder / name)
         raise
+
+
+def remove_stale_staging(folder: Path, staging_prefix: str) -> list[str]:
+    """Remove the staging folders a killed writer left in ``folder`` (``staging_prefix`` + random letters).
+
+    Only for a folder with one writer at a time (a study's folder, which its driver lock guards): a
+    SIGKILL between :func:`publish`'s ``mkdtemp`` and its ``finally`` leaves the staging folder behind,
+    and nothing else would ever remove it. Returns the names removed.
+    """
+    stale = sorted(entry.name for entry in folder.glob(f"{staging_prefix}*") if entry.is_dir())
+    for name in stale:
+        shutil.rmtree(folder / name, ignore_errors=True)
+    return stale

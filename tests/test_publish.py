@@ -72,3 +72,14 @@ def test_a_rename_failing_midway_puts_the_old_entries_back(folder, monkeypatch, 
 
 def before_names(before):
     return {name.split("/")[0] for name in before}
+
+
+def test_staging_left_by_a_killed_writer_is_removed_and_nothing_else(tmp_path):
+    from scaling_search.publish import remove_stale_staging
+
+    (tmp_path / ".export-ab12cd").mkdir()
+    (tmp_path / ".export-ab12cd" / "best.json").write_text("{}")
+    (tmp_path / "best.json").write_text("{}")
+    (tmp_path / ".staging-xyz").mkdir()
+    assert remove_stale_staging(tmp_path, ".export-") == [".export-ab12cd"]
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == [".staging-xyz", "best.json"]

@@ -18,7 +18,7 @@ from scaling_search.family import derive_family, released_family
 from scaling_search.models.architecture import FAMILY_PHIS
 from scaling_search.models.bases import has_released_family, released_note
 from scaling_search.plateaus import plateau_spread
-from scaling_search.publish import publish
+from scaling_search.publish import publish, remove_stale_staging
 from scaling_search.search.definition import StudyDefinition
 from scaling_search.search.results import trial_rows
 from scaling_search.search.study_base import study_base
@@ -26,6 +26,10 @@ from scaling_search.search.verdict import answer_plateau, study_answer
 
 STUDY_FILES = ("study.toml", "results.csv", "best.json", "derived.json", "configs")
 """Everything a study's folder may hold from scaling-search (Ray Tune's own ``ray/`` folder aside)."""
+
+
+EXPORT_PREFIX = ".export-"
+"""The export's staging folders in the study's folder (:func:`scaling_search.publish.publish`)."""
 
 
 def save_definition(definition: StudyDefinition) -> None:
@@ -53,7 +57,8 @@ def export_study(trials: list[FrozenTrial], definition: StudyDefinition, num_cla
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        publish(folder, fill, staging_prefix=".export-")
+        remove_stale_staging(folder, EXPORT_PREFIX)  # a driver killed mid-export; this driver holds the study
+        publish(folder, fill, staging_prefix=EXPORT_PREFIX)
     except OSError as err:
         raise OSError(f"cannot export to {folder}: {err.strerror or err}") from None
     return best
