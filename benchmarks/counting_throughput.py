@@ -49,7 +49,7 @@ def at_least(low: int):
 
 def grid_layouts(count: int, resolution: int) -> list:
     """``count`` distinct networks of the φ = 1 grid around the paper's point (nominal constraint, 10 % tolerance)."""
-    from scaling_search.grid import GridSpec, cost_layout, grid_points
+    from scaling_search.coefficients.grid import GridSpec, cost_layout, grid_points
 
     spec = GridSpec(phi=1.0, base_resolution=resolution, step=0.02, constraint="nominal", tolerance=0.1)
     distinct: dict[str, object] = {}
@@ -65,7 +65,7 @@ def fvcore_usual(layout) -> tuple[int, int]:
     """The public way: FlopCountAnalysis and ActivationCountAnalysis, one trace each."""
     from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
 
-    from scaling_search.models.efficientnet import build
+    from scaling_search.models.network import build
 
     model = build(layout).eval()
     x = torch.zeros(1, 3, layout.resolution, layout.resolution)
@@ -87,7 +87,7 @@ def main() -> int:
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
     from scaling_search.counting.counter import PARALLEL_FROM, count_all, make_counter
-    from scaling_search.machine import available_cores
+    from scaling_search.support.machine import available_cores
 
     layouts = grid_layouts(args.networks, args.resolution)
     fvcore_usual(layouts[0])  # imports and first-trace costs out of the timings

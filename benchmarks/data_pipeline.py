@@ -29,8 +29,8 @@ from collections.abc import Callable
 import torch
 
 from scaling_search.data.augment import train_batch
-from scaling_search.machine import available_cores
-from scaling_search.recipe import RECIPES
+from scaling_search.support.machine import available_cores
+from scaling_search.training.recipe import RECIPES
 
 MEAN = (0.4914, 0.4822, 0.4465)
 STD = (0.2470, 0.2435, 0.2616)

@@ -2,7 +2,7 @@
 
 For each resolution, on one device and one fixed random batch (already on the device):
 
-* ``ours``       — this project's step (:mod:`scaling_search.step`): model, label-smoothed loss,
+* ``ours``       — this project's step (:mod:`scaling_search.training.step`): model, label-smoothed loss,
   backward and SGD-Nesterov update, replayed as one CUDA graph on CUDA (eager on CPU);
 * ``ours eager`` — the same step run eagerly (CUDA only: on CPU ``ours`` is already eager);
 * ``trainer``    — ``ours`` plus what the proxy trainer adds each step: gathering a batch of uint8
@@ -37,12 +37,12 @@ import torch
 import torch.nn.functional as F
 
 from scaling_search.data.augment import train_batch
-from scaling_search.machine import available_cores
 from scaling_search.models.architecture import RELEASED_FAMILY
-from scaling_search.models.efficientnet import build
+from scaling_search.models.network import build
 from scaling_search.models.scaling import scale
-from scaling_search.recipe import RECIPES, Recipe
-from scaling_search.step import GraphedStep, make_step, step_mode
+from scaling_search.support.machine import available_cores
+from scaling_search.training.recipe import RECIPES, Recipe
+from scaling_search.training.step import GraphedStep, make_step, step_mode
 
 GPU_BATCH = {32: 512, 64: 512, 128: 256, 224: 256}
 TARGETS = {64: 3.0, 224: 1.1}

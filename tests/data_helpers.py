@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from scaling_search.data import ImageData
+from scaling_search.data.dataset import ImageData
 
 SMALL_SYNTHETIC = "synthetic:classes=4,train=120,test=40"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import optuna
 
-from scaling_search.search.definition import StudyDefinition
+from scaling_search.study.definition import StudyDefinition
 
 TINY_DATASET = "synthetic:classes=4,train=240,test=60"
 
@@ -76,8 +76,8 @@ def driver_argv(definition: StudyDefinition, trainable: str) -> list[str]:
     the command line cannot take a stand-in for training. Run it with :func:`cli_env`.
     """
     code = ("import sys; from pathlib import Path; "
-            "from scaling_search.search.study_file import from_mapping, load_definition; "
-            "from scaling_search.search.runner import run_study; "
+            "from scaling_search.study.study_file import from_mapping, load_definition; "
+            "from scaling_search.search.search_driver import run_study; "
             "from tests.search_helpers import fake_trainable; "
             f"definition = from_mapping(load_definition(Path({str(study_file(definition))!r}))); "
             f"outcome = run_study(definition, log=lambda line: print(line, file=sys.stderr), trainable={trainable}); "
@@ -89,7 +89,7 @@ def fake_trainable(epochs: int = 1, attempts: Path | None = None,
                    hold_until: Callable[[], bool] | None = None, hold_s: float = 300.0) -> Callable[..., None]:
     """A stand-in for training, for tests of the search machinery (not of training): a trial takes no time.
 
-    It reports what :func:`~scaling_search.search.trainable.run_trial` reports (the validation
+    It reports what :func:`~scaling_search.execution.trainable.run_trial` reports (the validation
     accuracy after each of ``epochs`` epochs, then the whole ProxyResult with the node it ran on);
     its accuracy is ``round(0.5 + number / 1000, 4)``, so every trial has its own. With ``attempts``,
     each attempt (a retry too) appends a JSON line ``{"event": "start", "number", "node", "time"}``
@@ -106,8 +106,8 @@ def fake_trainable(epochs: int = 1, attempts: Path | None = None,
         import ray
         from ray import tune
 
-        from scaling_search.search.trainable import PROXY_RESULT
-        from scaling_search.train import ProxyResult
+        from scaling_search.execution.trainable import PROXY_RESULT
+        from scaling_search.training.proxy import ProxyResult
 
         number, node, start = config["number"], ray.get_runtime_context().get_node_id(), time_.time()
 

@@ -7,7 +7,7 @@ from optuna.trial import TrialState
 
 from scaling_search.reporting.api import report
 from scaling_search.search.results import candidate_table
-from scaling_search.search.runner import run_study
+from scaling_search.search.search_driver import run_study
 from tests.search_helpers import fake_trainable, load, tiny_definition
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]

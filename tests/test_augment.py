@@ -8,8 +8,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from scaling_search.data import Augmentation, eval_batch, normalisation, train_batch
-from scaling_search.data.augment import AUGMENTATION_NAMES, KINDS, crop_grid, pad_crop, possible_levels
+from scaling_search.data.augment import (
+    AUGMENTATION_NAMES,
+    KINDS,
+    Augmentation,
+    crop_grid,
+    eval_batch,
+    normalisation,
+    pad_crop,
+    possible_levels,
+    train_batch,
+)
 
 IDENTITY = (torch.zeros(1, 3, 1, 1), torch.ones(1, 3, 1, 1))  # mean 0, std 1: outputs stay in [0, 1]
 FULL_CROP = {"scale": (1.0, 1.0), "ratio": (1.0, 1.0)}
@@ -51,7 +60,7 @@ def test_eval_batch_at_storage_resolution_is_exact() -> None:
 
 
 def test_normalisation_centres_the_dataset() -> None:
-    from scaling_search.data import load_dataset
+    from scaling_search.data.load import load_dataset
 
     data = load_dataset("synthetic:classes=4,train=200,test=20", resolution=16)
     mean, std = normalisation(data, "cpu")

@@ -9,20 +9,12 @@ import pytest
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.measured import fvcore_counts
 from scaling_search.errors import InputError
-from scaling_search.models import (
-    BUILT_IN,
-    BaseArchitecture,
-    ScalingRules,
-    StageSpec,
-    base_network,
-    base_to_toml,
-    build,
-    count_parameters,
-    load_base,
-    parse_base,
-    scale,
-    write_base,
-)
+from scaling_search.models.architecture import BaseArchitecture, StageSpec
+from scaling_search.models.base_file import base_to_toml, load_base, parse_base, write_base
+from scaling_search.models.bases import BUILT_IN, base_network
+from scaling_search.models.network import build, count_parameters
+from scaling_search.models.rules import ScalingRules
+from scaling_search.models.scaling import scale
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "studies" / "bases" / "example_net.toml"

@@ -6,21 +6,17 @@ import pytest
 from torchvision.models.regnet import BlockParams
 
 from scaling_search.errors import InputError
-from scaling_search.models import (
+from scaling_search.models.bases import base_network
+from scaling_search.models.rules import (
     ScalingRules,
-    base_network,
     bottleneck_width,
     compatible_width,
-    compound_layout,
     head_width,
     make_divisible,
-    round_filters,
-    round_repeats,
-    scale,
-    se_channels,
     se_channels_rounded,
     stem_width,
 )
+from scaling_search.models.scaling import compound_layout, round_filters, round_repeats, scale, se_channels
 
 PYCLS = ScalingRules(ten_percent=False, depth_rounding="round", scale_stem=False)
 

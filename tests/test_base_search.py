@@ -13,16 +13,18 @@ from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
 from scaling_search.cli import main
+from scaling_search.coefficients.grid import GridSpec, candidates
+from scaling_search.coefficients.scaleup import scale_up_members
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import make_counter
-from scaling_search.grid import GridSpec, candidates
-from scaling_search.models import EFFICIENTNET_B0, MOBILENET_V2, RESNET50, base_network, load_base
-from scaling_search.scaleup import scale_up_members
-from scaling_search.search.definition import StudyDefinition, changed_options
-from scaling_search.search.plan import grid_spec, plan_grid
-from scaling_search.search.sizing import CPU_SIZING, MIN_CPU_TRAIN_IMAGES, resolve_for_device
-from scaling_search.search.study_base import study_base, with_base_table
-from scaling_search.search.study_file import from_mapping, load_definition
+from scaling_search.models.architecture import EFFICIENTNET_B0
+from scaling_search.models.base_file import load_base
+from scaling_search.models.bases import MOBILENET_V2, RESNET50, base_network
+from scaling_search.search.search_plan import grid_spec, plan_grid
+from scaling_search.study.definition import StudyDefinition, changed_options
+from scaling_search.study.sizing import CPU_SIZING, MIN_CPU_TRAIN_IMAGES, resolve_for_device
+from scaling_search.study.study_base import study_base, with_base_table
+from scaling_search.study.study_file import from_mapping, load_definition
 from tests.cli_helpers import cli_error, run_cli
 
 if sys.version_info >= (3, 11):
@@ -146,8 +148,8 @@ def test_the_cpu_training_budget_scales_with_the_bases_cost():
 
 def test_a_capped_plan_spreads_the_closed_form_grid_and_measures_only_what_it_trains():
     """The closed form counts what fvcore measures, so the CPU plan is the one an all-fvcore grid gives."""
-    from scaling_search.grid import enumerate_candidates
-    from scaling_search.search.plan import distinct_layouts, spread
+    from scaling_search.coefficients.grid import enumerate_candidates
+    from scaling_search.search.search_plan import distinct_layouts, spread
 
     definition = resolve_for_device(StudyDefinition(), gpus=0)
     plan = plan_grid(definition, 10, make_counter("fvcore"))
@@ -218,9 +220,9 @@ def test_a_study_of_another_base_reports_it_without_b0s_family(tmp_path, capsys)
 
 
 def test_a_study_of_a_stage_table_resumes_reports_and_plans_its_validation_without_the_file(tmp_path, capsys):
-    from scaling_search.search.runner import run_study
+    from scaling_search.search.search_driver import run_study
     from scaling_search.validation.options import ValidationOptions
-    from scaling_search.validation.runner import plan_runs
+    from scaling_search.validation.validation_driver import plan_runs
 
     table = tmp_path / "nets" / "my_net.toml"
     table.parent.mkdir()

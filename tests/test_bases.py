@@ -9,18 +9,10 @@ import torchvision
 from scaling_search.counting.analytic import Counts, analytic_counts
 from scaling_search.counting.measured import cache_key, fvcore_counts
 from scaling_search.errors import InputError
-from scaling_search.models import (
-    BUILT_IN,
-    EFFICIENTNET_B0,
-    Layout,
-    base_layout,
-    base_network,
-    build,
-    compound_layout,
-    count_parameters,
-    scale,
-)
-from scaling_search.models.efficientnet import zero_init_residuals
+from scaling_search.models.architecture import EFFICIENTNET_B0
+from scaling_search.models.bases import BUILT_IN, base_network
+from scaling_search.models.network import build, count_parameters, zero_init_residuals
+from scaling_search.models.scaling import Layout, base_layout, compound_layout, scale
 
 TORCHVISION_PARAMS = {
     "efficientnet_b0": 5_288_548,
@@ -201,8 +193,8 @@ def test_base_layout_takes_the_bases_resolution():
 def test_each_base_trains_with_the_proxy_recipe(name):
     """train_proxy builds, zero-initialises (the proxy recipe) and trains any base: one short epoch on CPU."""
     from scaling_search.data.dataset import ImageData
-    from scaling_search.recipe import Budget
-    from scaling_search.train import train_proxy
+    from scaling_search.training.proxy import train_proxy
+    from scaling_search.training.recipe import Budget
 
     generator = torch.Generator().manual_seed(0)
 

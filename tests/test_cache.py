@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scaling_search.cache import current_umask, open_atomic, write_atomic
+from scaling_search.support.cache import current_umask, open_atomic, write_atomic
 
 
 def test_write_atomic_replaces_whole_files_with_umask_permissions(tmp_path: Path) -> None:
@@ -36,7 +36,7 @@ def test_exclusive_lock_runs_unlocked_where_the_file_system_has_no_locks(tmp_pat
     import errno
     import fcntl
 
-    from scaling_search.cache import LockHeld, exclusive_lock
+    from scaling_search.support.cache import LockHeld, exclusive_lock
 
     with exclusive_lock(tmp_path / "a.lock"), pytest.raises(LockHeld), exclusive_lock(tmp_path / "a.lock", wait=False):
         pass

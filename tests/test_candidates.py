@@ -6,20 +6,20 @@ import warnings
 
 import pytest
 
-from scaling_search.counting.analytic import analytic_counts
-from scaling_search.errors import InputError
-from scaling_search.family import cost_dropout, derive, derive_family, parse_phis, released_family
-from scaling_search.grid import (
-    CONSTRAINTS,
+from scaling_search.coefficients.family import cost_dropout, derive, derive_family, parse_phis, released_family
+from scaling_search.coefficients.grid import (
     GridSpec,
-    axis_values,
     candidates,
     cost_layout,
     enumerate_candidates,
     single_dimension,
 )
-from scaling_search.models import FAMILY_PHIS, base_layout, compound_layout, released_layout, released_model
-from scaling_search.search.definition import StudyDefinition
+from scaling_search.coefficients.grid_checks import CONSTRAINTS, axis_values
+from scaling_search.counting.analytic import analytic_counts
+from scaling_search.errors import InputError
+from scaling_search.models.architecture import FAMILY_PHIS, released_model
+from scaling_search.models.scaling import base_layout, compound_layout, released_layout
+from scaling_search.study.definition import StudyDefinition
 
 
 @pytest.mark.parametrize(("multiple", "cost_resolution", "measured"), [(4, 256, 2.2287), (1, 258, 2.5728)])

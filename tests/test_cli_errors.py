@@ -42,9 +42,9 @@ def test_debug_shows_the_bug_itself(monkeypatch):
 
 
 def test_package_errors_are_input_errors():
-    from scaling_search.data import DatasetError
+    from scaling_search.data.dataset import DatasetError
     from scaling_search.reporting.build import ReportError
-    from scaling_search.search.storage import StorageError
+    from scaling_search.study.storage import StorageError
 
     assert all(issubclass(kind, InputError) for kind in (DatasetError, ReportError, StorageError))
     assert issubclass(InputError, ValueError)  # callers that catch ValueError keep working

@@ -7,9 +7,10 @@ import json
 import pytest
 
 from scaling_search.cli import build_parser, main
-from scaling_search.grid import GridSpec
-from scaling_search.models import EFFICIENTNET_B0, FAMILY_PHIS, PAPER_COEFFICIENTS, scale
-from scaling_search.recipe import PROXY_RESOLUTION
+from scaling_search.coefficients.grid import GridSpec
+from scaling_search.models.architecture import EFFICIENTNET_B0, FAMILY_PHIS, PAPER_COEFFICIENTS
+from scaling_search.models.scaling import scale
+from scaling_search.training.recipe import PROXY_RESOLUTION
 
 GRID_FIELDS = ("phi", "step", "alpha_range", "beta_range", "gamma_range", "target", "tolerance", "constraint",
                "baselines")

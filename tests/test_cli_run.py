@@ -55,7 +55,7 @@ def test_run_bad_input(capsys, tmp_path, monkeypatch, argv, expected):
 
 def test_missing_dataset_fails_before_ray_starts(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("scaling_search.search.cluster.start_ray", lambda *args: pytest.fail("Ray was started"))
+    monkeypatch.setattr("scaling_search.execution.cluster.start_ray", lambda *args: pytest.fail("Ray was started"))
     assert "has no train/ folder" in cli_error(capsys, "run", "--dataset", f"imagefolder:{tmp_path}")
     assert "npz file not found" in cli_error(capsys, "run", "--dataset", f"npz:{tmp_path / 'x.npz'}")
 
@@ -75,7 +75,7 @@ class TwoCpuCluster:
 
 def test_local_resources_are_checked_before_anything_is_created(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("scaling_search.search.cluster.start_ray", lambda *args: pytest.fail("Ray was started"))
+    monkeypatch.setattr("scaling_search.execution.cluster.start_ray", lambda *args: pytest.fail("Ray was started"))
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     assert "cpus-per-trial 3 is more than the 2 CPUs" in cli_error(capsys, "run", "--cpus-per-trial", "3")
     if not torch.cuda.is_available():
@@ -85,7 +85,7 @@ def test_local_resources_are_checked_before_anything_is_created(capsys, tmp_path
 
 def test_what_a_cluster_cannot_run_is_refused_before_a_database_exists(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("scaling_search.search.cluster.start_ray", lambda *args: TwoCpuCluster())
+    monkeypatch.setattr("scaling_search.execution.cluster.start_ray", lambda *args: TwoCpuCluster())
     cluster = ("--dataset", "synthetic:classes=4,train=40,test=8", "--address", "10.0.0.1:6379")
     line = cli_error(capsys, "run", "--cpus-per-trial", "3", *cluster)  # a cluster: only Ray knows its nodes
     assert "cpus-per-trial 3 is more than the 2 CPUs of the largest Ray node" in line
@@ -146,7 +146,7 @@ def test_corrupt_database_is_named(capsys, tmp_path):
 def test_committed_study_file_parses():
     from pathlib import Path
 
-    from scaling_search.search.study_file import from_mapping, load_definition
+    from scaling_search.study.study_file import from_mapping, load_definition
 
     definition = from_mapping(load_definition(Path(__file__).parents[1] / "studies" / "paper_phi1.toml"))
     assert definition.phi == 1 and definition.strategy == "grid" and definition.seeds >= 2
@@ -240,7 +240,7 @@ def test_builtin_default_run_within_five_minutes_then_validate_within_ten(tmp_pa
 
 def test_resume_hint_names_where_the_study_lives():
     from scaling_search.cli.run import resume_command
-    from scaling_search.search.definition import StudyDefinition
+    from scaling_search.study.definition import StudyDefinition
 
     assert resume_command(StudyDefinition(study="s")) == "scaling-search run --resume --study s"
     assert resume_command(StudyDefinition(study="s", studies_dir="/tmp/my studies")) == \
@@ -251,7 +251,7 @@ def test_resume_hint_names_where_the_study_lives():
 
 def test_a_run_that_fails_before_its_study_exists_leaves_no_database(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("scaling_search.search.cluster.start_ray", lambda *args: TwoCpuCluster())
+    monkeypatch.setattr("scaling_search.execution.cluster.start_ray", lambda *args: TwoCpuCluster())
     missing = tmp_path / "no-cifar-here"
     assert main(["run", "--study", "c", "--dataset", "cifar10", "--data-root", str(missing)]) == 2
     assert capsys.readouterr().err.splitlines()[-1].startswith("scaling-search: error: cifar10: no usable copy")
@@ -275,9 +275,9 @@ def test_a_second_driver_of_the_same_study_is_refused(capsys, tmp_path, monkeypa
     import os
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("scaling_search.search.cluster.start_ray", lambda *args: pytest.fail("Ray was started"))
-    from scaling_search.search.claims import driver_lock
-    from scaling_search.search.definition import StudyDefinition
+    monkeypatch.setattr("scaling_search.execution.cluster.start_ray", lambda *args: pytest.fail("Ray was started"))
+    from scaling_search.study.claims import driver_lock
+    from scaling_search.study.definition import StudyDefinition
 
     with driver_lock(StudyDefinition(study="s").storage_url(), "s"):  # what a live driver of study s holds
         line = cli_error(capsys, "run", "--study", "s", "--dataset", "synthetic:classes=4,train=40,test=8")

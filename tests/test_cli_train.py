@@ -11,7 +11,7 @@ from scaling_search.cli import flags
 from scaling_search.errors import InputError
 from scaling_search.models.choice import choose_layout
 from scaling_search.models.scaling import Layout
-from scaling_search.recipe import PROXY_RESOLUTION
+from scaling_search.training.recipe import PROXY_RESOLUTION
 from tests.cli_helpers import cli_error, run_cli
 
 TINY = ["--width", "0.25", "--depth", "0.25", "--resolution", "32"]

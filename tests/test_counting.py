@@ -7,7 +7,9 @@ import torch
 
 from scaling_search.counting.analytic import Counts, analytic_counts
 from scaling_search.counting.measured import fvcore_counts, fvcore_model_counts, measured_counts
-from scaling_search.models import RELEASED_FAMILY, build, count_parameters, released_layout, released_model, scale
+from scaling_search.models.architecture import RELEASED_FAMILY, released_model
+from scaling_search.models.network import build, count_parameters
+from scaling_search.models.scaling import released_layout, scale
 
 
 def released(name, num_classes=1000):
@@ -140,7 +142,7 @@ def test_a_network_too_large_to_build_is_refused_before_building(monkeypatch, ca
     from scaling_search.cli import main
     from scaling_search.counting import measured
 
-    monkeypatch.setattr("scaling_search.machine.physical_memory", lambda: 2**30)  # a 1 GiB machine
+    monkeypatch.setattr("scaling_search.support.machine.physical_memory", lambda: 2**30)  # a 1 GiB machine
     monkeypatch.setattr(measured, "build", lambda layout: pytest.fail("the network was built"))
     with pytest.raises(ValueError, match=r"needs about .* GiB .*use --counter analytic"):
         fvcore_counts(scale(4.0, 2.0, 224))

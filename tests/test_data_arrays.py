@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from scaling_search.data import DatasetError, load_dataset
+from scaling_search.data.dataset import DatasetError
+from scaling_search.data.load import load_dataset
 from tests.data_helpers import arrays, check_image_data
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from scaling_search.data import DatasetError, load_dataset, split_validation
+from scaling_search.data.dataset import DatasetError, split_validation
+from scaling_search.data.load import load_dataset
 from tests.data_helpers import SMALL_SYNTHETIC, arrays
 
 REPO = Path(__file__).resolve().parents[1]

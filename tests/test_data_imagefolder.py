@@ -16,9 +16,10 @@ import pytest
 import torch
 from PIL import Image
 
-from scaling_search.cache import current_umask
-from scaling_search.data import DatasetError, load_dataset
 from scaling_search.data import imagefolder as imagefolder_module
+from scaling_search.data.dataset import DatasetError
+from scaling_search.data.load import load_dataset
+from scaling_search.support.cache import current_umask
 from tests.data_helpers import check_image_data
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from scaling_search.data import DatasetError, load_dataset
+from scaling_search.data.dataset import DatasetError
+from scaling_search.data.load import load_dataset
 from scaling_search.data.standard import DEBIAN_FASHION_MNIST, IDX_FILES
 from tests.data_helpers import check_image_data
 

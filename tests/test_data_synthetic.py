@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from scaling_search.data import DatasetError, eval_batch, load_dataset, normalisation
+from scaling_search.data.augment import eval_batch, normalisation
+from scaling_search.data.dataset import DatasetError
+from scaling_search.data.load import load_dataset
 from tests.data_helpers import SMALL_SYNTHETIC, check_image_data
 
 

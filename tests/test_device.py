@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from scaling_search.device import resolve_device
 from scaling_search.errors import InputError
+from scaling_search.training.device import resolve_device
 
 
 def test_cpu_and_auto():

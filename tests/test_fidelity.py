@@ -1,4 +1,4 @@
-"""scaling_search.fidelity: Spearman's ρ, Kendall's τ-b, and whether a proxy ranking survives longer training."""
+"""scaling_search.stats.fidelity: Spearman's ρ, Kendall's τ-b, and whether a proxy ranking survives longer training."""
 
 import json
 import math
@@ -8,8 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
-from scaling_search import fidelity
-from scaling_search.fidelity import RankFidelity, kendall_tau_b, rank_fidelity, spearman
+from scaling_search.stats import fidelity
+from scaling_search.stats.fidelity import RankFidelity, kendall_tau_b, rank_fidelity, spearman
 
 CORRELATIONS = [spearman, kendall_tau_b]
 

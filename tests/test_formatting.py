@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 
 from scaling_search.cli.common import fmt
-from scaling_search.formatting import format_number
 from scaling_search.reporting.tables import to_markdown
+from scaling_search.support.formatting import format_number
 
 
 def test_integer_spec_takes_integral_floats_and_numpy_scalars():

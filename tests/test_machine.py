@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from scaling_search import machine
 from scaling_search.counting.counter import memory_bound_workers
 from scaling_search.counting.measured import check_measurable, measuring_bytes
 from scaling_search.data.dataset import DatasetError, check_fits_in_memory
 from scaling_search.errors import InputError
-from scaling_search.machine import GIB, MemoryFit, memory_fit
-from scaling_search.models import scale
-from scaling_search.train import check_fits_on_cpu
+from scaling_search.models.scaling import scale
+from scaling_search.support import machine
+from scaling_search.support.machine import GIB, MemoryFit, memory_fit
+from scaling_search.training.proxy import check_fits_on_cpu
 
 
 @pytest.fixture

@@ -8,14 +8,9 @@ from pathlib import Path
 import pytest
 
 from scaling_search.errors import InputError
-from scaling_search.models import (
-    EFFICIENTNET_B0,
-    choose_layout,
-    compound_layout,
-    released_layout,
-    released_model,
-    scale,
-)
+from scaling_search.models.architecture import EFFICIENTNET_B0, released_model
+from scaling_search.models.choice import choose_layout
+from scaling_search.models.scaling import compound_layout, released_layout, scale
 
 
 def test_nothing_given_is_b0_at_the_callers_default_resolution():

@@ -5,10 +5,11 @@ import time
 
 import pytest
 
+from scaling_search.coefficients.grid import GridSpec, cost_layout, nominal_ratio, proxy_layout, within
+from scaling_search.coefficients.grid_checks import axis_values
+from scaling_search.coefficients.plateaus import Plateau, fine_values, plateau, plateau_spread, refinement_points
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.errors import InputError
-from scaling_search.grid import GridSpec, axis_values, cost_layout, nominal_ratio, proxy_layout, within
-from scaling_search.plateaus import Plateau, fine_values, plateau, plateau_spread, refinement_points
 
 PAPER = (1.2, 1.1, 1.15)
 SPEC = GridSpec(base_resolution=32, num_classes=10)  # cost at 224 px rounded to 4, 1000 classes; α 1..2, β, γ 1..1.5

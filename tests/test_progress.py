@@ -1,6 +1,6 @@
 """Progress lines: at the start, at most one per interval, and at the end."""
 
-from scaling_search.progress import count_lines
+from scaling_search.support.progress import count_lines
 
 
 def test_count_lines_are_throttled_and_always_show_start_and_end():

@@ -5,10 +5,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from scaling_search.data import load_dataset
-from scaling_search.models import scale
-from scaling_search.recipe import RECIPES, Budget
-from scaling_search.train import train_proxy
+from scaling_search.data.load import load_dataset
+from scaling_search.models.scaling import scale
+from scaling_search.training.proxy import train_proxy
+from scaling_search.training.recipe import RECIPES, Budget
 
 
 @pytest.mark.slow

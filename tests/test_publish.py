@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from scaling_search.publish import publish
+from scaling_search.support.publish import publish
 
 
 def contents(folder):
@@ -63,7 +63,7 @@ def test_a_rename_failing_midway_puts_the_old_entries_back(folder, monkeypatch, 
             raise OSError(28, "No space left on device")
         return real_replace(source, target)
 
-    monkeypatch.setattr("scaling_search.publish.os.replace", disk_full)
+    monkeypatch.setattr("scaling_search.support.publish.os.replace", disk_full)
     with pytest.raises(OSError, match="No space left"):
         publish(folder, write_new)
     assert contents(folder) == before
@@ -75,7 +75,7 @@ def before_names(before):
 
 
 def test_staging_left_by_a_killed_writer_is_removed_and_nothing_else(tmp_path):
-    from scaling_search.publish import remove_stale_staging
+    from scaling_search.support.publish import remove_stale_staging
 
     (tmp_path / ".export-ab12cd").mkdir()
     (tmp_path / ".export-ab12cd" / "best.json").write_text("{}")

@@ -15,8 +15,8 @@ from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
 from scaling_search.cli import main
-from scaling_search.search.definition import StudyDefinition
-from scaling_search.search.sizing import resolve_for_device
+from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.sizing import resolve_for_device
 from tests.cli_helpers import one_error_line
 
 SPACE = {"alpha": FloatDistribution(1.0, 2.0), "beta": FloatDistribution(1.0, 1.5),
@@ -284,7 +284,7 @@ def test_report_api_bad_input(tmp_path, kwargs, message):
 
 
 def test_best_json_holds_only_a_compound_candidate_on_the_constraint(tmp_path):
-    from scaling_search.search.verdict import study_answer
+    from scaling_search.search.answer import study_answer
 
     definition = make_study(tmp_path, "eligible", {(1.2, 1.1, 1.15, "reference"): [0.9],
                                                    (2.0, 1.0, 1.0, "depth-only"): [0.85],

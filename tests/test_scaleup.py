@@ -5,13 +5,13 @@ import json
 
 import pytest
 
+from scaling_search.coefficients.grid import GridSpec
+from scaling_search.coefficients.scaleup import ScaleUpMember, scale_up_members
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import make_counter
 from scaling_search.errors import InputError
-from scaling_search.grid import GridSpec
 from scaling_search.models.architecture import PAPER_COEFFICIENTS
 from scaling_search.models.scaling import compound_layout
-from scaling_search.scaleup import ScaleUpMember, scale_up_members
 
 SPEC = GridSpec(base_resolution=32, num_classes=10)
 BEST = (1.0, 1.2, 1.1)

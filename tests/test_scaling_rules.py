@@ -5,20 +5,19 @@ import math
 
 import pytest
 
-from scaling_search.models import (
-    RELEASED_FAMILY,
+from scaling_search.models.architecture import RELEASED_FAMILY, released_model
+from scaling_search.models.network import has_identity_skip
+from scaling_search.models.scaling import (
     compound_layout,
     drop_path_rate,
     family_dropout,
     released_layout,
-    released_model,
     round_filters,
     round_repeats,
     scale,
     scale_resolution,
     se_channels,
 )
-from scaling_search.models.efficientnet import has_identity_skip
 
 
 @pytest.mark.parametrize(
@@ -70,7 +69,7 @@ def test_se_width_is_of_block_input_not_expanded():
     assert se_channels(16, 0.25) == 4  # expanded width would be 96 → 24
     assert se_channels(3, 0.25) == 1  # at least one channel
     model_layout = scale()
-    from scaling_search.models import build
+    from scaling_search.models.network import build
 
     net = build(model_layout)
     second_block = net.blocks[1]  # 16 → 24, expanded 96
@@ -83,7 +82,7 @@ def test_drop_path_schedule_linear_from_zero():
     assert rates[0] == 0.0
     assert rates[-1] == pytest.approx(0.2 * 15 / 16)
     assert all(b > a for a, b in itertools.pairwise(rates))
-    from scaling_search.models import build
+    from scaling_search.models.network import build
 
     net = build(scale())
     built = [b.drop_path.rate for b in net.blocks if b.has_skip]
@@ -95,7 +94,7 @@ def test_skip_only_with_stride_one_and_same_channels():
     assert has_identity_skip(24, 24, 1)
     assert not has_identity_skip(24, 24, 2)
     assert not has_identity_skip(16, 24, 1)
-    from scaling_search.models import build
+    from scaling_search.models.network import build
 
     net = build(scale())
     # B0 has 16 blocks; the first of each stage changes shape, so 16 − 7 = 9 have a skip.
@@ -142,7 +141,7 @@ def test_scale_rejects_bad_values(bad):
 
 def test_layout_round_trips_through_dict():
     layout = compound_layout(1.2, 1.1, 1.15, 2, num_classes=10)
-    from scaling_search.models import Layout
+    from scaling_search.models.scaling import Layout
 
     assert Layout.from_dict(layout.to_dict()) == layout
     with pytest.raises(ValueError, match="not a layout"):
@@ -152,8 +151,7 @@ def test_layout_round_trips_through_dict():
 def test_zero_init_starts_residual_blocks_as_identity_and_logits_at_zero():
     import torch
 
-    from scaling_search.models import build
-    from scaling_search.models.efficientnet import zero_init_residuals
+    from scaling_search.models.network import build, zero_init_residuals
 
     net = build(scale(0.5, 0.5, 32, num_classes=10))
     zero_init_residuals(net)
@@ -173,7 +171,7 @@ def test_init_is_the_references_fan_out_normal_with_depthwise_fan_out_k_squared(
     """
     import torch
 
-    from scaling_search.models import build
+    from scaling_search.models.network import build
 
     torch.manual_seed(0)
     net = build(scale())  # B0, 1000 classes

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 from optuna.trial import TrialState
 
-from scaling_search.search.runner import run_study
+from scaling_search.search.search_driver import run_study
 from tests.search_helpers import cli_env, load, run_argv, tiny_definition
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -82,7 +82,7 @@ def test_failed_and_diverged_trials_are_fail_with_reasons(tmp_path, ray_dir):
     from dataclasses import replace
 
     def flaky(config, data, settings):
-        from scaling_search.search.trainable import run_trial
+        from scaling_search.execution.trainable import run_trial
 
         if config["number"] == 1:
             config = dict(config, layout={"not": "a layout"})  # building the candidate raises

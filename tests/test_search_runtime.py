@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from scaling_search.errors import InputError
-from scaling_search.search.location import sqlite_path, study_storage_url
+from scaling_search.study.location import sqlite_path, study_storage_url
 from tests.search_helpers import cli_env
 
 
 def test_importing_the_driver_does_not_import_ray(tmp_path):
-    probe = ("import sys; import scaling_search.search.runner, scaling_search.cli.run, scaling_search.reporting.api; "
+    probe = ("import sys; import scaling_search.search.search_driver, scaling_search.cli.run, "
+             "scaling_search.reporting.api; "
              "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
                          env=cli_env(tmp_path))
@@ -32,7 +33,7 @@ class FakeRay:
 
 
 def test_a_session_connects_on_first_use_and_shuts_down_once(monkeypatch):
-    from scaling_search.search import cluster
+    from scaling_search.execution import cluster
 
     monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
 
@@ -63,7 +64,7 @@ def test_a_session_connects_on_first_use_and_shuts_down_once(monkeypatch):
 def test_a_session_uses_the_callers_ray_and_leaves_it_running(monkeypatch):
     import ray
 
-    from scaling_search.search import cluster
+    from scaling_search.execution import cluster
 
     monkeypatch.setattr("ray.is_initialized", lambda: True)
     monkeypatch.setattr("ray.shutdown", lambda: pytest.fail("the caller's Ray was shut down"))
@@ -73,7 +74,7 @@ def test_a_session_uses_the_callers_ray_and_leaves_it_running(monkeypatch):
 
 
 def test_tune_environment_is_set_for_the_block_only(monkeypatch):
-    from scaling_search.search.tuning import TUNE_ENVIRONMENT, temporary_environment
+    from scaling_search.execution.tuning import TUNE_ENVIRONMENT, temporary_environment
 
     monkeypatch.delenv("TUNE_DISABLE_STRICT_METRIC_CHECKING", raising=False)
     monkeypatch.setenv("RAY_AIR_NEW_OUTPUT", "1")  # the user's own setting wins, and stays
@@ -119,7 +120,7 @@ def test_a_database_whose_tables_another_process_is_creating_opens_after_it(tmp_
     import optuna
     from sqlalchemy.exc import OperationalError
 
-    from scaling_search.search.storage import open_storage
+    from scaling_search.study.storage import open_storage
 
     real = optuna.storages.RDBStorage
     calls = []

@@ -82,7 +82,7 @@ def test_refinement_survives_sigkill_and_resume_with_exact_counts(tmp_path, ray_
 
 def test_a_tpe_study_samples_then_runs_its_finalists_on_fresh_seeds(tmp_path, ray_dir):
     """TPE counts only its search trials; the finalists' seeds (1000, 1001) lie outside the search's seed space."""
-    from scaling_search.search.runner import run_study
+    from scaling_search.search.search_driver import run_study
     from tests.search_helpers import fake_trainable
 
     definition = tiny_definition(tmp_path, study="tpe-final", strategy="tpe", trials=5, max_candidates=None,

@@ -10,10 +10,10 @@ import pytest
 from optuna.trial import TrialState
 
 from scaling_search.counting.analytic import analytic_counts
-from scaling_search.search.definition import StudyDefinition
-from scaling_search.search.plan import plan_grid
-from scaling_search.search.sizing import resolve_for_device
-from scaling_search.search.storage import (
+from scaling_search.search.search_plan import plan_grid
+from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.sizing import resolve_for_device
+from scaling_search.study.storage import (
     OBJECTIVE,
     candidate_attrs,
     counts,

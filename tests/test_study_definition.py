@@ -7,10 +7,10 @@ import sys
 import pytest
 
 from scaling_search.counting.analytic import analytic_counts
-from scaling_search.search.definition import StudyDefinition, changed_options, default_study_name
-from scaling_search.search.plan import distinct_layouts, plan_grid, spread
-from scaling_search.search.sizing import CPU_SIZING, GPU_SIZING, largest_resolution, resolve_for_device
-from scaling_search.search.study_file import from_mapping, load_definition
+from scaling_search.search.search_plan import distinct_layouts, plan_grid, spread
+from scaling_search.study.definition import StudyDefinition, changed_options, default_study_name
+from scaling_search.study.sizing import CPU_SIZING, GPU_SIZING, largest_resolution, resolve_for_device
+from scaling_search.study.study_file import from_mapping, load_definition
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -88,7 +88,7 @@ def test_plan_has_one_trial_per_distinct_layout_and_seed():
 
 
 def test_distinct_layouts_and_spread():
-    from scaling_search.grid import GridSpec, enumerate_candidates
+    from scaling_search.coefficients.grid import GridSpec, enumerate_candidates
 
     candidates = enumerate_candidates(GridSpec(base_resolution=32, num_classes=10), analytic_counts)
     distinct = distinct_layouts(candidates)

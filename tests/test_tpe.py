@@ -13,9 +13,8 @@ import pytest
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
+from scaling_search.coefficients.grid import GridSpec, cost_layout
 from scaling_search.counting.analytic import analytic_counts
-from scaling_search.grid import GridSpec, cost_layout
-from scaling_search.search.storage import quiet_optuna
 from scaling_search.search.tpe import (
     measured_split,
     outside_ranges,
@@ -23,6 +22,7 @@ from scaling_search.search.tpe import (
     tpe_sampler,
     tpe_suggester,
 )
+from scaling_search.study.storage import quiet_optuna
 
 
 def tpe_points(spec: GridSpec, trials: int, seed: int = 0) -> tuple[list[optuna.trial.FrozenTrial], optuna.Study]:

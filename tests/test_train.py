@@ -12,11 +12,11 @@ import torch
 from torch import nn
 
 from scaling_search.data.dataset import ImageData
-from scaling_search.models.efficientnet import build
+from scaling_search.models.network import build
 from scaling_search.models.scaling import scale
-from scaling_search.recipe import CPU_BATCH, RECIPES, Budget, Recipe, Schedule, default_batch, get_recipe
-from scaling_search.step import Optimizer, param_groups
-from scaling_search.train import ProxyResult, train_proxy
+from scaling_search.training.proxy import ProxyResult, train_proxy
+from scaling_search.training.recipe import CPU_BATCH, RECIPES, Budget, Recipe, Schedule, default_batch, get_recipe
+from scaling_search.training.step import Optimizer, param_groups
 
 PALETTE = torch.tensor([[200, 40, 40], [40, 200, 40], [40, 40, 200], [200, 200, 40]])
 
@@ -89,7 +89,7 @@ def test_non_finite_logits_at_evaluation_diverge(monkeypatch, split, poisoned_ba
     broken network was recorded ``ok`` at chance accuracy. Here the classifier's output turns NaN
     in eval mode for the one split whose size is ``poisoned_batch`` (each split is a single batch).
     """
-    import scaling_search.train as train_module
+    import scaling_search.training.proxy as train_module
 
     def poisoned(layout):
         model = build(layout)
@@ -133,7 +133,7 @@ def test_exceptions_from_report_pass_through():
 
 
 def test_training_errors_become_outcomes(monkeypatch):
-    import scaling_search.train as train_module
+    import scaling_search.training.proxy as train_module
 
     def boom(*args, **kwargs):
         raise RuntimeError("boom\nsecond line")
@@ -204,9 +204,9 @@ def test_evaluation_batch_keeps_its_pixels_at_high_resolution():
 
 
 def test_a_run_too_large_for_the_cpu_memory_is_refused_before_building(monkeypatch):
-    import scaling_search.train as train_module
+    import scaling_search.training.proxy as train_module
 
-    monkeypatch.setattr("scaling_search.machine.physical_memory", lambda: 2**30)
+    monkeypatch.setattr("scaling_search.support.machine.physical_memory", lambda: 2**30)
     monkeypatch.setattr(train_module, "build", lambda layout: pytest.fail("the network was built"))
     layout = scale(8.0, 1.0, 64, num_classes=DATA.num_classes)
     with pytest.raises(ValueError, match=r"needs at least .* GiB, more than this machine's 1.0 GiB"):
@@ -322,7 +322,8 @@ def test_rmsprop_matches_tensorflow_form_of_timm():
 
 def test_training_modules_import_without_ray_optuna_fvcore():
     code = (
-        "import sys, scaling_search.train, scaling_search.recipe, scaling_search.step, scaling_search.data\n"
+        "import sys, scaling_search.training.proxy, scaling_search.training.recipe, scaling_search.training.step\n"
+        "import scaling_search.data\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'optuna', 'fvcore'))\n"
         "assert not bad, bad\n"
     )

@@ -15,19 +15,19 @@ from optuna.trial import TrialState
 from scaling_search.cli import main
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.errors import InputError
-from scaling_search.search.plan import candidate_id, grid_spec
-from scaling_search.search.storage import create_study, open_storage
-from scaling_search.search.trainable import PLANNED_BASE_RESOLUTION, PLANNED_EPOCHS
-from scaling_search.validation.answer import fidelity_answer, scale_up_answer
+from scaling_search.execution.trainable import PLANNED_BASE_RESOLUTION, PLANNED_EPOCHS
+from scaling_search.search.search_plan import candidate_id, grid_spec
+from scaling_search.study.storage import create_study, open_storage
 from scaling_search.validation.options import VALIDATION_SEED_BASE, ValidationOptions, validation_study_name
-from scaling_search.validation.plan import (
+from scaling_search.validation.validation_answer import fidelity_answer, scale_up_answer
+from scaling_search.validation.validation_driver import space_holding
+from scaling_search.validation.validation_plan import (
     fidelity_plan,
     fidelity_rows,
     member_records,
     members_at,
     scale_up_plan,
 )
-from scaling_search.validation.runner import space_holding
 from tests.test_verdict import PAPER, RUNNER_UP, THIRD, WINNER, add, correct_at, definition, searched
 
 CLASSES = 10
@@ -290,7 +290,7 @@ def test_help_teaches_both_checks(capsys):
 
 
 def test_the_paragraph_says_beat_only_when_resolved_and_never_judges_an_unmatched_member():
-    from scaling_search.validation.answer import paragraph
+    from scaling_search.validation.validation_answer import paragraph
 
     def comparison(against, difference, resolved, matched=True, cost_ratio=1.0):
         return {"against": against, "difference": difference, "resolved": resolved, "matched": matched,

@@ -11,7 +11,7 @@ import pytest
 from optuna.trial import TrialState
 
 from scaling_search.search.results import VAL_CORRECT
-from scaling_search.validation import validation_study_name
+from scaling_search.validation.options import validation_study_name
 from tests.search_helpers import cli, cli_env, run_argv, stop_group, tiny_definition, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]

@@ -15,12 +15,12 @@ from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
 from scaling_search.counting.analytic import analytic_counts
-from scaling_search.search.definition import StudyDefinition
-from scaling_search.search.plan import candidate_id, grid_spec
+from scaling_search.search.answer import study_answer
 from scaling_search.search.results import VAL_CORRECT, candidate_table, contenders
+from scaling_search.search.search_plan import candidate_id, grid_spec
 from scaling_search.search.stages import FINALIST_SEED_BASE, next_stage
-from scaling_search.search.verdict import study_answer
-from scaling_search.verdicts import pack_correctness
+from scaling_search.stats.comparison import pack_correctness
+from scaling_search.study.definition import StudyDefinition
 
 CLASSES = 10
 IMAGES = 400

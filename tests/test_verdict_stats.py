@@ -1,4 +1,4 @@
-"""scaling_search.verdicts: packed per-image records and the paired bootstrap that compares two candidates."""
+"""scaling_search.stats.comparison: packed per-image records and the paired bootstrap that compares two candidates."""
 
 import json
 import time
@@ -7,8 +7,14 @@ import warnings
 import numpy as np
 import pytest
 
-from scaling_search import verdicts
-from scaling_search.verdicts import Comparison, compare_runs, compare_scores, pack_correctness, unpack_correctness
+from scaling_search.stats import comparison as verdicts
+from scaling_search.stats.comparison import (
+    Comparison,
+    compare_runs,
+    compare_scores,
+    pack_correctness,
+    unpack_correctness,
+)
 
 RESAMPLES = 2000
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from scaling_search import __version__
 from scaling_search.cli.common import Parser
 from scaling_search.errors import InputError
-from scaling_search.formatting import describe
+from scaling_search.support.formatting import describe
 
 COMMANDS = ("run", "validate", "dashboard", "report", "flops", "candidates", "derive", "train")
 """Sub-command modules under ``scaling_search.cli``; each has ``register(subparsers)``."""

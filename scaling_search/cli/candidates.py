@@ -6,10 +6,10 @@ import argparse
 
 from scaling_search.cli import flags
 from scaling_search.cli.common import add_output_flags, emit, fmt, progress, render_table
-from scaling_search.grid import GridSpec, candidates
+from scaling_search.coefficients.grid import GridSpec, candidates
 from scaling_search.models.architecture import PAPER_COEFFICIENTS
 from scaling_search.models.bases import released_note
-from scaling_search.progress import count_lines
+from scaling_search.support.progress import count_lines
 
 CANDIDATE_COLUMNS = [
     ("alpha", "alpha", fmt(".3f")),

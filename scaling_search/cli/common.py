@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from scaling_search.errors import InputError
-from scaling_search.formatting import format_number
+from scaling_search.support.formatting import format_number
 
 
 class UsageError(InputError):
@@ -129,7 +129,7 @@ def run_exit_code(interrupted: bool, complete: int, resume: str, runs: str) -> i
 
 def location_words(storage: str | None, studies_dir: str) -> list[str]:
     """The flags that say where a study lives, for a command to repeat (a password shown as ***)."""
-    from scaling_search.search.storage import redact
+    from scaling_search.study.storage import redact
 
     if storage:
         return ["--storage", redact(storage)]

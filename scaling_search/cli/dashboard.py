@@ -45,7 +45,7 @@ def storage_url(args: argparse.Namespace) -> str:
         return args.storage
     if not args.study:
         raise UsageError("name a study with --study NAME, or a storage with --storage URL")
-    from scaling_search.search.location import study_storage_url
+    from scaling_search.study.location import study_storage_url
 
     return study_storage_url(args.study, studies_dir=args.studies_dir, must_exist=True)
 
@@ -62,7 +62,7 @@ def check_port_free(host: str, port: int) -> None:
 def run(args: argparse.Namespace) -> int:
     from optuna_dashboard import run_server
 
-    from scaling_search.search.storage import find_study, open_storage
+    from scaling_search.study.storage import find_study, open_storage
 
     if not args.host.strip():
         raise UsageError("--host must name an address (0.0.0.0 for every interface, if that is what you want)")

@@ -6,8 +6,8 @@ import argparse
 
 from scaling_search.cli import flags
 from scaling_search.cli.common import add_output_flags, emit, fmt, render_table
+from scaling_search.coefficients.family import derive_family, released_family
 from scaling_search.counting.counter import make_counter
-from scaling_search.family import derive_family, released_family
 from scaling_search.models.architecture import (
     EFFICIENTNET_B0,
     FAMILY_PHIS,

@@ -19,14 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from scaling_search.cli.common import finite_float, integer
+from scaling_search.coefficients.family import parse_phis
+from scaling_search.coefficients.grid import GridSpec
+from scaling_search.coefficients.grid_checks import CONSTRAINTS
 from scaling_search.counting.counter import COUNTERS
-from scaling_search.device import DEVICE_NAMES
 from scaling_search.errors import InputError
-from scaling_search.family import parse_phis
-from scaling_search.grid import CONSTRAINTS, GridSpec
 from scaling_search.models.architecture import EFFICIENTNET_B0, RELEASED_FAMILY, BaseArchitecture
 from scaling_search.models.bases import BUILT_IN, base_network
-from scaling_search.recipe import RECIPES
+from scaling_search.training.device import DEVICE_NAMES
+from scaling_search.training.recipe import RECIPES
 
 ArgumentTarget = argparse.ArgumentParser | argparse._ArgumentGroup
 
@@ -41,7 +42,7 @@ def value_range(text: str) -> tuple[float, float]:
 
 
 def phi_list(text: str) -> list[float]:
-    """'0-7' or '0,1,2.5' → the phis (see :func:`scaling_search.family.parse_phis`)."""
+    """'0-7' or '0,1,2.5' → the phis (see :func:`scaling_search.coefficients.family.parse_phis`)."""
     try:
         return parse_phis(text)
     except InputError as err:  # argparse would replace a ValueError's message with "invalid phi_list value"

@@ -19,8 +19,8 @@ from scaling_search.cli.common import (
     render_table,
     run_exit_code,
 )
-from scaling_search.search.definition import STRATEGIES, StudyDefinition
-from scaling_search.search.study_file import from_mapping, load_definition
+from scaling_search.study.definition import STRATEGIES, StudyDefinition
+from scaling_search.study.study_file import from_mapping, load_definition
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -137,7 +137,7 @@ STAGE_HEADINGS = {
 
 
 def run(args: argparse.Namespace) -> int:
-    from scaling_search.search.runner import run_study
+    from scaling_search.search.search_driver import run_study
 
     definition = definition_from(args).named()
     outcome = run_study(definition, resume=getattr(args, "resume", False), log=progress,

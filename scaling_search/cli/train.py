@@ -9,15 +9,15 @@ from typing import Any
 from scaling_search.cli import flags
 from scaling_search.cli.common import emit, fmt, integer, progress, render_table
 from scaling_search.counting.analytic import analytic_counts
-from scaling_search.data import Augmentation, load_dataset
-from scaling_search.data.augment import AUGMENTATION_NAMES
-from scaling_search.device import resolve_device
+from scaling_search.data.augment import AUGMENTATION_NAMES, Augmentation
+from scaling_search.data.load import load_dataset
 from scaling_search.models.architecture import EFFICIENTNET_B0
 from scaling_search.models.choice import choose_layout
 from scaling_search.models.scaling import Layout
-from scaling_search.progress import count_lines
-from scaling_search.recipe import CPU_BATCH, PROXY_RESOLUTION, RECIPES, Budget, default_batch, get_recipe
-from scaling_search.train import EpochProgress, check_threads, train_proxy
+from scaling_search.support.progress import count_lines
+from scaling_search.training.device import resolve_device
+from scaling_search.training.proxy import EpochProgress, check_threads, train_proxy
+from scaling_search.training.recipe import CPU_BATCH, PROXY_RESOLUTION, RECIPES, Budget, default_batch, get_recipe
 
 HELP = f"""\
 Train one network for a few epochs and report its accuracy, speed and memory.

@@ -19,7 +19,7 @@ from scaling_search.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from scaling_search.validation import ValidationOutcome
+    from scaling_search.validation.validation_driver import ValidationOutcome
 
 DESCRIPTION = """\
 Check a finished study's answer in two ways, as trials of the linked Optuna study <study>.validate
@@ -82,7 +82,8 @@ def phi_values(text: str) -> tuple[float, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scaling_search.validation import ValidationOptions, validate_study
+    from scaling_search.validation.options import ValidationOptions
+    from scaling_search.validation.validation_driver import validate_study
 
     options = ValidationOptions(top=args.top, epochs_factor=args.epochs_factor,
                                 scale_up_epochs_factor=args.scale_up_epochs_factor, seeds=args.seeds, phis=args.phis,

@@ -2,7 +2,3 @@
 
 Only the analytic counter is imported here, so training code never pulls in fvcore.
 """
-
-from scaling_search.counting.analytic import Counts, analytic_counts
-
-__all__ = ["Counts", "analytic_counts"]

@@ -11,8 +11,8 @@ candidate grids; fvcore measures the kept ones, and agrees exactly.
 
 from __future__ import annotations
 
-from scaling_search.counting.blocks import BLOCK_COUNTS
-from scaling_search.counting.layers import Counts, conv_bn, conv_output_size, linear
+from scaling_search.counting.block_counts import BLOCK_COUNTS
+from scaling_search.counting.layer_counts import Counts, conv_bn, conv_output_size, linear
 from scaling_search.models.layout import Layout
 
 __all__ = ["Counts", "analytic_counts"]

@@ -12,8 +12,8 @@ from typing import Literal
 
 from scaling_search.counting.analytic import Counts, analytic_counts
 from scaling_search.errors import InputError
-from scaling_search.machine import available_cores, memory_fit
 from scaling_search.models.scaling import Layout
+from scaling_search.support.machine import available_cores, memory_fit
 
 CounterName = Literal["fvcore", "analytic"]
 COUNTERS: tuple[CounterName, ...] = ("fvcore", "analytic")
@@ -42,7 +42,7 @@ def count(layout: Layout, counter: CounterName = "analytic", cache_dir: Path | N
 
     ``"analytic"`` is the closed form: instant, no forward pass. ``"fvcore"`` measures a real
     forward pass with fvcore and caches the counts in ``cache_dir`` (default: the user cache, see
-    :func:`scaling_search.cache.default_cache_dir`). Both use the paper's convention (conv and
+    :func:`scaling_search.support.cache.default_cache_dir`). Both use the paper's convention (conv and
     linear layers) and agree to within 0.5 %.
 
     Example:

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import torch
 
-from scaling_search.cache import default_cache_dir, read_json, write_atomic
 from scaling_search.compat.fvcore import Handle, default_op_handles
 from scaling_search.counting.analytic import Counts, analytic_counts
 from scaling_search.errors import InputError
-from scaling_search.machine import GIB, memory_fit
-from scaling_search.models.efficientnet import build, count_parameters
+from scaling_search.models.network import build, count_parameters
 from scaling_search.models.scaling import Layout
+from scaling_search.support.cache import default_cache_dir, read_json, write_atomic
+from scaling_search.support.machine import GIB, memory_fit
 
 CACHE_VERSION = 1
 BYTES_PER_VALUE = 4  # float32 weights and activations

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from scaling_search.errors import InputError
-from scaling_search.machine import GIB, memory_fit
+from scaling_search.support.machine import GIB, memory_fit
 
 
 class DatasetError(InputError):

@@ -36,11 +36,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from scaling_search.cache import exclusive_lock, open_atomic
 from scaling_search.data.arrays import splits_from_arrays
 from scaling_search.data.dataset import DatasetError, Splits, check_fits_in_memory
-from scaling_search.formatting import describe
-from scaling_search.machine import available_cores
+from scaling_search.support.cache import exclusive_lock, open_atomic
+from scaling_search.support.formatting import describe
+from scaling_search.support.machine import available_cores
 
 CACHE_FORMAT = 3  # bump when decoding or the cache's contents change, so old caches are not reused
 SPLIT_FOLDERS = ("val", "test")

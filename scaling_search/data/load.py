@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scaling_search.cache import default_cache_dir
 from scaling_search.data.arrays import check_npz_path, load_npz
 from scaling_search.data.dataset import DatasetError, ImageData, Splits, assemble
 from scaling_search.data.imagefolder import DecodeProgress, load_imagefolder, split_folders
 from scaling_search.data.standard import default_fashion_mnist_root, load_cifar, load_fashion_mnist
 from scaling_search.data.synthetic import canonical_name, load_synthetic, parse_options
 from scaling_search.models.scaling import MIN_RESOLUTION
+from scaling_search.support.cache import default_cache_dir
 
 KNOWN_SPECS = (
     "synthetic[:classes=N,train=N,test=N]",

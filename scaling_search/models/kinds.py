@@ -2,8 +2,8 @@
 
 A stage names its kind (``block``) and gives the kind's options; options a kind does not take
 stay at their neutral defaults (:data:`OPTION_DEFAULTS`). The module classes
-(:mod:`scaling_search.models.blocks`) and the closed-form counts
-(:mod:`scaling_search.counting.blocks`) are registered under these same names.
+(:mod:`scaling_search.models.modules`) and the closed-form counts
+(:mod:`scaling_search.counting.block_counts`) are registered under these same names.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A realised network (:class:`Layout`): every channel count and repeat after rounding, checked when built.
 
-What the builder (:mod:`scaling_search.models.efficientnet`), both counters and the disk cache
+What the builder (:mod:`scaling_search.models.network`), both counters and the disk cache
 read. Its fields default to EfficientNet-B0's form, so a layout saved before other bases existed
 (no ``base``, ``block`` or stem fields) reads back as the B0 layout it was.
 """

@@ -200,7 +200,7 @@ def family_dropout(phi: float) -> float:
     The released table steps by 0.1 every two members (0.2 at B0 → 0.5 at B7); φ is clamped to
     B0–B7. Every candidate of a search at φ gets the same value, so candidates are compared under
     one regularisation. A member of a derived family instead takes the dropout of the released
-    member nearest in cost (:func:`scaling_search.family.cost_dropout`).
+    member nearest in cost (:func:`scaling_search.coefficients.family.cost_dropout`).
     """
     index = min(max(math.floor(phi + 0.5), 0), len(RELEASED_FAMILY) - 1)
     return RELEASED_FAMILY[index].dropout

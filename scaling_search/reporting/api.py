@@ -8,9 +8,9 @@ from pathlib import Path
 from scaling_search.errors import InputError
 from scaling_search.models.bases import RELEASED_ONLY_B0, base_network, has_released_family
 from scaling_search.reporting.build import FORMATS, load_report_study, paper_report, study_report
-from scaling_search.reporting.validation import load_validation
-from scaling_search.search.location import study_storage_url
-from scaling_search.search.study_base import check_base
+from scaling_search.reporting.validation_section import load_validation
+from scaling_search.study.location import study_storage_url
+from scaling_search.study.study_base import check_base
 
 
 def report(study: str | None = None, *, paper: bool = False, studies_dir: str | Path = "studies",

@@ -1,7 +1,7 @@
 """Assemble a report folder from a study (or, with ``--paper``, from the released family alone).
 
 Everything is written into a staging folder beside the destination and renamed into place at
-the end (:func:`scaling_search.publish.publish`), so a failure never leaves a half-written
+the end (:func:`scaling_search.support.publish.publish`), so a failure never leaves a half-written
 report. Reports read the Optuna study and the study folder only: they train nothing.
 """
 
@@ -17,15 +17,14 @@ from typing import Any
 import optuna
 import pandas as pd
 
+from scaling_search.coefficients.grid import GridSpec
+from scaling_search.coefficients.plateaus import plateau_spread
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import make_counter
 from scaling_search.errors import InputError
-from scaling_search.grid import GridSpec
 from scaling_search.models.architecture import FAMILY_PHIS
-from scaling_search.plateaus import plateau_spread
-from scaling_search.publish import publish
 from scaling_search.reporting import figures, wording
-from scaling_search.reporting import validation as checks
+from scaling_search.reporting import validation_section as checks
 from scaling_search.reporting.tables import (
     coefficient_table,
     family_table,
@@ -33,10 +32,11 @@ from scaling_search.reporting.tables import (
     to_latex,
     to_markdown,
 )
-from scaling_search.search.definition import StudyDefinition
-from scaling_search.search.plan import grid_spec
+from scaling_search.search.answer import answer_plateau, stage_spec, study_answer, with_plateaus
 from scaling_search.search.results import candidate_table, contenders, on_constraint, trial_rows
-from scaling_search.search.verdict import answer_plateau, stage_spec, study_answer, with_plateaus
+from scaling_search.search.search_plan import grid_spec
+from scaling_search.study.definition import StudyDefinition
+from scaling_search.support.publish import publish
 
 FORMATS = ("md", "csv", "tex")
 
@@ -139,7 +139,7 @@ def write_table(folder: Path, name: str, frame: pd.DataFrame, formats: dict[str,
 
 
 def load_report_study(storage_url: str, name: str) -> tuple[optuna.Study, StudyDefinition]:
-    from scaling_search.search.storage import find_study, open_storage, saved_definition
+    from scaling_search.study.storage import find_study, open_storage, saved_definition
 
     study = find_study(open_storage(storage_url, must_exist=True), name)
     if study is None:
@@ -240,7 +240,7 @@ def ranked_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def spread_rows(spread: pd.DataFrame) -> pd.DataFrame:
-    """:func:`~scaling_search.plateaus.plateau_spread` as a table: one row per φ, each multiplier as lo–hi."""
+    """A plateau spread (:func:`~scaling_search.coefficients.plateaus.plateau_spread`) as a table: a row per φ."""
     return pd.DataFrame({"phi": [f"{phi:g}" for phi in spread["phi"]],
                          **{name: [f"{lo:.3f}–{hi:.3f}" for lo, hi in spread[name]]
                             for name in ("depth", "width", "resolution")}})

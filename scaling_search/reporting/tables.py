@@ -8,13 +8,13 @@ from typing import Any
 import pandas as pd
 from optuna.trial import FrozenTrial
 
+from scaling_search.coefficients.family import FamilyMember, derive_family, released_family
+from scaling_search.coefficients.grid import GridSpec
 from scaling_search.counting.counter import Counter
-from scaling_search.family import FamilyMember, derive_family, released_family
-from scaling_search.formatting import format_number
-from scaling_search.grid import GridSpec
 from scaling_search.models.architecture import FAMILY_PHIS, PAPER_COEFFICIENTS, RELEASED_FAMILY
 from scaling_search.models.bases import has_released_family
 from scaling_search.search.results import candidate_table
+from scaling_search.support.formatting import format_number
 
 PAPER_NOTE = ("paper: α = 1.2, β = 1.1, γ = 1.15 (α·β²·γ² = 1.92 ≈ 2), from a small grid search at φ = 1 "
               "on ImageNet (Tan & Le 2019, §3.3)")

@@ -6,7 +6,7 @@ another base shows neither and says so once where each would have been.
 
 from __future__ import annotations
 
-from scaling_search.grid import GridSpec
+from scaling_search.coefficients.grid import GridSpec
 from scaling_search.models.bases import has_released_family, released_note
 from scaling_search.reporting.tables import PAPER_NOTE
 

@@ -1,6 +1,6 @@
 """Files a search leaves in ``studies/<study>/``: study.toml, results.csv, best.json, derived.json, configs/.
 
-The result files are published together (:func:`scaling_search.publish.publish`): a crash or a
+The result files are published together (:func:`scaling_search.support.publish.publish`): a crash or a
 full disk never leaves half a file, or a new results.csv beside an old best.json.
 """
 
@@ -12,24 +12,24 @@ from typing import Any
 
 from optuna.trial import FrozenTrial
 
-from scaling_search.cache import write_atomic
+from scaling_search.coefficients.family import derive_family, released_family
+from scaling_search.coefficients.plateaus import plateau_spread
 from scaling_search.counting.analytic import analytic_counts
-from scaling_search.family import derive_family, released_family
 from scaling_search.models.architecture import FAMILY_PHIS
 from scaling_search.models.bases import has_released_family, released_note
-from scaling_search.plateaus import plateau_spread
-from scaling_search.publish import publish, remove_stale_staging
-from scaling_search.search.definition import StudyDefinition
+from scaling_search.search.answer import answer_plateau, study_answer
 from scaling_search.search.results import trial_rows
-from scaling_search.search.study_base import study_base
-from scaling_search.search.verdict import answer_plateau, study_answer
+from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.study_base import study_base
+from scaling_search.support.cache import write_atomic
+from scaling_search.support.publish import publish, remove_stale_staging
 
 STUDY_FILES = ("study.toml", "results.csv", "best.json", "derived.json", "configs")
 """Everything a study's folder may hold from scaling-search (Ray Tune's own ``ray/`` folder aside)."""
 
 
 EXPORT_PREFIX = ".export-"
-"""The export's staging folders in the study's folder (:func:`scaling_search.publish.publish`)."""
+"""The export's staging folders in the study's folder (:func:`scaling_search.support.publish.publish`)."""
 
 
 def save_definition(definition: StudyDefinition) -> None:
@@ -40,7 +40,7 @@ def save_definition(definition: StudyDefinition) -> None:
 def export_study(trials: list[FrozenTrial], definition: StudyDefinition, num_classes: int) -> dict[str, Any] | None:
     """Write the study's result files; returns best.json's content (None when no contender completed).
 
-    best.json is :func:`~scaling_search.search.verdict.study_answer`. A failure (a full disk, a
+    best.json is :func:`~scaling_search.search.answer.study_answer`. A failure (a full disk, a
     read-only folder) leaves the previous export untouched.
     """
     folder = definition.study_dir()

@@ -1,4 +1,4 @@
-"""What a run of a study came to, as :func:`~scaling_search.search.runner.run_study` returns it."""
+"""What a run of a study came to, as :func:`~scaling_search.search.search_driver.run_study` returns it."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ candidates on the constraint, and the paper's point, are trained again on seeds 
 used (:data:`FINALIST_SEED_BASE` + 0, 1, …), and the verdict uses those runs only.
 
 A grid at φ cannot tell apart the coefficients that realise the same network (its *plateau*,
-:mod:`scaling_search.plateaus`). When the winning class is wider than a grid step (or ``refine``
+:mod:`scaling_search.coefficients.plateaus`). When the winning class is wider than a grid step (or ``refine``
 is set), the refinement stage trains the distinct networks that the class splits into at 2φ,
 those on the constraint there, and the final coefficients are the best of them.
 
@@ -23,15 +23,15 @@ from dataclasses import replace
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from scaling_search.coefficients.grid import Candidate, GridSpec, proxy_layout
+from scaling_search.coefficients.plateaus import Plateau, plateau, refinement_points
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter
-from scaling_search.data import ImageData
-from scaling_search.grid import Candidate, GridSpec, proxy_layout
-from scaling_search.plateaus import Plateau, plateau, refinement_points
-from scaling_search.search.definition import StudyDefinition
-from scaling_search.search.plan import PlannedTrial, grid_spec, measured
+from scaling_search.data.dataset import ImageData
 from scaling_search.search.results import STAGES, candidate_table, contenders, stage_trials, trial_stage
-from scaling_search.search.storage import enqueue_plan, requeue_orphans
+from scaling_search.search.search_plan import PlannedTrial, grid_spec, measured
+from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.storage import enqueue_plan, requeue_orphans
 
 FINALIST_SEED_BASE = 1000
 """Finalists train on seeds 1000, 1001, …: never one a search used (its seeds count from 0)."""
@@ -141,7 +141,7 @@ def needs_more_tpe(study: optuna.Study, definition: StudyDefinition) -> bool:
 def run_stages(study: optuna.Study, definition: StudyDefinition, data: ImageData, counter: Counter,
                trainable: Callable[..., None], log: Callable[[str], None]) -> bool:
     """Train what the study has WAITING, then each later stage in turn (:mod:`~.stages`). True when interrupted."""
-    from scaling_search.search.tuning import execute  # Ray Tune: imported only when there are trials to run
+    from scaling_search.execution.tuning import execute  # Ray Tune: imported only when there are trials to run
 
     stage = current_stage(study)
     while True:

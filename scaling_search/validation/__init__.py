@@ -9,14 +9,9 @@ Optuna study ``<study>.validate`` in the same storage:
 * **rank fidelity**: the study's top K candidates (distinct networks) and the paper's point are
   retrained for ``epochs_factor`` × the study's epochs on fresh seeds, and Spearman's ρ and
   Kendall's τ between their proxy and long scores come with bootstrap intervals
-  (:func:`scaling_search.fidelity.rank_fidelity`);
+  (:func:`scaling_search.stats.fidelity.rank_fidelity`);
 * **scale-up** (the paper's Figure 3 and Table 3): at a larger φ, the member built from the study's
   coefficients against the paper's member and the depth-, width- and resolution-only members
-  matched to its cost at the study's cost scale (:func:`scaling_search.scaleup.scale_up_members`),
+  matched to its cost at the study's cost scale (:func:`scaling_search.coefficients.scaleup.scale_up_members`),
   all on the same seeds, compared by paired differences with 95 % intervals.
 """
-
-from scaling_search.validation.options import ValidationOptions, validation_study_name
-from scaling_search.validation.runner import ValidationOutcome, validate_study, validation_result
-
-__all__ = ["ValidationOptions", "ValidationOutcome", "validate_study", "validation_result", "validation_study_name"]

@@ -12,7 +12,7 @@ import pytest
 from optuna.trial import TrialState
 
 from scaling_search.cli import main
-from scaling_search.search.runner import run_study
+from scaling_search.search.search_driver import run_study
 from tests.search_helpers import (
     cli_env,
     driver_argv,
@@ -193,7 +193,7 @@ def test_export_to_unwritable_folder_is_clear_and_leaves_no_partial_files(tmp_pa
             raise OSError(28, "No space left on device")
         return real_replace(source, target)
 
-    monkeypatch.setattr("scaling_search.publish.os.replace", disk_full)
+    monkeypatch.setattr("scaling_search.support.publish.os.replace", disk_full)
     capsys.readouterr()
     code = main(["run", "--resume", "--study", "done", "--studies-dir", studies_dir])
     err = capsys.readouterr().err.strip().splitlines()

@@ -12,9 +12,9 @@ from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
 from scaling_search.cli import main
-from scaling_search.search.definition import StudyDefinition
-from scaling_search.search.runner import run_study
-from scaling_search.search.sizing import resolve_for_device
+from scaling_search.search.search_driver import run_study
+from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.sizing import resolve_for_device
 from tests.search_helpers import fake_trainable, load, read_attempts, tiny_definition
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]

@@ -15,7 +15,7 @@ import optuna
 import pytest
 
 from scaling_search.cli import main
-from scaling_search.search.runner import run_study
+from scaling_search.search.search_driver import run_study
 from tests.search_helpers import cli, cli_env, fake_trainable, free_port, stop_group, tiny_definition, wait_for
 
 URL = os.environ.get("SCALING_SEARCH_TEST_POSTGRES")

@@ -1,0 +1,169 @@
+"""The networks that check whether a study's answer holds when scaled up, all priced at the study's cost scale.
+
+A study picks (α, β, γ) at a small φ. The EfficientNet paper's check (its Figure 3 and Table 3)
+is to scale further, to φ = 2 or more, and compare the compound member with members that scale
+one dimension only. :func:`scale_up_members` builds the five networks such a check trains:
+
+* ``study``: the study's best coefficients at the larger φ; its cost is the one to match;
+* ``paper``: the paper's (1.2, 1.1, 1.15) at that φ, with its own cost (nothing is tuned to match);
+  only when the study's base is EfficientNet-B0, the one base the paper's point was found for;
+* ``depth-only``, ``width-only``, ``resolution-only``: (a, 1, 1), (1, b, 1), (1, 1, g) at that φ,
+  each coefficient found, like :func:`scaling_search.coefficients.grid.single_dimension`, on a fine 1-D grid in
+  closed form, the smallest value whose cost is nearest the *study member's* MACs.
+
+Every cost is counted at the study's cost scale (``cost_resolution`` px, ``cost_classes``
+classes, the resolution rounded to ``resolution_multiple``), never at the proxy, where one more
+pixel can double the cost. A member whose cost lies outside the study's tolerance of the study
+member's is kept but flagged (``matched`` is False), so an accuracy gap between unequal costs is
+never read as a like-for-like one. What is trained is the proxy network (``proxy_layout``: the
+study's base resolution and classes, scaled at the larger φ).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Literal, get_args
+
+from scaling_search.coefficients.grid import GridSpec, within
+from scaling_search.coefficients.grid_checks import axis_values
+from scaling_search.counting.analytic import analytic_counts
+from scaling_search.counting.counter import Counter
+from scaling_search.errors import InputError
+from scaling_search.models.scaling import MAX_MULTIPLIER, MAX_RESOLUTION, Layout, compound_layout
+
+MemberKind = Literal["study", "paper", "depth-only", "width-only", "resolution-only"]
+MEMBER_KINDS: tuple[MemberKind, ...] = get_args(MemberKind)
+SINGLE_KINDS: tuple[MemberKind, ...] = ("depth-only", "width-only", "resolution-only")
+SEARCH_STEP = 0.005
+"""Step of the 1-D search for a single-dimension coefficient (per unit of φ), as in grid.single_dimension."""
+
+
+@dataclass(frozen=True)
+class ScaleUpMember:
+    """One network of a scale-up check: its coefficients at ``phi``, its cost at the cost scale, what is trained.
+
+    ``macs`` is counted at the cost scale (``cost_resolution`` px); ``cost_ratio`` is ``macs`` over
+    the study member's (1.0 for the study member itself); ``matched`` says whether that ratio lies
+    within the study's tolerance of 1, so the member's accuracy may be compared with the study
+    member's. ``proxy_layout`` (``proxy_resolution`` px) is the network that would be trained.
+    The member checks itself when built and raises InputError for values it cannot take.
+
+    Example:
+        >>> from scaling_search.coefficients.grid import GridSpec
+        >>> from scaling_search.counting.analytic import analytic_counts
+        >>> from scaling_search.coefficients.scaleup import scale_up_members
+        >>> spec = GridSpec(base_resolution=32, num_classes=10)
+        >>> study = scale_up_members(spec, (1.0, 1.2, 1.1), 2, analytic_counts)[0]
+        >>> study.kind, study.coefficients, study.cost_resolution, study.proxy_resolution, study.cost_ratio
+        ('study', (1.0, 1.2, 1.1), 272, 39, 1.0)
+        >>> sorted(study.to_dict())[:3]
+        ['coefficients', 'cost_ratio', 'cost_resolution']
+    """
+
+    kind: MemberKind
+    coefficients: tuple[float, float, float]
+    phi: float
+    macs: int
+    cost_ratio: float
+    matched: bool
+    proxy_layout: Layout
+    cost_resolution: int
+    proxy_resolution: int
+
+    def __post_init__(self) -> None:
+        if self.kind not in MEMBER_KINDS:
+            raise InputError(f"member kind must be one of {', '.join(MEMBER_KINDS)}, not {self.kind!r}")
+        if len(self.coefficients) != 3 or not all(value > 0 and math.isfinite(value) for value in self.coefficients):
+            raise InputError(f"coefficients must be three positive numbers (alpha, beta, gamma), "
+                             f"got {self.coefficients}")
+        if not (self.phi > 0 and math.isfinite(self.phi)):
+            raise InputError(f"phi must be a positive number, got {self.phi}")
+        if isinstance(self.macs, bool) or not isinstance(self.macs, int) or self.macs <= 0:
+            raise InputError(f"macs must be a positive integer, got {self.macs!r}")
+        if not (self.cost_ratio > 0 and math.isfinite(self.cost_ratio)):
+            raise InputError(f"cost ratio must be a positive number, got {self.cost_ratio}")
+        if self.proxy_resolution != self.proxy_layout.resolution:
+            raise InputError(f"proxy resolution {self.proxy_resolution} is not the proxy layout's "
+                             f"{self.proxy_layout.resolution}")
+
+    def to_dict(self) -> dict:
+        """The member as a JSON-ready dict, without the layout."""
+        row = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "proxy_layout"}
+        return row | {"coefficients": list(self.coefficients)}
+
+
+def scale_up_members(spec: GridSpec, best: tuple[float, float, float], phi: float, counter: Counter
+                     ) -> list[ScaleUpMember]:
+    """The study, paper, depth-only, width-only and resolution-only members at ``phi``, costed at the study's scale.
+
+    ``spec`` is the study's grid: its base network (no paper member unless it is B0), cost scale,
+    proxy resolution and classes, and tolerance;
+    ``best`` the study's coefficients. ``phi`` must be larger than the study's ``spec.phi``. Each
+    single-dimension coefficient is searched in closed form for the cost nearest the study
+    member's (counted with ``counter``), the smallest such value kept; every member is then counted
+    with ``counter``. The paper member keeps its own cost and is flagged when outside tolerance.
+
+    Example: a study that picked (1.0, 1.2, 1.1) at φ = 1, checked at φ = 2
+
+        >>> from scaling_search.coefficients.grid import GridSpec
+        >>> from scaling_search.counting.analytic import analytic_counts
+        >>> from scaling_search.coefficients.scaleup import scale_up_members
+        >>> spec = GridSpec(base_resolution=32, num_classes=10)
+        >>> for m in scale_up_members(spec, (1.0, 1.2, 1.1), 2, analytic_counts):
+        ...     print(m.kind, m.coefficients, round(m.cost_ratio, 3), m.matched)
+        study (1.0, 1.2, 1.1) 1.0 True
+        paper (1.2, 1.1, 1.15) 1.556 False
+        depth-only (1.635, 1.0, 1.0) 0.993 True
+        width-only (1.0, 1.33, 1.0) 0.996 True
+        resolution-only (1.0, 1.0, 1.31) 0.971 True
+    """
+    if not (math.isfinite(phi) and phi > spec.phi):
+        raise InputError(f"scale-up phi must be larger than the study's phi {spec.phi:g}, got {phi}")
+    if phi <= 0:
+        raise InputError(f"scale-up phi must be positive (it scales the network up), got {phi}")
+    if len(best) != 3:
+        raise InputError(f"the study's best must be three coefficients (alpha, beta, gamma), got {best}")
+    study = tuple(float(value) for value in best)
+    study_macs = counter(cost_layout_at(spec, study, phi)).macs
+    points: list[tuple[MemberKind, tuple[float, float, float]]] = [("study", study)]
+    if spec.paper_point is not None:
+        points.append(("paper", spec.paper_point))
+    points += [(kind, matching_single_dimension(spec, kind, phi, study_macs)) for kind in SINGLE_KINDS]
+    members = []
+    for kind, coefficients in points:
+        cost = cost_layout_at(spec, coefficients, phi)
+        macs = study_macs if kind == "study" else counter(cost).macs
+        proxy = compound_layout(*coefficients, phi, spec.base_resolution, spec.num_classes, base=spec.base)
+        ratio = macs / study_macs
+        members.append(ScaleUpMember(kind, coefficients, phi, macs, ratio, within(ratio, 1.0, spec.tolerance), proxy,
+                                     cost.resolution, proxy.resolution))
+    return members
+
+
+def cost_layout_at(spec: GridSpec, coefficients: tuple[float, float, float], phi: float) -> Layout:
+    """``coefficients`` at ``phi`` realised at the study's cost scale."""
+    return compound_layout(*coefficients, phi, spec.cost_resolution, spec.cost_classes, spec.resolution_multiple,
+                           base=spec.base)
+
+
+def matching_single_dimension(spec: GridSpec, kind: MemberKind, phi: float, macs: int) -> tuple[float, float, float]:
+    """The smallest single-dimension coefficient whose closed-form cost at ``phi`` is nearest ``macs``.
+
+    The 1-D grid runs from 1 in steps of :data:`SEARCH_STEP` to well past the nominal value
+    (twice the ratio for depth, which moves in whole blocks), stopping short of what a layout
+    allows (a multiplier of :data:`MAX_MULTIPLIER`, :data:`MAX_RESOLUTION` px).
+    """
+    axis = SINGLE_KINDS.index(kind)
+    base_macs = analytic_counts(cost_layout_at(spec, (1.0, 1.0, 1.0), phi)).macs
+    reach = max(1.0, macs / base_macs) * (2 if axis == 0 else 1)
+    nominal = reach if axis == 0 else math.sqrt(reach)
+    most = MAX_MULTIPLIER if axis < 2 else (MAX_RESOLUTION - spec.resolution_multiple) / spec.cost_resolution
+    values = axis_values((1.0, max(1.0, min(nominal ** (1 / phi) * 1.5, most ** (1 / phi) - SEARCH_STEP))),
+                         SEARCH_STEP)
+
+    def point(value: float) -> tuple[float, float, float]:
+        return (value, 1.0, 1.0) if axis == 0 else (1.0, value, 1.0) if axis == 1 else (1.0, 1.0, value)
+
+    value = min(values, key=lambda v: abs(analytic_counts(cost_layout_at(spec, point(v), phi)).macs - macs))
+    return point(round(value, 6))

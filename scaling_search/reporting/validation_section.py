@@ -1,0 +1,146 @@
+"""The report's "Does the answer hold?" section: a study's validation as tables, two figures and a paragraph.
+
+Read from the validation study ``<study>.validate`` (:func:`scaling_search.validation.validation_result`),
+so a report regenerates the section from the stored trials; a study never validated has no section.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+
+from scaling_search.reporting.figures import KIND_STYLE, new_figure, save
+from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.storage import find_study, open_storage
+from scaling_search.validation.options import validation_study_name
+from scaling_search.validation.validation_driver import validation_result
+
+FIDELITY_COLUMNS = {"proxy_score": ".4f", "proxy_seeds": "d", "proxy_rank": "d", "long_score": ".4f",
+                    "long_n_seeds": "d", "long_n_failed": "d", "long_rank": "d", "measured_ratio": ".2f"}
+SCALE_UP_COLUMNS = {"alpha": ".4g", "beta": ".4g", "gamma": ".4g", "gmacs": ".3f", "cost_ratio": ".3f",
+                    "resolution": "d", "score": ".4f", "n_seeds": "d", "n_failed": "d"}
+MEMBER_COLORS = {"study": "tab:blue", "paper": "tab:red", "depth-only": KIND_STYLE["depth-only"]["color"],
+                 "width-only": KIND_STYLE["width-only"]["color"],
+                 "resolution-only": KIND_STYLE["resolution-only"]["color"]}
+
+
+def load_validation(storage_url: str, study: optuna.Study, definition: StudyDefinition) -> dict[str, Any] | None:
+    """The study's validation (validation.json's content), or None when it was never validated."""
+    validation = find_study(open_storage(storage_url, must_exist=True), validation_study_name(study.study_name))
+    return None if validation is None else validation_result(study, validation, definition)
+
+
+def interval_text(value: float | None, interval: list[float] | None, digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}" + (f" [{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]" if interval else "")
+
+
+def fidelity_frame(fidelity: dict[str, Any]) -> pd.DataFrame:
+    """One row per retrained candidate: proxy and long scores and ranks."""
+    rows = pd.DataFrame(fidelity["candidates"])
+    rows["long_acc_ci95"] = [interval_text(None, None) if score is None else interval_text(score, ci)
+                             for score, ci in zip(rows["long_score"], rows["long_ci95"], strict=True)]
+    rows["kind"] = rows["kind"].replace({"reference": "paper"})
+    return rows[["candidate", "kind", "alpha", "beta", "gamma", "measured_ratio", "proxy_score", "proxy_seeds",
+                 "proxy_rank", "long_acc_ci95", "long_n_seeds", "long_n_failed", "long_rank"]]
+
+
+def scale_up_frame(check: dict[str, Any]) -> pd.DataFrame:
+    """One row per member at one φ: cost, accuracy with its interval, and the study member's difference from it."""
+    against = {comparison["against"]: comparison for comparison in check["comparisons"]}
+    rows = pd.DataFrame(check["members"])
+    rows["gmacs"] = rows["macs"] / 1e9
+    rows["flag"] = ["" if matched else "unmatched" for matched in rows["matched"]]
+    rows["acc_ci95"] = [interval_text(score, ci) for score, ci in zip(rows["score"], rows["ci95"], strict=True)]
+    rows["study_minus_member"] = [difference_text(against.get(kind)) for kind in rows["kind"]]
+    return rows[["kind", "alpha", "beta", "gamma", "gmacs", "cost_ratio", "flag", "resolution", "acc_ci95",
+                 "n_seeds", "n_failed", "study_minus_member"]]
+
+
+def difference_text(comparison: dict[str, Any] | None) -> str:
+    if comparison is None:
+        return ""
+    text = f"{comparison['difference'] * 100:+.2f} pts"
+    if comparison.get("ci95"):
+        text += f" [{comparison['ci95'][0] * 100:+.2f}, {comparison['ci95'][1] * 100:+.2f}]"
+    return text + (", resolved" if comparison["resolved"] else ", not resolved")
+
+
+def correlation_title(found: dict[str, Any] | None) -> str:
+    if not found:
+        return "Proxy against long runs (too few candidates for a correlation)"
+
+    def value(name: str, symbol: str) -> str:
+        number, interval = found[name], found[f"{name}_ci95"]
+        if number is None:
+            return f"{symbol} undefined"
+        return f"{symbol} = {number:.2f}" + (f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "")
+
+    return f"Proxy against long runs: {value('spearman', 'ρ')}, {value('kendall', 'τ')}"
+
+
+def proxy_vs_long(fidelity: dict[str, Any], settings: dict[str, Any], folder: Path) -> list[str]:
+    """Each candidate's long-run accuracy (with its interval) against its proxy accuracy; the paper's point a star."""
+    figure, axes = new_figure()
+    for row in fidelity["candidates"]:
+        if row["long_score"] is None or row["proxy_score"] is None:
+            continue
+        paper = row["kind"] == "reference"
+        low, high = row["long_ci95"] or (row["long_score"], row["long_score"])
+        axes.errorbar(row["proxy_score"] * 100, row["long_score"] * 100,
+                      yerr=[[(row["long_score"] - low) * 100], [(high - row["long_score"]) * 100]], capsize=3,
+                      linestyle="none", marker="*" if paper else "o", markersize=14 if paper else 6,
+                      color="tab:red" if paper else "tab:blue")
+        axes.annotate("paper" if paper else f"({row['alpha']:.3g}, {row['beta']:.3g}, {row['gamma']:.3g})",
+                      (row["proxy_score"] * 100, row["long_score"] * 100), fontsize=7, xytext=(4, 4),
+                      textcoords="offset points")
+    axes.set_xlabel(f"proxy accuracy (%, the study's {settings['study_epochs']}-epoch runs)")
+    axes.set_ylabel(f"long-run accuracy (%, {fidelity['epochs']}-epoch runs; 95 % interval)")
+    axes.set_title(correlation_title(fidelity.get("rank_fidelity")), fontsize=9)
+    axes.grid(alpha=0.3)
+    return save(figure, folder, "proxy_vs_long")
+
+
+def scale_up_bars(check: dict[str, Any], folder: Path) -> list[str]:
+    """Each member's accuracy with its 95 % interval, its MACs on the bar; an unmatched member hatched and labelled."""
+    rows = [row for row in check["members"] if row["score"] is not None]
+    figure, axes = new_figure(4.6, width=1.5 * max(len(rows), 1) + 1.5)
+    for position, row in enumerate(rows):
+        low, high = row["ci95"] or (row["score"], row["score"])
+        axes.bar(position, row["score"] * 100, yerr=[[(row["score"] - low) * 100], [(high - row["score"]) * 100]],
+                 capsize=4, color=MEMBER_COLORS.get(row["kind"], "tab:gray"), hatch="" if row["matched"] else "//")
+    labels = [f"{row['kind']}\n{row['macs'] / 1e6:.0f} M MACs" + ("" if row["matched"] else
+                                                                  f"\nunmatched ({row['cost_ratio']:.2f}×)")
+              for row in rows]
+    axes.set_xticks(range(len(rows)), labels, fontsize=7)
+    axes.set_ylabel("validation accuracy (%; 95 % interval)")
+    axes.set_title(f"Scaled up to φ = {check['phi']:g}: members matched in cost at the cost scale", fontsize=9)
+    axes.grid(alpha=0.3, axis="y")
+    return save(figure, folder, f"scale_up_phi{check['phi']:g}")
+
+
+def validation_lines(validation: dict[str, Any], markdown: dict[str, str]) -> list[str]:
+    """The section's markdown, given the tables already written (``markdown`` by table name)."""
+    settings = validation["settings"]
+    lines = ["## Does the answer hold?", "",
+             f"Validation runs on fresh seeds ({settings['seeds']} per network) in the linked study "
+             f"`{validation['validation_study']}`: long runs of {settings['long_epochs']} epochs "
+             f"({settings['epochs_factor']:g}× the study's {settings['study_epochs']}) from "
+             f"{settings['long_resolution']} px, and scale-up members trained for {settings['scale_up_epochs']} "
+             f"epoch{'s' if settings['scale_up_epochs'] != 1 else ''}.", "",
+             validation["paragraph"] or "No validation run has completed yet.", ""]
+    if "fidelity" in markdown:
+        lines += ["### Rank fidelity", "", markdown["fidelity"],
+                  "![proxy against long runs](figures/proxy_vs_long.png)", ""]
+    for check in validation["scale_up"]:
+        name = f"scale_up_phi{check['phi']:g}"
+        lines += [f"### Scaled up to φ = {check['phi']:g}", "",
+                  "Cost (GMACs, *cost_ratio* against the study member) at the study's cost scale; a member outside "
+                  "the cost tolerance is marked *unmatched* and shown, not judged. *study_minus_member* is the "
+                  "paired difference over the same seeds and validation images with its 95 % interval.", "",
+                  markdown[name], f"![scale-up at phi {check['phi']:g}](figures/{name}.png)", ""]
+    return lines

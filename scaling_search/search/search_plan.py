@@ -1,0 +1,112 @@
+"""What a study trains: candidates (measured before any training) times seeds, each with a stable key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from scaling_search.coefficients.grid import (
+    Candidate,
+    GridSpec,
+    cost_layout,
+    enumerate_candidates,
+    fixed_candidates,
+    measure,
+    proxy_layout,
+)
+from scaling_search.counting.analytic import analytic_counts
+from scaling_search.counting.counter import Counter, count_all
+from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.study_base import study_base
+
+
+@dataclass(frozen=True)
+class PlannedTrial:
+    """One proxy run of a stage: a candidate (measured at its φ) and a seed. ``key`` identifies it across resumes.
+
+    Search trials keep the keys of studies made before stages existed (``<candidate>/seed<n>``);
+    the later stages prefix theirs (``finalist/…``, ``refine/…``).
+    """
+
+    candidate: Candidate
+    seed: int
+    stage: str = "search"
+
+    @property
+    def key(self) -> str:
+        name = f"{candidate_id(self.candidate.coefficients)}/seed{self.seed}"
+        return name if self.stage == "search" else f"{self.stage}/{name}"
+
+
+def candidate_id(coefficients: tuple[float, float, float]) -> str:
+    alpha, beta, gamma = coefficients
+    return f"a{alpha:.4f}-b{beta:.4f}-g{gamma:.4f}"
+
+
+def grid_spec(definition: StudyDefinition, num_classes: int) -> GridSpec:
+    """The candidate grid of a resolved definition, at the proxy's base resolution and class count, on its base."""
+    assert definition.base_resolution is not None, "resolve the definition for the device first"
+    return GridSpec.from_options(definition, num_classes=num_classes, base=study_base(definition))
+
+
+def spread(candidates: list[Candidate], limit: int) -> list[Candidate]:
+    """At most ``limit`` compound candidates, evenly spaced over the grid's order; reference and baselines kept."""
+    fixed = [c for c in candidates if c.kind != "compound"]
+    compound = sorted((c for c in candidates if c.kind == "compound"), key=lambda c: c.coefficients)
+    if len(compound) > limit:
+        if limit == 1:
+            compound = [compound[len(compound) // 2]]
+        else:
+            compound = [compound[round(i * (len(compound) - 1) / (limit - 1))] for i in range(limit)]
+    return fixed + compound
+
+
+def distinct_layouts(candidates: list[Candidate]) -> list[Candidate]:
+    """One candidate per realised network: grid points that round to the same layout would train the same model.
+
+    The paper's point and the baselines are always kept; among compound points sharing a layout,
+    the one with the smallest coefficients stands for the rest.
+    """
+    seen = {c.layout.structure_key() for c in candidates if c.kind != "compound"}
+    kept = [c for c in candidates if c.kind != "compound"]
+    for candidate in sorted((c for c in candidates if c.kind == "compound"), key=lambda c: c.coefficients):
+        key = candidate.layout.structure_key()
+        if key not in seen:
+            seen.add(key)
+            kept.append(candidate)
+    return kept
+
+
+def plan_grid(definition: StudyDefinition, num_classes: int, counter: Counter,
+              progress: Callable[[int, int], None] | None = None,
+              scan_progress: Callable[[int, int], None] | None = None) -> list[PlannedTrial]:
+    """Every feasible candidate with a distinct realised layout × seed (at most ``max_candidates`` when set).
+
+    With ``max_candidates`` the grid is enumerated in closed form, which counts exactly what fvcore
+    measures on every base (``tests/test_bases.py``), the candidates are spread over it, and only
+    those chosen are measured with ``counter``: the networks never trained need no measurement (on
+    ResNet-50's default grid at φ = 1, 112 points, minutes of fvcore on a CPU).
+    """
+    spec = grid_spec(definition, num_classes)
+    if definition.max_candidates is None:
+        candidates = distinct_layouts(enumerate_candidates(spec, counter, progress, scan_progress))
+    else:
+        every = distinct_layouts(enumerate_candidates(spec, analytic_counts, None, scan_progress))
+        candidates = measured(spec, spread(every, definition.max_candidates), counter, progress)
+    candidates.sort(key=lambda c: (c.kind != "reference", c.coefficients))
+    return [PlannedTrial(c, seed) for c in candidates for seed in range(definition.seeds)]
+
+
+def measured(spec: GridSpec, chosen: list[Candidate], counter: Counter,
+             progress: Callable[[int, int], None] | None = None) -> list[Candidate]:
+    """``chosen`` measured again with ``counter``, each network once (in parallel where that pays)."""
+    layouts = [spec.base_cost_layout(), spec.base_layout()]
+    layouts += [layout(spec, *c.coefficients) for c in chosen for layout in (cost_layout, proxy_layout)]
+    counts = count_all(counter, layouts, progress)
+    return [measure(spec, c.coefficients, c.kind, lambda layout: counts[layout.structure_key()]) for c in chosen]
+
+
+def reference_plan(definition: StudyDefinition, num_classes: int, counter: Counter) -> list[PlannedTrial]:
+    """What a TPE study starts from: the paper's point (B0 only) and the baselines when asked for, one seed each."""
+    return [PlannedTrial(c, 0) for c in fixed_candidates(grid_spec(definition, num_classes), counter)]
+

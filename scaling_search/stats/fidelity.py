@@ -1,0 +1,394 @@
+"""Whether a study's short proxy ranking survives longer training: rank correlations with bootstrap intervals.
+
+A search ranks its candidates by a short proxy training run. To check that ranking, the top K
+candidates (K ≥ 2) are trained again with a longer budget on fresh seeds, and each candidate's
+proxy score (mean over its proxy seeds) is set against its long-run score (mean over its long
+seeds). :func:`rank_fidelity` reports
+
+* Spearman's ρ (:func:`spearman`: Pearson's correlation of the mid-ranks, so ties share the
+  average of the ranks they span) and Kendall's τ-b (:func:`kendall_tau_b`: concordant minus
+  discordant pairs over the geometric mean of the pairs untied on each side), each with a 95 %
+  bootstrap interval;
+* whether the proxy winner is also first on the long runs, where it lands if not, and which
+  candidate the long runs put first.
+
+The bootstrap resamples seeds, not candidates: each replicate draws, with replacement, each
+candidate's long-run seeds (one draw shared by all candidates when they ran the same seeds, since
+the same seed fixes the same data order and its runs move together) and each candidate's proxy
+seeds, recomputes the means and the two correlations. As in :mod:`scaling_search.stats.comparison`, each
+resampled mean is rescaled by sqrt(S / (S − 1)) about the observed mean (the "rescaled bootstrap"),
+so that with S = 2 or 3 seeds the resampled means spread as much as the usual unbiased variance
+says rather than (S − 1)/S of it. :meth:`RankFidelity.sentence` says the ranks agree (or run
+opposite ways) only when both intervals lie above (or below) 0, and otherwise that it is too
+uncertain to say, which is not "no agreement": it means these seeds and candidates cannot tell.
+
+Limits, stated once here:
+
+* The interval covers seed noise for *these* candidates only. It says how sure the study can be
+  that the proxy orders these K candidates as the long runs do, not how good the proxy is in
+  general; a different set of candidates could agree better or worse.
+* The top K of a search are close in proxy score by construction (a restricted range), so the
+  correlation among them is typically lower than it would be across the whole grid; a low ρ among
+  near-ties is not evidence that the proxy ranks the grid badly.
+* The proxy winner was picked because its proxy score was highest, so part of its lead is luck
+  ("winner's curse"); on fresh seeds it tends to drop back. Its long rank is a plain observation of
+  the long-run means, with no interval.
+* With few candidates ρ and τ take only a few values, so the intervals are coarse; with K = 2 they
+  are ±1 and say only whether the two kept their order (the sentence asks for at least 3). With
+  one long-run seed per candidate the seed noise is unknown and there is no interval; with two or
+  three seeds it is known only roughly.
+* Resampling adds the seed noise once more to means that already carry it, so when the noise is
+  large against the gaps between candidates the replicates' correlations sit nearer 0 than the
+  observed one, and the interval leans towards 0 (it may even leave the observed value out). That
+  errs on the side of not claiming agreement, but then the interval understates how high ρ could be.
+* Replicates where a correlation is undefined (every candidate's resampled mean the same on one
+  side) are left out of its interval, which then describes the other replicates only; when fewer
+  than half are defined there is no interval.
+
+Only NumPy is used.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from scaling_search.stats.comparison import finite_scores
+
+_CELLS_PER_CHUNK = 1 << 20
+"""Bound on the replicate × candidate × candidate cells the correlations hold at once: about 8 MB per float64 array."""
+
+
+# --------------------------------------------------------------------------- the two rank correlations
+
+
+def spearman(x: ArrayLike, y: ArrayLike) -> float:
+    """Spearman's ρ: Pearson's correlation of the mid-ranks (tied values share their average rank).
+
+    nan (without a warning) when either side is constant, a single pair included; ValueError when
+    the two sides differ in length, are empty, or hold a value that is not a finite number.
+
+    >>> spearman([1, 2, 3, 4], [10, 20, 30, 40]), spearman([1, 2, 3], [3, 2, 1])
+    (1.0, -1.0)
+    >>> spearman([1, 2, 2, 3], [1, 3, 2, 2])
+    0.5
+    """
+    a, b = _pair(x, y)
+    return float(_spearman_rows(a[None, :], b[None, :])[0])
+
+
+def kendall_tau_b(x: ArrayLike, y: ArrayLike) -> float:
+    """Kendall's τ-b: (concordant − discordant pairs) / sqrt((pairs untied in x) · (pairs untied in y)).
+
+    A pair tied on either side is neither concordant nor discordant; the denominator's tie
+    correction makes two identical tied rankings score 1. nan (without a warning) when either side
+    is constant; ValueError as for :func:`spearman`. Counts all n(n − 1)/2 pairs, O(n²) memory.
+
+    >>> kendall_tau_b([1, 1, 2, 3], [5, 5, 6, 7]), kendall_tau_b([1, 2, 2, 3], [1, 3, 2, 2])
+    (1.0, 0.4)
+    """
+    a, b = _pair(x, y)
+    return float(_kendall_rows(a[None, :], b[None, :])[0])
+
+
+def _pair(x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(x, dtype=np.float64)
+    b = np.asarray(y, dtype=np.float64)
+    if a.ndim != 1 or b.ndim != 1 or a.size != b.size:
+        raise ValueError(f"a rank correlation needs two 1-D sequences of the same length, got shapes "
+                         f"{a.shape} and {b.shape}")
+    if a.size == 0:
+        raise ValueError("a rank correlation needs at least one pair of values, got none")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("a rank correlation needs finite numbers, got nan or infinity")
+    return a, b
+
+
+def _varies(rows: np.ndarray) -> np.ndarray:
+    """For each row of ``rows``, whether its values are not all the same."""
+    return rows.max(axis=1) > rows.min(axis=1)
+
+
+def _midranks(rows: np.ndarray) -> np.ndarray:
+    """Rank of each value within its row, from 1; tied values get the average of the ranks they span."""
+    below = (rows[:, :, None] > rows[:, None, :]).sum(axis=2)
+    equal = (rows[:, :, None] == rows[:, None, :]).sum(axis=2)  # counts the value itself
+    return below + (equal + 1) / 2
+
+
+def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman's ρ of each row of x against the same row of y (rows × n each); nan where a row is constant."""
+    rx, ry = _midranks(x), _midranks(y)
+    rx -= rx.mean(axis=1, keepdims=True)
+    ry -= ry.mean(axis=1, keepdims=True)
+    out = np.full(x.shape[0], np.nan)
+    defined = _varies(x) & _varies(y)
+    cross = (rx[defined] * ry[defined]).sum(axis=1)
+    scale = np.sqrt((rx[defined] ** 2).sum(axis=1) * (ry[defined] ** 2).sum(axis=1))
+    out[defined] = np.clip(cross / scale, -1.0, 1.0)
+    return out
+
+
+def _kendall_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Kendall's τ-b of each row of x against the same row of y (rows × n each); nan where a row is constant.
+
+    With s_ij = sign(x_i − x_j) and t_ij = sign(y_i − y_j) over all ordered pairs, Σ s·t is twice
+    (concordant − discordant) and Σ s² twice the pairs untied in x, so τ-b = Σ s·t / sqrt(Σ s² · Σ t²).
+    """
+    s = np.sign(x[:, :, None] - x[:, None, :])
+    t = np.sign(y[:, :, None] - y[:, None, :])
+    untied_x, untied_y = (s * s).sum(axis=(1, 2)), (t * t).sum(axis=(1, 2))
+    out = np.full(x.shape[0], np.nan)
+    defined = (untied_x > 0) & (untied_y > 0)
+    tau = (s * t).sum(axis=(1, 2))[defined] / np.sqrt(untied_x[defined] * untied_y[defined])
+    out[defined] = np.clip(tau, -1.0, 1.0)
+    return out
+
+
+def _by_chunks(correlation: Callable[[np.ndarray, np.ndarray], np.ndarray], x: np.ndarray,
+               y: np.ndarray) -> np.ndarray:
+    """``correlation`` of each row of x against the same row of y, a few rows at a time (it holds rows × n × n)."""
+    chunk = max(1, _CELLS_PER_CHUNK // x.shape[1] ** 2)
+    return np.concatenate([correlation(x[start:start + chunk], y[start:start + chunk])
+                           for start in range(0, x.shape[0], chunk)])
+
+
+# --------------------------------------------------------------------------- the verdict
+
+
+@dataclass(frozen=True)
+class RankFidelity:
+    """How the proxy ranking of some candidates held up on longer training (see :func:`rank_fidelity`).
+
+    ``candidates`` are ordered by proxy score, best first (ties in the order given); ``proxy`` and
+    ``long`` are their mean scores, higher better. ``spearman`` and ``kendall`` are nan when one
+    side scored every candidate the same; their intervals are None then, with fewer than 2 long-run
+    seeds, or when fewer than half of the replicates had the correlation defined. ``winner_long_rank``
+    is 1 + the number of candidates whose long score is strictly higher than the proxy winner's, so
+    ties share the better rank, and ``long_winner`` is the proxy winner whenever it ties for first.
+    ``seeds`` is the number of long-run seeds per candidate (the fewest any candidate ran),
+    ``proxy_seeds`` the same for the proxy runs, and ``paired`` whether the long-run seeds were
+    resampled together (every candidate ran the same seeds).
+
+    Example: an interval that holds zero is "too uncertain", never "agree"
+
+        >>> found = RankFidelity(("a", "b", "c", "d"), (0.6, 0.5, 0.4, 0.3), (0.7, 0.75, 0.6, 0.55), 0.8,
+        ...                      (-0.2, 1.0), 0.67, (-0.33, 1.0), "a", "b", False, 2, 3, 3, True)
+        >>> found.sentence()
+        'Too uncertain to say whether proxy and long ranks agree: Spearman ρ = 0.80 (95 % interval −0.20 to 1.00), \
+Kendall τ = 0.67 (−0.33 to 1.00); an interval contains 0, too wide to conclude from 4 candidates \
+(more long-run seeds or candidates would narrow it); the proxy winner a comes 2nd of 4 on the long runs, \
+where b comes first.'
+    """
+
+    candidates: tuple[str, ...]
+    proxy: tuple[float, ...]
+    long: tuple[float, ...]
+    spearman: float
+    spearman_ci95: tuple[float, float] | None
+    kendall: float
+    kendall_ci95: tuple[float, float] | None
+    proxy_winner: str
+    long_winner: str
+    winner_kept: bool
+    winner_long_rank: int
+    seeds: int
+    proxy_seeds: int
+    paired: bool
+
+    def sentence(self) -> str:
+        """One plain-English sentence for reports; says "agree" only when both intervals lie above 0.
+
+        >>> RankFidelity(("a", "b"), (0.6, 0.5), (0.7, 0.6), 1.0, (1.0, 1.0), 1.0, (1.0, 1.0), "a", "a", True, 1,
+        ...              3, 3, True).sentence()
+        'With only 2 candidates, Spearman ρ = 1.00 and Kendall τ = 1.00 say only whether the two kept their order \
+(correlations need at least 3 candidates); the proxy winner a keeps first place on the long runs.'
+        """
+        winner = self._winner()
+        count = len(self.candidates)
+        rho, tau = _number(self.spearman), _number(self.kendall)
+        if math.isnan(self.spearman) or math.isnan(self.kendall):
+            side = "the proxy runs" if len(set(self.proxy)) == 1 else "the long runs"
+            return (f"Proxy and long ranks cannot be compared: {side} scored every candidate the same, "
+                    f"so ρ and τ are undefined; {winner}.")
+        if count < 3:
+            return (f"With only {count} candidates, Spearman ρ = {rho} and Kendall τ = {tau} say only whether the two "
+                    f"kept their order (correlations need at least 3 candidates); {winner}.")
+        if self.spearman_ci95 is None or self.kendall_ci95 is None:
+            if self.seeds < 2:
+                why = ("one long-run seed per candidate leaves the seed noise unknown "
+                       "(the interval needs at least 2 long-run seeds per candidate)")
+            else:
+                why = "the correlations were undefined in most resamples (every candidate scored the same)"
+            return (f"Spearman ρ = {rho}, Kendall τ = {tau} over {count} candidates, with no interval: {why}, so this "
+                    f"cannot say whether proxy and long ranks agree; {winner}.")
+        (rho_low, rho_high), (tau_low, tau_high) = self.spearman_ci95, self.kendall_ci95
+        values = (f"Spearman ρ = {rho} (95 % interval {_number(rho_low)} to {_number(rho_high)}), "
+                  f"Kendall τ = {tau} ({_number(tau_low)} to {_number(tau_high)})")
+        if self.proxy_seeds < 2:
+            values += " (one proxy seed, so the proxy's own seed noise is not in the intervals)"
+        if rho_low > 0 and tau_low > 0:
+            return f"Proxy and long ranks agree: {values}, both intervals above 0; {winner}."
+        if rho_high < 0 and tau_high < 0:
+            return f"Proxy and long ranks run opposite ways: {values}, both intervals below 0; {winner}."
+        return (f"Too uncertain to say whether proxy and long ranks agree: {values}; an interval contains 0, too wide "
+                f"to conclude from {count} candidates (more long-run seeds or candidates would narrow it); {winner}.")
+
+    def _winner(self) -> str:
+        """Where the proxy winner lands on the long runs, as a clause."""
+        head = f"the proxy winner {self.proxy_winner}"
+        mine = self.long[self.candidates.index(self.proxy_winner)]
+        sharing = [name for name, score in zip(self.candidates, self.long, strict=True)
+                   if score == mine and name != self.proxy_winner]
+        if self.winner_kept:
+            if sharing:
+                return f"{head} shares first place on the long runs with {_names(sharing)}"
+            return f"{head} keeps first place on the long runs"
+        best = max(self.long)
+        firsts = [name for name, score in zip(self.candidates, self.long, strict=True) if score == best]
+        place = f"{_ordinal(self.winner_long_rank)} of {len(self.candidates)}"
+        where = f"shares {place} with {_names(sharing)}" if sharing else f"comes {place}"
+        first = f"{firsts[0]} comes first" if len(firsts) == 1 else f"{_names(firsts)} share first place"
+        return f"{head} {where} on the long runs, where {first}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, JSON-ready: tuples as lists, an undefined (nan) correlation as None.
+
+        >>> RankFidelity(("a", "b"), (0.6, 0.5), (0.7, 0.7), float("nan"), None, float("nan"), None, "a", "a", True,
+        ...              1, 1, 1, True).to_dict()["spearman"] is None
+        True
+        """
+        data = asdict(self)
+        for key in ("candidates", "proxy", "long"):
+            data[key] = list(data[key])
+        for key in ("spearman", "kendall"):
+            data[key] = None if math.isnan(data[key]) else float(data[key])
+            interval = data[f"{key}_ci95"]
+            data[f"{key}_ci95"] = None if interval is None else [float(interval[0]), float(interval[1])]
+        return data
+
+
+def _number(value: float) -> str:
+    return "undefined" if math.isnan(value) else f"{round(value, 2) + 0.0:.2f}".replace("-", "−")  # no "−0.00"
+
+
+def _ordinal(rank: int) -> str:
+    suffix = "th" if 10 <= rank % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(rank % 10, "th")
+    return f"{rank}{suffix}"
+
+
+def _names(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+# --------------------------------------------------------------------------- checking a proxy ranking
+
+
+def rank_fidelity(proxy: Mapping[str, Sequence[float]],
+                  long: Mapping[str, Mapping[int, float]] | Mapping[str, Sequence[float]],
+                  *, resamples: int = 2000, random_seed: int = 0) -> RankFidelity:
+    """Compare the proxy ranking of some candidates with their ranking after longer training.
+
+    ``proxy`` maps each candidate to its proxy seed scores, ``long`` to its long-run scores, either
+    by seed (seed -> score) or as a list; higher scores are better. Both must name the same
+    candidates (else ValueError naming the missing ones), at least 2 of them, each with at least
+    one finite score on each side. Each candidate's score on a side is the mean over its seeds;
+    the candidates are ordered by proxy score (ties in the order ``proxy`` gives), and the first is
+    the proxy winner.
+
+    Each of ``resamples`` bootstrap replicates draws each candidate's long-run seeds with
+    replacement, one draw shared by all candidates when ``long`` gives every candidate a mapping
+    with the same seeds (``paired``) and a draw of its own otherwise, and likewise each candidate's
+    proxy seeds (always a draw of its own); it rescales every resampled mean m* of S seeds about
+    the observed mean m to m + sqrt(S / (S − 1)) · (m* − m) (see the module docstring), and computes
+    ρ and τ-b of the proxy means against the long means. Each 95 % interval is the 2.5th and 97.5th
+    percentiles of the replicates where that correlation is defined, ignoring the others; it is None
+    when fewer than half are defined, and when any candidate has fewer than 2 long-run seeds
+    (the long-run seed noise would be unknown). A candidate with one proxy seed keeps its proxy
+    score in every replicate. The same ``random_seed`` gives the same result.
+
+    >>> found = rank_fidelity({"a": [0.62, 0.61], "b": [0.55, 0.56], "c": [0.50, 0.49]},
+    ...                       {"a": {0: 0.80, 1: 0.81}, "b": {0: 0.74, 1: 0.75}, "c": {0: 0.70, 1: 0.72}},
+    ...                       resamples=200)
+    >>> found.spearman, found.winner_kept, found.winner_long_rank, found.paired, found.spearman_ci95[0] > 0
+    (1.0, True, 1, True, True)
+    >>> found.sentence()
+    'Proxy and long ranks agree: Spearman ρ = 1.00 (95 % interval 1.00 to 1.00), Kendall τ = 1.00 (1.00 to 1.00), \
+both intervals above 0; the proxy winner a keeps first place on the long runs.'
+    """
+    if resamples < 1:
+        raise ValueError(f"resamples must be at least 1, got {resamples}")
+    if not isinstance(proxy, Mapping) or not isinstance(long, Mapping):
+        raise ValueError("proxy and long must each map candidate -> scores")
+    missing_long = [name for name in proxy if name not in long]
+    missing_proxy = [name for name in long if name not in proxy]
+    if missing_long or missing_proxy:
+        parts = [f"missing from {side}: {', '.join(map(str, names))}"
+                 for side, names in (("long", missing_long), ("proxy", missing_proxy)) if names]
+        raise ValueError(f"proxy and long must name the same candidates; {'; '.join(parts)}")
+    if len(proxy) < 2:
+        raise ValueError(f"comparing rankings needs at least 2 candidates, got {len(proxy)}")
+
+    names = list(proxy)
+    proxy_scores = [finite_scores(proxy[name], name, "proxy") for name in names]
+    by_seed = [long[name] if isinstance(long[name], Mapping) else None for name in names]
+    paired = all(runs is not None and runs.keys() == by_seed[0].keys() for runs in by_seed)
+    long_scores = [finite_scores(long[name] if runs is None else [runs[seed] for seed in sorted(runs)], name, "long")
+                   for name, runs in zip(names, by_seed, strict=True)]
+
+    order = sorted(range(len(names)), key=lambda i: -proxy_scores[i].mean())  # stable: ties keep their order
+    names = [names[i] for i in order]
+    proxy_scores = [proxy_scores[i] for i in order]
+    long_scores = [long_scores[i] for i in order]
+    proxy_means = np.array([scores.mean() for scores in proxy_scores])
+    long_means = np.array([scores.mean() for scores in long_scores])
+    seeds = min(scores.size for scores in long_scores)
+    proxy_seeds = min(scores.size for scores in proxy_scores)
+
+    rho = float(_spearman_rows(proxy_means[None, :], long_means[None, :])[0])
+    tau = float(_kendall_rows(proxy_means[None, :], long_means[None, :])[0])
+    rho_ci = tau_ci = None
+    if seeds >= 2 and not math.isnan(rho):
+        rng = np.random.default_rng(random_seed)
+        if paired:
+            long_replicates = _rescaled_means(np.stack(long_scores), resamples, rng)
+        else:
+            long_replicates = np.hstack([_rescaled_means(scores[None, :], resamples, rng) for scores in long_scores])
+        proxy_replicates = np.hstack([_rescaled_means(scores[None, :], resamples, rng) for scores in proxy_scores])
+        rho_ci = _interval(_by_chunks(_spearman_rows, proxy_replicates, long_replicates))
+        tau_ci = _interval(_by_chunks(_kendall_rows, proxy_replicates, long_replicates))
+
+    winner_long_rank = 1 + int(np.count_nonzero(long_means > long_means[0]))
+    long_winner = names[int(np.argmax(long_means))]  # the first maximum: the proxy winner when it ties for first
+    return RankFidelity(tuple(names), tuple(proxy_means.tolist()), tuple(long_means.tolist()), rho, rho_ci, tau, tau_ci,
+                        names[0], long_winner, winner_long_rank == 1, winner_long_rank, int(seeds), int(proxy_seeds),
+                        bool(paired))
+
+
+def _rescaled_means(values: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap means of each row of ``values`` (rows × S seeds; one seed draw shared by the rows): resamples × rows.
+
+    Each resampled mean m* becomes m + sqrt(S / (S − 1)) · (m* − m) about the row's mean m; with one
+    seed nothing is drawn and every replicate is m.
+    """
+    seeds = values.shape[1]
+    centre = values.mean(axis=1)
+    if seeds < 2:
+        return np.tile(centre, (resamples, 1))
+    picks = rng.integers(0, seeds, size=(resamples, seeds)) + np.arange(resamples)[:, None] * seeds
+    weights = np.bincount(picks.ravel(), minlength=resamples * seeds).reshape(resamples, seeds) / seeds
+    return centre + math.sqrt(seeds / (seeds - 1)) * (weights @ (values - centre[:, None]).T)
+
+
+def _interval(replicates: np.ndarray) -> tuple[float, float] | None:
+    """The 2.5th and 97.5th percentiles of the defined (non-nan) replicates; None when fewer than half are defined."""
+    defined = replicates[~np.isnan(replicates)]
+    if 2 * defined.size < replicates.size:
+        return None
+    low, high = np.quantile(defined, [0.025, 0.975])
+    return float(low), float(high)

@@ -1,0 +1,1 @@
+"""A study as a persistent record: its definition, storage, driver lock, location and the sizing of its defaults."""

@@ -1,0 +1,113 @@
+"""Defaults sized to the device: what a study leaves unset becomes a small CPU task or a fuller GPU one.
+
+On CPU the task is also sized to the base network: a base that costs more per image than B0 gets
+fewer training images (:func:`cpu_budget`), so its default study takes about as long as B0's,
+which finishes within 5 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from scaling_search.counting.analytic import analytic_counts
+from scaling_search.models.architecture import EFFICIENTNET_B0, BaseArchitecture
+from scaling_search.models.scaling import base_layout
+from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.study_base import study_base
+from scaling_search.training.recipe import CPU_BATCH, PROXY_RESOLUTION, RECIPES
+
+DEFAULT_TPE_TRIALS = 20
+
+
+@dataclass(frozen=True)
+class DeviceSizing:
+    """Defaults for options left unset, by what the cluster has."""
+
+    base_resolution: int
+    epochs: int
+    batch_size: int
+    max_candidates: int | None
+    cpus_per_trial: float
+    finalist_seeds: int
+    max_refine: int | None
+    max_train_images: int | None
+
+
+CPU_SIZING = DeviceSizing(base_resolution=32, epochs=2, batch_size=CPU_BATCH, max_candidates=3, cpus_per_trial=1,
+                          finalist_seeds=2, max_refine=2, max_train_images=1000)
+"""A CPU study of B0 trains 3 candidates and the paper's point, then all four again on 2 fresh seeds: 12 runs of
+2 × 1,000 images (about 15 s each at 32 px on one core), so the default finishes within 5 minutes on 2 cores.
+Another base has no paper's point (9 runs) and its training budget scales with its cost (:func:`cpu_budget`)."""
+MIN_CPU_TRAIN_IMAGES = 2 * CPU_BATCH
+"""The fewest training images per epoch a CPU study of any base gets: two CPU batches (128 images)."""
+SIZING_CLASSES = 10
+"""The classifier a base's cost per image is compared at (the built-in synthetic task's and CIFAR-10's classes)."""
+GPU_SIZING = DeviceSizing(base_resolution=PROXY_RESOLUTION, epochs=5, batch_size=RECIPES["proxy"].train_batch_size,
+                          max_candidates=None, cpus_per_trial=2, finalist_seeds=3, max_refine=None,
+                          max_train_images=None)
+
+
+def resolve_for_device(definition: StudyDefinition, gpus: float) -> StudyDefinition:
+    """Fill the options left unset with defaults sized to the cluster (GPU or CPU only), and on CPU to the base."""
+    use_gpu = definition.device.startswith("cuda") or (definition.device == "auto" and gpus > 0)
+    sizing = GPU_SIZING if use_gpu else CPU_SIZING
+    base_resolution = definition.base_resolution or sizing.base_resolution
+    if use_gpu:
+        epochs, images = definition.epochs or sizing.epochs, sizing.max_train_images
+    else:
+        epochs, images = cpu_budget(study_base(definition), base_resolution, definition.epochs)
+    return replace(
+        definition,
+        device="cuda" if use_gpu else "cpu",
+        base_resolution=base_resolution,
+        epochs=epochs,
+        batch_size=definition.batch_size or sizing.batch_size,
+        max_candidates=definition.max_candidates if definition.max_candidates is not None or use_gpu
+        else (sizing.max_candidates if definition.strategy == "grid" else None),
+        cpus_per_trial=definition.cpus_per_trial or sizing.cpus_per_trial,
+        finalist_seeds=definition.finalist_seeds or sizing.finalist_seeds,
+        max_refine=definition.max_refine if definition.max_refine is not None or use_gpu else sizing.max_refine,
+        max_train_images=definition.max_train_images or images,
+        trials=definition.trials or (DEFAULT_TPE_TRIALS if definition.strategy == "tpe" else None),
+    )
+
+
+def cpu_budget(base: BaseArchitecture, resolution: int, epochs: int | None = None) -> tuple[int, int]:
+    """(epochs, training images per epoch) of a CPU study of ``base`` whose proxy starts at ``resolution`` px.
+
+    B0's budget (:data:`CPU_SIZING`: 2 epochs of 1,000 images) shrinks by B0's MACs over ``base``'s,
+    both unscaled at ``resolution`` px, so that a CPU study of any base trains about as many
+    multiply-adds as B0's default; a cheaper base keeps B0's budget and just finishes sooner. An
+    epoch has at least :data:`MIN_CPU_TRAIN_IMAGES` (two steps): when two epochs would have fewer
+    each, the budget is spent in one epoch (``epochs`` left to the default), which also evaluates
+    the validation images once instead of twice. For ResNet-50 (10× B0's MACs at 32 px, about 3×
+    its CPU time per image at φ = 1) evaluation, which no cap shrinks, is most of a trial. Given
+    ``epochs``, each gets B0's 1,000 images times the same ratio.
+
+    Example:
+        >>> from scaling_search.models.bases import EFFICIENTNET_B0, REGNET_Y_400MF, RESNET50
+        >>> cpu_budget(EFFICIENTNET_B0, 32), cpu_budget(REGNET_Y_400MF, 32), cpu_budget(RESNET50, 32)
+        ((2, 1000), (2, 958), (1, 203))
+        >>> cpu_budget(EFFICIENTNET_B0, 32, epochs=5), cpu_budget(RESNET50, 32, epochs=2)
+        ((5, 1000), (2, 128))
+    """
+    most, default_epochs = CPU_SIZING.max_train_images, CPU_SIZING.epochs
+    assert most is not None
+    ratio = 1.0
+    if base != EFFICIENTNET_B0:
+        b0 = analytic_counts(base_layout(resolution, SIZING_CLASSES)).macs
+        ratio = min(1.0, b0 / analytic_counts(base_layout(resolution, SIZING_CLASSES, base=base)).macs)
+    if epochs is None:
+        epochs = default_epochs if most * ratio >= MIN_CPU_TRAIN_IMAGES else 1
+        images = default_epochs * most * ratio / epochs
+    else:
+        images = most * ratio
+    return epochs, max(MIN_CPU_TRAIN_IMAGES, min(most, round(images)))
+
+
+def largest_resolution(definition: StudyDefinition) -> int:
+    """An upper bound on any candidate's resolution, to render or store the data once."""
+    assert definition.base_resolution is not None, "resolve the definition for the device first"
+    gamma = definition.gamma_range[1] if definition.phi > 0 else definition.gamma_range[0]
+    return max(8, math.ceil(definition.base_resolution * max(gamma, 1.0) ** abs(definition.phi) * 1.5))

@@ -1,0 +1,140 @@
+"""A study's validation runs, planned from its finished trials: pure functions, each run with a stable key.
+
+Two checks (see :mod:`scaling_search.validation`):
+
+* **fidelity**: the study's top K compound candidates on the constraint (distinct networks, ranked
+  by the search) and the paper's point, each trained again for the longer budget on fresh seeds;
+* **scale-up**: at each larger φ, the study member, the paper member and the depth-, width- and
+  resolution-only members matched to the study member's cost
+  (:func:`scaling_search.coefficients.scaleup.scale_up_members`),
+  all on the same fresh seeds.
+
+A plan depends only on the study's finished trials and the options, so a driver killed at any point
+plans the same runs again and adds only the keys the validation study does not hold yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+from optuna.trial import FrozenTrial
+
+from scaling_search.coefficients.grid import GridSpec, proxy_layout
+from scaling_search.coefficients.plateaus import realised
+from scaling_search.coefficients.scaleup import ScaleUpMember, scale_up_members
+from scaling_search.counting.counter import Counter
+from scaling_search.execution.trainable import PLANNED_BASE_RESOLUTION, PLANNED_EPOCHS
+from scaling_search.search.results import candidate_table, contenders
+from scaling_search.search.search_plan import candidate_id
+from scaling_search.validation.options import VALIDATION_SEED_BASE
+
+FIDELITY = "fidelity"
+SCALE_UP = "scaleup"
+VALIDATION_STAGES = (FIDELITY, SCALE_UP)
+
+
+@dataclass(frozen=True)
+class ValidationRun:
+    """One training run of a check: a network (coefficients at ``phi`` from ``base_resolution``) on one seed.
+
+    ``macs`` and ``cost_resolution`` are at the study's cost scale. For a fidelity run,
+    ``cost_ratio`` is the study's measured ratio over the base network and ``matched`` whether it
+    met the constraint; for a scale-up run, ``cost_ratio`` is over the study member's MACs and
+    ``matched`` whether it lies within the study's tolerance of it.
+    """
+
+    stage: str
+    kind: str
+    coefficients: tuple[float, float, float]
+    phi: float
+    seed: int
+    epochs: int
+    base_resolution: int
+    resolution: int
+    macs: int
+    cost_ratio: float
+    matched: bool
+    cost_resolution: int
+
+    @property
+    def candidate(self) -> str:
+        return candidate_id(self.coefficients)
+
+    @property
+    def key(self) -> str:
+        if self.stage == FIDELITY:
+            return f"{FIDELITY}/{self.candidate}/seed{self.seed}"
+        return f"{SCALE_UP}/phi{self.phi:g}/{self.candidate}/seed{self.seed}"
+
+    def attrs(self) -> dict[str, Any]:
+        """The trial's user attributes: what it is, what it costs, how it trains."""
+        return {"key": self.key, "stage": self.stage, "phi": self.phi, "candidate": self.candidate,
+                "kind": self.kind, "macs": self.macs, "cost_ratio": self.cost_ratio, "matched": self.matched,
+                "cost_resolution": self.cost_resolution, "resolution": self.resolution,
+                PLANNED_EPOCHS: self.epochs, PLANNED_BASE_RESOLUTION: self.base_resolution}
+
+
+def validation_seeds(count: int) -> list[int]:
+    return [VALIDATION_SEED_BASE + index for index in range(count)]
+
+
+def fidelity_rows(parent_trials: list[FrozenTrial], spec: GridSpec, top: int) -> pd.DataFrame:
+    """The study's top ``top`` contenders with distinct networks, in the search's order, then the paper's point.
+
+    Contenders are compound candidates on the constraint whose every search seed completed
+    (:func:`~scaling_search.search.results.contenders`); two that realise the same networks (a TPE
+    study can sample both) count once. The paper's point is added whenever the search trained it.
+    """
+    table = candidate_table(parent_trials, "search")
+    seen: set[tuple[tuple, tuple]] = set()
+    chosen = []
+    for _, row in contenders(table).iterrows():
+        networks = realised(spec, (float(row["alpha"]), float(row["beta"]), float(row["gamma"])))
+        if networks not in seen:
+            seen.add(networks)
+            chosen.append(row)
+        if len(chosen) == top:
+            break
+    paper = table[table["kind"].eq("reference") & table["n_seeds"].gt(0)]
+    rows = chosen + [row for _, row in paper.iterrows()]
+    return pd.DataFrame(rows).reset_index(drop=True) if rows else table.iloc[0:0]
+
+
+def fidelity_plan(rows: pd.DataFrame, spec: GridSpec, seeds: int, epochs: int, long_resolution: int
+                  ) -> list[ValidationRun]:
+    """Each of :func:`fidelity_rows` trained for ``epochs`` from ``long_resolution`` on each fresh seed."""
+    long_spec = replace(spec, base_resolution=long_resolution)
+    plan = []
+    for _, row in rows.iterrows():
+        coefficients = (float(row["alpha"]), float(row["beta"]), float(row["gamma"]))
+        resolution = proxy_layout(long_spec, *coefficients).resolution
+        for seed in validation_seeds(seeds):
+            plan.append(ValidationRun(FIDELITY, str(row["kind"]), coefficients, spec.phi, seed, epochs, long_resolution,
+                                      resolution, int(row["macs"]), float(row["measured_ratio"]),
+                                      bool(row["on_constraint"] == True), int(row["cost_resolution"])))  # noqa: E712
+    return plan
+
+
+def scale_up_plan(members: list[ScaleUpMember], spec: GridSpec, seeds: int, epochs: int) -> list[ValidationRun]:
+    """Each member trained for ``epochs`` on each fresh seed; a member identical to an earlier one trains once."""
+    plan: dict[str, ValidationRun] = {}
+    for member in members:
+        for seed in validation_seeds(seeds):
+            run = ValidationRun(SCALE_UP, member.kind, member.coefficients, member.phi, seed, epochs,
+                                spec.base_resolution, member.proxy_resolution, member.macs, member.cost_ratio,
+                                member.matched, member.cost_resolution)
+            plan.setdefault(run.key, run)
+    return list(plan.values())
+
+
+def members_at(spec: GridSpec, best: tuple[float, float, float], phis: tuple[float, ...], counter: Counter
+               ) -> dict[float, list[ScaleUpMember]]:
+    """The scale-up members at each φ of ``phis``, costed with ``counter`` at the study's cost scale."""
+    return {phi: scale_up_members(spec, best, phi, counter) for phi in phis}
+
+
+def member_records(members: list[ScaleUpMember]) -> list[dict[str, Any]]:
+    """The members of one φ as JSON, with the candidate each trains as: saved with the validation study."""
+    return [member.to_dict() | {"candidate": candidate_id(member.coefficients)} for member in members]
