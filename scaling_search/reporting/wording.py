@@ -14,10 +14,7 @@ from typing import NamedTuple
 
 from scaling_search.coefficients.grid import GridSpec
 from scaling_search.models.bases import has_released_family, released_note
-from scaling_search.reporting.tables import PAPER_NOTE
-
-Interval = Sequence[float]
-"""A plateau's (low, high) on one axis, as best.json holds it."""
+from scaling_search.reporting.tables import PAPER_NOTE, Interval
 
 
 class Point(NamedTuple):
