@@ -6,7 +6,7 @@ import argparse
 import shlex
 from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from scaling_search.cli import answer_lines, flags
 from scaling_search.cli.common import (
@@ -190,4 +190,5 @@ def ranked_table(table: pd.DataFrame) -> str:
     """A stage's ranked candidates as a text table, with each row's plateau and its failed seeds."""
     from scaling_search.reporting.tables import ranked_rows
 
-    return render_table(ranked_rows(table, plateau=answer_lines.plateau_cell).to_dict("records"), RANKED_COLUMNS)
+    rows = cast("list[dict[str, Any]]", ranked_rows(table, plateau=answer_lines.plateau_cell).to_dict("records"))
+    return render_table(rows, RANKED_COLUMNS)

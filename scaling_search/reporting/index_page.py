@@ -36,7 +36,7 @@ def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec
         wording.base_line(grid),
         "",
         *verdict,
-        f"Trials: {', '.join(f'{n} {s.lower()}' for s, n in sorted(states.items()))}. "
+        f"Trials: {', '.join(f'{n} {str(s).lower()}' for s, n in sorted(states.items()))}. "
         f"Proxy training time: {wall.sum() / 60:.1f} min in all ({wall.mean():.1f} s per trial).",
         "",
         "## The α/β/γ table",

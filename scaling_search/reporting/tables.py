@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 from optuna.trial import FrozenTrial
@@ -62,9 +62,29 @@ def family_table(alpha: float, beta: float, gamma: float, counter: Counter, grid
     return pd.DataFrame(member_rows(derived + released_family(counter, grid.cost_classes)))
 
 
-def member_rows(members: list[FamilyMember]) -> list[dict[str, Any]]:
+class FamilyRow(TypedDict):
+    """A row of the family table: one member, derived or released, and the paper's figures for a released one."""
+
+    name: str
+    source: str
+    width: float
+    depth: float
+    resolution: int
+    dropout: float
+    blocks: int
+    repeats: str
+    params_m: float
+    macs_b: float
+    macs_ratio: float
+    paper_params_m: float | None
+    paper_flops_b: float | None
+    params_vs_paper: str
+    macs_vs_paper: str
+
+
+def member_rows(members: list[FamilyMember]) -> list[FamilyRow]:
     """The family table's rows; a released member's with the paper's Table 2 beside it."""
-    rows = []
+    rows: list[FamilyRow] = []
     for member in members:
         paper = RELEASED_FAMILY[int(member.phi)] if member.source == "released" else None
         rows.append({
@@ -129,10 +149,11 @@ def ranked_rows(table: pd.DataFrame, plateau: Callable[[Interval, Interval, Inte
     """
     box = plateau or plateau_box
     flags = ["" if on_constraint(on) else "off-constraint" for on in table["on_constraint"]]
-    accuracy = [("–" if r.n_seeds == 0 else f"{r.score:.4f} ± {r.score_std:.4f}"
-                 if r.n_seeds > 1 and r.score_std == r.score_std else f"{r.score:.4f}")  # NaN-safe
-                for r in table.itertuples()]
-    boxes = [box(r.plateau_alpha, r.plateau_beta, r.plateau_gamma) for r in table.itertuples()]
+    accuracy = [("–" if seeds == 0 else f"{score:.4f} ± {std:.4f}" if seeds > 1 and std == std  # NaN-safe
+                 else f"{score:.4f}")
+                for seeds, score, std in zip(table["n_seeds"], table["score"], table["score_std"], strict=True)]
+    boxes = [box(*bounds) for bounds in zip(table["plateau_alpha"], table["plateau_beta"], table["plateau_gamma"],
+                                            strict=True)]
     return table.assign(macs_m=table["macs"] / 1e6, params_m=table["params"] / 1e6,
                         activations_m=table["activations"] / 1e6, constraint=flags, val_acc=accuracy, plateau=boxes,
                         paper=table.get("paper", ""))
