@@ -46,6 +46,7 @@ def comparison_line(against: str, sentence: str) -> str:
 
 
 def refinement_not_run(reason: str) -> str:
+    """Why the refinement did not run (best.json's ``refinement.reason``), under the best coefficients."""
     return f"  refinement did not run: {reason}"
 
 

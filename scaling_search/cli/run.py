@@ -172,9 +172,9 @@ def summary(outcome: StudyOutcome, folder: Path) -> str:
     if outcome.best:
         b = outcome.best
         lines += answer_lines.best_lines(alpha=b["alpha"], beta=b["beta"], gamma=b["gamma"], score=b["score"],
-                                    n_seeds=b["n_seeds"], decided_by=b["decided_by"],
-                                    measured_ratio=b["measured_ratio"], cost_resolution=b["cost_resolution"],
-                                    plateau=b["plateau"], representative=b["representative"])
+                                         n_seeds=b["n_seeds"], decided_by=b["decided_by"],
+                                         measured_ratio=b["measured_ratio"], cost_resolution=b["cost_resolution"],
+                                         plateau=b["plateau"], representative=b["representative"])
         for comparison in b["comparisons"]:
             lines.append(answer_lines.comparison_line(comparison["against"], comparison["sentence"]))
         refined = b["refinement"]

@@ -97,8 +97,8 @@ def handle(args: argparse.Namespace) -> int:
                            base=None if args.base is None else flags.chosen_base(args))
     device = resolve_device(args.device)
     batch = args.batch_size if args.batch_size is not None else default_batch(get_recipe(args.recipe), device.type)
-    recipe = configured_recipe(args.recipe, lr=args.lr, batch_size=batch, augmentation=None
-                               if args.augmentation is None else Augmentation.named(args.augmentation))
+    augmentation = None if args.augmentation is None else Augmentation.named(args.augmentation)
+    recipe = configured_recipe(args.recipe, lr=args.lr, batch_size=batch, augmentation=augmentation)
     budget = Budget(epochs=args.epochs, max_train_images=args.train_images)
     check_threads(args.threads)  # before the dataset loads, which can take a while
     data = load_dataset(

@@ -18,9 +18,14 @@ from scaling_search.search.results import trial_rows
 from scaling_search.study.definition import StudyDefinition
 
 
-def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec, table: pd.DataFrame,
-                best: dict[str, Any] | None, markdown: dict[str, str], pairs: list[tuple[pd.Series, pd.Series]],
-                note: str | None = None, validation: dict[str, Any] | None = None) -> str:
+def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec, best: dict[str, Any] | None,
+                markdown: dict[str, str], pairs: list[tuple[pd.Series, pd.Series]], note: str | None = None,
+                validation: dict[str, Any] | None = None) -> str:
+    """index.md of a study's report: ``best`` is best.json's content, ``markdown`` the tables by name.
+
+    ``pairs`` are the single-dimension baselines beside their compound twins (twin, baseline);
+    ``validation``, when the study was validated, adds the "Does the answer hold?" section.
+    """
     frame = trial_rows(study.get_trials(deepcopy=False))
     states = frame["state"].value_counts().to_dict()
     hardware = sorted({str(h) for h in frame.get("hardware", pd.Series(dtype=str)).dropna()}) or ["not recorded"]

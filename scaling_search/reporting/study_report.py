@@ -84,7 +84,7 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
             figures.scaling_methods(pairs, figure_folder)
         if validation is not None:
             write_validation(folder, validation, markdown, wanted)
-        (folder / "index.md").write_text(study_index(study, definition, grid, table, best, markdown, pairs, note,
+        (folder / "index.md").write_text(study_index(study, definition, grid, best, markdown, pairs, note,
                                                      validation))
 
     return write_report_folder(out, fill)
