@@ -37,6 +37,7 @@ from scaling_search.search.results import candidate_table, contenders, on_constr
 from scaling_search.search.search_plan import grid_spec
 from scaling_search.study.definition import StudyDefinition
 from scaling_search.support.publish import publish
+from scaling_search.validation.validation_answer import ValidationAnswer
 
 FORMATS = ("md", "csv", "tex")
 
@@ -157,7 +158,7 @@ def load_report_study(storage_url: str, name: str) -> tuple[optuna.Study, StudyD
 
 
 def study_report(study: optuna.Study, definition: StudyDefinition, out: Path, wanted: tuple[str, ...],
-                 note: str | None = None, validation: dict[str, Any] | None = None) -> Path:
+                 note: str | None = None, validation: ValidationAnswer | None = None) -> Path:
     """The α/β/γ table (with each row's plateau), the later stages' tables, the family, figures and index.md.
 
     ``validation`` (:func:`scaling_search.validation.validation_result`) adds the "Does the answer hold?" section.
@@ -207,18 +208,18 @@ def study_report(study: optuna.Study, definition: StudyDefinition, out: Path, wa
     return write_report(out, fill)
 
 
-def write_validation(folder: Path, validation: dict[str, Any], markdown: dict[str, str], wanted: tuple[str, ...]
+def write_validation(folder: Path, validation: ValidationAnswer, markdown: dict[str, str], wanted: tuple[str, ...]
                      ) -> None:
     """The validation's tables (into ``markdown``) and figures."""
-    fidelity = validation["fidelity"]
+    fidelity = validation.fidelity
     if fidelity:
         markdown["fidelity"] = write_table(folder, "validation_fidelity", checks.fidelity_frame(fidelity),
                                            checks.FIDELITY_COLUMNS, "Rank fidelity: proxy against long runs", wanted)
-        checks.proxy_vs_long(fidelity, validation["settings"], folder / "figures")
-    for check in validation["scale_up"]:
-        name = f"scale_up_phi{check['phi']:g}"
+        checks.proxy_vs_long(fidelity, validation.settings, folder / "figures")
+    for check in validation.scale_up:
+        name = f"scale_up_phi{check.phi:g}"
         markdown[name] = write_table(folder, name, checks.scale_up_frame(check), checks.SCALE_UP_COLUMNS,
-                                     f"Scale-up check at phi {check['phi']:g}", wanted)
+                                     f"Scale-up check at phi {check.phi:g}", wanted)
         checks.scale_up_bars(check, folder / "figures")
 
 
@@ -284,7 +285,7 @@ def conclusions(best: dict[str, Any], definition: StudyDefinition, validated: bo
 
 def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec, table: pd.DataFrame,
                 best: dict[str, Any] | None, markdown: dict[str, str], pairs: list[tuple[pd.Series, pd.Series]],
-                note: str | None = None, validation: dict[str, Any] | None = None) -> str:
+                note: str | None = None, validation: ValidationAnswer | None = None) -> str:
     frame = trial_rows(study.get_trials(deepcopy=False))
     states = frame["state"].value_counts().to_dict()
     hardware = sorted({str(h) for h in frame.get("hardware", pd.Series(dtype=str)).dropna()}) or ["not recorded"]
