@@ -37,6 +37,54 @@ from scaling_search.stats.fidelity import RankFidelity, rank_fidelity
 from scaling_search.validation.options import ValidationOptions, scaled_epochs
 from scaling_search.validation.validation_plan import FIDELITY, SCALE_UP
 
+
+@dataclass
+class Runs:
+    """One network's finished runs in a check: scores and per-image correctness by seed, failures counted."""
+
+    kind: str
+    coefficients: tuple[float, float, float]
+    attrs: dict[str, Any]
+    scores: dict[int, float] = field(default_factory=dict)
+    correct: dict[int, np.ndarray] = field(default_factory=dict)
+    failed: int = 0
+
+    def summary(self) -> Accuracy:
+        """Mean accuracy, its 95 % interval over seeds and images, the seeds it rests on, the failures."""
+        score = float(np.mean(list(self.scores.values()))) if self.scores else None
+        interval = None
+        if self.correct and len(self.correct) == len(self.scores):
+            interval = accuracy_interval(self.correct, self.attrs["candidate"])
+        return Accuracy(score, interval, len(self.scores), self.failed)
+
+
+def stage_runs(trials: list[FrozenTrial], stage: str, phi: float | None = None) -> dict[str, Runs]:
+    """The finished runs of ``stage`` (at ``phi`` when given) by candidate, in trial order."""
+    runs: dict[str, Runs] = {}
+    for trial in sorted(trials, key=lambda t: t.number):
+        attrs = trial.user_attrs
+        if trial_stage(trial) != stage or (phi is not None and float(attrs["phi"]) != phi):
+            continue
+        coefficients = tuple(float(trial.params[name]) for name in ("alpha", "beta", "gamma"))
+        entry = runs.setdefault(attrs["candidate"], Runs(attrs["kind"], coefficients, dict(attrs)))  # type: ignore[arg-type]
+        seed = int(trial.params["seed"])
+        if trial.state == TrialState.COMPLETE and trial.value is not None:
+            entry.scores[seed] = float(trial.value)
+            packed = trial.system_attrs.get(VAL_CORRECT)
+            if packed:
+                entry.correct[seed] = unpack_correctness(packed)
+        elif trial.state in (TrialState.FAIL, TrialState.PRUNED):
+            entry.failed += 1
+    return runs
+
+
+def compare(first: Runs, second: Runs, first_name: str, second_name: str) -> Comparison:
+    """``first`` − ``second``: paired over seeds and images when both kept per-image records, else over seeds."""
+    if first.correct and second.correct:
+        return compare_runs(first.correct, second.correct, first_name, second_name)
+    return compare_scores(list(first.scores.values()), list(second.scores.values()), first_name, second_name)
+
+
 SCHEMA_VERSION = 1
 """The layout of ``validation.json``; any change to its keys or to what a value means bumps it."""
 
@@ -363,53 +411,6 @@ class ValidationAnswer:
                    None if fidelity is None else FidelityAnswer.from_json(fidelity),
                    tuple(ScaleUpCheck.from_json(check) for check in data["scale_up"]), dict(data["counts"]),
                    data["paragraph"], version)
-
-
-@dataclass
-class Runs:
-    """One network's finished runs in a check: scores and per-image correctness by seed, failures counted."""
-
-    kind: str
-    coefficients: tuple[float, float, float]
-    attrs: dict[str, Any]
-    scores: dict[int, float] = field(default_factory=dict)
-    correct: dict[int, np.ndarray] = field(default_factory=dict)
-    failed: int = 0
-
-    def summary(self) -> Accuracy:
-        """Mean accuracy, its 95 % interval over seeds and images, the seeds it rests on, the failures."""
-        score = float(np.mean(list(self.scores.values()))) if self.scores else None
-        interval = None
-        if self.correct and len(self.correct) == len(self.scores):
-            interval = accuracy_interval(self.correct, self.attrs["candidate"])
-        return Accuracy(score, interval, len(self.scores), self.failed)
-
-
-def stage_runs(trials: list[FrozenTrial], stage: str, phi: float | None = None) -> dict[str, Runs]:
-    """The finished runs of ``stage`` (at ``phi`` when given) by candidate, in trial order."""
-    runs: dict[str, Runs] = {}
-    for trial in sorted(trials, key=lambda t: t.number):
-        attrs = trial.user_attrs
-        if trial_stage(trial) != stage or (phi is not None and float(attrs["phi"]) != phi):
-            continue
-        coefficients = tuple(float(trial.params[name]) for name in ("alpha", "beta", "gamma"))
-        entry = runs.setdefault(attrs["candidate"], Runs(attrs["kind"], coefficients, dict(attrs)))  # type: ignore[arg-type]
-        seed = int(trial.params["seed"])
-        if trial.state == TrialState.COMPLETE and trial.value is not None:
-            entry.scores[seed] = float(trial.value)
-            packed = trial.system_attrs.get(VAL_CORRECT)
-            if packed:
-                entry.correct[seed] = unpack_correctness(packed)
-        elif trial.state in (TrialState.FAIL, TrialState.PRUNED):
-            entry.failed += 1
-    return runs
-
-
-def compare(first: Runs, second: Runs, first_name: str, second_name: str) -> Comparison:
-    """``first`` − ``second``: paired over seeds and images when both kept per-image records, else over seeds."""
-    if first.correct and second.correct:
-        return compare_runs(first.correct, second.correct, first_name, second_name)
-    return compare_scores(list(first.scores.values()), list(second.scores.values()), first_name, second_name)
 
 
 def proxy_scores(parent_trials: list[FrozenTrial]) -> dict[str, list[float]]:
