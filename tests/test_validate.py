@@ -154,16 +154,15 @@ def test_a_ranking_the_long_runs_keep_agrees_and_the_winner_keeps_its_place():
     searched(parent, {WINNER: 0.80, RUNNER_UP: 0.70, THIRD: 0.60, PAPER: 0.50}, seeds=(0, 1))
     runs = memory_study()
     validated(runs, {WINNER: 0.90, RUNNER_UP: 0.80, THIRD: 0.70, PAPER: 0.60})
-    answer = fidelity_answer(parent.get_trials(), with_validation_attrs(runs).get_trials(),
-                             {"trained": {"candidate": candidate_id(WINNER)}})
-    found = answer["rank_fidelity"]
-    assert found["spearman"] == pytest.approx(1.0) and found["kendall"] == pytest.approx(1.0)
-    assert found["spearman_ci95"][0] > 0 and found["winner_kept"]
-    assert answer["sentence"].startswith("Proxy and long ranks agree")
-    assert answer["answer_long_rank"] == 1 and "against_proxy_winner" not in answer["long_winner"]
-    assert [row["proxy_rank"] for row in answer["candidates"]] == [1, 2, 3, 4]
-    assert all(row["long_n_seeds"] == 2 and row["long_ci95"][0] < row["long_score"] < row["long_ci95"][1]
-               for row in answer["candidates"])
+    answer = fidelity_answer(parent.get_trials(), with_validation_attrs(runs).get_trials(), candidate_id(WINNER))
+    found = answer.rank_fidelity
+    assert found.spearman == pytest.approx(1.0) and found.kendall == pytest.approx(1.0)
+    assert found.spearman_ci95[0] > 0 and found.winner_kept
+    assert answer.sentence.startswith("Proxy and long ranks agree")
+    assert answer.answer_long_rank == 1 and answer.long_winner.against_proxy_winner is None
+    assert [row.proxy_rank for row in answer.candidates] == [1, 2, 3, 4]
+    assert all(row.long.n_seeds == 2 and row.long.ci95[0] < row.long.score < row.long.ci95[1]
+               for row in answer.candidates)
 
 
 def test_a_reversed_ranking_is_reported_and_the_flip_compared():
@@ -172,10 +171,10 @@ def test_a_reversed_ranking_is_reported_and_the_flip_compared():
     runs = memory_study()
     validated(runs, {WINNER: 0.50, RUNNER_UP: 0.70, THIRD: 0.90})
     answer = fidelity_answer(parent.get_trials(), with_validation_attrs(runs).get_trials(), None)
-    assert answer["rank_fidelity"]["spearman"] == pytest.approx(-1.0)
-    assert answer["sentence"].startswith("Proxy and long ranks run opposite ways")
-    flip = answer["long_winner"]["against_proxy_winner"]
-    assert answer["long_winner"]["candidate"] == candidate_id(THIRD) and flip["resolved"] and flip["difference"] > 0
+    assert answer.rank_fidelity.spearman == pytest.approx(-1.0)
+    assert answer.sentence.startswith("Proxy and long ranks run opposite ways")
+    flip = answer.long_winner.against_proxy_winner.comparison
+    assert answer.long_winner.candidate == candidate_id(THIRD) and flip.resolved and flip.difference > 0
 
 
 def test_a_failed_long_run_is_counted_and_left_out_of_the_correlation():
@@ -184,11 +183,11 @@ def test_a_failed_long_run_is_counted_and_left_out_of_the_correlation():
     runs = memory_study()
     validated(runs, {WINNER: 0.9, RUNNER_UP: 0.8, THIRD: 0.7}, failed={(RUNNER_UP, SEEDS[1])})
     answer = fidelity_answer(parent.get_trials(), with_validation_attrs(runs).get_trials(), None)
-    assert answer["left_out"] == [candidate_id(RUNNER_UP)]
-    assert candidate_id(RUNNER_UP) not in answer["rank_fidelity"]["candidates"]
-    row = next(row for row in answer["candidates"] if row["candidate"] == candidate_id(RUNNER_UP))
-    assert row["long_n_failed"] == 1 and row["long_n_seeds"] == 1 and row["long_rank"] is None
-    assert "2 candidates" in answer["sentence"]  # two left: only whether they kept their order
+    assert list(answer.left_out) == [candidate_id(RUNNER_UP)]
+    assert candidate_id(RUNNER_UP) not in answer.rank_fidelity.candidates
+    row = next(row for row in answer.candidates if row.candidate == candidate_id(RUNNER_UP))
+    assert row.long.n_failed == 1 and row.long.n_seeds == 1 and row.long_rank is None
+    assert "2 candidates" in answer.sentence  # two left: only whether they kept their order
 
 
 def test_scale_up_compares_the_study_member_and_flags_an_unmatched_one():
@@ -201,17 +200,18 @@ def test_scale_up_compares_the_study_member_and_flags_an_unmatched_one():
     records = member_records(members)
     records[1] = dict(records[1], matched=False, cost_ratio=1.56)  # the paper's member misses the tolerance
     found = scale_up_answer(with_validation_attrs(runs).get_trials(), {"2": records})
-    assert len(found) == 1 and found[0]["phi"] == 2.0
-    rows = {row["kind"]: row for row in found[0]["members"]}
-    assert rows["study"]["score"] == pytest.approx(np.mean([correct_at(0.85, s, WINNER).mean() for s in SEEDS]))
-    assert rows["study"]["ci95"][0] < rows["study"]["score"] < rows["study"]["ci95"][1]
-    comparisons = {c["against"]: c for c in found[0]["comparisons"]}
+    assert len(found) == 1 and found[0].phi == 2.0
+    rows = {row.kind: row.accuracy for row in found[0].members}
+    assert rows["study"].score == pytest.approx(np.mean([correct_at(0.85, s, WINNER).mean() for s in SEEDS]))
+    assert rows["study"].ci95[0] < rows["study"].score < rows["study"].ci95[1]
+    judged = {c.against: c for c in found[0].comparisons}
+    comparisons = {against: c.comparison for against, c in judged.items()}
     assert set(comparisons) == {"paper", "depth-only", "width-only", "resolution-only"}
-    assert comparisons["depth-only"]["resolved"] and comparisons["depth-only"]["difference"] > 0.2
-    assert comparisons["depth-only"]["paired"] and comparisons["depth-only"]["seeds"] == 2
-    assert not comparisons["width-only"]["resolved"]
-    assert comparisons["paper"]["sentence"].startswith("not matched in cost (1.56×")
-    assert all(comparisons[kind]["matched"] for kind in ("depth-only", "width-only", "resolution-only"))
+    assert comparisons["depth-only"].resolved and comparisons["depth-only"].difference > 0.2
+    assert comparisons["depth-only"].paired and comparisons["depth-only"].seeds == 2
+    assert not comparisons["width-only"].resolved
+    assert judged["paper"].sentence.startswith("not matched in cost (1.56×")
+    assert all(judged[kind].matched for kind in ("depth-only", "width-only", "resolution-only"))
 
 
 # --------------------------------------------------------------------------- bad input on the command line
@@ -290,20 +290,26 @@ def test_help_teaches_both_checks(capsys):
 
 
 def test_the_paragraph_says_beat_only_when_resolved_and_never_judges_an_unmatched_member():
-    from scaling_search.validation.validation_answer import paragraph
+    from scaling_search.stats.comparison import Comparison
+    from scaling_search.validation.validation_answer import (
+        MemberComparison,
+        ScaleUpCheck,
+        ValidationSettings,
+        paragraph,
+    )
 
     def comparison(against, difference, resolved, matched=True, cost_ratio=1.0):
-        return {"against": against, "difference": difference, "resolved": resolved, "matched": matched,
-                "cost_ratio": cost_ratio}
+        found = Comparison("study", against, difference, None, None, None, resolved, 2, 0, True, "", None, None)
+        return MemberComparison(found, "", against, matched, cost_ratio, 0)
 
-    validation = {"settings": {"epochs_factor": 2.0, "scale_up_epochs": 2}, "fidelity": None, "scale_up": [
-        {"phi": 2.0, "comparisons": [comparison("depth-only", 0.04, True), comparison("width-only", -0.03, True),
-                                     comparison("resolution-only", 0.05, False),
-                                     comparison("paper", 0.10, True, matched=False, cost_ratio=1.56)]}]}
-    text = paragraph(validation)
+    settings = ValidationSettings.of(ValidationOptions(epochs_factor=2.0), 2, "synthetic", None)
+    scale_up = [ScaleUpCheck(2.0, (), (comparison("depth-only", 0.04, True), comparison("width-only", -0.03, True),
+                                       comparison("resolution-only", 0.05, False),
+                                       comparison("paper", 0.10, True, matched=False, cost_ratio=1.56)))]
+    text = paragraph(settings, None, scale_up)
     assert "beat depth-only (resolved)" in text and "lose to width-only (resolved)" in text
     assert "cannot be told apart from resolution-only at this budget" in text
     assert "paper (1.56× the cost) missed the cost tolerance and is shown, not judged" in text
     assert "beat depth-only, paper" not in text and "tied" not in text.replace("not tied", "")
-    empty = paragraph(dict(validation, scale_up=[{"phi": 2.0, "comparisons": []}]))
+    empty = paragraph(settings, None, [ScaleUpCheck(2.0, (), ())])
     assert "no member could be compared" in empty

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from scaling_search.cli import answer_lines, flags
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
                              log=progress, ray_temp_dir=args.ray_temp_dir, base=args.base)
     payload = {"study": outcome.study, "validation_study": outcome.validation_study, "counts": outcome.counts,
                "failures": outcome.failures, "interrupted": outcome.interrupted, "trained": outcome.trained,
-               "file": str(outcome.file) if outcome.file else None, **outcome.validation}
+               "file": str(outcome.file) if outcome.file else None, **outcome.validation.to_json()}
     emit(args, payload, summary(outcome))
     resume = shlex.join(["scaling-search", "validate", args.study, "--resume",
                          *location_words(args.storage, args.studies_dir)])
@@ -133,44 +135,47 @@ def summary(outcome: ValidationOutcome) -> str:
     """The rank-fidelity table with rho and tau, the scale-up table per phi, the counts and the paragraph."""
     validation = outcome.validation
     lines = []
-    fidelity = validation.get("fidelity")
+    fidelity = validation.fidelity
     if fidelity:
-        rows = [dict(row, long=accuracy(row["long_score"], row["long_ci95"])) for row in fidelity["candidates"]]
-        lines += [f"rank fidelity: {fidelity['epochs']} epochs from {fidelity['base_resolution']} px on fresh seeds",
+        rows = [row.to_json() | {"long": accuracy(row.long.score, row.long.ci95)} for row in fidelity.candidates]
+        lines += [f"rank fidelity: {fidelity.epochs} epochs from {fidelity.base_resolution} px on fresh seeds",
                   render_table(rows, FIDELITY_COLUMNS)]
-        found = fidelity.get("rank_fidelity")
+        found = fidelity.rank_fidelity
         if found:
-            lines.append(f"Spearman rho = {correlation(found['spearman'], found['spearman_ci95'])}, "
-                         f"Kendall tau = {correlation(found['kendall'], found['kendall_ci95'])}")
-        lines += [fidelity["sentence"], ""]
-    for check in validation.get("scale_up", []):
-        against = {comparison["against"]: comparison for comparison in check["comparisons"]}
-        rows = [dict(row, gmacs=row["macs"] / 1e9, accuracy=accuracy(row["score"], row["ci95"]),
-                     flag="" if row["matched"] else "unmatched",
-                     difference="" if (compared := against.get(row["kind"])) is None else
-                     answer_lines.difference_text(compared["difference"], compared.get("ci95"), compared["resolved"]))
-                for row in check["members"]]
-        lines += [f"scale-up at phi = {check['phi']:g} ({validation['settings']['scale_up_epochs']} epochs; cost at "
+            lines.append(f"Spearman rho = {correlation(found.spearman, found.spearman_ci95)}, "
+                         f"Kendall tau = {correlation(found.kendall, found.kendall_ci95)}")
+        lines += [fidelity.sentence, ""]
+    for check in validation.scale_up:
+        against = {comparison.against: comparison.comparison for comparison in check.comparisons}
+        rows = [member.to_json() | {"gmacs": member.macs / 1e9,
+                                    "accuracy": accuracy(member.accuracy.score, member.accuracy.ci95),
+                                    "flag": "" if member.matched else "unmatched",
+                                    "difference": "" if (compared := against.get(member.kind)) is None else
+                                     answer_lines.difference_text(compared.difference, compared.ci95,
+                                                                  compared.resolved)}
+                for member in check.members]
+        lines += [f"scale-up at phi = {check.phi:g} ({validation.settings.scale_up_epochs} epochs; cost at "
                   "the study's cost scale; 'unmatched': outside the cost tolerance, shown, not judged)",
                   render_table(rows, SCALE_UP_COLUMNS), ""]
     c = outcome.counts
     lines.append(f"{c['complete']} complete, {c['fail']} failed, {c['waiting'] + c['running']} unfinished "
                  f"(in {outcome.validation_study})")
     lines += [f"  failed: {failure}" for failure in outcome.failures]
-    if validation.get("paragraph"):
-        lines.append(validation["paragraph"])
+    if validation.paragraph:
+        lines.append(validation.paragraph)
     if outcome.file:
         lines.append(f"wrote {outcome.file}")
     return "\n".join(lines)
 
 
-def accuracy(score: float | None, interval: list[float] | None) -> str:
+def accuracy(score: float | None, interval: Sequence[float] | None) -> str:
     if score is None:
         return "–"
     return f"{score:.4f}" + (f" [{interval[0]:.4f}, {interval[1]:.4f}]" if interval else "")
 
 
-def correlation(value: float | None, interval: list[float] | None) -> str:
-    if value is None:
+def correlation(value: float, interval: Sequence[float] | None) -> str:
+    """A rank correlation with its interval; nan (every candidate scored the same on one side) is "undefined"."""
+    if math.isnan(value):
         return "undefined"
     return f"{value:.2f}" + (f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else " (no interval)")

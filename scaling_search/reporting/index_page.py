@@ -16,11 +16,12 @@ from scaling_search.reporting import validation_section as checks
 from scaling_search.reporting import wording
 from scaling_search.search.results import trial_rows
 from scaling_search.study.definition import StudyDefinition
+from scaling_search.validation.validation_answer import ValidationAnswer
 
 
 def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec, best: dict[str, Any] | None,
                 markdown: dict[str, str], pairs: list[tuple[pd.Series, pd.Series]], note: str | None = None,
-                validation: dict[str, Any] | None = None) -> str:
+                validation: ValidationAnswer | None = None) -> str:
     """index.md of a study's report: ``best`` is best.json's content, ``markdown`` the tables by name.
 
     ``pairs`` are the single-dimension baselines beside their compound twins (twin, baseline);

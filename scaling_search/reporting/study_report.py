@@ -8,7 +8,6 @@ half-written report. Reports read the Optuna study and the study folder only: th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -32,6 +31,7 @@ from scaling_search.search.answer import answer_plateau, stage_spec, study_answe
 from scaling_search.search.results import candidate_table, contenders
 from scaling_search.search.search_plan import grid_spec
 from scaling_search.support.publish import write_report_folder
+from scaling_search.validation.validation_answer import ValidationAnswer
 
 STAGE_FILES = {"finalist": "finalists", "refine": "refinement"}
 STAGE_CAPTIONS = {"finalist": "Finalists on fresh seeds: the runs the verdict uses",
@@ -39,7 +39,7 @@ STAGE_CAPTIONS = {"finalist": "Finalists on fresh seeds: the runs the verdict us
 
 
 def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], note: str | None = None,
-                 validation: dict[str, Any] | None = None) -> Path:
+                 validation: ValidationAnswer | None = None) -> Path:
     """The α/β/γ table (with each row's plateau), the later stages' tables, the family, figures and index.md.
 
     ``validation`` (:func:`scaling_search.validation.validation_result`) adds the "Does the answer hold?" section.
@@ -90,16 +90,16 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
     return write_report_folder(out, fill)
 
 
-def write_validation(folder: Path, validation: dict[str, Any], markdown: dict[str, str], wanted: tuple[str, ...]
+def write_validation(folder: Path, validation: ValidationAnswer, markdown: dict[str, str], wanted: tuple[str, ...]
                      ) -> None:
     """The validation's tables (into ``markdown``) and figures."""
-    fidelity = validation["fidelity"]
+    fidelity = validation.fidelity
     if fidelity:
         markdown["fidelity"] = write_table(folder, "validation_fidelity", checks.fidelity_frame(fidelity),
                                            checks.FIDELITY_COLUMNS, "Rank fidelity: proxy against long runs", wanted)
-        checks.proxy_vs_long(fidelity, validation["settings"], folder / "figures")
-    for check in validation["scale_up"]:
-        name = f"scale_up_phi{check['phi']:g}"
+        checks.proxy_vs_long(fidelity, validation.settings, folder / "figures")
+    for check in validation.scale_up:
+        name = f"scale_up_phi{check.phi:g}"
         markdown[name] = write_table(folder, name, checks.scale_up_frame(check), checks.SCALE_UP_COLUMNS,
-                                     f"Scale-up check at phi {check['phi']:g}", wanted)
+                                     f"Scale-up check at phi {check.phi:g}", wanted)
         checks.scale_up_bars(check, folder / "figures")

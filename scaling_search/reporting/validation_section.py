@@ -1,22 +1,32 @@
 """The report's "Does the answer hold?" section: a study's validation as tables, two figures and a paragraph.
 
-Read from the validation study ``<study>.validate`` (:func:`scaling_search.validation.validation_result`),
-so a report regenerates the section from the stored trials; a study never validated has no section.
+Read from the validation study ``<study>.validate``
+(:func:`scaling_search.validation.validation_driver.validation_result`), so a report regenerates the
+section from the stored trials; a study never validated has no section.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import optuna
 import pandas as pd
 
 from scaling_search.reporting.figures import KIND_STYLE, new_figure, save
 from scaling_search.reporting.wording import difference_text
+from scaling_search.stats.fidelity import RankFidelity
 from scaling_search.study.definition import StudyDefinition
 from scaling_search.study.storage import find_study, open_storage
 from scaling_search.validation.options import validation_study_name
+from scaling_search.validation.validation_answer import (
+    FidelityAnswer,
+    Interval,
+    ScaleUpCheck,
+    ValidationAnswer,
+    ValidationSettings,
+)
 from scaling_search.validation.validation_driver import validation_result
 
 FIDELITY_COLUMNS = {"proxy_score": ".4f", "proxy_seeds": "d", "proxy_rank": "d", "long_score": ".4f",
@@ -28,21 +38,21 @@ MEMBER_COLORS = {"study": "tab:blue", "paper": "tab:red", "depth-only": KIND_STY
                  "resolution-only": KIND_STYLE["resolution-only"]["color"]}
 
 
-def load_validation(storage_url: str, study: optuna.Study, definition: StudyDefinition) -> dict[str, Any] | None:
-    """The study's validation (validation.json's content), or None when it was never validated."""
+def load_validation(storage_url: str, study: optuna.Study, definition: StudyDefinition) -> ValidationAnswer | None:
+    """The study's validation (what validation.json holds), or None when it was never validated."""
     validation = find_study(open_storage(storage_url, must_exist=True), validation_study_name(study.study_name))
     return None if validation is None else validation_result(study, validation, definition)
 
 
-def interval_text(value: float | None, interval: list[float] | None, digits: int = 4) -> str:
+def interval_text(value: float | None, interval: Sequence[float] | None, digits: int = 4) -> str:
     if value is None:
         return "–"
     return f"{value:.{digits}f}" + (f" [{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]" if interval else "")
 
 
-def fidelity_frame(fidelity: dict[str, Any]) -> pd.DataFrame:
+def fidelity_frame(fidelity: FidelityAnswer) -> pd.DataFrame:
     """One row per retrained candidate: proxy and long scores and ranks."""
-    rows = pd.DataFrame(fidelity["candidates"])
+    rows = pd.DataFrame([row.to_json() for row in fidelity.candidates])
     rows["long_acc_ci95"] = [interval_text(None, None) if score is None else interval_text(score, ci)
                              for score, ci in zip(rows["long_score"], rows["long_ci95"], strict=True)]
     rows["kind"] = rows["kind"].replace({"reference": "paper"})
@@ -50,91 +60,90 @@ def fidelity_frame(fidelity: dict[str, Any]) -> pd.DataFrame:
                  "proxy_rank", "long_acc_ci95", "long_n_seeds", "long_n_failed", "long_rank"]]
 
 
-def scale_up_frame(check: dict[str, Any]) -> pd.DataFrame:
+def scale_up_frame(check: ScaleUpCheck) -> pd.DataFrame:
     """One row per member at one φ: cost, accuracy with its interval, and the study member's difference from it."""
-    against = {comparison["against"]: comparison for comparison in check["comparisons"]}
-    rows = pd.DataFrame(check["members"])
+    against = {comparison.against: comparison.comparison for comparison in check.comparisons}
+    rows = pd.DataFrame([member.to_json() for member in check.members])
     rows["gmacs"] = rows["macs"] / 1e9
     rows["flag"] = ["" if matched else "unmatched" for matched in rows["matched"]]
     rows["acc_ci95"] = [interval_text(score, ci) for score, ci in zip(rows["score"], rows["ci95"], strict=True)]
     rows["study_minus_member"] = ["" if (found := against.get(kind)) is None else
-                                  difference_text(found["difference"], found.get("ci95"), found["resolved"])
+                                  difference_text(found.difference, found.ci95, found.resolved)
                                   for kind in rows["kind"]]
     return rows[["kind", "alpha", "beta", "gamma", "gmacs", "cost_ratio", "flag", "resolution", "acc_ci95",
                  "n_seeds", "n_failed", "study_minus_member"]]
 
 
-def correlation_title(found: dict[str, Any] | None) -> str:
-    if not found:
+def correlation_title(found: RankFidelity | None) -> str:
+    if found is None:
         return "Proxy against long runs (too few candidates for a correlation)"
 
-    def value(name: str, symbol: str) -> str:
-        number, interval = found[name], found[f"{name}_ci95"]
-        if number is None:
+    def value(number: float, interval: Interval | None, symbol: str) -> str:
+        if math.isnan(number):
             return f"{symbol} undefined"
         return f"{symbol} = {number:.2f}" + (f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "")
 
-    return f"Proxy against long runs: {value('spearman', 'ρ')}, {value('kendall', 'τ')}"
+    return (f"Proxy against long runs: {value(found.spearman, found.spearman_ci95, 'ρ')}, "
+            f"{value(found.kendall, found.kendall_ci95, 'τ')}")
 
 
-def proxy_vs_long(fidelity: dict[str, Any], settings: dict[str, Any], folder: Path) -> list[str]:
+def proxy_vs_long(fidelity: FidelityAnswer, settings: ValidationSettings, folder: Path) -> list[str]:
     """Each candidate's long-run accuracy (with its interval) against its proxy accuracy; the paper's point a star."""
     figure, axes = new_figure()
-    for row in fidelity["candidates"]:
-        if row["long_score"] is None or row["proxy_score"] is None:
+    for row in fidelity.candidates:
+        score, proxy = row.long.score, row.proxy_score
+        if score is None or proxy is None:
             continue
-        paper = row["kind"] == "reference"
-        low, high = row["long_ci95"] or (row["long_score"], row["long_score"])
-        axes.errorbar(row["proxy_score"] * 100, row["long_score"] * 100,
-                      yerr=[[(row["long_score"] - low) * 100], [(high - row["long_score"]) * 100]], capsize=3,
+        paper = row.kind == "reference"
+        low, high = row.long.ci95 or (score, score)
+        axes.errorbar(proxy * 100, score * 100, yerr=[[(score - low) * 100], [(high - score) * 100]], capsize=3,
                       linestyle="none", marker="*" if paper else "o", markersize=14 if paper else 6,
                       color="tab:red" if paper else "tab:blue")
-        axes.annotate("paper" if paper else f"({row['alpha']:.3g}, {row['beta']:.3g}, {row['gamma']:.3g})",
-                      (row["proxy_score"] * 100, row["long_score"] * 100), fontsize=7, xytext=(4, 4),
-                      textcoords="offset points")
-    axes.set_xlabel(f"proxy accuracy (%, the study's {settings['study_epochs']}-epoch runs)")
-    axes.set_ylabel(f"long-run accuracy (%, {fidelity['epochs']}-epoch runs; 95 % interval)")
-    axes.set_title(correlation_title(fidelity.get("rank_fidelity")), fontsize=9)
+        axes.annotate("paper" if paper else f"({row.alpha:.3g}, {row.beta:.3g}, {row.gamma:.3g})",
+                      (proxy * 100, score * 100), fontsize=7, xytext=(4, 4), textcoords="offset points")
+    axes.set_xlabel(f"proxy accuracy (%, the study's {settings.study_epochs}-epoch runs)")
+    axes.set_ylabel(f"long-run accuracy (%, {fidelity.epochs}-epoch runs; 95 % interval)")
+    axes.set_title(correlation_title(fidelity.rank_fidelity), fontsize=9)
     axes.grid(alpha=0.3)
     return save(figure, folder, "proxy_vs_long")
 
 
-def scale_up_bars(check: dict[str, Any], folder: Path) -> list[str]:
+def scale_up_bars(check: ScaleUpCheck, folder: Path) -> list[str]:
     """Each member's accuracy with its 95 % interval, its MACs on the bar; an unmatched member hatched and labelled."""
-    rows = [row for row in check["members"] if row["score"] is not None]
+    rows = [(member, member.accuracy.score) for member in check.members if member.accuracy.score is not None]
     figure, axes = new_figure(4.6, width=1.5 * max(len(rows), 1) + 1.5)
-    for position, row in enumerate(rows):
-        low, high = row["ci95"] or (row["score"], row["score"])
-        axes.bar(position, row["score"] * 100, yerr=[[(row["score"] - low) * 100], [(high - row["score"]) * 100]],
-                 capsize=4, color=MEMBER_COLORS.get(row["kind"], "tab:gray"), hatch="" if row["matched"] else "//")
-    labels = [f"{row['kind']}\n{row['macs'] / 1e6:.0f} M MACs" + ("" if row["matched"] else
-                                                                  f"\nunmatched ({row['cost_ratio']:.2f}×)")
-              for row in rows]
+    for position, (member, score) in enumerate(rows):
+        low, high = member.accuracy.ci95 or (score, score)
+        axes.bar(position, score * 100, yerr=[[(score - low) * 100], [(high - score) * 100]], capsize=4,
+                 color=MEMBER_COLORS.get(member.kind, "tab:gray"), hatch="" if member.matched else "//")
+    labels = [f"{member.kind}\n{member.macs / 1e6:.0f} M MACs" + ("" if member.matched else
+                                                                  f"\nunmatched ({member.cost_ratio:.2f}×)")
+              for member, _ in rows]
     axes.set_xticks(range(len(rows)), labels, fontsize=7)
     axes.set_ylabel("validation accuracy (%; 95 % interval)")
-    axes.set_title(f"Scaled up to φ = {check['phi']:g}: members matched in cost at the cost scale", fontsize=9)
+    axes.set_title(f"Scaled up to φ = {check.phi:g}: members matched in cost at the cost scale", fontsize=9)
     axes.grid(alpha=0.3, axis="y")
-    return save(figure, folder, f"scale_up_phi{check['phi']:g}")
+    return save(figure, folder, f"scale_up_phi{check.phi:g}")
 
 
-def validation_lines(validation: dict[str, Any], markdown: dict[str, str]) -> list[str]:
+def validation_lines(validation: ValidationAnswer, markdown: dict[str, str]) -> list[str]:
     """The section's markdown, given the tables already written (``markdown`` by table name)."""
-    settings = validation["settings"]
+    settings, options = validation.settings, validation.settings.options
     lines = ["## Does the answer hold?", "",
-             f"Validation runs on fresh seeds ({settings['seeds']} per network) in the linked study "
-             f"`{validation['validation_study']}`: long runs of {settings['long_epochs']} epochs "
-             f"({settings['epochs_factor']:g}× the study's {settings['study_epochs']}) from "
-             f"{settings['long_resolution']} px, and scale-up members trained for {settings['scale_up_epochs']} "
-             f"epoch{'s' if settings['scale_up_epochs'] != 1 else ''}.", "",
-             validation["paragraph"] or "No validation run has completed yet.", ""]
+             f"Validation runs on fresh seeds ({options.seeds} per network) in the linked study "
+             f"`{validation.validation_study}`: long runs of {settings.long_epochs} epochs "
+             f"({options.epochs_factor:g}× the study's {settings.study_epochs}) from "
+             f"{options.long_resolution} px, and scale-up members trained for {settings.scale_up_epochs} "
+             f"epoch{'s' if settings.scale_up_epochs != 1 else ''}.", "",
+             validation.paragraph or "No validation run has completed yet.", ""]
     if "fidelity" in markdown:
         lines += ["### Rank fidelity", "", markdown["fidelity"],
                   "![proxy against long runs](figures/proxy_vs_long.png)", ""]
-    for check in validation["scale_up"]:
-        name = f"scale_up_phi{check['phi']:g}"
-        lines += [f"### Scaled up to φ = {check['phi']:g}", "",
+    for check in validation.scale_up:
+        name = f"scale_up_phi{check.phi:g}"
+        lines += [f"### Scaled up to φ = {check.phi:g}", "",
                   "Cost (GMACs, *cost_ratio* against the study member) at the study's cost scale; a member outside "
                   "the cost tolerance is marked *unmatched* and shown, not judged. *study_minus_member* is the "
                   "paired difference over the same seeds and validation images with its 95 % interval.", "",
-                  markdown[name], f"![scale-up at phi {check['phi']:g}](figures/{name}.png)", ""]
+                  markdown[name], f"![scale-up at phi {check.phi:g}](figures/{name}.png)", ""]
     return lines

@@ -53,7 +53,7 @@ import base64
 import binascii
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -241,6 +241,19 @@ class Comparison:
         data = asdict(self)
         data["ci95"] = None if self.ci95 is None else [float(self.ci95[0]), float(self.ci95[1])]
         return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
+        """The inverse of :meth:`to_dict`; keys that are not fields (a record's ``sentence`` …) are left out.
+
+        >>> found = Comparison("w", "r", 0.01, (0.0, 0.02), 0.01, 0.05, True, 2, 10, True, "seeds", None, None)
+        >>> Comparison.from_dict(found.to_dict() | {"sentence": found.sentence()}) == found
+        True
+        """
+        values = {f.name: data[f.name] for f in fields(cls)}
+        interval = values["ci95"]
+        values["ci95"] = None if interval is None else (float(interval[0]), float(interval[1]))
+        return cls(**values)
 
 
 def _points(fraction: float) -> str:

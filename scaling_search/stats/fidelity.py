@@ -272,6 +272,23 @@ where b comes first.'
             data[f"{key}_ci95"] = None if interval is None else [float(interval[0]), float(interval[1])]
         return data
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RankFidelity:
+        """The inverse of :meth:`to_dict`: lists back to tuples, an undefined (None) correlation back to nan.
+
+        >>> found = rank_fidelity({"a": [0.6], "b": [0.5], "c": [0.4]}, {"a": [0.7], "b": [0.7], "c": [0.6]})
+        >>> RankFidelity.from_dict(found.to_dict()) == found
+        True
+        """
+        values = dict(data)
+        for key in ("candidates", "proxy", "long"):
+            values[key] = tuple(values[key])
+        for key in ("spearman", "kendall"):
+            values[key] = math.nan if values[key] is None else float(values[key])
+            interval = values[f"{key}_ci95"]
+            values[f"{key}_ci95"] = None if interval is None else (float(interval[0]), float(interval[1]))
+        return cls(**values)
+
 
 def _number(value: float) -> str:
     return "undefined" if math.isnan(value) else f"{round(value, 2) + 0.0:.2f}".replace("-", "−")  # no "−0.00"

@@ -11,8 +11,9 @@ adding only the trials the validation study does not hold yet.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any, TypedDict
 
 from scaling_search.errors import InputError
 from scaling_search.models.scaling import check_resolution
@@ -30,6 +31,19 @@ built-in default study's validation (4 networks × 2 seeds long, 5 members × 2 
 10 minutes on 2 cores (at 4× it took 9 min 42 s there: the long runs alone were 5.3 of them)."""
 FIXED = ("top", "epochs_factor", "scale_up_epochs_factor", "seeds", "long_resolution")
 """Options saved with a validation study; a later call that sets one differently is refused."""
+
+
+class OptionsRecord(TypedDict):
+    """:class:`ValidationOptions` as saved with a validation study (its ``options`` attribute) and validation.json."""
+
+    top: int | None
+    epochs_factor: float | None
+    scale_up_epochs_factor: float | None
+    seeds: int | None
+    phis: list[float] | None
+    long_resolution: int | None
+    fidelity: bool
+    scale_up: bool
 
 
 def validation_study_name(study: str) -> str:
@@ -98,13 +112,18 @@ class ValidationOptions:
         values = {name: getattr(base, name) if getattr(self, name) is None else getattr(self, name) for name in FIXED}
         return replace(self, **values, phis=tuple(phis))
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["phis"] = None if self.phis is None else list(self.phis)
-        return data
+    def to_dict(self) -> OptionsRecord:
+        return OptionsRecord(top=self.top, epochs_factor=self.epochs_factor,
+                             scale_up_epochs_factor=self.scale_up_epochs_factor, seeds=self.seeds,
+                             phis=None if self.phis is None else list(self.phis), long_resolution=self.long_resolution,
+                             fidelity=self.fidelity, scale_up=self.scale_up)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ValidationOptions:
+    def from_dict(cls, data: Mapping[str, Any]) -> ValidationOptions:
+        """The options :meth:`to_dict` saved; other keys (validation.json's settings add the budgets) are ignored.
+
+        Raises InputError, as the constructor does, for a value the options cannot take.
+        """
         known = {f.name for f in fields(cls)}
         values = {name: value for name, value in data.items() if name in known}
         if values.get("phis") is not None:

@@ -1,9 +1,11 @@
-"""What a study's validation runs say: rank fidelity and the scale-up check, from the finished trials.
+"""What a study's validation runs say: rank fidelity and the scale-up check, as one typed answer.
 
-Pure functions of the study's trials and its validation study's trials; the result is the
-JSON that ``validate --json`` prints, ``validation.json`` holds and the report shows. Every
-number comes with what it rests on (seeds, failures, cost), and no sentence claims more than its
-interval allows (:meth:`scaling_search.stats.fidelity.RankFidelity.sentence`,
+:class:`ValidationAnswer` is what ``validation.json`` holds, what ``validate --json`` prints and what
+the report shows; :meth:`ValidationAnswer.to_json` writes it and :meth:`ValidationAnswer.from_json`
+reads it, here and nowhere else. :func:`validation_answer` builds it from the study's trials and its
+validation study's trials (pure functions). Every number comes with what it rests on (seeds,
+failures, cost), and no sentence claims more than its interval allows
+(:meth:`scaling_search.stats.fidelity.RankFidelity.sentence`,
 :meth:`scaling_search.stats.comparison.Comparison.sentence`).
 
 The proxy score of a candidate is the mean over all its runs at the study's budget and φ: its
@@ -14,12 +16,14 @@ surviving seeds.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
+from scaling_search.errors import InputError
 from scaling_search.execution.trainable import PLANNED_BASE_RESOLUTION, PLANNED_EPOCHS
 from scaling_search.search.results import VAL_CORRECT, seed_scores, trial_stage
 from scaling_search.stats.comparison import (
@@ -29,7 +33,8 @@ from scaling_search.stats.comparison import (
     compare_scores,
     unpack_correctness,
 )
-from scaling_search.stats.fidelity import rank_fidelity
+from scaling_search.stats.fidelity import RankFidelity, rank_fidelity
+from scaling_search.validation.options import ValidationOptions, scaled_epochs
 from scaling_search.validation.validation_plan import FIDELITY, SCALE_UP
 
 
@@ -44,13 +49,13 @@ class Runs:
     correct: dict[int, np.ndarray] = field(default_factory=dict)
     failed: int = 0
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Accuracy:
         """Mean accuracy, its 95 % interval over seeds and images, the seeds it rests on, the failures."""
         score = float(np.mean(list(self.scores.values()))) if self.scores else None
         interval = None
         if self.correct and len(self.correct) == len(self.scores):
-            interval = list(accuracy_interval(self.correct, self.attrs["candidate"]))
-        return {"score": score, "ci95": interval, "n_seeds": len(self.scores), "n_failed": self.failed}
+            interval = accuracy_interval(self.correct, self.attrs["candidate"])
+        return Accuracy(score, interval, len(self.scores), self.failed)
 
 
 def stage_runs(trials: list[FrozenTrial], stage: str, phi: float | None = None) -> dict[str, Runs]:
@@ -80,6 +85,334 @@ def compare(first: Runs, second: Runs, first_name: str, second_name: str) -> Com
     return compare_scores(list(first.scores.values()), list(second.scores.values()), first_name, second_name)
 
 
+SCHEMA_VERSION = 1
+"""The layout of ``validation.json``; any change to its keys or to what a value means bumps it."""
+
+Interval = tuple[float, float]
+JsonRecord = dict[str, object]
+"""A JSON object as :meth:`ValidationAnswer.to_json` writes it."""
+
+
+def interval_json(interval: Interval | None) -> list[float] | None:
+    return None if interval is None else [float(interval[0]), float(interval[1])]
+
+
+def interval_of(value: Sequence[float] | None) -> Interval | None:
+    return None if value is None else (float(value[0]), float(value[1]))
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """A network's mean accuracy over its seeds, its 95 % interval over seeds and images, the seeds it rests on."""
+
+    score: float | None
+    ci95: Interval | None
+    n_seeds: int
+    n_failed: int
+
+    def to_json(self, prefix: str = "") -> JsonRecord:
+        """The four values under their keys, each key after ``prefix`` (a fidelity row's are ``long_…``)."""
+        return {f"{prefix}score": self.score, f"{prefix}ci95": interval_json(self.ci95),
+                f"{prefix}n_seeds": self.n_seeds, f"{prefix}n_failed": self.n_failed}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], prefix: str = "") -> Accuracy:
+        return cls(data[f"{prefix}score"], interval_of(data[f"{prefix}ci95"]), data[f"{prefix}n_seeds"],
+                   data[f"{prefix}n_failed"])
+
+
+NO_RUNS = Accuracy(None, None, 0, 0)
+"""The accuracy of a network none of whose runs exist yet."""
+
+
+@dataclass(frozen=True)
+class JudgedComparison:
+    """A comparison with the sentence the report prints for it (which may say more than the comparison's own)."""
+
+    comparison: Comparison
+    sentence: str
+
+    def to_json(self) -> JsonRecord:
+        return self.comparison.to_dict() | {"sentence": self.sentence}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> JudgedComparison:
+        return cls(Comparison.from_dict(data), data["sentence"])
+
+
+@dataclass(frozen=True)
+class FidelityRow:
+    """One retrained candidate: proxy score and rank, the long runs' accuracy and rank, its cost as the study had it.
+
+    The ranks are None for a candidate left out of the correlations (a failed long run or no proxy score).
+    """
+
+    candidate: str
+    kind: str
+    alpha: float
+    beta: float
+    gamma: float
+    proxy_score: float | None
+    proxy_seeds: int
+    long: Accuracy
+    proxy_rank: int | None
+    long_rank: int | None
+    macs: int
+    measured_ratio: float
+    on_constraint: bool
+    resolution: int
+
+    def to_json(self) -> JsonRecord:
+        return {"candidate": self.candidate, "kind": self.kind, "alpha": self.alpha, "beta": self.beta,
+                "gamma": self.gamma, "proxy_score": self.proxy_score, "proxy_seeds": self.proxy_seeds,
+                **self.long.to_json("long_"), "proxy_rank": self.proxy_rank, "long_rank": self.long_rank,
+                "macs": self.macs, "measured_ratio": self.measured_ratio, "on_constraint": self.on_constraint,
+                "resolution": self.resolution}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FidelityRow:
+        return cls(data["candidate"], data["kind"], data["alpha"], data["beta"], data["gamma"], data["proxy_score"],
+                   data["proxy_seeds"], Accuracy.from_json(data, "long_"), data["proxy_rank"], data["long_rank"],
+                   data["macs"], data["measured_ratio"], data["on_constraint"], data["resolution"])
+
+
+@dataclass(frozen=True)
+class LongWinner:
+    """The candidate the long runs put first, and, when it is not the proxy's winner, how it compares with that."""
+
+    candidate: str
+    accuracy: Accuracy
+    against_proxy_winner: JudgedComparison | None = None
+
+    def to_json(self) -> JsonRecord:
+        data: JsonRecord = {"candidate": self.candidate, **self.accuracy.to_json()}
+        if self.against_proxy_winner is not None:
+            data["against_proxy_winner"] = self.against_proxy_winner.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LongWinner:
+        flip = data.get("against_proxy_winner")
+        return cls(data["candidate"], Accuracy.from_json(data),
+                   None if flip is None else JudgedComparison.from_json(flip))
+
+
+@dataclass(frozen=True)
+class FidelityAnswer:
+    """The rank-fidelity check: proxy against long runs, one row per retrained candidate (best proxy rank first).
+
+    ``rank_fidelity`` and ``long_winner`` are None when fewer than 2 candidates could be ranked;
+    ``answer_long_rank`` is the long rank of the network the study's answer trained, None when it was
+    not among the ranked candidates (or the study has no answer).
+    """
+
+    epochs: int
+    base_resolution: int
+    candidates: tuple[FidelityRow, ...]
+    left_out: tuple[str, ...]
+    sentence: str
+    rank_fidelity: RankFidelity | None = None
+    long_winner: LongWinner | None = None
+    answer_long_rank: int | None = None
+
+    def to_json(self) -> JsonRecord:
+        data: JsonRecord = {"epochs": self.epochs, "base_resolution": self.base_resolution,
+                            "candidates": [row.to_json() for row in self.candidates], "left_out": list(self.left_out)}
+        if self.rank_fidelity is not None:
+            data["rank_fidelity"] = self.rank_fidelity.to_dict()
+        data["sentence"] = self.sentence
+        if self.long_winner is not None:
+            data["long_winner"] = self.long_winner.to_json()
+        if self.answer_long_rank is not None:
+            data["answer_long_rank"] = self.answer_long_rank
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FidelityAnswer:
+        found, winner = data.get("rank_fidelity"), data.get("long_winner")
+        return cls(data["epochs"], data["base_resolution"],
+                   tuple(FidelityRow.from_json(row) for row in data["candidates"]), tuple(data["left_out"]),
+                   data["sentence"], None if found is None else RankFidelity.from_dict(found),
+                   None if winner is None else LongWinner.from_json(winner), data.get("answer_long_rank"))
+
+
+@dataclass(frozen=True)
+class MemberResult:
+    """One member of a scale-up check: what it is, its cost at the study's cost scale, its accuracy.
+
+    ``cost_ratio`` is over the study member's MACs and ``matched`` whether it lies within the
+    study's tolerance; ``resolution`` is the trained network's, ``cost_resolution`` the cost scale's.
+    """
+
+    kind: str
+    candidate: str
+    alpha: float
+    beta: float
+    gamma: float
+    macs: int
+    cost_ratio: float
+    matched: bool
+    resolution: int
+    cost_resolution: int
+    accuracy: Accuracy
+
+    def to_json(self) -> JsonRecord:
+        return {"kind": self.kind, "candidate": self.candidate, "alpha": self.alpha, "beta": self.beta,
+                "gamma": self.gamma, "macs": self.macs, "cost_ratio": self.cost_ratio, "matched": self.matched,
+                "resolution": self.resolution, "cost_resolution": self.cost_resolution, **self.accuracy.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MemberResult:
+        return cls(data["kind"], data["candidate"], data["alpha"], data["beta"], data["gamma"], data["macs"],
+                   data["cost_ratio"], data["matched"], data["resolution"], data["cost_resolution"],
+                   Accuracy.from_json(data))
+
+
+@dataclass(frozen=True)
+class MemberComparison:
+    """The study member against one other member (``against``, its kind), flagged when not matched in cost."""
+
+    comparison: Comparison
+    sentence: str
+    against: str
+    matched: bool
+    cost_ratio: float
+    other_failed: int
+
+    def to_json(self) -> JsonRecord:
+        return self.comparison.to_dict() | {"sentence": self.sentence, "against": self.against,
+                                            "matched": self.matched, "cost_ratio": self.cost_ratio,
+                                            "other_failed": self.other_failed}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MemberComparison:
+        return cls(Comparison.from_dict(data), data["sentence"], data["against"], data["matched"], data["cost_ratio"],
+                   data["other_failed"])
+
+
+@dataclass(frozen=True)
+class ScaleUpCheck:
+    """The scale-up check at one φ: each member (the study member first) and the study member against the others."""
+
+    phi: float
+    members: tuple[MemberResult, ...]
+    comparisons: tuple[MemberComparison, ...]
+
+    def to_json(self) -> JsonRecord:
+        return {"phi": self.phi, "members": [member.to_json() for member in self.members],
+                "comparisons": [comparison.to_json() for comparison in self.comparisons]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ScaleUpCheck:
+        return cls(data["phi"], tuple(MemberResult.from_json(row) for row in data["members"]),
+                   tuple(MemberComparison.from_json(row) for row in data["comparisons"]))
+
+
+@dataclass(frozen=True)
+class ValidationSettings:
+    """The options the validation ran with, and the budgets and data they came to for this study."""
+
+    options: ValidationOptions
+    study_epochs: int
+    long_epochs: int
+    scale_up_epochs: int
+    dataset: str
+    max_train_images: int | None
+
+    @classmethod
+    def of(cls, options: ValidationOptions, study_epochs: int, dataset: str, max_train_images: int | None
+           ) -> ValidationSettings:
+        """``options`` for a study trained ``study_epochs`` epochs: the long and scale-up runs' epochs follow."""
+        return cls(options, study_epochs, scaled_epochs(study_epochs, options.epochs_factor or 1),
+                   scaled_epochs(study_epochs, options.scale_up_epochs_factor or 1), dataset, max_train_images)
+
+    def to_json(self) -> JsonRecord:
+        return {**self.options.to_dict(), "study_epochs": self.study_epochs, "long_epochs": self.long_epochs,
+                "scale_up_epochs": self.scale_up_epochs, "dataset": self.dataset,
+                "max_train_images": self.max_train_images}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ValidationSettings:
+        return cls(ValidationOptions.from_dict(data), data["study_epochs"], data["long_epochs"],
+                   data["scale_up_epochs"], data["dataset"], data["max_train_images"])
+
+
+@dataclass(frozen=True)
+class TrainedPoint:
+    """The candidate the study's answer trained (its coefficients before any refinement)."""
+
+    candidate: str
+    alpha: float
+    beta: float
+    gamma: float
+
+
+@dataclass(frozen=True)
+class ValidatedAnswer:
+    """The study's answer being validated: its coefficients at its φ and the candidate it trained."""
+
+    alpha: float
+    beta: float
+    gamma: float
+    phi: float
+    trained: TrainedPoint
+
+    def to_json(self) -> JsonRecord:
+        trained = self.trained
+        return {"alpha": self.alpha, "beta": self.beta, "gamma": self.gamma, "phi": self.phi,
+                "trained": {"candidate": trained.candidate, "alpha": trained.alpha, "beta": trained.beta,
+                            "gamma": trained.gamma}}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ValidatedAnswer:
+        """Read from validation.json's ``best``, or from the study's answer (best.json's keys are a superset)."""
+        trained = data["trained"]
+        return cls(data["alpha"], data["beta"], data["gamma"], data["phi"],
+                   TrainedPoint(trained["candidate"], trained["alpha"], trained["beta"], trained["gamma"]))
+
+
+@dataclass(frozen=True)
+class ValidationAnswer:
+    """What a study's validation says (``validation.json``): its settings, both checks, its counts, a paragraph.
+
+    ``best`` is None for a study without an answer, ``fidelity`` None when no fidelity run exists,
+    ``scale_up`` one check per φ that has runs (smallest φ first); ``counts`` are the validation
+    study's trials by state; ``paragraph`` says the findings in plain words (:func:`paragraph`).
+    """
+
+    study: str
+    validation_study: str
+    settings: ValidationSettings
+    best: ValidatedAnswer | None
+    fidelity: FidelityAnswer | None
+    scale_up: tuple[ScaleUpCheck, ...]
+    counts: dict[str, int]
+    paragraph: str
+    schema_version: int = SCHEMA_VERSION
+
+    def to_json(self) -> JsonRecord:
+        """validation.json's content: JSON-ready, with the keys and values readers of the file rely on."""
+        return {"schema_version": self.schema_version, "study": self.study, "validation_study": self.validation_study,
+                "settings": self.settings.to_json(), "best": None if self.best is None else self.best.to_json(),
+                "fidelity": None if self.fidelity is None else self.fidelity.to_json(),
+                "scale_up": [check.to_json() for check in self.scale_up], "counts": dict(self.counts),
+                "paragraph": self.paragraph}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ValidationAnswer:
+        """The answer :meth:`to_json` wrote; InputError for a file of another schema version."""
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise InputError(f"validation.json has schema version {version}, not {SCHEMA_VERSION}; run "
+                             f"'scaling-search validate {data.get('study', '<study>')}' again to rewrite it")
+        best, fidelity = data["best"], data["fidelity"]
+        return cls(data["study"], data["validation_study"], ValidationSettings.from_json(data["settings"]),
+                   None if best is None else ValidatedAnswer.from_json(best),
+                   None if fidelity is None else FidelityAnswer.from_json(fidelity),
+                   tuple(ScaleUpCheck.from_json(check) for check in data["scale_up"]), dict(data["counts"]),
+                   data["paragraph"], version)
+
+
 def proxy_scores(parent_trials: list[FrozenTrial]) -> dict[str, list[float]]:
     """Each candidate's scores at the study's budget and φ: its search and finalist seeds together."""
     scores: dict[str, list[float]] = {}
@@ -89,9 +422,26 @@ def proxy_scores(parent_trials: list[FrozenTrial]) -> dict[str, list[float]]:
     return scores
 
 
-def fidelity_answer(parent_trials: list[FrozenTrial], trials: list[FrozenTrial], best: dict[str, Any] | None
-                    ) -> dict[str, Any] | None:
-    """Proxy against long scores of the fidelity runs (None when there are none): ρ, τ, winners, one row each."""
+def validation_answer(study: str, validation_study: str, settings: ValidationSettings, best: ValidatedAnswer | None,
+                      parent_trials: list[FrozenTrial], trials: list[FrozenTrial],
+                      members: Mapping[str, Sequence[Mapping[str, Any]]], counts: dict[str, int]) -> ValidationAnswer:
+    """The validation of ``study`` from its trials and its validation study's ``trials``.
+
+    ``members`` are the scale-up members by φ as the validation study saved them
+    (:func:`scaling_search.validation.validation_plan.member_records`), ``counts`` its trials by state.
+    """
+    fidelity = fidelity_answer(parent_trials, trials, None if best is None else best.trained.candidate)
+    scale_up = scale_up_answer(trials, members)
+    return ValidationAnswer(study, validation_study, settings, best, fidelity, scale_up, counts,
+                            paragraph(settings, fidelity, scale_up))
+
+
+def fidelity_answer(parent_trials: list[FrozenTrial], trials: list[FrozenTrial], answer_candidate: str | None
+                    ) -> FidelityAnswer | None:
+    """Proxy against long scores of the fidelity runs (None when there are none): ρ, τ, winners, one row each.
+
+    ``answer_candidate`` is the candidate the study's answer trained, whose long rank is reported.
+    """
     runs = stage_runs(trials, FIDELITY)
     if not runs:
         return None
@@ -108,36 +458,37 @@ def fidelity_answer(parent_trials: list[FrozenTrial], trials: list[FrozenTrial],
             proxy_rank = found.candidates.index(name) + 1
             long_rank = 1 + sum(score > found.long[proxy_rank - 1] for score in found.long)
         proxy_values = proxy.get(name, [])
-        rows.append({"candidate": name, "kind": entry.kind, **coefficient_fields(entry.coefficients),
-                     "proxy_score": float(np.mean(proxy_values)) if proxy_values else None,
-                     "proxy_seeds": len(proxy_values), **prefixed("long_", entry.summary()),
-                     "proxy_rank": proxy_rank, "long_rank": long_rank, "macs": entry.attrs["macs"],
-                     "measured_ratio": entry.attrs["cost_ratio"], "on_constraint": entry.attrs["matched"],
-                     "resolution": entry.attrs["resolution"]})
-    rows.sort(key=lambda row: (row["proxy_rank"] is None, row["proxy_rank"] or 0))
+        alpha, beta, gamma = entry.coefficients
+        rows.append(FidelityRow(name, entry.kind, alpha, beta, gamma,
+                                float(np.mean(proxy_values)) if proxy_values else None, len(proxy_values),
+                                entry.summary(), proxy_rank, long_rank, entry.attrs["macs"], entry.attrs["cost_ratio"],
+                                entry.attrs["matched"], entry.attrs["resolution"]))
+    rows.sort(key=lambda row: (row.proxy_rank is None, row.proxy_rank or 0))
     some = next(iter(runs.values())).attrs
-    answer: dict[str, Any] = {"epochs": some[PLANNED_EPOCHS], "base_resolution": some[PLANNED_BASE_RESOLUTION],
-                              "candidates": rows, "left_out": [row["candidate"] for row in rows
-                                                               if row["proxy_rank"] is None]}
+    epochs, base_resolution = some[PLANNED_EPOCHS], some[PLANNED_BASE_RESOLUTION]
+    left_out = tuple(row.candidate for row in rows if row.proxy_rank is None)
     if found is None:
-        answer["sentence"] = ("Proxy and long ranks cannot be compared: fewer than 2 candidates have every long run "
+        return FidelityAnswer(epochs, base_resolution, tuple(rows), left_out,
+                              "Proxy and long ranks cannot be compared: fewer than 2 candidates have every long run "
                               "complete and a proxy score.")
-        return answer
-    answer["rank_fidelity"] = found.to_dict()
-    answer["sentence"] = found.sentence()
     winner = runs[found.long_winner]
-    answer["long_winner"] = {"candidate": found.long_winner, **winner.summary()}
+    flip = None
     if found.long_winner != found.proxy_winner:
-        flip = compare(winner, runs[found.proxy_winner], found.long_winner, found.proxy_winner)
-        answer["long_winner"]["against_proxy_winner"] = comparison_record(flip)
-    if best is not None and best["trained"]["candidate"] in found.candidates:
-        answer["answer_long_rank"] = next(row["long_rank"] for row in rows
-                                          if row["candidate"] == best["trained"]["candidate"])
-    return answer
+        against = compare(winner, runs[found.proxy_winner], found.long_winner, found.proxy_winner)
+        flip = JudgedComparison(against, against.sentence())
+    answer_long_rank = None
+    if answer_candidate is not None and answer_candidate in found.candidates:
+        answer_long_rank = next(row.long_rank for row in rows if row.candidate == answer_candidate)
+    return FidelityAnswer(epochs, base_resolution, tuple(rows), left_out, found.sentence(), found,
+                          LongWinner(found.long_winner, winner.summary(), flip), answer_long_rank)
 
 
-def scale_up_answer(trials: list[FrozenTrial], members: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Per φ: each member's accuracy with its interval and cost, and the study member against each other member."""
+def scale_up_answer(trials: list[FrozenTrial], members: Mapping[str, Sequence[Mapping[str, Any]]]
+                    ) -> tuple[ScaleUpCheck, ...]:
+    """Per φ: each member's accuracy with its interval and cost, and the study member against each other member.
+
+    ``members`` maps each φ (as text) to its members as saved with the validation study.
+    """
     found = []
     for phi_text, records in sorted(members.items(), key=lambda item: float(item[0])):
         phi = float(phi_text)
@@ -147,78 +498,62 @@ def scale_up_answer(trials: list[FrozenTrial], members: dict[str, list[dict[str,
         rows = []
         for record in records:
             entry = runs.get(record["candidate"])
-            summary = entry.summary() if entry else {"score": None, "ci95": None, "n_seeds": 0, "n_failed": 0}
-            rows.append({"kind": record["kind"], "candidate": record["candidate"],
-                         **coefficient_fields(tuple(record["coefficients"])), "macs": record["macs"],
-                         "cost_ratio": record["cost_ratio"], "matched": record["matched"],
-                         "resolution": record["proxy_resolution"], "cost_resolution": record["cost_resolution"],
-                         **summary})
-        found.append({"phi": phi, "members": rows, "comparisons": member_comparisons(rows, runs)})
-    return found
+            alpha, beta, gamma = record["coefficients"]
+            rows.append(MemberResult(record["kind"], record["candidate"], alpha, beta, gamma, record["macs"],
+                                     record["cost_ratio"], record["matched"], record["proxy_resolution"],
+                                     record["cost_resolution"], entry.summary() if entry else NO_RUNS))
+        found.append(ScaleUpCheck(phi, tuple(rows), member_comparisons(rows, runs)))
+    return tuple(found)
 
 
-def member_comparisons(rows: list[dict[str, Any]], runs: dict[str, Runs]) -> list[dict[str, Any]]:
+def member_comparisons(rows: list[MemberResult], runs: dict[str, Runs]) -> tuple[MemberComparison, ...]:
     """The study member against every other member that ran, each flagged when not matched in cost."""
     study = rows[0]
-    mine = runs.get(study["candidate"])
+    mine = runs.get(study.candidate)
     if mine is None or not mine.scores or mine.failed:
-        return []
+        return ()
     found = []
     for row in rows[1:]:
-        other = runs.get(row["candidate"])
-        if other is None or not other.scores or row["candidate"] == study["candidate"]:
+        other = runs.get(row.candidate)
+        if other is None or not other.scores or row.candidate == study.candidate:
             continue
-        record = comparison_record(compare(mine, other, "study", row["kind"]))
-        record.update(against=row["kind"], matched=row["matched"], cost_ratio=row["cost_ratio"],
-                      other_failed=other.failed)
-        if not row["matched"]:
-            record["sentence"] = (f"not matched in cost ({row['cost_ratio']:.2f}× the study member's MACs), so not "
-                                  f"a like-for-like comparison: {record['sentence']}")
-        found.append(record)
-    return found
+        comparison = compare(mine, other, "study", row.kind)
+        sentence = comparison.sentence()
+        if not row.matched:
+            sentence = (f"not matched in cost ({row.cost_ratio:.2f}× the study member's MACs), so not "
+                        f"a like-for-like comparison: {sentence}")
+        found.append(MemberComparison(comparison, sentence, row.kind, row.matched, row.cost_ratio, other.failed))
+    return tuple(found)
 
 
-def comparison_record(comparison: Comparison) -> dict[str, Any]:
-    return comparison.to_dict() | {"sentence": comparison.sentence()}
-
-
-def coefficient_fields(coefficients: tuple[float, ...]) -> dict[str, float]:
-    return dict(zip(("alpha", "beta", "gamma"), coefficients, strict=True))
-
-
-def prefixed(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
-    return {f"{prefix}{name}": value for name, value in values.items()}
-
-
-def paragraph(validation: dict[str, Any]) -> str:
+def paragraph(settings: ValidationSettings, fidelity: FidelityAnswer | None, scale_up: Sequence[ScaleUpCheck]) -> str:
     """The validation's findings in plain words: what holds, what does not, at what budget."""
     parts = []
-    fidelity = validation.get("fidelity")
     if fidelity:
-        count = len(fidelity["candidates"])
-        parts.append(f"Rank fidelity ({count} networks retrained for {fidelity['epochs']} epochs, "
-                     f"{validation['settings']['epochs_factor']:g}× the study's, on fresh seeds): "
-                     f"{fidelity['sentence']}")
-        flip = fidelity.get("long_winner", {}).get("against_proxy_winner")
+        count = len(fidelity.candidates)
+        parts.append(f"Rank fidelity ({count} networks retrained for {fidelity.epochs} epochs, "
+                     f"{settings.options.epochs_factor:g}× the study's, on fresh seeds): "
+                     f"{fidelity.sentence}")
+        flip = None if fidelity.long_winner is None else fidelity.long_winner.against_proxy_winner
         if flip:
-            parts.append(f"The long runs' winner against the proxy's: {flip['sentence']}")
-    for check in validation.get("scale_up", []):
+            parts.append(f"The long runs' winner against the proxy's: {flip.sentence}")
+    for check in scale_up:
         beats, loses, unresolved, unmatched = [], [], [], []
-        for comparison in check["comparisons"]:
-            if not comparison["matched"]:
-                unmatched.append(f"{comparison['against']} ({comparison['cost_ratio']:.2f}× the cost)")
-            elif not comparison["resolved"]:
-                unresolved.append(comparison["against"])
-            elif comparison["difference"] > 0:
-                beats.append(comparison["against"])
+        for comparison in check.comparisons:
+            if not comparison.matched:
+                unmatched.append(f"{comparison.against} ({comparison.cost_ratio:.2f}× the cost)")
+            elif not comparison.comparison.resolved:
+                unresolved.append(comparison.against)
+            elif comparison.comparison.difference > 0:
+                beats.append(comparison.against)
             else:
-                loses.append(comparison["against"])
+                loses.append(comparison.against)
         said = [f"beat {', '.join(beats)} (resolved)"] if beats else []
         said += [f"lose to {', '.join(loses)} (resolved)"] if loses else []
         said += [f"cannot be told apart from {', '.join(unresolved)} at this budget (not resolved, which is not "
                  "tied)"] if unresolved else []
-        epochs = validation["settings"]["scale_up_epochs"]
-        head = (f"Scaled up to φ = {check['phi']:g} ({epochs} epoch{'s' if epochs != 1 else ''}, members matched in "
+        epochs = settings.scale_up_epochs
+        head = (f"Scaled up to φ = {check.phi:g} ({epochs} epoch{'s' if epochs != 1 else ''}, members matched in "
                 "cost at the cost scale)")
         if not said:
             parts.append(f"{head}: no member could be compared (the study member or the others did not complete).")

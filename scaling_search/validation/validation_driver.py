@@ -15,7 +15,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -47,7 +46,12 @@ from scaling_search.study.study_base import check_base
 from scaling_search.support.cache import write_atomic
 from scaling_search.support.progress import count_lines
 from scaling_search.validation.options import ValidationOptions, scaled_epochs, validation_study_name
-from scaling_search.validation.validation_answer import fidelity_answer, paragraph, scale_up_answer
+from scaling_search.validation.validation_answer import (
+    ValidatedAnswer,
+    ValidationAnswer,
+    ValidationSettings,
+    validation_answer,
+)
 from scaling_search.validation.validation_plan import (
     ValidationRun,
     fidelity_plan,
@@ -62,18 +66,20 @@ VALIDATION_FILE = "validation.json"
 
 @dataclass(frozen=True)
 class ValidationOutcome:
-    """What a validation came to. ``validation`` is validation.json's content (see :func:`validation_result`).
+    """What a validation came to. ``validation`` is what validation.json holds (see :func:`validation_result`).
 
     Example:
-        >>> outcome = ValidationOutcome("c10", "c10.validate", {"fidelity": None, "scale_up": []},
-        ...                             {"complete": 0}, [], False, False, None)
-        >>> outcome.validation_study, outcome.trained
-        ('c10.validate', False)
+        >>> from scaling_search.validation.validation_answer import ValidationSettings
+        >>> settings = ValidationSettings.of(ValidationOptions(), 2, "synthetic", None)
+        >>> answer = ValidationAnswer("c10", "c10.validate", settings, None, None, (), {"complete": 0}, "")
+        >>> outcome = ValidationOutcome("c10", "c10.validate", answer, {"complete": 0}, [], False, False, None)
+        >>> outcome.validation_study, outcome.trained, outcome.validation.fidelity
+        ('c10.validate', False, None)
     """
 
     study: str
     validation_study: str
-    validation: dict[str, Any]
+    validation: ValidationAnswer
     counts: dict[str, int]
     failures: list[str]
     interrupted: bool
@@ -96,7 +102,7 @@ def validate_study(study: str, options: ValidationOptions | None = None, *, stud
 
         >>> from scaling_search.validation.options import ValidationOptions
         >>> outcome = validate_study("synthetic-phi1-grid", ValidationOptions(top=3))  # doctest: +SKIP
-        >>> outcome.validation["fidelity"]["rank_fidelity"]["spearman"]  # doctest: +SKIP
+        >>> outcome.validation.fidelity.rank_fidelity.spearman  # doctest: +SKIP
         0.8
     """
     log = log or (lambda line: None)
@@ -241,28 +247,18 @@ def plan_line(study: str, missing: list[ValidationRun], options: ValidationOptio
             f"({options.seeds} fresh seeds each)")
 
 
-def validation_result(parent: optuna.Study, validation: optuna.Study, definition: StudyDefinition) -> dict[str, Any]:
-    """validation.json's content, from the study's trials and its validation study's trials."""
+def validation_result(parent: optuna.Study, validation: optuna.Study, definition: StudyDefinition
+                      ) -> ValidationAnswer:
+    """What validation.json holds, from the study's trials and its validation study's trials."""
     parent_trials = parent.get_trials(deepcopy=False)
     trials = validation.get_trials(deepcopy=False)
     options = ValidationOptions.from_dict(validation.user_attrs.get("options", {}))
     best = study_answer(parent_trials, definition, study_classes(parent))
     assert definition.epochs is not None
-    result: dict[str, Any] = {
-        "study": parent.study_name, "validation_study": validation.study_name,
-        "settings": options.to_dict() | {"study_epochs": definition.epochs,
-                                         "long_epochs": scaled_epochs(definition.epochs, options.epochs_factor or 1),
-                                         "scale_up_epochs": scaled_epochs(definition.epochs,
-                                                                          options.scale_up_epochs_factor or 1),
-                                         "dataset": definition.dataset,
-                                         "max_train_images": definition.max_train_images},
-        "best": None if best is None else {name: best[name] for name in ("alpha", "beta", "gamma", "phi", "trained")},
-        "fidelity": fidelity_answer(parent_trials, trials, best),
-        "scale_up": scale_up_answer(trials, validation.user_attrs.get("members", {})),
-        "counts": counts(trials),
-    }
-    result["paragraph"] = paragraph(result)
-    return result
+    settings = ValidationSettings.of(options, definition.epochs, definition.dataset, definition.max_train_images)
+    return validation_answer(parent.study_name, validation.study_name, settings,
+                             None if best is None else ValidatedAnswer.from_json(best), parent_trials, trials,
+                             validation.user_attrs.get("members", {}), counts(trials))
 
 
 def finish(parent: optuna.Study, validation: optuna.Study, definition: StudyDefinition, *, trained: bool,
@@ -270,7 +266,7 @@ def finish(parent: optuna.Study, validation: optuna.Study, definition: StudyDefi
     """Write validation.json into the study's folder and say what the validation came to."""
     result = validation_result(parent, validation, definition)
     path = definition.study_dir() / VALIDATION_FILE
-    write_atomic(path, (json.dumps(result, indent=2) + "\n").encode())
+    write_atomic(path, (json.dumps(result.to_json(), indent=2) + "\n").encode())
     trials = validation.get_trials(deepcopy=False)
     return ValidationOutcome(parent.study_name, validation.study_name, result, counts(trials), failure_lines(trials),
                              interrupted, trained, path)
