@@ -26,7 +26,7 @@ from scaling_search.search.console import progress_printer
 from scaling_search.search.results import stage_trials
 from scaling_search.search.search_plan import grid_spec
 from scaling_search.search.tpe import tpe_suggester
-from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.definition import ResolvedDefinition
 from scaling_search.study.storage import OBJECTIVE, space_from_bounds
 
 TUNE_ENVIRONMENT = {
@@ -50,7 +50,7 @@ def temporary_environment(values: dict[str, str]) -> Iterator[None]:
             os.environ.pop(name, None)
 
 
-def execute(study: optuna.Study, definition: StudyDefinition, data: ImageData, counter: Counter,
+def execute(study: optuna.Study, definition: ResolvedDefinition, data: ImageData, counter: Counter,
             trainable: Callable[..., None], log: Callable[[str], None], stage: str | None = "search") -> bool:
     """Run the study's WAITING trials (and, in a TPE study's search, new TPE trials) on Ray Tune.
 

@@ -21,8 +21,9 @@ from optuna.trial import FrozenTrial, TrialState
 from scaling_search.compat.optuna import requeue, set_metric_name, storage_id
 from scaling_search.errors import InputError
 from scaling_search.search.search_plan import PlannedTrial, candidate_id
-from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
 from scaling_search.study.location import sqlite_path
+from scaling_search.study.sizing import resolve_for_device
 
 OBJECTIVE = "val_acc"
 """What a study maximises: a candidate's final validation accuracy."""
@@ -117,7 +118,7 @@ def find_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study 
         raise StorageError(f"cannot read study {name!r}: {str(err).splitlines()[0]}") from None
 
 
-def create_study(storage: optuna.storages.BaseStorage, definition: StudyDefinition) -> optuna.Study:
+def create_study(storage: optuna.storages.BaseStorage, definition: ResolvedDefinition) -> optuna.Study:
     """A new study maximising :data:`OBJECTIVE`, named so, with the definition that made it."""
     study = optuna.create_study(study_name=definition.study, storage=storage, direction="maximize")
     set_metric_name(study, OBJECTIVE)
@@ -125,11 +126,15 @@ def create_study(storage: optuna.storages.BaseStorage, definition: StudyDefiniti
     return study
 
 
-def saved_definition(study: optuna.Study) -> StudyDefinition | None:
+def saved_definition(study: optuna.Study) -> ResolvedDefinition | None:
+    """The definition the study was made with (resolved for its device when it started); None when it has none."""
     from scaling_search.study.study_file import from_mapping
 
     saved = study.user_attrs.get("definition")
-    return from_mapping(saved) if isinstance(saved, dict) else None
+    if not isinstance(saved, dict):
+        return None
+    definition = from_mapping(saved)
+    return resolve_for_device(definition, gpus=1.0 if definition.device == "cuda" else 0.0)
 
 
 def distributions(definition: StudyDefinition, plan: list[PlannedTrial]) -> dict[str, Any]:
