@@ -11,7 +11,6 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import optuna
 from ray import tune
@@ -20,7 +19,7 @@ from ray.tune.schedulers import ASHAScheduler
 from scaling_search.counting.counter import Counter
 from scaling_search.data.dataset import ImageData
 from scaling_search.execution.searcher import RetryRecorder, StudySearcher
-from scaling_search.execution.trainable import PLANNED_BASE_RESOLUTION, PLANNED_EPOCHS, TrialSettings
+from scaling_search.execution.trainable import PLANNED_BASE_RESOLUTION, PLANNED_EPOCHS, TrialConfig, TrialSettings
 from scaling_search.models.scaling import compound_layout
 from scaling_search.search.console import progress_printer
 from scaling_search.search.results import stage_trials
@@ -66,15 +65,15 @@ def execute(study: optuna.Study, definition: ResolvedDefinition, data: ImageData
     sampling = definition.strategy == "tpe" and stage == "search"
     suggest_new = tpe_suggester(spec, counter, definition.trials) if sampling else None
 
-    def config_for(trial: optuna.Trial) -> dict[str, Any]:
+    def config_for(trial: optuna.Trial) -> TrialConfig:
         params = trial.params
         attrs = trial.user_attrs
         phi = float(attrs.get("phi", definition.phi))
         layout = compound_layout(params["alpha"], params["beta"], params["gamma"], phi,
                                  int(attrs.get(PLANNED_BASE_RESOLUTION, definition.base_resolution)), data.num_classes,
                                  base=spec.base)
-        return {"number": trial.number, "seed": params["seed"], "layout": layout.to_dict(),
-                "epochs": attrs.get(PLANNED_EPOCHS)}
+        return TrialConfig(number=trial.number, seed=params["seed"], layout=layout.to_dict(),
+                           planned_epochs=attrs.get(PLANNED_EPOCHS))
 
     trials = study.get_trials(deepcopy=False)
     trials = trials if stage is None else stage_trials(trials, stage)
