@@ -36,6 +36,7 @@ from scaling_search.search.answer import answer_plateau, stage_spec, study_answe
 from scaling_search.search.results import candidate_table, contenders, on_constraint, trial_rows
 from scaling_search.search.search_plan import grid_spec
 from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.session import study_classes, study_definition
 from scaling_search.support.publish import publish
 
 FORMATS = ("md", "csv", "tex")
@@ -139,14 +140,12 @@ def write_table(folder: Path, name: str, frame: pd.DataFrame, formats: dict[str,
 
 
 def load_report_study(storage_url: str, name: str) -> tuple[optuna.Study, StudyDefinition]:
-    from scaling_search.study.storage import find_study, open_storage, saved_definition
+    from scaling_search.study.storage import find_study, open_storage
 
     study = find_study(open_storage(storage_url, must_exist=True), name)
     if study is None:
         raise ReportError(f"no study named {name!r} in {storage_url}")
-    definition = saved_definition(study)
-    if definition is None:
-        raise ReportError(f"study {name!r} was not made by scaling-search run (no saved definition)")
+    definition = study_definition(study)
     trials = study.get_trials(deepcopy=False)
     if not trials:
         raise ReportError(f"study {name!r} has no trials yet")
@@ -163,7 +162,7 @@ def study_report(study: optuna.Study, definition: StudyDefinition, out: Path, wa
     ``validation`` (:func:`scaling_search.validation.validation_result`) adds the "Does the answer hold?" section.
     """
     trials = study.get_trials(deepcopy=False)
-    classes = int(study.user_attrs.get("num_classes", definition.cost_classes))
+    classes = study_classes(study)
     grid = grid_spec(definition, classes)
     best = study_answer(trials, definition, classes)
     table = with_plateaus(coefficient_table(trials, paper=grid.paper_point is not None), grid)
