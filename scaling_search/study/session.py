@@ -89,7 +89,7 @@ class StudySession:
     def made_study(self, name: str) -> tuple[optuna.Study, ResolvedDefinition]:
         """The study ``name`` and the definition it was made with; InputError when there is no such study or
         ``scaling-search run`` did not make it."""
-        study = self.find(name)
+        study = find_study(self.storage, name)
         if study is None:
             raise InputError(f"no study named {name!r} in {redact(self.url)}")
         return study, study_definition(study)
