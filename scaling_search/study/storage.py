@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.distributions import FloatDistribution, IntDistribution
+from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from scaling_search.compat.optuna import requeue, set_metric_name, storage_id
@@ -137,9 +137,10 @@ def saved_definition(study: optuna.Study) -> ResolvedDefinition | None:
     return resolve_for_device(definition, gpus=1.0 if definition.device == "cuda" else 0.0)
 
 
-def distributions(definition: StudyDefinition, plan: list[PlannedTrial]) -> dict[str, Any]:
+def distributions(definition: StudyDefinition, plan: list[PlannedTrial]
+                  ) -> dict[str, FloatDistribution | IntDistribution]:
     """Fixed search-space distributions wide enough for the ranges and every planned point."""
-    space: dict[str, Any] = {}
+    space: dict[str, FloatDistribution | IntDistribution] = {}
     for index, name in enumerate(("alpha", "beta", "gamma")):
         low, high = getattr(definition, f"{name}_range")
         values = [p.candidate.coefficients[index] for p in plan] + [low, high]
@@ -153,13 +154,14 @@ def space_bounds(definition: StudyDefinition, plan: list[PlannedTrial]) -> dict[
     return {name: [dist.low, dist.high] for name, dist in distributions(definition, plan).items()}
 
 
-def space_from_bounds(bounds: dict[str, list[float]]) -> dict[str, Any]:
-    """The distributions :func:`space_bounds` saved."""
+def space_from_bounds(bounds: dict[str, list[float]]) -> dict[str, BaseDistribution]:
+    """The distributions :func:`space_bounds` saved (what ``study.ask`` takes)."""
     return {name: (IntDistribution if name == "seed" else FloatDistribution)(*values)
             for name, values in bounds.items()}
 
 
 def candidate_attrs(planned: PlannedTrial) -> dict[str, Any]:
+    """The user attributes of a planned trial (as Optuna takes them): its key and stage, and its candidate's costs."""
     c = planned.candidate
     return {
         "key": planned.key,
