@@ -32,7 +32,7 @@ IN_MEMORY_STORAGE = ("sqlite://", "sqlite:///:memory:")
 
 @dataclass(frozen=True)
 class StudyDefinition:
-    """Everything a search needs. ``None`` means "sized to the device at run time".
+    """Everything a search needs. ``None`` means "sized to the device at run time" (:class:`ResolvedDefinition`).
 
     A definition checks itself when it is built: a value it cannot take raises
     :class:`~scaling_search.errors.InputError` naming the option.
