@@ -100,7 +100,7 @@ class StudySession:
         if self.resume and not found:
             raise InputError(f"{where} has no {what} to resume; start it without --resume")
         if not self.resume and found and left:
-            raise InputError(f"{what} has {left}; continue it with --resume")
+            raise InputError(f"{what} in {where} has {left}; continue it with --resume")
 
     def connect(self, definition: StudyDefinition) -> ResolvedDefinition:
         """Connect Ray; ``definition`` resolved for the cluster's GPUs (unless it is resolved already), once the

@@ -110,6 +110,6 @@ def test_the_session_refuses_a_second_driver_and_a_resume_of_nothing(tmp_path):
             session.check_resume("study 's'", "'db'", found=False)
         session.check_resume("study 's'", "'db'", found=True, left="3 unfinished trials")  # --resume goes on
     with study_session(url, "s") as fresh:
-        with pytest.raises(InputError, match=r"^study 's' has 3 unfinished trials; continue it with --resume$"):
+        with pytest.raises(InputError, match=r"^study 's' in 'db' has 3 unfinished trials; continue it with --resume$"):
             fresh.check_resume("study 's'", "'db'", found=True, left="3 unfinished trials")
         fresh.check_resume("study 's'", "'db'", found=False)  # a new one starts
