@@ -109,9 +109,9 @@ def test_fidelity_takes_the_top_k_contenders_then_the_papers_point_on_fresh_seed
     spec = grid_spec(definition(), CLASSES)
     rows = fidelity_rows(study.get_trials(), spec, top=2)
     assert list(rows["candidate"]) == [candidate_id(WINNER), candidate_id(RUNNER_UP), candidate_id(PAPER)]
-    plan = fidelity_plan(rows, spec, seeds=2, epochs=8, long_resolution=48)
+    plan = fidelity_plan(rows, spec, seeds=2, planned_epochs=8, long_resolution=48)
     assert len(plan) == 6 and {run.seed for run in plan} == set(SEEDS)
-    assert {run.epochs for run in plan} == {8} and {run.base_resolution for run in plan} == {48}
+    assert {run.planned_epochs for run in plan} == {8} and {run.base_resolution for run in plan} == {48}
     assert plan[0].key == f"fidelity/{candidate_id(WINNER)}/seed{SEEDS[0]}" and len({r.key for r in plan}) == 6
     assert plan[0].resolution == 53  # 48 px scaled by gamma 1.1 at phi 1, the network the long run trains
     assert plan[0].attrs()[PLANNED_EPOCHS] == 8 and plan[0].attrs()[PLANNED_BASE_RESOLUTION] == 48
@@ -127,18 +127,18 @@ def test_scale_up_members_match_in_cost_and_a_member_equal_to_another_trains_onc
     for member in members:
         if member.kind != "paper":
             assert member.matched and abs(member.cost_ratio - 1) <= spec.tolerance
-    plan = scale_up_plan(members, spec, seeds=2, epochs=2)
+    plan = scale_up_plan(members, spec, seeds=2, planned_epochs=2)
     assert len(plan) == 10 and {run.phi for run in plan} == {2.0}
     assert all(run.key.startswith("scaleup/phi2/") for run in plan)
     same = members_at(spec, PAPER, (2.0,), analytic_counts)[2.0]  # the study's answer is the paper's point
-    assert len(scale_up_plan(same, spec, seeds=2, epochs=2)) == 8
+    assert len(scale_up_plan(same, spec, seeds=2, planned_epochs=2)) == 8
     records = member_records(same)
     assert records[0]["candidate"] == records[1]["candidate"] == candidate_id(PAPER)
 
 
 def test_the_search_space_grows_to_hold_every_planned_value():
     spec = grid_spec(definition(), CLASSES)
-    plan = scale_up_plan(members_at(spec, WINNER, (2.0,), analytic_counts)[2.0], spec, seeds=2, epochs=2)
+    plan = scale_up_plan(members_at(spec, WINNER, (2.0,), analytic_counts)[2.0], spec, seeds=2, planned_epochs=2)
     bounds = space_holding({"alpha": [1.0, 1.2]}, plan)
     for index, name in enumerate(("alpha", "beta", "gamma")):
         low, high = bounds[name]

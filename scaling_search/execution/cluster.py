@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from scaling_search.errors import InputError
-from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
 from scaling_search.study.sizing import resolve_for_device
 
 
@@ -96,7 +96,7 @@ def cluster_gpus(ray: Any) -> float:
     return float(ray.cluster_resources().get("GPU", 0))
 
 
-def check_cluster(ray: Any, definition: StudyDefinition) -> None:
+def check_cluster(ray: Any, definition: ResolvedDefinition) -> None:
     """Refuse what the running Ray cluster could never schedule: CUDA trials without a GPU, oversized trials."""
     if definition.device.startswith("cuda") and cluster_gpus(ray) == 0:
         raise InputError("--device cuda but the Ray cluster has no GPU")
@@ -108,9 +108,8 @@ def largest_node_cpus(ray: Any) -> float:
     return max((node["Resources"].get("CPU", 0.0) for node in ray.nodes() if node.get("Alive")), default=0.0)
 
 
-def check_trial_fits(definition: StudyDefinition, node_cpus: float) -> None:
+def check_trial_fits(definition: ResolvedDefinition, node_cpus: float) -> None:
     """A trial asking for more CPUs than any node has would wait forever; say so instead."""
-    assert definition.cpus_per_trial is not None, "resolve the definition for the device first"
     if definition.cpus_per_trial > node_cpus:
         raise InputError(f"cpus-per-trial {definition.cpus_per_trial:g} is more than the {node_cpus:g} CPUs of the "
                          "largest Ray node, so no trial could start; ask for fewer")

@@ -12,9 +12,10 @@ import json
 import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import optuna
+from optuna.distributions import BaseDistribution
 from optuna.trial import TrialState
 from ray.tune import Callback
 from ray.tune.search import Searcher
@@ -27,13 +28,37 @@ from scaling_search.compat.optuna import (
     storage_id,
     trial_number,
 )
-from scaling_search.execution.trainable import PROXY_RESULT
+from scaling_search.execution.trainable import PROXY_RESULT, TrialConfig
 from scaling_search.search.console import Progress
 from scaling_search.search.results import VAL_CORRECT
 from scaling_search.study.storage import OBJECTIVE
 
+
+class TrialOutcome(TypedDict, total=False):
+    """What became of a trial: the worker's whole ProxyResult (:mod:`scaling_search.training.proxy`, as JSON, with
+    where it ran), or what the driver saw of a worker that died or a trial the scheduler stopped."""
+
+    status: str  # always set
+    reason: str | None
+    val_acc: float | None
+    best_val_acc: float | None
+    test_acc: float | None
+    epochs: int | None
+    wall_s: float
+    img_per_s: float | None
+    peak_mem_mb: float | None
+    step_mode: str | None
+    device: str
+    hardware: str
+    node_id: str | None
+    train_loss_curve: list[float]
+    val_curve: list[float]
+    val_correct: str | None
+
+
 RESULT_ATTRS = ("status", "reason", "val_acc", "best_val_acc", "test_acc", "epochs", "wall_s", "img_per_s",
                 "peak_mem_mb", "step_mode", "device", "hardware", "node_id", "train_loss_curve", "val_curve")
+"""The outcome's fields a trial keeps as user attributes."""
 
 
 class StudySearcher(Searcher):
@@ -42,9 +67,9 @@ class StudySearcher(Searcher):
     def __init__(
         self,
         study: optuna.Study,
-        space: dict[str, Any],
+        space: dict[str, BaseDistribution],
         suggest_new: Callable[[optuna.Study], optuna.Trial | None] | None,
-        config_for: Callable[[optuna.Trial], dict[str, Any]],
+        config_for: Callable[[optuna.Trial], TrialConfig],
         on_change: Callable[[Progress], None] = lambda progress: None,
     ) -> None:
         super().__init__(metric=OBJECTIVE, mode="max")
@@ -57,7 +82,8 @@ class StudySearcher(Searcher):
         self.progress = Progress()
         self.crashes: dict[str, tuple[int, str]] = {}  # Tune trial id → (retries, last error line)
 
-    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+    def suggest(self, trial_id: str) -> TrialConfig | str | None:
+        """The next trial's config, or ``Searcher.FINISHED`` when the study has nothing more to hand out."""
         waiting = self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
         if waiting:
             trial = self.study.ask(fixed_distributions=self.space)
@@ -99,7 +125,7 @@ class StudySearcher(Searcher):
             self.study.tell(number, state=TrialState.FAIL)
         self._count(optuna_id, status, outcome, time.monotonic() - started)
 
-    def _count(self, optuna_id: int, status: str, outcome: dict[str, Any], duration: float) -> None:
+    def _count(self, optuna_id: int, status: str, outcome: TrialOutcome, duration: float) -> None:
         progress = self.progress
         progress.running = len(self.live)
         progress.durations.append(duration)
@@ -129,14 +155,14 @@ class RetryRecorder(Callback):
                                                  lines[-1] if lines else "the worker died")
 
 
-def _outcome(result: dict[str, Any] | None, error: bool, crash: tuple[int, str] | None) -> dict[str, Any]:
+def _outcome(result: dict[str, Any] | None, error: bool, crash: tuple[int, str] | None) -> TrialOutcome:
     """What happened to a trial, from Tune's last result."""
     if error or result is None:
         retries, last_error = crash or (0, "")
         detail = f": {last_error}" if last_error else ""
         return {"status": "failed", "reason": f"the worker process died ({retries} retries){detail}"}
     if PROXY_RESULT in result:
-        outcome = json.loads(result[PROXY_RESULT])
+        outcome = cast(TrialOutcome, json.loads(result[PROXY_RESULT]))
         if outcome.get("status") == "ok" and outcome.get("val_acc") is None:
             outcome.update(status="failed", reason="finished without a validation accuracy")
         return outcome

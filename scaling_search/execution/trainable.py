@@ -13,7 +13,7 @@ import os
 import platform
 import traceback
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypedDict
 
 from scaling_search.data.dataset import ImageData
 from scaling_search.models.scaling import Layout
@@ -22,10 +22,20 @@ from scaling_search.training.recipe import Budget, Recipe
 PROXY_RESULT = "proxy_result"
 """Key of the final report: the whole ProxyResult as JSON."""
 PLANNED_EPOCHS = "planned_epochs"
-"""A trial attribute: the epochs this trial trains for, when not the study's (a validation run's longer budget).
-Not ``epochs``, which a finished trial's result sets to the epochs it actually ran."""
+"""The epochs a trial trains for when not the study's (a validation run's longer budget): the name of the planned
+run's field, of its trial attribute and of its :class:`TrialConfig` key. Not ``epochs``, which a finished trial's
+result sets to the epochs it actually ran."""
 PLANNED_BASE_RESOLUTION = "base_resolution"
 """A trial attribute: the base resolution its network is scaled from, when not the study's."""
+
+
+class TrialConfig(TypedDict):
+    """What Ray Tune hands one trial: its Optuna number, seed and network, and its own epochs (None: the study's)."""
+
+    number: int
+    seed: int
+    layout: dict[str, Any]  # Layout.to_dict()
+    planned_epochs: int | None
 
 
 @dataclass(frozen=True)
@@ -38,8 +48,8 @@ class TrialSettings:
     use_gpu: bool
 
 
-def run_trial(config: dict[str, Any], data: ImageData, settings: TrialSettings) -> None:
-    """Train ``config["layout"]`` on ``config["seed"]``, for ``config["epochs"]`` when the trial sets its own
+def run_trial(config: TrialConfig, data: ImageData, settings: TrialSettings) -> None:
+    """Train ``config["layout"]`` on ``config["seed"]``, for ``config["planned_epochs"]`` when the trial sets its own
     (a validation run's longer budget), else the study's ``settings.budget``."""
     from ray import tune
 
@@ -52,8 +62,8 @@ def run_trial(config: dict[str, Any], data: ImageData, settings: TrialSettings) 
     try:
         layout = Layout.from_dict(config["layout"])
         device = "cuda" if settings.use_gpu else "cpu"
-        budget = settings.budget if config.get("epochs") is None else replace(settings.budget,
-                                                                              epochs=int(config["epochs"]))
+        planned_epochs = config["planned_epochs"]
+        budget = settings.budget if planned_epochs is None else replace(settings.budget, epochs=int(planned_epochs))
         result = train_proxy(layout, data, budget, settings.recipe, seed=int(config["seed"]),
                              device=device, report=report, threads=settings.threads).to_dict()
     except Exception as err:  # a candidate that cannot even be built is a failed trial, not a retry

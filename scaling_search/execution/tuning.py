@@ -11,7 +11,6 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import optuna
 from ray import tune
@@ -20,13 +19,13 @@ from ray.tune.schedulers import ASHAScheduler
 from scaling_search.counting.counter import Counter
 from scaling_search.data.dataset import ImageData
 from scaling_search.execution.searcher import RetryRecorder, StudySearcher
-from scaling_search.execution.trainable import PLANNED_BASE_RESOLUTION, PLANNED_EPOCHS, TrialSettings
+from scaling_search.execution.trainable import PLANNED_BASE_RESOLUTION, PLANNED_EPOCHS, TrialConfig, TrialSettings
 from scaling_search.models.scaling import compound_layout
 from scaling_search.search.console import progress_printer
 from scaling_search.search.results import stage_trials
 from scaling_search.search.search_plan import grid_spec
 from scaling_search.search.tpe import tpe_suggester
-from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.definition import ResolvedDefinition
 from scaling_search.study.storage import OBJECTIVE, space_from_bounds
 
 TUNE_ENVIRONMENT = {
@@ -50,7 +49,7 @@ def temporary_environment(values: dict[str, str]) -> Iterator[None]:
             os.environ.pop(name, None)
 
 
-def execute(study: optuna.Study, definition: StudyDefinition, data: ImageData, counter: Counter,
+def execute(study: optuna.Study, definition: ResolvedDefinition, data: ImageData, counter: Counter,
             trainable: Callable[..., None], log: Callable[[str], None], stage: str | None = "search") -> bool:
     """Run the study's WAITING trials (and, in a TPE study's search, new TPE trials) on Ray Tune.
 
@@ -66,15 +65,15 @@ def execute(study: optuna.Study, definition: StudyDefinition, data: ImageData, c
     sampling = definition.strategy == "tpe" and stage == "search"
     suggest_new = tpe_suggester(spec, counter, definition.trials) if sampling else None
 
-    def config_for(trial: optuna.Trial) -> dict[str, Any]:
+    def config_for(trial: optuna.Trial) -> TrialConfig:
         params = trial.params
         attrs = trial.user_attrs
         phi = float(attrs.get("phi", definition.phi))
         layout = compound_layout(params["alpha"], params["beta"], params["gamma"], phi,
                                  int(attrs.get(PLANNED_BASE_RESOLUTION, definition.base_resolution)), data.num_classes,
                                  base=spec.base)
-        return {"number": trial.number, "seed": params["seed"], "layout": layout.to_dict(),
-                "epochs": attrs.get(PLANNED_EPOCHS)}
+        return TrialConfig(number=trial.number, seed=params["seed"], layout=layout.to_dict(),
+                           planned_epochs=attrs.get(PLANNED_EPOCHS))
 
     trials = study.get_trials(deepcopy=False)
     trials = trials if stage is None else stage_trials(trials, stage)

@@ -12,6 +12,7 @@ import optuna
 
 from scaling_search.errors import InputError
 from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.session import study_classes, study_definition
 
 
 class ReportError(InputError):
@@ -34,7 +35,7 @@ def load_report_study(storage_url: str, name: str) -> ReportedStudy:
     study = find_study(open_storage(storage_url, must_exist=True), name)
     if study is None:
         raise ReportError(f"no study named {name!r} in {storage_url}")
-    definition, classes = study_record(study, name)
+    definition, classes = study_definition(study), study_classes(study)
     trials = study.get_trials(deepcopy=False)
     if not trials:
         raise ReportError(f"study {name!r} has no trials yet")
@@ -42,13 +43,3 @@ def load_report_study(storage_url: str, name: str) -> ReportedStudy:
         raise ReportError(f"study {name!r} has no completed trial ({len(trials)} trials, none COMPLETE): "
                           "nothing to report")
     return ReportedStudy(study, definition, classes)
-
-
-def study_record(study: optuna.Study, name: str) -> tuple[StudyDefinition, int]:
-    """The definition ``scaling-search run`` saved with the study, and the number of classes its costs use."""
-    from scaling_search.study.storage import saved_definition
-
-    definition = saved_definition(study)
-    if definition is None:
-        raise ReportError(f"study {name!r} was not made by scaling-search run (no saved definition)")
-    return definition, int(study.user_attrs.get("num_classes", definition.cost_classes))

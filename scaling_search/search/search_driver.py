@@ -11,16 +11,14 @@ Importing this module does not import Ray: Ray starts only when there are trials
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 
 import optuna
 
 from scaling_search.counting.counter import Counter, make_counter
-from scaling_search.data.load import check_dataset, load_dataset
+from scaling_search.data.load import check_dataset
 from scaling_search.errors import InputError
-from scaling_search.execution.cluster import RaySession, check_cluster, check_local_resources, cluster_gpus, ray_session
 from scaling_search.execution.trainable import run_trial
 from scaling_search.search.answer import stage_spec, with_plateaus
 from scaling_search.search.export import export_study, save_definition, study_files
@@ -29,21 +27,11 @@ from scaling_search.search.results import STAGES, candidate_table, failure_lines
 from scaling_search.search.search_plan import plan_grid, reference_plan
 from scaling_search.search.stages import needs_more_tpe, next_stage, run_stages
 from scaling_search.search.tpe import tpe_sampler
-from scaling_search.study.claims import driver_lock, new_database
-from scaling_search.study.definition import StudyDefinition, changed_options
+from scaling_search.study.definition import ResolvedDefinition, StudyDefinition, changed_options
 from scaling_search.study.environment import software_versions
+from scaling_search.study.session import StudySession, study_classes, study_definition, study_session
 from scaling_search.study.sizing import largest_resolution, resolve_for_device
-from scaling_search.study.storage import (
-    counts,
-    create_study,
-    enqueue_plan,
-    find_study,
-    open_storage,
-    quiet_optuna,
-    requeue_orphans,
-    saved_definition,
-    space_bounds,
-)
+from scaling_search.study.storage import counts, create_study, enqueue_plan, redact, space_bounds
 from scaling_search.study.study_base import with_base_table
 from scaling_search.support.progress import count_lines
 
@@ -81,78 +69,62 @@ def run_study(definition: StudyDefinition, *, resume: bool = False, log: Callabl
     # a resumed one goes on with the table it stored, whatever became of the file.
     wanted = (definition if resume else with_base_table(definition)).named()
     check_dataset(wanted.dataset)  # a typo fails now, before a database or Ray is started
-    with quiet_optuna(), ray_session(wanted.address, ray_temp_dir) as ray:
-        if not resume and wanted.address:
-            # A cluster's resources are known only once connected: check them before a database is created.
-            cluster = ray.connect()
-            check_cluster(cluster, resolve_for_device(wanted, cluster_gpus(cluster)))
-        elif not resume:
-            check_local_resources(wanted)
-        url = wanted.storage_url()
-        with driver_lock(url, wanted.study), contextlib.nullcontext() if resume else new_database(url):
-            return run(wanted, resume, ray, log, trainable)
+    with study_session(wanted.storage_url(), wanted.study, address=wanted.address, ray_temp_dir=ray_temp_dir,
+                       resume=resume, creating=None if resume else wanted, log=log) as session:
+        return run(session, wanted, trainable)
 
 
-def run(wanted: StudyDefinition, resume: bool, ray: RaySession, log: Callable[[str], None],
-        trainable: Callable[..., None]) -> StudyOutcome:
+def run(session: StudySession, wanted: StudyDefinition, trainable: Callable[..., None]) -> StudyOutcome:
     """:func:`run_study` once this driver holds the study."""
-    storage = open_storage(wanted.storage_url(), must_exist=resume)
-    existing = find_study(storage, wanted.study)
-    definition = wanted
+    existing = session.find(wanted.study)
+    definition: StudyDefinition = wanted
     if existing is None:
-        if resume:
-            raise InputError(f"no study named {wanted.study!r} in {wanted.storage_url()}; start it without --resume")
+        session.check_resume(f"study {wanted.study!r}", redact(session.url), found=False)
     else:
-        definition = continued_definition(existing, wanted, resume)
-        trials = existing.get_trials(deepcopy=False)
-        state = counts(trials)
-        unfinished = state["waiting"] + state["running"]
-        pending = unfinished == 0 and next_stage(trials, definition, study_classes(existing), make_counter("fvcore"))
-        if unfinished == 0 and not pending and not needs_more_tpe(existing, definition):
-            log(f"study {wanted.study!r} is finished: nothing to train (results below)")
+        definition = continued_definition(existing, wanted, session.resume)
+        left = work_left(existing, definition)
+        if left is None:
+            session.log(f"study {wanted.study!r} is finished: nothing to train (results below)")
             return finish(existing, definition, interrupted=False, trained=False)
-        if not resume:
-            left = f"{unfinished} unfinished trials" if unfinished else f"its {pending[0]} stage still to run"
-            raise InputError(f"study {wanted.study!r} has {left}; continue it with --resume")
+        session.check_resume(f"study {wanted.study!r}", redact(session.url), found=True, left=left)
 
     if definition.dataset != wanted.dataset:
         check_dataset(definition.dataset)  # a resumed study's own dataset, before Ray starts
-    cluster = ray.connect()
-    if existing is None:
-        definition = resolve_for_device(definition, cluster_gpus(cluster))
-    check_cluster(cluster, definition)
-    log(f"loading {definition.dataset} …")
-    data = load_dataset(definition.dataset, resolution=largest_resolution(definition),
-                        data_root=definition.data_root, seed=0, val_fraction=definition.val_fraction,
-                        download=definition.download,
-                        progress=count_lines(log, f"decoding {definition.dataset}", "images"))
-    log(data.summary())
+    resolved = session.connect(definition)
+    data = session.load_data(resolved, largest_resolution(resolved))
     counter = make_counter("fvcore")
     if existing is None:
-        start_study(storage, definition, data.num_classes, counter, log)
+        start_study(session.storage, resolved, data.num_classes, counter, session.log)
     else:
-        orphans = requeue_orphans(existing)
-        if orphans:
-            log(f"resuming: {orphans} trials left running by the previous driver will run again")
-    save_definition(definition)
-    study = optuna.load_study(study_name=definition.study, storage=storage, sampler=tpe_sampler(seed=0))
-    interrupted = run_stages(study, definition, data, counter, trainable, log)
-    return finish(study, definition, interrupted=interrupted, trained=True)
+        session.requeue_orphans(existing)
+    save_definition(resolved)
+    study = optuna.load_study(study_name=resolved.study, storage=session.storage, sampler=tpe_sampler(seed=0))
+    interrupted = run_stages(study, resolved, data, counter, trainable, session.log)
+    return finish(study, resolved, interrupted=interrupted, trained=True)
 
 
-def study_classes(study: optuna.Study) -> int:
-    """The class count of the study's dataset, as it was saved when the study was made."""
-    return int(study.user_attrs.get("num_classes", 1000))
+def work_left(study: optuna.Study, definition: ResolvedDefinition) -> str | None:
+    """What an existing study has left to do (its unfinished trials, a stage still to plan, TPE trials still to
+    sample), in words; None when it is finished."""
+    trials = study.get_trials(deepcopy=False)
+    state = counts(trials)
+    unfinished = state["waiting"] + state["running"]
+    if unfinished:
+        return f"{unfinished} unfinished trials"
+    pending = next_stage(trials, definition, study_classes(study), make_counter("fvcore"))
+    if pending:
+        return f"its {pending[0]} stage still to run"
+    if needs_more_tpe(study, definition):
+        return "TPE trials still to sample"
+    return None
 
 
-def continued_definition(existing: optuna.Study, wanted: StudyDefinition, resume: bool) -> StudyDefinition:
+def continued_definition(existing: optuna.Study, wanted: StudyDefinition, resume: bool) -> ResolvedDefinition:
     """The definition an existing study goes on with: its saved one, with this run's :data:`RUN_OPTIONS`.
 
     Without ``resume``, options ``wanted`` sets differently from the saved ones are refused.
     """
-    saved = saved_definition(existing)
-    if saved is None:
-        raise InputError(f"study {wanted.study!r} was not made by scaling-search run; choose another --study")
+    saved = study_definition(existing)
     if not resume:
         same_device = resolve_for_device(wanted, gpus=1.0 if saved.device == "cuda" else 0.0)
         changed = changed_options(saved, same_device)
@@ -162,7 +134,7 @@ def continued_definition(existing: optuna.Study, wanted: StudyDefinition, resume
     return replace(saved, **{name: getattr(wanted, name) for name in RUN_OPTIONS})
 
 
-def start_study(storage: optuna.storages.BaseStorage, definition: StudyDefinition, num_classes: int,
+def start_study(storage: optuna.storages.BaseStorage, definition: ResolvedDefinition, num_classes: int,
                 counter: Counter, log: Callable[[str], None]) -> optuna.Study:
     """Plan a new study and store it, with its plan as WAITING trials and what its report needs."""
     if definition.strategy == "grid":
@@ -179,7 +151,7 @@ def start_study(storage: optuna.storages.BaseStorage, definition: StudyDefinitio
     return study
 
 
-def finish(study: optuna.Study, definition: StudyDefinition, interrupted: bool, trained: bool) -> StudyOutcome:
+def finish(study: optuna.Study, definition: ResolvedDefinition, interrupted: bool, trained: bool) -> StudyOutcome:
     """Export the study's files and say what it came to."""
     trials = study.get_trials(deepcopy=False)
     classes = study_classes(study)

@@ -16,7 +16,7 @@ from scaling_search.coefficients.grid import (
 )
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter, count_all
-from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.definition import ResolvedDefinition
 from scaling_search.study.study_base import study_base
 
 
@@ -43,9 +43,8 @@ def candidate_id(coefficients: tuple[float, float, float]) -> str:
     return f"a{alpha:.4f}-b{beta:.4f}-g{gamma:.4f}"
 
 
-def grid_spec(definition: StudyDefinition, num_classes: int) -> GridSpec:
+def grid_spec(definition: ResolvedDefinition, num_classes: int) -> GridSpec:
     """The candidate grid of a resolved definition, at the proxy's base resolution and class count, on its base."""
-    assert definition.base_resolution is not None, "resolve the definition for the device first"
     return GridSpec.from_options(definition, num_classes=num_classes, base=study_base(definition))
 
 
@@ -77,7 +76,7 @@ def distinct_layouts(candidates: list[Candidate]) -> list[Candidate]:
     return kept
 
 
-def plan_grid(definition: StudyDefinition, num_classes: int, counter: Counter,
+def plan_grid(definition: ResolvedDefinition, num_classes: int, counter: Counter,
               progress: Callable[[int, int], None] | None = None,
               scan_progress: Callable[[int, int], None] | None = None) -> list[PlannedTrial]:
     """Every feasible candidate with a distinct realised layout × seed (at most ``max_candidates`` when set).
@@ -106,7 +105,7 @@ def measured(spec: GridSpec, chosen: list[Candidate], counter: Counter,
     return [measure(spec, c.coefficients, c.kind, lambda layout: counts[layout.structure_key()]) for c in chosen]
 
 
-def reference_plan(definition: StudyDefinition, num_classes: int, counter: Counter) -> list[PlannedTrial]:
+def reference_plan(definition: ResolvedDefinition, num_classes: int, counter: Counter) -> list[PlannedTrial]:
     """What a TPE study starts from: the paper's point (B0 only) and the baselines when asked for, one seed each."""
     return [PlannedTrial(c, 0) for c in fixed_candidates(grid_spec(definition, num_classes), counter)]
 

@@ -30,18 +30,17 @@ from scaling_search.counting.counter import Counter
 from scaling_search.data.dataset import ImageData
 from scaling_search.search.results import STAGES, candidate_table, contenders, stage_trials, trial_stage
 from scaling_search.search.search_plan import PlannedTrial, grid_spec, measured
-from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
 from scaling_search.study.storage import enqueue_plan, requeue_orphans
 
 FINALIST_SEED_BASE = 1000
 """Finalists train on seeds 1000, 1001, …: never one a search used (its seeds count from 0)."""
 
 
-def finalist_seeds(definition: StudyDefinition) -> list[int]:
+def finalist_seeds(definition: ResolvedDefinition) -> list[int]:
     """The fresh seeds each finalist trains on (none when the study has no finalists)."""
     if definition.finalists == 0:
         return []
-    assert definition.finalist_seeds is not None, "resolve the definition for the device first"
     return [FINALIST_SEED_BASE + index for index in range(definition.finalist_seeds)]
 
 

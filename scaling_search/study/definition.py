@@ -3,8 +3,10 @@
 A definition comes from defaults, then a TOML file (:mod:`~scaling_search.study.study_file`), then
 command-line flags, in that order.
 Options left as ``None`` are sized to the device when the run starts
-(:func:`~scaling_search.study.sizing.resolve_for_device`); the resolved definition is saved
-beside the study so that a run can be repeated exactly and resumed with the same plan.
+(:func:`~scaling_search.study.sizing.resolve_for_device`), which makes a :class:`ResolvedDefinition`:
+the same options with the device-sized ones set, the only kind of definition that can plan or train
+a study. It is saved beside the study so that a run can be repeated exactly and resumed with the
+same plan.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ IN_MEMORY_STORAGE = ("sqlite://", "sqlite:///:memory:")
 
 @dataclass(frozen=True)
 class StudyDefinition:
-    """Everything a search needs. ``None`` means "sized to the device at run time".
+    """Everything a search needs. ``None`` means "sized to the device at run time" (:class:`ResolvedDefinition`).
 
     A definition checks itself when it is built: a value it cannot take raises
     :class:`~scaling_search.errors.InputError` naming the option.
@@ -104,6 +106,12 @@ class StudyDefinition:
     def __post_init__(self) -> None:
         validate(self)
 
+    def __eq__(self, other: object) -> bool:
+        """Equal options make equal definitions, resolved or not: a saved definition reads back as the one saved."""
+        if not isinstance(other, StudyDefinition):
+            return NotImplemented
+        return all(getattr(self, f.name) == getattr(other, f.name) for f in fields(StudyDefinition))
+
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
@@ -136,6 +144,22 @@ class StudyDefinition:
     def training_recipe(self) -> Recipe:
         """The recipe each trial trains with: ``recipe``, with ``lr`` and ``batch_size`` when they are set."""
         return configured_recipe(self.recipe, lr=self.lr, batch_size=self.batch_size)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ResolvedDefinition(StudyDefinition):
+    """A definition sized to the device (:func:`~scaling_search.study.sizing.resolve_for_device`): the options a
+    user may leave to the device are set, so code that plans or trains a study reads them as they are.
+
+    It keeps its options' order and is saved exactly as a :class:`StudyDefinition` is (``to_dict``, ``to_toml``).
+    """
+
+    device: str
+    base_resolution: int
+    epochs: int
+    batch_size: int
+    cpus_per_trial: float
+    finalist_seeds: int
 
 
 def default_study_name(definition: StudyDefinition) -> str:

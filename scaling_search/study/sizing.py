@@ -8,12 +8,12 @@ which finishes within 5 minutes on 2 cores.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.models.architecture import EFFICIENTNET_B0, BaseArchitecture
 from scaling_search.models.scaling import base_layout
-from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
 from scaling_search.study.study_base import study_base
 from scaling_search.training.recipe import CPU_BATCH, PROXY_RESOLUTION, RECIPES
 
@@ -48,8 +48,13 @@ GPU_SIZING = DeviceSizing(base_resolution=PROXY_RESOLUTION, epochs=5, batch_size
                           max_train_images=None)
 
 
-def resolve_for_device(definition: StudyDefinition, gpus: float) -> StudyDefinition:
-    """Fill the options left unset with defaults sized to the cluster (GPU or CPU only), and on CPU to the base."""
+def resolve_for_device(definition: StudyDefinition, gpus: float) -> ResolvedDefinition:
+    """Fill the options left unset with defaults sized to the cluster (GPU or CPU only), and on CPU to the base.
+
+    A definition resolved already comes back as it is (its device is ``cpu`` or ``cuda``, whatever ``gpus`` is).
+    """
+    if isinstance(definition, ResolvedDefinition):
+        return definition
     use_gpu = definition.device.startswith("cuda") or (definition.device == "auto" and gpus > 0)
     sizing = GPU_SIZING if use_gpu else CPU_SIZING
     base_resolution = definition.base_resolution or sizing.base_resolution
@@ -57,8 +62,8 @@ def resolve_for_device(definition: StudyDefinition, gpus: float) -> StudyDefinit
         epochs, images = definition.epochs or sizing.epochs, sizing.max_train_images
     else:
         epochs, images = cpu_budget(study_base(definition), base_resolution, definition.epochs)
-    return replace(
-        definition,
+    options = {f.name: getattr(definition, f.name) for f in fields(StudyDefinition)}
+    return ResolvedDefinition(**options | dict(
         device="cuda" if use_gpu else "cpu",
         base_resolution=base_resolution,
         epochs=epochs,
@@ -70,7 +75,7 @@ def resolve_for_device(definition: StudyDefinition, gpus: float) -> StudyDefinit
         max_refine=definition.max_refine if definition.max_refine is not None or use_gpu else sizing.max_refine,
         max_train_images=definition.max_train_images or images,
         trials=definition.trials or (DEFAULT_TPE_TRIALS if definition.strategy == "tpe" else None),
-    )
+    ))
 
 
 def cpu_budget(base: BaseArchitecture, resolution: int, epochs: int | None = None) -> tuple[int, int]:
@@ -106,8 +111,7 @@ def cpu_budget(base: BaseArchitecture, resolution: int, epochs: int | None = Non
     return epochs, max(MIN_CPU_TRAIN_IMAGES, min(most, round(images)))
 
 
-def largest_resolution(definition: StudyDefinition) -> int:
+def largest_resolution(definition: ResolvedDefinition) -> int:
     """An upper bound on any candidate's resolution, to render or store the data once."""
-    assert definition.base_resolution is not None, "resolve the definition for the device first"
     gamma = definition.gamma_range[1] if definition.phi > 0 else definition.gamma_range[0]
     return max(8, math.ceil(definition.base_resolution * max(gamma, 1.0) ** abs(definition.phi) * 1.5))

@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.distributions import FloatDistribution, IntDistribution
+from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from scaling_search.compat.optuna import requeue, set_metric_name, storage_id
 from scaling_search.errors import InputError
 from scaling_search.search.search_plan import PlannedTrial, candidate_id
-from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
 from scaling_search.study.location import sqlite_path
+from scaling_search.study.sizing import resolve_for_device
 
 OBJECTIVE = "val_acc"
 """What a study maximises: a candidate's final validation accuracy."""
@@ -117,7 +118,7 @@ def find_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study 
         raise StorageError(f"cannot read study {name!r}: {str(err).splitlines()[0]}") from None
 
 
-def create_study(storage: optuna.storages.BaseStorage, definition: StudyDefinition) -> optuna.Study:
+def create_study(storage: optuna.storages.BaseStorage, definition: ResolvedDefinition) -> optuna.Study:
     """A new study maximising :data:`OBJECTIVE`, named so, with the definition that made it."""
     study = optuna.create_study(study_name=definition.study, storage=storage, direction="maximize")
     set_metric_name(study, OBJECTIVE)
@@ -125,16 +126,21 @@ def create_study(storage: optuna.storages.BaseStorage, definition: StudyDefiniti
     return study
 
 
-def saved_definition(study: optuna.Study) -> StudyDefinition | None:
+def saved_definition(study: optuna.Study) -> ResolvedDefinition | None:
+    """The definition the study was made with (resolved for its device when it started); None when it has none."""
     from scaling_search.study.study_file import from_mapping
 
     saved = study.user_attrs.get("definition")
-    return from_mapping(saved) if isinstance(saved, dict) else None
+    if not isinstance(saved, dict):
+        return None
+    definition = from_mapping(saved)
+    return resolve_for_device(definition, gpus=1.0 if definition.device == "cuda" else 0.0)
 
 
-def distributions(definition: StudyDefinition, plan: list[PlannedTrial]) -> dict[str, Any]:
+def distributions(definition: StudyDefinition, plan: list[PlannedTrial]
+                  ) -> dict[str, FloatDistribution | IntDistribution]:
     """Fixed search-space distributions wide enough for the ranges and every planned point."""
-    space: dict[str, Any] = {}
+    space: dict[str, FloatDistribution | IntDistribution] = {}
     for index, name in enumerate(("alpha", "beta", "gamma")):
         low, high = getattr(definition, f"{name}_range")
         values = [p.candidate.coefficients[index] for p in plan] + [low, high]
@@ -148,13 +154,14 @@ def space_bounds(definition: StudyDefinition, plan: list[PlannedTrial]) -> dict[
     return {name: [dist.low, dist.high] for name, dist in distributions(definition, plan).items()}
 
 
-def space_from_bounds(bounds: dict[str, list[float]]) -> dict[str, Any]:
-    """The distributions :func:`space_bounds` saved."""
+def space_from_bounds(bounds: dict[str, list[float]]) -> dict[str, BaseDistribution]:
+    """The distributions :func:`space_bounds` saved (what ``study.ask`` takes)."""
     return {name: (IntDistribution if name == "seed" else FloatDistribution)(*values)
             for name, values in bounds.items()}
 
 
 def candidate_attrs(planned: PlannedTrial) -> dict[str, Any]:
+    """The user attributes of a planned trial (as Optuna takes them): its key and stage, and its candidate's costs."""
     c = planned.candidate
     return {
         "key": planned.key,

@@ -7,6 +7,7 @@ before :class:`~scaling_search.study.definition.StudyDefinition` checks what the
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
@@ -39,7 +40,7 @@ def coerce(name: str, value: Any, annotation: Any) -> Any:
     raise InputError(f"study option {name!r} must be {expected}, got {type(value).__name__} {value!r}")
 
 
-def from_mapping(values: dict[str, Any], base: StudyDefinition | None = None) -> StudyDefinition:
+def from_mapping(values: Mapping[str, object], base: StudyDefinition | None = None) -> StudyDefinition:
     """A definition from ``values`` (TOML keys; '-' and '_' both accepted) over ``base``."""
     hints = get_type_hints(StudyDefinition)
     known = {f.name for f in fields(StudyDefinition)}

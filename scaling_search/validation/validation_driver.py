@@ -19,32 +19,20 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from scaling_search.coefficients.scaleup import ScaleUpMember
 from scaling_search.compat.optuna import set_metric_name
 from scaling_search.counting.counter import make_counter
-from scaling_search.data.load import load_dataset
 from scaling_search.errors import InputError
-from scaling_search.execution.cluster import check_cluster, ray_session
 from scaling_search.execution.trainable import run_trial
 from scaling_search.search.answer import study_answer
 from scaling_search.search.results import failure_lines
-from scaling_search.search.search_driver import study_classes
 from scaling_search.search.search_plan import grid_spec
-from scaling_search.study.claims import driver_lock
-from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
+from scaling_search.study.session import study_classes, study_session
 from scaling_search.study.sizing import largest_resolution
-from scaling_search.study.storage import (
-    OBJECTIVE,
-    counts,
-    find_study,
-    open_storage,
-    quiet_optuna,
-    redact,
-    requeue_orphans,
-    saved_definition,
-)
+from scaling_search.study.storage import OBJECTIVE, counts, requeue_orphans
 from scaling_search.study.study_base import check_base
 from scaling_search.support.cache import write_atomic
-from scaling_search.support.progress import count_lines
 from scaling_search.validation.options import ValidationOptions, scaled_epochs, validation_study_name
 from scaling_search.validation.validation_answer import (
     ValidatedAnswer,
@@ -107,58 +95,40 @@ def validate_study(study: str, options: ValidationOptions | None = None, *, stud
     """
     log = log or (lambda line: None)
     options = options or ValidationOptions()
-    located = StudyDefinition(study=study, studies_dir=studies_dir, storage=storage)
-    url = located.storage_url()
-    with quiet_optuna():
-        store = open_storage(url, must_exist=True)
-        parent = find_study(store, study)
-        if parent is None:
-            raise InputError(f"no study named {study!r} in {redact(url)}")
-        definition = saved_definition(parent)
-        if definition is None:
-            raise InputError(f"study {study!r} was not made by scaling-search run, so it cannot be validated")
-        check_base(definition, base)
-        definition = replace(definition, studies_dir=studies_dir, storage=storage, address=address,
+    url = StudyDefinition(study=study, studies_dir=studies_dir, storage=storage).storage_url()
+    name = validation_study_name(study)
+    with study_session(url, name, address=address, ray_temp_dir=ray_temp_dir, resume=resume, log=log) as session:
+        parent, made = session.made_study(study)
+        check_base(made, base)
+        definition = replace(made, studies_dir=studies_dir, storage=storage, address=address,
                              max_concurrent=max_concurrent, early_stop=False)
         parent_trials = check_parent(parent)
-        name = validation_study_name(study)
-        with ray_session(address, ray_temp_dir) as ray, driver_lock(url, name):
-            existing = find_study(store, name)
-            if existing is None and resume:
-                raise InputError(f"study {study!r} has no validation to resume; start it without --resume")
-            saved = ValidationOptions.from_dict(existing.user_attrs["options"]) if existing else None
-            seeds = definition.finalist_seeds or definition.seeds
-            resolved = options.resolved(definition.phi, seeds, saved, definition.device)
-            resolved = replace(resolved, long_resolution=resolved.long_resolution or definition.base_resolution)
-            plan, members = plan_runs(parent_trials, definition, study_classes(parent), resolved)
-            unfinished = [] if existing is None else [t for t in existing.get_trials(deepcopy=False)
-                                                      if not t.state.is_finished()]
-            if unfinished and not resume:
-                raise InputError(f"the validation of {study!r} has {len(unfinished)} unfinished trials; continue it "
-                                 "with --resume")
-            present = set() if existing is None else {t.user_attrs.get("key") for t in existing.get_trials()}
-            missing = [run for run in plan if run.key not in present]
-            if existing is not None and not unfinished and not missing:
-                log(f"the validation of {study!r} is finished: nothing to train (results below)")
-                return finish(parent, existing, definition, trained=False, interrupted=False)
-            cluster = ray.connect()
-            check_cluster(cluster, definition)
-            log(f"loading {definition.dataset} …")
-            data = load_dataset(definition.dataset, resolution=data_resolution(definition, plan),
-                                data_root=definition.data_root, seed=0, val_fraction=definition.val_fraction,
-                                download=definition.download,
-                                progress=count_lines(log, f"decoding {definition.dataset}", "images"))
-            validation = existing or create_validation_study(store, name, study)
-            record_plan(validation, resolved, saved, members, missing)
-            log(plan_line(study, missing, resolved))
-            if requeue_orphans(validation):
-                log("resuming: trials left running by the previous driver will run again")
-            from scaling_search.execution.tuning import execute  # Ray Tune: imported only when there is work
+        existing = session.find(name)
+        unfinished = [] if existing is None else [t for t in existing.get_trials(deepcopy=False)
+                                                  if not t.state.is_finished()]
+        session.check_resume("validation", f"study {study!r}", found=existing is not None,
+                             left=f"{len(unfinished)} unfinished trials" if unfinished else None)
+        saved = ValidationOptions.from_dict(existing.user_attrs["options"]) if existing else None
+        resolved = options.resolved(definition.phi, definition.finalist_seeds, saved, definition.device)
+        resolved = replace(resolved, long_resolution=resolved.long_resolution or definition.base_resolution)
+        plan, members = plan_runs(parent_trials, definition, study_classes(parent), resolved)
+        present = set() if existing is None else {t.user_attrs.get("key") for t in existing.get_trials()}
+        missing = [run for run in plan if run.key not in present]
+        if existing is not None and not unfinished and not missing:
+            log(f"the validation of {study!r} is finished: nothing to train (results below)")
+            return finish(parent, existing, definition, trained=False, interrupted=False)
+        definition = session.connect(definition)
+        data = session.load_data(definition, data_resolution(definition, plan))
+        validation = existing or create_validation_study(session.storage, name, study)
+        record_plan(validation, resolved, saved, members, missing)
+        log(plan_line(study, missing, resolved))
+        session.requeue_orphans(validation)
+        from scaling_search.execution.tuning import execute  # Ray Tune: imported only when there is work
 
-            counter = make_counter("fvcore")
-            interrupted = execute(validation, definition, data, counter, trainable, log, stage=None)
-            interrupted = interrupted or bool(requeue_orphans(validation))
-            return finish(parent, validation, definition, trained=True, interrupted=interrupted)
+        counter = make_counter("fvcore")
+        interrupted = execute(validation, definition, data, counter, trainable, log, stage=None)
+        interrupted = interrupted or bool(requeue_orphans(validation))
+        return finish(parent, validation, definition, trained=True, interrupted=interrupted)
 
 
 def check_parent(parent: optuna.Study) -> list[FrozenTrial]:
@@ -173,8 +143,8 @@ def check_parent(parent: optuna.Study) -> list[FrozenTrial]:
     return trials
 
 
-def plan_runs(parent_trials: list[FrozenTrial], definition: StudyDefinition, classes: int,
-              options: ValidationOptions) -> tuple[list[ValidationRun], dict[float, list]]:
+def plan_runs(parent_trials: list[FrozenTrial], definition: ResolvedDefinition, classes: int,
+              options: ValidationOptions) -> tuple[list[ValidationRun], dict[float, list[ScaleUpMember]]]:
     """The runs ``options`` ask for, and the scale-up members by φ; InputError when a check has nothing to train."""
     spec = grid_spec(definition, classes)
     best = study_answer(parent_trials, definition, classes)
@@ -182,8 +152,8 @@ def plan_runs(parent_trials: list[FrozenTrial], definition: StudyDefinition, cla
         raise InputError(f"study {definition.study!r} has no answer to validate: no compound candidate on the "
                          "constraint completed all its seeds")
     plan: list[ValidationRun] = []
-    members: dict[float, list] = {}
-    assert definition.epochs is not None and options.seeds is not None and options.long_resolution is not None
+    members: dict[float, list[ScaleUpMember]] = {}
+    assert options.seeds is not None and options.long_resolution is not None
     if options.fidelity:
         rows = fidelity_rows(parent_trials, spec, options.top or 0)
         if len(rows) < 2:
@@ -194,13 +164,13 @@ def plan_runs(parent_trials: list[FrozenTrial], definition: StudyDefinition, cla
     if options.scale_up:
         members = members_at(spec, (best["alpha"], best["beta"], best["gamma"]), options.phis or (),
                              make_counter("fvcore"))
-        epochs = scaled_epochs(definition.epochs, options.scale_up_epochs_factor or 1)
+        planned_epochs = scaled_epochs(definition.epochs, options.scale_up_epochs_factor or 1)
         for phi_members in members.values():
-            plan += scale_up_plan(phi_members, spec, options.seeds, epochs)
+            plan += scale_up_plan(phi_members, spec, options.seeds, planned_epochs)
     return plan, members
 
 
-def data_resolution(definition: StudyDefinition, plan: list[ValidationRun]) -> int:
+def data_resolution(definition: ResolvedDefinition, plan: list[ValidationRun]) -> int:
     """The resolution the data is prepared at: the study's, or more when a planned network is larger."""
     largest = max((run.resolution for run in plan), default=0)
     return max(largest_resolution(definition), math.ceil(1.5 * largest))
@@ -214,7 +184,7 @@ def create_validation_study(store: optuna.storages.BaseStorage, name: str, study
 
 
 def record_plan(validation: optuna.Study, options: ValidationOptions, saved: ValidationOptions | None,
-                members: dict[float, list], missing: list[ValidationRun]) -> None:
+                members: dict[float, list[ScaleUpMember]], missing: list[ValidationRun]) -> None:
     """Save the options (checks and φ accumulate), the members and the search space, then enqueue ``missing``."""
     phis = tuple(sorted(set(members) | set(saved.phis or () if saved else ())))
     options = replace(options, phis=phis or None)
@@ -247,21 +217,20 @@ def plan_line(study: str, missing: list[ValidationRun], options: ValidationOptio
             f"({options.seeds} fresh seeds each)")
 
 
-def validation_result(parent: optuna.Study, validation: optuna.Study, definition: StudyDefinition
+def validation_result(parent: optuna.Study, validation: optuna.Study, definition: ResolvedDefinition
                       ) -> ValidationAnswer:
     """What validation.json holds, from the study's trials and its validation study's trials."""
     parent_trials = parent.get_trials(deepcopy=False)
     trials = validation.get_trials(deepcopy=False)
     options = ValidationOptions.from_dict(validation.user_attrs.get("options", {}))
     best = study_answer(parent_trials, definition, study_classes(parent))
-    assert definition.epochs is not None
     settings = ValidationSettings.of(options, definition.epochs, definition.dataset, definition.max_train_images)
     return validation_answer(parent.study_name, validation.study_name, settings,
                              None if best is None else ValidatedAnswer.from_json(best), parent_trials, trials,
                              validation.user_attrs.get("members", {}), counts(trials))
 
 
-def finish(parent: optuna.Study, validation: optuna.Study, definition: StudyDefinition, *, trained: bool,
+def finish(parent: optuna.Study, validation: optuna.Study, definition: ResolvedDefinition, *, trained: bool,
            interrupted: bool) -> ValidationOutcome:
     """Write validation.json into the study's folder and say what the validation came to."""
     result = validation_result(parent, validation, definition)

@@ -50,7 +50,7 @@ class ValidationRun:
     coefficients: tuple[float, float, float]
     phi: float
     seed: int
-    epochs: int
+    planned_epochs: int
     base_resolution: int
     resolution: int
     macs: int
@@ -73,7 +73,7 @@ class ValidationRun:
         return {"key": self.key, "stage": self.stage, "phi": self.phi, "candidate": self.candidate,
                 "kind": self.kind, "macs": self.macs, "cost_ratio": self.cost_ratio, "matched": self.matched,
                 "cost_resolution": self.cost_resolution, "resolution": self.resolution,
-                PLANNED_EPOCHS: self.epochs, PLANNED_BASE_RESOLUTION: self.base_resolution}
+                PLANNED_EPOCHS: self.planned_epochs, PLANNED_BASE_RESOLUTION: self.base_resolution}
 
 
 def validation_seeds(count: int) -> list[int]:
@@ -102,27 +102,29 @@ def fidelity_rows(parent_trials: list[FrozenTrial], spec: GridSpec, top: int) ->
     return pd.DataFrame(rows).reset_index(drop=True) if rows else table.iloc[0:0]
 
 
-def fidelity_plan(rows: pd.DataFrame, spec: GridSpec, seeds: int, epochs: int, long_resolution: int
+def fidelity_plan(rows: pd.DataFrame, spec: GridSpec, seeds: int, planned_epochs: int, long_resolution: int
                   ) -> list[ValidationRun]:
-    """Each of :func:`fidelity_rows` trained for ``epochs`` from ``long_resolution`` on each fresh seed."""
+    """Each of :func:`fidelity_rows` trained for ``planned_epochs`` from ``long_resolution`` on each fresh seed."""
     long_spec = replace(spec, base_resolution=long_resolution)
     plan = []
     for _, row in rows.iterrows():
         coefficients = (float(row["alpha"]), float(row["beta"]), float(row["gamma"]))
         resolution = proxy_layout(long_spec, *coefficients).resolution
         for seed in validation_seeds(seeds):
-            plan.append(ValidationRun(FIDELITY, str(row["kind"]), coefficients, spec.phi, seed, epochs, long_resolution,
-                                      resolution, int(row["macs"]), float(row["measured_ratio"]),
+            plan.append(ValidationRun(FIDELITY, str(row["kind"]), coefficients, spec.phi, seed, planned_epochs,
+                                      long_resolution, resolution, int(row["macs"]), float(row["measured_ratio"]),
                                       bool(row["on_constraint"] == True), int(row["cost_resolution"])))  # noqa: E712
     return plan
 
 
-def scale_up_plan(members: list[ScaleUpMember], spec: GridSpec, seeds: int, epochs: int) -> list[ValidationRun]:
-    """Each member trained for ``epochs`` on each fresh seed; a member identical to an earlier one trains once."""
+def scale_up_plan(members: list[ScaleUpMember], spec: GridSpec, seeds: int, planned_epochs: int
+                  ) -> list[ValidationRun]:
+    """Each member trained for ``planned_epochs`` on each fresh seed; a member identical to an earlier one trains
+    once."""
     plan: dict[str, ValidationRun] = {}
     for member in members:
         for seed in validation_seeds(seeds):
-            run = ValidationRun(SCALE_UP, member.kind, member.coefficients, member.phi, seed, epochs,
+            run = ValidationRun(SCALE_UP, member.kind, member.coefficients, member.phi, seed, planned_epochs,
                                 spec.base_resolution, member.proxy_resolution, member.macs, member.cost_ratio,
                                 member.matched, member.cost_resolution)
             plan.setdefault(run.key, run)
