@@ -20,6 +20,7 @@ from scaling_search.cli.common import (
     run_exit_code,
 )
 from scaling_search.study.definition import STRATEGIES, StudyDefinition
+from scaling_search.study.schema import Stage
 from scaling_search.study.study_file import from_mapping, load_definition
 
 if TYPE_CHECKING:
@@ -131,8 +132,8 @@ RANKED_COLUMNS = [
     ("test_acc", "test acc", fmt(".4f")),
 ]
 STAGE_HEADINGS = {
-    "finalist": "finalists, on fresh seeds (the verdict uses these runs only):",
-    "refine": "refinement, at twice phi inside the winning class:",
+    Stage.FINALIST: "finalists, on fresh seeds (the verdict uses these runs only):",
+    Stage.REFINE: "refinement, at twice phi inside the winning class:",
 }
 
 
@@ -143,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
     outcome = run_study(definition, resume=getattr(args, "resume", False), log=progress,
                         ray_temp_dir=getattr(args, "ray_temp_dir", None))
     payload: dict[str, Any] = {
-        "study": outcome.study, "best": outcome.best, "counts": outcome.counts, "failures": outcome.failures,
+        "study": outcome.study, "best": None if outcome.best is None else outcome.best.to_json(),
+        "counts": outcome.counts, "failures": outcome.failures,
         "interrupted": outcome.interrupted, "trained": outcome.trained, "files": [str(path) for path in outcome.files],
     }
     emit(args, payload, summary(outcome, definition.study_dir()))
@@ -169,20 +171,19 @@ def summary(outcome: StudyOutcome, folder: Path) -> str:
                  f"{c['waiting'] + c['running']} unfinished")
     for failure in outcome.failures:
         lines.append(f"  failed: {failure}")
-    if outcome.best:
+    if outcome.best is not None:
         b = outcome.best
-        box = b["plateau"]
-        lines.append(f"best: alpha={b['alpha']:.4g} beta={b['beta']:.4g} gamma={b['gamma']:.4g} "
-                     f"(val acc {b['score']:.4f} over {b['n_seeds']} {SEEDS_OF[b['decided_by']]}, cost "
-                     f"{b['measured_ratio']:.2f}x at {b['cost_resolution']} px; compound candidates on the "
+        box = b.plateau
+        lines.append(f"best: alpha={b.alpha:.4g} beta={b.beta:.4g} gamma={b.gamma:.4g} "
+                     f"(val acc {b.score:.4f} over {b.n_seeds} {SEEDS_OF[b.decided_by]}, cost "
+                     f"{b.measured_ratio:.2f}x at {b.cost_resolution} px; compound candidates on the "
                      "constraint only)")
-        lines.append(f"  stands for its plateau alpha {interval(box['alpha'])}, beta {interval(box['beta'])}, "
-                     f"gamma {interval(box['gamma'])} ({b['representative']})")
-        for comparison in b["comparisons"]:
-            lines.append(f"  {comparison['against']}: {comparison['sentence']}")
-        refined = b["refinement"]
-        if not refined.get("ran"):
-            lines.append(f"  refinement did not run: {refined['reason']}")
+        lines.append(f"  stands for its plateau alpha {interval(box.alpha)}, beta {interval(box.beta)}, "
+                     f"gamma {interval(box.gamma)} ({b.representative})")
+        for comparison in b.comparisons:
+            lines.append(f"  {comparison.against}: {comparison.sentence}")
+        if not b.refinement.ran:
+            lines.append(f"  refinement did not run: {b.refinement.reason}")
         lines.append(f"wrote {folder}/results.csv, best.json, derived.json and configs/phi0..phi7.json")
     elif not outcome.table.empty:
         lines.append("no compound candidate on the constraint completed, so there is no best (the paper's point "

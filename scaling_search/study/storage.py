@@ -23,6 +23,7 @@ from scaling_search.errors import InputError
 from scaling_search.search.search_plan import PlannedTrial, candidate_id
 from scaling_search.study.definition import StudyDefinition
 from scaling_search.study.location import sqlite_path
+from scaling_search.study.schema import migrate, stamp
 
 OBJECTIVE = "val_acc"
 """What a study maximises: a candidate's final validation accuracy."""
@@ -118,18 +119,27 @@ def find_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study 
 
 
 def create_study(storage: optuna.storages.BaseStorage, definition: StudyDefinition) -> optuna.Study:
-    """A new study maximising :data:`OBJECTIVE`, named so, with the definition that made it."""
+    """A new study maximising :data:`OBJECTIVE`, named so, with the definition that made it and its schema version."""
     study = optuna.create_study(study_name=definition.study, storage=storage, direction="maximize")
     set_metric_name(study, OBJECTIVE)
     study.set_user_attr("definition", definition.to_dict())
+    stamp(study)
     return study
 
 
 def saved_definition(study: optuna.Study) -> StudyDefinition | None:
+    """The definition a search study was made with (None for a study scaling-search run did not make).
+
+    Every reader of a search study starts here, so the study's schema is checked here
+    (:func:`~scaling_search.study.schema.migrate`): InputError for one this version cannot read.
+    """
     from scaling_search.study.study_file import from_mapping
 
     saved = study.user_attrs.get("definition")
-    return from_mapping(saved) if isinstance(saved, dict) else None
+    if not isinstance(saved, dict):
+        return None
+    migrate(study)
+    return from_mapping(saved)
 
 
 def distributions(definition: StudyDefinition, plan: list[PlannedTrial]) -> dict[str, Any]:

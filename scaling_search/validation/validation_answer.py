@@ -14,70 +14,17 @@ surviving seeds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from scaling_search.execution.trainable import PLANNED_BASE_RESOLUTION, PLANNED_EPOCHS
-from scaling_search.search.results import VAL_CORRECT, seed_scores, trial_stage
-from scaling_search.stats.comparison import (
-    Comparison,
-    accuracy_interval,
-    compare_runs,
-    compare_scores,
-    unpack_correctness,
-)
+from scaling_search.search.answer import StudyAnswer
+from scaling_search.search.results import Runs, compare, seed_scores, stage_runs
+from scaling_search.stats.comparison import Comparison
 from scaling_search.stats.fidelity import rank_fidelity
 from scaling_search.validation.validation_plan import FIDELITY, SCALE_UP
-
-
-@dataclass
-class Runs:
-    """One network's finished runs in a check: scores and per-image correctness by seed, failures counted."""
-
-    kind: str
-    coefficients: tuple[float, float, float]
-    attrs: dict[str, Any]
-    scores: dict[int, float] = field(default_factory=dict)
-    correct: dict[int, np.ndarray] = field(default_factory=dict)
-    failed: int = 0
-
-    def summary(self) -> dict[str, Any]:
-        """Mean accuracy, its 95 % interval over seeds and images, the seeds it rests on, the failures."""
-        score = float(np.mean(list(self.scores.values()))) if self.scores else None
-        interval = None
-        if self.correct and len(self.correct) == len(self.scores):
-            interval = list(accuracy_interval(self.correct, self.attrs["candidate"]))
-        return {"score": score, "ci95": interval, "n_seeds": len(self.scores), "n_failed": self.failed}
-
-
-def stage_runs(trials: list[FrozenTrial], stage: str, phi: float | None = None) -> dict[str, Runs]:
-    """The finished runs of ``stage`` (at ``phi`` when given) by candidate, in trial order."""
-    runs: dict[str, Runs] = {}
-    for trial in sorted(trials, key=lambda t: t.number):
-        attrs = trial.user_attrs
-        if trial_stage(trial) != stage or (phi is not None and float(attrs["phi"]) != phi):
-            continue
-        coefficients = tuple(float(trial.params[name]) for name in ("alpha", "beta", "gamma"))
-        entry = runs.setdefault(attrs["candidate"], Runs(attrs["kind"], coefficients, dict(attrs)))  # type: ignore[arg-type]
-        seed = int(trial.params["seed"])
-        if trial.state == TrialState.COMPLETE and trial.value is not None:
-            entry.scores[seed] = float(trial.value)
-            packed = trial.system_attrs.get(VAL_CORRECT)
-            if packed:
-                entry.correct[seed] = unpack_correctness(packed)
-        elif trial.state in (TrialState.FAIL, TrialState.PRUNED):
-            entry.failed += 1
-    return runs
-
-
-def compare(first: Runs, second: Runs, first_name: str, second_name: str) -> Comparison:
-    """``first`` − ``second``: paired over seeds and images when both kept per-image records, else over seeds."""
-    if first.correct and second.correct:
-        return compare_runs(first.correct, second.correct, first_name, second_name)
-    return compare_scores(list(first.scores.values()), list(second.scores.values()), first_name, second_name)
 
 
 def proxy_scores(parent_trials: list[FrozenTrial]) -> dict[str, list[float]]:
@@ -89,7 +36,7 @@ def proxy_scores(parent_trials: list[FrozenTrial]) -> dict[str, list[float]]:
     return scores
 
 
-def fidelity_answer(parent_trials: list[FrozenTrial], trials: list[FrozenTrial], best: dict[str, Any] | None
+def fidelity_answer(parent_trials: list[FrozenTrial], trials: list[FrozenTrial], best: StudyAnswer | None
                     ) -> dict[str, Any] | None:
     """Proxy against long scores of the fidelity runs (None when there are none): ρ, τ, winners, one row each."""
     runs = stage_runs(trials, FIDELITY)
@@ -130,9 +77,9 @@ def fidelity_answer(parent_trials: list[FrozenTrial], trials: list[FrozenTrial],
     if found.long_winner != found.proxy_winner:
         flip = compare(winner, runs[found.proxy_winner], found.long_winner, found.proxy_winner)
         answer["long_winner"]["against_proxy_winner"] = comparison_record(flip)
-    if best is not None and best["trained"]["candidate"] in found.candidates:
+    if best is not None and best.trained.candidate in found.candidates:
         answer["answer_long_rank"] = next(row["long_rank"] for row in rows
-                                          if row["candidate"] == best["trained"]["candidate"])
+                                          if row["candidate"] == best.trained.candidate)
     return answer
 
 

@@ -186,7 +186,7 @@ def plan_runs(parent_trials: list[FrozenTrial], definition: StudyDefinition, cla
         plan += fidelity_plan(rows, spec, options.seeds, scaled_epochs(definition.epochs, options.epochs_factor or 1),
                               options.long_resolution)
     if options.scale_up:
-        members = members_at(spec, (best["alpha"], best["beta"], best["gamma"]), options.phis or (),
+        members = members_at(spec, best.coefficients, options.phis or (),
                              make_counter("fvcore"))
         epochs = scaled_epochs(definition.epochs, options.scale_up_epochs_factor or 1)
         for phi_members in members.values():
@@ -256,7 +256,8 @@ def validation_result(parent: optuna.Study, validation: optuna.Study, definition
                                                                           options.scale_up_epochs_factor or 1),
                                          "dataset": definition.dataset,
                                          "max_train_images": definition.max_train_images},
-        "best": None if best is None else {name: best[name] for name in ("alpha", "beta", "gamma", "phi", "trained")},
+        "best": None if best is None else {"alpha": best.alpha, "beta": best.beta, "gamma": best.gamma,
+                                           "phi": best.phi, "trained": best.trained.to_json()},
         "fidelity": fidelity_answer(parent_trials, trials, best),
         "scale_up": scale_up_answer(trials, validation.user_attrs.get("members", {})),
         "counts": counts(trials),
