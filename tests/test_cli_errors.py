@@ -43,7 +43,7 @@ def test_debug_shows_the_bug_itself(monkeypatch):
 
 def test_package_errors_are_input_errors():
     from scaling_search.data.dataset import DatasetError
-    from scaling_search.reporting.build import ReportError
+    from scaling_search.reporting.study_load import ReportError
     from scaling_search.study.storage import StorageError
 
     assert all(issubclass(kind, InputError) for kind in (DatasetError, ReportError, StorageError))

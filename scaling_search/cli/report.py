@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from scaling_search.reporting.api import report
-    from scaling_search.reporting.build import MANIFEST
+    from scaling_search.support.publish import MANIFEST
 
     out = report(args.study, paper=args.paper, studies_dir=args.studies_dir, storage=args.storage, out=args.out,
                  note=args.note, base=args.base,

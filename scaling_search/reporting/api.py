@@ -7,7 +7,10 @@ from pathlib import Path
 
 from scaling_search.errors import InputError
 from scaling_search.models.bases import RELEASED_ONLY_B0, base_network, has_released_family
-from scaling_search.reporting.build import FORMATS, load_report_study, paper_report, study_report
+from scaling_search.reporting.paper_report import paper_report
+from scaling_search.reporting.study_load import load_report_study
+from scaling_search.reporting.study_report import study_report
+from scaling_search.reporting.tables import FORMATS
 from scaling_search.reporting.validation_section import load_validation
 from scaling_search.study.location import study_storage_url
 from scaling_search.study.study_base import check_base
@@ -51,10 +54,10 @@ def report(study: str | None = None, *, paper: bool = False, studies_dir: str | 
     if study is None:
         raise InputError("name a study to report, or ask for the paper's report (--paper)")
     url = study_storage_url(study, storage=storage, studies_dir=studies_dir, must_exist=True)
-    loaded, definition = load_report_study(url, study)
-    check_base(definition, base)
-    return study_report(loaded, definition, Path(out) if out is not None else Path("reports") / study, wanted,
-                        note=note, validation=load_validation(url, loaded, definition))
+    reported = load_report_study(url, study)
+    check_base(reported.definition, base)
+    return study_report(reported, Path(out) if out is not None else Path("reports") / study, wanted, note=note,
+                        validation=load_validation(url, reported.study, reported.definition))
 
 
 def report_formats(formats: Iterable[str]) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -13,13 +14,24 @@ from scaling_search.coefficients.grid import GridSpec
 from scaling_search.counting.counter import Counter
 from scaling_search.models.architecture import FAMILY_PHIS, PAPER_COEFFICIENTS, RELEASED_FAMILY
 from scaling_search.models.bases import has_released_family
-from scaling_search.search.results import candidate_table
+from scaling_search.search.results import candidate_table, on_constraint
 from scaling_search.support.formatting import format_number
 
 PAPER_NOTE = ("paper: α = 1.2, β = 1.1, γ = 1.15 (α·β²·γ² = 1.92 ≈ 2), from a small grid search at φ = 1 "
               "on ImageNet (Tan & Le 2019, §3.3)")
 PAPER_FAMILY_COLUMNS = ("paper_params_m", "paper_flops_b", "params_vs_paper", "macs_vs_paper")
 """The family table's columns that compare with the paper's Table 2: B0's family only."""
+FORMATS = ("md", "csv", "tex")
+
+COEFFICIENT_COLUMNS = {"rank": "d", "alpha": ".3f", "beta": ".3f", "gamma": ".3f", "nominal_ratio": ".3f",
+                       "measured_ratio": ".3f", "macs_m": ".1f", "params_m": ".2f", "activations_m": ".2f",
+                       "cost_resolution": "d", "proxy_ratio": ".3f", "resolution": "d", "n_seeds": "d",
+                       "test_acc": ".4f"}
+FAMILY_COLUMNS = {"width": ".3f", "depth": ".3f", "resolution": "d", "dropout": ".1f", "blocks": "d", "params_m": ".2f",
+                  "macs_b": ".3f", "macs_ratio": ".2f", "paper_params_m": "g", "paper_flops_b": "g"}
+PAPER_COLUMNS = {"width": ".1f", "depth": ".1f", "resolution": "d", "dropout": ".1f", "blocks": "d", "params": ",d",
+                 "paper_params_m": "g", "macs": ",d", "analytic_macs": ",d", "macs_vs_analytic_pct": "+.3f",
+                 "paper_flops_b": "g"}
 
 
 def coefficient_table(trials: list[FrozenTrial], paper: bool = True) -> pd.DataFrame:
@@ -102,6 +114,38 @@ def paper_table(counter: Counter, reference: Counter) -> pd.DataFrame:
             "macs_vs_paper": paper_deviation(member.macs / 1e9, paper.paper_flops_b),
         })
     return pd.DataFrame(rows)
+
+
+def ranked_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """A stage's ranked table as the report shows it: MACs in millions, mean ± std, each row's plateau."""
+    flags = ["" if on_constraint(on) else "off-constraint" for on in table["on_constraint"]]
+    accuracy = [("–" if r.n_seeds == 0 else f"{r.score:.4f} ± {r.score_std:.4f}" if r.n_seeds > 1 else
+                 f"{r.score:.4f}") for r in table.itertuples()]
+    boxes = [" × ".join(f"[{lo:.3f}, {hi:.3f}]" for lo, hi in (r.plateau_alpha, r.plateau_beta, r.plateau_gamma))
+             for r in table.itertuples()]
+    return table.assign(macs_m=table["macs"] / 1e6, params_m=table["params"] / 1e6,
+                        activations_m=table["activations"] / 1e6, constraint=flags, val_acc=accuracy, plateau=boxes,
+                        paper=table.get("paper", ""))
+
+
+def spread_rows(spread: pd.DataFrame) -> pd.DataFrame:
+    """A plateau spread (:func:`~scaling_search.coefficients.plateaus.plateau_spread`) as a table: a row per φ."""
+    return pd.DataFrame({"phi": [f"{phi:g}" for phi in spread["phi"]],
+                         **{name: [f"{lo:.3f}–{hi:.3f}" for lo, hi in spread[name]]
+                            for name in ("depth", "width", "resolution")}})
+
+
+def write_table(folder: Path, name: str, frame: pd.DataFrame, formats: dict[str, str], caption: str,
+                wanted: tuple[str, ...]) -> str:
+    """Write a table in the wanted formats; returns its Markdown for the index."""
+    markdown = to_markdown(frame, formats)
+    if "md" in wanted:
+        (folder / f"{name}.md").write_text(f"{caption}\n\n{markdown}")
+    if "csv" in wanted:
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    if "tex" in wanted:
+        (folder / f"{name}.tex").write_text(to_latex(frame, formats, caption))
+    return markdown
 
 
 def to_markdown(frame: pd.DataFrame, formats: dict[str, str]) -> str:

@@ -1,4 +1,4 @@
-"""The report's sentences that depend on the base network: B0's name the paper and its family, others say why not.
+"""The report's sentences: what the study concludes, and what depends on the base network.
 
 The paper's (1.2, 1.1, 1.15) and the released B0–B7 exist for EfficientNet-B0 only, so a study of
 another base shows neither and says so once where each would have been.
@@ -6,9 +6,12 @@ another base shows neither and says so once where each would have been.
 
 from __future__ import annotations
 
+from typing import Any
+
 from scaling_search.coefficients.grid import GridSpec
 from scaling_search.models.bases import has_released_family, released_note
 from scaling_search.reporting.tables import PAPER_NOTE
+from scaling_search.study.definition import StudyDefinition
 
 
 def base_line(grid: GridSpec) -> str:
@@ -51,3 +54,50 @@ def family_paragraph(grid: GridSpec, scale: str) -> str:
             f"millions, MACs in billions of multiply-adds; *macs_ratio* over the unscaled {grid.base.name}). "
             f"{released_note(grid.base)} A derived member's dropout is the released B0 member's nearest in cost, "
             "each over its own base.")
+
+
+def conclusions(best: dict[str, Any], definition: StudyDefinition, validated: bool = False) -> list[str]:
+    """What the study can and cannot conclude, in plain words, from best.json's content."""
+    lines = []
+    for comparison in best["comparisons"]:
+        against = "the runner-up" if comparison["against"] == "runner-up" else "the paper's (1.2, 1.1, 1.15)"
+        if comparison["resolved"]:
+            lines.append(f"It can conclude that the winner beats {against} on this proxy task at this budget.")
+        else:
+            lines.append(f"It cannot conclude that the winner beats {against}: the difference is not resolved at "
+                         "this budget (see the interval above and what would resolve it).")
+    if not best["comparisons"]:
+        lines.append("It has nothing to compare the winner with: only one candidate completed.")
+    box = best["plateau"]
+    if best["refinement"].get("winner"):
+        lines.append(f"Within the winning class it picked the best network at φ = {best['refinement']['phi']:g}; "
+                     "coefficients inside the remaining plateau "
+                     + ", ".join(f"{name} {lo:.3f}–{hi:.3f}" for name, (lo, hi) in box.items())
+                     + " are still indistinguishable.")
+    else:
+        lines.append("It cannot tell apart the coefficients inside the winning plateau ("
+                     + ", ".join(f"{name} {lo:.3f}–{hi:.3f}" for name, (lo, hi) in box.items())
+                     + "): they train and cost the same networks; the exported point is its midpoint.")
+    if best["decided_by"] == "search":
+        lines.append("The verdict uses the same runs that picked the winner (no finalists), so the winner's lead is "
+                     "biased upwards (the winner's curse).")
+    if validated:
+        lines.append(f"Its search runs are {definition.epochs}-epoch proxies at {definition.base_resolution} px; "
+                     "whether the answer holds on longer training and at larger scale is in \"Does the answer "
+                     "hold?\" below.")
+    else:
+        lines.append(f"It says nothing yet about longer training or larger scale: every run is a "
+                     f"{definition.epochs}-epoch proxy at {definition.base_resolution} px (`scaling-search validate "
+                     f"{definition.study}` checks both).")
+    return lines
+
+
+
+def comparison_label(comparison: dict[str, Any]) -> str:
+    """Who the winner is compared with, and the paper's cost when it misses the constraint."""
+    if comparison["against"] == "runner-up":
+        return "the runner-up"
+    cost = "" if comparison["other_on_constraint"] else (
+        f" (off the constraint: {comparison['other_measured_ratio']:.2f}× the base network's cost)")
+    return f"the paper's (1.2, 1.1, 1.15){cost}"
+

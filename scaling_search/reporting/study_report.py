@@ -1,0 +1,105 @@
+"""A study's report folder: its tables in the wanted formats, its figures and its index.md.
+
+Everything is written into a staging folder beside the destination and renamed into place at
+the end (:func:`scaling_search.support.publish.write_report_folder`), so a failure never leaves a
+half-written report. Reports read the Optuna study and the study folder only: they train nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from scaling_search.coefficients.plateaus import plateau_spread
+from scaling_search.counting.analytic import analytic_counts
+from scaling_search.models.architecture import FAMILY_PHIS
+from scaling_search.reporting import figures, wording
+from scaling_search.reporting import validation_section as checks
+from scaling_search.reporting.index_page import study_index
+from scaling_search.reporting.study_load import ReportedStudy
+from scaling_search.reporting.tables import (
+    COEFFICIENT_COLUMNS,
+    FAMILY_COLUMNS,
+    coefficient_table,
+    family_table,
+    ranked_rows,
+    spread_rows,
+    write_table,
+)
+from scaling_search.search.answer import answer_plateau, stage_spec, study_answer, with_plateaus
+from scaling_search.search.results import candidate_table, contenders
+from scaling_search.search.search_plan import grid_spec
+from scaling_search.support.publish import write_report_folder
+
+STAGE_FILES = {"finalist": "finalists", "refine": "refinement"}
+STAGE_CAPTIONS = {"finalist": "Finalists on fresh seeds: the runs the verdict uses",
+                  "refine": "Refinement: the winning class's networks at twice phi"}
+
+
+def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], note: str | None = None,
+                 validation: dict[str, Any] | None = None) -> Path:
+    """The α/β/γ table (with each row's plateau), the later stages' tables, the family, figures and index.md.
+
+    ``validation`` (:func:`scaling_search.validation.validation_result`) adds the "Does the answer hold?" section.
+    """
+    study, definition = reported.study, reported.definition
+    trials = study.get_trials(deepcopy=False)
+    grid = grid_spec(definition, reported.classes)
+    best = study_answer(trials, definition, reported.classes)
+    table = with_plateaus(coefficient_table(trials, paper=grid.paper_point is not None), grid)
+    stages = {stage: with_plateaus(candidate_table(trials, stage),
+                                   stage_spec(definition, reported.classes, stage, best))
+              for stage in ("finalist", "refine")}
+    family = None if best is None else family_table(best["alpha"], best["beta"], best["gamma"], analytic_counts, grid)
+    spread = None if best is None else pd.DataFrame(plateau_spread(answer_plateau(best), FAMILY_PHIS))
+    pairs = figures.cost_matched_pairs(table, contenders(table))
+
+    def fill(folder: Path) -> None:
+        shown = ranked_rows(table)[["rank", "alpha", "beta", "gamma", "plateau", "kind", "nominal_ratio",
+                                    "measured_ratio", "constraint", "macs_m", "params_m", "activations_m",
+                                    "cost_resolution", "proxy_ratio", "resolution", "val_acc", "n_seeds", "n_failed",
+                                    "test_acc", *(["paper"] if grid.paper_point is not None else [])]]
+        markdown = {"search": write_table(folder, "alpha_beta_gamma", shown, COEFFICIENT_COLUMNS,
+                                          f"Candidates of study {definition.study}, ranked by validation accuracy",
+                                          wanted)}
+        for stage, frame in stages.items():
+            if len(frame):
+                rows = ranked_rows(frame)[["rank", "alpha", "beta", "gamma", "plateau", "kind", "measured_ratio",
+                                           "constraint", "val_acc", "n_seeds", "n_failed", "test_acc"]]
+                markdown[stage] = write_table(folder, STAGE_FILES[stage], rows, COEFFICIENT_COLUMNS,
+                                              STAGE_CAPTIONS[stage], wanted)
+        if family is not None:
+            markdown["family"] = write_table(folder, "family", family, FAMILY_COLUMNS, wording.family_caption(grid),
+                                             wanted)
+            markdown["spread"] = write_table(folder, "plateau_spread", spread_rows(spread), {},
+                                             "How far depth, width and resolution move across the plateau", wanted)
+        figure_folder = folder / "figures"
+        figures.accuracy_vs_macs(table, figure_folder)
+        figures.accuracy_over_alpha_beta(table, figure_folder)
+        if family is not None:
+            figures.family_growth(family, figure_folder, grid.base.name)
+        if pairs:
+            figures.scaling_methods(pairs, figure_folder)
+        if validation is not None:
+            write_validation(folder, validation, markdown, wanted)
+        (folder / "index.md").write_text(study_index(study, definition, grid, table, best, markdown, pairs, note,
+                                                     validation))
+
+    return write_report_folder(out, fill)
+
+
+def write_validation(folder: Path, validation: dict[str, Any], markdown: dict[str, str], wanted: tuple[str, ...]
+                     ) -> None:
+    """The validation's tables (into ``markdown``) and figures."""
+    fidelity = validation["fidelity"]
+    if fidelity:
+        markdown["fidelity"] = write_table(folder, "validation_fidelity", checks.fidelity_frame(fidelity),
+                                           checks.FIDELITY_COLUMNS, "Rank fidelity: proxy against long runs", wanted)
+        checks.proxy_vs_long(fidelity, validation["settings"], folder / "figures")
+    for check in validation["scale_up"]:
+        name = f"scale_up_phi{check['phi']:g}"
+        markdown[name] = write_table(folder, name, checks.scale_up_frame(check), checks.SCALE_UP_COLUMNS,
+                                     f"Scale-up check at phi {check['phi']:g}", wanted)
+        checks.scale_up_bars(check, folder / "figures")
