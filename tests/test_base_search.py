@@ -230,7 +230,7 @@ def test_a_study_of_a_stage_table_resumes_reports_and_plans_its_validation_witho
     definition = stored_study(tmp_path, str(table), "tabled")
     table.unlink()  # moved away or deleted: the study has its own copy
     outcome = run_study(StudyDefinition(study="tabled", studies_dir=definition.studies_dir), resume=True)
-    assert not outcome.trained and outcome.best is not None and outcome.best["base"] == "example_net"
+    assert not outcome.trained and outcome.best is not None and outcome.best.base == "example_net"
     best = json.loads((Path(definition.studies_dir) / "tabled" / "best.json").read_text())
     derived = json.loads((Path(definition.studies_dir) / "tabled" / "derived.json").read_text())
     assert best["base"] == "example_net" and derived["released"] == [] and derived["base"] == "example_net"

@@ -290,7 +290,7 @@ def test_best_json_holds_only_a_compound_candidate_on_the_constraint(tmp_path):
                                                    (2.0, 1.0, 1.0, "depth-only"): [0.85],
                                                    (1.4, 1.1, 1.05, "compound"): [0.7]})
     trials = optuna.load_study(study_name="eligible", storage=definition.storage_url()).get_trials()
-    best = study_answer(trials, definition, num_classes=10)
+    best = study_answer(trials, definition, num_classes=10).to_json()
     assert (best["kind"], best["trained"]["alpha"], best["cost_resolution"]) == ("compound", 1.4, 236)
     only_off = [t for t in trials if t.user_attrs["kind"] != "compound"]
     assert study_answer(only_off, definition, num_classes=10) is None

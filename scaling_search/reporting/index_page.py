@@ -15,12 +15,13 @@ from scaling_search.coefficients.grid import GridSpec
 from scaling_search.reporting import validation_section as checks
 from scaling_search.reporting import wording
 from scaling_search.reporting.wording import comparison_label, conclusions
+from scaling_search.search.answer import StudyAnswer
 from scaling_search.search.results import trial_rows
 from scaling_search.study.definition import StudyDefinition
 
 
 def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec, table: pd.DataFrame,
-                best: dict[str, Any] | None, markdown: dict[str, str], pairs: list[tuple[pd.Series, pd.Series]],
+                best: StudyAnswer | None, markdown: dict[str, str], pairs: list[tuple[pd.Series, pd.Series]],
                 note: str | None = None, validation: dict[str, Any] | None = None) -> str:
     frame = trial_rows(study.get_trials(deepcopy=False))
     states = frame["state"].value_counts().to_dict()
@@ -33,24 +34,24 @@ def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec
         verdict = ["No compound candidate on the cost constraint completed on every seed, so the study has no best "
                    "coefficients; the table shows what did complete.", ""]
     else:
-        box = best["plateau"]
-        decided = (f"{best['n_seeds']} fresh finalist seeds ({', '.join(map(str, best['finalist_seeds']))})"
-                   if best["decided_by"] == "finalists" else
-                   f"{best['n_seeds']} search seed{'s' if best['n_seeds'] > 1 else ''} (no finalists)")
-        refined = best["refinement"]
+        box = best.plateau
+        decided = (f"{best.n_seeds} fresh finalist seeds ({', '.join(map(str, best.finalist_seeds))})"
+                   if best.decided_by == "finalists" else
+                   f"{best.n_seeds} search seed{'s' if best.n_seeds > 1 else ''} (no finalists)")
+        refined = best.refinement
         verdict = [
-            f"Best coefficients: **α = {best['alpha']:.4g}, β = {best['beta']:.4g}, γ = {best['gamma']:.4g}**, "
-            f"standing for the plateau α ∈ [{box['alpha'][0]:.4g}, {box['alpha'][1]:.4g}], "
-            f"β ∈ [{box['beta'][0]:.4g}, {box['beta'][1]:.4g}], γ ∈ [{box['gamma'][0]:.4g}, {box['gamma'][1]:.4g}] "
-            f"({best['representative']}). The winning network ({best['trained']['candidate']}) scored "
-            f"{best['score']:.4f}" + (f" ± {best['score_std']:.4f}" if best["score_std"] is not None else "")
-            + f" over {decided}, at {best['measured_ratio']:.2f}× {wording.base_cost(grid)} cost at the cost scale.",
+            f"Best coefficients: **α = {best.alpha:.4g}, β = {best.beta:.4g}, γ = {best.gamma:.4g}**, "
+            f"standing for the plateau α ∈ [{box.alpha[0]:.4g}, {box.alpha[1]:.4g}], "
+            f"β ∈ [{box.beta[0]:.4g}, {box.beta[1]:.4g}], γ ∈ [{box.gamma[0]:.4g}, {box.gamma[1]:.4g}] "
+            f"({best.representative}). The winning network ({best.trained.candidate}) scored "
+            f"{best.score:.4f}" + (f" ± {best.score_std:.4f}" if best.score_std is not None else "")
+            + f" over {decided}, at {best.measured_ratio:.2f}× {wording.base_cost(grid)} cost at the cost scale.",
             "",
-            *[f"- Against {comparison_label(c)}: {c['sentence']}" for c in best["comparisons"]],
-            f"- Refinement at φ = {refined['phi']:g}: "
-            + (f"{refined['trained']} networks trained; the best, {refined['winner']['candidate']}, gives the "
-               "coefficients above." if refined.get("winner") else
-               f"did not decide ({refined['reason']})." if refined.get("ran") else f"not run ({refined['reason']})."),
+            *[f"- Against {comparison_label(c)}: {c.sentence}" for c in best.comparisons],
+            f"- Refinement at φ = {refined.phi:g}: "
+            + (f"{refined.trained} networks trained; the best, {refined.winner.candidate}, gives the "
+               "coefficients above." if refined.winner is not None else
+               f"did not decide ({refined.reason})." if refined.ran else f"not run ({refined.reason})."),
             "",
             "**What this study can and cannot conclude.** "
             + " ".join(conclusions(best, definition, validated=validation is not None)),

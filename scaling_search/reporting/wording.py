@@ -6,11 +6,10 @@ another base shows neither and says so once where each would have been.
 
 from __future__ import annotations
 
-from typing import Any
-
 from scaling_search.coefficients.grid import GridSpec
 from scaling_search.models.bases import has_released_family, released_note
 from scaling_search.reporting.tables import PAPER_NOTE
+from scaling_search.search.answer import ComparisonRecord, StudyAnswer
 from scaling_search.study.definition import StudyDefinition
 
 
@@ -56,29 +55,26 @@ def family_paragraph(grid: GridSpec, scale: str) -> str:
             "each over its own base.")
 
 
-def conclusions(best: dict[str, Any], definition: StudyDefinition, validated: bool = False) -> list[str]:
-    """What the study can and cannot conclude, in plain words, from best.json's content."""
+def conclusions(best: StudyAnswer, definition: StudyDefinition, validated: bool = False) -> list[str]:
+    """What the study can and cannot conclude, in plain words, from its answer (best.json)."""
     lines = []
-    for comparison in best["comparisons"]:
-        against = "the runner-up" if comparison["against"] == "runner-up" else "the paper's (1.2, 1.1, 1.15)"
-        if comparison["resolved"]:
+    for record in best.comparisons:
+        against = "the runner-up" if record.against == "runner-up" else "the paper's (1.2, 1.1, 1.15)"
+        if record.comparison.resolved:
             lines.append(f"It can conclude that the winner beats {against} on this proxy task at this budget.")
         else:
             lines.append(f"It cannot conclude that the winner beats {against}: the difference is not resolved at "
                          "this budget (see the interval above and what would resolve it).")
-    if not best["comparisons"]:
+    if not best.comparisons:
         lines.append("It has nothing to compare the winner with: only one candidate completed.")
-    box = best["plateau"]
-    if best["refinement"].get("winner"):
-        lines.append(f"Within the winning class it picked the best network at φ = {best['refinement']['phi']:g}; "
-                     "coefficients inside the remaining plateau "
-                     + ", ".join(f"{name} {lo:.3f}–{hi:.3f}" for name, (lo, hi) in box.items())
-                     + " are still indistinguishable.")
+    box = ", ".join(f"{name} {lo:.3f}–{hi:.3f}" for name, (lo, hi) in best.plateau.intervals())
+    if best.refinement.winner is not None:
+        lines.append(f"Within the winning class it picked the best network at φ = {best.refinement.phi:g}; "
+                     f"coefficients inside the remaining plateau {box} are still indistinguishable.")
     else:
-        lines.append("It cannot tell apart the coefficients inside the winning plateau ("
-                     + ", ".join(f"{name} {lo:.3f}–{hi:.3f}" for name, (lo, hi) in box.items())
-                     + "): they train and cost the same networks; the exported point is its midpoint.")
-    if best["decided_by"] == "search":
+        lines.append(f"It cannot tell apart the coefficients inside the winning plateau ({box}): they train and cost "
+                     "the same networks; the exported point is its midpoint.")
+    if best.decided_by == "search":
         lines.append("The verdict uses the same runs that picked the winner (no finalists), so the winner's lead is "
                      "biased upwards (the winner's curse).")
     if validated:
@@ -93,11 +89,10 @@ def conclusions(best: dict[str, Any], definition: StudyDefinition, validated: bo
 
 
 
-def comparison_label(comparison: dict[str, Any]) -> str:
+def comparison_label(record: ComparisonRecord) -> str:
     """Who the winner is compared with, and the paper's cost when it misses the constraint."""
-    if comparison["against"] == "runner-up":
+    if record.against == "runner-up":
         return "the runner-up"
-    cost = "" if comparison["other_on_constraint"] else (
-        f" (off the constraint: {comparison['other_measured_ratio']:.2f}× the base network's cost)")
+    cost = "" if record.other_on_constraint else (
+        f" (off the constraint: {record.other_measured_ratio:.2f}× the base network's cost)")
     return f"the paper's (1.2, 1.1, 1.15){cost}"
-

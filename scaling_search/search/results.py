@@ -192,7 +192,7 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 
 def on_constraint(value: Any) -> bool:
-    """A table cell of ``on_constraint`` as a bool: Python's or NumPy's True; False, None (older trials) or NaN not."""
+    """A table cell of ``on_constraint`` as a bool: Python's or NumPy's True; False, None or NaN not."""
     return bool(value == True)  # noqa: E712 (a NumPy bool is not ``True`` by identity)
 
 
@@ -214,6 +214,7 @@ def failure_lines(trials: list[FrozenTrial]) -> list[str]:
 
 
 def none_if_nan(value: Any) -> float | None:
+    """A table cell as a float for JSON: None for a missing value (None or NaN)."""
     if value is None:
         return None
     value = float(value)
