@@ -16,6 +16,7 @@ from optuna.trial import TrialState, create_trial
 
 from scaling_search.cli import main
 from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.schema import stamp
 from scaling_search.study.sizing import resolve_for_device
 from tests.cli_helpers import one_error_line
 
@@ -29,6 +30,7 @@ def make_study(tmp_path, name: str, candidates: dict, states=None) -> StudyDefin
     (tmp_path / "studies").mkdir(exist_ok=True)
     study = optuna.create_study(study_name=name, storage=definition.storage_url(), direction="maximize")
     study.set_user_attr("definition", definition.to_dict())
+    stamp(study)  # as scaling-search run stores a study: this version's schema
     study.set_user_attr("num_classes", 10)
     for (alpha, beta, gamma, kind), values in candidates.items():
         for seed, value in enumerate(values):
