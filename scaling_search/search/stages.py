@@ -125,7 +125,7 @@ def candidate_from_trial(trial: FrozenTrial, spec: GridSpec) -> Candidate:
     """The candidate a search trial trained, from the attributes stored with it (nothing is counted again)."""
     attrs = trial.user_attrs
     alpha, beta, gamma = (float(trial.params[name]) for name in ("alpha", "beta", "gamma"))
-    phi = float(attrs.get("phi", spec.phi))
+    phi = float(attrs["phi"])
     layout = proxy_layout(replace(spec, phi=phi), alpha, beta, gamma)
     return Candidate(alpha, beta, gamma, phi, float(attrs["nominal_ratio"]), float(attrs["measured_ratio"]),
                      int(attrs["macs"]), int(attrs["params"]), int(attrs["activations"]), int(attrs["cost_resolution"]),
