@@ -7,6 +7,9 @@ midpoint of each interval), or, when the refinement stage ran, the best of the n
 plateau splits into at 2φ. The winner is compared with the runner-up and with the paper's point
 by a paired bootstrap over seeds and validation images (:mod:`scaling_search.stats.comparison`), and the
 verdict says "resolved" only when the 95 % interval excludes zero.
+
+best.json is a :class:`StudyAnswer`, written and read only here (:func:`write_answer`, :func:`read_answer`),
+and versioned with the stored study (:mod:`scaling_search.study.schema`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from optuna.trial import FrozenTrial
 
 from scaling_search.coefficients.grid import GridSpec, nominal_ratio
 from scaling_search.coefficients.plateaus import Plateau, plateau
+from scaling_search.errors import InputError
 from scaling_search.search.results import candidate_table, compare, contenders, none_if_nan, on_constraint, stage_runs
 from scaling_search.search.search_plan import grid_spec
 from scaling_search.search.stages import decided_stage, finalist_seeds, wants_refinement
@@ -245,8 +249,6 @@ def write_answer(path: Path, answer: StudyAnswer) -> None:
 
 def read_answer(path: Path) -> StudyAnswer:
     """Read a best.json; InputError for one written by another schema version (run the study's export again)."""
-    from scaling_search.errors import InputError
-
     data = json.loads(path.read_text())
     version = data.get("schema_version", 0)
     if version != SCHEMA_VERSION:
