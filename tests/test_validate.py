@@ -154,8 +154,7 @@ def test_a_ranking_the_long_runs_keep_agrees_and_the_winner_keeps_its_place():
     searched(parent, {WINNER: 0.80, RUNNER_UP: 0.70, THIRD: 0.60, PAPER: 0.50}, seeds=(0, 1))
     runs = memory_study()
     validated(runs, {WINNER: 0.90, RUNNER_UP: 0.80, THIRD: 0.70, PAPER: 0.60})
-    answer = fidelity_answer(parent.get_trials(), with_validation_attrs(runs).get_trials(),
-                             {"trained": {"candidate": candidate_id(WINNER)}})
+    answer = fidelity_answer(parent.get_trials(), with_validation_attrs(runs).get_trials(), candidate_id(WINNER))
     found = answer["rank_fidelity"]
     assert found["spearman"] == pytest.approx(1.0) and found["kendall"] == pytest.approx(1.0)
     assert found["spearman_ci95"][0] > 0 and found["winner_kept"]

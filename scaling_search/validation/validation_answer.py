@@ -20,7 +20,6 @@ import numpy as np
 from optuna.trial import FrozenTrial
 
 from scaling_search.execution.trainable import PLANNED_BASE_RESOLUTION, PLANNED_EPOCHS
-from scaling_search.search.answer import StudyAnswer
 from scaling_search.search.results import Runs, compare, seed_scores, stage_runs
 from scaling_search.stats.comparison import Comparison
 from scaling_search.stats.fidelity import rank_fidelity
@@ -36,9 +35,12 @@ def proxy_scores(parent_trials: list[FrozenTrial]) -> dict[str, list[float]]:
     return scores
 
 
-def fidelity_answer(parent_trials: list[FrozenTrial], trials: list[FrozenTrial], best: StudyAnswer | None
+def fidelity_answer(parent_trials: list[FrozenTrial], trials: list[FrozenTrial], answer_candidate: str | None
                     ) -> dict[str, Any] | None:
-    """Proxy against long scores of the fidelity runs (None when there are none): ρ, τ, winners, one row each."""
+    """Proxy against long scores of the fidelity runs (None when there are none): ρ, τ, winners, one row each.
+
+    ``answer_candidate`` is the network the study's answer trained (its long rank is given), None without an answer.
+    """
     runs = stage_runs(trials, FIDELITY)
     if not runs:
         return None
@@ -77,9 +79,8 @@ def fidelity_answer(parent_trials: list[FrozenTrial], trials: list[FrozenTrial],
     if found.long_winner != found.proxy_winner:
         flip = compare(winner, runs[found.proxy_winner], found.long_winner, found.proxy_winner)
         answer["long_winner"]["against_proxy_winner"] = comparison_record(flip)
-    if best is not None and best.trained.candidate in found.candidates:
-        answer["answer_long_rank"] = next(row["long_rank"] for row in rows
-                                          if row["candidate"] == best.trained.candidate)
+    if answer_candidate is not None and answer_candidate in found.candidates:
+        answer["answer_long_rank"] = next(row["long_rank"] for row in rows if row["candidate"] == answer_candidate)
     return answer
 
 

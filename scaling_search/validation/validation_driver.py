@@ -258,7 +258,7 @@ def validation_result(parent: optuna.Study, validation: optuna.Study, definition
                                          "max_train_images": definition.max_train_images},
         "best": None if best is None else {"alpha": best.alpha, "beta": best.beta, "gamma": best.gamma,
                                            "phi": best.phi, "trained": best.trained.to_json()},
-        "fidelity": fidelity_answer(parent_trials, trials, best),
+        "fidelity": fidelity_answer(parent_trials, trials, None if best is None else best.trained.candidate),
         "scale_up": scale_up_answer(trials, validation.user_attrs.get("members", {})),
         "counts": counts(trials),
     }
