@@ -6,9 +6,9 @@ import argparse
 import shlex
 from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from scaling_search.cli import flags
+from scaling_search.cli import answer_lines, flags
 from scaling_search.cli.common import (
     emit,
     finite_float,
@@ -126,7 +126,7 @@ RANKED_COLUMNS = [
     ("constraint", "", fmt("s")),
     ("proxy_ratio", "proxy cost", fmt(".2f")),
     ("resolution", "proxy res", fmt("d")),
-    ("accuracy", "val acc (mean ± std)", fmt("s")),
+    ("val_acc", "val acc (mean ± std)", fmt("s")),
     ("n_seeds", "n", fmt("d")),
     ("n_failed", "failed", fmt("d")),
     ("test_acc", "test acc", fmt(".4f")),
@@ -163,7 +163,7 @@ def summary(outcome: StudyOutcome, folder: Path) -> str:
 
     lines = [] if outcome.table.empty else [ranked_table(outcome.table)]
     if outcome.counts["complete"] == 0:
-        lines.append("no trial completed")
+        lines.append(answer_lines.NO_TRIAL)
     for stage, table in outcome.stages.items():
         lines += ["", STAGE_HEADINGS[stage], ranked_table(table)]
     c = outcome.counts
@@ -173,43 +173,23 @@ def summary(outcome: StudyOutcome, folder: Path) -> str:
         lines.append(f"  failed: {failure}")
     if outcome.best is not None:
         b = outcome.best
-        box = b.plateau
-        lines.append(f"best: alpha={b.alpha:.4g} beta={b.beta:.4g} gamma={b.gamma:.4g} "
-                     f"(val acc {b.score:.4f} over {b.n_seeds} {SEEDS_OF[b.decided_by]}, cost "
-                     f"{b.measured_ratio:.2f}x at {b.cost_resolution} px; compound candidates on the "
-                     "constraint only)")
-        lines.append(f"  stands for its plateau alpha {interval(box.alpha)}, beta {interval(box.beta)}, "
-                     f"gamma {interval(box.gamma)} ({b.representative})")
+        lines += answer_lines.best_lines(alpha=b.alpha, beta=b.beta, gamma=b.gamma, score=b.score, n_seeds=b.n_seeds,
+                                         decided_by=b.decided_by, measured_ratio=b.measured_ratio,
+                                         cost_resolution=b.cost_resolution, plateau=dict(b.plateau.intervals()),
+                                         representative=b.representative)
         for comparison in b.comparisons:
-            lines.append(f"  {comparison.against}: {comparison.sentence}")
+            lines.append(answer_lines.comparison_line(comparison.against, comparison.sentence))
         if not b.refinement.ran:
-            lines.append(f"  refinement did not run: {b.refinement.reason}")
+            lines.append(answer_lines.refinement_not_run(b.refinement.reason))
         lines.append(f"wrote {folder}/results.csv, best.json, derived.json and configs/phi0..phi7.json")
     elif not outcome.table.empty:
-        lines.append("no compound candidate on the constraint completed, so there is no best (the paper's point "
-                     "and the baselines are shown for comparison only)")
+        lines.append(answer_lines.NO_BEST)
     return "\n".join(lines)
-
-
-SEEDS_OF = {"finalists": "fresh finalist seeds", "search": "search seeds (no finalists: picked and judged on the same "
-                                                         "runs)"}
-
-
-def interval(bounds: list[float] | tuple[float, float]) -> str:
-    """``1.000–1.250``: a plateau interval as the tables show it."""
-    return f"{bounds[0]:.3f}–{bounds[1]:.3f}"
 
 
 def ranked_table(table: pd.DataFrame) -> str:
     """A stage's ranked candidates as a text table, with each row's plateau and its failed seeds."""
-    from scaling_search.search.results import on_constraint
+    from scaling_search.reporting.tables import ranked_rows
 
-    rows = []
-    for row in table.to_dict("records"):
-        std = row["score_std"]
-        spread = f" ± {std:.4f}" if std == std and row["n_seeds"] > 1 else ""  # NaN-safe
-        accuracy = f"{row['score']:.4f}{spread}" if row["n_seeds"] else "–"
-        flag = "" if on_constraint(row["on_constraint"]) else "off-constraint"
-        box = " | ".join(interval(row[f"plateau_{name}"]) for name in ("alpha", "beta", "gamma"))
-        rows.append(dict(row, accuracy=accuracy, constraint=flag, plateau=box))
+    rows = cast("list[dict[str, Any]]", ranked_rows(table, plateau=answer_lines.plateau_cell).to_dict("records"))
     return render_table(rows, RANKED_COLUMNS)

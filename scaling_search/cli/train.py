@@ -17,7 +17,15 @@ from scaling_search.models.scaling import Layout
 from scaling_search.support.progress import count_lines
 from scaling_search.training.device import resolve_device
 from scaling_search.training.proxy import EpochProgress, check_threads, train_proxy
-from scaling_search.training.recipe import CPU_BATCH, PROXY_RESOLUTION, RECIPES, Budget, default_batch, get_recipe
+from scaling_search.training.recipe import (
+    CPU_BATCH,
+    PROXY_RESOLUTION,
+    RECIPES,
+    Budget,
+    configured_recipe,
+    default_batch,
+    get_recipe,
+)
 
 HELP = f"""\
 Train one network for a few epochs and report its accuracy, speed and memory.
@@ -88,13 +96,9 @@ def handle(args: argparse.Namespace) -> int:
     layout = choose_layout(**flags.network_options(args), default_resolution=PROXY_RESOLUTION,
                            base=None if args.base is None else flags.chosen_base(args))
     device = resolve_device(args.device)
-    recipe = get_recipe(args.recipe)
-    batch = args.batch_size if args.batch_size is not None else default_batch(recipe, device.type)
-    recipe = replace(recipe, train_batch_size=batch)
-    if args.augmentation is not None:
-        recipe = replace(recipe, augmentation=Augmentation.named(args.augmentation))
-    if args.lr is not None:
-        recipe = replace(recipe, lr_per_256=args.lr)
+    batch = args.batch_size if args.batch_size is not None else default_batch(get_recipe(args.recipe), device.type)
+    augmentation = None if args.augmentation is None else Augmentation.named(args.augmentation)
+    recipe = configured_recipe(args.recipe, lr=args.lr, batch_size=batch, augmentation=augmentation)
     budget = Budget(epochs=args.epochs, max_train_images=args.train_images)
     check_threads(args.threads)  # before the dataset loads, which can take a while
     data = load_dataset(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import shlex
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from scaling_search.cli import flags
+from scaling_search.cli import answer_lines, flags
 from scaling_search.cli.common import (
     emit,
     finite_float,
@@ -146,7 +146,9 @@ def summary(outcome: ValidationOutcome) -> str:
     for check in validation.get("scale_up", []):
         against = {comparison["against"]: comparison for comparison in check["comparisons"]}
         rows = [dict(row, gmacs=row["macs"] / 1e9, accuracy=accuracy(row["score"], row["ci95"]),
-                     flag="" if row["matched"] else "unmatched", difference=difference(against.get(row["kind"])))
+                     flag="" if row["matched"] else "unmatched",
+                     difference="" if (compared := against.get(row["kind"])) is None else
+                     answer_lines.difference_text(compared["difference"], compared.get("ci95"), compared["resolved"]))
                 for row in check["members"]]
         lines += [f"scale-up at phi = {check['phi']:g} ({validation['settings']['scale_up_epochs']} epochs; cost at "
                   "the study's cost scale; 'unmatched': outside the cost tolerance, shown, not judged)",
@@ -172,13 +174,3 @@ def correlation(value: float | None, interval: list[float] | None) -> str:
     if value is None:
         return "undefined"
     return f"{value:.2f}" + (f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else " (no interval)")
-
-
-def difference(comparison: dict[str, Any] | None) -> str:
-    if comparison is None:
-        return ""
-    text = f"{comparison['difference'] * 100:+.2f} pts"
-    if comparison.get("ci95"):
-        low, high = comparison["ci95"]
-        text += f" [{low * 100:+.2f}, {high * 100:+.2f}]"
-    return text + (" resolved" if comparison["resolved"] else " not resolved")

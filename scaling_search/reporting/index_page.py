@@ -14,15 +14,19 @@ import pandas as pd
 from scaling_search.coefficients.grid import GridSpec
 from scaling_search.reporting import validation_section as checks
 from scaling_search.reporting import wording
-from scaling_search.reporting.wording import comparison_label, conclusions
 from scaling_search.search.answer import StudyAnswer
 from scaling_search.search.results import trial_rows
 from scaling_search.study.definition import StudyDefinition
 
 
-def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec, table: pd.DataFrame,
-                best: StudyAnswer | None, markdown: dict[str, str], pairs: list[tuple[pd.Series, pd.Series]],
-                note: str | None = None, validation: dict[str, Any] | None = None) -> str:
+def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec, best: StudyAnswer | None,
+                markdown: dict[str, str], pairs: list[tuple[pd.Series, pd.Series]], note: str | None = None,
+                validation: dict[str, Any] | None = None) -> str:
+    """index.md of a study's report: ``best`` is the study's answer (best.json), ``markdown`` the tables by name.
+
+    ``pairs`` are the single-dimension baselines beside their compound twins (twin, baseline);
+    ``validation``, when the study was validated, adds the "Does the answer hold?" section.
+    """
     frame = trial_rows(study.get_trials(deepcopy=False))
     states = frame["state"].value_counts().to_dict()
     hardware = sorted({str(h) for h in frame.get("hardware", pd.Series(dtype=str)).dropna()}) or ["not recorded"]
@@ -30,33 +34,7 @@ def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec
     environment = study.user_attrs.get("environment", {})
     scale = (f"{grid.cost_resolution} px × γ^φ rounded to a multiple of {grid.resolution_multiple}, "
              f"{grid.cost_classes} classes")
-    if best is None:
-        verdict = ["No compound candidate on the cost constraint completed on every seed, so the study has no best "
-                   "coefficients; the table shows what did complete.", ""]
-    else:
-        box = best.plateau
-        decided = (f"{best.n_seeds} fresh finalist seeds ({', '.join(map(str, best.finalist_seeds))})"
-                   if best.decided_by == "finalists" else
-                   f"{best.n_seeds} search seed{'s' if best.n_seeds > 1 else ''} (no finalists)")
-        refined = best.refinement
-        verdict = [
-            f"Best coefficients: **α = {best.alpha:.4g}, β = {best.beta:.4g}, γ = {best.gamma:.4g}**, "
-            f"standing for the plateau α ∈ [{box.alpha[0]:.4g}, {box.alpha[1]:.4g}], "
-            f"β ∈ [{box.beta[0]:.4g}, {box.beta[1]:.4g}], γ ∈ [{box.gamma[0]:.4g}, {box.gamma[1]:.4g}] "
-            f"({best.representative}). The winning network ({best.trained.candidate}) scored "
-            f"{best.score:.4f}" + (f" ± {best.score_std:.4f}" if best.score_std is not None else "")
-            + f" over {decided}, at {best.measured_ratio:.2f}× {wording.base_cost(grid)} cost at the cost scale.",
-            "",
-            *[f"- Against {comparison_label(c)}: {c.sentence}" for c in best.comparisons],
-            f"- Refinement at φ = {refined.phi:g}: "
-            + (f"{refined.trained} networks trained; the best, {refined.winner.candidate}, gives the "
-               "coefficients above." if refined.winner is not None else
-               f"did not decide ({refined.reason})." if refined.ran else f"not run ({refined.reason})."),
-            "",
-            "**What this study can and cannot conclude.** "
-            + " ".join(conclusions(best, definition, validated=validation is not None)),
-            "",
-        ]
+    verdict = verdict_lines(best, definition, grid, validated=validation is not None)
     lines = [
         f"# Study `{definition.study}`",
         "",
@@ -64,7 +42,7 @@ def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec
         wording.base_line(grid),
         "",
         *verdict,
-        f"Trials: {', '.join(f'{n} {s.lower()}' for s, n in sorted(states.items()))}. "
+        f"Trials: {', '.join(f'{n} {str(s).lower()}' for s, n in sorted(states.items()))}. "
         f"Proxy training time: {wall.sum() / 60:.1f} min in all ({wall.mean():.1f} s per trial).",
         "",
         "## The α/β/γ table",
@@ -95,10 +73,7 @@ def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec
         lines += ["## Compound against single-dimension scaling", "",
                   "Each single-dimension baseline beside the compound candidate nearest to it in cost "
                   "(MACs at the cost scale on every bar):", ""]
-        lines += [f"- {row['kind']} ({row['alpha']:.3g}, {row['beta']:.3g}, {row['gamma']:.3g}), "
-                  f"{row['macs'] / 1e6:.0f} M MACs: {row['score']:.4f}; compound ({twin['alpha']:.3g}, "
-                  f"{twin['beta']:.3g}, {twin['gamma']:.3g}), {twin['macs'] / 1e6:.0f} M MACs: {twin['score']:.4f}"
-                  for twin, row in pairs]
+        lines += [wording.compound_pair_line(row["kind"], point(row), point(twin)) for twin, row in pairs]
         lines += ["", "![scaling methods](figures/scaling_methods.png)", ""]
     if "family" in markdown:
         lines += [
@@ -131,3 +106,37 @@ def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec
     ]
     return "\n".join(lines)
 
+
+
+def verdict_lines(best: StudyAnswer | None, definition: StudyDefinition, grid: GridSpec, validated: bool
+                  ) -> list[str]:
+    """The verdict under the title: the study's answer, its comparisons, its refinement and its conclusions."""
+    if best is None:
+        return [wording.NO_BEST, ""]
+    refined = best.refinement
+    winner = refined.winner
+    plateau = dict(best.plateau.intervals())
+    decided = wording.decided_over(best.decided_by, best.n_seeds, best.finalist_seeds)
+    conclusions = wording.conclusions(
+        comparisons=[(c.against, c.comparison.resolved) for c in best.comparisons], plateau=plateau,
+        refined_phi=refined.phi if winner else None, decided_by=best.decided_by, epochs=definition.epochs,
+        base_resolution=definition.base_resolution, study=definition.study, validated=validated)
+    return [
+        wording.best_sentence(grid, alpha=best.alpha, beta=best.beta, gamma=best.gamma, plateau=plateau,
+                              representative=best.representative, candidate=best.trained.candidate, score=best.score,
+                              score_std=best.score_std, decided=decided, measured_ratio=best.measured_ratio),
+        "",
+        *[wording.comparison_line(wording.comparison_label(c.against, c.other_on_constraint, c.other_measured_ratio),
+                                  c.sentence)
+          for c in best.comparisons],
+        wording.refinement_line(refined.phi, ran=refined.ran, trained=refined.trained,
+                                winner=winner.candidate if winner else None, reason=refined.reason),
+        "",
+        wording.conclusions_paragraph(conclusions),
+        "",
+    ]
+
+
+def point(row: pd.Series) -> wording.Point:
+    """A row of the α/β/γ table as the compound-against-single-dimension list shows it."""
+    return wording.Point(row["alpha"], row["beta"], row["gamma"], row["macs"], row["score"])

@@ -71,7 +71,7 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
                                            "constraint", "val_acc", "n_seeds", "n_failed", "test_acc"]]
                 markdown[stage] = write_table(folder, STAGE_FILES[stage], rows, COEFFICIENT_COLUMNS,
                                               STAGE_CAPTIONS[stage], wanted)
-        if family is not None:
+        if family is not None and spread is not None:
             markdown["family"] = write_table(folder, "family", family, FAMILY_COLUMNS, wording.family_caption(grid),
                                              wanted)
             markdown["spread"] = write_table(folder, "plateau_spread", spread_rows(spread), {},
@@ -85,7 +85,7 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
             figures.scaling_methods(pairs, figure_folder)
         if validation is not None:
             write_validation(folder, validation, markdown, wanted)
-        (folder / "index.md").write_text(study_index(study, definition, grid, table, best, markdown, pairs, note,
+        (folder / "index.md").write_text(study_index(study, definition, grid, best, markdown, pairs, note,
                                                      validation))
 
     return write_report_folder(out, fill)

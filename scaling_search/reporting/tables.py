@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 from optuna.trial import FrozenTrial
@@ -22,6 +23,8 @@ PAPER_NOTE = ("paper: α = 1.2, β = 1.1, γ = 1.15 (α·β²·γ² = 1.92 ≈ 2
 PAPER_FAMILY_COLUMNS = ("paper_params_m", "paper_flops_b", "params_vs_paper", "macs_vs_paper")
 """The family table's columns that compare with the paper's Table 2: B0's family only."""
 FORMATS = ("md", "csv", "tex")
+Interval = Sequence[float]
+"""A plateau's (low, high) on one axis."""
 
 COEFFICIENT_COLUMNS = {"rank": "d", "alpha": ".3f", "beta": ".3f", "gamma": ".3f", "nominal_ratio": ".3f",
                        "measured_ratio": ".3f", "macs_m": ".1f", "params_m": ".2f", "activations_m": ".2f",
@@ -59,9 +62,29 @@ def family_table(alpha: float, beta: float, gamma: float, counter: Counter, grid
     return pd.DataFrame(member_rows(derived + released_family(counter, grid.cost_classes)))
 
 
-def member_rows(members: list[FamilyMember]) -> list[dict[str, Any]]:
+class FamilyRow(TypedDict):
+    """A row of the family table: one member, derived or released, and the paper's figures for a released one."""
+
+    name: str
+    source: str
+    width: float
+    depth: float
+    resolution: int
+    dropout: float
+    blocks: int
+    repeats: str
+    params_m: float
+    macs_b: float
+    macs_ratio: float
+    paper_params_m: float | None
+    paper_flops_b: float | None
+    params_vs_paper: str
+    macs_vs_paper: str
+
+
+def member_rows(members: list[FamilyMember]) -> list[FamilyRow]:
     """The family table's rows; a released member's with the paper's Table 2 beside it."""
-    rows = []
+    rows: list[FamilyRow] = []
     for member in members:
         paper = RELEASED_FAMILY[int(member.phi)] if member.source == "released" else None
         rows.append({
@@ -116,16 +139,29 @@ def paper_table(counter: Counter, reference: Counter) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def ranked_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """A stage's ranked table as the report shows it: MACs in millions, mean ± std, each row's plateau."""
+def ranked_rows(table: pd.DataFrame, plateau: Callable[[Interval, Interval, Interval], str] | None = None
+                ) -> pd.DataFrame:
+    """A stage's ranked table as a report or the command line shows it: MACs in millions, mean ± std, each plateau.
+
+    Adds ``val_acc`` (mean ± std over the completed seeds, ``–`` without one), ``constraint``
+    (``off-constraint`` or blank), ``plateau`` (``plateau`` of the row's α, β and γ intervals; by
+    default :func:`plateau_box`) and ``macs_m``, ``params_m``, ``activations_m``.
+    """
+    box = plateau or plateau_box
     flags = ["" if on_constraint(on) else "off-constraint" for on in table["on_constraint"]]
-    accuracy = [("–" if r.n_seeds == 0 else f"{r.score:.4f} ± {r.score_std:.4f}" if r.n_seeds > 1 else
-                 f"{r.score:.4f}") for r in table.itertuples()]
-    boxes = [" × ".join(f"[{lo:.3f}, {hi:.3f}]" for lo, hi in (r.plateau_alpha, r.plateau_beta, r.plateau_gamma))
-             for r in table.itertuples()]
+    accuracy = [("–" if seeds == 0 else f"{score:.4f} ± {std:.4f}" if seeds > 1 and std == std  # NaN-safe
+                 else f"{score:.4f}")
+                for seeds, score, std in zip(table["n_seeds"], table["score"], table["score_std"], strict=True)]
+    boxes = [box(*bounds) for bounds in zip(table["plateau_alpha"], table["plateau_beta"], table["plateau_gamma"],
+                                            strict=True)]
     return table.assign(macs_m=table["macs"] / 1e6, params_m=table["params"] / 1e6,
                         activations_m=table["activations"] / 1e6, constraint=flags, val_acc=accuracy, plateau=boxes,
                         paper=table.get("paper", ""))
+
+
+def plateau_box(alpha: Interval, beta: Interval, gamma: Interval) -> str:
+    """A plateau as the report's tables show it: ``[1.000, 1.250] × [1.000, 1.100] × [1.100, 1.150]``."""
+    return " × ".join(f"[{lo:.3f}, {hi:.3f}]" for lo, hi in (alpha, beta, gamma))
 
 
 def spread_rows(spread: pd.DataFrame) -> pd.DataFrame:

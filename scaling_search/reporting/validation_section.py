@@ -13,6 +13,7 @@ import optuna
 import pandas as pd
 
 from scaling_search.reporting.figures import KIND_STYLE, new_figure, save
+from scaling_search.reporting.wording import difference_text
 from scaling_search.study.definition import StudyDefinition
 from scaling_search.study.storage import find_study, open_storage
 from scaling_search.validation.options import validation_study_name
@@ -56,18 +57,11 @@ def scale_up_frame(check: dict[str, Any]) -> pd.DataFrame:
     rows["gmacs"] = rows["macs"] / 1e9
     rows["flag"] = ["" if matched else "unmatched" for matched in rows["matched"]]
     rows["acc_ci95"] = [interval_text(score, ci) for score, ci in zip(rows["score"], rows["ci95"], strict=True)]
-    rows["study_minus_member"] = [difference_text(against.get(kind)) for kind in rows["kind"]]
+    rows["study_minus_member"] = ["" if (found := against.get(kind)) is None else
+                                  difference_text(found["difference"], found.get("ci95"), found["resolved"])
+                                  for kind in rows["kind"]]
     return rows[["kind", "alpha", "beta", "gamma", "gmacs", "cost_ratio", "flag", "resolution", "acc_ci95",
                  "n_seeds", "n_failed", "study_minus_member"]]
-
-
-def difference_text(comparison: dict[str, Any] | None) -> str:
-    if comparison is None:
-        return ""
-    text = f"{comparison['difference'] * 100:+.2f} pts"
-    if comparison.get("ci95"):
-        text += f" [{comparison['ci95'][0] * 100:+.2f}, {comparison['ci95'][1] * 100:+.2f}]"
-    return text + (", resolved" if comparison["resolved"] else ", not resolved")
 
 
 def correlation_title(found: dict[str, Any] | None) -> str:

@@ -1,4 +1,7 @@
-"""The report's sentences: what the study concludes, and what depends on the base network.
+"""The report's sentences: the verdict, what the study can and cannot conclude, and what depends on the base network.
+
+Each function takes the values it puts into words (from best.json's or validation.json's content,
+or the grid), not the answer itself: the page that lays them out reads the answer.
 
 The paper's (1.2, 1.1, 1.15) and the released B0–B7 exist for EfficientNet-B0 only, so a study of
 another base shows neither and says so once where each would have been.
@@ -6,11 +9,22 @@ another base shows neither and says so once where each would have been.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
 from scaling_search.coefficients.grid import GridSpec
 from scaling_search.models.bases import has_released_family, released_note
-from scaling_search.reporting.tables import PAPER_NOTE
-from scaling_search.search.answer import ComparisonRecord, StudyAnswer
-from scaling_search.study.definition import StudyDefinition
+from scaling_search.reporting.tables import PAPER_NOTE, Interval
+
+
+class Point(NamedTuple):
+    """A trained candidate as the compound-against-single-dimension list shows it."""
+
+    alpha: float
+    beta: float
+    gamma: float
+    macs: float
+    score: float
 
 
 def base_line(grid: GridSpec) -> str:
@@ -55,44 +69,109 @@ def family_paragraph(grid: GridSpec, scale: str) -> str:
             "each over its own base.")
 
 
-def conclusions(best: StudyAnswer, definition: StudyDefinition, validated: bool = False) -> list[str]:
-    """What the study can and cannot conclude, in plain words, from its answer (best.json)."""
+
+NO_BEST = ("No compound candidate on the cost constraint completed on every seed, so the study has no best "
+           "coefficients; the table shows what did complete.")
+
+
+def best_sentence(grid: GridSpec, *, alpha: float, beta: float, gamma: float, plateau: Mapping[str, Interval],
+                  representative: str, candidate: str, score: float, score_std: float | None, decided: str,
+                  measured_ratio: float) -> str:
+    """The report's first verdict sentence: the coefficients, the plateau they stand for, and how the winner scored.
+
+    ``decided`` says over which runs (:func:`decided_over`); ``candidate`` is the network the winner trained.
+    """
+    return (f"Best coefficients: **α = {alpha:.4g}, β = {beta:.4g}, γ = {gamma:.4g}**, "
+            f"standing for the plateau α ∈ [{plateau['alpha'][0]:.4g}, {plateau['alpha'][1]:.4g}], "
+            f"β ∈ [{plateau['beta'][0]:.4g}, {plateau['beta'][1]:.4g}], "
+            f"γ ∈ [{plateau['gamma'][0]:.4g}, {plateau['gamma'][1]:.4g}] "
+            f"({representative}). The winning network ({candidate}) scored "
+            f"{score:.4f}" + (f" ± {score_std:.4f}" if score_std is not None else "")
+            + f" over {decided}, at {measured_ratio:.2f}× {base_cost(grid)} cost at the cost scale.")
+
+
+def decided_over(decided_by: str, n_seeds: int, finalist_seeds: Sequence[int]) -> str:
+    """The runs that decided: ``3 fresh finalist seeds (1000, 1001, 1002)`` or ``2 search seeds (no finalists)``."""
+    if decided_by == "finalists":
+        return f"{n_seeds} fresh finalist seeds ({', '.join(map(str, finalist_seeds))})"
+    return f"{n_seeds} search seed{'s' if n_seeds > 1 else ''} (no finalists)"
+
+
+def comparison_line(label: str, sentence: str) -> str:
+    """One comparison of the winner, as a list item: who it is compared with (:func:`comparison_label`), and how."""
+    return f"- Against {label}: {sentence}"
+
+
+def comparison_label(against: str, other_on_constraint: bool, other_measured_ratio: float | None) -> str:
+    """Who the winner is compared with, and the paper's cost when it misses the constraint."""
+    if against == "runner-up":
+        return "the runner-up"
+    cost = "" if other_on_constraint else (
+        f" (off the constraint: {other_measured_ratio:.2f}× the base network's cost)")
+    return f"the paper's (1.2, 1.1, 1.15){cost}"
+
+
+def refinement_line(phi: float, *, ran: bool, trained: int, winner: str | None, reason: str | None) -> str:
+    """What the refinement at ``phi`` came to: its ``winner`` among ``trained`` networks, or why it did not decide."""
+    return (f"- Refinement at φ = {phi:g}: "
+            + (f"{trained} networks trained; the best, {winner}, gives the coefficients above." if winner else
+               f"did not decide ({reason})." if ran else f"not run ({reason})."))
+
+
+def conclusions(*, comparisons: Sequence[tuple[str, bool]], plateau: Mapping[str, Interval], refined_phi: float | None,
+                decided_by: str, epochs: int, base_resolution: int, study: str, validated: bool = False) -> list[str]:
+    """What the study can and cannot conclude, in plain words.
+
+    ``comparisons`` are (against, resolved) for each comparison of the winner; ``refined_phi`` is
+    the φ of the refinement that picked the winner, None when none did; ``epochs``,
+    ``base_resolution`` and ``study`` are the definition's.
+    """
     lines = []
-    for record in best.comparisons:
-        against = "the runner-up" if record.against == "runner-up" else "the paper's (1.2, 1.1, 1.15)"
-        if record.comparison.resolved:
+    for against_name, resolved in comparisons:
+        against = "the runner-up" if against_name == "runner-up" else "the paper's (1.2, 1.1, 1.15)"
+        if resolved:
             lines.append(f"It can conclude that the winner beats {against} on this proxy task at this budget.")
         else:
             lines.append(f"It cannot conclude that the winner beats {against}: the difference is not resolved at "
                          "this budget (see the interval above and what would resolve it).")
-    if not best.comparisons:
+    if not comparisons:
         lines.append("It has nothing to compare the winner with: only one candidate completed.")
-    box = ", ".join(f"{name} {lo:.3f}–{hi:.3f}" for name, (lo, hi) in best.plateau.intervals())
-    if best.refinement.winner is not None:
-        lines.append(f"Within the winning class it picked the best network at φ = {best.refinement.phi:g}; "
+    box = ", ".join(f"{name} {lo:.3f}–{hi:.3f}" for name, (lo, hi) in plateau.items())
+    if refined_phi is not None:
+        lines.append(f"Within the winning class it picked the best network at φ = {refined_phi:g}; "
                      f"coefficients inside the remaining plateau {box} are still indistinguishable.")
     else:
         lines.append(f"It cannot tell apart the coefficients inside the winning plateau ({box}): they train and cost "
                      "the same networks; the exported point is its midpoint.")
-    if best.decided_by == "search":
+    if decided_by == "search":
         lines.append("The verdict uses the same runs that picked the winner (no finalists), so the winner's lead is "
                      "biased upwards (the winner's curse).")
     if validated:
-        lines.append(f"Its search runs are {definition.epochs}-epoch proxies at {definition.base_resolution} px; "
+        lines.append(f"Its search runs are {epochs}-epoch proxies at {base_resolution} px; "
                      "whether the answer holds on longer training and at larger scale is in \"Does the answer "
                      "hold?\" below.")
     else:
         lines.append(f"It says nothing yet about longer training or larger scale: every run is a "
-                     f"{definition.epochs}-epoch proxy at {definition.base_resolution} px (`scaling-search validate "
-                     f"{definition.study}` checks both).")
+                     f"{epochs}-epoch proxy at {base_resolution} px (`scaling-search validate "
+                     f"{study}` checks both).")
     return lines
 
 
+def conclusions_paragraph(lines: Sequence[str]) -> str:
+    """The :func:`conclusions` as the report's paragraph under its bold lead-in."""
+    return "**What this study can and cannot conclude.** " + " ".join(lines)
 
-def comparison_label(record: ComparisonRecord) -> str:
-    """Who the winner is compared with, and the paper's cost when it misses the constraint."""
-    if record.against == "runner-up":
-        return "the runner-up"
-    cost = "" if record.other_on_constraint else (
-        f" (off the constraint: {record.other_measured_ratio:.2f}× the base network's cost)")
-    return f"the paper's (1.2, 1.1, 1.15){cost}"
+
+def compound_pair_line(kind: str, single: Point, compound: Point) -> str:
+    """A single-dimension baseline beside the compound candidate nearest it in cost, each as (α, β, γ, MACs, score)."""
+    return (f"- {kind} ({single.alpha:.3g}, {single.beta:.3g}, {single.gamma:.3g}), "
+            f"{single.macs / 1e6:.0f} M MACs: {single.score:.4f}; compound ({compound.alpha:.3g}, "
+            f"{compound.beta:.3g}, {compound.gamma:.3g}), {compound.macs / 1e6:.0f} M MACs: {compound.score:.4f}")
+
+
+def difference_text(difference: float, ci95: Sequence[float] | None, resolved: bool) -> str:
+    """A scale-up comparison's cell: the study member's lead in points, its 95 % interval, whether it is resolved."""
+    text = f"{difference * 100:+.2f} pts"
+    if ci95:
+        text += f" [{ci95[0] * 100:+.2f}, {ci95[1] * 100:+.2f}]"
+    return text + (", resolved" if resolved else ", not resolved")

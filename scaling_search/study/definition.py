@@ -18,7 +18,7 @@ from scaling_search.coefficients.grid import GridSpec
 from scaling_search.data.load import parse_spec
 from scaling_search.errors import InputError
 from scaling_search.study.study_base import base_label, checkable_base, same_base
-from scaling_search.training.recipe import Budget, Recipe, get_recipe
+from scaling_search.training.recipe import Budget, Recipe, configured_recipe
 
 GRID_DEFAULTS = GridSpec()
 """The candidate grid's defaults are the search's defaults."""
@@ -135,12 +135,7 @@ class StudyDefinition:
 
     def training_recipe(self) -> Recipe:
         """The recipe each trial trains with: ``recipe``, with ``lr`` and ``batch_size`` when they are set."""
-        recipe = get_recipe(self.recipe)
-        if self.lr is not None:
-            recipe = replace(recipe, lr_per_256=self.lr)
-        if self.batch_size is not None:
-            recipe = replace(recipe, train_batch_size=self.batch_size)
-        return recipe
+        return configured_recipe(self.recipe, lr=self.lr, batch_size=self.batch_size)
 
 
 def default_study_name(definition: StudyDefinition) -> str:

@@ -51,7 +51,7 @@ steps ~3× the gradient's sign in size). The trainer implements TF's form, as ti
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
 
@@ -283,3 +283,21 @@ def get_recipe(name: str) -> Recipe:
         return RECIPES[name]
     except KeyError:
         raise InputError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}") from None
+
+
+def configured_recipe(name: str, *, lr: float | None = None, batch_size: int | None = None,
+                      augmentation: Augmentation | None = None) -> Recipe:
+    """Recipe ``name`` with what the user set: its learning rate per 256 images, training batch and augmentation.
+
+    None keeps the recipe's own. A study's trials (:meth:`StudyDefinition.training_recipe
+    <scaling_search.study.definition.StudyDefinition.training_recipe>`) and ``scaling-search train``
+    both build their recipe here. Raises InputError for an unknown name or a value the recipe cannot take.
+    """
+    recipe = get_recipe(name)
+    if lr is not None:
+        recipe = replace(recipe, lr_per_256=lr)
+    if batch_size is not None:
+        recipe = replace(recipe, train_batch_size=batch_size)
+    if augmentation is not None:
+        recipe = replace(recipe, augmentation=augmentation)
+    return recipe
