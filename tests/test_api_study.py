@@ -37,8 +37,8 @@ def test_a_study_and_its_report_through_the_api_on_the_callers_ray(tmp_path, cal
     assert table[ranked.columns].equals(ranked)  # outcome.table adds each row's plateau
     assert {"plateau_alpha", "plateau_beta", "plateau_gamma"} <= set(table.columns)
     compound = table[table["kind"] == "compound"]  # the nominal constraint here: every compound row is on it
-    assert outcome.best is not None and outcome.best["candidate"] == compound.iloc[0]["candidate"]
-    assert outcome.best["kind"] == "compound"
+    assert outcome.best is not None and outcome.best.candidate == compound.iloc[0]["candidate"]
+    assert outcome.best.kind == "compound"
     folder = tmp_path / "studies" / "api"
     assert outcome.files == tuple(folder / name for name in
                                   ("study.toml", "results.csv", "best.json", "derived.json", "configs"))

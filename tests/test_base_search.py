@@ -22,6 +22,7 @@ from scaling_search.models.base_file import load_base
 from scaling_search.models.bases import MOBILENET_V2, RESNET50, base_network
 from scaling_search.search.search_plan import grid_spec, plan_grid
 from scaling_search.study.definition import StudyDefinition, changed_options
+from scaling_search.study.schema import stamp
 from scaling_search.study.sizing import CPU_SIZING, MIN_CPU_TRAIN_IMAGES, resolve_for_device
 from scaling_search.study.study_base import study_base, with_base_table
 from scaling_search.study.study_file import from_mapping, load_definition
@@ -178,6 +179,7 @@ def stored_study(tmp_path: Path, base: str, name: str = "based") -> StudyDefinit
     (tmp_path / "studies").mkdir(exist_ok=True)
     study = optuna.create_study(study_name=name, storage=definition.storage_url(), direction="maximize")
     study.set_user_attr("definition", definition.to_dict())
+    stamp(study)  # as scaling-search run stores a study: this version's schema
     study.set_user_attr("num_classes", 10)
     for (alpha, beta, gamma), values in PLANNED.items():
         for seed, value in enumerate(values):
@@ -230,7 +232,7 @@ def test_a_study_of_a_stage_table_resumes_reports_and_plans_its_validation_witho
     definition = stored_study(tmp_path, str(table), "tabled")
     table.unlink()  # moved away or deleted: the study has its own copy
     outcome = run_study(StudyDefinition(study="tabled", studies_dir=definition.studies_dir), resume=True)
-    assert not outcome.trained and outcome.best is not None and outcome.best["base"] == "example_net"
+    assert not outcome.trained and outcome.best is not None and outcome.best.base == "example_net"
     best = json.loads((Path(definition.studies_dir) / "tabled" / "best.json").read_text())
     derived = json.loads((Path(definition.studies_dir) / "tabled" / "derived.json").read_text())
     assert best["base"] == "example_net" and derived["released"] == [] and derived["base"] == "example_net"

@@ -16,6 +16,7 @@ from optuna.trial import TrialState, create_trial
 
 from scaling_search.cli import main
 from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.schema import stamp
 from scaling_search.study.sizing import resolve_for_device
 from tests.cli_helpers import one_error_line
 
@@ -29,6 +30,7 @@ def make_study(tmp_path, name: str, candidates: dict, states=None) -> StudyDefin
     (tmp_path / "studies").mkdir(exist_ok=True)
     study = optuna.create_study(study_name=name, storage=definition.storage_url(), direction="maximize")
     study.set_user_attr("definition", definition.to_dict())
+    stamp(study)  # as scaling-search run stores a study: this version's schema
     study.set_user_attr("num_classes", 10)
     for (alpha, beta, gamma, kind), values in candidates.items():
         for seed, value in enumerate(values):
@@ -290,7 +292,7 @@ def test_best_json_holds_only_a_compound_candidate_on_the_constraint(tmp_path):
                                                    (2.0, 1.0, 1.0, "depth-only"): [0.85],
                                                    (1.4, 1.1, 1.05, "compound"): [0.7]})
     trials = optuna.load_study(study_name="eligible", storage=definition.storage_url()).get_trials()
-    best = study_answer(trials, definition, num_classes=10)
+    best = study_answer(trials, definition, num_classes=10).to_json()
     assert (best["kind"], best["trained"]["alpha"], best["cost_resolution"]) == ("compound", 1.4, 236)
     only_off = [t for t in trials if t.user_attrs["kind"] != "compound"]
     assert study_answer(only_off, definition, num_classes=10) is None

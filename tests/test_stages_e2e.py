@@ -96,8 +96,8 @@ def test_a_tpe_study_samples_then_runs_its_finalists_on_fresh_seeds(tmp_path, ra
     chosen = {t.user_attrs["candidate"] for t in finalists}
     assert len(finalists) == 2 * len(chosen) and {t.params["seed"] for t in finalists} == {1000, 1001}
     assert "a1.2000-b1.1000-g1.1500" in chosen and all(t.state == TrialState.COMPLETE for t in finalists)
-    assert outcome.best["decided_by"] == "finalists" and outcome.best["finalist_seeds"] == [1000, 1001]
-    assert outcome.best["trained"]["candidate"] in chosen and "finalist" in outcome.stages
+    assert outcome.best.decided_by == "finalists" and list(outcome.best.finalist_seeds) == [1000, 1001]
+    assert outcome.best.trained.candidate in chosen and "finalist" in outcome.stages
     assert any(line.startswith("finalists") for line in lines)
     again = run_study(definition, ray_temp_dir=ray_dir, trainable=fake_trainable())  # finished: trains nothing
     assert not again.trained and len(load(definition).get_trials()) == len(trials)

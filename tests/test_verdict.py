@@ -86,7 +86,7 @@ def test_a_clear_winner_is_resolved_on_the_finalists_fresh_seeds():
     study = new_study()
     searched(study, {WINNER: 0.6, RUNNER_UP: 0.62, THIRD: 0.4, PAPER: 0.5})
     finalists(study, {WINNER: 0.8, RUNNER_UP: 0.6, PAPER: 0.5})
-    best = study_answer(study.get_trials(), definition(refine=False), CLASSES)
+    best = study_answer(study.get_trials(), definition(refine=False), CLASSES).to_json()
     # the search ranked RUNNER_UP first; the finalists decide, and they put WINNER first
     assert best["trained"]["candidate"] == candidate_id(WINNER)
     assert best["decided_by"] == "finalists" and best["finalist_seeds"] == [1000, 1001]
@@ -103,7 +103,7 @@ def test_an_unresolved_pair_says_so_and_what_would_resolve_it():
     study = new_study()
     searched(study, {WINNER: 0.7, RUNNER_UP: 0.7, PAPER: 0.7})
     finalists(study, {WINNER: 0.7, RUNNER_UP: 0.7, PAPER: 0.7})
-    best = study_answer(study.get_trials(), definition(refine=False), CLASSES)
+    best = study_answer(study.get_trials(), definition(refine=False), CLASSES).to_json()
     assert best["verdict"] == "not resolved at this budget"
     low, high = best["ci95"]
     assert low < 0 < high
@@ -119,7 +119,7 @@ def test_identical_seeds_on_both_sides_are_never_p_zero():
     for coefficients in (WINNER, RUNNER_UP):
         for seed, correct in same.items():
             add(study, coefficients, seed, stage="finalist", correct=correct)
-    best = study_answer(study.get_trials(), definition(refine=False), CLASSES)
+    best = study_answer(study.get_trials(), definition(refine=False), CLASSES).to_json()
     runner_up = best["comparisons"][0]
     assert runner_up["difference"] == 0 and runner_up["p_value"] == 1.0 and not runner_up["resolved"]
     assert best["verdict"] == "not resolved at this budget"
@@ -131,7 +131,7 @@ def test_identical_scores_without_per_image_records_cannot_tell(recwarn):
     for coefficients in (WINNER, RUNNER_UP):  # an older study: seed scores only, each seed exactly 0.175
         for seed in (FINALIST_SEED_BASE, FINALIST_SEED_BASE + 1):
             add(study, coefficients, seed, stage="finalist", correct=correct_at(0.175, 7), keep_correct=False)
-    best = study_answer(study.get_trials(), definition(refine=False), CLASSES)
+    best = study_answer(study.get_trials(), definition(refine=False), CLASSES).to_json()
     runner_up = best["comparisons"][0]
     assert runner_up["p_value"] is None and runner_up["ci95"] is None and not runner_up["resolved"]
     assert "cannot tell" in runner_up["sentence"] and best["ci95"] is None
@@ -153,7 +153,7 @@ def test_a_failed_seed_is_counted_and_ranks_its_candidate_below_every_complete_o
     ranked = list(candidate_table(trials, "finalist")["candidate"])
     assert ranked == [candidate_id(c) for c in (WINNER, PAPER, RUNNER_UP, THIRD)]
     assert list(contenders(candidate_table(trials, "finalist"))["candidate"]) == [candidate_id(WINNER)]
-    best = study_answer(trials, definition(refine=False), CLASSES)
+    best = study_answer(trials, definition(refine=False), CLASSES).to_json()
     assert best["trained"]["candidate"] == candidate_id(WINNER) and best["n_failed"] == 0
     assert best["verdict"] == "no runner-up"
 
@@ -162,7 +162,7 @@ def test_best_json_holds_the_plateau_and_its_midpoint_not_the_corner():
     study = new_study()
     searched(study, {PAPER: 0.5, WINNER: 0.6, RUNNER_UP: 0.55})
     finalists(study, {WINNER: 0.6, RUNNER_UP: 0.55, PAPER: 0.5})
-    best = study_answer(study.get_trials(), definition(refine=False), CLASSES)
+    best = study_answer(study.get_trials(), definition(refine=False), CLASSES).to_json()
     box = best["plateau"]
     for name, value in zip(("alpha", "beta", "gamma"), WINNER, strict=True):
         low, high = box[name]
@@ -203,7 +203,7 @@ def test_refinement_is_skipped_when_the_winning_class_has_no_network_on_the_cons
     finalists(study, {WINNER: 0.6, RUNNER_UP: 0.55})
     trials = study.get_trials()
     assert next_stage(trials, definition(refine=True), CLASSES, analytic_counts) is None
-    refined = study_answer(trials, definition(refine=True), CLASSES)["refinement"]
+    refined = study_answer(trials, definition(refine=True), CLASSES).to_json()["refinement"]
     assert refined["ran"] is False and "meets the constraint at phi = 2" in refined["reason"]
 
 
@@ -212,7 +212,7 @@ def test_no_finalists_decides_on_the_search_and_says_so():
     searched(study, {WINNER: 0.8, RUNNER_UP: 0.6, PAPER: 0.5}, seeds=(0, 1))
     plan_for = definition(finalists=0, refine=False)
     assert next_stage(study.get_trials(), plan_for, CLASSES, analytic_counts) is None
-    best = study_answer(study.get_trials(), plan_for, CLASSES)
+    best = study_answer(study.get_trials(), plan_for, CLASSES).to_json()
     assert best["decided_by"] == "search" and best["finalist_seeds"] == [] and best["verdict"] == "resolved"
 
 

@@ -20,6 +20,7 @@ from scaling_search.cli.common import (
     run_exit_code,
 )
 from scaling_search.study.definition import STRATEGIES, StudyDefinition
+from scaling_search.study.schema import Stage
 from scaling_search.study.study_file import from_mapping, load_definition
 
 if TYPE_CHECKING:
@@ -131,8 +132,8 @@ RANKED_COLUMNS = [
     ("test_acc", "test acc", fmt(".4f")),
 ]
 STAGE_HEADINGS = {
-    "finalist": "finalists, on fresh seeds (the verdict uses these runs only):",
-    "refine": "refinement, at twice phi inside the winning class:",
+    Stage.FINALIST: "finalists, on fresh seeds (the verdict uses these runs only):",
+    Stage.REFINE: "refinement, at twice phi inside the winning class:",
 }
 
 
@@ -143,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
     outcome = run_study(definition, resume=getattr(args, "resume", False), log=progress,
                         ray_temp_dir=getattr(args, "ray_temp_dir", None))
     payload: dict[str, Any] = {
-        "study": outcome.study, "best": outcome.best, "counts": outcome.counts, "failures": outcome.failures,
+        "study": outcome.study, "best": None if outcome.best is None else outcome.best.to_json(),
+        "counts": outcome.counts, "failures": outcome.failures,
         "interrupted": outcome.interrupted, "trained": outcome.trained, "files": [str(path) for path in outcome.files],
     }
     emit(args, payload, summary(outcome, definition.study_dir()))
@@ -169,17 +171,16 @@ def summary(outcome: StudyOutcome, folder: Path) -> str:
                  f"{c['waiting'] + c['running']} unfinished")
     for failure in outcome.failures:
         lines.append(f"  failed: {failure}")
-    if outcome.best:
+    if outcome.best is not None:
         b = outcome.best
-        lines += answer_lines.best_lines(alpha=b["alpha"], beta=b["beta"], gamma=b["gamma"], score=b["score"],
-                                         n_seeds=b["n_seeds"], decided_by=b["decided_by"],
-                                         measured_ratio=b["measured_ratio"], cost_resolution=b["cost_resolution"],
-                                         plateau=b["plateau"], representative=b["representative"])
-        for comparison in b["comparisons"]:
-            lines.append(answer_lines.comparison_line(comparison["against"], comparison["sentence"]))
-        refined = b["refinement"]
-        if not refined.get("ran"):
-            lines.append(answer_lines.refinement_not_run(refined["reason"]))
+        lines += answer_lines.best_lines(alpha=b.alpha, beta=b.beta, gamma=b.gamma, score=b.score, n_seeds=b.n_seeds,
+                                         decided_by=b.decided_by, measured_ratio=b.measured_ratio,
+                                         cost_resolution=b.cost_resolution, plateau=dict(b.plateau.intervals()),
+                                         representative=b.representative)
+        for comparison in b.comparisons:
+            lines.append(answer_lines.comparison_line(comparison.against, comparison.sentence))
+        if not b.refinement.ran:
+            lines.append(answer_lines.refinement_not_run(b.refinement.reason))
         lines.append(f"wrote {folder}/results.csv, best.json, derived.json and configs/phi0..phi7.json")
     elif not outcome.table.empty:
         lines.append(answer_lines.NO_BEST)

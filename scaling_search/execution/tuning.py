@@ -26,6 +26,7 @@ from scaling_search.search.results import stage_trials
 from scaling_search.search.search_plan import grid_spec
 from scaling_search.search.tpe import tpe_suggester
 from scaling_search.study.definition import ResolvedDefinition
+from scaling_search.study.schema import Stage
 from scaling_search.study.storage import OBJECTIVE, space_from_bounds
 
 TUNE_ENVIRONMENT = {
@@ -50,7 +51,7 @@ def temporary_environment(values: dict[str, str]) -> Iterator[None]:
 
 
 def execute(study: optuna.Study, definition: ResolvedDefinition, data: ImageData, counter: Counter,
-            trainable: Callable[..., None], log: Callable[[str], None], stage: str | None = "search") -> bool:
+            trainable: Callable[..., None], log: Callable[[str], None], stage: str | None = Stage.SEARCH) -> bool:
     """Run the study's WAITING trials (and, in a TPE study's search, new TPE trials) on Ray Tune.
 
     Returns True when interrupted. ``definition`` is resolved for the device; the study holds its
@@ -62,7 +63,7 @@ def execute(study: optuna.Study, definition: ResolvedDefinition, data: ImageData
     settings = TrialSettings(definition.budget(), definition.training_recipe(),
                              threads=max(1, math.floor(definition.cpus_per_trial)), use_gpu=use_gpu)
     spec = grid_spec(definition, data.num_classes)
-    sampling = definition.strategy == "tpe" and stage == "search"
+    sampling = definition.strategy == "tpe" and stage == Stage.SEARCH
     suggest_new = tpe_suggester(spec, counter, definition.trials) if sampling else None
 
     def config_for(trial: optuna.Trial) -> TrialConfig:

@@ -6,23 +6,22 @@ lays them out with the tables' Markdown.
 
 from __future__ import annotations
 
-from typing import Any
-
 import optuna
 import pandas as pd
 
 from scaling_search.coefficients.grid import GridSpec
 from scaling_search.reporting import validation_section as checks
 from scaling_search.reporting import wording
+from scaling_search.search.answer import StudyAnswer
 from scaling_search.search.results import trial_rows
 from scaling_search.study.definition import StudyDefinition
 from scaling_search.validation.validation_answer import ValidationAnswer
 
 
-def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec, best: dict[str, Any] | None,
+def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec, best: StudyAnswer | None,
                 markdown: dict[str, str], pairs: list[tuple[pd.Series, pd.Series]], note: str | None = None,
                 validation: ValidationAnswer | None = None) -> str:
-    """index.md of a study's report: ``best`` is best.json's content, ``markdown`` the tables by name.
+    """index.md of a study's report: ``best`` is the study's answer (best.json), ``markdown`` the tables by name.
 
     ``pairs`` are the single-dimension baselines beside their compound twins (twin, baseline);
     ``validation``, when the study was validated, adds the "Does the answer hold?" section.
@@ -108,29 +107,29 @@ def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec
 
 
 
-def verdict_lines(best: dict[str, Any] | None, definition: StudyDefinition, grid: GridSpec, validated: bool
+def verdict_lines(best: StudyAnswer | None, definition: StudyDefinition, grid: GridSpec, validated: bool
                   ) -> list[str]:
-    """The verdict under the title: best.json's answer, its comparisons, its refinement and its conclusions."""
+    """The verdict under the title: the study's answer, its comparisons, its refinement and its conclusions."""
     if best is None:
         return [wording.NO_BEST, ""]
-    refined = best["refinement"]
-    winner = refined.get("winner")
-    decided = wording.decided_over(best["decided_by"], best["n_seeds"], best["finalist_seeds"])
+    refined = best.refinement
+    winner = refined.winner
+    plateau = dict(best.plateau.intervals())
+    decided = wording.decided_over(best.decided_by, best.n_seeds, best.finalist_seeds)
     conclusions = wording.conclusions(
-        comparisons=[(c["against"], c["resolved"]) for c in best["comparisons"]], plateau=best["plateau"],
-        refined_phi=refined["phi"] if winner else None, decided_by=best["decided_by"], epochs=definition.epochs,
+        comparisons=[(c.against, c.comparison.resolved) for c in best.comparisons], plateau=plateau,
+        refined_phi=refined.phi if winner else None, decided_by=best.decided_by, epochs=definition.epochs,
         base_resolution=definition.base_resolution, study=definition.study, validated=validated)
     return [
-        wording.best_sentence(grid, alpha=best["alpha"], beta=best["beta"], gamma=best["gamma"],
-                              plateau=best["plateau"], representative=best["representative"],
-                              candidate=best["trained"]["candidate"], score=best["score"],
-                              score_std=best["score_std"], decided=decided, measured_ratio=best["measured_ratio"]),
+        wording.best_sentence(grid, alpha=best.alpha, beta=best.beta, gamma=best.gamma, plateau=plateau,
+                              representative=best.representative, candidate=best.trained.candidate, score=best.score,
+                              score_std=best.score_std, decided=decided, measured_ratio=best.measured_ratio),
         "",
-        *[wording.comparison_line(wording.comparison_label(c["against"], c["other_on_constraint"],
-                                                           c["other_measured_ratio"]), c["sentence"])
-          for c in best["comparisons"]],
-        wording.refinement_line(refined["phi"], ran=bool(refined.get("ran")), trained=refined["trained"],
-                                winner=winner["candidate"] if winner else None, reason=refined.get("reason")),
+        *[wording.comparison_line(wording.comparison_label(c.against, c.other_on_constraint, c.other_measured_ratio),
+                                  c.sentence)
+          for c in best.comparisons],
+        wording.refinement_line(refined.phi, ran=refined.ran, trained=refined.trained,
+                                winner=winner.candidate if winner else None, reason=refined.reason),
         "",
         wording.conclusions_paragraph(conclusions),
         "",

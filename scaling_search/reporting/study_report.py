@@ -27,9 +27,10 @@ from scaling_search.reporting.tables import (
     spread_rows,
     write_table,
 )
-from scaling_search.search.answer import answer_plateau, stage_spec, study_answer, with_plateaus
+from scaling_search.search.answer import stage_spec, study_answer, with_plateaus
 from scaling_search.search.results import candidate_table, contenders
 from scaling_search.search.search_plan import grid_spec
+from scaling_search.study.schema import Stage
 from scaling_search.support.publish import write_report_folder
 from scaling_search.validation.validation_answer import ValidationAnswer
 
@@ -51,9 +52,9 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
     table = with_plateaus(coefficient_table(trials, paper=grid.paper_point is not None), grid)
     stages = {stage: with_plateaus(candidate_table(trials, stage),
                                    stage_spec(definition, reported.classes, stage, best))
-              for stage in ("finalist", "refine")}
-    family = None if best is None else family_table(best["alpha"], best["beta"], best["gamma"], analytic_counts, grid)
-    spread = None if best is None else pd.DataFrame(plateau_spread(answer_plateau(best), FAMILY_PHIS))
+              for stage in (Stage.FINALIST, Stage.REFINE)}
+    family = None if best is None else family_table(best.alpha, best.beta, best.gamma, analytic_counts, grid)
+    spread = None if best is None else pd.DataFrame(plateau_spread(best.as_plateau(), FAMILY_PHIS))
     pairs = figures.cost_matched_pairs(table, contenders(table))
 
     def fill(folder: Path) -> None:

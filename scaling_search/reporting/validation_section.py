@@ -16,13 +16,13 @@ import pandas as pd
 
 from scaling_search.reporting.figures import KIND_STYLE, new_figure, save
 from scaling_search.reporting.wording import difference_text
+from scaling_search.search.results import Interval
 from scaling_search.stats.fidelity import RankFidelity
 from scaling_search.study.definition import StudyDefinition
 from scaling_search.study.storage import find_study, open_storage
 from scaling_search.validation.options import validation_study_name
 from scaling_search.validation.validation_answer import (
     FidelityAnswer,
-    Interval,
     ScaleUpCheck,
     ValidationAnswer,
     ValidationSettings,

@@ -7,11 +7,17 @@ midpoint of each interval), or, when the refinement stage ran, the best of the n
 plateau splits into at 2φ. The winner is compared with the runner-up and with the paper's point
 by a paired bootstrap over seeds and validation images (:mod:`scaling_search.stats.comparison`), and the
 verdict says "resolved" only when the 95 % interval excludes zero.
+
+best.json is a :class:`StudyAnswer`, written and read only here (:func:`write_answer`, :func:`read_answer`),
+and versioned with the stored study (:mod:`scaling_search.study.schema`).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -19,26 +25,245 @@ from optuna.trial import FrozenTrial
 
 from scaling_search.coefficients.grid import GridSpec, nominal_ratio
 from scaling_search.coefficients.plateaus import Plateau, plateau
-from scaling_search.search.results import candidate_table, contenders, correctness, none_if_nan, seed_scores
+from scaling_search.errors import InputError
+from scaling_search.search.results import candidate_table, compare, contenders, none_if_nan, on_constraint, stage_runs
 from scaling_search.search.search_plan import grid_spec
 from scaling_search.search.stages import decided_stage, finalist_seeds, wants_refinement
-from scaling_search.stats.comparison import Comparison, compare_runs, compare_scores
+from scaling_search.stats.comparison import Comparison
 from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.schema import SCHEMA_VERSION, Stage
+from scaling_search.study.study_base import study_base
 
 REPRESENTATIVE_RULE = ("the midpoint of each interval of the plateau, rounded to 4 decimals (kept inside it); every "
                        "point of the plateau trains and costs the same networks, so the data cannot prefer its corner")
+METRIC = "validation accuracy (final epoch), mean over the deciding stage's seeds"
+COST = ("macs, params, cost_resolution and measured_ratio at the cost scale (the same for every point of the plateau); "
+        "resolution and proxy_ratio are the trained proxy's")
+
+Interval = tuple[float, float]
 
 
-def compare(trials: list[FrozenTrial], stage: str, first: str, second: str) -> Comparison:
-    """``first`` − ``second`` on their runs of ``stage``: per-image records where both have them, else seed scores."""
-    runs = correctness(trials, stage)
-    if runs.get(first) and runs.get(second):
-        return compare_runs(runs[first], runs[second], first, second)
-    scores = seed_scores(trials, stage)
-    return compare_scores(scores.get(first, []), scores.get(second, []), first, second)
+@dataclass(frozen=True)
+class Box:
+    """A plateau's intervals, as best.json holds them: ``{"alpha": [lo, hi], "beta": […], "gamma": […]}``."""
+
+    alpha: Interval
+    beta: Interval
+    gamma: Interval
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Sequence[float]]) -> Box:
+        return cls(**{name: (float(data[name][0]), float(data[name][1])) for name in ("alpha", "beta", "gamma")})
+
+    def to_json(self) -> dict[str, list[float]]:
+        return {name: list(bounds) for name, bounds in self.intervals()}
+
+    def intervals(self) -> tuple[tuple[str, Interval], ...]:
+        """(name, (lo, hi)) for α, β and γ, in that order."""
+        return ("alpha", self.alpha), ("beta", self.beta), ("gamma", self.gamma)
 
 
-def comparisons(trials: list[FrozenTrial], stage: str, table: pd.DataFrame) -> list[tuple[str, Comparison]]:
+@dataclass(frozen=True)
+class TrainedPoint:
+    """The network that won, as it was trained: its candidate name and the coefficients it was trained at."""
+
+    candidate: str
+    alpha: float
+    beta: float
+    gamma: float
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TrainedPoint:
+        return cls(data["candidate"], data["alpha"], data["beta"], data["gamma"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"candidate": self.candidate, "alpha": self.alpha, "beta": self.beta, "gamma": self.gamma}
+
+
+def comparison_from_json(data: Mapping[str, Any]) -> Comparison:
+    """A :class:`~scaling_search.stats.comparison.Comparison` from its ``to_dict()`` (extra keys ignored)."""
+    values = {f.name: data[f.name] for f in fields(Comparison)}
+    values["ci95"] = None if values["ci95"] is None else (values["ci95"][0], values["ci95"][1])
+    return Comparison(**values)
+
+
+@dataclass(frozen=True)
+class ComparisonRecord:
+    """One of best.json's comparisons: against whom, the comparison, its sentence, and the other side's cost
+    (the paper's may be off the constraint, which a reader must know before reading the difference)."""
+
+    against: str
+    """"runner-up" or "paper"."""
+    comparison: Comparison
+    sentence: str
+    other_measured_ratio: float | None
+    other_on_constraint: bool
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ComparisonRecord:
+        return cls(data["against"], comparison_from_json(data), data["sentence"], data["other_measured_ratio"],
+                   data["other_on_constraint"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"against": self.against, **self.comparison.to_dict(), "sentence": self.sentence,
+                "other_measured_ratio": self.other_measured_ratio, "other_on_constraint": self.other_on_constraint}
+
+
+@dataclass(frozen=True)
+class RefinedWinner:
+    """The best network of the refinement at 2φ, which gives the final coefficients."""
+
+    candidate: str
+    alpha: float
+    beta: float
+    gamma: float
+    score: float
+    measured_ratio: float | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RefinedWinner:
+        return cls(data["candidate"], data["alpha"], data["beta"], data["gamma"], data["score"],
+                   data["measured_ratio"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"candidate": self.candidate, "alpha": self.alpha, "beta": self.beta, "gamma": self.gamma,
+                "score": self.score, "measured_ratio": self.measured_ratio}
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """What the refinement stage came to: its winner and plateau at 2φ, or why it did not run or decide.
+
+    ``reason`` is set when there is no ``winner``; ``comparison`` (winner − runner-up) when more than one
+    refinement network completed on every seed.
+    """
+
+    phi: float
+    parent_plateau: Box
+    trained: int
+    ran: bool
+    reason: str | None = None
+    winner: RefinedWinner | None = None
+    plateau: Box | None = None
+    comparison: Comparison | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Refinement:
+        return cls(data["phi"], Box.from_json(data["parent_plateau"]), data["trained"], data["ran"],
+                   data.get("reason"), None if "winner" not in data else RefinedWinner.from_json(data["winner"]),
+                   None if "plateau" not in data else Box.from_json(data["plateau"]),
+                   None if "comparison" not in data else comparison_from_json(data["comparison"]))
+
+    def to_json(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"phi": self.phi, "parent_plateau": self.parent_plateau.to_json(),
+                                  "trained": self.trained, "ran": self.ran}
+        if self.reason is not None:
+            record["reason"] = self.reason
+        if self.winner is not None:
+            record["winner"] = self.winner.to_json()
+        if self.plateau is not None:
+            record["plateau"] = self.plateau.to_json()
+        if self.comparison is not None:
+            record["comparison"] = self.comparison.to_dict()
+        return record
+
+
+@dataclass(frozen=True)
+class StudyAnswer:
+    """The study's answer: what best.json holds, read and written only by :meth:`from_json` and :meth:`to_json`.
+
+    best.json's keys are these fields' names, in this order, and ``schema_version`` is
+    :data:`~scaling_search.study.schema.SCHEMA_VERSION`: a change to what best.json holds bumps it
+    (and :mod:`scaling_search.study.schema` says what the new version adds).
+    """
+
+    alpha: float
+    beta: float
+    gamma: float
+    phi: float
+    plateau: Box
+    """The plateau the coefficients stand for: the winning class at φ, or the refinement's at 2φ."""
+    representative: str
+    """How the coefficients were picked within the plateau."""
+    trained: TrainedPoint
+    decided_by: str
+    """"finalists" or "search": whose runs the verdict uses."""
+    finalist_seeds: tuple[int, ...]
+    score: float
+    score_std: float | None
+    n_seeds: int
+    n_failed: int
+    test_acc: float | None
+    ci95: Interval | None
+    """Winner − runner-up's 95 % interval, None without a runner-up or without seed noise."""
+    verdict: str
+    comparisons: tuple[ComparisonRecord, ...]
+    refinement: Refinement
+    measured_ratio: float | None
+    nominal_ratio: float
+    proxy_ratio: float | None
+    macs: int
+    params: int
+    cost_resolution: int
+    resolution: int
+    candidate: str
+    kind: str
+    metric: str
+    cost: str
+    study: str
+    base: str
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def coefficients(self) -> tuple[float, float, float]:
+        return self.alpha, self.beta, self.gamma
+
+    def as_plateau(self) -> Plateau:
+        """The answer's plateau as a :class:`~scaling_search.coefficients.plateaus.Plateau`."""
+        return Plateau(point=self.coefficients, phi=self.phi, alpha=self.plateau.alpha, beta=self.plateau.beta,
+                       gamma=self.plateau.gamma)
+
+    def to_json(self) -> dict[str, Any]:
+        """best.json's content."""
+        nested = {"plateau": self.plateau.to_json(), "trained": self.trained.to_json(),
+                  "finalist_seeds": list(self.finalist_seeds), "ci95": None if self.ci95 is None else list(self.ci95),
+                  "comparisons": [record.to_json() for record in self.comparisons],
+                  "refinement": self.refinement.to_json()}
+        return {f.name: nested.get(f.name, getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StudyAnswer:
+        """The answer a best.json of this schema version holds."""
+        nested = {"plateau": Box.from_json(data["plateau"]), "trained": TrainedPoint.from_json(data["trained"]),
+                  "finalist_seeds": tuple(data["finalist_seeds"]),
+                  "ci95": None if data["ci95"] is None else (data["ci95"][0], data["ci95"][1]),
+                  "comparisons": tuple(ComparisonRecord.from_json(record) for record in data["comparisons"]),
+                  "refinement": Refinement.from_json(data["refinement"])}
+        return cls(**{f.name: nested.get(f.name, data[f.name]) for f in fields(cls)})
+
+
+def write_answer(path: Path, answer: StudyAnswer) -> None:
+    """Write best.json."""
+    path.write_text(json.dumps(answer.to_json(), indent=2) + "\n")
+
+
+def read_answer(path: Path) -> StudyAnswer:
+    """Read a best.json; InputError for one written by another schema version (run the study's export again)."""
+    data = json.loads(path.read_text())
+    version = data.get("schema_version", 0)
+    if version != SCHEMA_VERSION:
+        raise InputError(f"{path} has schema version {version}, this scaling-search reads {SCHEMA_VERSION}; "
+                         "write it again with scaling-search run --resume on its study")
+    return StudyAnswer.from_json(data)
+
+
+def compare_in(trials: list[FrozenTrial], stage: Stage, first: str, second: str) -> Comparison:
+    """``first`` − ``second`` on their runs of ``stage`` (:func:`~scaling_search.search.results.compare`)."""
+    runs = stage_runs(trials, stage)
+    return compare(runs[first], runs[second], first, second)
+
+
+def comparisons(trials: list[FrozenTrial], stage: Stage, table: pd.DataFrame) -> list[tuple[str, Comparison]]:
     """The winner against the runner-up among the contenders and against the paper's point (unless it won).
 
     The paper's point is compared even when its cost misses the constraint (:func:`comparison_records` says so).
@@ -49,19 +274,18 @@ def comparisons(trials: list[FrozenTrial], stage: str, table: pd.DataFrame) -> l
     winner = eligible.iloc[0]["candidate"]
     found = []
     if len(eligible) > 1:
-        found.append(("runner-up", compare(trials, stage, winner, eligible.iloc[1]["candidate"])))
+        found.append(("runner-up", compare_in(trials, stage, winner, eligible.iloc[1]["candidate"])))
     paper = table[table["kind"].eq("reference") & table["n_seeds"].gt(0)]
     if not paper.empty and paper.iloc[0]["candidate"] != winner:
-        found.append(("paper", compare(trials, stage, winner, paper.iloc[0]["candidate"])))
+        found.append(("paper", compare_in(trials, stage, winner, paper.iloc[0]["candidate"])))
     return found
 
 
-def refinement(trials: list[FrozenTrial], definition: StudyDefinition, spec: GridSpec, parent: Plateau
-               ) -> dict[str, Any]:
+def refinement(trials: list[FrozenTrial], definition: StudyDefinition, spec: GridSpec, parent: Plateau) -> Refinement:
     """What the refinement stage came to: its winner and plateau at 2φ, or why it did not run or decide."""
     refine_phi = 2 * parent.phi
-    table = candidate_table(trials, "refine")
-    record: dict[str, Any] = {"phi": refine_phi, "parent_plateau": parent.bounds(), "trained": len(table)}
+    table = candidate_table(trials, Stage.REFINE)
+    record = Refinement(phi=refine_phi, parent_plateau=Box.from_json(parent.bounds()), trained=len(table), ran=False)
     if table.empty:
         if definition.refine is False:
             reason = "turned off (--no-refine)"
@@ -69,25 +293,24 @@ def refinement(trials: list[FrozenTrial], definition: StudyDefinition, spec: Gri
             reason = f"the winning class is no wider than a grid step ({definition.step:g}) on any axis"
         else:
             reason = f"no network inside the winning class meets the constraint at phi = {refine_phi:g}"
-        return record | {"ran": False, "reason": reason}
+        return replace(record, reason=reason)
     eligible = contenders(table)
     if eligible.empty:
-        return record | {"ran": True, "reason": "no refinement trial completed on every seed; the class's "
-                                                 "representative is kept"}
+        return replace(record, ran=True, reason="no refinement trial completed on every seed; the class's "
+                                                "representative is kept")
     top = eligible.iloc[0]
     point = (float(top["alpha"]), float(top["beta"]), float(top["gamma"]))
     within = replace(spec, phi=refine_phi, alpha_range=parent.alpha, beta_range=parent.beta, gamma_range=parent.gamma)
-    record |= {"ran": True, "winner": {"candidate": top["candidate"], "alpha": point[0], "beta": point[1],
-                                       "gamma": point[2], "score": float(top["score"]),
-                                       "measured_ratio": none_if_nan(top["measured_ratio"])},
-               "plateau": plateau(within, point).bounds()}
-    if len(eligible) > 1:
-        record["comparison"] = compare(trials, "refine", top["candidate"], eligible.iloc[1]["candidate"]).to_dict()
-    return record
+    winner = RefinedWinner(top["candidate"], *point, score=float(top["score"]),
+                           measured_ratio=none_if_nan(top["measured_ratio"]))
+    comparison = (compare_in(trials, Stage.REFINE, top["candidate"], eligible.iloc[1]["candidate"])
+                  if len(eligible) > 1 else None)
+    return replace(record, ran=True, winner=winner, plateau=Box.from_json(plateau(within, point).bounds()),
+                   comparison=comparison)
 
 
-def study_answer(trials: list[FrozenTrial], definition: StudyDefinition, num_classes: int) -> dict[str, Any] | None:
-    """best.json's content: the answer, its plateau, its intervals and how it was decided; None without a contender."""
+def study_answer(trials: list[FrozenTrial], definition: StudyDefinition, num_classes: int) -> StudyAnswer | None:
+    """The study's answer (best.json): its plateau, its intervals and how it was decided; None without a contender."""
     spec = grid_spec(definition, num_classes)
     stage = decided_stage(trials, definition)
     table = candidate_table(trials, stage)
@@ -98,65 +321,38 @@ def study_answer(trials: list[FrozenTrial], definition: StudyDefinition, num_cla
     trained = (float(top["alpha"]), float(top["beta"]), float(top["gamma"]))
     parent = plateau(spec, trained)
     refined = refinement(trials, definition, spec, parent)
-    if "winner" in refined:
-        final = tuple(refined["winner"][name] for name in ("alpha", "beta", "gamma"))
-        bounds = refined["plateau"]
+    if refined.winner is not None and refined.plateau is not None:
+        final = (refined.winner.alpha, refined.winner.beta, refined.winner.gamma)
+        bounds = refined.plateau
+        representative = f"the best of the class's networks at phi = {refined.phi:g}, from the refinement"
     else:
-        final, bounds = parent.representative(), parent.bounds()
+        final, bounds, representative = parent.representative(), Box.from_json(parent.bounds()), REPRESENTATIVE_RULE
     found = comparisons(trials, stage, table)
     runner_up = dict(found).get("runner-up")
-    return {
-        "alpha": final[0],
-        "beta": final[1],
-        "gamma": final[2],
-        "phi": definition.phi,
-        "plateau": bounds,
-        "representative": REPRESENTATIVE_RULE if "winner" not in refined else
-        f"the best of the class's networks at phi = {refined['phi']:g}, from the refinement",
-        "trained": {"candidate": top["candidate"], "alpha": trained[0], "beta": trained[1], "gamma": trained[2]},
-        "decided_by": "finalists" if stage == "finalist" else "search",
-        "finalist_seeds": finalist_seeds(definition) if stage == "finalist" else [],
-        "score": float(top["score"]),
-        "score_std": none_if_nan(top["score_std"]),
-        "n_seeds": int(top["n_seeds"]),
-        "n_failed": int(top["n_failed"]),
-        "test_acc": none_if_nan(top["test_acc"]),
-        "ci95": list(runner_up.ci95) if runner_up is not None and runner_up.ci95 is not None else None,
-        "verdict": verdict_word(runner_up),
-        "comparisons": comparison_records(found, table),
-        "refinement": refined,
-        "measured_ratio": none_if_nan(top["measured_ratio"]),
-        "nominal_ratio": nominal_ratio(*final),
-        "proxy_ratio": none_if_nan(top["proxy_ratio"]),
-        "macs": int(top["macs"]),
-        "params": int(top["params"]),
-        "cost_resolution": int(top["cost_resolution"]),
-        "resolution": int(top["resolution"]),
-        "candidate": top["candidate"],
-        "kind": top["kind"],
-        "metric": "validation accuracy (final epoch), mean over the deciding stage's seeds",
-        "cost": "macs, params, cost_resolution and measured_ratio at the cost scale (the same for every point of "
-                "the plateau); resolution and proxy_ratio are the trained proxy's",
-    }
+    finalists = stage == Stage.FINALIST
+    return StudyAnswer(
+        alpha=final[0], beta=final[1], gamma=final[2], phi=definition.phi, plateau=bounds,
+        representative=representative, trained=TrainedPoint(top["candidate"], *trained),
+        decided_by="finalists" if finalists else "search",
+        finalist_seeds=tuple(finalist_seeds(definition)) if finalists else (),
+        score=float(top["score"]), score_std=none_if_nan(top["score_std"]), n_seeds=int(top["n_seeds"]),
+        n_failed=int(top["n_failed"]), test_acc=none_if_nan(top["test_acc"]),
+        ci95=runner_up.ci95 if runner_up is not None else None, verdict=verdict_word(runner_up),
+        comparisons=comparison_records(found, table), refinement=refined,
+        measured_ratio=none_if_nan(top["measured_ratio"]), nominal_ratio=nominal_ratio(*final),
+        proxy_ratio=none_if_nan(top["proxy_ratio"]), macs=int(top["macs"]), params=int(top["params"]),
+        cost_resolution=int(top["cost_resolution"]), resolution=int(top["resolution"]), candidate=top["candidate"],
+        kind=top["kind"], metric=METRIC, cost=COST, study=definition.study, base=study_base(definition).name,
+    )
 
 
-def comparison_records(found: list[tuple[str, Comparison]], table: pd.DataFrame) -> list[dict[str, Any]]:
-    """best.json's comparisons: each with its sentence, and the other side's cost (the paper's may be off the
-    constraint, which a reader must know before reading the difference)."""
+def comparison_records(found: list[tuple[str, Comparison]], table: pd.DataFrame) -> tuple[ComparisonRecord, ...]:
+    """best.json's comparisons: each with its sentence, and the other side's cost."""
     rows = table.set_index("candidate")
-    records = []
-    for name, comparison in found:
-        other = rows.loc[comparison.second]
-        records.append({"against": name, **comparison.to_dict(), "sentence": comparison.sentence(),
-                        "other_measured_ratio": none_if_nan(other["measured_ratio"]),
-                        "other_on_constraint": bool(other["on_constraint"] == True)})  # noqa: E712 (NumPy bool)
-    return records
-
-
-def answer_plateau(best: dict[str, Any]) -> Plateau:
-    """best.json's plateau as a :class:`~scaling_search.coefficients.plateaus.Plateau`."""
-    return Plateau(point=(best["alpha"], best["beta"], best["gamma"]), phi=best["phi"],
-                   **{name: tuple(bounds) for name, bounds in best["plateau"].items()})
+    return tuple(ComparisonRecord(name, comparison, comparison.sentence(),
+                                  none_if_nan(rows.loc[comparison.second]["measured_ratio"]),
+                                  on_constraint(rows.loc[comparison.second]["on_constraint"]))
+                 for name, comparison in found)
 
 
 def with_plateaus(table: pd.DataFrame, spec: GridSpec) -> pd.DataFrame:
@@ -180,14 +376,13 @@ def covering(spec: GridSpec, point: tuple[float, float, float]) -> GridSpec:
     return replace(spec, **ranges)
 
 
-def stage_spec(definition: StudyDefinition, num_classes: int, stage: str, best: dict[str, Any] | None) -> GridSpec:
+def stage_spec(definition: StudyDefinition, num_classes: int, stage: str, best: StudyAnswer | None) -> GridSpec:
     """The grid a stage's rows are read on: the study's, or for the refinement 2φ inside the winning class."""
     spec = grid_spec(definition, num_classes)
-    parent = (best or {}).get("refinement", {}).get("parent_plateau")
-    if stage != "refine" or parent is None:
+    if stage != Stage.REFINE or best is None:
         return spec
-    return replace(spec, phi=2 * spec.phi, alpha_range=tuple(parent["alpha"]), beta_range=tuple(parent["beta"]),
-                   gamma_range=tuple(parent["gamma"]))
+    parent = best.refinement.parent_plateau
+    return replace(spec, phi=2 * spec.phi, alpha_range=parent.alpha, beta_range=parent.beta, gamma_range=parent.gamma)
 
 
 def verdict_word(runner_up: Comparison | None) -> str:

@@ -17,7 +17,7 @@ from scaling_search.coefficients.plateaus import plateau_spread
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.models.architecture import FAMILY_PHIS
 from scaling_search.models.bases import has_released_family, released_note
-from scaling_search.search.answer import answer_plateau, study_answer
+from scaling_search.search.answer import StudyAnswer, study_answer, write_answer
 from scaling_search.search.results import trial_rows
 from scaling_search.study.definition import StudyDefinition
 from scaling_search.study.study_base import study_base
@@ -37,23 +37,20 @@ def save_definition(definition: StudyDefinition) -> None:
     write_atomic(definition.study_dir() / "study.toml", definition.to_toml().encode())
 
 
-def export_study(trials: list[FrozenTrial], definition: StudyDefinition, num_classes: int) -> dict[str, Any] | None:
-    """Write the study's result files; returns best.json's content (None when no contender completed).
+def export_study(trials: list[FrozenTrial], definition: StudyDefinition, num_classes: int) -> StudyAnswer | None:
+    """Write the study's result files; returns the answer best.json holds (None when no contender completed).
 
     best.json is :func:`~scaling_search.search.answer.study_answer`. A failure (a full disk, a
     read-only folder) leaves the previous export untouched.
     """
     folder = definition.study_dir()
     best = study_answer(trials, definition, num_classes)
-    if best is not None:
-        best["study"] = definition.study
-        best["base"] = study_base(definition).name
 
     def fill(staging: Path) -> None:
         (staging / "results.csv").write_text(trial_rows(trials).to_csv(index=False))
         if best is not None:
             write_family(staging, best, definition, num_classes)
-            write_json(staging / "best.json", best)
+            write_answer(staging / "best.json", best)
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -70,7 +67,7 @@ def study_files(definition: StudyDefinition) -> tuple[Path, ...]:
     return tuple(folder / name for name in STUDY_FILES if (folder / name).exists())
 
 
-def write_family(folder: Path, best: dict[str, Any], definition: StudyDefinition, num_classes: int) -> None:
+def write_family(folder: Path, best: StudyAnswer, definition: StudyDefinition, num_classes: int) -> None:
     """derived.json and configs/phi0..phi7.json of the best coefficients, at the study's cost scale.
 
     The cost scale is where the coefficients were constrained, so it is the one scale at which
@@ -79,10 +76,10 @@ def write_family(folder: Path, best: dict[str, Any], definition: StudyDefinition
     ``released_note`` says why.
     """
     base = study_base(definition)
-    coefficients = {k: best[k] for k in ("alpha", "beta", "gamma")}
+    coefficients = {"alpha": best.alpha, "beta": best.beta, "gamma": best.gamma}
     scale = {"name": "cost scale", "base_resolution": definition.cost_resolution,
              "num_classes": definition.cost_classes, "resolution_multiple": definition.resolution_multiple}
-    derived = derive_family(best["alpha"], best["beta"], best["gamma"], FAMILY_PHIS, analytic_counts,
+    derived = derive_family(best.alpha, best.beta, best.gamma, FAMILY_PHIS, analytic_counts,
                             base_resolution=definition.cost_resolution,
                             resolution_multiple=definition.resolution_multiple, num_classes=definition.cost_classes,
                             base=base)
@@ -91,8 +88,8 @@ def write_family(folder: Path, best: dict[str, Any], definition: StudyDefinition
     write_json(folder / "derived.json", {
         "base": base.name,
         "coefficients": coefficients,
-        "plateau": best["plateau"],
-        "plateau_spread": plateau_spread(answer_plateau(best), FAMILY_PHIS),
+        "plateau": best.plateau.to_json(),
+        "plateau_spread": plateau_spread(best.as_plateau(), FAMILY_PHIS),
         "scale": scale,
         "proxy": {"base_resolution": definition.base_resolution, "num_classes": num_classes},
         "derived": [m.to_dict() for m in derived],
@@ -107,5 +104,5 @@ def write_family(folder: Path, best: dict[str, Any], definition: StudyDefinition
         })
 
 
-def write_json(path: Path, value: Any) -> None:
+def write_json(path: Path, value: dict[str, Any]) -> None:
     path.write_text(json.dumps(value, indent=2) + "\n")

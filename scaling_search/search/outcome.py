@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
+
+from scaling_search.search.answer import StudyAnswer
+from scaling_search.study.schema import Stage
 
 
 @dataclass(frozen=True)
@@ -23,8 +25,8 @@ class StudyOutcome:
     """
 
     study: str
-    best: dict[str, Any] | None
-    """best.json's content: the top-ranked compound candidate on the cost constraint; None when there is none."""
+    best: StudyAnswer | None
+    """The study's answer (best.json): the top compound candidate on the cost constraint; None when there is none."""
     counts: dict[str, int]
     """Trials by state: complete, fail, pruned, waiting, running."""
     failures: list[str]
@@ -36,7 +38,7 @@ class StudyOutcome:
     table: pd.DataFrame = field(compare=False, repr=False)
     """The search's candidates that ran, one row each, ranked (:func:`~scaling_search.search.results.candidate_table`:
     candidates with no failed seed first, by mean validation accuracy, ``score``)."""
-    stages: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
-    """The later stages' tables, by stage ("finalist", "refine"), for the stages that ran."""
+    stages: dict[Stage, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
+    """The later stages' tables, by stage (finalist, refine), for the stages that ran."""
     files: tuple[Path, ...] = ()
     """The study's files that exist: study.toml, results.csv, best.json, derived.json, configs/."""

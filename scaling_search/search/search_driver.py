@@ -23,12 +23,13 @@ from scaling_search.execution.trainable import run_trial
 from scaling_search.search.answer import stage_spec, with_plateaus
 from scaling_search.search.export import export_study, save_definition, study_files
 from scaling_search.search.outcome import StudyOutcome
-from scaling_search.search.results import STAGES, candidate_table, failure_lines
+from scaling_search.search.results import candidate_table, failure_lines
 from scaling_search.search.search_plan import plan_grid, reference_plan
 from scaling_search.search.stages import needs_more_tpe, next_stage, run_stages
 from scaling_search.search.tpe import tpe_sampler
 from scaling_search.study.definition import ResolvedDefinition, StudyDefinition, changed_options
 from scaling_search.study.environment import software_versions
+from scaling_search.study.schema import Stage
 from scaling_search.study.session import StudySession, study_classes, study_definition, study_session
 from scaling_search.study.sizing import largest_resolution, resolve_for_device
 from scaling_search.study.storage import counts, create_study, enqueue_plan, redact, space_bounds
@@ -61,7 +62,7 @@ def run_study(definition: StudyDefinition, *, resume: bool = False, log: Callabl
            rank  alpha  beta  gamma   score
         0     1   1.20  1.10   1.15  0.6813
         ...
-        >>> outcome.best["alpha"], outcome.files[0].name  # doctest: +SKIP
+        >>> outcome.best.alpha, outcome.files[0].name  # doctest: +SKIP
         (1.2, 'study.toml')
     """
     log = log or (lambda line: None)
@@ -157,8 +158,8 @@ def finish(study: optuna.Study, definition: ResolvedDefinition, interrupted: boo
     classes = study_classes(study)
     best = export_study(trials, definition, num_classes=classes)
     stages = {stage: with_plateaus(candidate_table(trials, stage), stage_spec(definition, classes, stage, best))
-              for stage in STAGES}
+              for stage in Stage}
     return StudyOutcome(study=definition.study, best=best, counts=counts(trials), failures=failure_lines(trials),
-                        interrupted=interrupted, trained=trained, table=stages["search"],
-                        stages={name: table for name, table in stages.items() if name != "search" and len(table)},
+                        interrupted=interrupted, trained=trained, table=stages[Stage.SEARCH],
+                        stages={name: table for name, table in stages.items() if name != Stage.SEARCH and len(table)},
                         files=study_files(definition))

@@ -17,6 +17,7 @@ from scaling_search.coefficients.grid import (
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter, count_all
 from scaling_search.study.definition import ResolvedDefinition
+from scaling_search.study.schema import Stage
 from scaling_search.study.study_base import study_base
 
 
@@ -24,18 +25,18 @@ from scaling_search.study.study_base import study_base
 class PlannedTrial:
     """One proxy run of a stage: a candidate (measured at its φ) and a seed. ``key`` identifies it across resumes.
 
-    Search trials keep the keys of studies made before stages existed (``<candidate>/seed<n>``);
-    the later stages prefix theirs (``finalist/…``, ``refine/…``).
+    A search trial's key is ``<candidate>/seed<n>``; a later stage's is prefixed with the stage
+    (``finalist/…``, ``refine/…``): the same candidate and seed are another run in another stage.
     """
 
     candidate: Candidate
     seed: int
-    stage: str = "search"
+    stage: Stage = Stage.SEARCH
 
     @property
     def key(self) -> str:
         name = f"{candidate_id(self.candidate.coefficients)}/seed{self.seed}"
-        return name if self.stage == "search" else f"{self.stage}/{name}"
+        return name if self.stage == Stage.SEARCH else f"{self.stage}/{name}"
 
 
 def candidate_id(coefficients: tuple[float, float, float]) -> str:

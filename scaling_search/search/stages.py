@@ -28,9 +28,10 @@ from scaling_search.coefficients.plateaus import Plateau, plateau, refinement_po
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter
 from scaling_search.data.dataset import ImageData
-from scaling_search.search.results import STAGES, candidate_table, contenders, stage_trials, trial_stage
+from scaling_search.search.results import candidate_table, contenders, stage_trials, trial_stage
 from scaling_search.search.search_plan import PlannedTrial, grid_spec, measured
 from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
+from scaling_search.study.schema import Stage
 from scaling_search.study.storage import enqueue_plan, requeue_orphans
 
 FINALIST_SEED_BASE = 1000
@@ -44,9 +45,9 @@ def finalist_seeds(definition: ResolvedDefinition) -> list[int]:
     return [FINALIST_SEED_BASE + index for index in range(definition.finalist_seeds)]
 
 
-def decided_stage(trials: list[FrozenTrial], definition: StudyDefinition) -> str:
-    """The stage whose runs decide the verdict: "finalist" when the study has finalists, else "search"."""
-    return "finalist" if definition.finalists > 0 and stage_trials(trials, "finalist") else "search"
+def decided_stage(trials: list[FrozenTrial], definition: StudyDefinition) -> Stage:
+    """The stage whose runs decide the verdict: the finalists' when the study has finalists, else the search's."""
+    return Stage.FINALIST if definition.finalists > 0 and stage_trials(trials, Stage.FINALIST) else Stage.SEARCH
 
 
 def finished(trials: list[FrozenTrial]) -> bool:
@@ -55,14 +56,14 @@ def finished(trials: list[FrozenTrial]) -> bool:
 
 def finalist_plan(trials: list[FrozenTrial], definition: StudyDefinition, spec: GridSpec) -> list[PlannedTrial]:
     """The top ``finalists`` contenders of the search and the paper's point, each on every fresh seed."""
-    table = candidate_table(trials, "search")
+    table = candidate_table(trials, Stage.SEARCH)
     chosen = list(contenders(table)["candidate"].iloc[: definition.finalists])
     if not chosen:
         return []
     chosen += list(table.loc[table["kind"].eq("reference") & table["n_seeds"].gt(0), "candidate"])
-    search = {t.user_attrs.get("candidate"): t for t in stage_trials(trials, "search")}
+    search = {t.user_attrs.get("candidate"): t for t in stage_trials(trials, Stage.SEARCH)}
     candidates = [candidate_from_trial(search[name], spec) for name in chosen]
-    return [PlannedTrial(candidate, seed, "finalist") for candidate in candidates
+    return [PlannedTrial(candidate, seed, Stage.FINALIST) for candidate in candidates
             for seed in finalist_seeds(definition)]
 
 
@@ -96,11 +97,11 @@ def refine_plan(trials: list[FrozenTrial], definition: StudyDefinition, spec: Gr
     chosen = [point.candidate for point in points]
     if limit is not None:
         chosen = measured(replace(spec, phi=2 * parent.phi), chosen, counter)
-    return [PlannedTrial(candidate, seed, "refine") for candidate in chosen for seed in range(definition.seeds)]
+    return [PlannedTrial(candidate, seed, Stage.REFINE) for candidate in chosen for seed in range(definition.seeds)]
 
 
 def next_stage(trials: list[FrozenTrial], definition: StudyDefinition, num_classes: int, counter: Counter
-               ) -> tuple[str, list[PlannedTrial]] | None:
+               ) -> tuple[Stage, list[PlannedTrial]] | None:
     """The next stage with trials the study does not hold yet, once every trial before it has finished.
 
     Returns the stage's name and its missing trials, or None when nothing is left to add (every
@@ -110,8 +111,8 @@ def next_stage(trials: list[FrozenTrial], definition: StudyDefinition, num_class
         return None
     spec = grid_spec(definition, num_classes)
     present = {t.user_attrs.get("key") for t in trials}
-    plans = [("finalist", lambda: finalist_plan(trials, definition, spec)),
-             ("refine", lambda: refine_plan(trials, definition, spec, counter))]
+    plans = [(Stage.FINALIST, lambda: finalist_plan(trials, definition, spec)),
+             (Stage.REFINE, lambda: refine_plan(trials, definition, spec, counter))]
     for name, plan in plans:
         missing = [planned for planned in plan() if planned.key not in present]
         if missing:
@@ -123,17 +124,17 @@ def candidate_from_trial(trial: FrozenTrial, spec: GridSpec) -> Candidate:
     """The candidate a search trial trained, from the attributes stored with it (nothing is counted again)."""
     attrs = trial.user_attrs
     alpha, beta, gamma = (float(trial.params[name]) for name in ("alpha", "beta", "gamma"))
-    phi = float(attrs.get("phi", spec.phi))
+    phi = float(attrs["phi"])
     layout = proxy_layout(replace(spec, phi=phi), alpha, beta, gamma)
     return Candidate(alpha, beta, gamma, phi, float(attrs["nominal_ratio"]), float(attrs["measured_ratio"]),
                      int(attrs["macs"]), int(attrs["params"]), int(attrs["activations"]), int(attrs["cost_resolution"]),
                      float(attrs["proxy_ratio"]), int(attrs["resolution"]), attrs["kind"],
-                     bool(attrs.get("on_constraint")), layout)
+                     bool(attrs["on_constraint"]), layout)
 
 
 def needs_more_tpe(study: optuna.Study, definition: StudyDefinition) -> bool:
     """A TPE study with fewer trials than asked for samples more, even with none WAITING."""
-    searched = stage_trials(study.get_trials(deepcopy=False), "search")
+    searched = stage_trials(study.get_trials(deepcopy=False), Stage.SEARCH)
     return definition.strategy == "tpe" and len(searched) < (definition.trials or 0)
 
 
@@ -145,7 +146,7 @@ def run_stages(study: optuna.Study, definition: StudyDefinition, data: ImageData
     stage = current_stage(study)
     while True:
         waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-        work = bool(waiting) or (stage == "search" and needs_more_tpe(study, definition))
+        work = bool(waiting) or (stage == Stage.SEARCH and needs_more_tpe(study, definition))
         if work and (execute(study, definition, data, counter, trainable, log, stage) or requeue_orphans(study)):
             return True
         following = next_stage(study.get_trials(deepcopy=False), definition, data.num_classes, counter)
@@ -157,14 +158,14 @@ def run_stages(study: optuna.Study, definition: StudyDefinition, data: ImageData
 
 
 STAGE_TITLES = {
-    "search": "search",
-    "finalist": "finalists (the top candidates, and for B0 the paper's point, again on fresh seeds)",
-    "refine": "refinement (the winning class's distinct networks at twice the study's phi)",
+    Stage.SEARCH: "search",
+    Stage.FINALIST: "finalists (the top candidates, and for B0 the paper's point, again on fresh seeds)",
+    Stage.REFINE: "refinement (the winning class's distinct networks at twice the study's phi)",
 }
 
 
-def current_stage(study: optuna.Study) -> str:
+def current_stage(study: optuna.Study) -> Stage:
     """The stage of the study's unfinished trials: the latest stage that has any (the search when none has)."""
     unfinished = [t for t in study.get_trials(deepcopy=False) if not t.state.is_finished()]
     stages = {trial_stage(t) for t in unfinished}
-    return next((stage for stage in reversed(STAGES) if stage in stages), "search")
+    return next((stage for stage in reversed(Stage) if stage in stages), Stage.SEARCH)

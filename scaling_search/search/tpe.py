@@ -36,6 +36,7 @@ from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter
 from scaling_search.search.results import stage_trials
 from scaling_search.search.search_plan import PlannedTrial
+from scaling_search.study.schema import Stage
 from scaling_search.study.storage import candidate_attrs
 
 STARTUP_TRIALS = 5
@@ -157,7 +158,7 @@ def tpe_suggester(spec: GridSpec, counter: Counter, n_trials: int) -> Callable[[
     """
 
     def suggest(study: optuna.Study) -> optuna.Trial | None:
-        while len(stage_trials(study.get_trials(deepcopy=False), "search")) < n_trials:
+        while len(stage_trials(study.get_trials(deepcopy=False), Stage.SEARCH)) < n_trials:
             trial = study.ask()
             e_depth = trial.suggest_float("e_depth", 0.0, 1.0)
             width_share = trial.suggest_float("width_share", 0.0, 1.0)

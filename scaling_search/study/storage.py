@@ -23,6 +23,7 @@ from scaling_search.errors import InputError
 from scaling_search.search.search_plan import PlannedTrial, candidate_id
 from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
 from scaling_search.study.location import sqlite_path
+from scaling_search.study.schema import migrate, stamp
 from scaling_search.study.sizing import resolve_for_device
 
 OBJECTIVE = "val_acc"
@@ -119,20 +120,28 @@ def find_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study 
 
 
 def create_study(storage: optuna.storages.BaseStorage, definition: ResolvedDefinition) -> optuna.Study:
-    """A new study maximising :data:`OBJECTIVE`, named so, with the definition that made it."""
+    """A new study maximising :data:`OBJECTIVE`, named so, with the definition that made it and its schema version."""
     study = optuna.create_study(study_name=definition.study, storage=storage, direction="maximize")
     set_metric_name(study, OBJECTIVE)
     study.set_user_attr("definition", definition.to_dict())
+    stamp(study)
     return study
 
 
 def saved_definition(study: optuna.Study) -> ResolvedDefinition | None:
-    """The definition the study was made with (resolved for its device when it started); None when it has none."""
+    """The definition a search study was made with, resolved for its device when it started.
+
+    None for a study scaling-search run did not make.
+
+    Every reader of a search study starts here, so the study's schema is checked here
+    (:func:`~scaling_search.study.schema.migrate`): InputError for one this version cannot read.
+    """
     from scaling_search.study.study_file import from_mapping
 
     saved = study.user_attrs.get("definition")
     if not isinstance(saved, dict):
         return None
+    migrate(study)
     definition = from_mapping(saved)
     return resolve_for_device(definition, gpus=1.0 if definition.device == "cuda" else 0.0)
 

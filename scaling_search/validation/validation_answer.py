@@ -17,108 +17,27 @@ surviving seeds.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from scaling_search.errors import InputError
 from scaling_search.execution.trainable import PLANNED_BASE_RESOLUTION, PLANNED_EPOCHS
-from scaling_search.search.results import VAL_CORRECT, seed_scores, trial_stage
+from scaling_search.search.results import Accuracy, Runs, compare, seed_scores, stage_runs
 from scaling_search.stats.comparison import (
     Comparison,
-    accuracy_interval,
-    compare_runs,
-    compare_scores,
-    unpack_correctness,
 )
 from scaling_search.stats.fidelity import RankFidelity, rank_fidelity
 from scaling_search.validation.options import ValidationOptions, scaled_epochs
 from scaling_search.validation.validation_plan import FIDELITY, SCALE_UP
 
-
-@dataclass
-class Runs:
-    """One network's finished runs in a check: scores and per-image correctness by seed, failures counted."""
-
-    kind: str
-    coefficients: tuple[float, float, float]
-    attrs: dict[str, Any]
-    scores: dict[int, float] = field(default_factory=dict)
-    correct: dict[int, np.ndarray] = field(default_factory=dict)
-    failed: int = 0
-
-    def summary(self) -> Accuracy:
-        """Mean accuracy, its 95 % interval over seeds and images, the seeds it rests on, the failures."""
-        score = float(np.mean(list(self.scores.values()))) if self.scores else None
-        interval = None
-        if self.correct and len(self.correct) == len(self.scores):
-            interval = accuracy_interval(self.correct, self.attrs["candidate"])
-        return Accuracy(score, interval, len(self.scores), self.failed)
-
-
-def stage_runs(trials: list[FrozenTrial], stage: str, phi: float | None = None) -> dict[str, Runs]:
-    """The finished runs of ``stage`` (at ``phi`` when given) by candidate, in trial order."""
-    runs: dict[str, Runs] = {}
-    for trial in sorted(trials, key=lambda t: t.number):
-        attrs = trial.user_attrs
-        if trial_stage(trial) != stage or (phi is not None and float(attrs["phi"]) != phi):
-            continue
-        coefficients = tuple(float(trial.params[name]) for name in ("alpha", "beta", "gamma"))
-        entry = runs.setdefault(attrs["candidate"], Runs(attrs["kind"], coefficients, dict(attrs)))  # type: ignore[arg-type]
-        seed = int(trial.params["seed"])
-        if trial.state == TrialState.COMPLETE and trial.value is not None:
-            entry.scores[seed] = float(trial.value)
-            packed = trial.system_attrs.get(VAL_CORRECT)
-            if packed:
-                entry.correct[seed] = unpack_correctness(packed)
-        elif trial.state in (TrialState.FAIL, TrialState.PRUNED):
-            entry.failed += 1
-    return runs
-
-
-def compare(first: Runs, second: Runs, first_name: str, second_name: str) -> Comparison:
-    """``first`` − ``second``: paired over seeds and images when both kept per-image records, else over seeds."""
-    if first.correct and second.correct:
-        return compare_runs(first.correct, second.correct, first_name, second_name)
-    return compare_scores(list(first.scores.values()), list(second.scores.values()), first_name, second_name)
-
-
 SCHEMA_VERSION = 1
 """The layout of ``validation.json``; any change to its keys or to what a value means bumps it."""
 
-Interval = tuple[float, float]
 JsonRecord = dict[str, object]
 """A JSON object as :meth:`ValidationAnswer.to_json` writes it."""
-
-
-def interval_json(interval: Interval | None) -> list[float] | None:
-    return None if interval is None else [float(interval[0]), float(interval[1])]
-
-
-def interval_of(value: Sequence[float] | None) -> Interval | None:
-    return None if value is None else (float(value[0]), float(value[1]))
-
-
-@dataclass(frozen=True)
-class Accuracy:
-    """A network's mean accuracy over its seeds, its 95 % interval over seeds and images, the seeds it rests on."""
-
-    score: float | None
-    ci95: Interval | None
-    n_seeds: int
-    n_failed: int
-
-    def to_json(self, prefix: str = "") -> JsonRecord:
-        """The four values under their keys, each key after ``prefix`` (a fidelity row's are ``long_…``)."""
-        return {f"{prefix}score": self.score, f"{prefix}ci95": interval_json(self.ci95),
-                f"{prefix}n_seeds": self.n_seeds, f"{prefix}n_failed": self.n_failed}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any], prefix: str = "") -> Accuracy:
-        return cls(data[f"{prefix}score"], interval_of(data[f"{prefix}ci95"]), data[f"{prefix}n_seeds"],
-                   data[f"{prefix}n_failed"])
 
 
 NO_RUNS = Accuracy(None, None, 0, 0)

@@ -162,7 +162,7 @@ def plan_runs(parent_trials: list[FrozenTrial], definition: ResolvedDefinition, 
         plan += fidelity_plan(rows, spec, options.seeds, scaled_epochs(definition.epochs, options.epochs_factor or 1),
                               options.long_resolution)
     if options.scale_up:
-        members = members_at(spec, (best["alpha"], best["beta"], best["gamma"]), options.phis or (),
+        members = members_at(spec, best.coefficients, options.phis or (),
                              make_counter("fvcore"))
         planned_epochs = scaled_epochs(definition.epochs, options.scale_up_epochs_factor or 1)
         for phi_members in members.values():
@@ -226,7 +226,7 @@ def validation_result(parent: optuna.Study, validation: optuna.Study, definition
     best = study_answer(parent_trials, definition, study_classes(parent))
     settings = ValidationSettings.of(options, definition.epochs, definition.dataset, definition.max_train_images)
     return validation_answer(parent.study_name, validation.study_name, settings,
-                             None if best is None else ValidatedAnswer.from_json(best), parent_trials, trials,
+                             None if best is None else ValidatedAnswer.from_json(best.to_json()), parent_trials, trials,
                              validation.user_attrs.get("members", {}), counts(trials))
 
 

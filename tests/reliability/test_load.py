@@ -14,6 +14,7 @@ from optuna.trial import TrialState, create_trial
 from scaling_search.cli import main
 from scaling_search.search.search_driver import run_study
 from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.schema import stamp
 from scaling_search.study.sizing import resolve_for_device
 from tests.search_helpers import fake_trainable, load, read_attempts, tiny_definition
 
@@ -57,6 +58,7 @@ def big_study(tmp_path: Path, trials: int) -> StudyDefinition:
     (tmp_path / "studies").mkdir()
     study = optuna.create_study(study_name="big", storage=definition.storage_url(), direction="maximize")
     study.set_user_attr("definition", definition.to_dict())
+    stamp(study)  # as scaling-search run stores a study: this version's schema
     study.set_user_attr("num_classes", 10)
     space = {"alpha": FloatDistribution(1, 2), "beta": FloatDistribution(1, 1.5), "gamma": FloatDistribution(1, 1.5),
              "seed": IntDistribution(0, 4)}
