@@ -148,7 +148,7 @@ def test_committed_study_file_parses():
 
     from scaling_search.study.study_file import from_mapping, load_definition
 
-    definition = from_mapping(load_definition(Path(__file__).parents[1] / "studies" / "paper_phi1.toml"))
+    definition = from_mapping(load_definition(Path(__file__).parents[2] / "studies" / "paper_phi1.toml"))
     assert definition.phi == 1 and definition.strategy == "grid" and definition.seeds >= 2
 
 
