@@ -17,7 +17,7 @@ that); the durations are measured here instead, each beside its promise:
 ``--record docs/benchmarks.md`` adds the table, the command line and the machine (CPU model,
 cores, torch) to that file's "Durations" section.
 
-    PYTHONPATH=. python benchmarks/durations.py                       # everything: about 20 minutes on 2 cores
+    PYTHONPATH=. python benchmarks/durations.py                       # everything: the commands take minutes
     PYTHONPATH=. python benchmarks/durations.py --only operations     # seconds
     PYTHONPATH=. python benchmarks/durations.py --only run validate --record docs/benchmarks.md
 """

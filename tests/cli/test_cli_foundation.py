@@ -46,6 +46,7 @@ def test_candidates_json_and_csv(capsys):
     assert parsed and "measured_ratio" in parsed[0]
 
 
+@pytest.mark.slow  # measures every network with fvcore
 def test_candidates_at_a_32_px_proxy_scale_resolution_too(capsys):
     """Issue #12's first line: measured at the 32 px proxy, every kept compound point had gamma = 1."""
     code, out, _ = run_cli(capsys, "candidates", "--phi", "1", "--base-resolution", "32", "--json")

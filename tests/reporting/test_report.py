@@ -138,6 +138,7 @@ def test_figures_are_valid_images(tmp_path):
     assert "scaling_methods.png" in (tmp_path / "out" / "index.md").read_text()
 
 
+@pytest.mark.slow  # measures every network with fvcore
 def test_paper_report_params_exact_macs_close_to_analytic(tmp_path, capsys):
     assert main(["report", "--paper", "--out", str(tmp_path / "paper"), "--json"]) == 0
     written = json.loads(capsys.readouterr().out)
