@@ -5,7 +5,6 @@ import importlib
 import pkgutil
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -16,8 +15,6 @@ API = ["scale", "build", "count", "candidates", "derive", "load_dataset", "train
 """What issue #11 asks the package to offer at the top level, at least."""
 
 ENTRIES = [name for name in ss.__all__ if name != "__version__"]
-EXAMPLE_SECONDS = 30
-"""A generous bound on a shared 2-core CI machine: on idle cores each example takes under 3 s (train_proxy's 5 s)."""
 
 
 def test_all_lists_the_api():
@@ -44,12 +41,10 @@ def package_examples() -> list[doctest.DocTest]:
 
 
 @pytest.mark.parametrize("example", package_examples(), ids=lambda test: test.name.removeprefix("scaling_search."))
-def test_docstring_example_runs_quickly(example):
+def test_docstring_example_runs(example):
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    started = time.perf_counter()
     runner.run(example)
     assert runner.summarize(verbose=False).failed == 0, f"{example.name}'s example failed (its output is above)"
-    assert time.perf_counter() - started < EXAMPLE_SECONDS
 
 
 @pytest.mark.parametrize("module", ["scaling_search", "scaling_search.training.proxy", "scaling_search.training.step",

@@ -3,7 +3,7 @@
 fvcore's public analyses (``FlopCountAnalysis``, ``ActivationCountAnalysis``) each trace the model
 once. :mod:`scaling_search.counting.measured` counts both on a single trace, with one handle per op
 that asks each analysis's own default handle; fvcore has no public way to get those handles, so
-they are read here, and ``tests/test_compat_fvcore.py`` fails with a clear message if fvcore stops
+they are read here, and ``tests/compat/test_compat_fvcore.py`` fails with a clear message if fvcore stops
 providing them or changes what they return (fvcore 0.1.5.post20221221).
 """
 

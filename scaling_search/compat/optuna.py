@@ -3,7 +3,7 @@
 The search's driver records a trial by its storage id while Ray Tune runs it (the Optuna
 ``Trial`` object stays in the driver, the result arrives later by id), puts the RUNNING trials of
 a dead driver back in the queue, and names the study's objective. Optuna offers no public call
-for these; ``tests/test_compat_optuna.py`` checks each one against the installed Optuna, so an
+for these; ``tests/compat/test_compat_optuna.py`` checks each one against the installed Optuna, so an
 upstream change fails there with a clear message rather than deep inside a search.
 """
 

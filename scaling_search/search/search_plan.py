@@ -83,7 +83,7 @@ def plan_grid(definition: ResolvedDefinition, num_classes: int, counter: Counter
     """Every feasible candidate with a distinct realised layout × seed (at most ``max_candidates`` when set).
 
     With ``max_candidates`` the grid is enumerated in closed form, which counts exactly what fvcore
-    measures on every base (``tests/test_bases.py``), the candidates are spread over it, and only
+    measures on every base (``tests/models/test_bases.py``), the candidates are spread over it, and only
     those chosen are measured with ``counter``: the networks never trained need no measurement (on
     ResNet-50's default grid at φ = 1, 112 points, minutes of fvcore on a CPU).
     """

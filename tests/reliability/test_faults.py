@@ -62,7 +62,7 @@ def test_driver_killed_at_any_moment_resumes_exactly(tmp_path, ray_dir):
     export), and resumed each time: no finished trial is lost, re-run or duplicated, and the files come out whole.
 
     The moments follow one another in one study, so its 8 trials are trained about once in all rather than
-    once per moment; a fresh driver killed mid-way is tests/test_search.py::test_resume_after_sigkill.
+    once per moment; a fresh driver killed mid-way is tests/search/test_search.py::test_resume_after_sigkill.
     """
     definition = tiny_definition(tmp_path, study="killed", seeds=2, max_concurrent=1)
     env = cli_env(tmp_path)

@@ -1,7 +1,6 @@
 """Plateaus (the coefficients a grid at φ cannot tell apart) and their refinement at 2φ."""
 
 import math
-import time
 
 import pytest
 
@@ -147,9 +146,7 @@ def refinement_checks(spec, parent, found, phi=2.0):
 
 def test_refinement_of_the_paper_class_yields_networks_on_the_constraint_at_phi_2():
     parent = plateau(SPEC, PAPER)
-    started = time.perf_counter()
     found = refinement_points(SPEC, parent, analytic_counts)
-    assert time.perf_counter() - started < 5
     refinement_checks(SPEC, parent, found)
     # without a step the split is exact: all 4 networks on the constraint, as on a step of 0.001
     assert [p.candidate.layout.structure_key() for p in found] == [

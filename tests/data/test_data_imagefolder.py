@@ -22,7 +22,7 @@ from scaling_search.data.load import load_dataset
 from scaling_search.support.cache import current_umask
 from tests.data_helpers import check_image_data
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CIFAR_JPEG = REPO.parent / "shared" / "data" / "cifar10-jpeg.npz"
 MATERIALIZE = REPO.parent / "shared" / "data" / "materialize.py"
 

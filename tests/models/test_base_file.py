@@ -16,7 +16,7 @@ from scaling_search.models.network import build, count_parameters
 from scaling_search.models.rules import ScalingRules
 from scaling_search.models.scaling import scale
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "studies" / "bases" / "example_net.toml"
 
 GOOD = """

@@ -14,7 +14,7 @@ from scaling_search.data.dataset import DatasetError, split_validation
 from scaling_search.data.load import load_dataset
 from tests.data_helpers import SMALL_SYNTHETIC, arrays
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_split_is_seeded_stratified_disjoint_and_complete() -> None:

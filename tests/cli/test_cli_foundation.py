@@ -46,6 +46,7 @@ def test_candidates_json_and_csv(capsys):
     assert parsed and "measured_ratio" in parsed[0]
 
 
+@pytest.mark.slow  # measures every network with fvcore
 def test_candidates_at_a_32_px_proxy_scale_resolution_too(capsys):
     """Issue #12's first line: measured at the 32 px proxy, every kept compound point had gamma = 1."""
     code, out, _ = run_cli(capsys, "candidates", "--phi", "1", "--base-resolution", "32", "--json")
@@ -127,7 +128,7 @@ def test_console_script_entry_point_exits_2_without_traceback():
 def test_unusable_cache_is_one_warning_line_not_an_error(tmp_path):
     blocker = tmp_path / "cache"
     blocker.write_text("a file where the cache folder would go")
-    env = {**os.environ, "SCALING_SEARCH_CACHE": str(blocker), "PYTHONPATH": str(Path(__file__).parents[1])}
+    env = {**os.environ, "SCALING_SEARCH_CACHE": str(blocker), "PYTHONPATH": str(Path(__file__).parents[2])}
     proc = subprocess.run([sys.executable, "-m", "scaling_search", "flops", "--width", "1.13", "--json"],
                           capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0 and json.loads(proc.stdout)["params"] > 0

@@ -1,6 +1,6 @@
 """The search end to end on a local Ray: study contents, exports and failures.
 
-Resume after SIGKILL through the command line is `tests/test_stages_e2e.py` (killed in the refinement stage)
+Resume after SIGKILL through the command line is `tests/search/test_stages_e2e.py` (killed in the refinement stage)
 and, at every moment of a search, `tests/reliability/test_faults.py`.
 """
 

