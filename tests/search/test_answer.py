@@ -9,7 +9,7 @@ import pytest
 from scaling_search.errors import InputError
 from scaling_search.search.answer import StudyAnswer, read_answer, write_answer
 from scaling_search.study.schema import SCHEMA_VERSION
-from tests.test_verdict import PAPER, RUNNER_UP, WINNER, definition, finalists, new_study, searched
+from tests.search.test_verdict import PAPER, RUNNER_UP, WINNER, definition, finalists, new_study, searched
 
 KEYS = ["alpha", "beta", "gamma", "phi", "plateau", "representative", "trained", "decided_by", "finalist_seeds",
         "score", "score_std", "n_seeds", "n_failed", "test_acc", "ci95", "verdict", "comparisons", "refinement",
