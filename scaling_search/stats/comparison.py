@@ -95,7 +95,7 @@ def pack_correctness(correct: ArrayLike) -> str:
         if array.size and not np.isin(array, (0, 1)).all():
             raise ValueError("per-image correctness must hold only True/False or 0/1")
         array = array.astype(bool)
-    return f"{array.size}:{base64.b64encode(np.packbits(array)).decode('ascii')}"
+    return f"{array.size}:{base64.b64encode(np.packbits(array).tobytes()).decode('ascii')}"
 
 
 def unpack_correctness(text: str) -> np.ndarray:
@@ -197,8 +197,8 @@ class Comparison:
         if one_seed:
             verdict += " even without seed-to-seed noise, which this interval leaves out (one seed)"
             if self.images_needed is not None and self.difference != 0:
-                images = _count(self.images_needed, IMAGES_CAP)
-                verdict += (f"; run 2 or more seeds per candidate, and at least {images} validation images "
+                at_least = _count(self.images_needed, IMAGES_CAP)
+                verdict += (f"; run 2 or more seeds per candidate, and at least {at_least} validation images "
                             "would be needed for a difference this size")
             else:
                 verdict += "; run 2 or more seeds per candidate"
