@@ -22,7 +22,8 @@ CountProgress = Callable[[int, int], None]
 """``progress(measured, total)`` while layouts are being measured."""
 
 PARALLEL_FROM = 24
-"""Uncached layouts worth starting worker processes for: each needs a few seconds to import torch and fvcore."""
+"""Uncached layouts worth starting worker processes for: each worker first imports torch and fvcore, which costs
+more than measuring a few networks here (docs/benchmarks.md)."""
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from scaling_search.stats.comparison import unpack_correctness
+from scaling_search.training.correctness import unpack_correctness
 
 VAL_CORRECT = "val_correct"
 """The trial system attribute holding which validation images the final model got right, packed
-(:func:`scaling_search.stats.comparison.pack_correctness`); system, so that optuna-dashboard does not show it."""
+(:func:`scaling_search.training.correctness.pack_correctness`); system, so that optuna-dashboard does not show it."""
 
 STAGES = ("search", "finalist", "refine")
 """search: the grid (or TPE) at the study's φ; finalist: the top candidates again on fresh seeds, which the

@@ -33,9 +33,9 @@ from scaling_search.data.dataset import ImageData
 from scaling_search.errors import InputError
 from scaling_search.models.network import build, count_parameters, zero_init_residuals
 from scaling_search.models.scaling import Layout
-from scaling_search.stats.comparison import pack_correctness
 from scaling_search.support.formatting import describe
 from scaling_search.support.machine import GIB, available_cores, memory_fit, peak_rss_mb
+from scaling_search.training.correctness import pack_correctness
 from scaling_search.training.recipe import RECIPES, Budget, Recipe
 from scaling_search.training.step import GraphedStep, StepMode, TrainStep, make_step, step_mode
 
@@ -100,7 +100,7 @@ class ProxyResult:
     device: str
     val_correct: str | None = None
     """Which validation images the final model got right, packed
-    (:func:`scaling_search.stats.comparison.pack_correctness`):
+    (:func:`scaling_search.training.correctness.pack_correctness`):
     what the paired bootstrap of :mod:`scaling_search.stats.comparison` resamples. Set only when the run finished."""
 
     @property

@@ -1,8 +1,8 @@
 """One training step — forward, loss, backward, optimizer update — run eagerly or replayed as a CUDA graph.
 
 Short proxy runs of small networks are bound by kernel-launch overhead, not arithmetic: an
-eager EfficientNet-B0 step costs about the same ~34 ms on an H100 whatever the batch at
-resolution 64. Capturing the *whole* step (as in PyTorch's "CUDA Graphs" notes, whole-network
+eager EfficientNet-B0 step at low resolution costs about the same whatever the batch
+(docs/benchmarks.md). Capturing the *whole* step (as in PyTorch's "CUDA Graphs" notes, whole-network
 capture) replays its ~thousands of kernels with one launch. For that the step must be
 capturable end to end:
 
@@ -117,7 +117,7 @@ class TrainStep:
     """Forward, label-smoothed cross-entropy, backward and update; channels_last, and bf16 autocast on CUDA.
 
     channels_last is the faster layout for this network on CPU as well: oneDNN's depthwise and
-    pointwise convolutions ran B0's training step 1.5–3.6× faster than in NCHW on a 2-core CPU.
+    pointwise convolutions are faster in it than in NCHW (figures in docs/benchmarks.md).
     """
 
     def __init__(self, model: nn.Module, optimizer: Optimizer, label_smoothing: float) -> None:

@@ -27,9 +27,9 @@ from scaling_search.stats.comparison import (
     accuracy_interval,
     compare_runs,
     compare_scores,
-    unpack_correctness,
 )
 from scaling_search.stats.fidelity import rank_fidelity
+from scaling_search.training.correctness import unpack_correctness
 from scaling_search.validation.validation_plan import FIDELITY, SCALE_UP
 
 
