@@ -13,7 +13,7 @@ from typing import Any
 from scaling_search.errors import InputError
 from scaling_search.models import checks
 from scaling_search.models.architecture import ACTIVATIONS, INITS
-from scaling_search.models.kinds import check_block
+from scaling_search.models.kinds import BlockOptions, check_block
 
 MAX_MULTIPLIER = 64.0
 """Largest width or depth multiplier: B7 is 2.0 wide and 3.1 deep; 64 already means a network of billions of weights."""
@@ -45,9 +45,9 @@ class StageLayout:
     bottleneck_ratio: float = 1.0
     group_width: int = 0
 
-    def options(self) -> dict[str, Any]:
-        return {"expand_ratio": self.expand_ratio, "kernel": self.kernel, "bottleneck_ratio": self.bottleneck_ratio,
-                "group_width": self.group_width}
+    def options(self) -> BlockOptions:
+        return BlockOptions(expand_ratio=self.expand_ratio, kernel=self.kernel, bottleneck_ratio=self.bottleneck_ratio,
+                            group_width=self.group_width)
 
     def structure_key(self) -> StructureKey:
         """What sets this stage's cost; an MBConv stage's is its six numbers, as before other kinds existed."""
