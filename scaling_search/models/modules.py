@@ -173,14 +173,14 @@ class YBlock(Block):
         super().__init__(branch, in_channels, out, stride, drop_rate, layout, projection=True)
 
 
-class BlockKind(Protocol):
+class BlockFactory(Protocol):
     """A block kind's module class, as the builder calls it: one block of ``stage``."""
 
     def __call__(self, in_channels: int, stage: StageLayout, stride: int, drop_rate: float,
                  layout: Layout) -> Block: ...
 
 
-BLOCK_MODULES: MappingProxyType[str, BlockKind] = MappingProxyType({
+BLOCK_MODULES: MappingProxyType[str, BlockFactory] = MappingProxyType({
     "mbconv": MBConv, "fused_mbconv": FusedMBConv, "inverted_residual": InvertedResidual, "bottleneck": Bottleneck,
     "y_block": YBlock,
 })
