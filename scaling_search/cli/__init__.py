@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -45,7 +46,22 @@ def build_parser() -> Parser:
     return parser
 
 
+EXIT_CLOSED_PIPE = 128 + 13
+"""A reader that closed stdout early (``| head``): the code of a process ended by SIGPIPE, as the shell expects."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            return run_command(argv)
+        finally:
+            sys.stdout.flush()  # output still buffered meets a closed pipe here, not at exit where it is reported
+    except BrokenPipeError:
+        return closed_pipe()
+
+
+def run_command(argv: Sequence[str] | None) -> int:
+    """Parse the command line and run the command: an error the user can fix is one line and exit 2, a bug exit 1."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = False  # known once the command line parses: a misplaced --debug is a usage error like any other
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.jit.*")
@@ -58,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # the reader of stdout went away: not an error (main ends quietly)
+        raise
     except (InputError, OSError) as err:  # the user's to fix: bad input, or a file or disk that refused
         if debug:
             raise
@@ -72,6 +90,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"scaling-search: bug: {describe(err)} (a bug in scaling-search, not your input; "
               "'scaling-search --debug COMMAND ...' shows the traceback to report)", file=sys.stderr)
         return 1
+
+
+def closed_pipe() -> int:
+    """End quietly after stdout's reader went away, as ``head`` expects of the command before it.
+
+    Python's recipe for SIGPIPE: stdout is pointed at devnull, so that the flush at interpreter exit
+    does not fail a second time with "Exception ignored ... BrokenPipeError".
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_CLOSED_PIPE
 
 
 def one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> str:

@@ -8,7 +8,7 @@ import io
 import json
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,8 @@ def add_output_flags(parser: argparse.ArgumentParser, rows: bool = True) -> None
 
 Column = tuple[str, str, Callable[[Any], str]]
 """(key in the row, header, formatter)."""
+Row = Mapping[str, object]
+"""One row of a table or of CSV output: each column's key and value."""
 
 
 def fmt(spec: str) -> Callable[[Any], str]:
@@ -80,7 +82,7 @@ def fmt(spec: str) -> Callable[[Any], str]:
     return format_cell
 
 
-def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> str:
+def render_table(rows: Sequence[Row], columns: Sequence[Column]) -> str:
     """Right-aligned columns with a header rule, as people read in a terminal."""
     cells = [[header for _, header, _ in columns]]
     cells += [[formatter(row.get(key)) for key, _, formatter in columns] for row in rows]
@@ -90,7 +92,7 @@ def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> s
     return "\n".join(lines)
 
 
-def render_csv(rows: Sequence[dict[str, Any]]) -> str:
+def render_csv(rows: Sequence[Row]) -> str:
     if not rows:
         return ""
     out = io.StringIO()
@@ -101,7 +103,7 @@ def render_csv(rows: Sequence[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-def emit(args: argparse.Namespace, payload: Any, table: str, csv_rows: Sequence[dict[str, Any]] | None = None) -> None:
+def emit(args: argparse.Namespace, payload: object, table: str, csv_rows: Sequence[Row] | None = None) -> None:
     """Print ``payload`` as JSON, ``csv_rows`` as CSV, or ``table`` for people, as the flags ask."""
     if getattr(args, "json", False):
         print(json.dumps(payload, indent=2))

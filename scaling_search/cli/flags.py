@@ -16,7 +16,7 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from scaling_search.cli.common import finite_float, integer
 from scaling_search.coefficients.family import parse_phis
@@ -198,9 +198,26 @@ def add_network_flags(target: ArgumentTarget, default_resolution: int | str) -> 
     CONFIG.add(target)
 
 
-def network_options(args: argparse.Namespace) -> dict[str, Any]:
+class NetworkOptions(TypedDict):
+    """The values of the :data:`NETWORK` flags, as :func:`~scaling_search.models.choice.choose_layout` takes them."""
+
+    width: float | None
+    depth: float | None
+    resolution: int | None
+    alpha: float | None
+    beta: float | None
+    gamma: float | None
+    phi: float | None
+    base_resolution: int | None
+    model: str | None
+    config: str | None
+
+
+def network_options(args: argparse.Namespace) -> NetworkOptions:
     """The network options of parsed flags, as :func:`~scaling_search.models.choice.choose_layout` takes them."""
-    return {flag.dest: getattr(args, flag.dest) for flag in NETWORK}
+    return NetworkOptions(width=args.width, depth=args.depth, resolution=args.resolution, alpha=args.alpha,
+                          beta=args.beta, gamma=args.gamma, phi=args.phi, base_resolution=args.base_resolution,
+                          model=args.model, config=args.config)
 
 
 def add_dataset_flags(target: ArgumentTarget) -> None:

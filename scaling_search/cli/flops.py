@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     base = None if args.base is None else flags.chosen_base(args)
     layout = choose_layout(**flags.network_options(args), num_classes=args.num_classes, base=base)
     counts = count(layout, args.counter)
-    payload = {
+    payload: dict[str, object] = {
         "base": layout.base,
         "width": layout.width,
         "depth": layout.depth,

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from scaling_search.coefficients.grid_checks import Constraint, axis_length, axis_values, check_grid
 from scaling_search.counting.analytic import Counts, analytic_counts
-from scaling_search.counting.counter import Counter, CounterName, Progress, count_all, make_counter
+from scaling_search.counting.counter import Counter, CounterName, CountProgress, count_all, make_counter
 from scaling_search.errors import InputError
 from scaling_search.models.architecture import (
     EFFICIENTNET_B0,
@@ -308,8 +308,8 @@ def candidates(
     counter: CounterName = "analytic",
     *,
     cache_dir: Path | None = None,
-    progress: Progress | None = None,
-    scan_progress: Progress | None = None,
+    progress: CountProgress | None = None,
+    scan_progress: CountProgress | None = None,
 ) -> list[Candidate]:
     """The compound (α, β, γ) of ``spec``'s grid that meet its cost constraint, the paper's point and the baselines.
 

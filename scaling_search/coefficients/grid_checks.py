@@ -21,22 +21,49 @@ MAX_GRID_POINTS = 250_000
 
 
 class GridFields(Protocol):
-    """The fields of a grid specification that :func:`check_grid` reads."""
+    """The fields of a grid specification that :func:`check_grid` reads (read-only: a frozen dataclass has them)."""
 
-    base: object
-    phi: float
-    step: float
-    alpha_range: tuple[float, float]
-    beta_range: tuple[float, float]
-    gamma_range: tuple[float, float]
-    target: float
-    tolerance: float
-    constraint: str
-    base_resolution: int
-    cost_resolution: int
-    resolution_multiple: int
-    num_classes: int
-    cost_classes: int
+    @property
+    def base(self) -> object: ...
+
+    @property
+    def phi(self) -> float: ...
+
+    @property
+    def step(self) -> float: ...
+
+    @property
+    def alpha_range(self) -> tuple[float, float]: ...
+
+    @property
+    def beta_range(self) -> tuple[float, float]: ...
+
+    @property
+    def gamma_range(self) -> tuple[float, float]: ...
+
+    @property
+    def target(self) -> float: ...
+
+    @property
+    def tolerance(self) -> float: ...
+
+    @property
+    def constraint(self) -> str: ...
+
+    @property
+    def base_resolution(self) -> int: ...
+
+    @property
+    def cost_resolution(self) -> int: ...
+
+    @property
+    def resolution_multiple(self) -> int: ...
+
+    @property
+    def num_classes(self) -> int: ...
+
+    @property
+    def cost_classes(self) -> int: ...
 
 
 def check_grid(spec: GridFields) -> None:

@@ -124,7 +124,8 @@ def scale_up_members(spec: GridSpec, best: tuple[float, float, float], phi: floa
         raise InputError(f"scale-up phi must be positive (it scales the network up), got {phi}")
     if len(best) != 3:
         raise InputError(f"the study's best must be three coefficients (alpha, beta, gamma), got {best}")
-    study = tuple(float(value) for value in best)
+    alpha, beta, gamma = best
+    study = (float(alpha), float(beta), float(gamma))
     study_macs = counter(cost_layout_at(spec, study, phi)).macs
     points: list[tuple[MemberKind, tuple[float, float, float]]] = [("study", study)]
     if spec.paper_point is not None:

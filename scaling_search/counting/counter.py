@@ -12,17 +12,18 @@ from typing import Literal
 
 from scaling_search.counting.analytic import Counts, analytic_counts
 from scaling_search.errors import InputError
-from scaling_search.models.scaling import Layout
+from scaling_search.models.layout import Layout, StructureKey
 from scaling_search.support.machine import available_cores, memory_fit
 
 CounterName = Literal["fvcore", "analytic"]
 COUNTERS: tuple[CounterName, ...] = ("fvcore", "analytic")
 Counter = Callable[[Layout], Counts]
-Progress = Callable[[int, int], None]
+CountProgress = Callable[[int, int], None]
 """``progress(measured, total)`` while layouts are being measured."""
 
 PARALLEL_FROM = 24
-"""Uncached layouts worth starting worker processes for: each needs a few seconds to import torch and fvcore."""
+"""Uncached layouts worth starting worker processes for: each worker first imports torch and fvcore, which costs
+more than measuring a few networks here (docs/benchmarks.md)."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,8 @@ def make_counter(name: CounterName, cache_dir: Path | None = None) -> Counter:
     raise InputError(f"unknown counter {name!r}; choose one of {', '.join(COUNTERS)}")
 
 
-def count_all(counter: Counter, layouts: Iterable[Layout], progress: Progress | None = None,
-              workers: int | None = None) -> dict[str, Counts]:
+def count_all(counter: Counter, layouts: Iterable[Layout], progress: CountProgress | None = None,
+              workers: int | None = None) -> dict[StructureKey, Counts]:
     """The counts of every distinct layout, by ``Layout.structure_key()``.
 
     For a :class:`MeasuredCounter`, layouts not in its cache are measured — in ``workers``
@@ -78,15 +79,16 @@ def count_all(counter: Counter, layouts: Iterable[Layout], progress: Progress | 
         return {key: counter(layout) for key, layout in distinct.items()}
     from scaling_search.counting.measured import cached_counts, fvcore_counts, store_counts
 
-    counts = {key: cached_counts(layout, counter.cache_dir) for key, layout in distinct.items()}
-    missing = [key for key, value in counts.items() if value is None]
+    cached = {key: cached_counts(layout, counter.cache_dir) for key, layout in distinct.items()}
+    counts = {key: value for key, value in cached.items() if value is not None}
+    missing = [key for key in distinct if key not in counts]
     workers = min(workers or available_cores(), len(missing), memory_bound_workers(distinct[k] for k in missing))
     if progress is not None and missing:
         progress(0, len(missing))
     pool = None
     try:
         if workers < 2 or len(missing) < PARALLEL_FROM:
-            results: Iterable[tuple[str, Counts]] = ((key, fvcore_counts(distinct[key])) for key in missing)
+            results: Iterable[tuple[StructureKey, Counts]] = ((key, fvcore_counts(distinct[key])) for key in missing)
         else:  # spawn: a forked child of a process whose OpenMP threads have run can deadlock
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=one_thread)
@@ -100,7 +102,7 @@ def count_all(counter: Counter, layouts: Iterable[Layout], progress: Progress | 
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    return counts  # type: ignore[return-value]  # every None was measured above
+    return counts
 
 
 def result_of(future: Future) -> Counts:

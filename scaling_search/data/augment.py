@@ -206,7 +206,7 @@ def crop_grid(
     """``grid_sample``'s [B, R, R, 2] grid for per-sample axis-aligned maps ``input = scale * output + offset``.
 
     What ``affine_grid`` gives for a diagonal ``theta`` (``align_corners=False``), built as two
-    broadcasts instead of a batched matrix product: 10–25× faster on CPU.
+    broadcasts instead of a batched matrix product, which is much cheaper on CPU (docs/benchmarks.md).
     """
     size = len(scale_x)
     pixels = (torch.arange(resolution, dtype=torch.float32, device=scale_x.device) * 2 + 1) / resolution - 1

@@ -126,8 +126,8 @@ def load_imagefolder(
                 raise DatasetError(f"no readable images in {folders[split]}; Pillow could open none of its "
                                    f"{len(listed[split])} files{example}")
         if unreadable:
-            files = f"{len(unreadable)} unreadable files, e.g." if len(unreadable) > 1 else "unreadable"
-            warnings.warn(f"skipped {files} {root / unreadable[0][0]} ({unreadable[0][1]})", stacklevel=2)
+            skipped = f"{len(unreadable)} unreadable files, e.g." if len(unreadable) > 1 else "unreadable"
+            warnings.warn(f"skipped {skipped} {root / unreadable[0][0]} ({unreadable[0][1]})", stacklevel=2)
         splits = to_splits(decoded, class_names, str(root), len(unreadable) + loose)
         try:
             write_cache(cache_file, decoded, class_names, len(unreadable))
@@ -232,7 +232,7 @@ def decode_all(
     images = np.empty((len(files), size, size, 3), dtype=np.uint8)
 
     def decode_range(start: int) -> list[str | None]:
-        reasons = []
+        reasons: list[str | None] = []
         for index in range(start, min(start + TASK_SIZE, len(files))):
             image = decode_image(str(split_dir / files[index][0]), size)
             if isinstance(image, np.ndarray):
@@ -306,7 +306,8 @@ def write_cache(
     """Store the decoded arrays at ``path`` and remove caches of earlier versions of the same folder."""
     arrays = {f"{split}_{part}": array for split, (x, y) in decoded.items() for part, array in (("x", x), ("y", y))}
     with open_atomic(path) as handle:  # straight to the file: no second copy of the dataset in memory
-        np.savez(handle, **arrays, class_names=np.array(class_names), unreadable=np.array(unreadable))
+        np.savez(handle, allow_pickle=False, **arrays, class_names=np.array(class_names),
+                 unreadable=np.array(unreadable))
     prefix = path.name.rsplit("-", 1)[0] + "-"
     for stale in path.parent.glob(f"{glob.escape(prefix)}*.npz"):
         if stale != path:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from scaling_search.errors import InputError
 from scaling_search.models import checks
-from scaling_search.models.kinds import check_block
+from scaling_search.models.kinds import BlockOptions, check_block
 from scaling_search.models.rules import ScalingRules
 
 ACTIVATIONS = ("silu", "relu", "relu6")
@@ -58,10 +58,10 @@ class StageSpec:
         check_stride("stride", self.stride)
         check_block(self.block, self.out_channels, self.options())
 
-    def options(self) -> dict[str, object]:
+    def options(self) -> BlockOptions:
         """The block options by name, as :func:`~scaling_search.models.kinds.check_block` takes them."""
-        return {"expand_ratio": self.expand_ratio, "kernel": self.kernel, "bottleneck_ratio": self.bottleneck_ratio,
-                "group_width": self.group_width}
+        return BlockOptions(expand_ratio=self.expand_ratio, kernel=self.kernel, bottleneck_ratio=self.bottleneck_ratio,
+                            group_width=self.group_width)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ REQUIRED = ("name", "stem_channels", "base_resolution", "stages")
 when ``head_channels`` is left out)."""
 STAGE_REQUIRED = ("block", "out_channels", "repeats", "stride")
 """Fields every ``[[stages]]`` table must give; a kind's options default to OPTION_DEFAULTS."""
+TomlTable = dict[str, Any]
+"""A parsed TOML table: its values are unchecked until the dataclass built from it checks them."""
 
 
 def load_base(path: str | Path) -> BaseArchitecture:
@@ -84,7 +87,7 @@ def parse_base(text: str, source: str = "stage table") -> BaseArchitecture:
         raise InputError(f"{source}: {err}") from None
 
 
-def base_from_dict(data: dict[str, Any]) -> BaseArchitecture:
+def base_from_dict(data: TomlTable) -> BaseArchitecture:
     """A base from a parsed stage table: known fields only, required ones present, each stage checked."""
     names = [f.name for f in fields(BaseArchitecture)]
     check_fields("", data, names, REQUIRED)
@@ -105,7 +108,7 @@ def base_from_dict(data: dict[str, Any]) -> BaseArchitecture:
                                "stages": tuple(stage_from_dict(index, stage) for index, stage in enumerate(stages, 1))})
 
 
-def stage_from_dict(index: int, data: dict[str, Any]) -> StageSpec:
+def stage_from_dict(index: int, data: TomlTable) -> StageSpec:
     where = f"stage {index}: "
     check_fields(where, data, [f.name for f in fields(StageSpec)], STAGE_REQUIRED)
     try:
@@ -114,7 +117,7 @@ def stage_from_dict(index: int, data: dict[str, Any]) -> StageSpec:
         raise InputError(f"{where}{err}") from None
 
 
-def check_fields(where: str, data: dict[str, Any], known: list[str], required: tuple[str, ...]) -> None:
+def check_fields(where: str, data: Mapping[str, object], known: list[str], required: tuple[str, ...]) -> None:
     for key in data:
         if key not in known:
             raise InputError(f"{where}unknown field {key!r}; known: {', '.join(known)}")

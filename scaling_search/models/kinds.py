@@ -8,17 +8,28 @@ stay at their neutral defaults (:data:`OPTION_DEFAULTS`). The module classes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TypedDict
 
 from scaling_search.errors import InputError
 from scaling_search.models import checks
 from scaling_search.models.rules import bottleneck_width
 
-OPTION_DEFAULTS: MappingProxyType[str, Any] = MappingProxyType(
+OPTION_DEFAULTS: MappingProxyType[str, int | float] = MappingProxyType(
     {"expand_ratio": 1, "kernel": 3, "bottleneck_ratio": 1.0, "group_width": 0})
 """Every block option and its value when a kind does not take it (or a stage table leaves it out)."""
+
+
+class BlockOptions(TypedDict):
+    """A stage's block options, every one: those its kind does not take stay at :data:`OPTION_DEFAULTS`."""
+
+    expand_ratio: int
+    kernel: int
+    bottleneck_ratio: float
+    group_width: int
+
 MAX_EXPAND = 64
 MAX_KERNEL = 63
 MAX_BOTTLENECK_RATIO = 64.0
@@ -66,7 +77,7 @@ inverted_residual, bottleneck, y_block
     raise InputError(f"unknown block kind {name!r}; known: {', '.join(k.name for k in KINDS)}")
 
 
-def check_block(block: str, out_channels: int, options: dict[str, Any]) -> None:
+def check_block(block: str, out_channels: int, options: BlockOptions) -> None:
     """Raise InputError unless ``options`` (every name in :data:`OPTION_DEFAULTS`) suit a ``block`` stage.
 
     A kind's own options must be in range, the others at their defaults; a grouped kind's group
@@ -78,9 +89,10 @@ def check_block(block: str, out_channels: int, options: dict[str, Any]) -> None:
         scaling_search.errors.InputError: mbconv takes no group_width (got 8)
     """
     kind = block_kind(block)
+    by_name: Mapping[str, object] = options
     for name, default in OPTION_DEFAULTS.items():
-        if name not in kind.options and options[name] != default:
-            raise InputError(f"{block} takes no {name} (got {options[name]!r})")
+        if name not in kind.options and by_name[name] != default:
+            raise InputError(f"{block} takes no {name} (got {by_name[name]!r})")
     checks.integer("expand_ratio", options["expand_ratio"], 1, MAX_EXPAND)
     checks.integer("kernel", options["kernel"], 1, MAX_KERNEL)
     if options["kernel"] % 2 == 0:

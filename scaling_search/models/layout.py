@@ -13,7 +13,7 @@ from typing import Any
 from scaling_search.errors import InputError
 from scaling_search.models import checks
 from scaling_search.models.architecture import ACTIVATIONS, INITS
-from scaling_search.models.kinds import check_block
+from scaling_search.models.kinds import BlockOptions, check_block
 
 MAX_MULTIPLIER = 64.0
 """Largest width or depth multiplier: B7 is 2.0 wide and 3.1 deep; 64 already means a network of billions of weights."""
@@ -26,6 +26,8 @@ MIN_RESOLUTION = 8
 MAX_RESOLUTION = 4096
 MAX_CLASSES = 100_000
 B0_STEM_FORM = (3, 2, False)
+StructureKey = tuple[object, ...]
+"""What sets a network's cost (:meth:`Layout.structure_key`): equal keys, equal counts."""
 """(stem kernel, stem stride, max pool) of B0: left out of :meth:`Layout.structure_key`, which is then as before."""
 
 
@@ -43,11 +45,11 @@ class StageLayout:
     bottleneck_ratio: float = 1.0
     group_width: int = 0
 
-    def options(self) -> dict[str, Any]:
-        return {"expand_ratio": self.expand_ratio, "kernel": self.kernel, "bottleneck_ratio": self.bottleneck_ratio,
-                "group_width": self.group_width}
+    def options(self) -> BlockOptions:
+        return BlockOptions(expand_ratio=self.expand_ratio, kernel=self.kernel, bottleneck_ratio=self.bottleneck_ratio,
+                            group_width=self.group_width)
 
-    def structure_key(self) -> tuple:
+    def structure_key(self) -> StructureKey:
         """What sets this stage's cost; an MBConv stage's is its six numbers, as before other kinds existed."""
         numbers = (self.expand_ratio, self.kernel, self.stride, self.in_channels, self.out_channels, self.repeats)
         return numbers if self.block == "mbconv" else (*numbers, self.block, self.bottleneck_ratio, self.group_width)
@@ -109,7 +111,7 @@ class Layout:
         """Channels the classifier reads: the head conv's, or the last stage's when there is none."""
         return self.stages[-1].out_channels if self.head is None else self.head
 
-    def structure_key(self) -> tuple:
+    def structure_key(self) -> StructureKey:
         """What determines the cost of a forward pass: layout and resolution, not the coefficients.
 
         Block kinds and options and the stem's form are in it, so the disk cache tells bases

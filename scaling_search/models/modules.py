@@ -11,6 +11,7 @@ torchvision and the TF reference's "SAME".
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -88,7 +89,7 @@ class Block(nn.Module):
     @property
     def last_norm(self) -> nn.BatchNorm2d:
         """The branch's last BatchNorm: zeroing its scale makes a block with an identity skip the identity."""
-        return self.branch[-1][1]
+        return [module for module in self.branch.modules() if isinstance(module, nn.BatchNorm2d)][-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.branch(x)
@@ -172,7 +173,14 @@ class YBlock(Block):
         super().__init__(branch, in_channels, out, stride, drop_rate, layout, projection=True)
 
 
-BLOCK_MODULES: MappingProxyType[str, type[Block]] = MappingProxyType({
+class BlockFactory(Protocol):
+    """A block kind's module class, as the builder calls it: one block of ``stage``."""
+
+    def __call__(self, in_channels: int, stage: StageLayout, stride: int, drop_rate: float,
+                 layout: Layout) -> Block: ...
+
+
+BLOCK_MODULES: MappingProxyType[str, BlockFactory] = MappingProxyType({
     "mbconv": MBConv, "fused_mbconv": FusedMBConv, "inverted_residual": InvertedResidual, "bottleneck": Bottleneck,
     "y_block": YBlock,
 })

@@ -15,7 +15,7 @@ from torch import nn
 from scaling_search.models.init import INITIALISERS
 from scaling_search.models.kinds import has_identity_skip
 from scaling_search.models.layout import Layout
-from scaling_search.models.modules import BLOCK_MODULES, conv_bn_act
+from scaling_search.models.modules import BLOCK_MODULES, Block, conv_bn_act
 from scaling_search.models.scaling import drop_path_rate
 
 __all__ = ["EfficientNet", "Network", "build", "count_parameters", "has_identity_skip", "zero_init_residuals"]
@@ -68,7 +68,7 @@ def zero_init_residuals(model: Network) -> None:
     nn.init.zeros_(model.classifier.weight)
     nn.init.zeros_(model.classifier.bias)
     for block in model.blocks:
-        if block.has_skip:
+        if isinstance(block, Block) and block.has_skip:
             nn.init.zeros_(block.last_norm.weight)
 
 

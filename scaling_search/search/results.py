@@ -30,13 +30,13 @@ from scaling_search.stats.comparison import (
     accuracy_interval,
     compare_runs,
     compare_scores,
-    unpack_correctness,
 )
 from scaling_search.study.schema import Stage
+from scaling_search.training.correctness import unpack_correctness
 
 VAL_CORRECT = "val_correct"
 """The trial system attribute holding which validation images the final model got right, packed
-(:func:`scaling_search.stats.comparison.pack_correctness`); system, so that optuna-dashboard does not show it."""
+(:func:`scaling_search.training.correctness.pack_correctness`); system, so that optuna-dashboard does not show it."""
 
 TRIAL_COLUMNS = (
     "number", "state", "stage", "phi", "key", "candidate", "kind", "alpha", "beta", "gamma", "seed", "val_acc",

@@ -5,7 +5,8 @@ set. Two sources of noise sit between the accuracy a report prints and the accur
 would have on new data: *seed noise* (another seed trains a different network) and *validation-set
 noise* (another draw of validation images scores it differently). A t-test on the per-seed
 accuracies sees only the first, and with two or three seeds it has almost no power. This module
-keeps each run's per-image correctness (:func:`pack_correctness` stores it as short text) and
+keeps each run's per-image correctness (:func:`~scaling_search.training.correctness.pack_correctness`
+stores it as short text) and
 compares two candidates with a bootstrap that resamples both: each replicate draws the seeds with
 replacement and, independently, the validation images with replacement, and recomputes
 "accuracy of the first minus accuracy of the second". The comparison is *paired* in two ways:
@@ -49,8 +50,6 @@ when every seed scored the same).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -77,56 +76,6 @@ _EXACT_DRAWS = 40_000_000
 _ONE_SEED = "validation images only (one seed)"
 _BOTH = "seeds and validation images"
 _SCORES = "seeds only (no per-image records)"
-
-
-# --------------------------------------------------------------------------- per-image records
-
-
-def pack_correctness(correct: ArrayLike) -> str:
-    """Per-image correctness (1-D, bools or 0/1) as compact text: ``"<length>:<base64 of np.packbits>"``.
-
-    >>> pack_correctness([True, False, True, True, False])
-    '5:sA=='
-    """
-    array = np.asarray(correct)
-    if array.ndim != 1:
-        raise ValueError(f"per-image correctness must be 1-D, got an array of shape {array.shape}")
-    if array.dtype != np.bool_:
-        if array.size and not np.isin(array, (0, 1)).all():
-            raise ValueError("per-image correctness must hold only True/False or 0/1")
-        array = array.astype(bool)
-    return f"{array.size}:{base64.b64encode(np.packbits(array)).decode('ascii')}"
-
-
-def unpack_correctness(text: str) -> np.ndarray:
-    """The 1-D bool array :func:`pack_correctness` stored in ``text``; ValueError when ``text`` is malformed.
-
-    >>> unpack_correctness('5:sA==')
-    array([ True, False,  True,  True, False])
-    """
-    if not isinstance(text, str):
-        raise ValueError(f"packed correctness must be text, got {type(text).__name__}")
-    length_text, colon, payload = text.partition(":")
-    if not colon:
-        raise ValueError(f"packed correctness {_clip(text)!r} lacks the '<length>:' prefix")
-    if not (length_text.isascii() and length_text.isdigit()):
-        raise ValueError(f"packed correctness {_clip(text)!r} does not start with an image count")
-    length = int(length_text)
-    try:
-        raw = base64.b64decode(payload.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError) as err:
-        raise ValueError(f"packed correctness {_clip(text)!r} is not valid base64 after the length") from err
-    if len(raw) != (length + 7) // 8:
-        raise ValueError(f"packed correctness {_clip(text)!r} holds {len(raw)} bytes, "
-                         f"but {length} images need {(length + 7) // 8}")
-    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8))
-    if bits[length:].any():
-        raise ValueError(f"packed correctness {_clip(text)!r} has bits set past its {length} images")
-    return bits[:length].astype(bool)
-
-
-def _clip(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # --------------------------------------------------------------------------- the verdict
@@ -197,8 +146,8 @@ class Comparison:
         if one_seed:
             verdict += " even without seed-to-seed noise, which this interval leaves out (one seed)"
             if self.images_needed is not None and self.difference != 0:
-                images = _count(self.images_needed, IMAGES_CAP)
-                verdict += (f"; run 2 or more seeds per candidate, and at least {images} validation images "
+                at_least = _count(self.images_needed, IMAGES_CAP)
+                verdict += (f"; run 2 or more seeds per candidate, and at least {at_least} validation images "
                             "would be needed for a difference this size")
             else:
                 verdict += "; run 2 or more seeds per candidate"

@@ -353,10 +353,13 @@ both intervals above 0; the proxy winner a keeps first place on the long runs.'
 
     names = list(proxy)
     proxy_scores = [finite_scores(proxy[name], name, "proxy") for name in names]
-    by_seed = [long[name] if isinstance(long[name], Mapping) else None for name in names]
-    paired = all(runs is not None and runs.keys() == by_seed[0].keys() for runs in by_seed)
-    long_scores = [finite_scores(long[name] if runs is None else [runs[seed] for seed in sorted(runs)], name, "long")
-                   for name, runs in zip(names, by_seed, strict=True)]
+    long_runs = [long[name] for name in names]
+    by_seed = [runs if isinstance(runs, Mapping) else None for runs in long_runs]
+    first = by_seed[0]
+    paired = first is not None and all(runs is not None and runs.keys() == first.keys() for runs in by_seed)
+    long_scores = [finite_scores([runs[seed] for seed in sorted(runs)] if isinstance(runs, Mapping) else runs, name,
+                                 "long")
+                   for name, runs in zip(names, long_runs, strict=True)]
 
     order = sorted(range(len(names)), key=lambda i: -proxy_scores[i].mean())  # stable: ties keep their order
     names = [names[i] for i in order]

@@ -22,7 +22,7 @@ def format_number(value: Any, spec: str, missing: str = "-") -> str:
         if spec.endswith("d") and not isinstance(value, numbers.Integral):
             if not float(value).is_integer():
                 return format(float(value), spec[:-1] + "g")
-            value = int(value)
+            value = int(float(value))
         return format(value, spec)
     return str(value)
 

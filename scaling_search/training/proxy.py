@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -33,9 +33,9 @@ from scaling_search.data.dataset import ImageData
 from scaling_search.errors import InputError
 from scaling_search.models.network import build, count_parameters, zero_init_residuals
 from scaling_search.models.scaling import Layout
-from scaling_search.stats.comparison import pack_correctness
 from scaling_search.support.formatting import describe
 from scaling_search.support.machine import GIB, available_cores, memory_fit, peak_rss_mb
+from scaling_search.training.correctness import pack_correctness
 from scaling_search.training.recipe import RECIPES, Budget, Recipe
 from scaling_search.training.step import GraphedStep, StepMode, TrainStep, make_step, step_mode
 
@@ -100,7 +100,7 @@ class ProxyResult:
     device: str
     val_correct: str | None = None
     """Which validation images the final model got right, packed
-    (:func:`scaling_search.stats.comparison.pack_correctness`):
+    (:func:`scaling_search.training.correctness.pack_correctness`):
     what the paired bootstrap of :mod:`scaling_search.stats.comparison` resamples. Set only when the run finished."""
 
     @property
@@ -229,7 +229,7 @@ def _epochs(
     device: torch.device,
     graph: bool,
     run: _Run,
-) -> Iterator[EpochProgress]:
+) -> Generator[EpochProgress, None, None]:
     """Train epoch by epoch, yielding after each; the test accuracy is measured after the last."""
     started = time.perf_counter()
     torch.manual_seed(seed)  # model init, dropout and stochastic depth (inside fork_rng)
@@ -237,7 +237,7 @@ def _epochs(
     model = build(layout)
     if recipe.zero_init:
         zero_init_residuals(model)
-    model = model.to(device, memory_format=torch.channels_last)  # 1.5-3.6x faster than NCHW on CPU too
+    model = model.to(device).to(memory_format=torch.channels_last)  # faster than NCHW, on CPU too (docs/benchmarks.md)
     run.params = count_parameters(model)
     train_x, train_y = data.train_x.to(device), data.train_y.to(device)
     val_x, val_y = data.val_x.to(device), data.val_y.to(device)

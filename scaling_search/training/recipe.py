@@ -6,14 +6,10 @@ Two named recipes live in :data:`RECIPES`:
 0.1 per 256 images scaled linearly with the batch (Goyal et al.'s rule), a short linear warm-up
 then a cosine decay to zero, label smoothing 0.1, weight decay 5e-5 on convolution and linear
 weights only, and no augmentation. A few epochs are the under-fitting regime, where crops and
-flips only add noise. On Fashion-MNIST (B0 at width and depth 0.5, 32 px, two epochs of 8000
-images, batch 64, CPU, one or two seeds each) the final validation accuracy was 0.74–0.79 with
-no augmentation, 0.70–0.75 with flips, 0.70–0.74 with random-resized crops of 64–100 % of the
-area and 0.61–0.69 with the ImageNet crops of 35–100 %; with those crops, peak rates per 256 of
-0.05 / 0.1 / 0.2 / 0.4 / 0.8 gave 0.69 / 0.61 / 0.54 / 0.56 / 0.31, and without them 0.05 and 0.1
-were alike. Without crops the network also sees objects at the same scale in training and
-evaluation, which matters at low resolutions (Touvron et al., FixRes). (These runs predate the
-exact reference initialisation: depthwise kernels were then drawn 1/sqrt(channels) too small.)
+flips only add noise, and large peak rates hurt once crops are on (the sweep behind these
+choices is in docs/benchmarks.md, "The proxy recipe"). Without crops the network also sees
+objects at the same scale in training and evaluation, which matters at low resolutions
+(Touvron et al., FixRes).
 Weight decay barely regularises in a few epochs; what it still does is keep the scale of
 the BatchNorm-normalised conv weights (and so their effective step size) in check. 5e-5 sits in
 the range the mobile networks use (EfficientNet 1e-5 with RMSProp, MobileNetV2 4e-5 with
@@ -76,7 +72,7 @@ MAX_EPOCHS = 10_000
 PROXY_RESOLUTION = 64
 """Input side of a proxy run when no network is chosen: B0 at 64 px is the usual short-run proxy on a GPU."""
 CPU_BATCH = 64
-"""Training batch on a CPU: B0 at 64 px trains fastest per image near batch 64 (about 1.5x batch 256 on 2 cores)."""
+"""Training batch on a CPU: B0 at 64 px trains fastest per image near this batch (docs/benchmarks.md)."""
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """One training step — forward, loss, backward, optimizer update — run eagerly or replayed as a CUDA graph.
 
 Short proxy runs of small networks are bound by kernel-launch overhead, not arithmetic: an
-eager EfficientNet-B0 step costs about the same ~34 ms on an H100 whatever the batch at
-resolution 64. Capturing the *whole* step (as in PyTorch's "CUDA Graphs" notes, whole-network
+eager EfficientNet-B0 step at low resolution costs about the same whatever the batch
+(docs/benchmarks.md). Capturing the *whole* step (as in PyTorch's "CUDA Graphs" notes, whole-network
 capture) replays its ~thousands of kernels with one launch. For that the step must be
 capturable end to end:
 
@@ -59,7 +59,7 @@ class Optimizer:
     def __init__(self, model: nn.Module, recipe: Recipe) -> None:
         decay, no_decay = param_groups(model)
         self.recipe = recipe
-        self.params = decay + no_decay
+        self.params: list[torch.Tensor] = [*decay, *no_decay]
         self.decayed = len(decay)
         device = self.params[0].device
         self.lr = torch.zeros((), device=device)
@@ -76,7 +76,7 @@ class Optimizer:
 
     @torch.no_grad()
     def step(self) -> None:
-        grads = [p.grad for p in self.params]
+        grads = [gradient(p) for p in self.params]
         decay, split = self.recipe.weight_decay, self.decayed
         if decay:
             grads = [*torch._foreach_add(grads[:split], self.params[:split], alpha=decay), *grads[split:]]
@@ -106,11 +106,18 @@ class Optimizer:
         torch._foreach_sub_(self.params, self.momentum_buffers)
 
 
+def gradient(param: torch.Tensor) -> torch.Tensor:
+    """``param``'s gradient, which backward has just set: every parameter takes part in the forward pass."""
+    if param.grad is None:
+        raise RuntimeError(f"a parameter of shape {tuple(param.shape)} has no gradient: it took no part in the loss")
+    return param.grad
+
+
 class TrainStep:
     """Forward, label-smoothed cross-entropy, backward and update; channels_last, and bf16 autocast on CUDA.
 
     channels_last is the faster layout for this network on CPU as well: oneDNN's depthwise and
-    pointwise convolutions ran B0's training step 1.5–3.6× faster than in NCHW on a 2-core CPU.
+    pointwise convolutions are faster in it than in NCHW (figures in docs/benchmarks.md).
     """
 
     def __init__(self, model: nn.Module, optimizer: Optimizer, label_smoothing: float) -> None:
@@ -162,9 +169,10 @@ class GraphedStep:
             return self.step(self.static_x, self.static_y)
         if self.calls <= self.warmup:
             return self._side_stream_step()
-        if self.graph is None and not self._capture():
+        graph = self.graph if self.graph is not None else self._capture()
+        if graph is None:
             return self.step(self.static_x, self.static_y)
-        self.graph.replay()
+        graph.replay()
         return self.static_loss
 
     def _side_stream_step(self) -> torch.Tensor:
@@ -175,8 +183,8 @@ class GraphedStep:
         current.wait_stream(self.side_stream)
         return self.static_loss
 
-    def _capture(self) -> bool:
-        """Capture one step into a graph (nothing runs yet); on failure switch to eager and say why."""
+    def _capture(self) -> torch.cuda.CUDAGraph | None:
+        """Capture one step into a graph (nothing runs yet); on failure switch to eager, say why and return None."""
         graph = torch.cuda.CUDAGraph()
         self.step.optimizer.zero_grad()  # backward then allocates the gradients in the graph's pool
         stream = torch.cuda.current_stream(self.static_x.device)
@@ -192,9 +200,9 @@ class GraphedStep:
             self.step.optimizer.zero_grad()
             self.mode = "eager"
             self.fallback_reason = describe(err.__context__ if isinstance(err.__context__, Exception) else err)
-            return False
+            return None
         self.graph = graph
-        return True
+        return graph
 
 
 def make_step(

@@ -19,8 +19,8 @@ from scaling_search.search.answer import study_answer
 from scaling_search.search.results import VAL_CORRECT, candidate_table, contenders
 from scaling_search.search.search_plan import candidate_id, grid_spec
 from scaling_search.search.stages import FINALIST_SEED_BASE, next_stage
-from scaling_search.stats.comparison import pack_correctness
 from scaling_search.study.definition import StudyDefinition
+from scaling_search.training.correctness import pack_correctness
 
 CLASSES = 10
 IMAGES = 400

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from scaling_search.stats import fidelity
 from scaling_search.stats.fidelity import RankFidelity, kendall_tau_b, rank_fidelity, spearman
@@ -52,7 +53,6 @@ def test_tied_rankings_match_hand_computed_values():
 
 
 def test_values_match_scipy_on_tie_heavy_data():
-    stats = pytest.importorskip("scipy.stats")
     rng = np.random.default_rng(3)
     for _ in range(40):
         n = int(rng.integers(3, 40))

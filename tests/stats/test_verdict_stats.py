@@ -11,9 +11,8 @@ from scaling_search.stats.comparison import (
     Comparison,
     compare_runs,
     compare_scores,
-    pack_correctness,
-    unpack_correctness,
 )
+from scaling_search.training.correctness import pack_correctness, unpack_correctness
 
 RESAMPLES = 2000
 

@@ -17,11 +17,11 @@ from scaling_search.cli import main
 from scaling_search.errors import InputError
 from scaling_search.search.answer import study_answer
 from scaling_search.search.results import VAL_CORRECT
-from scaling_search.stats.comparison import pack_correctness
 from scaling_search.study.definition import StudyDefinition
 from scaling_search.study.schema import SCHEMA_ATTR, SCHEMA_VERSION, Stage, migrate, schema_version
 from scaling_search.study.sizing import resolve_for_device
 from scaling_search.study.storage import create_study, open_storage, saved_definition
+from scaling_search.training.correctness import pack_correctness
 from tests.cli_helpers import one_error_line
 
 SPACE = {"alpha": FloatDistribution(1.0, 2.0), "beta": FloatDistribution(1.0, 1.5),

@@ -22,9 +22,9 @@ from scaling_search.execution.trainable import PLANNED_BASE_RESOLUTION, PLANNED_
 from scaling_search.reporting.validation_section import correlation_title, validation_lines
 from scaling_search.search.results import VAL_CORRECT
 from scaling_search.search.search_plan import candidate_id, grid_spec
-from scaling_search.stats.comparison import pack_correctness
 from scaling_search.stats.fidelity import RankFidelity
 from scaling_search.study.definition import StudyDefinition
+from scaling_search.training.correctness import pack_correctness
 from scaling_search.validation.options import ValidationOptions
 from scaling_search.validation.validation_answer import (
     SCHEMA_VERSION,
