@@ -32,17 +32,6 @@ LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(names) for names in (
 ))
 """Each layer by the first name below ``scaling_search``, lowest first: a module imports only its own layer or lower."""
 
-KNOWN_UPWARD = frozenset({
-    ("scaling_search.execution.searcher", "scaling_search.search.console"),
-    ("scaling_search.execution.searcher", "scaling_search.search.results"),
-    ("scaling_search.execution.tuning", "scaling_search.search.console"),
-    ("scaling_search.execution.tuning", "scaling_search.search.results"),
-    ("scaling_search.execution.tuning", "scaling_search.search.search_plan"),
-    ("scaling_search.execution.tuning", "scaling_search.search.tpe"),
-    ("scaling_search.study.storage", "scaling_search.search.search_plan"),
-})
-"""Upward imports not yet removed (issue #20); an entry is dropped here once its import is gone."""
-
 CODE_IN_PACKAGE_FILE = {"scaling_search": "the public API", "scaling_search.cli": "the command's entry point, main"}
 """The package ``__init__`` files that hold more than a docstring, and why."""
 
@@ -131,8 +120,7 @@ def test_package_files_hold_only_a_docstring(name):
 def test_each_module_imports_only_its_own_layer_or_lower():
     upward = {(name, target) for name, path in MODULES.items() for target, _ in imported(name, path)
               if layer(target) > layer(name)}
-    assert sorted(upward - KNOWN_UPWARD) == []
-    assert sorted(KNOWN_UPWARD - upward) == [], "gone: remove these from KNOWN_UPWARD"
+    assert sorted(upward) == []
 
 
 def test_the_public_names_agree_with_their_homes_and_the_imports_editors_read():

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import optuna
 
 from scaling_search.errors import InputError
+from scaling_search.execution.session import study_classes, study_definition
 from scaling_search.study.definition import StudyDefinition
-from scaling_search.study.session import study_classes, study_definition
 
 
 class ReportError(InputError):

@@ -6,7 +6,7 @@ loses no finished trial and duplicates none.
 
 Importing this module does not import Ray: Ray starts only when there are trials to train
 (:mod:`scaling_search.execution.cluster`), and Ray Tune is imported with
-:mod:`scaling_search.execution.tuning` at that point.
+:mod:`scaling_search.search.tuning` at that point.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ import optuna
 from scaling_search.counting.counter import Counter, make_counter
 from scaling_search.data.load import check_dataset
 from scaling_search.errors import InputError
+from scaling_search.execution.session import StudySession, study_classes, study_definition, study_session
 from scaling_search.execution.trainable import run_trial
 from scaling_search.search.answer import stage_spec, with_plateaus
+from scaling_search.search.enqueue import enqueue_plan, space_bounds
 from scaling_search.search.export import export_study, save_definition, study_files
 from scaling_search.search.outcome import StudyOutcome
 from scaling_search.search.results import candidate_table, failure_lines
@@ -30,9 +32,8 @@ from scaling_search.search.tpe import tpe_sampler
 from scaling_search.study.definition import ResolvedDefinition, StudyDefinition, changed_options
 from scaling_search.study.environment import software_versions
 from scaling_search.study.schema import Stage
-from scaling_search.study.session import StudySession, study_classes, study_definition, study_session
 from scaling_search.study.sizing import largest_resolution, resolve_for_device
-from scaling_search.study.storage import counts, create_study, enqueue_plan, redact, space_bounds
+from scaling_search.study.storage import counts, create_study, redact
 from scaling_search.study.study_base import with_base_table
 from scaling_search.support.progress import count_lines
 

@@ -28,11 +28,12 @@ from scaling_search.coefficients.plateaus import Plateau, plateau, refinement_po
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter
 from scaling_search.data.dataset import ImageData
+from scaling_search.search.enqueue import enqueue_plan
 from scaling_search.search.results import candidate_table, contenders, stage_trials, trial_stage
 from scaling_search.search.search_plan import PlannedTrial, grid_spec, measured
 from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
 from scaling_search.study.schema import Stage
-from scaling_search.study.storage import enqueue_plan, requeue_orphans
+from scaling_search.study.storage import requeue_orphans
 
 FINALIST_SEED_BASE = 1000
 """Finalists train on seeds 1000, 1001, …: never one a search used (its seeds count from 0)."""
@@ -141,7 +142,7 @@ def needs_more_tpe(study: optuna.Study, definition: StudyDefinition) -> bool:
 def run_stages(study: optuna.Study, definition: StudyDefinition, data: ImageData, counter: Counter,
                trainable: Callable[..., None], log: Callable[[str], None]) -> bool:
     """Train what the study has WAITING, then each later stage in turn (:mod:`~.stages`). True when interrupted."""
-    from scaling_search.execution.tuning import execute  # Ray Tune: imported only when there are trials to run
+    from scaling_search.search.tuning import execute  # Ray Tune: imported only when there are trials to run
 
     stage = current_stage(study)
     while True:

@@ -34,10 +34,10 @@ from optuna.trial import TrialState
 from scaling_search.coefficients.grid import GridSpec, cost_layout, measure
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter
+from scaling_search.search.enqueue import candidate_attrs
 from scaling_search.search.results import stage_trials
 from scaling_search.search.search_plan import PlannedTrial
 from scaling_search.study.schema import Stage
-from scaling_search.study.storage import candidate_attrs
 
 STARTUP_TRIALS = 5
 """Finished trials drawn at random before TPE models the results: a quarter of the default 20-trial budget

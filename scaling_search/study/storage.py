@@ -12,16 +12,13 @@ import contextlib
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import optuna
-from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from scaling_search.compat.optuna import requeue, set_metric_name, storage_id
 from scaling_search.errors import InputError
-from scaling_search.search.search_plan import PlannedTrial, candidate_id
-from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
+from scaling_search.study.definition import ResolvedDefinition
 from scaling_search.study.location import sqlite_path
 from scaling_search.study.schema import migrate, stamp
 from scaling_search.study.sizing import resolve_for_device
@@ -144,74 +141,6 @@ def saved_definition(study: optuna.Study) -> ResolvedDefinition | None:
     migrate(study)
     definition = from_mapping(saved)
     return resolve_for_device(definition, gpus=1.0 if definition.device == "cuda" else 0.0)
-
-
-def distributions(definition: StudyDefinition, plan: list[PlannedTrial]
-                  ) -> dict[str, FloatDistribution | IntDistribution]:
-    """Fixed search-space distributions wide enough for the ranges and every planned point."""
-    space: dict[str, FloatDistribution | IntDistribution] = {}
-    for index, name in enumerate(("alpha", "beta", "gamma")):
-        low, high = getattr(definition, f"{name}_range")
-        values = [p.candidate.coefficients[index] for p in plan] + [low, high]
-        space[name] = FloatDistribution(min(values), max(values))
-    space["seed"] = IntDistribution(0, max(definition.seeds - 1, 0))
-    return space
-
-
-def space_bounds(definition: StudyDefinition, plan: list[PlannedTrial]) -> dict[str, list[float]]:
-    """:func:`distributions` as JSON, saved with the study so that every later driver asks in the same space."""
-    return {name: [dist.low, dist.high] for name, dist in distributions(definition, plan).items()}
-
-
-def space_from_bounds(bounds: dict[str, list[float]]) -> dict[str, BaseDistribution]:
-    """The distributions :func:`space_bounds` saved (what ``study.ask`` takes)."""
-    return {name: (IntDistribution if name == "seed" else FloatDistribution)(*values)
-            for name, values in bounds.items()}
-
-
-def candidate_attrs(planned: PlannedTrial) -> dict[str, Any]:
-    """The user attributes of a planned trial (as Optuna takes them): its key and stage, and its candidate's costs."""
-    c = planned.candidate
-    return {
-        "key": planned.key,
-        "stage": planned.stage,
-        "phi": c.phi,
-        "candidate": candidate_id(c.coefficients),
-        "kind": c.kind,
-        "macs": c.macs,
-        "measured_ratio": c.measured_ratio,
-        "nominal_ratio": c.nominal_ratio,
-        "params": c.params,
-        "activations": c.activations,
-        "cost_resolution": c.cost_resolution,
-        "on_constraint": c.on_constraint,
-        "proxy_ratio": c.proxy_ratio,
-        "resolution": c.resolution,
-    }
-
-
-def enqueue_plan(study: optuna.Study, plan: list[PlannedTrial]) -> None:
-    """Add every planned trial not yet in the study as a WAITING trial.
-
-    The study's saved search space (``space``) is widened first to hold every planned value (a
-    later stage's fresh seeds), so each driver asks for the trials in a space that contains them.
-    """
-    present = {t.user_attrs.get("key") for t in study.get_trials(deepcopy=False)}
-    missing = [planned for planned in plan if planned.key not in present]
-    if missing and "space" in study.user_attrs:
-        study.set_user_attr("space", widened_bounds(study.user_attrs["space"], missing))
-    for planned in missing:
-        alpha, beta, gamma = planned.candidate.coefficients
-        study.enqueue_trial({"alpha": alpha, "beta": beta, "gamma": gamma, "seed": planned.seed},
-                            user_attrs=candidate_attrs(planned), skip_if_exists=False)
-
-
-def widened_bounds(bounds: dict[str, list[float]], plan: list[PlannedTrial]) -> dict[str, list[float]]:
-    """``bounds`` (as :func:`space_bounds` saved them) stretched to hold every value ``plan`` asks for."""
-    values = {name: [getattr(p.candidate, name) for p in plan] for name in ("alpha", "beta", "gamma")}
-    values["seed"] = [p.seed for p in plan]
-    return {name: [min([low, *values.get(name, [])]), max([high, *values.get(name, [])])]
-            for name, (low, high) in bounds.items()}
 
 
 def requeue_orphans(study: optuna.Study) -> int:

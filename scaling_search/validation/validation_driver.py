@@ -5,7 +5,7 @@ study, and it follows the study's rules: only this driver writes it (one driver 
 plan is enqueued as WAITING trials keyed by what they train, a driver killed at any point leaves
 RUNNING trials that ``--resume`` puts back in the queue, and a later call adds only the keys it
 does not hold yet. The trials run on the same Ray Tune execution as the search
-(:func:`scaling_search.execution.tuning.execute`), on a local Ray or the cluster at ``address``.
+(:func:`scaling_search.search.tuning.execute`), on a local Ray or the cluster at ``address``.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from scaling_search.coefficients.scaleup import ScaleUpMember
 from scaling_search.compat.optuna import set_metric_name
 from scaling_search.counting.counter import make_counter
 from scaling_search.errors import InputError
+from scaling_search.execution.session import study_classes, study_session
 from scaling_search.execution.trainable import run_trial
 from scaling_search.search.answer import study_answer
 from scaling_search.search.results import failure_lines
 from scaling_search.search.search_plan import grid_spec
 from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
-from scaling_search.study.session import study_classes, study_session
 from scaling_search.study.sizing import largest_resolution
 from scaling_search.study.storage import OBJECTIVE, counts, requeue_orphans
 from scaling_search.study.study_base import check_base
@@ -123,7 +123,7 @@ def validate_study(study: str, options: ValidationOptions | None = None, *, stud
         record_plan(validation, resolved, saved, members, missing)
         log(plan_line(study, missing, resolved))
         session.requeue_orphans(validation)
-        from scaling_search.execution.tuning import execute  # Ray Tune: imported only when there is work
+        from scaling_search.search.tuning import execute  # Ray Tune: imported only when there is work
 
         counter = make_counter("fvcore")
         interrupted = execute(validation, definition, data, counter, trainable, log, stage=None)

@@ -74,7 +74,7 @@ def test_a_session_uses_the_callers_ray_and_leaves_it_running(monkeypatch):
 
 
 def test_tune_environment_is_set_for_the_block_only(monkeypatch):
-    from scaling_search.execution.tuning import TUNE_ENVIRONMENT, temporary_environment
+    from scaling_search.search.tuning import TUNE_ENVIRONMENT, temporary_environment
 
     monkeypatch.delenv("TUNE_DISABLE_STRICT_METRIC_CHECKING", raising=False)
     monkeypatch.setenv("RAY_AIR_NEW_OUTPUT", "1")  # the user's own setting wins, and stays

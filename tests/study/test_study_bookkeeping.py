@@ -10,20 +10,11 @@ import pytest
 from optuna.trial import TrialState
 
 from scaling_search.counting.analytic import analytic_counts
+from scaling_search.search.enqueue import candidate_attrs, distributions, enqueue_plan
 from scaling_search.search.search_plan import plan_grid
 from scaling_search.study.definition import StudyDefinition
 from scaling_search.study.sizing import resolve_for_device
-from scaling_search.study.storage import (
-    OBJECTIVE,
-    candidate_attrs,
-    counts,
-    create_study,
-    distributions,
-    enqueue_plan,
-    open_storage,
-    quiet_optuna,
-    requeue_orphans,
-)
+from scaling_search.study.storage import OBJECTIVE, counts, create_study, open_storage, quiet_optuna, requeue_orphans
 
 
 @pytest.fixture

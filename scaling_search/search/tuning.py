@@ -18,16 +18,17 @@ from ray.tune.schedulers import ASHAScheduler
 
 from scaling_search.counting.counter import Counter
 from scaling_search.data.dataset import ImageData
-from scaling_search.execution.searcher import RetryRecorder, StudySearcher
 from scaling_search.execution.trainable import PLANNED_BASE_RESOLUTION, PLANNED_EPOCHS, TrialConfig, TrialSettings
 from scaling_search.models.scaling import compound_layout
 from scaling_search.search.console import progress_printer
+from scaling_search.search.enqueue import space_from_bounds
 from scaling_search.search.results import stage_trials
 from scaling_search.search.search_plan import grid_spec
+from scaling_search.search.searcher import RetryRecorder, StudySearcher
 from scaling_search.search.tpe import tpe_suggester
 from scaling_search.study.definition import ResolvedDefinition
 from scaling_search.study.schema import Stage
-from scaling_search.study.storage import OBJECTIVE, space_from_bounds
+from scaling_search.study.storage import OBJECTIVE
 
 TUNE_ENVIRONMENT = {
     # A failed trial's last report has no accuracy to give, by design; Tune's strict metric check would reject it.
