@@ -1,1 +1,1 @@
-"""Running trials on Ray Tune: the cluster, the Tuner, a searcher backed by the Optuna study, the worker's function."""
+"""Running a study: Ray (the cluster), the study session that the search and the validation share, a worker's trial."""

@@ -1,1 +1,1 @@
-"""The search: study definitions, the trial plan, Ray Tune execution and the Optuna study behind it."""
+"""The search: the trial plan, the Ray Tune run over the Optuna study, the stages, the ranked results, the answer."""
