@@ -7,7 +7,7 @@ import argparse
 from scaling_search.cli import flags
 from scaling_search.cli.common import add_output_flags, emit, fmt, render_table
 from scaling_search.counting.counter import count
-from scaling_search.models.architecture import IMAGENET_CLASSES
+from scaling_search.models.architecture import EFFICIENTNET_B0, IMAGENET_CLASSES
 from scaling_search.models.choice import choose_layout
 
 NO_HEAD = "none (the classifier reads the last stage)"
@@ -42,7 +42,6 @@ def run(args: argparse.Namespace) -> int:
     layout = choose_layout(**flags.network_options(args), num_classes=args.num_classes, base=base)
     counts = count(layout, args.counter)
     payload: dict[str, object] = {
-        "base": layout.base,
         "width": layout.width,
         "depth": layout.depth,
         "resolution": layout.resolution,
@@ -55,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         "channels": layout.channels,
         "repeats": layout.repeats,
     }
+    if layout.base != EFFICIENTNET_B0.name:  # the default base goes unnamed, like every flag left at its default
+        payload["base"] = layout.base
     summary = (
         f"{layout.base}  width {layout.width:g}  depth {layout.depth:g}  resolution {layout.resolution}  "
         f"classes {layout.num_classes}\n"
