@@ -20,7 +20,7 @@ Importing this module does not import Optuna, so that :class:`Stage` is cheap to
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from scaling_search.errors import InputError
@@ -38,8 +38,11 @@ PLANNED_ATTRS = ("stage", "on_constraint")
 """What every planned trial carries since version 0 (a TPE split told infeasible never had a candidate)."""
 
 
-class Stage(StrEnum):
+class Stage(str, Enum):
     """The stage a trial belongs to; its value is what a trial's ``stage`` user attr stores.
+
+    A ``str`` (equal to its value, formatted and printed as it) on every supported Python; 3.10 has no
+    ``enum.StrEnum``.
 
     search: the grid (or TPE) at the study's φ; finalist: the top candidates again on fresh seeds,
     which the verdict uses; refine: networks inside the winning class at twice the study's φ.
@@ -48,6 +51,12 @@ class Stage(StrEnum):
     SEARCH = "search"
     FINALIST = "finalist"
     REFINE = "refine"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
 
 
 def stamp(study: optuna.Study) -> None:
