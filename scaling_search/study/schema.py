@@ -20,7 +20,7 @@ Importing this module does not import Optuna, so that :class:`Stage` is cheap to
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from scaling_search.errors import InputError
@@ -38,8 +38,10 @@ PLANNED_ATTRS = ("stage", "on_constraint")
 """What every planned trial carries since version 0 (a TPE split told infeasible never had a candidate)."""
 
 
-class Stage(StrEnum):
+class Stage(str, Enum):
     """The stage a trial belongs to; its value is what a trial's ``stage`` user attr stores.
+
+    A ``str`` whose ``str()`` and format are its value, as ``enum.StrEnum`` (Python 3.11) makes them.
 
     search: the grid (or TPE) at the study's φ; finalist: the top candidates again on fresh seeds,
     which the verdict uses; refine: networks inside the winning class at twice the study's φ.
@@ -48,6 +50,9 @@ class Stage(StrEnum):
     SEARCH = "search"
     FINALIST = "finalist"
     REFINE = "refine"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 def stamp(study: optuna.Study) -> None:
