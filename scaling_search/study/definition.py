@@ -112,7 +112,7 @@ class StudyDefinition:
             return NotImplemented
         return all(getattr(self, f.name) == getattr(other, f.name) for f in fields(StudyDefinition))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     def to_toml(self) -> str:
