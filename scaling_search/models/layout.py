@@ -27,9 +27,9 @@ MIN_RESOLUTION = 8
 MAX_RESOLUTION = 4096
 MAX_CLASSES = 100_000
 B0_STEM_FORM = (3, 2, False)
+"""(stem kernel, stem stride, max pool) of B0: left out of :meth:`Layout.structure_key`, which is then as before."""
 StructureKey = tuple[object, ...]
 """What sets a network's cost (:meth:`Layout.structure_key`): equal keys, equal counts."""
-"""(stem kernel, stem stride, max pool) of B0: left out of :meth:`Layout.structure_key`, which is then as before."""
 
 
 @dataclass(frozen=True)
