@@ -59,7 +59,7 @@ class FamilyMember:
     macs_ratio: float  # MACs over the unscaled base network's (at the family's base resolution)
     layout: Layout
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {
             "name": self.name,
             "source": self.source,

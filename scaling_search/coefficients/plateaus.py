@@ -181,7 +181,7 @@ def edge(same: Callable[[float], bool], inside: float, outside: float) -> float:
     return inside
 
 
-def plateau_spread(plateau: Plateau, phis: Sequence[float]) -> list[dict]:
+def plateau_spread(plateau: Plateau, phis: Sequence[float]) -> list[dict[str, object]]:
     """How far depth α^φ, width β^φ and resolution γ^φ (as a multiplier) move across ``plateau`` at each φ.
 
     One row per φ: ``{"phi": φ, "depth": [lo, hi], "width": [lo, hi], "resolution": [lo, hi]}``,
@@ -198,7 +198,7 @@ def plateau_spread(plateau: Plateau, phis: Sequence[float]) -> list[dict]:
     """
     rows = []
     for phi in phis:
-        row: dict = {"phi": phi}
+        row: dict[str, object] = {"phi": phi}
         for name, (lo, hi) in zip(("depth", "width", "resolution"), plateau.intervals, strict=True):
             ends = sorted((lo**phi, hi**phi))
             row[name] = [round(end, SPREAD_DECIMALS) for end in ends]

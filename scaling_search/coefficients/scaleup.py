@@ -87,7 +87,7 @@ class ScaleUpMember:
             raise InputError(f"proxy resolution {self.proxy_resolution} is not the proxy layout's "
                              f"{self.proxy_layout.resolution}")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         """The member as a JSON-ready dict, without the layout."""
         row = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "proxy_layout"}
         return row | {"coefficients": list(self.coefficients)}

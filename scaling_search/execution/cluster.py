@@ -8,6 +8,7 @@ used as it is and left running. ``ray`` is imported only when a session connects
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -65,15 +66,13 @@ def start_ray(address: str | None, temp_dir: str | None) -> Any:
     """Connect to ``address`` or start a private local Ray in ``temp_dir``; quiet, no Ray dashboard."""
     import ray
 
-    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR,
-                               "configure_logging": True}
+    init = functools.partial(ray.init, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
+                             configure_logging=True)
     if address:
         check_reachable(address)
-        ray.init(address=address, **options)
+        init(address=address)
     else:
-        if temp_dir:
-            options["_temp_dir"] = str(Path(temp_dir).resolve())
-        ray.init(num_cpus=os.cpu_count(), **options)
+        init(num_cpus=os.cpu_count(), _temp_dir=str(Path(temp_dir).resolve()) if temp_dir else None)
     return ray
 
 

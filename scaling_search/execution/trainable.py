@@ -13,10 +13,10 @@ import os
 import platform
 import traceback
 from dataclasses import dataclass, replace
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from scaling_search.data.dataset import ImageData
-from scaling_search.models.scaling import Layout
+from scaling_search.models.layout import Layout, LayoutRecord
 from scaling_search.training.recipe import Budget, Recipe
 
 PROXY_RESULT = "proxy_result"
@@ -34,7 +34,7 @@ class TrialConfig(TypedDict):
 
     number: int
     seed: int
-    layout: dict[str, Any]  # Layout.to_dict()
+    layout: LayoutRecord
     planned_epochs: int | None
 
 

@@ -7,8 +7,9 @@ read. Its fields default to EfficientNet-B0's form, so a layout saved before oth
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from scaling_search.errors import InputError
 from scaling_search.models import checks
@@ -26,9 +27,9 @@ MIN_RESOLUTION = 8
 MAX_RESOLUTION = 4096
 MAX_CLASSES = 100_000
 B0_STEM_FORM = (3, 2, False)
+"""(stem kernel, stem stride, max pool) of B0: left out of :meth:`Layout.structure_key`, which is then as before."""
 StructureKey = tuple[object, ...]
 """What sets a network's cost (:meth:`Layout.structure_key`): equal keys, equal counts."""
-"""(stem kernel, stem stride, max pool) of B0: left out of :meth:`Layout.structure_key`, which is then as before."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,43 @@ class StageLayout:
         """What sets this stage's cost; an MBConv stage's is its six numbers, as before other kinds existed."""
         numbers = (self.expand_ratio, self.kernel, self.stride, self.in_channels, self.out_channels, self.repeats)
         return numbers if self.block == "mbconv" else (*numbers, self.block, self.bottleneck_ratio, self.group_width)
+
+
+class StageRecord(TypedDict):
+    """A :class:`StageLayout` as JSON (:meth:`Layout.to_dict`)."""
+
+    expand_ratio: int
+    kernel: int
+    stride: int
+    in_channels: int
+    out_channels: int
+    repeats: int
+    block: str
+    bottleneck_ratio: float
+    group_width: int
+
+
+class LayoutRecord(TypedDict):
+    """A :class:`Layout` as JSON (:meth:`Layout.to_dict`), as network configs and Ray trial configs hold it."""
+
+    width: float
+    depth: float
+    resolution: int
+    num_classes: int
+    dropout: float
+    drop_path: float
+    stem: int
+    stages: list[StageRecord]
+    head: int | None
+    se_ratio: float
+    bn_momentum: float
+    bn_eps: float
+    base: str
+    activation: str
+    init: str
+    stem_kernel: int
+    stem_stride: int
+    stem_pool: bool
 
 
 @dataclass(frozen=True)
@@ -125,13 +163,11 @@ class Layout:
     def with_resolution(self, resolution: int) -> Layout:
         return replace(self, resolution=check_resolution(resolution))
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["stages"] = [asdict(s) for s in self.stages]
-        return data
+    def to_dict(self) -> LayoutRecord:
+        return cast(LayoutRecord, asdict(self) | {"stages": [asdict(s) for s in self.stages]})
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Layout:
+    def from_dict(cls, data: Mapping[str, Any]) -> Layout:
         """The layout in ``data`` (as :meth:`to_dict` writes); fields missing from older files take B0's values."""
         fields = dict(data)
         try:

@@ -7,6 +7,7 @@ or figure registry is touched.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypedDict
 
 import pandas as pd
 from matplotlib.axes import Axes
@@ -14,12 +15,26 @@ from matplotlib.figure import Figure
 
 from scaling_search.models.architecture import FAMILY_PHIS
 
-KIND_STYLE = {
-    "compound": dict(marker="o", color="tab:blue"),
-    "reference": dict(marker="*", color="tab:red", markersize=14),
-    "depth-only": dict(marker="s", color="tab:green"),
-    "width-only": dict(marker="^", color="tab:purple"),
-    "resolution-only": dict(marker="D", color="tab:orange"),
+
+class Marker(TypedDict):
+    """How a kind of candidate is drawn: matplotlib's ``marker`` and ``color`` keyword arguments."""
+
+    marker: str
+    color: str
+
+
+class MarkerStyle(Marker, total=False):
+    """A :class:`Marker`, with the size of a marker that should stand out."""
+
+    markersize: float
+
+
+KIND_STYLE: dict[str, MarkerStyle] = {
+    "compound": MarkerStyle(marker="o", color="tab:blue"),
+    "reference": MarkerStyle(marker="*", color="tab:red", markersize=14),
+    "depth-only": MarkerStyle(marker="s", color="tab:green"),
+    "width-only": MarkerStyle(marker="^", color="tab:purple"),
+    "resolution-only": MarkerStyle(marker="D", color="tab:orange"),
 }
 
 
@@ -79,8 +94,8 @@ def accuracy_over_alpha_beta(table: pd.DataFrame, folder: Path) -> list[str]:
 def family_growth(family: pd.DataFrame, folder: Path, base: str = "B0") -> list[str]:
     """MACs over the unscaled ``base`` of the derived (and, for B0, released) families against the ideal 2^φ."""
     figure, axes = new_figure()
-    for source, style in (("derived", dict(marker="o", color="tab:blue")),
-                          ("released", dict(marker="s", color="tab:gray"))):
+    for source, style in (("derived", Marker(marker="o", color="tab:blue")),
+                          ("released", Marker(marker="s", color="tab:gray"))):
         rows = family[family["source"] == source]
         if not rows.empty:
             axes.plot(range(len(rows)), rows["macs_ratio"], label=source, **style)

@@ -14,11 +14,11 @@ from scaling_search.reporting import validation_section as checks
 from scaling_search.reporting import wording
 from scaling_search.search.answer import StudyAnswer
 from scaling_search.search.results import trial_rows
-from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.definition import ResolvedDefinition
 from scaling_search.validation.validation_answer import ValidationAnswer
 
 
-def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec, best: StudyAnswer | None,
+def study_index(study: optuna.Study, definition: ResolvedDefinition, grid: GridSpec, best: StudyAnswer | None,
                 markdown: dict[str, str], pairs: list[tuple[pd.Series, pd.Series]], note: str | None = None,
                 validation: ValidationAnswer | None = None) -> str:
     """index.md of a study's report: ``best`` is the study's answer (best.json), ``markdown`` the tables by name.
@@ -107,7 +107,7 @@ def study_index(study: optuna.Study, definition: StudyDefinition, grid: GridSpec
 
 
 
-def verdict_lines(best: StudyAnswer | None, definition: StudyDefinition, grid: GridSpec, validated: bool
+def verdict_lines(best: StudyAnswer | None, definition: ResolvedDefinition, grid: GridSpec, validated: bool
                   ) -> list[str]:
     """The verdict under the title: the study's answer, its comparisons, its refinement and its conclusions."""
     if best is None:
@@ -119,7 +119,7 @@ def verdict_lines(best: StudyAnswer | None, definition: StudyDefinition, grid: G
     conclusions = wording.conclusions(
         comparisons=[(c.against, c.comparison.resolved) for c in best.comparisons], plateau=plateau,
         refined_phi=refined.phi if winner else None, decided_by=best.decided_by, epochs=definition.epochs,
-        base_resolution=definition.base_resolution, study=definition.study, validated=validated)
+        base_resolution=definition.base_resolution, study=definition.study_name(), validated=validated)
     return [
         wording.best_sentence(grid, alpha=best.alpha, beta=best.beta, gamma=best.gamma, plateau=plateau,
                               representative=best.representative, candidate=best.trained.candidate, score=best.score,

@@ -12,7 +12,7 @@ import optuna
 
 from scaling_search.errors import InputError
 from scaling_search.execution.session import study_classes, study_definition
-from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.definition import ResolvedDefinition
 
 
 class ReportError(InputError):
@@ -24,7 +24,7 @@ class ReportedStudy:
     """A study to report, with the definition saved with it and the classes its costs are measured at."""
 
     study: optuna.Study
-    definition: StudyDefinition
+    definition: ResolvedDefinition
     classes: int
 
 

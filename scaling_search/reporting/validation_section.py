@@ -18,7 +18,7 @@ from scaling_search.reporting.figures import KIND_STYLE, new_figure, save
 from scaling_search.reporting.wording import difference_text
 from scaling_search.search.results import Interval
 from scaling_search.stats.fidelity import RankFidelity
-from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.definition import ResolvedDefinition
 from scaling_search.study.storage import find_study, open_storage
 from scaling_search.validation.options import validation_study_name
 from scaling_search.validation.validation_answer import (
@@ -38,7 +38,7 @@ MEMBER_COLORS = {"study": "tab:blue", "paper": "tab:red", "depth-only": KIND_STY
                  "resolution-only": KIND_STYLE["resolution-only"]["color"]}
 
 
-def load_validation(storage_url: str, study: optuna.Study, definition: StudyDefinition) -> ValidationAnswer | None:
+def load_validation(storage_url: str, study: optuna.Study, definition: ResolvedDefinition) -> ValidationAnswer | None:
     """The study's validation (what validation.json holds), or None when it was never validated."""
     validation = find_study(open_storage(storage_url, must_exist=True), validation_study_name(study.study_name))
     return None if validation is None else validation_result(study, validation, definition)

@@ -76,7 +76,7 @@ NO_BEST = ("No compound candidate on the cost constraint completed on every seed
 
 def best_sentence(grid: GridSpec, *, alpha: float, beta: float, gamma: float, plateau: Mapping[str, Interval],
                   representative: str, candidate: str, score: float, score_std: float | None, decided: str,
-                  measured_ratio: float) -> str:
+                  measured_ratio: float | None) -> str:
     """The report's first verdict sentence: the coefficients, the plateau they stand for, and how the winner scored.
 
     ``decided`` says over which runs (:func:`decided_over`); ``candidate`` is the network the winner trained.
@@ -87,7 +87,8 @@ def best_sentence(grid: GridSpec, *, alpha: float, beta: float, gamma: float, pl
             f"γ ∈ [{plateau['gamma'][0]:.4g}, {plateau['gamma'][1]:.4g}] "
             f"({representative}). The winning network ({candidate}) scored "
             f"{score:.4f}" + (f" ± {score_std:.4f}" if score_std is not None else "")
-            + f" over {decided}, at {measured_ratio:.2f}× {base_cost(grid)} cost at the cost scale.")
+            + f" over {decided}" + (f", at {measured_ratio:.2f}× {base_cost(grid)} cost at the cost scale"
+                                    if measured_ratio is not None else "") + ".")
 
 
 def decided_over(decided_by: str, n_seeds: int, finalist_seeds: Sequence[int]) -> str:

@@ -180,7 +180,7 @@ class Comparison:
             budget = f"{seeds} × {self.images} validation images"
         return "; ".join([budget, *extras])
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Every field, JSON-ready (``ci95`` as a two-item list or None).
 
         >>> Comparison("w", "r", 0.0, None, None, None, False, 1, 0, False, "seeds only (no per-image records)",

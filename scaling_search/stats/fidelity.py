@@ -256,7 +256,7 @@ where b comes first.'
         first = f"{firsts[0]} comes first" if len(firsts) == 1 else f"{_names(firsts)} share first place"
         return f"{head} {where} on the long runs, where {first}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Every field, JSON-ready: tuples as lists, an undefined (nan) correlation as None.
 
         >>> RankFidelity(("a", "b"), (0.6, 0.5), (0.7, 0.7), float("nan"), None, float("nan"), None, "a", "a", True,

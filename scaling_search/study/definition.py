@@ -112,7 +112,7 @@ class StudyDefinition:
             return NotImplemented
         return all(getattr(self, f.name) == getattr(other, f.name) for f in fields(StudyDefinition))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     def to_toml(self) -> str:
@@ -127,14 +127,18 @@ class StudyDefinition:
         """This definition with its study name filled in."""
         return self if self.study else replace(self, study=default_study_name(self))
 
+    def study_name(self) -> str:
+        """The study's name: ``study`` as given, else the default name (:func:`default_study_name`)."""
+        return self.study or default_study_name(self)
+
     def study_dir(self) -> Path:
-        return Path(self.studies_dir) / self.study
+        return Path(self.studies_dir) / self.study_name()
 
     def storage_url(self) -> str:
         """The Optuna storage: ``--storage`` as given, else SQLite at ``studies/<study>.db`` (absolute)."""
         if self.storage:
             return self.storage
-        return f"sqlite:///{(Path(self.studies_dir) / f'{self.study}.db').resolve()}"
+        return f"sqlite:///{(Path(self.studies_dir) / f'{self.study_name()}.db').resolve()}"
 
     def budget(self) -> Budget:
         """How long each trial trains (the default epochs while ``epochs`` is left to the device)."""

@@ -12,26 +12,34 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from scaling_search.errors import InputError
 from scaling_search.models.architecture import EFFICIENTNET_B0, BaseArchitecture
 from scaling_search.models.base_file import base_to_toml, load_base, parse_base
 from scaling_search.models.bases import base_network, is_table_path
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 
 class NamesBase(Protocol):
-    """What these functions read of a study definition: its name, its base and the stored table."""
+    """What these functions read of a study definition: its name (None until it is named), its base and the table."""
 
     @property
-    def study(self) -> str: ...
+    def study(self) -> str | None: ...
     @property
     def base(self) -> str: ...
     @property
     def base_table(self) -> str | None: ...
 
 
-Definition = TypeVar("Definition", bound=NamesBase)
+if TYPE_CHECKING:
+    class StoredBase(NamesBase, DataclassInstance, Protocol):
+        """A definition :func:`with_base_table` can copy with another base: a dataclass naming its base."""
+
+
+Definition = TypeVar("Definition", bound="StoredBase")
 
 
 def study_base(definition: NamesBase) -> BaseArchitecture:

@@ -53,7 +53,7 @@ def from_mapping(values: Mapping[str, object], base: StudyDefinition | None = No
     return replace(base or StudyDefinition(), **updates)
 
 
-def load_definition(path: Path) -> dict[str, Any]:
+def load_definition(path: Path) -> dict[str, object]:
     """The raw options of a study file, parsed as data only (tomllib)."""
     try:
         with open(path, "rb") as handle:

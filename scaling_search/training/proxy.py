@@ -107,7 +107,7 @@ class ProxyResult:
     def ok(self) -> bool:
         return self.status == "ok"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["val_curve"] = list(self.val_curve)
         data["train_loss_curve"] = list(self.train_loss_curve)

@@ -16,7 +16,6 @@ plans the same runs again and adds only the keys the validation study does not h
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 import pandas as pd
 from optuna.trial import FrozenTrial
@@ -68,7 +67,7 @@ class ValidationRun:
             return f"{FIDELITY}/{self.candidate}/seed{self.seed}"
         return f"{SCALE_UP}/phi{self.phi:g}/{self.candidate}/seed{self.seed}"
 
-    def attrs(self) -> dict[str, Any]:
+    def attrs(self) -> dict[str, object]:
         """The trial's user attributes: what it is, what it costs, how it trains."""
         return {"key": self.key, "stage": self.stage, "phi": self.phi, "candidate": self.candidate,
                 "kind": self.kind, "macs": self.macs, "cost_ratio": self.cost_ratio, "matched": self.matched,
@@ -137,6 +136,6 @@ def members_at(spec: GridSpec, best: tuple[float, float, float], phis: tuple[flo
     return {phi: scale_up_members(spec, best, phi, counter) for phi in phis}
 
 
-def member_records(members: list[ScaleUpMember]) -> list[dict[str, Any]]:
+def member_records(members: list[ScaleUpMember]) -> list[dict[str, object]]:
     """The members of one φ as JSON, with the candidate each trains as: saved with the validation study."""
     return [member.to_dict() | {"candidate": candidate_id(member.coefficients)} for member in members]

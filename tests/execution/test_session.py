@@ -8,11 +8,11 @@ import optuna
 import pytest
 
 from scaling_search.errors import InputError
+from scaling_search.execution import session as session_module
 from scaling_search.execution.session import StudySession, study_classes, study_definition, study_session
 from scaling_search.reporting.study_load import load_report_study
 from scaling_search.search import search_driver
 from scaling_search.search.search_driver import run_study
-from scaling_search.execution import session as session_module
 from scaling_search.study.claims import driver_lock
 from scaling_search.study.definition import ResolvedDefinition
 from scaling_search.study.storage import open_storage
