@@ -27,10 +27,10 @@ from scaling_search.coefficients.grid import GridSpec, nominal_ratio
 from scaling_search.coefficients.plateaus import Plateau, plateau
 from scaling_search.errors import InputError
 from scaling_search.search.results import candidate_table, compare, contenders, none_if_nan, on_constraint, stage_runs
-from scaling_search.search.search_plan import grid_spec
+from scaling_search.search.search_plan import grid_spec, study_name
 from scaling_search.search.stages import decided_stage, finalist_seeds, wants_refinement
 from scaling_search.stats.comparison import Comparison
-from scaling_search.study.definition import ResolvedDefinition, StudyDefinition, default_study_name
+from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
 from scaling_search.study.schema import SCHEMA_VERSION, Stage
 from scaling_search.study.study_base import study_base
 
@@ -172,7 +172,7 @@ class Refinement:
 
     def to_json(self) -> JsonRecord:
         record: JsonRecord = {"phi": self.phi, "parent_plateau": self.parent_plateau.to_json(),
-                                  "trained": self.trained, "ran": self.ran}
+                              "trained": self.trained, "ran": self.ran}
         if self.reason is not None:
             record["reason"] = self.reason
         if self.winner is not None:
@@ -366,7 +366,7 @@ def study_answer(trials: list[FrozenTrial], definition: ResolvedDefinition, num_
         measured_ratio=none_if_nan(top["measured_ratio"]), nominal_ratio=nominal_ratio(*final),
         proxy_ratio=none_if_nan(top["proxy_ratio"]), macs=int(top["macs"]), params=int(top["params"]),
         cost_resolution=int(top["cost_resolution"]), resolution=int(top["resolution"]), candidate=top["candidate"],
-        kind=top["kind"], metric=METRIC, cost=COST, study=definition.study or default_study_name(definition),
+        kind=top["kind"], metric=METRIC, cost=COST, study=study_name(definition),
         base=study_base(definition).name,
     )
 
@@ -389,9 +389,12 @@ def with_plateaus(table: pd.DataFrame, spec: GridSpec) -> pd.DataFrame:
     """
     points = table[["alpha", "beta", "gamma"]].to_numpy(dtype=float).tolist()
     boxes = [plateau(covering(spec, (alpha, beta, gamma)), (alpha, beta, gamma)) for alpha, beta, gamma in points]
-    return table.assign(**{f"plateau_{name}": pd.Series([getattr(box, name) for box in boxes], index=table.index,
-                                                        dtype=object)
-                           for name in ("alpha", "beta", "gamma")})
+
+    def column(axis: str) -> pd.Series:
+        """Each row's (lo, hi) on ``axis``, a pair per cell."""
+        return pd.Series([getattr(box, axis) for box in boxes], index=table.index, dtype=object)
+
+    return table.assign(plateau_alpha=column("alpha"), plateau_beta=column("beta"), plateau_gamma=column("gamma"))
 
 
 def covering(spec: GridSpec, point: tuple[float, float, float]) -> GridSpec:

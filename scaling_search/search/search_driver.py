@@ -26,10 +26,10 @@ from scaling_search.search.enqueue import enqueue_plan, space_bounds
 from scaling_search.search.export import export_study, save_definition, study_files
 from scaling_search.search.outcome import StudyOutcome
 from scaling_search.search.results import candidate_table, failure_lines
-from scaling_search.search.search_plan import plan_grid, reference_plan
+from scaling_search.search.search_plan import plan_grid, reference_plan, study_name
 from scaling_search.search.stages import needs_more_tpe, next_stage, run_stages
 from scaling_search.search.tpe import tpe_sampler
-from scaling_search.study.definition import ResolvedDefinition, StudyDefinition, changed_options, default_study_name
+from scaling_search.study.definition import ResolvedDefinition, StudyDefinition, changed_options
 from scaling_search.study.environment import software_versions
 from scaling_search.study.schema import Stage
 from scaling_search.study.sizing import largest_resolution, resolve_for_device
@@ -103,11 +103,6 @@ def run(session: StudySession, wanted: StudyDefinition, trainable: Callable[...,
     study = optuna.load_study(study_name=resolved.study, storage=session.storage, sampler=tpe_sampler(seed=0))
     interrupted = run_stages(study, resolved, data, counter, trainable, session.log)
     return finish(study, resolved, interrupted=interrupted, trained=True)
-
-
-def study_name(definition: StudyDefinition) -> str:
-    """The study's name: the one it was given, else its default name (what :meth:`StudyDefinition.named` gives it)."""
-    return definition.study or default_study_name(definition)
 
 
 def work_left(study: optuna.Study, definition: ResolvedDefinition) -> str | None:
