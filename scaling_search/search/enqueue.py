@@ -92,7 +92,7 @@ def enqueue_plan(study: optuna.Study, plan: list[PlannedTrial]) -> None:
         study.set_user_attr("space", widened_bounds(study.user_attrs["space"], missing))
     for planned in missing:
         alpha, beta, gamma = planned.candidate.coefficients
-        # dict(): Optuna takes a dict[str, Any], which a TypedDict is not to a type checker
+        # dict(): Optuna takes a plain dict, which a TypedDict is not to a type checker
         study.enqueue_trial({"alpha": alpha, "beta": beta, "gamma": gamma, "seed": planned.seed},
                             user_attrs=dict(candidate_attrs(planned)), skip_if_exists=False)
 
