@@ -30,11 +30,12 @@ def plateau_cell(alpha: Interval, beta: Interval, gamma: Interval) -> str:
 
 
 def best_lines(*, alpha: float, beta: float, gamma: float, score: float, n_seeds: int, decided_by: str,
-               measured_ratio: float, cost_resolution: int, plateau: Mapping[str, Interval],
+               measured_ratio: float | None, cost_resolution: int, plateau: Mapping[str, Interval],
                representative: str) -> list[str]:
     """The best coefficients, what they scored over which runs at what cost, and the plateau they stand for."""
+    cost = "cost not recorded" if measured_ratio is None else f"cost {measured_ratio:.2f}x"
     return [f"best: alpha={alpha:.4g} beta={beta:.4g} gamma={gamma:.4g} (val acc {score:.4f} over {n_seeds} "
-            f"{SEEDS_OF[decided_by]}, cost {measured_ratio:.2f}x at {cost_resolution} px; compound candidates on the "
+            f"{SEEDS_OF[decided_by]}, {cost} at {cost_resolution} px; compound candidates on the "
             "constraint only)",
             f"  stands for its plateau alpha {interval(plateau['alpha'])}, beta {interval(plateau['beta'])}, "
             f"gamma {interval(plateau['gamma'])} ({representative})"]

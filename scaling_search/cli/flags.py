@@ -96,14 +96,27 @@ class Flag:
         text = help or self.help
         if default is not None and not self.switch:
             text += f" (default {shown(default)})"
-        options: dict[str, Any] = {"help": text.replace("%", "%%")}
+        options: ArgumentOptions = {"help": text.replace("%", "%%")}
         if self.switch:
             options["action"] = "store_true"
         else:
-            options.update(type=self.type, choices=self.choices, metavar=self.metavar)
+            options.update(ArgumentOptions(choices=self.choices, metavar=self.metavar))
+            if self.type is not None:
+                options["type"] = self.type
         if default is not None and sets_default and target.argument_default is not argparse.SUPPRESS:
             options["default"] = default
         target.add_argument(self.name, **options)
+
+
+class ArgumentOptions(TypedDict, total=False):
+    """What :meth:`Flag.add` passes to ``add_argument``."""
+
+    help: str
+    action: str
+    type: Callable[[str], Any]
+    choices: tuple[str, ...] | None
+    metavar: str | None
+    default: Any
 
 
 BASE = Flag("--base", f"base network to scale: a built-in ({', '.join(base.name for base in BUILT_IN)}) or a TOML "

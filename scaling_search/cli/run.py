@@ -6,10 +6,11 @@ import argparse
 import shlex
 from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from scaling_search.cli import answer_lines, flags
 from scaling_search.cli.common import (
+    Row,
     emit,
     finite_float,
     fmt,
@@ -19,7 +20,7 @@ from scaling_search.cli.common import (
     render_table,
     run_exit_code,
 )
-from scaling_search.study.definition import STRATEGIES, StudyDefinition
+from scaling_search.study.definition import STRATEGIES, StudyDefinition, default_study_name
 from scaling_search.study.schema import Stage
 from scaling_search.study.study_file import from_mapping, load_definition
 
@@ -143,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     definition = definition_from(args).named()
     outcome = run_study(definition, resume=getattr(args, "resume", False), log=progress,
                         ray_temp_dir=getattr(args, "ray_temp_dir", None))
-    payload: dict[str, Any] = {
+    payload: dict[str, object] = {
         "study": outcome.study, "best": None if outcome.best is None else outcome.best.to_json(),
         "counts": outcome.counts, "failures": outcome.failures,
         "interrupted": outcome.interrupted, "trained": outcome.trained, "files": [str(path) for path in outcome.files],
@@ -154,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
 
 def resume_command(definition: StudyDefinition) -> str:
     """The command that continues this study, with where it is stored (a password shown as ***)."""
-    words = ["scaling-search", "run", "--resume", "--study", definition.study]
+    words = ["scaling-search", "run", "--resume", "--study", definition.study or default_study_name(definition)]
     return shlex.join(words + location_words(definition.storage, definition.studies_dir))
 
 
@@ -179,7 +180,7 @@ def summary(outcome: StudyOutcome, folder: Path) -> str:
                                          representative=b.representative)
         for comparison in b.comparisons:
             lines.append(answer_lines.comparison_line(comparison.against, comparison.sentence))
-        if not b.refinement.ran:
+        if not b.refinement.ran and b.refinement.reason is not None:
             lines.append(answer_lines.refinement_not_run(b.refinement.reason))
         lines.append(f"wrote {folder}/results.csv, best.json, derived.json and configs/phi0..phi7.json")
     elif not outcome.table.empty:
@@ -191,5 +192,5 @@ def ranked_table(table: pd.DataFrame) -> str:
     """A stage's ranked candidates as a text table, with each row's plateau and its failed seeds."""
     from scaling_search.reporting.tables import ranked_rows
 
-    rows = cast("list[dict[str, Any]]", ranked_rows(table, plateau=answer_lines.plateau_cell).to_dict("records"))
+    rows = cast("list[Row]", ranked_rows(table, plateau=answer_lines.plateau_cell).to_dict("records"))
     return render_table(rows, RANKED_COLUMNS)

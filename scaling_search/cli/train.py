@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
-from typing import Any
 
 from scaling_search.cli import flags
 from scaling_search.cli.common import emit, fmt, integer, progress, render_table
@@ -115,7 +114,7 @@ def handle(args: argparse.Namespace) -> int:
     if result.graph_error:
         progress(f"CUDA-graph capture failed, so every step ran eagerly: {result.graph_error}")
     counts = analytic_counts(layout)
-    payload: dict[str, Any] = {
+    payload: dict[str, object] = {
         **result.to_dict(),
         "params": counts.params,
         "macs": counts.macs,

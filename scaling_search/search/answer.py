@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 from optuna.trial import FrozenTrial
@@ -27,10 +27,10 @@ from scaling_search.coefficients.grid import GridSpec, nominal_ratio
 from scaling_search.coefficients.plateaus import Plateau, plateau
 from scaling_search.errors import InputError
 from scaling_search.search.results import candidate_table, compare, contenders, none_if_nan, on_constraint, stage_runs
-from scaling_search.search.search_plan import grid_spec
+from scaling_search.search.search_plan import grid_spec, study_name
 from scaling_search.search.stages import decided_stage, finalist_seeds, wants_refinement
 from scaling_search.stats.comparison import Comparison
-from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
 from scaling_search.study.schema import SCHEMA_VERSION, Stage
 from scaling_search.study.study_base import study_base
 
@@ -41,6 +41,9 @@ COST = ("macs, params, cost_resolution and measured_ratio at the cost scale (the
         "resolution and proxy_ratio are the trained proxy's")
 
 Interval = tuple[float, float]
+
+JsonRecord = dict[str, object]
+"""A JSON object as best.json holds it (or one of its parts), ready for ``json.dumps``."""
 
 
 @dataclass(frozen=True)
@@ -76,15 +79,17 @@ class TrainedPoint:
     def from_json(cls, data: Mapping[str, Any]) -> TrainedPoint:
         return cls(data["candidate"], data["alpha"], data["beta"], data["gamma"])
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> TrainedPointJson:
         return {"candidate": self.candidate, "alpha": self.alpha, "beta": self.beta, "gamma": self.gamma}
 
 
-def comparison_from_json(data: Mapping[str, Any]) -> Comparison:
-    """A :class:`~scaling_search.stats.comparison.Comparison` from its ``to_dict()`` (extra keys ignored)."""
-    values = {f.name: data[f.name] for f in fields(Comparison)}
-    values["ci95"] = None if values["ci95"] is None else (values["ci95"][0], values["ci95"][1])
-    return Comparison(**values)
+class TrainedPointJson(TypedDict):
+    """:class:`TrainedPoint` as best.json holds it."""
+
+    candidate: str
+    alpha: float
+    beta: float
+    gamma: float
 
 
 @dataclass(frozen=True)
@@ -101,10 +106,10 @@ class ComparisonRecord:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ComparisonRecord:
-        return cls(data["against"], comparison_from_json(data), data["sentence"], data["other_measured_ratio"],
+        return cls(data["against"], Comparison.from_dict(data), data["sentence"], data["other_measured_ratio"],
                    data["other_on_constraint"])
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonRecord:
         return {"against": self.against, **self.comparison.to_dict(), "sentence": self.sentence,
                 "other_measured_ratio": self.other_measured_ratio, "other_on_constraint": self.other_on_constraint}
 
@@ -125,9 +130,20 @@ class RefinedWinner:
         return cls(data["candidate"], data["alpha"], data["beta"], data["gamma"], data["score"],
                    data["measured_ratio"])
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> RefinedWinnerJson:
         return {"candidate": self.candidate, "alpha": self.alpha, "beta": self.beta, "gamma": self.gamma,
                 "score": self.score, "measured_ratio": self.measured_ratio}
+
+
+class RefinedWinnerJson(TypedDict):
+    """:class:`RefinedWinner` as best.json holds it."""
+
+    candidate: str
+    alpha: float
+    beta: float
+    gamma: float
+    score: float
+    measured_ratio: float | None
 
 
 @dataclass(frozen=True)
@@ -152,11 +168,11 @@ class Refinement:
         return cls(data["phi"], Box.from_json(data["parent_plateau"]), data["trained"], data["ran"],
                    data.get("reason"), None if "winner" not in data else RefinedWinner.from_json(data["winner"]),
                    None if "plateau" not in data else Box.from_json(data["plateau"]),
-                   None if "comparison" not in data else comparison_from_json(data["comparison"]))
+                   None if "comparison" not in data else Comparison.from_dict(data["comparison"]))
 
-    def to_json(self) -> dict[str, Any]:
-        record: dict[str, Any] = {"phi": self.phi, "parent_plateau": self.parent_plateau.to_json(),
-                                  "trained": self.trained, "ran": self.ran}
+    def to_json(self) -> JsonRecord:
+        record: JsonRecord = {"phi": self.phi, "parent_plateau": self.parent_plateau.to_json(),
+                              "trained": self.trained, "ran": self.ran}
         if self.reason is not None:
             record["reason"] = self.reason
         if self.winner is not None:
@@ -223,7 +239,7 @@ class StudyAnswer:
         return Plateau(point=self.coefficients, phi=self.phi, alpha=self.plateau.alpha, beta=self.plateau.beta,
                        gamma=self.plateau.gamma)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonRecord:
         """best.json's content."""
         nested = {"plateau": self.plateau.to_json(), "trained": self.trained.to_json(),
                   "finalist_seeds": list(self.finalist_seeds), "ci95": None if self.ci95 is None else list(self.ci95),
@@ -234,12 +250,20 @@ class StudyAnswer:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StudyAnswer:
         """The answer a best.json of this schema version holds."""
-        nested = {"plateau": Box.from_json(data["plateau"]), "trained": TrainedPoint.from_json(data["trained"]),
-                  "finalist_seeds": tuple(data["finalist_seeds"]),
-                  "ci95": None if data["ci95"] is None else (data["ci95"][0], data["ci95"][1]),
-                  "comparisons": tuple(ComparisonRecord.from_json(record) for record in data["comparisons"]),
-                  "refinement": Refinement.from_json(data["refinement"])}
-        return cls(**{f.name: nested.get(f.name, data[f.name]) for f in fields(cls)})
+        return cls(
+            alpha=data["alpha"], beta=data["beta"], gamma=data["gamma"], phi=data["phi"],
+            plateau=Box.from_json(data["plateau"]), representative=data["representative"],
+            trained=TrainedPoint.from_json(data["trained"]), decided_by=data["decided_by"],
+            finalist_seeds=tuple(data["finalist_seeds"]), score=data["score"], score_std=data["score_std"],
+            n_seeds=data["n_seeds"], n_failed=data["n_failed"], test_acc=data["test_acc"],
+            ci95=None if data["ci95"] is None else (data["ci95"][0], data["ci95"][1]), verdict=data["verdict"],
+            comparisons=tuple(ComparisonRecord.from_json(record) for record in data["comparisons"]),
+            refinement=Refinement.from_json(data["refinement"]), measured_ratio=data["measured_ratio"],
+            nominal_ratio=data["nominal_ratio"], proxy_ratio=data["proxy_ratio"], macs=data["macs"],
+            params=data["params"], cost_resolution=data["cost_resolution"], resolution=data["resolution"],
+            candidate=data["candidate"], kind=data["kind"], metric=data["metric"], cost=data["cost"],
+            study=data["study"], base=data["base"], schema_version=data["schema_version"],
+        )
 
 
 def write_answer(path: Path, answer: StudyAnswer) -> None:
@@ -309,7 +333,7 @@ def refinement(trials: list[FrozenTrial], definition: StudyDefinition, spec: Gri
                    comparison=comparison)
 
 
-def study_answer(trials: list[FrozenTrial], definition: StudyDefinition, num_classes: int) -> StudyAnswer | None:
+def study_answer(trials: list[FrozenTrial], definition: ResolvedDefinition, num_classes: int) -> StudyAnswer | None:
     """The study's answer (best.json): its plateau, its intervals and how it was decided; None without a contender."""
     spec = grid_spec(definition, num_classes)
     stage = decided_stage(trials, definition)
@@ -342,7 +366,8 @@ def study_answer(trials: list[FrozenTrial], definition: StudyDefinition, num_cla
         measured_ratio=none_if_nan(top["measured_ratio"]), nominal_ratio=nominal_ratio(*final),
         proxy_ratio=none_if_nan(top["proxy_ratio"]), macs=int(top["macs"]), params=int(top["params"]),
         cost_resolution=int(top["cost_resolution"]), resolution=int(top["resolution"]), candidate=top["candidate"],
-        kind=top["kind"], metric=METRIC, cost=COST, study=definition.study, base=study_base(definition).name,
+        kind=top["kind"], metric=METRIC, cost=COST, study=study_name(definition),
+        base=study_base(definition).name,
     )
 
 
@@ -362,21 +387,30 @@ def with_plateaus(table: pd.DataFrame, spec: GridSpec) -> pd.DataFrame:
     outside ``spec``'s ranges (the paper's point or a baseline the grid does not cover) gets its
     plateau within the ranges stretched to hold it.
     """
-    boxes = [plateau(covering(spec, point), point) for point in
-             ((float(row.alpha), float(row.beta), float(row.gamma)) for row in table.itertuples())]
-    return table.assign(plateau_alpha=[box.alpha for box in boxes], plateau_beta=[box.beta for box in boxes],
-                        plateau_gamma=[box.gamma for box in boxes])
+    points = table[["alpha", "beta", "gamma"]].to_numpy(dtype=float).tolist()
+    boxes = [plateau(covering(spec, (alpha, beta, gamma)), (alpha, beta, gamma)) for alpha, beta, gamma in points]
+
+    def column(axis: str) -> pd.Series:
+        """Each row's (lo, hi) on ``axis``, a pair per cell."""
+        return pd.Series([getattr(box, axis) for box in boxes], index=table.index, dtype=object)
+
+    return table.assign(plateau_alpha=column("alpha"), plateau_beta=column("beta"), plateau_gamma=column("gamma"))
 
 
 def covering(spec: GridSpec, point: tuple[float, float, float]) -> GridSpec:
     """``spec`` with each range stretched to hold ``point``'s coefficient on that axis."""
-    ranges = {f"{name}_range": (min(low, value), max(high, value)) for name, value, (low, high) in
-              zip(("alpha", "beta", "gamma"), point, (spec.alpha_range, spec.beta_range, spec.gamma_range),
-                  strict=True)}
-    return replace(spec, **ranges)
+    alpha, beta, gamma = point
+    return replace(spec, alpha_range=stretched(spec.alpha_range, alpha), beta_range=stretched(spec.beta_range, beta),
+                   gamma_range=stretched(spec.gamma_range, gamma))
 
 
-def stage_spec(definition: StudyDefinition, num_classes: int, stage: str, best: StudyAnswer | None) -> GridSpec:
+def stretched(bounds: Interval, value: float) -> Interval:
+    """``bounds`` widened to hold ``value``."""
+    low, high = bounds
+    return min(low, value), max(high, value)
+
+
+def stage_spec(definition: ResolvedDefinition, num_classes: int, stage: str, best: StudyAnswer | None) -> GridSpec:
     """The grid a stage's rows are read on: the study's, or for the refinement 2φ inside the winning class."""
     spec = grid_spec(definition, num_classes)
     if stage != Stage.REFINE or best is None:

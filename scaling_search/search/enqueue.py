@@ -6,13 +6,15 @@ widened whenever a later stage plans values outside it (fresh seeds, refinement 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 import optuna
 from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
 
+from scaling_search.coefficients.grid import CandidateKind
 from scaling_search.search.search_plan import PlannedTrial, candidate_id
 from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.schema import Stage
 
 
 def distributions(definition: StudyDefinition, plan: list[PlannedTrial]
@@ -34,12 +36,31 @@ def space_bounds(definition: StudyDefinition, plan: list[PlannedTrial]) -> dict[
 
 def space_from_bounds(bounds: dict[str, list[float]]) -> dict[str, BaseDistribution]:
     """The distributions :func:`space_bounds` saved (what ``study.ask`` takes)."""
-    return {name: (IntDistribution if name == "seed" else FloatDistribution)(*values)
-            for name, values in bounds.items()}
+    return {name: IntDistribution(int(low), int(high)) if name == "seed" else FloatDistribution(low, high)
+            for name, (low, high) in bounds.items()}
 
 
-def candidate_attrs(planned: PlannedTrial) -> dict[str, Any]:
-    """The user attributes of a planned trial (as Optuna takes them): its key and stage, and its candidate's costs."""
+class CandidateAttrs(TypedDict):
+    """A planned trial's user attributes (as Optuna stores them): its key and stage, and its candidate's costs."""
+
+    key: str
+    stage: Stage
+    phi: float
+    candidate: str
+    kind: CandidateKind
+    macs: int
+    measured_ratio: float
+    nominal_ratio: float
+    params: int
+    activations: int
+    cost_resolution: int
+    on_constraint: bool
+    proxy_ratio: float
+    resolution: int
+
+
+def candidate_attrs(planned: PlannedTrial) -> CandidateAttrs:
+    """The user attributes of a planned trial (:class:`CandidateAttrs`)."""
     c = planned.candidate
     return {
         "key": planned.key,
@@ -71,8 +92,9 @@ def enqueue_plan(study: optuna.Study, plan: list[PlannedTrial]) -> None:
         study.set_user_attr("space", widened_bounds(study.user_attrs["space"], missing))
     for planned in missing:
         alpha, beta, gamma = planned.candidate.coefficients
+        # dict(): Optuna takes a plain dict, which a TypedDict is not to a type checker
         study.enqueue_trial({"alpha": alpha, "beta": beta, "gamma": gamma, "seed": planned.seed},
-                            user_attrs=candidate_attrs(planned), skip_if_exists=False)
+                            user_attrs=dict(candidate_attrs(planned)), skip_if_exists=False)
 
 
 def widened_bounds(bounds: dict[str, list[float]], plan: list[PlannedTrial]) -> dict[str, list[float]]:

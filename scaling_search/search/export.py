@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from optuna.trial import FrozenTrial
 
@@ -17,9 +16,9 @@ from scaling_search.coefficients.plateaus import plateau_spread
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.models.architecture import FAMILY_PHIS
 from scaling_search.models.bases import has_released_family, released_note
-from scaling_search.search.answer import StudyAnswer, study_answer, write_answer
+from scaling_search.search.answer import JsonRecord, StudyAnswer, study_answer, write_answer
 from scaling_search.search.results import trial_rows
-from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
 from scaling_search.study.study_base import study_base
 from scaling_search.support.cache import write_atomic
 from scaling_search.support.publish import publish, remove_stale_staging
@@ -37,7 +36,7 @@ def save_definition(definition: StudyDefinition) -> None:
     write_atomic(definition.study_dir() / "study.toml", definition.to_toml().encode())
 
 
-def export_study(trials: list[FrozenTrial], definition: StudyDefinition, num_classes: int) -> StudyAnswer | None:
+def export_study(trials: list[FrozenTrial], definition: ResolvedDefinition, num_classes: int) -> StudyAnswer | None:
     """Write the study's result files; returns the answer best.json holds (None when no contender completed).
 
     best.json is :func:`~scaling_search.search.answer.study_answer`. A failure (a full disk, a
@@ -67,7 +66,7 @@ def study_files(definition: StudyDefinition) -> tuple[Path, ...]:
     return tuple(folder / name for name in STUDY_FILES if (folder / name).exists())
 
 
-def write_family(folder: Path, best: StudyAnswer, definition: StudyDefinition, num_classes: int) -> None:
+def write_family(folder: Path, best: StudyAnswer, definition: ResolvedDefinition, num_classes: int) -> None:
     """derived.json and configs/phi0..phi7.json of the best coefficients, at the study's cost scale.
 
     The cost scale is where the coefficients were constrained, so it is the one scale at which
@@ -104,5 +103,5 @@ def write_family(folder: Path, best: StudyAnswer, definition: StudyDefinition, n
         })
 
 
-def write_json(path: Path, value: dict[str, Any]) -> None:
+def write_json(path: Path, value: JsonRecord) -> None:
     path.write_text(json.dumps(value, indent=2) + "\n")

@@ -56,7 +56,7 @@ def trial_rows(trials: list[FrozenTrial]) -> pd.DataFrame:
     rows = []
     for trial in sorted(trials, key=lambda t: t.number):
         attrs = trial.user_attrs
-        row: dict[str, Any] = {"number": trial.number, "state": trial.state.name}
+        row: dict[str, object] = {"number": trial.number, "state": trial.state.name}
         row.update({name: trial.params.get(name) for name in ("alpha", "beta", "gamma", "seed")})
         row.update({name: attrs.get(name) for name in TRIAL_COLUMNS if name not in row})
         row["stage"] = trial_stage(trial)
@@ -115,7 +115,7 @@ class Runs:
 
     kind: str
     coefficients: tuple[float, float, float]
-    attrs: dict[str, Any]
+    attrs: Mapping[str, Any]
     """The user attrs of the candidate's first trial (what was planned for it)."""
     scores: dict[int, float] = field(default_factory=dict)
     correct: dict[int, np.ndarray] = field(default_factory=dict)
@@ -200,17 +200,17 @@ FIRST_OF_RUNS = ("measured_ratio", "nominal_ratio", "on_constraint", "macs", "pa
 """The columns of :func:`candidate_table` that are the candidate's, the same on each of its runs."""
 
 
-def candidate_row(name: str, entry: Runs) -> dict[str, Any]:
+def candidate_row(name: str, entry: Runs) -> dict[str, object]:
     """A :func:`candidate_table` row (without its rank) from a candidate's runs."""
     complete = [t for t in entry.ran if t.state == TrialState.COMPLETE]
     score, score_std = mean_std([float(t.value) for t in complete if t.value is not None])
     test_acc, test_acc_std = mean_std([float(t.user_attrs["test_acc"]) for t in complete
                                        if t.user_attrs.get("test_acc") is not None])
     alpha, beta, gamma = entry.coefficients
-    row: dict[str, Any] = {"candidate": name, "kind": entry.kind, "alpha": alpha, "beta": beta, "gamma": gamma,
-                           "score": score, "score_std": score_std, "n_seeds": len(complete),
-                           "n_failed": len(entry.ran) - len(complete), "test_acc": test_acc,
-                           "test_acc_std": test_acc_std}
+    row: dict[str, object] = {"candidate": name, "kind": entry.kind, "alpha": alpha, "beta": beta, "gamma": gamma,
+                              "score": score, "score_std": score_std, "n_seeds": len(complete),
+                              "n_failed": len(entry.ran) - len(complete), "test_acc": test_acc,
+                              "test_acc_std": test_acc_std}
     row.update({column: next((t.user_attrs[column] for t in entry.ran if t.user_attrs.get(column) is not None), None)
                 for column in FIRST_OF_RUNS})
     row["wall_s"] = mean_std([float(t.user_attrs["wall_s"]) for t in entry.ran

@@ -26,7 +26,7 @@ from scaling_search.search.enqueue import enqueue_plan, space_bounds
 from scaling_search.search.export import export_study, save_definition, study_files
 from scaling_search.search.outcome import StudyOutcome
 from scaling_search.search.results import candidate_table, failure_lines
-from scaling_search.search.search_plan import plan_grid, reference_plan
+from scaling_search.search.search_plan import plan_grid, reference_plan, study_name
 from scaling_search.search.stages import needs_more_tpe, next_stage, run_stages
 from scaling_search.search.tpe import tpe_sampler
 from scaling_search.study.definition import ResolvedDefinition, StudyDefinition, changed_options
@@ -71,14 +71,14 @@ def run_study(definition: StudyDefinition, *, resume: bool = False, log: Callabl
     # a resumed one goes on with the table it stored, whatever became of the file.
     wanted = (definition if resume else with_base_table(definition)).named()
     check_dataset(wanted.dataset)  # a typo fails now, before a database or Ray is started
-    with study_session(wanted.storage_url(), wanted.study, address=wanted.address, ray_temp_dir=ray_temp_dir,
+    with study_session(wanted.storage_url(), study_name(wanted), address=wanted.address, ray_temp_dir=ray_temp_dir,
                        resume=resume, creating=None if resume else wanted, log=log) as session:
         return run(session, wanted, trainable)
 
 
 def run(session: StudySession, wanted: StudyDefinition, trainable: Callable[..., None]) -> StudyOutcome:
     """:func:`run_study` once this driver holds the study."""
-    existing = session.find(wanted.study)
+    existing = session.find(study_name(wanted))
     definition: StudyDefinition = wanted
     if existing is None:
         session.check_resume(f"study {wanted.study!r}", redact(session.url), found=False)
@@ -160,7 +160,7 @@ def finish(study: optuna.Study, definition: ResolvedDefinition, interrupted: boo
     best = export_study(trials, definition, num_classes=classes)
     stages = {stage: with_plateaus(candidate_table(trials, stage), stage_spec(definition, classes, stage, best))
               for stage in Stage}
-    return StudyOutcome(study=definition.study, best=best, counts=counts(trials), failures=failure_lines(trials),
+    return StudyOutcome(study=study_name(definition), best=best, counts=counts(trials), failures=failure_lines(trials),
                         interrupted=interrupted, trained=trained, table=stages[Stage.SEARCH],
                         stages={name: table for name, table in stages.items() if name != Stage.SEARCH and len(table)},
                         files=study_files(definition))

@@ -16,7 +16,7 @@ from scaling_search.coefficients.grid import (
 )
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter, count_all
-from scaling_search.study.definition import ResolvedDefinition
+from scaling_search.study.definition import ResolvedDefinition, StudyDefinition, default_study_name
 from scaling_search.study.schema import Stage
 from scaling_search.study.study_base import study_base
 
@@ -42,6 +42,11 @@ class PlannedTrial:
 def candidate_id(coefficients: tuple[float, float, float]) -> str:
     alpha, beta, gamma = coefficients
     return f"a{alpha:.4f}-b{beta:.4f}-g{gamma:.4f}"
+
+
+def study_name(definition: StudyDefinition) -> str:
+    """The study's name: the one it was given, else its default name (what :meth:`StudyDefinition.named` gives it)."""
+    return definition.study or default_study_name(definition)
 
 
 def grid_spec(definition: ResolvedDefinition, num_classes: int) -> GridSpec:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypedDict, cast
 
 import optuna
@@ -82,38 +82,41 @@ class StudySearcher(Searcher):
         self.progress = Progress()
         self.crashes: dict[str, tuple[int, str]] = {}  # Tune trial id → (retries, last error line)
 
-    def suggest(self, trial_id: str) -> TrialConfig | str | None:
+    # Ray annotates ``suggest`` as returning ``Optional[Dict]``, but its documented contract also takes
+    # ``Searcher.FINISHED`` (a str), and a config TypedDict is a dict at run time.
+    def suggest(self, trial_id: str) -> TrialConfig | str | None:  # type: ignore[override]
         """The next trial's config, or ``Searcher.FINISHED`` when the study has nothing more to hand out."""
         waiting = self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        trial: optuna.Trial | None = None
         if waiting:
             trial = self.study.ask(fixed_distributions=self.space)
         elif self.suggest_new is not None:
             trial = self.suggest_new(self.study)
-            if trial is None:
-                return Searcher.FINISHED
-        else:
+        if trial is None:
             return Searcher.FINISHED
         self.live[trial_id] = (storage_id(trial), time.monotonic())
         self.progress.running = len(self.live)
         self.on_change(self.progress)
         return self.config_for(trial)
 
-    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+    def on_trial_result(self, trial_id: str, result: Mapping[str, Any]) -> None:
         if trial_id not in self.live or "val_acc" not in result or PROXY_RESULT in result:
             return
         value = result["val_acc"]
         if isinstance(value, int | float) and math.isfinite(value):
             report_value(self.study, self.live[trial_id][0], int(result["epoch"]), value)
 
-    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
+    def on_trial_complete(self, trial_id: str, result: Mapping[str, Any] | None = None, error: bool = False
+                          ) -> None:
         if trial_id not in self.live:
             return
         optuna_id, started = self.live.pop(trial_id)
         number = trial_number(self.study, optuna_id)
         outcome = _outcome(result, error, self.crashes.pop(trial_id, None))
+        recorded: Mapping[str, object] = outcome
         for key in RESULT_ATTRS:
-            if key in outcome:
-                set_user_attr(self.study, optuna_id, key, outcome[key])
+            if key in recorded:
+                set_user_attr(self.study, optuna_id, key, recorded[key])
         if outcome.get("val_correct"):
             set_system_attr(self.study, optuna_id, VAL_CORRECT, outcome["val_correct"])
         status = outcome["status"]
@@ -155,7 +158,7 @@ class RetryRecorder(Callback):
                                                  lines[-1] if lines else "the worker died")
 
 
-def _outcome(result: dict[str, Any] | None, error: bool, crash: tuple[int, str] | None) -> TrialOutcome:
+def _outcome(result: Mapping[str, Any] | None, error: bool, crash: tuple[int, str] | None) -> TrialOutcome:
     """What happened to a trial, from Tune's last result."""
     if error or result is None:
         retries, last_error = crash or (0, "")
@@ -164,7 +167,8 @@ def _outcome(result: dict[str, Any] | None, error: bool, crash: tuple[int, str] 
     if PROXY_RESULT in result:
         outcome = cast(TrialOutcome, json.loads(result[PROXY_RESULT]))
         if outcome.get("status") == "ok" and outcome.get("val_acc") is None:
-            outcome.update(status="failed", reason="finished without a validation accuracy")
+            outcome["status"] = "failed"
+            outcome["reason"] = "finished without a validation accuracy"
         return outcome
     # Stopped by the scheduler after an epoch report: the last measured accuracy stands.
     return {"status": "early-stopped", "reason": "stopped early by ASHA", "val_acc": result.get("val_acc"),

@@ -55,7 +55,7 @@ def finished(trials: list[FrozenTrial]) -> bool:
     return all(t.state.is_finished() for t in trials)
 
 
-def finalist_plan(trials: list[FrozenTrial], definition: StudyDefinition, spec: GridSpec) -> list[PlannedTrial]:
+def finalist_plan(trials: list[FrozenTrial], definition: ResolvedDefinition, spec: GridSpec) -> list[PlannedTrial]:
     """The top ``finalists`` contenders of the search and the paper's point, each on every fresh seed."""
     table = candidate_table(trials, Stage.SEARCH)
     chosen = list(contenders(table)["candidate"].iloc[: definition.finalists])
@@ -101,7 +101,7 @@ def refine_plan(trials: list[FrozenTrial], definition: StudyDefinition, spec: Gr
     return [PlannedTrial(candidate, seed, Stage.REFINE) for candidate in chosen for seed in range(definition.seeds)]
 
 
-def next_stage(trials: list[FrozenTrial], definition: StudyDefinition, num_classes: int, counter: Counter
+def next_stage(trials: list[FrozenTrial], definition: ResolvedDefinition, num_classes: int, counter: Counter
                ) -> tuple[Stage, list[PlannedTrial]] | None:
     """The next stage with trials the study does not hold yet, once every trial before it has finished.
 
@@ -139,7 +139,7 @@ def needs_more_tpe(study: optuna.Study, definition: StudyDefinition) -> bool:
     return definition.strategy == "tpe" and len(searched) < (definition.trials or 0)
 
 
-def run_stages(study: optuna.Study, definition: StudyDefinition, data: ImageData, counter: Counter,
+def run_stages(study: optuna.Study, definition: ResolvedDefinition, data: ImageData, counter: Counter,
                trainable: Callable[..., None], log: Callable[[str], None]) -> bool:
     """Train what the study has WAITING, then each later stage in turn (:mod:`~.stages`). True when interrupted."""
     from scaling_search.search.tuning import execute  # Ray Tune: imported only when there are trials to run

@@ -64,8 +64,9 @@ def execute(study: optuna.Study, definition: ResolvedDefinition, data: ImageData
     settings = TrialSettings(definition.budget(), definition.training_recipe(),
                              threads=max(1, math.floor(definition.cpus_per_trial)), use_gpu=use_gpu)
     spec = grid_spec(definition, data.num_classes)
-    sampling = definition.strategy == "tpe" and stage == Stage.SEARCH
-    suggest_new = tpe_suggester(spec, counter, definition.trials) if sampling else None
+    # A TPE study samples in its search stage, up to its ``trials`` (set when it was resolved)
+    sampled = definition.trials if definition.strategy == "tpe" and stage == Stage.SEARCH else None
+    suggest_new = tpe_suggester(spec, counter, sampled) if sampled is not None else None
 
     def config_for(trial: optuna.Trial) -> TrialConfig:
         params = trial.params
@@ -79,7 +80,7 @@ def execute(study: optuna.Study, definition: ResolvedDefinition, data: ImageData
 
     trials = study.get_trials(deepcopy=False)
     trials = trials if stage is None else stage_trials(trials, stage)
-    total = definition.trials if sampling else len(trials)
+    total = sampled if sampled is not None else len(trials)
     already = sum(t.state.is_finished() for t in trials)
     searcher = StudySearcher(study, space_from_bounds(study.user_attrs["space"]), suggest_new, config_for,
                              on_change=progress_printer(total, already, log))
