@@ -195,7 +195,7 @@ def test_dashboard_bad_input(capsys, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)  # the README's five minutes for the run and ten for validate, as a guard against a hang
+@pytest.mark.timeout(1800)  # a hang guard only: about three times what run + validate take on an idle 2-core machine
 def test_builtin_default_run_then_validate(tmp_path):
     proc = subprocess.run(cli("run", "--phi", "1"), cwd=tmp_path, capture_output=True, text=True,
                           env=cli_env(tmp_path))
