@@ -25,6 +25,7 @@ from optuna.trial import FrozenTrial
 
 from scaling_search.errors import InputError
 from scaling_search.execution.trainable import PLANNED_BASE_RESOLUTION, PLANNED_EPOCHS
+from scaling_search.search.answer import StudyAnswer, TrainedPoint
 from scaling_search.search.results import Accuracy, Runs, compare, seed_scores, stage_runs
 from scaling_search.stats.comparison import (
     Comparison,
@@ -257,16 +258,6 @@ class ValidationSettings:
 
 
 @dataclass(frozen=True)
-class TrainedPoint:
-    """The candidate the study's answer trained (its coefficients before any refinement)."""
-
-    candidate: str
-    alpha: float
-    beta: float
-    gamma: float
-
-
-@dataclass(frozen=True)
 class ValidatedAnswer:
     """The study's answer being validated: its coefficients at its φ and the candidate it trained."""
 
@@ -277,17 +268,18 @@ class ValidatedAnswer:
     trained: TrainedPoint
 
     def to_json(self) -> JsonRecord:
-        trained = self.trained
         return {"alpha": self.alpha, "beta": self.beta, "gamma": self.gamma, "phi": self.phi,
-                "trained": {"candidate": trained.candidate, "alpha": trained.alpha, "beta": trained.beta,
-                            "gamma": trained.gamma}}
+                "trained": dict(self.trained.to_json())}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ValidatedAnswer:
-        """Read from validation.json's ``best``, or from the study's answer (best.json's keys are a superset)."""
-        trained = data["trained"]
-        return cls(data["alpha"], data["beta"], data["gamma"], data["phi"],
-                   TrainedPoint(trained["candidate"], trained["alpha"], trained["beta"], trained["gamma"]))
+        """Read from validation.json's ``best``."""
+        return cls(data["alpha"], data["beta"], data["gamma"], data["phi"], TrainedPoint.from_json(data["trained"]))
+
+    @classmethod
+    def of(cls, answer: StudyAnswer) -> ValidatedAnswer:
+        """The part of the study's answer a validation checks."""
+        return cls(answer.alpha, answer.beta, answer.gamma, answer.phi, answer.trained)
 
 
 @dataclass(frozen=True)

@@ -226,7 +226,7 @@ def validation_result(parent: optuna.Study, validation: optuna.Study, definition
     best = study_answer(parent_trials, definition, study_classes(parent))
     settings = ValidationSettings.of(options, definition.epochs, definition.dataset, definition.max_train_images)
     return validation_answer(parent.study_name, validation.study_name, settings,
-                             None if best is None else ValidatedAnswer.from_json(best.to_json()), parent_trials, trials,
+                             None if best is None else ValidatedAnswer.of(best), parent_trials, trials,
                              validation.user_attrs.get("members", {}), counts(trials))
 
 
