@@ -138,14 +138,18 @@ STEP = Flag("--step", "grid step of alpha, beta and gamma", finite_float)
 ALPHA_RANGE, BETA_RANGE, GAMMA_RANGE = (Flag(f"--{name}-range", f"{name} range", value_range, metavar="MIN:MAX")
                                         for name in ("alpha", "beta", "gamma"))
 TARGET = Flag("--target", "cost multiplier per unit of phi: each step of phi multiplies the cost by it", finite_float)
-TOLERANCE = Flag("--tolerance", "relative tolerance on the cost ratio", finite_float)
+TOLERANCE = Flag("--tolerance", "relative tolerance on the cost ratio, at the cost scale and where the proxy trains",
+                 finite_float)
+GROWTH_TOLERANCE = Flag("--growth-tolerance", "relative tolerance on a family's growth per phi (its phi = 7 member's "
+                        "cost over the base's, per phi), around --target (default: --tolerance)", finite_float)
 CONSTRAINT = Flag("--constraint", "the cost a candidate must meet: the measured MACs ratio of its realised network "
                   "(compares networks of equal real cost) or the nominal alpha*beta^2*gamma^2 (the paper's rule)",
                   choices=CONSTRAINTS)
 BASELINES = Flag("--baselines", "add depth-only, width-only and resolution-only candidates at the same cost",
                  switch=True)
 BASE_RESOLUTION = Flag("--base-resolution", "resolution of the base network, at phi = 0", integer)
-RESOLUTION_MULTIPLE = Flag("--resolution-multiple", "round cost-scale resolutions to a multiple of this", integer)
+RESOLUTION_MULTIPLE = Flag("--resolution-multiple", "round resolutions, at the cost scale and the proxy alike, to a "
+                           "multiple of this", integer)
 COST_RESOLUTION = Flag("--cost-resolution", "resolution at phi = 0 where the cost constraint is measured (the cost "
                        "scale; the proxy trains at --base-resolution times the same gamma^phi)", integer)
 COST_CLASSES = Flag("--cost-classes", "classifier outputs of the networks at the cost scale", integer)
@@ -186,6 +190,7 @@ def add_grid_flags(target: ArgumentTarget) -> None:
         flag.add(target, default)
     TARGET.add(target, GRID.target)
     TOLERANCE.add(target, GRID.tolerance)
+    GROWTH_TOLERANCE.add(target)
     CONSTRAINT.add(target, GRID.constraint)
     COST_RESOLUTION.add(target, GRID.cost_resolution)
     COST_CLASSES.add(target, GRID.cost_classes)

@@ -17,6 +17,23 @@ measured there. Both ratios are kept: ``measured_ratio`` (cost scale) and ``prox
 The default constraint is the measured one: a search ranks candidates by accuracy, which is
 only a fair comparison between networks of the same real cost. ``constraint="nominal"``
 reproduces the paper's own rule.
+
+Meeting the constraint at one φ is not enough to compete: rounding lets points with a nominal
+α·β²·γ² of 1.3 meet it, and their families then grow far slower than 2× per φ; and the network
+the search trains may cost 2–4× the target at a small proxy. A candidate is a **contender** (it
+may become the best, a finalist or a refinement point) when
+
+* its family grows as promised: ``growth_per_phi`` (:mod:`~scaling_search.coefficients.growth`,
+  at the cost scale, at φ = 7) lies within ``growth_tolerance`` of the target per φ, and
+* it trains with the compute it is charged for: ``proxy_ratio`` lies within ``tolerance`` of
+  the target ratio, so accuracy is compared between networks trained with equal compute; else
+  it ranks compute rather than scaling rules (docs/proxy.md has the measurements behind this).
+
+Together they replace the constraint at one φ as the gate (the paper's own point is off it at
+224 px, 2.23×, yet grows by 1.938 per φ); ``on_constraint`` is kept and shown. The candidates
+listed are those on the constraint and the contenders.
+
+The proxy rounds its resolutions to the cost scale's multiple, so both scales round alike.
 """
 
 from __future__ import annotations
@@ -29,6 +46,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from scaling_search.coefficients.grid_checks import Constraint, axis_length, axis_values, check_grid
+from scaling_search.coefficients.growth import Growth, family_growth
 from scaling_search.counting.analytic import Counts, analytic_counts
 from scaling_search.counting.counter import Counter, CounterName, CountProgress, count_all, make_counter
 from scaling_search.errors import InputError
@@ -82,6 +100,7 @@ class GridSpec:
     resolution_multiple: int = RESOLUTION_MULTIPLE
     baselines: bool = False
     base: BaseArchitecture = EFFICIENTNET_B0
+    growth_tolerance: float | None = None
 
     def __post_init__(self) -> None:
         check_grid(self)
@@ -94,6 +113,11 @@ class GridSpec:
     def target_ratio(self) -> float:
         """The cost ratio a candidate should realise at this φ: target^φ."""
         return self.target**self.phi
+
+    @property
+    def growth_tolerance_used(self) -> float:
+        """How far (relative) a family's growth per φ may lie from ``target``: ``growth_tolerance``, else ``tolerance``."""
+        return self.tolerance if self.growth_tolerance is None else self.growth_tolerance
 
     @classmethod
     def from_options(cls, options: object, **overrides: Any) -> GridSpec:
@@ -109,7 +133,7 @@ class GridSpec:
 
     def base_layout(self) -> Layout:
         """The unscaled proxy network: what ``proxy_ratio`` is taken against."""
-        return base_layout(self.base_resolution, self.num_classes, base=self.base)
+        return base_layout(self.base_resolution, self.num_classes, self.resolution_multiple, base=self.base)
 
     def base_cost_layout(self) -> Layout:
         """The unscaled network at the cost scale: what the constraint's ``measured_ratio`` is taken against."""
@@ -129,6 +153,10 @@ class Candidate:
     counted at the cost scale (``cost_resolution`` px); ``layout``, ``resolution`` and
     ``proxy_ratio`` are the proxy's. ``on_constraint`` says whether the measured (or, under the
     nominal constraint, the nominal) ratio lies within the grid's tolerance of the target.
+    ``growth_per_phi`` is its family's cost per unit of φ, measured at φ = ``growth_phi`` (7 unless
+    that member cannot be built); ``on_growth`` whether it lies within the growth tolerance of the
+    target; ``proxy_on_target`` whether ``proxy_ratio`` lies within the tolerance of the target
+    ratio; ``contender`` whether both hold, so the candidate may be picked.
 
     Example: the paper's point among the candidates of a coarse grid at φ = 1, proxy at 32 px
 
@@ -137,8 +165,8 @@ class Candidate:
         >>> paper = next(c for c in candidates(spec) if c.kind == "reference")
         >>> paper.coefficients, paper.cost_resolution, round(paper.measured_ratio, 2), paper.on_constraint
         ((1.2, 1.1, 1.15), 256, 2.23, False)
-        >>> paper.resolution, round(paper.proxy_ratio, 2)
-        (37, 4.43)
+        >>> paper.resolution, round(paper.proxy_ratio, 2), round(paper.growth_per_phi, 3), paper.contender
+        (36, 4.36, 1.938, False)
     """
 
     alpha: float
@@ -155,6 +183,11 @@ class Candidate:
     resolution: int
     kind: CandidateKind
     on_constraint: bool
+    growth_per_phi: float
+    growth_phi: int
+    on_growth: bool
+    proxy_on_target: bool
+    contender: bool
     layout: Layout
 
     @property
@@ -172,7 +205,8 @@ def nominal_ratio(alpha: float, beta: float, gamma: float) -> float:
 
 def proxy_layout(spec: GridSpec, alpha: float, beta: float, gamma: float) -> Layout:
     """The network the search trains: the proxy's base resolution and classes, scaled at φ."""
-    return compound_layout(alpha, beta, gamma, spec.phi, spec.base_resolution, spec.num_classes, base=spec.base)
+    return compound_layout(alpha, beta, gamma, spec.phi, spec.base_resolution, spec.num_classes,
+                           spec.resolution_multiple, base=spec.base)
 
 
 def cost_layout(spec: GridSpec, alpha: float, beta: float, gamma: float) -> Layout:
@@ -194,9 +228,13 @@ def meets_constraint(spec: GridSpec, nominal: float, measured: float) -> bool:
 
 def grid_points(spec: GridSpec, progress: Callable[[int, int], None] | None = None
                 ) -> Iterator[tuple[float, float, float]]:
-    """Every compound (α, β, γ) of the grid that may satisfy the constraint, pre-filtered in closed form.
+    """Every compound (α, β, γ) of the grid that may satisfy the constraint or contend, pre-filtered in closed form.
 
-    Compound means at least two dimensions scaled; single-dimension points are the baselines.
+    The grid's edges are grid points too (kind "compound", like every point the search may pick):
+    a rule that scales one dimension only may be the best one, and the grid must be able to say so.
+    The baselines are another thing: single-dimension points tuned on a fine axis to the target
+    cost (:func:`single_dimension`), trained beside the grid for comparison. A point is kept when its cost ratio may meet the constraint or its family grows as promised
+    (growth is always counted in closed form, so that test is exact).
     ``progress(scanned, total)`` hears how many grid points have been looked at, one α at a time.
     """
     base_macs = analytic_counts(spec.base_cost_layout()).macs
@@ -208,17 +246,23 @@ def grid_points(spec: GridSpec, progress: Callable[[int, int], None] | None = No
             progress(index * per_alpha, len(alphas) * per_alpha)
         for beta in axis_values(spec.beta_range, spec.step):
             for gamma in axis_values(spec.gamma_range, spec.step):
-                if sum(value > 1.0 for value in (alpha, beta, gamma)) < 2:
-                    continue  # the base network or a single-dimension point, not compound scaling
+                if alpha == beta == gamma == 1.0:
+                    continue  # the base network itself
                 if spec.constraint == "nominal":
                     keep = within(nominal_ratio(alpha, beta, gamma), spec.target, spec.tolerance)
                 else:
                     ratio = analytic_counts(cost_layout(spec, alpha, beta, gamma)).macs / base_macs
                     keep = within(ratio, spec.target_ratio, slack)
-                if keep:
+                if keep or growth_of(spec, (alpha, beta, gamma)).on_growth(spec.target, spec.growth_tolerance_used):
                     yield alpha, beta, gamma
     if progress is not None:
         progress(len(alphas) * per_alpha, len(alphas) * per_alpha)
+
+
+def growth_of(spec: GridSpec, coefficients: tuple[float, float, float]) -> Growth:
+    """The growth per φ of ``coefficients``' family at ``spec``'s cost scale."""
+    return family_growth(coefficients, cost_resolution=spec.cost_resolution, cost_classes=spec.cost_classes,
+                         resolution_multiple=spec.resolution_multiple, base=spec.base)
 
 
 def measure(spec: GridSpec, coefficients: tuple[float, float, float], kind: CandidateKind, counter: Counter
@@ -231,9 +275,13 @@ def measure(spec: GridSpec, coefficients: tuple[float, float, float], kind: Cand
     nominal = nominal_ratio(alpha, beta, gamma)
     measured = counts.macs / counter(spec.base_cost_layout()).macs
     proxy_ratio = counter(proxy).macs / counter(spec.base_layout()).macs
+    growth = growth_of(spec, coefficients)
+    on_constraint = meets_constraint(spec, nominal, measured)
+    on_growth = growth.on_growth(spec.target, spec.growth_tolerance_used)
+    proxy_on_target = within(proxy_ratio, spec.target_ratio, spec.tolerance)
     return Candidate(alpha, beta, gamma, spec.phi, nominal, measured, counts.macs, counts.params, counts.activations,
-                     cost.resolution, proxy_ratio, proxy.resolution, kind, meets_constraint(spec, nominal, measured),
-                     proxy)
+                     cost.resolution, proxy_ratio, proxy.resolution, kind, on_constraint, growth.per_phi, growth.phi,
+                     on_growth, proxy_on_target, on_growth and proxy_on_target, proxy)
 
 
 def single_dimension(spec: GridSpec, kind: CandidateKind) -> tuple[float, float, float]:
@@ -292,12 +340,13 @@ def enumerate_candidates(
     for coefficients in points:
         kind: CandidateKind = "reference" if coefficients == spec.paper_point else "compound"
         candidate = measure(spec, coefficients, kind, known)
-        if kind == "reference" or candidate.on_constraint:
+        if kind == "reference" or candidate.on_constraint or candidate.contender:
             compound.append(candidate)
     if not any(c.kind == "compound" for c in compound):
         raise InputError(
             f"no (alpha, beta, gamma) on this grid has a {spec.constraint} cost ratio within "
-            f"{spec.tolerance:.0%} of {spec.target_ratio:.3g}; widen --tolerance, change --step or the ranges"
+            f"{spec.tolerance:.0%} of {spec.target_ratio:.3g}, or contends; widen --tolerance, change --step or the "
+            "ranges"
         )
     return compound + [c for c in fixed_candidates(spec, known)
                        if c.kind != "reference" or not any(k.kind == "reference" for k in compound)]
@@ -324,8 +373,8 @@ def candidates(
     Example:
         >>> from scaling_search.coefficients.grid import GridSpec, candidates
         >>> found = candidates(GridSpec(step=0.1), "analytic")
-        >>> sum(c.kind == "compound" for c in found)
-        4
+        >>> sum(c.kind == "compound" for c in found), sum(c.contender for c in found)
+        (10, 4)
         >>> [(c.coefficients, round(c.nominal_ratio, 2), round(c.measured_ratio, 2))
         ...  for c in found if c.kind == "reference"]
         [((1.2, 1.1, 1.15), 1.92, 2.23)]

@@ -48,6 +48,9 @@ class GridFields(Protocol):
     def tolerance(self) -> float: ...
 
     @property
+    def growth_tolerance(self) -> float | None: ...
+
+    @property
     def constraint(self) -> str: ...
 
     @property
@@ -86,6 +89,8 @@ def check_grid(spec: GridFields) -> None:
         raise InputError(f"target cost ratio must be > 1, got {spec.target}")
     if not 0 < spec.tolerance < 1:
         raise InputError(f"tolerance must lie in (0, 1), got {spec.tolerance}")
+    if spec.growth_tolerance is not None and not 0 < spec.growth_tolerance < 1:
+        raise InputError(f"growth tolerance must lie in (0, 1), got {spec.growth_tolerance}")
     if spec.constraint not in CONSTRAINTS:
         raise InputError(f"constraint must be one of {', '.join(CONSTRAINTS)}, not {spec.constraint!r}")
     for name, resolution in (("base resolution", spec.base_resolution), ("cost resolution", spec.cost_resolution)):
@@ -94,6 +99,12 @@ def check_grid(spec: GridFields) -> None:
     if not 1 <= spec.resolution_multiple <= spec.cost_resolution:
         raise InputError(f"resolution multiple must lie in [1, the cost resolution {spec.cost_resolution}], got "
                          f"{spec.resolution_multiple}")
+    if spec.base_resolution % spec.resolution_multiple:
+        lower = spec.base_resolution // spec.resolution_multiple * spec.resolution_multiple
+        raise InputError(f"base resolution {spec.base_resolution} px is not a multiple of the resolution multiple "
+                         f"{spec.resolution_multiple} that both the proxy and the cost scale round to; use "
+                         f"{lower or spec.resolution_multiple} or {lower + spec.resolution_multiple} px, or "
+                         "--resolution-multiple 1")
     for name, classes in (("num_classes", spec.num_classes), ("cost classes", spec.cost_classes)):
         if not 1 <= classes <= MAX_CLASSES:
             raise InputError(f"{name} must lie in [1, {MAX_CLASSES}], got {classes}")

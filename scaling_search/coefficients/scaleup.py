@@ -135,7 +135,8 @@ def scale_up_members(spec: GridSpec, best: tuple[float, float, float], phi: floa
     for kind, coefficients in points:
         cost = cost_layout_at(spec, coefficients, phi)
         macs = study_macs if kind == "study" else counter(cost).macs
-        proxy = compound_layout(*coefficients, phi, spec.base_resolution, spec.num_classes, base=spec.base)
+        proxy = compound_layout(*coefficients, phi, spec.base_resolution, spec.num_classes, spec.resolution_multiple,
+                                base=spec.base)
         ratio = macs / study_macs
         members.append(ScaleUpMember(kind, coefficients, phi, macs, ratio, within(ratio, 1.0, spec.tolerance), proxy,
                                      cost.resolution, proxy.resolution))

@@ -74,7 +74,7 @@ def execute(study: optuna.Study, definition: ResolvedDefinition, data: ImageData
         phi = float(attrs.get("phi", definition.phi))
         layout = compound_layout(params["alpha"], params["beta"], params["gamma"], phi,
                                  int(attrs.get(PLANNED_BASE_RESOLUTION, definition.base_resolution)), data.num_classes,
-                                 base=spec.base)
+                                 spec.resolution_multiple, base=spec.base)
         return TrialConfig(number=trial.number, seed=params["seed"], layout=layout.to_dict(),
                            planned_epochs=attrs.get(PLANNED_EPOCHS))
 

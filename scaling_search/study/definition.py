@@ -69,6 +69,7 @@ class StudyDefinition:
     gamma_range: tuple[float, float] = GRID_DEFAULTS.gamma_range
     target: float = GRID_DEFAULTS.target
     tolerance: float = GRID_DEFAULTS.tolerance
+    growth_tolerance: float | None = GRID_DEFAULTS.growth_tolerance  # None: the tolerance
     constraint: str = GRID_DEFAULTS.constraint
     cost_resolution: int = GRID_DEFAULTS.cost_resolution
     cost_classes: int = GRID_DEFAULTS.cost_classes
