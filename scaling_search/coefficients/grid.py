@@ -116,7 +116,8 @@ class GridSpec:
 
     @property
     def growth_tolerance_used(self) -> float:
-        """How far (relative) a family's growth per φ may lie from ``target``: ``growth_tolerance``, else ``tolerance``."""
+        """How far (relative) a family's growth per φ may lie from ``target``: ``growth_tolerance``, else
+        ``tolerance``."""
         return self.tolerance if self.growth_tolerance is None else self.growth_tolerance
 
     @classmethod
@@ -233,7 +234,8 @@ def grid_points(spec: GridSpec, progress: Callable[[int, int], None] | None = No
     The grid's edges are grid points too (kind "compound", like every point the search may pick):
     a rule that scales one dimension only may be the best one, and the grid must be able to say so.
     The baselines are another thing: single-dimension points tuned on a fine axis to the target
-    cost (:func:`single_dimension`), trained beside the grid for comparison. A point is kept when its cost ratio may meet the constraint or its family grows as promised
+    cost (:func:`single_dimension`), trained beside the grid for comparison. A point is kept when its
+    cost ratio may meet the constraint or its family grows as promised
     (growth is always counted in closed form, so that test is exact).
     ``progress(scanned, total)`` hears how many grid points have been looked at, one α at a time.
     """

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from scaling_search.coefficients.grid import GridSpec
+from scaling_search.data.detail import upsampled
 from scaling_search.models.bases import has_released_family, released_note
 from scaling_search.reporting.tables import PAPER_NOTE, Interval
 
@@ -176,3 +177,42 @@ def difference_text(difference: float, ci95: Sequence[float] | None, resolved: b
     if ci95:
         text += f" [{ci95[0] * 100:+.2f}, {ci95[1] * 100:+.2f}]"
     return text + (", resolved" if resolved else ", not resolved")
+
+
+def detail_note(upsamples: Sequence[float]) -> str | None:
+    """What the contenders' ``upsample`` (trained resolution over the data's native one) says, or None when nothing
+    was upsampled.
+
+    Interpolated pixels add compute and no detail, so when contenders differ in upsampling, the
+    study cannot tell whether a larger γ would have helped on data with that detail.
+
+    Example:
+        >>> print(detail_note([1.0, 1.25, 1.5])[:71])
+        2 of 3 contenders train above the data's native resolution (up to 1.5x)
+        >>> detail_note([0.5, 1.0]) is None
+        True
+    """
+    above = [factor for factor in upsamples if upsampled(factor)]
+    if not above:
+        return None
+    if len(above) == len(upsamples) and len(set(upsamples)) == 1:
+        return (f"every contender trains at {above[0]:.2g}x the data's native resolution: its pixels are interpolated "
+                "and add compute, not information.")
+    return (f"{len(above)} of {len(upsamples)} contenders train above the data's native resolution (up to "
+            f"{max(above):.2g}x): resolution added pixels, not information, so this data cannot show what a larger "
+            "gamma is worth.")
+
+
+def resolution_sentence(resolutions: Sequence[int], base_resolution: int) -> str:
+    """Whether the trained contenders' resolutions let the study compare values of γ.
+
+    Example:
+        >>> resolution_sentence([32], 32)[:59]
+        'Every contender trained at 32 px: at this proxy no larger γ'
+    """
+    if len(resolutions) > 1:
+        return (f"The contenders trained at {len(resolutions)} resolutions ({', '.join(map(str, resolutions))} px), "
+                "each with the target compute, so values of γ were compared.")
+    return (f"Every contender trained at {resolutions[0]} px: at this proxy no larger γ trains with the target "
+            f"compute (from {base_resolution} px, one more pixel adds whole rows of the last feature maps), so the "
+            "study compared depth and width, and says nothing about γ; a proxy of 160 px or more would let it.")
