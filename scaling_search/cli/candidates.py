@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Only a contender can be picked by a search: its family grows as promised (growth/phi, its phi = 7 member's\n"
         "cost over the base's, per phi, within --growth-tolerance of --target) and it trains with the compute it is\n"
         "charged for (proxy: its MACs over the base's at --base-resolution, within --tolerance of target^phi).\n"
-        "Listed: the grid points on the cost constraint and the contenders. At a small proxy no gamma > 1 trains\n"
+        "Listed: the grid points on the cost constraint or growing as promised. At a small proxy no gamma > 1 trains\n"
         "with the target compute, and the output says so (docs/proxy.md).\n\n"
         f"For B0 the paper's {PAPER_COEFFICIENTS} is always listed as 'reference'; it was found for B0, so another\n"
         "base (--base) has no reference point.\n\n"
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     table = render_table(display, CANDIDATE_COLUMNS)
     note = (f"\n{sum(c.kind == 'compound' for c in found)} grid points of {spec.base.name}: those with a "
             f"{spec.constraint} cost ratio of {spec.target_ratio:.3g} ± {spec.tolerance:.0%} at phi = {spec.phi:g}, "
-            "and the contenders (growing as promised, trained with the target compute). Cost is measured at the "
+            "and those whose family grows as promised. Cost is measured at the "
             f"cost scale ({spec.cost_resolution} px x gamma^phi rounded to a multiple of {spec.resolution_multiple}, "
             f"{spec.cost_classes} classes, counter {args.counter}); the proxy trains at {spec.base_resolution} px x "
             f"gamma^phi with {spec.num_classes} classes."

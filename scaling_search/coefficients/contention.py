@@ -17,14 +17,15 @@ FAITHFUL_HINT = "a proxy of 160 px or more (--base-resolution), a finer --step o
 
 @dataclass(frozen=True)
 class Contention:
-    """The grid points listed (``listed``), then how many meet each condition, and what the contenders train at.
+    """The grid points listed (``listed``: on the constraint or growing as promised), how many meet each condition,
+    and what the contenders train at.
 
     Example:
         >>> from scaling_search.coefficients.grid import GridSpec, candidates
         >>> spec = GridSpec(base_resolution=32, num_classes=10)
         >>> counts = Contention.of(candidates(spec, "analytic"), spec)
         >>> counts.on_constraint, counts.on_growth, counts.contenders, counts.trained_resolutions
-        (57, 14, 12, (32,))
+        (57, 103, 12, (32,))
     """
 
     listed: int
@@ -49,9 +50,9 @@ class Contention:
 
 def count_line(counts: Contention, spec: GridSpec) -> str:
     """One line: how many grid points each condition kept."""
-    return (f"{counts.on_constraint} of {counts.listed} grid points listed meet the cost constraint at the cost scale; "
-            f"{counts.on_growth} grow within {spec.growth_tolerance_used:.0%} of {spec.target:g}x per phi; "
-            f"{counts.contenders} of those train within {spec.tolerance:.0%} of {spec.target_ratio:.3g}x the base's "
+    return (f"grid: {counts.on_constraint} points meet the cost constraint at the cost scale, {counts.on_growth} grow "
+            f"within {spec.growth_tolerance_used:.0%} of {spec.target:g}x per phi, and {counts.contenders} of those "
+            f"train within {spec.tolerance:.0%} of {spec.target_ratio:.3g}x the base's "
             f"compute at the {counts.base_resolution} px proxy: {counts.contenders} contenders")
 
 
