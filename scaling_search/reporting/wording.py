@@ -176,3 +176,13 @@ def difference_text(difference: float, ci95: Sequence[float] | None, resolved: b
     if ci95:
         text += f" [{ci95[0] * 100:+.2f}, {ci95[1] * 100:+.2f}]"
     return text + (", resolved" if resolved else ", not resolved")
+
+
+def scale_up_caption() -> str:
+    """What a scale-up table shows, and why a member may be shown and not judged."""
+    return ("Cost (GMACs, *cost_ratio* against the study member) at the study's cost scale, and *proxy_ratio*: the "
+            "compute of the network each member trains (at the proxy) against the study member's. A member outside "
+            "the tolerance of the study member's at either scale is marked *not judged*: it is trained and shown, "
+            "but its accuracy is not set against the study member's, since a gap between networks that train with "
+            "unequal compute says nothing about the scaling rule. *study_minus_member* is the paired difference over "
+            "the same seeds and validation images with its 95 % interval, for judged members only.")
