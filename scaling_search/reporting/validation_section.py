@@ -126,8 +126,8 @@ def scale_up_bars(check: ScaleUpCheck, folder: Path) -> list[str]:
               for member, _ in rows]
     axes.set_xticks(range(len(rows)), labels, fontsize=7)
     axes.set_ylabel("validation accuracy (%; 95 % interval)")
-    axes.set_title(f"Scaled up to φ = {check.phi:g}: members matched in compute at the cost scale and where trained",
-                   fontsize=9)
+    axes.set_title(f"Scaled up to φ = {check.phi:g}: judged only when matched in compute at the cost scale and where "
+                   "trained (hatched: not judged)", fontsize=9)
     axes.grid(alpha=0.3, axis="y")
     return save(figure, folder, f"scale_up_phi{check.phi:g}")
 

@@ -514,8 +514,8 @@ def paragraph(settings: ValidationSettings, fidelity: FidelityAnswer | None, sca
         others = [member for member in check.members[1:] if member.candidate != study]
         reasons = [member.not_judged for member in others if member.not_judged]
         epochs = settings.scale_up_epochs
-        head = (f"Scaled up to φ = {check.phi:g} ({epochs} epoch{'s' if epochs != 1 else ''}, members matched in "
-                "compute at the cost scale and where they train)")
+        head = (f"Scaled up to φ = {check.phi:g} ({epochs} epoch{'s' if epochs != 1 else ''}; a member is judged "
+                "only when matched in compute at the cost scale and where it trains)")
         if said:
             text = f"{head}, the study's coefficients {'; '.join(said)}"
             if reasons:
