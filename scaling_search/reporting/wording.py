@@ -216,3 +216,13 @@ def resolution_sentence(resolutions: Sequence[int], base_resolution: int) -> str
     return (f"Every contender trained at {resolutions[0]} px: at this proxy no larger γ trains with the target "
             f"compute (from {base_resolution} px, one more pixel adds whole rows of the last feature maps), so the "
             "study compared depth and width, and says nothing about γ; a proxy of 160 px or more would let it.")
+
+
+def scale_up_caption() -> str:
+    """What a scale-up table shows, and why a member may be shown and not judged."""
+    return ("Cost (GMACs, *cost_ratio* against the study member) at the study's cost scale, and *proxy_ratio*: the "
+            "compute of the network each member trains (at the proxy) against the study member's. A member outside "
+            "the tolerance of the study member's at either scale is marked *not judged*: it is trained and shown, "
+            "but its accuracy is not set against the study member's, since a gap between networks that train with "
+            "unequal compute says nothing about the scaling rule. *study_minus_member* is the paired difference over "
+            "the same seeds and validation images with its 95 % interval, for judged members only.")
