@@ -48,6 +48,7 @@ Example: B0's default grid at a 32 px and a 160 px proxy
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -68,6 +69,8 @@ from scaling_search.models.scaling import MAX_RESOLUTION, MIN_RESOLUTION
 
 DEFAULT_LADDER = (32, 48, 64, 96, 128, 160, 192, 224)
 """Proxy base resolutions looked at by default: the usual proxies (32, 64) up to B0's own 224 px."""
+PROXY_CLASSES = 10
+"""The proxy's classifier outputs when the dataset's are not known: CIFAR-10's and the built-in synthetic task's."""
 MIN_SEARCHABLE = 2
 """How many distinct γ > 1, training at distinct resolutions above the base, make γ searchable at a resolution."""
 MIN_SHARE = 0.5
@@ -209,6 +212,26 @@ def rung_faithfulness(spec: GridSpec, found: Sequence[Contender | None], count: 
 def pick_resolution(rows: Sequence[Faithfulness]) -> int | None:
     """The smallest resolution of ``rows`` where γ can be searched (:attr:`Faithfulness.searchable`), else None."""
     return min((row.resolution for row in rows if row.searchable), default=None)
+
+
+def default_resolution(spec: GridSpec, resolutions: Iterable[int] = DEFAULT_LADDER) -> int:
+    """The proxy base resolution a study of ``spec``'s grid trains at when it names none (on a GPU).
+
+    The smallest rung of ``resolutions`` (each rounded up to ``spec.resolution_multiple``) where
+    γ can be searched; when none is, the most faithful rung (the largest share of γ within
+    tolerance, the smallest of equals), where at least the proxy's compute tracks the cost scale.
+    """
+    multiple = spec.resolution_multiple
+    ladder = {-(-resolution // multiple) * multiple for resolution in check_ladder(resolutions)}
+    return searchable_or_faithful(replace(spec, base_resolution=min(ladder)), tuple(sorted(ladder)))
+
+
+@functools.lru_cache(maxsize=16)
+def searchable_or_faithful(spec: GridSpec, ladder: tuple[int, ...]) -> int:
+    """:func:`default_resolution`'s answer, kept per grid and ladder: resolving the same defaults again is free."""
+    rows = faithfulness(spec, ladder)
+    picked = pick_resolution(rows)
+    return picked if picked is not None else max(rows, key=lambda row: (row.share, -row.resolution)).resolution
 
 
 def memoized(counter: Callable[[Layout], Counts]) -> Callable[[Layout], Counts]:
