@@ -1,8 +1,8 @@
 """Where the proxy is faithful: per proxy base resolution, how many of the grid's γ train with the compute they cost.
 
 Candidates are compared in cost at the cost scale (224 px by default) but trained at a small
-proxy resolution, where one more input pixel can add whole rows of feature maps: B0 at 32 px
-charges γ = 1.05 … 1.5 between 1.1× and 2.3× at the cost scale while they train with 2.4–2.7×.
+proxy resolution, where one more input pixel can add whole rows of feature maps, so the compute
+a candidate trains with can be far from what it is charged for (docs/proxy.md).
 For a grid (its base, γ range and step, φ, cost scale and tolerance) and a ladder of proxy base
 resolutions this module says, per resolution (:class:`Faithfulness`):
 
@@ -21,10 +21,10 @@ resolutions this module says, per resolution (:class:`Faithfulness`):
    network as far as resolution goes; and
 2. the proxy is faithful for most of the grid's γ: more than half of the pure resolution points
    keep their proxy compute within tolerance (``share`` > 1/2). Where most of them are off, which
-   points contend is an accident of rounding: at 196 px (5 %) no pure γ is within tolerance, yet
-   25 points contend because their proxy happens to round to twice the base's MACs, and the
-   points between them that refinement and TPE try fall out again. For B0's default grid the
-   first condition alone would pick 48 px, where 3 of 5 pure γ train 14–26 % off their cost.
+   points contend is an accident of rounding (some points' proxies happen to round to the target
+   compute), and the points between them that refinement and TPE try fall out again; with the
+   first condition alone a proxy most of whose γ train far off their cost could be picked
+   (docs/proxy.md has B0's cases).
 
 :func:`pick_resolution` takes the smallest rung of a ladder where both hold (the cheapest proxy
 that can answer the question), or None when no rung does.

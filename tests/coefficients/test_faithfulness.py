@@ -1,4 +1,4 @@
-"""Where the proxy is faithful: the share of γ whose proxy compute stays within tolerance, and where γ can be searched."""
+"""Where the proxy is faithful: the share of γ whose proxy compute stays within tolerance; where γ can be searched."""
 
 import pytest
 
