@@ -14,7 +14,7 @@ from scaling_search.cli.common import Parser
 from scaling_search.errors import InputError
 from scaling_search.support.formatting import describe
 
-COMMANDS = ("run", "validate", "dashboard", "report", "flops", "candidates", "proxy", "derive", "train")
+COMMANDS = ("run", "validate", "dashboard", "report", "flops", "candidates", "proxy_faithfulness", "derive", "train")
 """Sub-command modules under ``scaling_search.cli``; each has ``register(subparsers)``."""
 
 DESCRIPTION = """\

@@ -1,4 +1,7 @@
-"""``scaling-search proxy``: per proxy base resolution, whether the grid's γ train with the compute they cost."""
+"""``scaling-search proxy``: per proxy base resolution, whether the grid's γ train with the compute they cost.
+
+The module is not named after its command: ``training/proxy.py`` has that file name, and no two modules share one.
+"""
 
 from __future__ import annotations
 
