@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="where the proxy is faithful: per proxy resolution, which gamma train with the compute they cost",
         description="Candidates are equal in cost at the cost scale (--cost-resolution, default 224 px) but trained\n"
         "at a small proxy base resolution, where one more pixel can add whole rows of feature maps: at 32 px\n"
-        "B0 trains every gamma from 1.05 to 1.5 with about 2.5x its MACs while the cost scale charges 1.1-2.3x.\n"
+        "B0 trains every gamma from 1.1 to 1.5 with 2.4-2.7x its MACs while the cost scale charges 1.3-2.3x.\n"
         "For each proxy base resolution this shows:\n\n"
         "  gamma within tol  of the grid's gamma > 1 (alpha = beta = 1), how many train with a proxy cost ratio\n"
         "                    within --tolerance of their cost-scale cost ratio; share: that fraction\n"
