@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from scaling_search.coefficients.grid import Candidate, GridSpec
 
-FAITHFUL_HINT = "a proxy of 160 px or more (--base-resolution), a finer --step or a looser --tolerance"
+FAITHFUL_HINT = ("a proxy of 160 px or more (--base-resolution; scaling-search proxy shows where for this base), a "
+                 "finer --step or a looser --tolerance")
 """What lets γ > 1 contend where a small proxy keeps it out (docs/proxy.md has the measurements)."""
 
 

@@ -3,6 +3,10 @@
 On CPU the task is also sized to the base network: a base that costs more per image than B0 gets
 fewer training images (:func:`cpu_budget`), so its default study takes about as long as B0's,
 which finishes within 5 minutes on 2 cores.
+
+On a GPU the proxy's base resolution is sized to the study's base and grid: the smallest resolution
+where γ can be searched (:func:`gpu_base_resolution`; 160 px for B0's default grid, where a 64 px
+proxy leaves no contender with γ > 1).
 """
 
 from __future__ import annotations
@@ -10,9 +14,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+from scaling_search.coefficients.faithfulness import PROXY_CLASSES, default_resolution
+from scaling_search.coefficients.grid import GridSpec
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.models.architecture import EFFICIENTNET_B0, BaseArchitecture
-from scaling_search.models.scaling import base_layout
+from scaling_search.models.scaling import MIN_RESOLUTION, base_layout
 from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
 from scaling_search.study.study_base import study_base
 from scaling_search.training.recipe import CPU_BATCH, PROXY_RESOLUTION, RECIPES
@@ -46,6 +52,8 @@ SIZING_CLASSES = 10
 GPU_SIZING = DeviceSizing(base_resolution=PROXY_RESOLUTION, epochs=5, batch_size=RECIPES["proxy"].train_batch_size,
                           max_candidates=None, cpus_per_trial=2, finalist_seeds=3, max_refine=None,
                           max_train_images=None)
+"""A GPU study's defaults; its ``base_resolution`` is only the fallback of :func:`gpu_base_resolution`'s callers that
+have no grid (``resolve_for_device`` sizes the proxy to the study's grid)."""
 
 
 def resolve_for_device(definition: StudyDefinition, gpus: float) -> ResolvedDefinition:
@@ -57,7 +65,8 @@ def resolve_for_device(definition: StudyDefinition, gpus: float) -> ResolvedDefi
         return definition
     use_gpu = definition.device.startswith("cuda") or (definition.device == "auto" and gpus > 0)
     sizing = GPU_SIZING if use_gpu else CPU_SIZING
-    base_resolution = definition.base_resolution or sizing.base_resolution
+    base_resolution = definition.base_resolution or (gpu_base_resolution(definition) if use_gpu
+                                                     else sizing.base_resolution)
     if use_gpu:
         epochs, images = definition.epochs or sizing.epochs, sizing.max_train_images
     else:
@@ -76,6 +85,26 @@ def resolve_for_device(definition: StudyDefinition, gpus: float) -> ResolvedDefi
         max_train_images=definition.max_train_images or images,
         trials=definition.trials or (DEFAULT_TPE_TRIALS if definition.strategy == "tpe" else None),
     ))
+
+
+def gpu_base_resolution(definition: StudyDefinition) -> int:
+    """The proxy base resolution of a GPU study that names none: the smallest where γ can be searched for its grid.
+
+    Looked for on :data:`~scaling_search.coefficients.faithfulness.DEFAULT_LADDER` (32 to 224 px)
+    with the study's base, φ, ranges, step, tolerances and cost scale, and a 10-class proxy (the
+    dataset is not read here; the classifier is a small part of the cost). The rule, and the
+    fallback when no rung allows it, are :func:`~scaling_search.coefficients.faithfulness.default_resolution`'s.
+    Counted in closed form, once per grid in a process (a few seconds; docs/proxy.md).
+
+    Example:
+        >>> from scaling_search.study.definition import StudyDefinition
+        >>> gpu_base_resolution(StudyDefinition()), gpu_base_resolution(StudyDefinition(base="resnet50"))
+        (160, 128)
+    """
+    multiple = definition.resolution_multiple
+    spec = GridSpec.from_options(definition, base_resolution=math.ceil(MIN_RESOLUTION / multiple) * multiple,
+                                 num_classes=PROXY_CLASSES, base=study_base(definition))  # each rung replaces it
+    return default_resolution(spec)
 
 
 def cpu_budget(base: BaseArchitecture, resolution: int, epochs: int | None = None) -> tuple[int, int]:
