@@ -11,8 +11,6 @@ import argparse
 from scaling_search.cli import flags
 from scaling_search.cli.common import add_output_flags, emit, fmt, render_table
 from scaling_search.coefficients.family import (
-    GROWTH_TARGET,
-    GROWTH_TOLERANCE,
     FamilyGrowth,
     derive_family,
     family_growth_for,
@@ -81,8 +79,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     flags.RESOLUTION_MULTIPLE.add(parser, RESOLUTION_MULTIPLE)
     flags.NUM_CLASSES.add(parser, IMAGENET_CLASSES)
     flags.COUNTER.add(parser)
-    flags.TARGET.add(parser, GROWTH_TARGET)
-    flags.GROWTH_TOLERANCE.add(parser, GROWTH_TOLERANCE, help="relative tolerance on the family's growth per phi "
+    flags.TARGET.add(parser, flags.GRID.target)
+    flags.GROWTH_TOLERANCE.add(parser, flags.GRID.tolerance, help="relative tolerance on the family's growth per phi "
                                "(its phi = 7 member's cost over the base's, per phi), around --target; the default is "
                                "the candidate grid's default tolerance")
     add_output_flags(parser)

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from scaling_search.coefficients.family import GROWTH_TARGET, GROWTH_TOLERANCE
+from scaling_search.coefficients.grid import GridSpec
 from tests.cli_helpers import cli_error, run_cli
 
 PAPER = ("--alpha", "1.2", "--beta", "1.1", "--gamma", "1.15")
@@ -41,6 +43,10 @@ def test_the_growth_is_that_of_the_phi_7_member_counted_at_the_derivation_scale(
         assert data["growth_per_phi"] ** 7 == pytest.approx(phi7["macs_ratio"], rel=1e-9)
         growths.append(data["growth_per_phi"])
     assert growths[0] != growths[1]
+
+
+def test_the_defaults_are_the_grids_target_and_tolerance():
+    assert (GROWTH_TARGET, GROWTH_TOLERANCE) == (GridSpec().target, GridSpec().tolerance) == (2.0, 0.05)
 
 
 def test_target_and_growth_tolerance_decide_the_flag(capsys):
