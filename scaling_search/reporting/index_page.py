@@ -9,6 +9,7 @@ from __future__ import annotations
 import optuna
 import pandas as pd
 
+from scaling_search.coefficients.family import FamilyGrowth
 from scaling_search.coefficients.grid import GridSpec
 from scaling_search.reporting import validation_section as checks
 from scaling_search.reporting import wording
@@ -22,11 +23,12 @@ from scaling_search.validation.validation_answer import ValidationAnswer
 
 def study_index(study: optuna.Study, definition: ResolvedDefinition, grid: GridSpec, best: StudyAnswer | None,
                 markdown: dict[str, str], pairs: list[tuple[pd.Series, pd.Series]], note: str | None = None,
-                validation: ValidationAnswer | None = None) -> str:
+                validation: ValidationAnswer | None = None, growth: FamilyGrowth | None = None) -> str:
     """index.md of a study's report: ``best`` is the study's answer (best.json), ``markdown`` the tables by name.
 
     ``pairs`` are the single-dimension baselines beside their compound twins (twin, baseline);
-    ``validation``, when the study was validated, adds the "Does the answer hold?" section.
+    ``validation``, when the study was validated, adds the "Does the answer hold?" section;
+    ``growth``, the derived family's growth per φ, is said in the family's section.
     """
     frame = trial_rows(study.get_trials(deepcopy=False))
     states = frame["state"].value_counts().to_dict()
@@ -87,6 +89,7 @@ def study_index(study: optuna.Study, definition: ResolvedDefinition, grid: GridS
             "",
             wording.family_paragraph(grid, scale),
             "",
+            *([wording.family_growth_sentence(growth), ""] if growth is not None else []),
             markdown["family"],
             "![family cost growth](figures/family_growth.png)",
             "",

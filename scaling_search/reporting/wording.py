@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from scaling_search.coefficients.family import FamilyGrowth
 from scaling_search.coefficients.grid import GridSpec
+from scaling_search.coefficients.growth import GROWTH_PHI
 from scaling_search.data.detail import upsampled
 from scaling_search.models.bases import has_released_family, released_note
 from scaling_search.reporting.tables import PAPER_NOTE, Interval
@@ -58,16 +60,47 @@ def family_caption(grid: GridSpec) -> str:
     return f"Derived phi0–phi7 of {grid.base.name} from the best coefficients at the cost scale"
 
 
+def family_growth_caption(growth: FamilyGrowth) -> str:
+    """The family table's caption's second half (family.md, family.tex): its growth per phi, and whether on target."""
+    found = growth.growth
+    text = (f"growth per phi {found.per_phi:.3f} (phi = {found.phi} member), target {growth.target:g} ± "
+            f"{growth.tolerance:.0%}")
+    return text + (": on growth" if growth.on_growth else f": OFF growth, the family does not {grows(growth)} per phi")
+
+
+def family_growth_sentence(growth: FamilyGrowth) -> str:
+    """Under the family's heading: how fast the family grows per φ beside the target, and a flag when it is off it."""
+    found = growth.growth
+    band = f"{growth.tolerance:.0%} of the target, {growth.target:g}× per φ"
+    if growth.on_growth:
+        text = (f"Growth per φ: {found.per_phi:.3f} (the φ = {found.phi} member costs {growth.member_ratio:.1f}× the "
+                f"base network's), within {band}: the family grows as the constraint promises.")
+    else:
+        text = (f"**Off growth**: the family grows by {found.per_phi:.3f} per φ, not within {band}: it does not "
+                f"{grows(growth)} per φ, and its φ = {found.phi} member costs {growth.member_ratio:.1f}× the base "
+                f"network's, not {growth.target:g}^{found.phi} = {growth.target**found.phi:.4g}×. Its larger members "
+                "are not the networks the cost constraint at one φ promises.")
+    if found.reduced:
+        text += (f" The φ = {GROWTH_PHI} member cannot be built (a multiplier or resolution past the limit), so the "
+                 f"growth is measured at φ = {found.phi}.")
+    return text
+
+
+def grows(growth: FamilyGrowth) -> str:
+    """What growing as targeted is called: ``double`` for 2×, else ``grow 1.5×``."""
+    return "double" if growth.target == 2 else f"grow {growth.target:g}×"
+
+
 def family_paragraph(grid: GridSpec, scale: str) -> str:
     if has_released_family(grid.base):
         return (f"Derived at the cost scale ({scale}) from the best coefficients, beside the released B0–B7 measured "
                 "here and the paper's Table 2 (params in millions, FLOPs in billions of multiply-adds). A derived "
-                "member's dropout is the released member's nearest in cost. Differences from the paper beyond its "
-                "rounding are shown, not hidden.")
+                "member's dropout is the released member's nearest in cost; *cost_per_phi* is a member's cost per "
+                "unit of φ, macs_ratio^(1/φ). Differences from the paper beyond its rounding are shown, not hidden.")
     return (f"Derived from {grid.base.name} at the cost scale ({scale}) from the best coefficients (params in "
             f"millions, MACs in billions of multiply-adds; *macs_ratio* over the unscaled {grid.base.name}). "
             f"{released_note(grid.base)} A derived member's dropout is the released B0 member's nearest in cost, "
-            "each over its own base.")
+            "each over its own base; *cost_per_phi* is a member's cost per unit of φ, macs_ratio^(1/φ).")
 
 
 
