@@ -113,7 +113,7 @@ def test_fidelity_takes_the_top_k_contenders_then_the_papers_point_on_fresh_seed
     assert len(plan) == 6 and {run.seed for run in plan} == set(SEEDS)
     assert {run.planned_epochs for run in plan} == {8} and {run.base_resolution for run in plan} == {48}
     assert plan[0].key == f"fidelity/{candidate_id(WINNER)}/seed{SEEDS[0]}" and len({r.key for r in plan}) == 6
-    assert plan[0].resolution == 52  # 48 px scaled by gamma 1.1 at phi 1 (52.8), to a multiple of 4: what trains
+    assert plan[0].resolution == 64  # 48 px scaled by gamma 1.3 at phi 1 (62.4), to a multiple of 4: what trains
     assert plan[0].attrs()[PLANNED_EPOCHS] == 8 and plan[0].attrs()[PLANNED_BASE_RESOLUTION] == 48
     # the same trials planned again give the same keys: what resume relies on
     assert [run.key for run in fidelity_plan(rows, spec, 2, 8, 48)] == [run.key for run in plan]
