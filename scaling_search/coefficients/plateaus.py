@@ -363,7 +363,8 @@ def growing_representative(spec: GridSpec, box: Plateau, trained: Coefficients) 
     exported when its family's growth per φ lies within ``spec``'s growth tolerance of the target;
     otherwise the point nearest the midpoint, on the segment from the ``trained`` contender to it
     (in :data:`GROWTH_STEPS` steps, each rounded like the midpoint and kept inside the box), whose
-    family does; at worst ``trained`` itself, which contends.
+    family does; at worst ``trained`` itself, which grows as promised when it contends. When no
+    point on the way does (``trained`` did not contend), the midpoint stands, as the rule says.
 
     Example: a contender at a 224 px proxy; its plateau's midpoint grows as promised, so it stands
 
@@ -375,11 +376,11 @@ def growing_representative(spec: GridSpec, box: Plateau, trained: Coefficients) 
         ((1.0, 1.0516, 1.3571), 2.025)
     """
     middle = box.representative()
-    for index in range(GROWTH_STEPS, 0, -1):
+    for index in range(GROWTH_STEPS, -1, -1):
         share = index / GROWTH_STEPS
         alpha, beta, gamma = (round(t + share * (m - t), REPRESENTATIVE_DECIMALS)
                               for t, m in zip(trained, middle, strict=True))
         point = middle if index == GROWTH_STEPS else (alpha, beta, gamma)
         if box.contains(point) and growth_of(spec, point).on_growth(spec.target, spec.growth_tolerance_used):
             return point
-    return trained
+    return middle
