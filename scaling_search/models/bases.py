@@ -90,16 +90,16 @@ BUILT_IN: tuple[BaseArchitecture, ...] = (EFFICIENTNET_B0, MOBILENET_V2, RESNET5
 EFFICIENTNET_DEMO = BaseArchitecture(
     name="efficientnet_demo",
     stem_channels=16,
-    stages=tuple(mbconv(stage.expand_ratio, stage.kernel, stage.stride, out, 1)
+    stages=tuple(mbconv(stage.expand_ratio, stage.kernel, stage.stride, out, min(stage.repeats, 2))
                  for stage, out in zip(EFFICIENTNET_B0.stages, (8, 16, 16, 32, 40, 72, 120), strict=True)),
     head_channels=480,
     base_resolution=EFFICIENTNET_B0.base_resolution,
 )
-"""The CPU demonstration base: B0's seven stages with one block each, at width 0.375 (B0's channel rounding).
+"""The CPU demonstration base: B0's seven stages with at most two blocks each, at width 0.375 (B0's channel rounding).
 
-No published network: it is what the built-in CPU demo scales (:func:`~scaling_search.study.sizing.demo_task`),
-so that a proxy at 64 px, where the grid's γ > 1 can train with the target compute, fits a 2-core machine.
-It costs 3.4 M multiply-adds at 64 px and 10 classes, 0.4× B0 at 32 px; docs/proxy.md, "The built-in demo".
+No published network: it is what the built-in CPU demo scales (:data:`~scaling_search.study.sizing.DEMO`), so
+that a proxy at 56 px, where the grid's γ > 1 train with the target compute, fits a 2-core machine. It costs
+4.9 M multiply-adds at 56 px and 4 classes, 0.57× B0 at 32 px and 10 classes; docs/proxy.md, "The built-in demo".
 """
 KNOWN: tuple[BaseArchitecture, ...] = (*BUILT_IN, EFFICIENTNET_DEMO)
 """Every base :func:`base_network` knows by name: the published ones and the demonstration base."""

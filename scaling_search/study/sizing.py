@@ -2,7 +2,7 @@
 
 A study that names nothing of its proxy task (no base, dataset, proxy resolution, epochs, images,
 batch, learning rate or recipe) is, on CPU, the built-in demo (:data:`DEMO`): a light base at a
-64 px proxy where γ can be searched, on a 4-class synthetic task it learns in two short epochs.
+56 px proxy where γ can be searched, on a 4-class synthetic task it learns in two short epochs.
 A study that names any of them is sized to its base instead: a base that costs more per image
 than B0 gets fewer training images (:func:`cpu_budget`), so its default study takes about as long
 as B0's at 32 px.
@@ -67,7 +67,7 @@ class DemoTask:
     lr: float
 
 
-DEMO = DemoTask(base=EFFICIENTNET_DEMO.name, dataset="synthetic:classes=4,train=2500,test=500", base_resolution=64,
+DEMO = DemoTask(base=EFFICIENTNET_DEMO.name, dataset="synthetic:classes=4,train=2500,test=500", base_resolution=56,
                 epochs=2, max_train_images=2000, batch_size=32, lr=0.4)
 """The built-in demo (``scaling-search run --phi 1`` on CPU); each value measured in docs/proxy.md, "The built-in demo".
 
@@ -102,7 +102,7 @@ def demo_line(definition: StudyDefinition) -> str | None:
             DEMO.base, DEMO.dataset, DEMO.base_resolution, DEMO.epochs, DEMO.max_train_images, DEMO.batch_size,
             DEMO.lr):
         return None
-    return (f"Demo: {DEMO.base} (B0's seven stages, one block each, width 0.375) at a {DEMO.base_resolution} px proxy "
+    return (f"Demo: {DEMO.base} (B0's seven stages, at most two blocks each, width 0.375) at a {DEMO.base_resolution} px proxy "
             f"on the built-in synthetic task with 4 classes, {DEMO.epochs} epochs x {DEMO.max_train_images:,} images, "
             f"so that resolution (gamma) can be searched on a 2-core CPU in about five minutes; naming --base, "
             f"--dataset or --base-resolution studies that instead (B0 at {CPU_SIZING.base_resolution} px on CPU, "
