@@ -40,8 +40,9 @@ class DeviceSizing:
 
 CPU_SIZING = DeviceSizing(base_resolution=32, epochs=2, batch_size=CPU_BATCH, max_candidates=3, cpus_per_trial=1,
                           finalist_seeds=2, max_refine=2, max_train_images=1000)
-"""A CPU study of B0 trains 3 candidates and the paper's point, then all four again on 2 fresh seeds: 12 runs of
-2 × 1,000 images (about 15 s each at 32 px on one core), so the default finishes within 5 minutes on 2 cores.
+"""A CPU study of B0 (named, or any option of :data:`TASK_OPTIONS` set; else it is the demo, :data:`DEMO`) trains
+3 candidates and the paper's point, then all four again on 2 fresh seeds: 12 runs of 2 × 1,000 images (about 15 s
+each at 32 px on one core), so it finishes within 5 minutes on 2 cores.
 Another base has no paper's point (9 runs) and its training budget scales with its cost (:func:`cpu_budget`)."""
 MIN_CPU_TRAIN_IMAGES = 2 * CPU_BATCH
 """The fewest training images per epoch a CPU study of any base gets: two CPU batches (128 images)."""
@@ -71,10 +72,10 @@ DEMO = DemoTask(base=EFFICIENTNET_DEMO.name, dataset="synthetic:classes=4,train=
                 epochs=2, max_train_images=2000, batch_size=32, lr=0.4)
 """The built-in demo (``scaling-search run --phi 1`` on CPU); each value measured in docs/proxy.md, "The built-in demo".
 
-At 64 px the light base's grid keeps contenders with γ 1.0, 1.3, 1.35 and 1.4 (B0 at 32 px keeps γ = 1 only),
-and the three the CPU plan spreads over train at 64, 84 and 88 px with 1.9–2.1× the base's compute. Four classes
-(shapes, striped) and batches of 32 at ``lr`` 0.4 per 256 images let two epochs of 2,000 images reach 0.53–0.64
-validation accuracy (chance 0.25); the data is rendered natively, so nothing is upsampled."""
+At 56 px the light base's grid keeps contenders with γ 1.0, 1.05, 1.1, 1.15, 1.3 and 1.4 (B0 at 32 px: γ = 1 only),
+and the three the CPU plan spreads over train at 56–80 px with 1.9–2.1× the base's compute. Four classes (shapes,
+striped) and batches of 32 at ``lr`` 0.4 per 256 images let two epochs of 2,000 images reach 0.54–0.65 validation
+accuracy with γ = 1.4 (chance 0.25); the data is rendered at 126 px and shrunk, so nothing is upsampled."""
 TASK_OPTIONS = ("base", "base_table", "dataset", "base_resolution", "epochs", "max_train_images", "batch_size", "lr",
                 "recipe")
 """The options that name a study's proxy task: a CPU study that sets none of them is the demo (:data:`DEMO`)."""
@@ -102,8 +103,8 @@ def demo_line(definition: StudyDefinition) -> str | None:
             DEMO.base, DEMO.dataset, DEMO.base_resolution, DEMO.epochs, DEMO.max_train_images, DEMO.batch_size,
             DEMO.lr):
         return None
-    return (f"Demo: {DEMO.base} (B0's seven stages, at most two blocks each, width 0.375) at a {DEMO.base_resolution} px proxy "
-            f"on the built-in synthetic task with 4 classes, {DEMO.epochs} epochs x {DEMO.max_train_images:,} images, "
+    return (f"Demo: {DEMO.base} (B0's seven stages, at most two blocks each, width 0.375) at a "
+            f"{DEMO.base_resolution} px proxy on the built-in synthetic task with 4 classes, {DEMO.epochs} epochs x {DEMO.max_train_images:,} images, "
             f"so that resolution (gamma) can be searched on a 2-core CPU in about five minutes; naming --base, "
             f"--dataset or --base-resolution studies that instead (B0 at {CPU_SIZING.base_resolution} px on CPU, "
             f"where gamma stays 1); on a GPU the default is {EFFICIENTNET_B0.name} at {GPU_SIZING.base_resolution} px "
