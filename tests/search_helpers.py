@@ -237,3 +237,13 @@ def alive_nodes(address: str, env: dict[str, str]) -> int:
         return 0
     lines = out.stdout.strip().splitlines()
     return int(lines[-1]) if out.returncode == 0 and lines and lines[-1].isdigit() else 0
+
+
+def contender_attrs(contender: bool, resolution: int = 32, native_resolution: int = 32) -> dict[str, object]:
+    """The trial attributes a planned candidate carries since schema version 2, for a stored trial made by hand.
+
+    A contender grows 2.0x per phi and trains with the target compute; a non-contender misses growth
+    (1.5x per phi), as a point on the constraint at phi = 1 by rounding alone would.
+    """
+    return {"growth_per_phi": 2.0 if contender else 1.5, "growth_phi": 7, "on_growth": contender,
+            "proxy_on_target": True, "contender": contender, "upsample": resolution / native_resolution}

@@ -14,7 +14,7 @@ from scaling_search.cli.common import Parser
 from scaling_search.errors import InputError
 from scaling_search.support.formatting import describe
 
-COMMANDS = ("run", "validate", "dashboard", "report", "flops", "candidates", "derive", "train")
+COMMANDS = ("run", "validate", "dashboard", "report", "flops", "candidates", "proxy_faithfulness", "derive", "train")
 """Sub-command modules under ``scaling_search.cli``; each has ``register(subparsers)``."""
 
 DESCRIPTION = """\
@@ -29,6 +29,7 @@ Find, check and extend EfficientNet's compound-scaling rule on your own data and
   scaling-search train --dataset synthetic --epochs 2               one short proxy training run
   scaling-search flops --width 1.1 --depth 1.2 --resolution 260     one network's cost
   scaling-search candidates --phi 1 --step 0.05                     (alpha, beta, gamma) under the cost constraint
+  scaling-search proxy --tolerance 0.1                              proxy resolutions where gamma can be searched
   scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15         phi0..phi7 from coefficients
 
 Every command takes --help, and --json for machines."""

@@ -12,8 +12,8 @@ Interval = Sequence[float]
 """A plateau's (low, high) on one axis, as best.json holds it."""
 
 NO_TRIAL = "no trial completed"
-NO_BEST = ("no compound candidate on the constraint completed, so there is no best (the paper's point and the "
-           "baselines are shown for comparison only)")
+NO_BEST = ("no contender completed on every seed, so there is no best (the paper's point, the baselines and the other "
+           "candidates are shown for comparison only)")
 SEEDS_OF = {"finalists": "fresh finalist seeds", "search": "search seeds (no finalists: picked and judged on the same "
                                                          "runs)"}
 """How the runs that decided are named after their number, by best.json's ``decided_by``."""
@@ -31,12 +31,13 @@ def plateau_cell(alpha: Interval, beta: Interval, gamma: Interval) -> str:
 
 def best_lines(*, alpha: float, beta: float, gamma: float, score: float, n_seeds: int, decided_by: str,
                measured_ratio: float | None, cost_resolution: int, plateau: Mapping[str, Interval],
-               representative: str) -> list[str]:
+               representative: str, growth_per_phi: float, proxy_ratio: float | None, resolution: int) -> list[str]:
     """The best coefficients, what they scored over which runs at what cost, and the plateau they stand for."""
     cost = "cost not recorded" if measured_ratio is None else f"cost {measured_ratio:.2f}x"
+    trained = "" if proxy_ratio is None else f", trained with {proxy_ratio:.2f}x the base's compute at {resolution} px"
     return [f"best: alpha={alpha:.4g} beta={beta:.4g} gamma={gamma:.4g} (val acc {score:.4f} over {n_seeds} "
-            f"{SEEDS_OF[decided_by]}, {cost} at {cost_resolution} px; compound candidates on the "
-            "constraint only)",
+            f"{SEEDS_OF[decided_by]}, {cost} at {cost_resolution} px{trained}, growing {growth_per_phi:.3f}x per phi; "
+            "picked among contenders only)",
             f"  stands for its plateau alpha {interval(plateau['alpha'])}, beta {interval(plateau['beta'])}, "
             f"gamma {interval(plateau['gamma'])} ({representative})"]
 

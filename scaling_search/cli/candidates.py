@@ -6,6 +6,7 @@ import argparse
 
 from scaling_search.cli import flags
 from scaling_search.cli.common import add_output_flags, emit, fmt, progress, render_table
+from scaling_search.coefficients.contention import Contention, count_line, resolution_note
 from scaling_search.coefficients.grid import GridSpec, candidates
 from scaling_search.models.architecture import PAPER_COEFFICIENTS
 from scaling_search.models.bases import released_note
@@ -24,9 +25,12 @@ CANDIDATE_COLUMNS = [
     ("cost_resolution", "cost res", fmt("d")),
     ("proxy_ratio", "proxy", fmt(".3f")),
     ("resolution", "proxy res", fmt("d")),
+    ("growth_per_phi", "growth/phi", fmt(".3f")),
+    ("contends", "contender", fmt("s")),
     ("kind", "kind", fmt("s")),
 ]
-"""Cost columns (measured, GMACs, params, acts) are at the cost scale; proxy columns at the base resolution."""
+"""Cost columns (measured, GMACs, params, acts) are at the cost scale; proxy columns at the base resolution; growth/phi
+is the family's cost per phi at the cost scale, measured at phi = 7."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,7 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Enumerate (alpha, beta, gamma) >= 1 on a grid and keep those whose cost ratio at phi is within\n"
         "tolerance of target^phi. Rounding makes measured cost differ from alpha*beta^2*gamma^2: both are shown.\n"
         "Cost is measured at the cost scale (--cost-resolution, default 224 px, and --cost-classes, default 1000):\n"
-        "at a small proxy resolution one more pixel can double the MACs, so cost is never compared there.\n"
+        "at a small proxy resolution one more pixel can double the MACs, so cost is never compared there.\n\n"
+        "Only a contender can be picked by a search: its family grows as promised (growth/phi, its phi = 7 member's\n"
+        "cost over the base's, per phi, within --growth-tolerance of --target) and it trains with the compute it is\n"
+        "charged for (proxy: its MACs over the base's at --base-resolution, within --tolerance of target^phi).\n"
+        "Listed: the grid points on the cost constraint or growing as promised. At a small proxy no gamma > 1 trains\n"
+        "with the target compute, and the output says so (docs/proxy.md).\n\n"
         f"For B0 the paper's {PAPER_COEFFICIENTS} is always listed as 'reference'; it was found for B0, so another\n"
         "base (--base) has no reference point.\n\n"
         "  scaling-search candidates --phi 1 --step 0.05\n"
@@ -59,14 +68,28 @@ def run(args: argparse.Namespace) -> int:
     found.sort(key=lambda c: (c.kind != "reference", c.kind, c.alpha, c.beta, c.gamma))
     rows = [c.to_dict() for c in found]
     display = [dict(r, macs_g=r["macs"] / 1e9, params_m=r["params"] / 1e6, activations_m=r["activations"] / 1e6,
-                    constraint="" if r["on_constraint"] else "off-constraint") for r in rows]
+                    constraint="" if r["on_constraint"] else "off-constraint", contends=contender_word(r))
+               for r in rows]
     table = render_table(display, CANDIDATE_COLUMNS)
-    note = (f"\n{sum(c.kind == 'compound' for c in found)} compound candidates of {spec.base.name} with "
-            f"{spec.constraint} cost "
-            f"ratio {spec.target_ratio:.3g} ± {spec.tolerance:.0%} at phi = {spec.phi:g}. Cost is measured at the "
+    note = (f"\n{sum(c.kind == 'compound' for c in found)} grid points of {spec.base.name}: those with a "
+            f"{spec.constraint} cost ratio of {spec.target_ratio:.3g} ± {spec.tolerance:.0%} at phi = {spec.phi:g}, "
+            "and those whose family grows as promised. Cost is measured at the "
             f"cost scale ({spec.cost_resolution} px x gamma^phi rounded to a multiple of {spec.resolution_multiple}, "
             f"{spec.cost_classes} classes, counter {args.counter}); the proxy trains at {spec.base_resolution} px x "
             f"gamma^phi with {spec.num_classes} classes."
             + ("" if spec.paper_point is not None else f" {released_note(spec.base)}"))
-    emit(args, rows, table + note, rows)
+    counts = Contention.of(found, spec)
+    lines = [count_line(counts, spec)] + [line for line in [resolution_note(counts)] if line]
+    emit(args, rows, table + note + "\n" + "\n".join(lines), rows)
+    for line in lines if args.json or args.csv else []:
+        progress(line)  # stdout holds only the rows; the conclusions go to stderr
     return 0
+
+
+def contender_word(row: dict) -> str:
+    """The contender column: yes, or which condition it misses (growth per phi, compute at the proxy)."""
+    if row["contender"]:
+        return "yes"
+    return "no: " + " and ".join(reason for reason, missed in (("growth", not row["on_growth"]),
+                                                                  ("proxy compute", not row["proxy_on_target"]))
+                                  if missed)

@@ -1,4 +1,8 @@
-"""``scaling-search derive``: the members phi0..phi7 of (α, β, γ), next to the released B0..B7 (B0 only)."""
+"""``scaling-search derive``: the members phi0..phi7 of (α, β, γ), next to the released B0..B7 (B0 only).
+
+Under the members it says how fast the family grows per φ against ``--target``
+(:func:`~scaling_search.coefficients.family.family_growth_for`), at the scale the members are counted at.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,13 @@ import argparse
 
 from scaling_search.cli import flags
 from scaling_search.cli.common import add_output_flags, emit, fmt, render_table
-from scaling_search.coefficients.family import derive_family, released_family
+from scaling_search.coefficients.family import (
+    FamilyGrowth,
+    derive_family,
+    family_growth_for,
+    released_family,
+)
+from scaling_search.coefficients.growth import GROWTH_PHI
 from scaling_search.counting.counter import make_counter
 from scaling_search.models.architecture import (
     EFFICIENTNET_B0,
@@ -50,7 +60,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "released ones keep b0..b7 and are listed for B0 only, the one base they exist for.\n\n"
         "  scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15 --phis 0-7\n"
         "  scaling-search derive --base resnet50 --alpha 1.3 --beta 1.1 --gamma 1.1\n"
-        "  scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15 --phis=-2,-1,0 --json   (= before a leading -)",
+        "  scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15 --phis=-2,-1,0 --json   (= before a leading -)\n\n"
+        "Under the table: the family's growth per phi, (cost of its phi = 7 member / the base's)^(1/7), counted in\n"
+        "closed form at --base-resolution, --resolution-multiple and --num-classes, beside --target. A family\n"
+        "outside --growth-tolerance of it is flagged OFF growth: (1.05, 1.05, 1.05) meets 2x at phi = 1 by rounding,\n"
+        "but its phi = 7 member costs 6.5x the base, not 2^7 = 128x. When the phi = 7 member cannot be built\n"
+        "(a multiplier or resolution past the limit), the largest phi below 7 that can be is used, and said.\n"
+        "JSON adds growth_per_phi, growth_phi, target, growth_tolerance and on_growth.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     for flag, default in zip((flags.ALPHA, flags.BETA, flags.GAMMA), PAPER_COEFFICIENTS, strict=True):
@@ -63,6 +79,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     flags.RESOLUTION_MULTIPLE.add(parser, RESOLUTION_MULTIPLE)
     flags.NUM_CLASSES.add(parser, IMAGENET_CLASSES)
     flags.COUNTER.add(parser)
+    flags.TARGET.add(parser, flags.GRID.target)
+    flags.GROWTH_TOLERANCE.add(parser, flags.GRID.tolerance, help="relative tolerance on the family's growth per phi "
+                               "(its phi = 7 member's cost over the base's, per phi), around --target; the default is "
+                               "the candidate grid's default tolerance")
     add_output_flags(parser)
     parser.set_defaults(func=run)
 
@@ -74,18 +94,39 @@ def run(args: argparse.Namespace) -> int:
                                                   base_resolution=args.base_resolution,
                                                   resolution_multiple=args.resolution_multiple,
                                                   num_classes=args.num_classes, base=base)]
+    growth = family_growth_for(args.alpha, args.beta, args.gamma, target=args.target,
+                               tolerance=args.growth_tolerance, base_resolution=args.base_resolution,
+                               resolution_multiple=args.resolution_multiple, num_classes=args.num_classes, base=base)
     if has_released_family(base):
         released = [m.to_dict() for m in released_family(counter, args.num_classes)]
-        payload: dict = {"derived": derived, "released": released}
-        table = render_table(display_rows(derived + released), FAMILY_COLUMNS) + NOTE
+        payload: dict = {"derived": derived, "released": released, **growth.to_dict()}
+        table = render_table(display_rows(derived + released), FAMILY_COLUMNS) + f"\n\n{growth_line(growth)}" + NOTE
     else:
         released = []
-        payload = {"base": base.name, "derived": derived, "released": [], "released_note": released_note(base)}
-        table = render_table(display_rows(derived), family_columns(base)) + f"\n\n{released_note(base)}\n" \
-            + OTHER_BASE_NOTE
+        payload = {"base": base.name, "derived": derived, "released": [], "released_note": released_note(base),
+                   **growth.to_dict()}
+        table = render_table(display_rows(derived), family_columns(base)) + f"\n\n{growth_line(growth)}\n\n" \
+            f"{released_note(base)}\n" + OTHER_BASE_NOTE
     csv_rows = [{k: v for k, v in r.items() if k != "layout"} for r in derived + released]
     emit(args, payload, table, csv_rows)
     return 0
+
+
+def growth_line(found: FamilyGrowth) -> str:
+    """The line under the table: the growth per phi beside the target, and whether the family is off it."""
+    growth = found.growth
+    line = (f"Growth per phi: {growth.per_phi:.3f} (phi = {growth.phi} member {found.member_ratio:.1f}x the base), "
+            f"target {found.target:g} +- {found.tolerance:.0%}")
+    if found.on_growth:
+        line += ": on growth."
+    else:
+        grows = "double" if found.target == 2 else f"grow {found.target:g}x"
+        line += (f": OFF growth - this family does not {grows} per phi; its phi = {growth.phi} member costs "
+                 f"{found.member_ratio:.1f}x the base, not {found.target**growth.phi:.4g}x.")
+    if growth.reduced:
+        line += (f" The phi = {GROWTH_PHI} member cannot be built (a multiplier or resolution past the limit), so "
+                 f"phi = {growth.phi} was used.")
+    return line
 
 
 def display_rows(rows: list[dict]) -> list[dict]:

@@ -127,6 +127,9 @@ RANKED_COLUMNS = [
     ("constraint", "", fmt("s")),
     ("proxy_ratio", "proxy cost", fmt(".2f")),
     ("resolution", "proxy res", fmt("d")),
+    ("upsample", "upsample", fmt(".2f")),
+    ("growth_per_phi", "growth/phi", fmt(".3f")),
+    ("contends", "contender", fmt("s")),
     ("val_acc", "val acc (mean ± std)", fmt("s")),
     ("n_seeds", "n", fmt("d")),
     ("n_failed", "failed", fmt("d")),
@@ -161,6 +164,8 @@ def resume_command(definition: StudyDefinition) -> str:
 
 def summary(outcome: StudyOutcome, folder: Path) -> str:
     """The ranked candidates, the trial counts, the failures and the best coefficients of a ``StudyOutcome``."""
+    from scaling_search.reporting.wording import detail_note
+    from scaling_search.search.results import contenders
 
     lines = [] if outcome.table.empty else [ranked_table(outcome.table)]
     if outcome.counts["complete"] == 0:
@@ -177,7 +182,8 @@ def summary(outcome: StudyOutcome, folder: Path) -> str:
         lines += answer_lines.best_lines(alpha=b.alpha, beta=b.beta, gamma=b.gamma, score=b.score, n_seeds=b.n_seeds,
                                          decided_by=b.decided_by, measured_ratio=b.measured_ratio,
                                          cost_resolution=b.cost_resolution, plateau=dict(b.plateau.intervals()),
-                                         representative=b.representative)
+                                         representative=b.representative, growth_per_phi=b.growth_per_phi,
+                                         proxy_ratio=b.proxy_ratio, resolution=b.resolution)
         for comparison in b.comparisons:
             lines.append(answer_lines.comparison_line(comparison.against, comparison.sentence))
         if not b.refinement.ran and b.refinement.reason is not None:
@@ -185,12 +191,20 @@ def summary(outcome: StudyOutcome, folder: Path) -> str:
         lines.append(f"wrote {folder}/results.csv, best.json, derived.json and configs/phi0..phi7.json")
     elif not outcome.table.empty:
         lines.append(answer_lines.NO_BEST)
+    if not outcome.table.empty:
+        upsamples = [float(value) for value in contenders(outcome.table)["upsample"] if value == value]  # NaN-safe
+        note = detail_note(upsamples)
+        if note is not None:
+            lines.append(f"note: {note}")
     return "\n".join(lines)
 
 
 def ranked_table(table: pd.DataFrame) -> str:
     """A stage's ranked candidates as a text table, with each row's plateau and its failed seeds."""
     from scaling_search.reporting.tables import ranked_rows
+    from scaling_search.search.results import on_constraint
 
-    rows = cast("list[Row]", ranked_rows(table, plateau=answer_lines.plateau_cell).to_dict("records"))
+    shown = ranked_rows(table, plateau=answer_lines.plateau_cell)
+    shown = shown.assign(contends=["yes" if on_constraint(flag) else "no" for flag in table["contender"]])
+    rows = cast("list[Row]", shown.to_dict("records"))
     return render_table(rows, RANKED_COLUMNS)

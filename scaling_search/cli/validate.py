@@ -35,7 +35,9 @@ in the same storage (resumable like run; results in studies/<study>/validation.j
   scale-up       at each --phis (default twice the study's phi), the member of the study's
                  coefficients against the paper's and the depth-, width- and resolution-only members
                  matched to its cost at the study's cost scale, all on the same seeds: each accuracy
-                 with its interval and the paired difference with its 95 % interval.
+                 with its interval, and the paired difference with its 95 % interval against each
+                 member that also trains with the study member's compute (within the tolerance) at
+                 the proxy; a member not matched at both scales is shown, not judged.
 
   scaling-search validate c10                                 both checks
   scaling-search validate c10 --fidelity-only --top 5 --epochs-factor 4
@@ -122,6 +124,7 @@ SCALE_UP_COLUMNS = [
     ("gamma", "gamma", fmt(".4g")),
     ("gmacs", "GMACs", fmt(".3f")),
     ("cost_ratio", "cost vs study", fmt(".3f")),
+    ("proxy_ratio", "trained vs study", fmt(".3f")),
     ("flag", "", fmt("s")),
     ("resolution", "res", fmt("d")),
     ("accuracy", "val acc [95 % interval]", fmt("s")),
@@ -149,14 +152,16 @@ def summary(outcome: ValidationOutcome) -> str:
         against = {comparison.against: comparison.comparison for comparison in check.comparisons}
         rows = [member.to_json() | {"gmacs": member.macs / 1e9,
                                     "accuracy": accuracy(member.accuracy.score, member.accuracy.ci95),
-                                    "flag": "" if member.matched else "unmatched",
+                                    "flag": "" if member.comparable else "not judged",
                                     "difference": "" if (compared := against.get(member.kind)) is None else
                                      answer_lines.difference_text(compared.difference, compared.ci95,
                                                                   compared.resolved)}
                 for member in check.members]
-        lines += [f"scale-up at phi = {check.phi:g} ({validation.settings.scale_up_epochs} epochs; cost at "
-                  "the study's cost scale; 'unmatched': outside the cost tolerance, shown, not judged)",
-                  render_table(rows, SCALE_UP_COLUMNS), ""]
+        lines += [f"scale-up at phi = {check.phi:g} ({validation.settings.scale_up_epochs} epochs; cost at the "
+                  "study's cost scale, and of the network trained at the proxy; 'not judged': outside the tolerance "
+                  "of the study member's at either, shown, not judged)",
+                  render_table(rows, SCALE_UP_COLUMNS)]
+        lines += [f"  {member.not_judged}" for member in check.members[1:] if member.not_judged] + [""]
     c = outcome.counts
     lines.append(f"{c['complete']} complete, {c['fail']} failed, {c['waiting'] + c['running']} unfinished "
                  f"(in {outcome.validation_study})")

@@ -8,6 +8,11 @@ measured params and MACs. A derived member's classifier dropout is that of the r
 nearest to it in cost (:func:`cost_dropout`): the paper's φ = 1 member costs 2.57× B0, like B2
 (2.58×), not like B1 (1.78×). A family derived from another base network takes its dropout the
 same way, by its cost over its own base's.
+
+A derived family also knows how fast it grows (:func:`family_growth_for`): its cost per unit of φ,
+measured at its φ = 7 member (:mod:`~scaling_search.coefficients.growth`), beside the target per φ.
+A point can meet the cost constraint at φ = 1 by rounding and still not grow into a family that
+doubles per φ; that family is *off growth*.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from scaling_search.coefficients.growth import Growth, family_growth
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter, CounterName, make_counter
 from scaling_search.errors import InputError
@@ -33,6 +39,10 @@ from scaling_search.models.scaling import Layout, base_layout, compound_layout, 
 
 MAX_PHIS = 64
 """Most members one derivation lists: a family, not a sweep."""
+GROWTH_TARGET = 2.0
+"""The cost multiplier per unit of φ a family should grow by unless told otherwise: the paper's 2 (Tan & Le 2019)."""
+GROWTH_TOLERANCE = 0.05
+"""How far (relative) a family's growth per φ may lie from the target unless told otherwise: the grid's tolerance."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,69 @@ class FamilyMember:
             "head": self.layout.head,
             "layout": self.layout.to_dict(),
         }
+
+
+@dataclass(frozen=True)
+class FamilyGrowth:
+    """A derived family's growth per φ (:class:`~scaling_search.coefficients.growth.Growth`) beside its target.
+
+    ``on_growth`` says whether ``growth.per_phi`` lies within ``tolerance`` (relative) of ``target``.
+    """
+
+    growth: Growth
+    target: float
+    tolerance: float
+
+    @property
+    def on_growth(self) -> bool:
+        return self.growth.on_growth(self.target, self.tolerance)
+
+    @property
+    def member_ratio(self) -> float:
+        """The cost of the member at ``growth.phi`` over the base's: ``per_phi ** phi``."""
+        return self.growth.per_phi**self.growth.phi
+
+    def to_dict(self) -> dict[str, object]:
+        return {"growth_per_phi": self.growth.per_phi, "growth_phi": self.growth.phi, "target": self.target,
+                "growth_tolerance": self.tolerance, "on_growth": self.on_growth}
+
+
+def family_growth_for(
+    alpha: float,
+    beta: float,
+    gamma: float,
+    *,
+    target: float = GROWTH_TARGET,
+    tolerance: float = GROWTH_TOLERANCE,
+    base_resolution: int | None = None,
+    resolution_multiple: int = RESOLUTION_MULTIPLE,
+    num_classes: int = IMAGENET_CLASSES,
+    base: BaseArchitecture = EFFICIENTNET_B0,
+) -> FamilyGrowth:
+    """How fast the family (α, β, γ) of ``base`` grows per φ, at the scale :func:`derive` counts it, against ``target``.
+
+    Counted in closed form at ``base_resolution`` (default the base's own), ``num_classes`` and
+    ``resolution_multiple``, at the φ = 7 member or, when that cannot be built, the largest φ
+    below it that can. ``target`` must be > 1 and ``tolerance`` lie in (0, 1), as the grid's (InputError).
+
+    Example: the paper's point doubles per φ; (1.05, 1.05, 1.05) meets 2× at φ = 1 by rounding only
+
+        >>> from scaling_search.coefficients.family import family_growth_for
+        >>> paper = family_growth_for(1.2, 1.1, 1.15)
+        >>> round(paper.growth.per_phi, 3), paper.growth.phi, round(paper.member_ratio, 1), paper.on_growth
+        (1.938, 7, 102.8, True)
+        >>> slow = family_growth_for(1.05, 1.05, 1.05)
+        >>> slow.growth.per_phi < 1.4, slow.on_growth
+        (True, False)
+    """
+    check_coefficients(alpha, beta, gamma)
+    if not (target > 1 and math.isfinite(target)):
+        raise InputError(f"target cost ratio must be > 1, got {target:g}")
+    if not 0 < tolerance < 1:
+        raise InputError(f"growth tolerance must lie in (0, 1), got {tolerance:g}")
+    growth = family_growth((alpha, beta, gamma), cost_resolution=base_resolution, cost_classes=num_classes,
+                           resolution_multiple=resolution_multiple, base=base)
+    return FamilyGrowth(growth, target, tolerance)
 
 
 def parse_phis(text: str) -> list[float]:

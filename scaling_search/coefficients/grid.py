@@ -31,7 +31,8 @@ may become the best, a finalist or a refinement point) when
 
 Together they replace the constraint at one φ as the gate (the paper's own point is off it at
 224 px, 2.23×, yet grows by 1.938 per φ); ``on_constraint`` is kept and shown. The candidates
-listed are those on the constraint and the contenders.
+listed are those on the constraint and those whose family grows as promised (the contenders among
+them), so a listing shows which condition each point misses.
 
 The proxy rounds its resolutions to the cost scale's multiple, so both scales round alike.
 """
@@ -116,7 +117,8 @@ class GridSpec:
 
     @property
     def growth_tolerance_used(self) -> float:
-        """How far (relative) a family's growth per φ may lie from ``target``: ``growth_tolerance``, else ``tolerance``."""
+        """How far (relative) a family's growth per φ may lie from ``target``: ``growth_tolerance``, else
+        ``tolerance``."""
         return self.tolerance if self.growth_tolerance is None else self.growth_tolerance
 
     @classmethod
@@ -233,7 +235,8 @@ def grid_points(spec: GridSpec, progress: Callable[[int, int], None] | None = No
     The grid's edges are grid points too (kind "compound", like every point the search may pick):
     a rule that scales one dimension only may be the best one, and the grid must be able to say so.
     The baselines are another thing: single-dimension points tuned on a fine axis to the target
-    cost (:func:`single_dimension`), trained beside the grid for comparison. A point is kept when its cost ratio may meet the constraint or its family grows as promised
+    cost (:func:`single_dimension`), trained beside the grid for comparison. A point is kept when its
+    cost ratio may meet the constraint or its family grows as promised
     (growth is always counted in closed form, so that test is exact).
     ``progress(scanned, total)`` hears how many grid points have been looked at, one α at a time.
     """
@@ -340,13 +343,13 @@ def enumerate_candidates(
     for coefficients in points:
         kind: CandidateKind = "reference" if coefficients == spec.paper_point else "compound"
         candidate = measure(spec, coefficients, kind, known)
-        if kind == "reference" or candidate.on_constraint or candidate.contender:
+        if kind == "reference" or candidate.on_constraint or candidate.on_growth:
             compound.append(candidate)
     if not any(c.kind == "compound" for c in compound):
         raise InputError(
             f"no (alpha, beta, gamma) on this grid has a {spec.constraint} cost ratio within "
-            f"{spec.tolerance:.0%} of {spec.target_ratio:.3g}, or contends; widen --tolerance, change --step or the "
-            "ranges"
+            f"{spec.tolerance:.0%} of {spec.target_ratio:.3g}, or grows as promised; widen --tolerance, change --step "
+            "or the ranges"
         )
     return compound + [c for c in fixed_candidates(spec, known)
                        if c.kind != "reference" or not any(k.kind == "reference" for k in compound)]

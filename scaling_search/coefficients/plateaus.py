@@ -21,16 +21,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from scaling_search.coefficients.grid import (
-    PREFILTER_SLACK,
     Candidate,
     GridSpec,
     cost_layout,
+    growth_of,
     measure,
     nominal_ratio,
     proxy_layout,
     within,
 )
-from scaling_search.counting.analytic import Counts, analytic_counts
+from scaling_search.counting.analytic import Counts
 from scaling_search.counting.counter import Counter, count_all
 from scaling_search.errors import InputError
 from scaling_search.models.scaling import Layout
@@ -124,9 +124,9 @@ def plateau(spec: GridSpec, coefficients: Sequence[float], phi: float | None = N
         >>> from scaling_search.coefficients.plateaus import plateau
         >>> box = plateau(GridSpec(base_resolution=32, num_classes=10), (1.2, 1.1, 1.15))
         >>> box.bounds()
-        {'alpha': [1.0, 1.25], 'beta': [1.1, 1.103125], 'gamma': [1.140625, 1.151786]}
+        {'alpha': [1.0, 1.25], 'beta': [1.1, 1.103125], 'gamma': [1.133929, 1.151786]}
         >>> box.representative(), box.is_wide(0.05)
-        ((1.125, 1.1016, 1.1462), True)
+        ((1.125, 1.1016, 1.1429), True)
     """
     at = spec if phi is None or phi == spec.phi else replace(spec, phi=phi)
     alpha, beta, gamma = (float(value) for value in coefficients)
@@ -194,7 +194,7 @@ def plateau_spread(plateau: Plateau, phis: Sequence[float]) -> list[dict[str, ob
         >>> from scaling_search.coefficients.plateaus import plateau, plateau_spread
         >>> box = plateau(GridSpec(base_resolution=32, num_classes=10), (1.2, 1.1, 1.15))
         >>> plateau_spread(box, [7])
-        [{'phi': 7, 'depth': [1.0, 4.7684], 'width': [1.9487, 1.9878], 'resolution': [2.5119, 2.6891]}]
+        [{'phi': 7, 'depth': [1.0, 4.7684], 'width': [1.9487, 1.9878], 'resolution': [2.4105, 2.6891]}]
     """
     rows = []
     for phi in phis:
@@ -223,7 +223,7 @@ class RefinementPoint:
 
 def refinement_points(spec: GridSpec, parent: Plateau, counter: Counter, *, step: float | None = None,
                       phi: float | None = None, limit: int | None = None) -> list[RefinementPoint]:
-    """One candidate per network that ``parent`` splits into at ``phi`` (default 2 · ``parent.phi``) on the constraint.
+    """One candidate per network that ``parent`` splits into at ``phi`` (default 2 · ``parent.phi``) that contends.
 
     Without ``step`` (measured constraint) the split is exact: each axis's classes at ``phi`` are
     walked end to end by bisection (:func:`axis_classes`), as if on an infinitely fine step. With
@@ -233,32 +233,33 @@ def refinement_points(spec: GridSpec, parent: Plateau, counter: Counter, *, step
     the box holds no such value contributes its midpoint. The grid points are grouped by the proxy
     and cost-scale networks they realise at ``phi``; each group's box (its plateau at ``phi``
     clipped to ``parent``) is measured with ``counter`` at ``spec``'s scale and ``phi`` and kept
-    when it meets the constraint at ``phi`` (target^phi within tolerance). Its representative (the
+    when it contends at ``phi`` (its family grows as promised and its proxy trains within tolerance
+    of target^phi; :class:`~scaling_search.coefficients.grid.Candidate`). Its representative (the
     midpoint rule) stands for it. Under
     ``spec.constraint == "nominal"`` the constraint is on the continuous α·β²·γ², not on the
     network: then a group is kept when some of its grid points meet it, and the one nearest the
     box's midpoint (the smallest on a tie) stands for the group instead.
 
     Points are ordered by coefficients; ``limit`` keeps at most that many, evenly spread over that
-    order. The list is empty when no group meets the constraint (the caller keeps the φ result).
+    order. The list is empty when no group contends (the caller keeps the φ result).
     Raises InputError when ``step``, ``limit`` or ``phi`` are invalid for ``spec`` in the box.
 
     A box narrower than ``step`` on an axis shows only the networks its grid values realise: the
     paper's φ = 1 class splits into 24 networks at φ = 2 (4 depths × 3 widths × 2 cost-scale
     resolutions), 4 of them on the constraint, all with α ≤ √1.25; the exact split finds all 4,
-    a step of 0.01 one of them, 0.005 two, 0.001 all four. Candidates the closed form puts far
-    from the target (beyond the tolerance and :data:`~scaling_search.coefficients.grid.PREFILTER_SLACK`) are
-    not counted with ``counter``.
+    a step of 0.01 one of them, 0.005 two, 0.001 all four. Groups whose family's growth (counted
+    in closed form, exactly) misses the target are not counted with ``counter``.
 
-    Example: the paper's class at φ = 1, refined at φ = 2 on a step of 0.005
+    Example: a contender's class at φ = 1 (proxy at 224 px), refined exactly at φ = 2, the first and last
+    of its 12 contending networks
 
         >>> from scaling_search.counting.analytic import analytic_counts
         >>> from scaling_search.coefficients.grid import GridSpec
         >>> from scaling_search.coefficients.plateaus import plateau, refinement_points
-        >>> spec = GridSpec(base_resolution=32, num_classes=10)
-        >>> found = refinement_points(spec, plateau(spec, (1.2, 1.1, 1.15)), analytic_counts, step=0.005)
-        >>> [(p.coefficients, p.candidate.cost_resolution, round(p.candidate.measured_ratio, 3)) for p in found]
-        [((1.059, 1.1006, 1.1431), 292, 4.155), ((1.059, 1.1006, 1.1487), 296, 4.181)]
+        >>> spec = GridSpec(base_resolution=224, num_classes=10)
+        >>> found = refinement_points(spec, plateau(spec, (1.0, 1.05, 1.35)), analytic_counts, limit=2)
+        >>> [(p.coefficients, p.candidate.resolution, round(p.candidate.proxy_ratio, 3)) for p in found]
+        [((1.0, 1.0501, 1.3506), 408, 3.911), ((1.0, 1.0527, 1.3628), 416, 4.153)]
     """
     if limit is not None and limit < 1:
         raise InputError(f"limit must be at least 1, got {limit}")
@@ -284,10 +285,9 @@ def refinement_points(spec: GridSpec, parent: Plateau, counter: Counter, *, step
         if meeting:
             nearest = min(meeting, key=lambda p: (math.dist(p, target), p))
             chosen.append((nearest, sub))
-    if refine.constraint == "measured":  # the closed form rules out what cannot be near the target, uncounted
-        base_macs = analytic_counts(refine.base_cost_layout()).macs
-        chosen = [(p, sub) for p, sub in chosen if within(analytic_counts(cost_layout(refine, *p)).macs / base_macs,
-                                                          refine.target_ratio, refine.tolerance + PREFILTER_SLACK)]
+    # growth is counted in closed form, exactly: a point off it cannot contend and needs no counting
+    chosen = [(p, sub) for p, sub in chosen
+              if growth_of(refine, p).on_growth(refine.target, refine.growth_tolerance_used)]
     layouts = [refine.base_cost_layout(), refine.base_layout()]
     layouts += [layout(refine, *p) for p, _ in chosen for layout in (cost_layout, proxy_layout)]
     counts = count_all(counter, layouts)
@@ -296,7 +296,7 @@ def refinement_points(spec: GridSpec, parent: Plateau, counter: Counter, *, step
         return counts[layout.structure_key()]
 
     points = [RefinementPoint(p, sub, measure(refine, p, "compound", known)) for p, sub in chosen]
-    points = sorted((point for point in points if point.candidate.on_constraint), key=lambda p: p.coefficients)
+    points = sorted((point for point in points if point.candidate.contender), key=lambda p: p.coefficients)
     return points if limit is None else evenly(points, limit)
 
 
@@ -349,3 +349,37 @@ def evenly(items: list, limit: int) -> list:
     if limit == 1:
         return [items[len(items) // 2]]
     return [items[round(i * (len(items) - 1) / (limit - 1))] for i in range(limit)]
+
+
+GROWTH_STEPS = 20
+"""How finely :func:`growing_representative` walks from the trained point to the midpoint."""
+
+
+def growing_representative(spec: GridSpec, box: Plateau, trained: Coefficients) -> Coefficients:
+    """The plateau's representative whose family grows as promised: the midpoint rule, kept on the growth target.
+
+    Every point of the box trains and costs the same networks at the box's φ, but their families
+    grow differently (α from 1.0 to 1.25 is 1.0× to 4.8× the depth at φ = 7). The midpoint is
+    exported when its family's growth per φ lies within ``spec``'s growth tolerance of the target;
+    otherwise the point nearest the midpoint, on the segment from the ``trained`` contender to it
+    (in :data:`GROWTH_STEPS` steps, each rounded like the midpoint and kept inside the box), whose
+    family does; at worst ``trained`` itself, which contends.
+
+    Example: a contender at a 224 px proxy; its plateau's midpoint grows as promised, so it stands
+
+        >>> from scaling_search.coefficients.grid import GridSpec, growth_of
+        >>> from scaling_search.coefficients.plateaus import growing_representative, plateau
+        >>> spec = GridSpec(base_resolution=224, num_classes=10)
+        >>> point = growing_representative(spec, plateau(spec, (1.0, 1.05, 1.35)), (1.0, 1.05, 1.35))
+        >>> point, round(growth_of(spec, point).per_phi, 3)
+        ((1.0, 1.0516, 1.3571), 2.025)
+    """
+    middle = box.representative()
+    for index in range(GROWTH_STEPS, 0, -1):
+        share = index / GROWTH_STEPS
+        alpha, beta, gamma = (round(t + share * (m - t), REPRESENTATIVE_DECIMALS)
+                              for t, m in zip(trained, middle, strict=True))
+        point = middle if index == GROWTH_STEPS else (alpha, beta, gamma)
+        if box.contains(point) and growth_of(spec, point).on_growth(spec.target, spec.growth_tolerance_used):
+            return point
+    return trained

@@ -57,8 +57,13 @@ def splits_from_arrays(
     source: str,
     x_val: np.ndarray | torch.Tensor | None = None,
     y_val: np.ndarray | torch.Tensor | None = None,
+    native_resolution: int | None = None,
 ) -> Splits:
     """Check and convert one dataset's arrays (a validation split is optional); class names default to "0", "1", ...
+
+    ``native_resolution`` defaults to the side the images are stored at: arrays hold a source's
+    images as they are (CIFAR's 32 px, Fashion-MNIST's 28 px, an npz file's own side); a loader
+    that resized them first says what they were.
 
     Labels are class indices ``0..K-1`` and every class has training images: a label with no
     training image (a gap such as labels {3, 7}, or a class only in the test split) is an error,
@@ -86,6 +91,7 @@ def splits_from_arrays(
         labels["train"],
         images["test"],
         labels["test"],
+        native_resolution=int(images["train"].shape[-1]) if native_resolution is None else native_resolution,
         val_x=images.get("val"),
         val_y=labels.get("val"),
     )

@@ -16,17 +16,30 @@ class DatasetError(InputError):
 
 @dataclass(frozen=True)
 class Splits:
-    """What a source loader produces: uint8 [N, 3, H, W] images and int64 labels, before the validation split."""
+    """What a source loader produces: uint8 [N, 3, H, W] images and int64 labels, before the validation split.
+
+    ``native_resolution`` is the side the source's images really have before any resizing (see
+    :attr:`ImageData.native_resolution`).
+    """
 
     class_names: tuple[str, ...]
     train_x: torch.Tensor
     train_y: torch.Tensor
     test_x: torch.Tensor
     test_y: torch.Tensor
+    native_resolution: int
     skipped: int = 0
     val_x: torch.Tensor | None = None
     """The source's own validation split, when it has one; otherwise one is carved from train."""
     val_y: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        check_native_resolution(self.native_resolution)
+
+
+def check_native_resolution(value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DatasetError(f"native_resolution must be a positive integer (pixels), got {value!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,12 +51,21 @@ class ImageData:
     training data with a fixed seed (``val_source`` says which). ``test_*`` is the source's test
     split, kept for reporting only. ``skipped`` counts source files that could not be used.
 
+    ``native_resolution`` is the side length the source's images really have, before any resizing:
+    32 for CIFAR, 28 for Fashion-MNIST, the stored side of an npz file, the median shorter side of
+    an ImageFolder's files, and the rendered resolution for ``synthetic`` (drawn natively at any
+    size). Training above it feeds the network interpolated pixels that add no detail
+    (:func:`scaling_search.data.detail.upsample`). It is independent of ``storage_resolution``,
+    the side the images are held at here.
+
     Example:
 
         >>> from scaling_search.data.load import load_dataset
         >>> data = load_dataset("synthetic:classes=2,train=64,test=16", resolution=16)
         >>> data.num_classes, tuple(data.train_x.shape), len(data.val_y), data.val_source
         (2, (58, 3, 16, 16), 6, 'carved')
+        >>> data.native_resolution
+        16
     """
 
     name: str
@@ -56,11 +78,13 @@ class ImageData:
     test_y: torch.Tensor
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    native_resolution: int
     skipped: int = 0
     val_source: str = "carved"
     """"carved" (a seeded part of the training data) or "given" (the source's own validation split)."""
 
     def __post_init__(self) -> None:
+        check_native_resolution(self.native_resolution)
         size = self.train_x.shape[-1]
         for split in ("train", "val", "test"):
             x, y = getattr(self, f"{split}_x"), getattr(self, f"{split}_y")
@@ -78,10 +102,11 @@ class ImageData:
         return int(self.train_x.shape[-1])
 
     def summary(self) -> str:
-        """One line for people: the name, the split sizes and where validation came from, skipped files."""
+        """One line for people: the name, the split sizes and where validation came from, native side, skipped files."""
         skipped = f", {self.skipped} unusable files skipped" if self.skipped else ""
         return (f"{self.name}: {len(self.train_y)} train / {len(self.val_y)} val ({self.val_source}) / "
-                f"{len(self.test_y)} test images, {self.num_classes} classes{skipped}")
+                f"{len(self.test_y)} test images, {self.num_classes} classes, native {self.native_resolution} px"
+                f"{skipped}")
 
 
 def split_validation(y: torch.Tensor, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -152,6 +177,7 @@ def assemble(name: str, splits: Splits, *, val_fraction: float, seed: int) -> Im
         test_y=splits.test_y.contiguous(),
         mean=mean,
         std=std,
+        native_resolution=splits.native_resolution,
         skipped=splits.skipped,
         val_source=val_source,
     )

@@ -11,9 +11,12 @@ centre cropped square. Sample values map to 0–255 by a fixed scale per mode, n
 equal values look equal in every file: integer images above 8 bits from 0–65535, floating-point
 ones from 0–1 (values outside are clipped). Files Pillow cannot read (and anything that is not a
 regular file) are skipped, counted, and the first one's reason is given in a warning; files lying
-outside class folders are skipped and counted. The decoded arrays are cached in one ``.npz`` file,
-keyed by the folder, the storage resolution and every file's path, size, modification and
-status-change time, so the next load reads one file; a damaged cache file is decoded again.
+outside class folders are skipped and counted. The dataset's native resolution is the median
+shorter side of its readable files, as stored (before EXIF rotation, which keeps the shorter side,
+and before any resizing), measured while decoding. The decoded arrays and that native resolution
+are cached in one ``.npz`` file, keyed by the folder, the storage resolution and every file's path,
+size, modification and status-change time, so the next load reads one file; a damaged cache file,
+or one from an older version that lacks the native resolution, is decoded again.
 Processes loading the same folder at once decode it once: the others wait on a lock file beside
 the cache, then read it.
 """
@@ -24,6 +27,7 @@ import glob
 import hashlib
 import json
 import os
+import statistics
 import unicodedata
 import warnings
 import zipfile
@@ -42,7 +46,7 @@ from scaling_search.support.cache import exclusive_lock, open_atomic
 from scaling_search.support.formatting import describe
 from scaling_search.support.machine import available_cores
 
-CACHE_FORMAT = 3  # bump when decoding or the cache's contents change, so old caches are not reused
+CACHE_FORMAT = 4  # bump when decoding or the cache's contents change, so old caches are not reused
 SPLIT_FOLDERS = ("val", "test")
 TASK_SIZE = 64  # images per thread-pool task
 HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
@@ -98,6 +102,7 @@ def load_imagefolder(
         total = sum(map(len, listed.values()))
         check_fits_in_memory(total, storage, str(root))
         decoded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        sides: list[int] = []  # shorter side of every readable source file, for the native resolution
         unreadable: list[tuple[str, str]] = []  # (path, reason)
         done = 0
         if progress is not None:
@@ -109,8 +114,9 @@ def load_imagefolder(
             for split, files in listed.items():
                 offset = done
                 tell = None if progress is None else lambda count, offset=offset: progress(offset + count, total)
-                x, y, failures = decode_all(pool, folders[split], files, storage, tell)
+                x, y, split_sides, failures = decode_all(pool, folders[split], files, storage, tell)
                 decoded[split] = (x, y)
+                sides += split_sides
                 unreadable += [(f"{folders[split].name}/{path}", reason) for path, reason in failures]
                 done += len(files)
         example = f" (e.g. {unreadable[0][0]}: {unreadable[0][1]})" if unreadable else ""
@@ -128,21 +134,29 @@ def load_imagefolder(
         if unreadable:
             skipped = f"{len(unreadable)} unreadable files, e.g." if len(unreadable) > 1 else "unreadable"
             warnings.warn(f"skipped {skipped} {root / unreadable[0][0]} ({unreadable[0][1]})", stacklevel=2)
-        splits = to_splits(decoded, class_names, str(root), len(unreadable) + loose)
+        native = native_side(sides)
+        splits = to_splits(decoded, class_names, str(root), len(unreadable) + loose, native)
         try:
-            write_cache(cache_file, decoded, class_names, len(unreadable))
+            write_cache(cache_file, decoded, class_names, len(unreadable), native)
         except OSError as err:  # a read-only or full cache folder costs the next load time, not this one its data
             warnings.warn(f"could not cache the decoded {root} in {cache_file.parent}: {err}", stacklevel=2)
         return splits
 
 
+def native_side(sides: Sequence[int]) -> int:
+    """The median of the files' shorter sides; with an even count the lower middle one, a side some file really has."""
+    return int(statistics.median_low(sides))
+
+
 def to_splits(
-    arrays: dict[str, tuple[np.ndarray, np.ndarray]], class_names: tuple[str, ...], source: str, skipped: int
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]], class_names: tuple[str, ...], source: str, skipped: int,
+    native_resolution: int,
 ) -> Splits:
     """Splits from decoded (images, labels) per split: ``test``, and ``val`` used as validation when both exist."""
     evaluation = "test" if "test" in arrays else "val"
     x_val, y_val = arrays["val"] if evaluation == "test" and "val" in arrays else (None, None)
-    splits = splits_from_arrays(*arrays["train"], *arrays[evaluation], class_names, source, x_val=x_val, y_val=y_val)
+    splits = splits_from_arrays(*arrays["train"], *arrays[evaluation], class_names, source, x_val=x_val, y_val=y_val,
+                                native_resolution=native_resolution)
     return replace(splits, skipped=skipped)
 
 
@@ -223,23 +237,25 @@ def cache_key(root: Path, storage: int, files: dict[str, list[FileEntry]]) -> st
 def decode_all(
     pool: ThreadPoolExecutor, split_dir: Path, files: list[FileEntry], size: int,
     progress: Callable[[int], None] | None = None,
-) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
+) -> tuple[np.ndarray, np.ndarray, list[int], list[tuple[str, str]]]:
     """Decode ``files`` in parallel into uint8 [N, size, size, 3] images and labels, dropping unreadable ones.
 
-    Returns the images, their labels and (path, reason) of each file left out. ``progress(count)``
-    hears how many of ``files`` are done, in order, as the parts finish.
+    Returns the images, their labels, the shorter side each of them had in its file, and (path,
+    reason) of each file left out. ``progress(count)`` hears how many of ``files`` are done, in
+    order, as the parts finish.
     """
     images = np.empty((len(files), size, size, 3), dtype=np.uint8)
+    sides = [0] * len(files)
 
     def decode_range(start: int) -> list[str | None]:
         reasons: list[str | None] = []
         for index in range(start, min(start + TASK_SIZE, len(files))):
-            image = decode_image(str(split_dir / files[index][0]), size)
-            if isinstance(image, np.ndarray):
-                images[index] = image
-                reasons.append(None)
+            decoded = decode_image(str(split_dir / files[index][0]), size)
+            if isinstance(decoded, str):
+                reasons.append(decoded)
             else:
-                reasons.append(image)
+                images[index], sides[index] = decoded
+                reasons.append(None)
         return reasons
 
     reasons: list[str | None] = []
@@ -251,22 +267,26 @@ def decode_all(
     labels = np.array([entry[1] for entry in files], dtype=np.int64)
     failures = [(entry[0], reason) for entry, reason in zip(files, reasons, strict=True) if reason is not None]
     if not failures:
-        return images, labels, []  # no second copy of the images when every file was read
-    return images[ok], labels[ok], failures
+        return images, labels, sides, []  # no second copy of the images when every file was read
+    return images[ok], labels[ok], [side for side, good in zip(sides, ok, strict=True) if good], failures
 
 
-def decode_image(path: str, size: int) -> np.ndarray | str:
-    """``path`` as uint8 [size, size, 3] (shorter side to ``size``, centre crop), or the reason it is unreadable."""
+def decode_image(path: str, size: int) -> tuple[np.ndarray, int] | str:
+    """``path`` as uint8 [size, size, 3] (shorter side to ``size``, centre crop), or the reason it is unreadable.
+
+    The image comes with the shorter side it has in its file, which the native resolution is measured from.
+    """
     if not os.path.isfile(path):  # a pipe or device would block or never end; a dangling link has nothing to read
         return "not a regular file"
     try:
         with Image.open(path) as image:
+            stored_side = min(image.size)  # from the header, before draft() shrinks a JPEG's decoded size
             image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale that still covers size x size
             rgb = to_rgb(ImageOps.exif_transpose(image))
             width, height = rgb.size
             side = min(width, height)
             box = ((width - side) / 2, (height - side) / 2, (width + side) / 2, (height + side) / 2)
-            return np.asarray(rgb.resize((size, size), Image.Resampling.BILINEAR, box=box))
+            return np.asarray(rgb.resize((size, size), Image.Resampling.BILINEAR, box=box)), stored_side
     except Exception as err:  # Pillow's format plugins raise many exception types on corrupt or foreign files
         return describe(err).replace(f" {path!r}", "").replace(f" {path}", "")  # the warning names the file
 
@@ -288,26 +308,31 @@ def read_cache(path: Path, class_names: tuple[str, ...], loose: int) -> Splits |
     """The cached splits in ``path``, or None when it is missing, damaged or does not match (then it is rebuilt).
 
     The cache counts the unreadable files it left out; ``loose`` files (outside class folders, not
-    part of the key) are counted afresh on every load.
+    part of the key) are counted afresh on every load. A cache without a usable native resolution
+    (written before it was measured) counts as missing.
     """
     try:
         with np.load(path, allow_pickle=False) as cached:
             arrays = {key: cached[key] for key in cached.files}
         decoded = {split: (arrays[f"{split}_x"], arrays[f"{split}_y"]) for split in ("train", "val", "test")
                    if f"{split}_x" in arrays}
-        return to_splits(decoded, class_names, str(path), int(arrays["unreadable"]) + loose)
+        native = arrays["native_resolution"]
+        if native.shape != () or native.dtype.kind not in "iu":
+            return None
+        return to_splits(decoded, class_names, str(path), int(arrays["unreadable"]) + loose, int(native))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):  # DatasetError is a ValueError
         return None
 
 
 def write_cache(
-    path: Path, decoded: dict[str, tuple[np.ndarray, np.ndarray]], class_names: tuple[str, ...], unreadable: int
+    path: Path, decoded: dict[str, tuple[np.ndarray, np.ndarray]], class_names: tuple[str, ...], unreadable: int,
+    native_resolution: int,
 ) -> None:
     """Store the decoded arrays at ``path`` and remove caches of earlier versions of the same folder."""
     arrays = {f"{split}_{part}": array for split, (x, y) in decoded.items() for part, array in (("x", x), ("y", y))}
     with open_atomic(path) as handle:  # straight to the file: no second copy of the dataset in memory
         np.savez(handle, allow_pickle=False, **arrays, class_names=np.array(class_names),
-                 unreadable=np.array(unreadable))
+                 unreadable=np.array(unreadable), native_resolution=np.array(native_resolution))
     prefix = path.name.rsplit("-", 1)[0] + "-"
     for stale in path.parent.glob(f"{glob.escape(prefix)}*.npz"):
         if stale != path:

@@ -49,7 +49,7 @@ def load_dataset(
         >>> from scaling_search.data.load import load_dataset
         >>> data = load_dataset("synthetic:classes=2,train=20,test=4", resolution=16)
         >>> print(data.summary())
-        synthetic:classes=2,train=20,test=4: 18 train / 2 val (carved) / 4 test images, 2 classes
+        synthetic:classes=2,train=20,test=4: 18 train / 2 val (carved) / 4 test images, 2 classes, native 16 px
         >>> tuple(data.train_x.shape), data.class_names
         ((18, 3, 16, 16), ('disc-stripes', 'square-stripes'))
     """

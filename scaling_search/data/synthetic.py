@@ -25,7 +25,7 @@ edges are antialiased over one pixel through their signed distance, and each tex
 fades to zero as its period approaches two pixels (Nyquist), as a camera's optics would blur it. So
 the same scene is sharper at a higher resolution, textures finer than about 2/resolution vanish at
 lower ones and small objects need more pixels to tell apart, so accuracy can keep rising with resolution
-past 64 px.
+past 64 px. Its native resolution is therefore the resolution it is rendered at: nothing is upsampled.
 
 Train and test draw from independent streams seeded by ``seed``: the same seed, sizes and resolution
 give bit-identical tensors.
@@ -113,7 +113,7 @@ def load_synthetic(options: dict[str, int], resolution: int, seed: int) -> Split
     pairs = torch.tensor(class_pairs(classes))
     train_x, train_y = render_split(options["train"], classes, pairs, resolution, seed, stream=0)
     test_x, test_y = render_split(options["test"], classes, pairs, resolution, seed, stream=1)
-    return Splits(class_names(classes), train_x, train_y, test_x, test_y)
+    return Splits(class_names(classes), train_x, train_y, test_x, test_y, native_resolution=resolution)
 
 
 def render_split(

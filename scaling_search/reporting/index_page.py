@@ -9,22 +9,26 @@ from __future__ import annotations
 import optuna
 import pandas as pd
 
+from scaling_search.coefficients.family import FamilyGrowth
 from scaling_search.coefficients.grid import GridSpec
 from scaling_search.reporting import validation_section as checks
 from scaling_search.reporting import wording
 from scaling_search.search.answer import StudyAnswer
-from scaling_search.search.results import trial_rows
+from scaling_search.search.enqueue import NATIVE_RESOLUTION
+from scaling_search.search.results import candidate_table, contenders, trial_rows
 from scaling_search.study.definition import ResolvedDefinition
+from scaling_search.study.schema import Stage
 from scaling_search.validation.validation_answer import ValidationAnswer
 
 
 def study_index(study: optuna.Study, definition: ResolvedDefinition, grid: GridSpec, best: StudyAnswer | None,
                 markdown: dict[str, str], pairs: list[tuple[pd.Series, pd.Series]], note: str | None = None,
-                validation: ValidationAnswer | None = None) -> str:
+                validation: ValidationAnswer | None = None, growth: FamilyGrowth | None = None) -> str:
     """index.md of a study's report: ``best`` is the study's answer (best.json), ``markdown`` the tables by name.
 
     ``pairs`` are the single-dimension baselines beside their compound twins (twin, baseline);
-    ``validation``, when the study was validated, adds the "Does the answer hold?" section.
+    ``validation``, when the study was validated, adds the "Does the answer hold?" section;
+    ``growth``, the derived family's growth per φ, is said in the family's section.
     """
     frame = trial_rows(study.get_trials(deepcopy=False))
     states = frame["state"].value_counts().to_dict()
@@ -34,6 +38,7 @@ def study_index(study: optuna.Study, definition: ResolvedDefinition, grid: GridS
     scale = (f"{grid.cost_resolution} px × γ^φ rounded to a multiple of {grid.resolution_multiple}, "
              f"{grid.cost_classes} classes")
     verdict = verdict_lines(best, definition, grid, validated=validation is not None)
+    native = study.user_attrs.get(NATIVE_RESOLUTION, "(not recorded)")
     lines = [
         f"# Study `{definition.study}`",
         "",
@@ -53,9 +58,13 @@ def study_index(study: optuna.Study, definition: ResolvedDefinition, grid: GridS
         f"*nominal* is α·β²·γ². Each row stands for its *plateau*: every α × β × γ in it trains and costs the same "
         f"networks at φ = {grid.phi:g}, so the search cannot tell them apart. *n_seeds* counts completed seeds, "
         f"*n_failed* failed or stopped ones; a candidate with a failed seed ranks below every candidate without one "
-        f"and cannot be the best. Only compound candidates on the constraint can be the best; rows marked "
-        f"off-constraint are shown for comparison. {wording.paper_note(grid)}.",
+        f"and cannot be the best. Only contenders can be the best: grid points whose family grows within "
+        f"{grid.growth_tolerance_used:.0%} of {grid.target:g}× per φ (*growth_per_phi*, its φ = 7 member's cost at "
+        f"the cost scale) and that train within {grid.tolerance:.0%} of {grid.target_ratio:.3g}× the base's compute "
+        f"at the proxy (*proxy_ratio*); the other rows are shown for comparison. *upsample* is the trained "
+        f"resolution over the data's native {native} px. {wording.paper_note(grid)}.",
         "",
+        *proxy_lines(study, grid),
         "![accuracy against measured MACs](figures/accuracy_vs_macs.png)",
         "",
         "![accuracy over alpha and beta](figures/accuracy_over_alpha_beta.png)",
@@ -65,7 +74,7 @@ def study_index(study: optuna.Study, definition: ResolvedDefinition, grid: GridS
         lines += ["## Finalists", "", wording.finalists_paragraph(grid), "", markdown["finalist"]]
     if "refine" in markdown:
         lines += ["## Refinement", "",
-                  f"The networks the winning class splits into at φ = {2 * grid.phi:g} (those on the constraint "
+                  f"The networks the winning class splits into at φ = {2 * grid.phi:g} (those that contend "
                   "there), each trained at its representative coefficients; the best gives the exported "
                   "coefficients.", "", markdown["refine"]]
     if pairs:
@@ -80,6 +89,7 @@ def study_index(study: optuna.Study, definition: ResolvedDefinition, grid: GridS
             "",
             wording.family_paragraph(grid, scale),
             "",
+            *([wording.family_growth_sentence(growth), ""] if growth is not None else []),
             markdown["family"],
             "![family cost growth](figures/family_growth.png)",
             "",
@@ -134,6 +144,17 @@ def verdict_lines(best: StudyAnswer | None, definition: ResolvedDefinition, grid
         wording.conclusions_paragraph(conclusions),
         "",
     ]
+
+
+def proxy_lines(study: optuna.Study, grid: GridSpec) -> list[str]:
+    """What this proxy can tell: whether its contenders train at more than one resolution, and with what detail."""
+    table = contenders(candidate_table(study.get_trials(deepcopy=False), Stage.SEARCH))
+    if table.empty:
+        return []
+    resolutions = sorted({int(value) for value in table["resolution"]})
+    notes = [wording.resolution_sentence(resolutions, grid.base_resolution),
+             wording.detail_note([float(value) for value in table["upsample"] if value == value])]  # NaN-safe
+    return [f"**What this proxy can tell.** {' '.join(note for note in notes if note)}", ""]
 
 
 def point(row: pd.Series) -> wording.Point:

@@ -25,6 +25,7 @@ from scaling_search.reporting.tables import (
     family_table,
     ranked_rows,
     spread_rows,
+    study_family_growth,
     write_table,
 )
 from scaling_search.search.answer import stage_spec, study_answer, with_plateaus
@@ -54,6 +55,7 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
                                    stage_spec(definition, reported.classes, stage, best))
               for stage in (Stage.FINALIST, Stage.REFINE)}
     family = None if best is None else family_table(best.alpha, best.beta, best.gamma, analytic_counts, grid)
+    growth = None if best is None else study_family_growth(best.alpha, best.beta, best.gamma, grid)
     spread = None if best is None else pd.DataFrame(plateau_spread(best.as_plateau(), FAMILY_PHIS))
     pairs = figures.cost_matched_pairs(table, contenders(table))
 
@@ -71,9 +73,9 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
                                            "constraint", "val_acc", "n_seeds", "n_failed", "test_acc"]]
                 markdown[stage] = write_table(folder, STAGE_FILES[stage], rows, COEFFICIENT_COLUMNS,
                                               STAGE_CAPTIONS[stage], wanted)
-        if family is not None and spread is not None:
-            markdown["family"] = write_table(folder, "family", family, FAMILY_COLUMNS, wording.family_caption(grid),
-                                             wanted)
+        if family is not None and spread is not None and growth is not None:
+            caption = f"{wording.family_caption(grid)}; {wording.family_growth_caption(growth)}"
+            markdown["family"] = write_table(folder, "family", family, FAMILY_COLUMNS, caption, wanted)
             markdown["spread"] = write_table(folder, "plateau_spread", spread_rows(spread), {},
                                              "How far depth, width and resolution move across the plateau", wanted)
         figure_folder = folder / "figures"
@@ -86,7 +88,7 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
         if validation is not None:
             write_validation(folder, validation, markdown, wanted)
         (folder / "index.md").write_text(study_index(study, definition, grid, best, markdown, pairs, note,
-                                                     validation))
+                                                     validation, growth))
 
     return write_report_folder(out, fill)
 

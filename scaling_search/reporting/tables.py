@@ -10,8 +10,8 @@ from typing import Any, TypedDict
 import pandas as pd
 from optuna.trial import FrozenTrial
 
-from scaling_search.coefficients.family import FamilyMember, derive_family, released_family
-from scaling_search.coefficients.grid import GridSpec
+from scaling_search.coefficients.family import FamilyGrowth, FamilyMember, derive_family, released_family
+from scaling_search.coefficients.grid import GridSpec, growth_of
 from scaling_search.counting.counter import Counter
 from scaling_search.models.architecture import FAMILY_PHIS, PAPER_COEFFICIENTS, RELEASED_FAMILY
 from scaling_search.models.bases import has_released_family
@@ -31,7 +31,8 @@ COEFFICIENT_COLUMNS = {"rank": "d", "alpha": ".3f", "beta": ".3f", "gamma": ".3f
                        "cost_resolution": "d", "proxy_ratio": ".3f", "resolution": "d", "n_seeds": "d",
                        "test_acc": ".4f"}
 FAMILY_COLUMNS = {"width": ".3f", "depth": ".3f", "resolution": "d", "dropout": ".1f", "blocks": "d", "params_m": ".2f",
-                  "macs_b": ".3f", "macs_ratio": ".2f", "paper_params_m": "g", "paper_flops_b": "g"}
+                  "macs_b": ".3f", "macs_ratio": ".2f", "cost_per_phi": ".3f", "paper_params_m": "g",
+                  "paper_flops_b": "g"}
 PAPER_COLUMNS = {"width": ".1f", "depth": ".1f", "resolution": "d", "dropout": ".1f", "blocks": "d", "params": ",d",
                  "paper_params_m": "g", "macs": ",d", "analytic_macs": ",d", "macs_vs_analytic_pct": "+.3f",
                  "paper_flops_b": "g"}
@@ -62,6 +63,15 @@ def family_table(alpha: float, beta: float, gamma: float, counter: Counter, grid
     return pd.DataFrame(member_rows(derived + released_family(counter, grid.cost_classes)))
 
 
+def study_family_growth(alpha: float, beta: float, gamma: float, grid: GridSpec) -> FamilyGrowth:
+    """How fast the family of (α, β, γ) grows per φ at ``grid``'s cost scale, against its target and growth tolerance.
+
+    The same measure the grid's candidates carry (``growth_per_phi``, ``on_growth``), so the report's
+    family and the search's contenders agree.
+    """
+    return FamilyGrowth(growth_of(grid, (alpha, beta, gamma)), grid.target, grid.growth_tolerance_used)
+
+
 class FamilyRow(TypedDict):
     """A row of the family table: one member, derived or released, and the paper's figures for a released one."""
 
@@ -76,6 +86,7 @@ class FamilyRow(TypedDict):
     params_m: float
     macs_b: float
     macs_ratio: float
+    cost_per_phi: float | None
     paper_params_m: float | None
     paper_flops_b: float | None
     params_vs_paper: str
@@ -83,7 +94,11 @@ class FamilyRow(TypedDict):
 
 
 def member_rows(members: list[FamilyMember]) -> list[FamilyRow]:
-    """The family table's rows; a released member's with the paper's Table 2 beside it."""
+    """The family table's rows; a released member's with the paper's Table 2 beside it.
+
+    ``cost_per_phi`` is the member's cost per unit of φ, ``macs_ratio ** (1 / φ)`` (none at φ = 0):
+    at φ = 7 it is the family's growth per φ (:func:`study_family_growth`).
+    """
     rows: list[FamilyRow] = []
     for member in members:
         paper = RELEASED_FAMILY[int(member.phi)] if member.source == "released" else None
@@ -99,6 +114,7 @@ def member_rows(members: list[FamilyMember]) -> list[FamilyRow]:
             "params_m": member.params / 1e6,
             "macs_b": member.macs / 1e9,
             "macs_ratio": member.macs_ratio,
+            "cost_per_phi": member.macs_ratio ** (1 / member.phi) if member.phi else None,
             "paper_params_m": paper.paper_params_m if paper else None,
             "paper_flops_b": paper.paper_flops_b if paper else None,
             "params_vs_paper": paper_deviation(member.params / 1e6, paper.paper_params_m) if paper else "",

@@ -15,7 +15,7 @@ import optuna
 import pandas as pd
 
 from scaling_search.reporting.figures import KIND_STYLE, new_figure, save
-from scaling_search.reporting.wording import difference_text
+from scaling_search.reporting.wording import difference_text, scale_up_caption
 from scaling_search.search.results import Interval
 from scaling_search.stats.fidelity import RankFidelity
 from scaling_search.study.definition import ResolvedDefinition
@@ -32,7 +32,7 @@ from scaling_search.validation.validation_driver import validation_result
 FIDELITY_COLUMNS = {"proxy_score": ".4f", "proxy_seeds": "d", "proxy_rank": "d", "long_score": ".4f",
                     "long_n_seeds": "d", "long_n_failed": "d", "long_rank": "d", "measured_ratio": ".2f"}
 SCALE_UP_COLUMNS = {"alpha": ".4g", "beta": ".4g", "gamma": ".4g", "gmacs": ".3f", "cost_ratio": ".3f",
-                    "resolution": "d", "score": ".4f", "n_seeds": "d", "n_failed": "d"}
+                    "proxy_ratio": ".3f", "resolution": "d", "score": ".4f", "n_seeds": "d", "n_failed": "d"}
 MEMBER_COLORS = {"study": "tab:blue", "paper": "tab:red", "depth-only": KIND_STYLE["depth-only"]["color"],
                  "width-only": KIND_STYLE["width-only"]["color"],
                  "resolution-only": KIND_STYLE["resolution-only"]["color"]}
@@ -61,17 +61,21 @@ def fidelity_frame(fidelity: FidelityAnswer) -> pd.DataFrame:
 
 
 def scale_up_frame(check: ScaleUpCheck) -> pd.DataFrame:
-    """One row per member at one φ: cost, accuracy with its interval, and the study member's difference from it."""
+    """One row per member at one φ: cost where priced and trained, accuracy with its interval, the study's lead.
+
+    The study member's difference is shown only against a member it was compared with (a
+    comparable one); any other is flagged *not judged*.
+    """
     against = {comparison.against: comparison.comparison for comparison in check.comparisons}
     rows = pd.DataFrame([member.to_json() for member in check.members])
     rows["gmacs"] = rows["macs"] / 1e9
-    rows["flag"] = ["" if matched else "unmatched" for matched in rows["matched"]]
+    rows["flag"] = ["" if comparable else "not judged" for comparable in rows["comparable"]]
     rows["acc_ci95"] = [interval_text(score, ci) for score, ci in zip(rows["score"], rows["ci95"], strict=True)]
     rows["study_minus_member"] = ["" if (found := against.get(kind)) is None else
                                   difference_text(found.difference, found.ci95, found.resolved)
                                   for kind in rows["kind"]]
-    return rows[["kind", "alpha", "beta", "gamma", "gmacs", "cost_ratio", "flag", "resolution", "acc_ci95",
-                 "n_seeds", "n_failed", "study_minus_member"]]
+    return rows[["kind", "alpha", "beta", "gamma", "gmacs", "cost_ratio", "proxy_ratio", "flag", "resolution",
+                 "acc_ci95", "n_seeds", "n_failed", "study_minus_member"]]
 
 
 def correlation_title(found: RankFidelity | None) -> str:
@@ -109,19 +113,21 @@ def proxy_vs_long(fidelity: FidelityAnswer, settings: ValidationSettings, folder
 
 
 def scale_up_bars(check: ScaleUpCheck, folder: Path) -> list[str]:
-    """Each member's accuracy with its 95 % interval, its MACs on the bar; an unmatched member hatched and labelled."""
+    """Each member's accuracy with its 95 % interval, its MACs on the bar; a member not judged hatched and labelled."""
     rows = [(member, member.accuracy.score) for member in check.members if member.accuracy.score is not None]
     figure, axes = new_figure(4.6, width=1.5 * max(len(rows), 1) + 1.5)
     for position, (member, score) in enumerate(rows):
         low, high = member.accuracy.ci95 or (score, score)
         axes.bar(position, score * 100, yerr=[[(score - low) * 100], [(high - score) * 100]], capsize=4,
-                 color=MEMBER_COLORS.get(member.kind, "tab:gray"), hatch="" if member.matched else "//")
-    labels = [f"{member.kind}\n{member.macs / 1e6:.0f} M MACs" + ("" if member.matched else
-                                                                  f"\nunmatched ({member.cost_ratio:.2f}×)")
+                 color=MEMBER_COLORS.get(member.kind, "tab:gray"), hatch="" if member.comparable else "//")
+    labels = [f"{member.kind}\n{member.macs / 1e6:.0f} M MACs" + ("" if member.comparable else
+                                                                  f"\nnot judged ({member.cost_ratio:.2f}× cost,"
+                                                                  f"\n{member.proxy_ratio:.2f}× trained)")
               for member, _ in rows]
     axes.set_xticks(range(len(rows)), labels, fontsize=7)
     axes.set_ylabel("validation accuracy (%; 95 % interval)")
-    axes.set_title(f"Scaled up to φ = {check.phi:g}: members matched in cost at the cost scale", fontsize=9)
+    axes.set_title(f"Scaled up to φ = {check.phi:g}: judged only when matched in compute at the cost scale and where "
+                   "trained (hatched: not judged)", fontsize=9)
     axes.grid(alpha=0.3, axis="y")
     return save(figure, folder, f"scale_up_phi{check.phi:g}")
 
@@ -141,9 +147,8 @@ def validation_lines(validation: ValidationAnswer, markdown: dict[str, str]) -> 
                   "![proxy against long runs](figures/proxy_vs_long.png)", ""]
     for check in validation.scale_up:
         name = f"scale_up_phi{check.phi:g}"
-        lines += [f"### Scaled up to φ = {check.phi:g}", "",
-                  "Cost (GMACs, *cost_ratio* against the study member) at the study's cost scale; a member outside "
-                  "the cost tolerance is marked *unmatched* and shown, not judged. *study_minus_member* is the "
-                  "paired difference over the same seeds and validation images with its 95 % interval.", "",
-                  markdown[name], f"![scale-up at phi {check.phi:g}](figures/{name}.png)", ""]
+        lines += [f"### Scaled up to φ = {check.phi:g}", "", scale_up_caption(), "", markdown[name]]
+        not_judged = [f"- {member.not_judged}." for member in check.members[1:] if member.not_judged]
+        lines += [*not_judged, ""] if not_judged else []
+        lines += [f"![scale-up at phi {check.phi:g}](figures/{name}.png)", ""]
     return lines

@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from scaling_search.coefficients.family import FamilyGrowth
 from scaling_search.coefficients.grid import GridSpec
+from scaling_search.coefficients.growth import GROWTH_PHI
+from scaling_search.data.detail import upsampled
 from scaling_search.models.bases import has_released_family, released_note
 from scaling_search.reporting.tables import PAPER_NOTE, Interval
 
@@ -57,16 +60,47 @@ def family_caption(grid: GridSpec) -> str:
     return f"Derived phi0–phi7 of {grid.base.name} from the best coefficients at the cost scale"
 
 
+def family_growth_caption(growth: FamilyGrowth) -> str:
+    """The family table's caption's second half (family.md, family.tex): its growth per phi, and whether on target."""
+    found = growth.growth
+    text = (f"growth per phi {found.per_phi:.3f} (phi = {found.phi} member), target {growth.target:g} ± "
+            f"{growth.tolerance:.0%}")
+    return text + (": on growth" if growth.on_growth else f": OFF growth, the family does not {grows(growth)} per phi")
+
+
+def family_growth_sentence(growth: FamilyGrowth) -> str:
+    """Under the family's heading: how fast the family grows per φ beside the target, and a flag when it is off it."""
+    found = growth.growth
+    band = f"{growth.tolerance:.0%} of the target, {growth.target:g}× per φ"
+    if growth.on_growth:
+        text = (f"Growth per φ: {found.per_phi:.3f} (the φ = {found.phi} member costs {growth.member_ratio:.1f}× the "
+                f"base network's), within {band}: the family grows as the constraint promises.")
+    else:
+        text = (f"**Off growth**: the family grows by {found.per_phi:.3f} per φ, not within {band}: it does not "
+                f"{grows(growth)} per φ, and its φ = {found.phi} member costs {growth.member_ratio:.1f}× the base "
+                f"network's, not {growth.target:g}^{found.phi} = {growth.target**found.phi:.4g}×. Its larger members "
+                "are not the networks the cost constraint at one φ promises.")
+    if found.reduced:
+        text += (f" The φ = {GROWTH_PHI} member cannot be built (a multiplier or resolution past the limit), so the "
+                 f"growth is measured at φ = {found.phi}.")
+    return text
+
+
+def grows(growth: FamilyGrowth) -> str:
+    """What growing as targeted is called: ``double`` for 2×, else ``grow 1.5×``."""
+    return "double" if growth.target == 2 else f"grow {growth.target:g}×"
+
+
 def family_paragraph(grid: GridSpec, scale: str) -> str:
     if has_released_family(grid.base):
         return (f"Derived at the cost scale ({scale}) from the best coefficients, beside the released B0–B7 measured "
                 "here and the paper's Table 2 (params in millions, FLOPs in billions of multiply-adds). A derived "
-                "member's dropout is the released member's nearest in cost. Differences from the paper beyond its "
-                "rounding are shown, not hidden.")
+                "member's dropout is the released member's nearest in cost; *cost_per_phi* is a member's cost per "
+                "unit of φ, macs_ratio^(1/φ). Differences from the paper beyond its rounding are shown, not hidden.")
     return (f"Derived from {grid.base.name} at the cost scale ({scale}) from the best coefficients (params in "
             f"millions, MACs in billions of multiply-adds; *macs_ratio* over the unscaled {grid.base.name}). "
             f"{released_note(grid.base)} A derived member's dropout is the released B0 member's nearest in cost, "
-            "each over its own base.")
+            "each over its own base; *cost_per_phi* is a member's cost per unit of φ, macs_ratio^(1/φ).")
 
 
 
@@ -176,3 +210,52 @@ def difference_text(difference: float, ci95: Sequence[float] | None, resolved: b
     if ci95:
         text += f" [{ci95[0] * 100:+.2f}, {ci95[1] * 100:+.2f}]"
     return text + (", resolved" if resolved else ", not resolved")
+
+
+def detail_note(upsamples: Sequence[float]) -> str | None:
+    """What the contenders' ``upsample`` (trained resolution over the data's native one) says, or None when nothing
+    was upsampled.
+
+    Interpolated pixels add compute and no detail, so when contenders differ in upsampling, the
+    study cannot tell whether a larger γ would have helped on data with that detail.
+
+    Example:
+        >>> print(detail_note([1.0, 1.25, 1.5])[:71])
+        2 of 3 contenders train above the data's native resolution (up to 1.5x)
+        >>> detail_note([0.5, 1.0]) is None
+        True
+    """
+    above = [factor for factor in upsamples if upsampled(factor)]
+    if not above:
+        return None
+    if len(above) == len(upsamples) and len(set(upsamples)) == 1:
+        return (f"every contender trains at {above[0]:.2g}x the data's native resolution: its pixels are interpolated "
+                "and add compute, not information.")
+    return (f"{len(above)} of {len(upsamples)} contenders train above the data's native resolution (up to "
+            f"{max(above):.2g}x): resolution added pixels, not information, so this data cannot show what a larger "
+            "gamma is worth.")
+
+
+def resolution_sentence(resolutions: Sequence[int], base_resolution: int) -> str:
+    """Whether the trained contenders' resolutions let the study compare values of γ.
+
+    Example:
+        >>> resolution_sentence([32], 32)[:59]
+        'Every contender trained at 32 px: at this proxy no larger γ'
+    """
+    if len(resolutions) > 1:
+        return (f"The contenders trained at {len(resolutions)} resolutions ({', '.join(map(str, resolutions))} px), "
+                "each with the target compute, so values of γ were compared.")
+    return (f"Every contender trained at {resolutions[0]} px: at this proxy no larger γ trains with the target "
+            f"compute (from {base_resolution} px, one more pixel adds whole rows of the last feature maps), so the "
+            "study compared depth and width, and says nothing about γ; a proxy of 160 px or more would let it.")
+
+
+def scale_up_caption() -> str:
+    """What a scale-up table shows, and why a member may be shown and not judged."""
+    return ("Cost (GMACs, *cost_ratio* against the study member) at the study's cost scale, and *proxy_ratio*: the "
+            "compute of the network each member trains (at the proxy) against the study member's. A member outside "
+            "the tolerance of the study member's at either scale is marked *not judged*: it is trained and shown, "
+            "but its accuracy is not set against the study member's, since a gap between networks that train with "
+            "unequal compute says nothing about the scaling rule. *study_minus_member* is the paired difference over "
+            "the same seeds and validation images with its 95 % interval, for judged members only.")

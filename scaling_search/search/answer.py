@@ -23,8 +23,8 @@ from typing import Any, TypedDict
 import pandas as pd
 from optuna.trial import FrozenTrial
 
-from scaling_search.coefficients.grid import GridSpec, nominal_ratio
-from scaling_search.coefficients.plateaus import Plateau, plateau
+from scaling_search.coefficients.grid import GridSpec, growth_of, nominal_ratio
+from scaling_search.coefficients.plateaus import Plateau, growing_representative, plateau
 from scaling_search.errors import InputError
 from scaling_search.search.results import candidate_table, compare, contenders, none_if_nan, on_constraint, stage_runs
 from scaling_search.search.search_plan import grid_spec, study_name
@@ -35,10 +35,13 @@ from scaling_search.study.schema import SCHEMA_VERSION, Stage
 from scaling_search.study.study_base import study_base
 
 REPRESENTATIVE_RULE = ("the midpoint of each interval of the plateau, rounded to 4 decimals (kept inside it); every "
-                       "point of the plateau trains and costs the same networks, so the data cannot prefer its corner")
+                       "point of the plateau trains and costs the same networks, so the data cannot prefer its corner. "
+                       "When the midpoint's family would not grow as promised, the point nearest it on the way from "
+                       "the trained contender whose family does")
 METRIC = "validation accuracy (final epoch), mean over the deciding stage's seeds"
 COST = ("macs, params, cost_resolution and measured_ratio at the cost scale (the same for every point of the plateau); "
-        "resolution and proxy_ratio are the trained proxy's")
+        "resolution and proxy_ratio are the trained proxy's, upsample its resolution over the data's native one; "
+        "growth_per_phi is the exported coefficients' family's cost per phi at the cost scale (at phi = growth_phi)")
 
 Interval = tuple[float, float]
 
@@ -218,6 +221,13 @@ class StudyAnswer:
     measured_ratio: float | None
     nominal_ratio: float
     proxy_ratio: float | None
+    growth_per_phi: float
+    growth_phi: int
+    on_growth: bool
+    contender: bool
+    """Whether the exported coefficients contend: their family grows as promised, and the trained network's compute
+    at the proxy lies within tolerance of the target (``proxy_ratio``)."""
+    upsample: float | None
     macs: int
     params: int
     cost_resolution: int
@@ -259,7 +269,9 @@ class StudyAnswer:
             ci95=None if data["ci95"] is None else (data["ci95"][0], data["ci95"][1]), verdict=data["verdict"],
             comparisons=tuple(ComparisonRecord.from_json(record) for record in data["comparisons"]),
             refinement=Refinement.from_json(data["refinement"]), measured_ratio=data["measured_ratio"],
-            nominal_ratio=data["nominal_ratio"], proxy_ratio=data["proxy_ratio"], macs=data["macs"],
+            nominal_ratio=data["nominal_ratio"], proxy_ratio=data["proxy_ratio"],
+            growth_per_phi=data["growth_per_phi"], growth_phi=data["growth_phi"], on_growth=data["on_growth"],
+            contender=data["contender"], upsample=data["upsample"], macs=data["macs"],
             params=data["params"], cost_resolution=data["cost_resolution"], resolution=data["resolution"],
             candidate=data["candidate"], kind=data["kind"], metric=data["metric"], cost=data["cost"],
             study=data["study"], base=data["base"], schema_version=data["schema_version"],
@@ -350,7 +362,10 @@ def study_answer(trials: list[FrozenTrial], definition: ResolvedDefinition, num_
         bounds = refined.plateau
         representative = f"the best of the class's networks at phi = {refined.phi:g}, from the refinement"
     else:
-        final, bounds, representative = parent.representative(), Box.from_json(parent.bounds()), REPRESENTATIVE_RULE
+        final, bounds = growing_representative(spec, parent, trained), Box.from_json(parent.bounds())
+        representative = REPRESENTATIVE_RULE
+    growth = growth_of(spec, final)
+    on_growth = growth.on_growth(spec.target, spec.growth_tolerance_used)
     found = comparisons(trials, stage, table)
     runner_up = dict(found).get("runner-up")
     finalists = stage == Stage.FINALIST
@@ -364,7 +379,9 @@ def study_answer(trials: list[FrozenTrial], definition: ResolvedDefinition, num_
         ci95=runner_up.ci95 if runner_up is not None else None, verdict=verdict_word(runner_up),
         comparisons=comparison_records(found, table), refinement=refined,
         measured_ratio=none_if_nan(top["measured_ratio"]), nominal_ratio=nominal_ratio(*final),
-        proxy_ratio=none_if_nan(top["proxy_ratio"]), macs=int(top["macs"]), params=int(top["params"]),
+        proxy_ratio=none_if_nan(top["proxy_ratio"]), growth_per_phi=growth.per_phi, growth_phi=growth.phi,
+        on_growth=on_growth, contender=on_growth and on_constraint(top["contender"]),
+        upsample=none_if_nan(top["upsample"]), macs=int(top["macs"]), params=int(top["params"]),
         cost_resolution=int(top["cost_resolution"]), resolution=int(top["resolution"]), candidate=top["candidate"],
         kind=top["kind"], metric=METRIC, cost=COST, study=study_name(definition),
         base=study_base(definition).name,

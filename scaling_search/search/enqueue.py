@@ -12,6 +12,7 @@ import optuna
 from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
 
 from scaling_search.coefficients.grid import CandidateKind
+from scaling_search.data.detail import upsample
 from scaling_search.search.search_plan import PlannedTrial, candidate_id
 from scaling_search.study.definition import StudyDefinition
 from scaling_search.study.schema import Stage
@@ -57,10 +58,20 @@ class CandidateAttrs(TypedDict):
     on_constraint: bool
     proxy_ratio: float
     resolution: int
+    growth_per_phi: float
+    growth_phi: int
+    on_growth: bool
+    proxy_on_target: bool
+    contender: bool
+    upsample: float
 
 
-def candidate_attrs(planned: PlannedTrial) -> CandidateAttrs:
-    """The user attributes of a planned trial (:class:`CandidateAttrs`)."""
+def candidate_attrs(planned: PlannedTrial, native_resolution: int) -> CandidateAttrs:
+    """The user attributes of a planned trial (:class:`CandidateAttrs`) on data of ``native_resolution`` px.
+
+    ``upsample`` is the trained resolution over the data's native one (:func:`~scaling_search.data.detail.upsample`):
+    above 1 the network sees interpolated pixels, which add compute and no detail.
+    """
     c = planned.candidate
     return {
         "key": planned.key,
@@ -77,7 +88,17 @@ def candidate_attrs(planned: PlannedTrial) -> CandidateAttrs:
         "on_constraint": c.on_constraint,
         "proxy_ratio": c.proxy_ratio,
         "resolution": c.resolution,
+        "growth_per_phi": c.growth_per_phi,
+        "growth_phi": c.growth_phi,
+        "on_growth": c.on_growth,
+        "proxy_on_target": c.proxy_on_target,
+        "contender": c.contender,
+        "upsample": upsample(c.resolution, native_resolution),
     }
+
+
+NATIVE_RESOLUTION = "native_resolution"
+"""The study's user attr holding its dataset's native resolution (what each trial's ``upsample`` divides by)."""
 
 
 def enqueue_plan(study: optuna.Study, plan: list[PlannedTrial]) -> None:
@@ -85,6 +106,7 @@ def enqueue_plan(study: optuna.Study, plan: list[PlannedTrial]) -> None:
 
     The study's saved search space (``space``) is widened first to hold every planned value (a
     later stage's fresh seeds), so each driver asks for the trials in a space that contains them.
+    Each trial's ``upsample`` is over the study's ``native_resolution`` (stored when it started).
     """
     present = {t.user_attrs.get("key") for t in study.get_trials(deepcopy=False)}
     missing = [planned for planned in plan if planned.key not in present]
@@ -94,7 +116,8 @@ def enqueue_plan(study: optuna.Study, plan: list[PlannedTrial]) -> None:
         alpha, beta, gamma = planned.candidate.coefficients
         # dict(): Optuna takes a plain dict, which a TypedDict is not to a type checker
         study.enqueue_trial({"alpha": alpha, "beta": beta, "gamma": gamma, "seed": planned.seed},
-                            user_attrs=dict(candidate_attrs(planned)), skip_if_exists=False)
+                            user_attrs=dict(candidate_attrs(planned, study.user_attrs[NATIVE_RESOLUTION])),
+                            skip_if_exists=False)
 
 
 def widened_bounds(bounds: dict[str, list[float]], plan: list[PlannedTrial]) -> dict[str, list[float]]:

@@ -42,10 +42,11 @@ TRIAL_COLUMNS = (
     "number", "state", "stage", "phi", "key", "candidate", "kind", "alpha", "beta", "gamma", "seed", "val_acc",
     "best_val_acc", "test_acc", "status", "reason", "epochs", "wall_s", "img_per_s", "peak_mem_mb", "macs",
     "measured_ratio", "nominal_ratio", "params", "activations", "cost_resolution", "on_constraint", "proxy_ratio",
-    "resolution", "step_mode", "hardware", "node_id",
+    "resolution", "growth_per_phi", "contender", "upsample", "step_mode", "hardware", "node_id",
 )
 """``macs`` … ``cost_resolution`` and ``measured_ratio`` are at the cost scale; ``proxy_ratio`` and ``resolution``
-are the trained proxy's."""
+are the trained proxy's; ``growth_per_phi`` is the family's (at φ = 7); ``upsample`` is the trained resolution over the
+data's native one."""
 
 FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 """The states of a trial that ran: completed, failed, or stopped early."""
@@ -172,7 +173,8 @@ def seed_scores(trials: list[FrozenTrial], stage: str) -> dict[str, list[float]]
 
 CANDIDATE_COLUMNS = ["rank", "candidate", "kind", "alpha", "beta", "gamma", "score", "score_std", "n_seeds",
                      "n_failed", "test_acc", "test_acc_std", "measured_ratio", "nominal_ratio", "on_constraint", "macs",
-                     "params", "activations", "cost_resolution", "proxy_ratio", "resolution", "wall_s", "phi"]
+                     "params", "activations", "cost_resolution", "proxy_ratio", "resolution", "growth_per_phi",
+                     "contender", "upsample", "wall_s", "phi"]
 
 
 def candidate_table(trials: list[FrozenTrial], stage: str = Stage.SEARCH) -> pd.DataFrame:
@@ -196,7 +198,7 @@ def candidate_table(trials: list[FrozenTrial], stage: str = Stage.SEARCH) -> pd.
 
 
 FIRST_OF_RUNS = ("measured_ratio", "nominal_ratio", "on_constraint", "macs", "params", "activations", "cost_resolution",
-                 "proxy_ratio", "resolution", "phi")
+                 "proxy_ratio", "resolution", "growth_per_phi", "contender", "upsample", "phi")
 """The columns of :func:`candidate_table` that are the candidate's, the same on each of its runs."""
 
 
@@ -225,19 +227,21 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 
 def on_constraint(value: Any) -> bool:
-    """A table cell of ``on_constraint`` as a bool: Python's or NumPy's True; False, None or NaN not."""
+    """A table cell of a flag (``on_constraint``, ``contender``) as a bool: Python's or NumPy's True; False, None or
+    NaN not."""
     return bool(value == True)  # noqa: E712 (a NumPy bool is not ``True`` by identity)
 
 
 def contenders(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows of a :func:`candidate_table` that may be the study's answer: compound candidates on the constraint
-    whose every seed completed.
+    """The rows of a :func:`candidate_table` that may be the study's answer: compound candidates that contend
+    (:class:`~scaling_search.coefficients.grid.Candidate`: their family grows as promised and they train with the
+    target compute) and whose every seed completed.
 
     The paper's point and the single-dimension baselines are trained to be compared with, never to
-    win; a candidate whose cost misses the constraint is not an equal of the others; one with a
-    failed seed would be judged on its survivors.
+    win; a candidate that trains with more or less compute than the target, or whose family does not
+    grow as promised, is not an equal of the others; one with a failed seed would be judged on its survivors.
     """
-    return table[table["kind"].eq("compound") & table["on_constraint"].eq(True) & table["n_failed"].eq(0)]
+    return table[table["kind"].eq("compound") & table["contender"].eq(True) & table["n_failed"].eq(0)]
 
 
 def failure_lines(trials: list[FrozenTrial]) -> list[str]:

@@ -22,7 +22,7 @@ from scaling_search.errors import InputError
 from scaling_search.execution.session import StudySession, study_classes, study_definition, study_session
 from scaling_search.execution.trainable import run_trial
 from scaling_search.search.answer import stage_spec, with_plateaus
-from scaling_search.search.enqueue import enqueue_plan, space_bounds
+from scaling_search.search.enqueue import NATIVE_RESOLUTION, enqueue_plan, space_bounds
 from scaling_search.search.export import export_study, save_definition, study_files
 from scaling_search.search.outcome import StudyOutcome
 from scaling_search.search.results import candidate_table, failure_lines
@@ -98,7 +98,7 @@ def run(session: StudySession, wanted: StudyDefinition, trainable: Callable[...,
     data = session.load_data(resolved, largest_resolution(resolved))
     counter = make_counter("fvcore")
     if existing is None:
-        start_study(session.storage, resolved, data.num_classes, counter, session.log)
+        start_study(session.storage, resolved, data.num_classes, data.native_resolution, counter, session.log)
     else:
         session.requeue_orphans(existing)
     save_definition(resolved)
@@ -139,15 +139,19 @@ def continued_definition(existing: optuna.Study, wanted: StudyDefinition, resume
 
 
 def start_study(storage: optuna.storages.BaseStorage, definition: ResolvedDefinition, num_classes: int,
-                counter: Counter, log: Callable[[str], None]) -> optuna.Study:
-    """Plan a new study and store it, with its plan as WAITING trials and what its report needs."""
+                native_resolution: int, counter: Counter, log: Callable[[str], None]) -> optuna.Study:
+    """Plan a new study and store it, with its plan as WAITING trials and what its report needs.
+
+    ``native_resolution`` is the dataset's: each trial's ``upsample`` divides its resolution by it.
+    """
     if definition.strategy == "grid":
         plan = plan_grid(definition, num_classes, counter, count_lines(log, "measuring candidates", "networks"),
-                         count_lines(log, "pre-filtering the grid", "points", quiet_s=2.0))
+                         count_lines(log, "pre-filtering the grid", "points", quiet_s=2.0), log)
     else:
         plan = reference_plan(definition, num_classes, counter)
     study = create_study(storage, definition)
     study.set_user_attr("num_classes", num_classes)
+    study.set_user_attr(NATIVE_RESOLUTION, native_resolution)
     study.set_user_attr("environment", software_versions())
     study.set_user_attr("space", space_bounds(definition, plan))
     enqueue_plan(study, plan)

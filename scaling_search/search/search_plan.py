@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from scaling_search.coefficients.contention import Contention, count_line, resolution_note
 from scaling_search.coefficients.grid import (
     Candidate,
     GridSpec,
@@ -16,6 +17,7 @@ from scaling_search.coefficients.grid import (
 )
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter, count_all
+from scaling_search.errors import InputError
 from scaling_search.study.definition import ResolvedDefinition, StudyDefinition, default_study_name
 from scaling_search.study.schema import Stage
 from scaling_search.study.study_base import study_base
@@ -54,6 +56,25 @@ def grid_spec(definition: ResolvedDefinition, num_classes: int) -> GridSpec:
     return GridSpec.from_options(definition, num_classes=num_classes, base=study_base(definition))
 
 
+def contending(candidates: list[Candidate], spec: GridSpec) -> list[Candidate]:
+    """The candidates the search trains: the contenders, and the paper's point and the baselines to compare with.
+
+    Raises InputError, saying which condition emptied the grid and what would change it, when no
+    grid point contends.
+    """
+    kept = [c for c in candidates if c.kind != "compound" or c.contender]
+    if not any(c.kind == "compound" for c in kept):
+        grid = [c for c in candidates if c.kind == "compound"]
+        growing = sum(c.on_growth for c in grid)
+        raise InputError(
+            f"no grid point contends: {growing} of the {len(grid)} points listed grow within "
+            f"{spec.growth_tolerance_used:.0%} of {spec.target:g}x per phi, and none of those trains within "
+            f"{spec.tolerance:.0%} of {spec.target_ratio:.3g}x the base's compute at the {spec.base_resolution} px "
+            "proxy; see scaling-search candidates, and widen --tolerance or --growth-tolerance, refine --step or "
+            "change --base-resolution")
+    return kept
+
+
 def spread(candidates: list[Candidate], limit: int) -> list[Candidate]:
     """At most ``limit`` compound candidates, evenly spaced over the grid's order; reference and baselines kept."""
     fixed = [c for c in candidates if c.kind != "compound"]
@@ -84,20 +105,27 @@ def distinct_layouts(candidates: list[Candidate]) -> list[Candidate]:
 
 def plan_grid(definition: ResolvedDefinition, num_classes: int, counter: Counter,
               progress: Callable[[int, int], None] | None = None,
-              scan_progress: Callable[[int, int], None] | None = None) -> list[PlannedTrial]:
-    """Every feasible candidate with a distinct realised layout × seed (at most ``max_candidates`` when set).
+              scan_progress: Callable[[int, int], None] | None = None,
+              log: Callable[[str], None] | None = None) -> list[PlannedTrial]:
+    """Every contender (:func:`contending`) with a distinct realised layout × seed (at most ``max_candidates``).
 
     With ``max_candidates`` the grid is enumerated in closed form, which counts exactly what fvcore
     measures on every base (``tests/models/test_bases.py``), the candidates are spread over it, and only
     those chosen are measured with ``counter``: the networks never trained need no measurement (on
-    ResNet-50's default grid at φ = 1, 112 points, minutes of fvcore on a CPU).
+    ResNet-50's default grid at φ = 1, 112 points, minutes of fvcore on a CPU). ``log`` hears how
+    many grid points each condition kept, and whether resolution can be searched at this proxy.
     """
     spec = grid_spec(definition, num_classes)
-    if definition.max_candidates is None:
-        candidates = distinct_layouts(enumerate_candidates(spec, counter, progress, scan_progress))
-    else:
-        every = distinct_layouts(enumerate_candidates(spec, analytic_counts, None, scan_progress))
-        candidates = measured(spec, spread(every, definition.max_candidates), counter, progress)
+    listed = enumerate_candidates(spec, counter if definition.max_candidates is None else analytic_counts,
+                                  progress if definition.max_candidates is None else None, scan_progress)
+    if log is not None:
+        counts = Contention.of(listed, spec)
+        for line in (count_line(counts, spec), resolution_note(counts)):
+            if line is not None:
+                log(line)
+    candidates = distinct_layouts(contending(listed, spec))
+    if definition.max_candidates is not None:
+        candidates = measured(spec, spread(candidates, definition.max_candidates), counter, progress)
     candidates.sort(key=lambda c: (c.kind != "reference", c.coefficients))
     return [PlannedTrial(c, seed) for c in candidates for seed in range(definition.seeds)]
 

@@ -84,7 +84,7 @@ def wants_refinement(definition: StudyDefinition, parent: Plateau) -> bool:
 
 def refine_plan(trials: list[FrozenTrial], definition: StudyDefinition, spec: GridSpec, counter: Counter
                 ) -> list[PlannedTrial]:
-    """The distinct networks inside the winning class at 2φ that meet the constraint there, on the study's seeds.
+    """The distinct networks inside the winning class at 2φ that contend there, on the study's seeds.
 
     With ``max_refine`` they are chosen in closed form (which counts what fvcore measures, on every
     base) and only the chosen ones are measured with ``counter``, as :func:`~.plan.plan_grid` does.
@@ -130,7 +130,8 @@ def candidate_from_trial(trial: FrozenTrial, spec: GridSpec) -> Candidate:
     return Candidate(alpha, beta, gamma, phi, float(attrs["nominal_ratio"]), float(attrs["measured_ratio"]),
                      int(attrs["macs"]), int(attrs["params"]), int(attrs["activations"]), int(attrs["cost_resolution"]),
                      float(attrs["proxy_ratio"]), int(attrs["resolution"]), attrs["kind"],
-                     bool(attrs["on_constraint"]), layout)
+                     bool(attrs["on_constraint"]), float(attrs["growth_per_phi"]), int(attrs["growth_phi"]),
+                     bool(attrs["on_growth"]), bool(attrs["proxy_on_target"]), bool(attrs["contender"]), layout)
 
 
 def needs_more_tpe(study: optuna.Study, definition: StudyDefinition) -> bool:

@@ -31,10 +31,10 @@ import optuna
 from optuna.exceptions import ExperimentalWarning
 from optuna.trial import TrialState
 
-from scaling_search.coefficients.grid import GridSpec, cost_layout, measure
+from scaling_search.coefficients.grid import Candidate, GridSpec, cost_layout, measure
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter
-from scaling_search.search.enqueue import candidate_attrs
+from scaling_search.search.enqueue import NATIVE_RESOLUTION, candidate_attrs
 from scaling_search.search.results import stage_trials
 from scaling_search.search.search_plan import PlannedTrial
 from scaling_search.study.schema import Stage
@@ -189,10 +189,18 @@ def realise_split(spec: GridSpec, counter: Counter, trial: optuna.Trial, e_depth
     if reason is not None:
         return reason
     candidate = measure(spec, (alpha, beta, gamma), "compound", counter)
-    if not candidate.on_constraint:
-        return (f"measured cost ratio {candidate.measured_ratio:.3f} at {candidate.cost_resolution} px is not "
-                f"within {spec.tolerance:.0%} of {spec.target_ratio:.3g}")
+    if not candidate.contender:
+        return not_contending(spec, candidate)
     trial.suggest_int("seed", 0, 0)
-    for key, value in candidate_attrs(PlannedTrial(candidate, 0)).items():
+    for key, value in candidate_attrs(PlannedTrial(candidate, 0), trial.study.user_attrs[NATIVE_RESOLUTION]).items():
         trial.set_user_attr(key, value)
     return None
+
+
+def not_contending(spec: GridSpec, candidate: Candidate) -> str:
+    """Why a measured split is no contender: its family's growth per φ, or the compute it trains with."""
+    if not candidate.on_growth:
+        return (f"its family grows {candidate.growth_per_phi:.3f}x per phi (at phi = {candidate.growth_phi}), not "
+                f"within {spec.growth_tolerance_used:.0%} of {spec.target:g}")
+    return (f"it trains with {candidate.proxy_ratio:.3f}x the base's compute at {candidate.resolution} px, not "
+            f"within {spec.tolerance:.0%} of {spec.target_ratio:.3g}")

@@ -10,10 +10,15 @@ no reader keeps branches for older studies.
 
 Versions:
 
-- 0 (no ``schema_version``; scaling-search 0.1.0 up to this change): every planned trial carries
-  ``stage`` and ``on_constraint``; its trials read as version 1's. A study older still, with
-  trials that lack them, is refused.
+- 0 (no ``schema_version``; scaling-search 0.1.0 up to the typed answers): every planned trial carries
+  ``stage`` and ``on_constraint``.
 - 1: the version is stored.
+- 2 (contenders): the proxy rounds resolutions to the cost scale's multiple; every planned trial
+  carries ``growth_per_phi``, ``contender`` and ``upsample``, the study its dataset's
+  ``native_resolution``, and best.json what its exported coefficients grow and train with. A
+  study of version 0 or 1 picked its answer among networks that trained with unequal compute and
+  families that may not double per φ, and its trials were trained at other resolutions: it is
+  refused with one line that says how to run it again (nothing in it can be read as version 2's).
 
 Importing this module does not import Optuna, so that :class:`Stage` is cheap to use anywhere.
 """
@@ -28,14 +33,11 @@ from scaling_search.errors import InputError
 if TYPE_CHECKING:
     import optuna
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The version of what a study and its best.json hold (see the module docstring for what each adds)."""
 
 SCHEMA_ATTR = "schema_version"
 """The study's user attr holding :data:`SCHEMA_VERSION` as it was when the study was created."""
-
-PLANNED_ATTRS = ("stage", "on_constraint")
-"""What every planned trial carries since version 0 (a TPE split told infeasible never had a candidate)."""
 
 
 class Stage(str, Enum):
@@ -70,11 +72,10 @@ def schema_version(study: optuna.Study) -> int:
 
 
 def migrate(study: optuna.Study) -> None:
-    """Check that this version can read ``study``: its own version, or version 0 shaped as 0.1.0 wrote it.
+    """Check that this version can read ``study``: only its own version can be (see the module docstring).
 
-    Version 0 needs no rewriting (its trials hold what version 1's hold), so nothing is written to
-    the storage: a report may read a study it cannot write. A study from a newer scaling-search,
-    or from before trials carried their stage, raises :class:`~scaling_search.errors.InputError`.
+    Nothing is written to the storage. A study from a newer scaling-search, or from one before
+    contenders (version 0 or 1), raises :class:`~scaling_search.errors.InputError` in one line.
     """
     version = schema_version(study)
     if version == SCHEMA_VERSION:
@@ -83,9 +84,7 @@ def migrate(study: optuna.Study) -> None:
     if version > SCHEMA_VERSION:
         raise InputError(f"study {name!r} was written by a newer scaling-search (schema version {version}, this one "
                          f"reads up to {SCHEMA_VERSION}); upgrade scaling-search to read it")
-    lacking = next((t.number for t in study.get_trials(deepcopy=False)
-                    if "candidate" in t.user_attrs and not all(attr in t.user_attrs for attr in PLANNED_ATTRS)), None)
-    if lacking is not None:
-        raise InputError(f"study {name!r} was stored by a scaling-search older than 0.1.0 (trial {lacking} has no "
-                         f"stage); run it again under a new name: scaling-search run <its study.toml> --study "
-                         f"{name}-v{SCHEMA_VERSION}")
+    raise InputError(f"study {name!r} was written before contenders (schema version {version}; this scaling-search "
+                     f"reads {SCHEMA_VERSION}): its answer was picked among networks trained with unequal compute; "
+                     f"run it again under a new name: scaling-search run <its study.toml> --study "
+                     f"{name}-v{SCHEMA_VERSION}")

@@ -3,9 +3,13 @@
 A study that names nothing of its proxy task (no base, dataset, proxy resolution, epochs, images,
 batch, learning rate or recipe) is, on CPU, the built-in demo (:data:`DEMO`): a light base at a
 56 px proxy where γ can be searched, on a 4-class synthetic task it learns in two short epochs.
-A study that names any of them is sized to its base instead: a base that costs more per image
+A CPU study that names any of them is sized to its base instead: a base that costs more per image
 than B0 gets fewer training images (:func:`cpu_budget`), so its default study takes about as long
 as B0's at 32 px.
+
+On a GPU the proxy's base resolution is sized to the study's base and grid: the smallest resolution
+where γ can be searched (:func:`gpu_base_resolution`; 160 px for B0's default grid, where a 64 px
+proxy leaves no contender with γ > 1).
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields, replace
 
+from scaling_search.coefficients.faithfulness import PROXY_CLASSES, default_resolution
+from scaling_search.coefficients.grid import GridSpec
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.models.architecture import EFFICIENTNET_B0, BaseArchitecture
 from scaling_search.models.bases import EFFICIENTNET_DEMO
-from scaling_search.models.scaling import base_layout
+from scaling_search.models.scaling import MIN_RESOLUTION, base_layout
 from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
 from scaling_search.study.study_base import study_base
 from scaling_search.training.recipe import CPU_BATCH, PROXY_RESOLUTION, RECIPES
@@ -51,6 +57,8 @@ SIZING_CLASSES = 10
 GPU_SIZING = DeviceSizing(base_resolution=PROXY_RESOLUTION, epochs=5, batch_size=RECIPES["proxy"].train_batch_size,
                           max_candidates=None, cpus_per_trial=2, finalist_seeds=3, max_refine=None,
                           max_train_images=None)
+"""A GPU study's defaults; its ``base_resolution`` is only the fallback of :func:`gpu_base_resolution`'s callers that
+have no grid (``resolve_for_device`` sizes the proxy to the study's grid)."""
 
 
 
@@ -104,10 +112,11 @@ def demo_line(definition: StudyDefinition) -> str | None:
             DEMO.lr):
         return None
     return (f"Demo: {DEMO.base} (B0's seven stages, at most two blocks each, width 0.375) at a "
-            f"{DEMO.base_resolution} px proxy on the built-in synthetic task with 4 classes, {DEMO.epochs} epochs x {DEMO.max_train_images:,} images, "
-            f"so that resolution (gamma) can be searched on a 2-core CPU in about five minutes; naming --base, "
-            f"--dataset or --base-resolution studies that instead (B0 at {CPU_SIZING.base_resolution} px on CPU, "
-            f"where gamma stays 1); on a GPU the default is {EFFICIENTNET_B0.name} at {GPU_SIZING.base_resolution} px "
+            f"{DEMO.base_resolution} px proxy on the built-in synthetic task with 4 classes, {DEMO.epochs} epochs x "
+            f"{DEMO.max_train_images:,} images, so that resolution (gamma) can be searched on a 2-core CPU in about "
+            f"five minutes; naming --base, --dataset or --base-resolution studies that instead (B0 at "
+            f"{CPU_SIZING.base_resolution} px on CPU, where gamma stays 1); on a GPU the default is "
+            f"{EFFICIENTNET_B0.name} at the smallest proxy where gamma can be searched (160 px for the default grid) "
             f"on the 10-class task")
 
 
@@ -125,7 +134,8 @@ def resolve_for_device(definition: StudyDefinition, gpus: float) -> ResolvedDefi
                              epochs=DEMO.epochs, max_train_images=DEMO.max_train_images, batch_size=DEMO.batch_size,
                              lr=DEMO.lr)
     sizing = GPU_SIZING if use_gpu else CPU_SIZING
-    base_resolution = definition.base_resolution or sizing.base_resolution
+    base_resolution = definition.base_resolution or (gpu_base_resolution(definition) if use_gpu
+                                                     else sizing.base_resolution)
     if use_gpu:
         epochs, images = definition.epochs or sizing.epochs, sizing.max_train_images
     else:
@@ -144,6 +154,26 @@ def resolve_for_device(definition: StudyDefinition, gpus: float) -> ResolvedDefi
         max_train_images=definition.max_train_images or images,
         trials=definition.trials or (DEFAULT_TPE_TRIALS if definition.strategy == "tpe" else None),
     ))
+
+
+def gpu_base_resolution(definition: StudyDefinition) -> int:
+    """The proxy base resolution of a GPU study that names none: the smallest where γ can be searched for its grid.
+
+    Looked for on :data:`~scaling_search.coefficients.faithfulness.DEFAULT_LADDER` (32 to 224 px)
+    with the study's base, φ, ranges, step, tolerances and cost scale, and a 10-class proxy (the
+    dataset is not read here; the classifier is a small part of the cost). The rule, and the
+    fallback when no rung allows it, are :func:`~scaling_search.coefficients.faithfulness.default_resolution`'s.
+    Counted in closed form, once per grid in a process (a few seconds; docs/proxy.md).
+
+    Example:
+        >>> from scaling_search.study.definition import StudyDefinition
+        >>> gpu_base_resolution(StudyDefinition()), gpu_base_resolution(StudyDefinition(base="resnet50"))
+        (160, 128)
+    """
+    multiple = definition.resolution_multiple
+    spec = GridSpec.from_options(definition, base_resolution=math.ceil(MIN_RESOLUTION / multiple) * multiple,
+                                 num_classes=PROXY_CLASSES, base=study_base(definition))  # each rung replaces it
+    return default_resolution(spec)
 
 
 def cpu_budget(base: BaseArchitecture, resolution: int, epochs: int | None = None) -> tuple[int, int]:

@@ -13,5 +13,6 @@ Optuna study ``<study>.validate`` in the same storage:
 * **scale-up** (the paper's Figure 3 and Table 3): at a larger φ, the member built from the study's
   coefficients against the paper's member and the depth-, width- and resolution-only members
   matched to its cost at the study's cost scale (:func:`scaling_search.coefficients.scaleup.scale_up_members`),
-  all on the same seeds, compared by paired differences with 95 % intervals.
+  all on the same seeds, compared by paired differences with 95 % intervals — only those members
+  that also train with the study member's compute at the proxy; the others are shown, not judged.
 """

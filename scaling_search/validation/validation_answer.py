@@ -12,6 +12,11 @@ The proxy score of a candidate is the mean over all its runs at the study's budg
 search seeds and, when it was a finalist, its finalist seeds. A candidate with a failed long run
 is shown with its failure and left out of the correlations, which would otherwise rank it on its
 surviving seeds.
+
+A scale-up member is judged against the study member (a paired comparison, "beats", "loses to",
+"cannot be told apart") only when it is matched in compute both at the cost scale and where it
+trains, the proxy (:attr:`MemberResult.comparable`); any other is shown with its accuracy and a
+sentence that says why it is not judged (:attr:`MemberResult.not_judged`).
 """
 
 from __future__ import annotations
@@ -34,8 +39,12 @@ from scaling_search.stats.fidelity import RankFidelity, rank_fidelity
 from scaling_search.validation.options import ValidationOptions, scaled_epochs
 from scaling_search.validation.validation_plan import FIDELITY, SCALE_UP
 
-SCHEMA_VERSION = 1
-"""The layout of ``validation.json``; any change to its keys or to what a value means bumps it."""
+SCHEMA_VERSION = 2
+"""The layout of ``validation.json``; any change to its keys or to what a value means bumps it.
+
+2: scale-up members carry their compute where they train (``proxy_macs``, ``proxy_ratio``,
+``proxy_matched``), ``comparable`` and ``not_judged``; only comparable members have a comparison.
+"""
 
 JsonRecord = dict[str, object]
 """A JSON object as :meth:`ValidationAnswer.to_json` writes it."""
@@ -158,10 +167,13 @@ class FidelityAnswer:
 
 @dataclass(frozen=True)
 class MemberResult:
-    """One member of a scale-up check: what it is, its cost at the study's cost scale, its accuracy.
+    """One member of a scale-up check: what it is, its cost at the cost scale and where it trains, its accuracy.
 
-    ``cost_ratio`` is over the study member's MACs and ``matched`` whether it lies within the
-    study's tolerance; ``resolution`` is the trained network's, ``cost_resolution`` the cost scale's.
+    ``cost_ratio`` is over the study member's MACs at the cost scale and ``matched`` whether it
+    lies within the study's tolerance; ``proxy_macs`` is the trained network's cost,
+    ``proxy_ratio`` that over the study member's and ``proxy_matched`` whether it lies within the
+    same tolerance. ``resolution`` is the trained network's, ``cost_resolution`` the cost scale's.
+    ``comparable`` and ``not_judged`` are derived; the JSON carries them for its readers.
     """
 
     kind: str
@@ -172,47 +184,82 @@ class MemberResult:
     macs: int
     cost_ratio: float
     matched: bool
+    proxy_macs: int
+    proxy_ratio: float
+    proxy_matched: bool
     resolution: int
     cost_resolution: int
     accuracy: Accuracy
 
+    @property
+    def comparable(self) -> bool:
+        """Matched in compute at the cost scale and where it trains: its accuracy may be judged against the study's."""
+        return self.matched and self.proxy_matched
+
+    @property
+    def not_judged(self) -> str | None:
+        """Why this member is shown and not judged, in plain words; None for a comparable member."""
+        return None if self.comparable else not_judged_reason(self.kind, self.cost_ratio, self.matched,
+                                                              self.proxy_ratio, self.proxy_matched)
+
     def to_json(self) -> JsonRecord:
         return {"kind": self.kind, "candidate": self.candidate, "alpha": self.alpha, "beta": self.beta,
                 "gamma": self.gamma, "macs": self.macs, "cost_ratio": self.cost_ratio, "matched": self.matched,
-                "resolution": self.resolution, "cost_resolution": self.cost_resolution, **self.accuracy.to_json()}
+                "proxy_macs": self.proxy_macs, "proxy_ratio": self.proxy_ratio, "proxy_matched": self.proxy_matched,
+                "comparable": self.comparable, "not_judged": self.not_judged, "resolution": self.resolution,
+                "cost_resolution": self.cost_resolution, **self.accuracy.to_json()}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> MemberResult:
         return cls(data["kind"], data["candidate"], data["alpha"], data["beta"], data["gamma"], data["macs"],
-                   data["cost_ratio"], data["matched"], data["resolution"], data["cost_resolution"],
-                   Accuracy.from_json(data))
+                   data["cost_ratio"], data["matched"], data["proxy_macs"], data["proxy_ratio"], data["proxy_matched"],
+                   data["resolution"], data["cost_resolution"], Accuracy.from_json(data))
+
+
+def not_judged_reason(kind: str, cost_ratio: float, matched: bool, proxy_ratio: float, proxy_matched: bool) -> str:
+    """Why a member is not judged: its compute against the study member's wherever the two are not matched.
+
+    >>> not_judged_reason("width-only", 0.99, True, 0.61, False)
+    "width-only trains with 0.61× the study member's compute at the proxy: shown, not judged"
+    >>> not_judged_reason("paper", 1.556, False, 1.02, True)
+    "paper costs 1.56× the study member's MACs at the cost scale: shown, not judged"
+    """
+    said = [] if matched else [f"costs {cost_ratio:.2f}× the study member's MACs at the cost scale"]
+    if not proxy_matched:
+        whose = "its" if said else "the study member's"
+        said.append(f"trains with {proxy_ratio:.2f}× {whose} compute at the proxy")
+    return f"{kind} {' and '.join(said)}: shown, not judged"
 
 
 @dataclass(frozen=True)
 class MemberComparison:
-    """The study member against one other member (``against``, its kind), flagged when not matched in cost."""
+    """The study member against one comparable member (``against``, its kind): matched in compute at both scales."""
 
     comparison: Comparison
     sentence: str
     against: str
-    matched: bool
     cost_ratio: float
+    proxy_ratio: float
     other_failed: int
 
     def to_json(self) -> JsonRecord:
         return self.comparison.to_dict() | {"sentence": self.sentence, "against": self.against,
-                                            "matched": self.matched, "cost_ratio": self.cost_ratio,
+                                            "cost_ratio": self.cost_ratio, "proxy_ratio": self.proxy_ratio,
                                             "other_failed": self.other_failed}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> MemberComparison:
-        return cls(Comparison.from_dict(data), data["sentence"], data["against"], data["matched"], data["cost_ratio"],
-                   data["other_failed"])
+        return cls(Comparison.from_dict(data), data["sentence"], data["against"], data["cost_ratio"],
+                   data["proxy_ratio"], data["other_failed"])
 
 
 @dataclass(frozen=True)
 class ScaleUpCheck:
-    """The scale-up check at one φ: each member (the study member first) and the study member against the others."""
+    """The scale-up check at one φ: each member (the study member first) and the study member against the others.
+
+    ``comparisons`` holds one entry per comparable member that ran; a member not matched in
+    compute at both scales is in ``members`` only.
+    """
 
     phi: float
     members: tuple[MemberResult, ...]
@@ -342,7 +389,7 @@ def validation_answer(study: str, validation_study: str, settings: ValidationSet
     (:func:`scaling_search.validation.validation_plan.member_records`), ``counts`` its trials by state.
     """
     fidelity = fidelity_answer(parent_trials, trials, None if best is None else best.trained.candidate)
-    scale_up = scale_up_answer(trials, members)
+    scale_up = scale_up_answer(trials, members, study)
     return ValidationAnswer(study, validation_study, settings, best, fidelity, scale_up, counts,
                             paragraph(settings, fidelity, scale_up))
 
@@ -394,11 +441,12 @@ def fidelity_answer(parent_trials: list[FrozenTrial], trials: list[FrozenTrial],
                           LongWinner(found.long_winner, winner.summary(), flip), answer_long_rank)
 
 
-def scale_up_answer(trials: list[FrozenTrial], members: Mapping[str, Sequence[Mapping[str, Any]]]
-                    ) -> tuple[ScaleUpCheck, ...]:
-    """Per φ: each member's accuracy with its interval and cost, and the study member against each other member.
+def scale_up_answer(trials: list[FrozenTrial], members: Mapping[str, Sequence[Mapping[str, Any]]],
+                    study: str = "<study>") -> tuple[ScaleUpCheck, ...]:
+    """Per φ: each member's accuracy with its interval and cost, and the study member against each comparable member.
 
-    ``members`` maps each φ (as text) to its members as saved with the validation study.
+    ``members`` maps each φ (as text) to its members as saved with the validation study; members
+    saved without their compute at the proxy (by an older version) raise InputError naming ``study``.
     """
     found = []
     for phi_text, records in sorted(members.items(), key=lambda item: float(item[0])):
@@ -406,19 +454,23 @@ def scale_up_answer(trials: list[FrozenTrial], members: Mapping[str, Sequence[Ma
         runs = stage_runs(trials, SCALE_UP, phi)
         if not runs:
             continue
+        if any("proxy_ratio" not in record for record in records):
+            raise InputError(f"the scale-up members at phi {phi_text} were saved without the compute they train "
+                             f"with; run 'scaling-search validate {study} --phis {phi_text}' to re-plan them")
         rows = []
         for record in records:
             entry = runs.get(record["candidate"])
             alpha, beta, gamma = record["coefficients"]
             rows.append(MemberResult(record["kind"], record["candidate"], alpha, beta, gamma, record["macs"],
-                                     record["cost_ratio"], record["matched"], record["proxy_resolution"],
+                                     record["cost_ratio"], record["matched"], record["proxy_macs"],
+                                     record["proxy_ratio"], record["proxy_matched"], record["proxy_resolution"],
                                      record["cost_resolution"], entry.summary() if entry else NO_RUNS))
         found.append(ScaleUpCheck(phi, tuple(rows), member_comparisons(rows, runs)))
     return tuple(found)
 
 
 def member_comparisons(rows: list[MemberResult], runs: dict[str, Runs]) -> tuple[MemberComparison, ...]:
-    """The study member against every other member that ran, each flagged when not matched in cost."""
+    """The study member against every other comparable member that ran; a member not comparable is not compared."""
     study = rows[0]
     mine = runs.get(study.candidate)
     if mine is None or not mine.scores or mine.failed:
@@ -426,19 +478,16 @@ def member_comparisons(rows: list[MemberResult], runs: dict[str, Runs]) -> tuple
     found = []
     for row in rows[1:]:
         other = runs.get(row.candidate)
-        if other is None or not other.scores or row.candidate == study.candidate:
+        if not row.comparable or other is None or not other.scores or row.candidate == study.candidate:
             continue
         comparison = compare(mine, other, "study", row.kind)
-        sentence = comparison.sentence()
-        if not row.matched:
-            sentence = (f"not matched in cost ({row.cost_ratio:.2f}× the study member's MACs), so not "
-                        f"a like-for-like comparison: {sentence}")
-        found.append(MemberComparison(comparison, sentence, row.kind, row.matched, row.cost_ratio, other.failed))
+        found.append(MemberComparison(comparison, comparison.sentence(), row.kind, row.cost_ratio, row.proxy_ratio,
+                                      other.failed))
     return tuple(found)
 
 
 def paragraph(settings: ValidationSettings, fidelity: FidelityAnswer | None, scale_up: Sequence[ScaleUpCheck]) -> str:
-    """The validation's findings in plain words: what holds, what does not, at what budget."""
+    """The validation's findings in plain words: what holds, what does not, at what budget, and what is not judged."""
     parts = []
     if fidelity:
         count = len(fidelity.candidates)
@@ -449,11 +498,9 @@ def paragraph(settings: ValidationSettings, fidelity: FidelityAnswer | None, sca
         if flip:
             parts.append(f"The long runs' winner against the proxy's: {flip.sentence}")
     for check in scale_up:
-        beats, loses, unresolved, unmatched = [], [], [], []
+        beats, loses, unresolved = [], [], []
         for comparison in check.comparisons:
-            if not comparison.matched:
-                unmatched.append(f"{comparison.against} ({comparison.cost_ratio:.2f}× the cost)")
-            elif not comparison.comparison.resolved:
+            if not comparison.comparison.resolved:
                 unresolved.append(comparison.against)
             elif comparison.comparison.difference > 0:
                 beats.append(comparison.against)
@@ -463,14 +510,22 @@ def paragraph(settings: ValidationSettings, fidelity: FidelityAnswer | None, sca
         said += [f"lose to {', '.join(loses)} (resolved)"] if loses else []
         said += [f"cannot be told apart from {', '.join(unresolved)} at this budget (not resolved, which is not "
                  "tied)"] if unresolved else []
+        study = check.members[0].candidate if check.members else None
+        others = [member for member in check.members[1:] if member.candidate != study]
+        reasons = [member.not_judged for member in others if member.not_judged]
         epochs = settings.scale_up_epochs
-        head = (f"Scaled up to φ = {check.phi:g} ({epochs} epoch{'s' if epochs != 1 else ''}, members matched in "
-                "cost at the cost scale)")
-        if not said:
-            parts.append(f"{head}: no member could be compared (the study member or the others did not complete).")
-            continue
-        text = f"{head}, the study's coefficients {'; '.join(said)}"
-        if unmatched:
-            text += f"; {', '.join(unmatched)} missed the cost tolerance and is shown, not judged"
+        head = (f"Scaled up to φ = {check.phi:g} ({epochs} epoch{'s' if epochs != 1 else ''}; a member is judged "
+                "only when matched in compute at the cost scale and where it trains)")
+        if said:
+            text = f"{head}, the study's coefficients {'; '.join(said)}"
+            if reasons:
+                text += f"; {'; '.join(reasons)}"
+        elif others and not any(member.comparable for member in others):
+            text = (f"{head}: no member is matched with the study member in compute at both scales, so none is "
+                    f"judged ({'; '.join(reasons)})")
+        else:
+            text = f"{head}: no member could be compared (the study member or the others did not complete)"
+            if reasons:
+                text += f"; {'; '.join(reasons)}"
         parts.append(text + ".")
     return " ".join(parts)

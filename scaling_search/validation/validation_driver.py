@@ -116,6 +116,7 @@ def validate_study(study: str, options: ValidationOptions | None = None, *, stud
         missing = [run for run in plan if run.key not in present]
         if existing is not None and not unfinished and not missing:
             log(f"the validation of {study!r} is finished: nothing to train (results below)")
+            save_members(existing, members)  # the same networks, with what this version records of them
             return finish(parent, existing, definition, trained=False, interrupted=False)
         definition = session.connect(definition)
         data = session.load_data(definition, data_resolution(definition, plan))
@@ -192,14 +193,19 @@ def record_plan(validation: optuna.Study, options: ValidationOptions, saved: Val
         options = replace(options, fidelity=options.fidelity or saved.fidelity,
                           scale_up=options.scale_up or saved.scale_up)
     validation.set_user_attr("options", options.to_dict())
-    records = dict(validation.user_attrs.get("members", {}))
-    records.update({f"{phi:g}": member_records(phi_members) for phi, phi_members in members.items()})
-    validation.set_user_attr("members", records)
+    save_members(validation, members)
     validation.set_user_attr("space", space_holding(validation.user_attrs.get("space", {}), missing))
     for run in missing:
         alpha, beta, gamma = run.coefficients
         validation.enqueue_trial({"alpha": alpha, "beta": beta, "gamma": gamma, "seed": run.seed},
                                  user_attrs=run.attrs(), skip_if_exists=False)
+
+
+def save_members(validation: optuna.Study, members: dict[float, list[ScaleUpMember]]) -> None:
+    """Save ``members`` with the validation study, replacing those of the same φ and keeping the others."""
+    records = dict(validation.user_attrs.get("members", {}))
+    records.update({f"{phi:g}": member_records(phi_members) for phi, phi_members in members.items()})
+    validation.set_user_attr("members", records)
 
 
 def space_holding(bounds: dict[str, list[float]], runs: list[ValidationRun]) -> dict[str, list[float]]:

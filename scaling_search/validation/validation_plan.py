@@ -5,9 +5,10 @@ Two checks (see :mod:`scaling_search.validation`):
 * **fidelity**: the study's top K compound candidates on the constraint (distinct networks, ranked
   by the search) and the paper's point, each trained again for the longer budget on fresh seeds;
 * **scale-up**: at each larger φ, the study member, the paper member and the depth-, width- and
-  resolution-only members matched to the study member's cost
+  resolution-only members matched to the study member's cost at the cost scale and, where the
+  grid allows, in the compute they train with
   (:func:`scaling_search.coefficients.scaleup.scale_up_members`),
-  all on the same fresh seeds.
+  all on the same fresh seeds; a member not matched at both is trained too, to be shown, not judged.
 
 A plan depends only on the study's finished trials and the options, so a driver killed at any point
 plans the same runs again and adds only the keys the validation study does not hold yet.
@@ -41,7 +42,8 @@ class ValidationRun:
     ``macs`` and ``cost_resolution`` are at the study's cost scale. For a fidelity run,
     ``cost_ratio`` is the study's measured ratio over the base network and ``matched`` whether it
     met the constraint; for a scale-up run, ``cost_ratio`` is over the study member's MACs and
-    ``matched`` whether it lies within the study's tolerance of it.
+    ``matched`` whether it lies within the study's tolerance of it; ``proxy_ratio`` and
+    ``proxy_matched`` are the same for the network trained (the proxy), None for a fidelity run.
     """
 
     stage: str
@@ -56,6 +58,8 @@ class ValidationRun:
     cost_ratio: float
     matched: bool
     cost_resolution: int
+    proxy_ratio: float | None = None
+    proxy_matched: bool | None = None
 
     @property
     def candidate(self) -> str:
@@ -68,9 +72,11 @@ class ValidationRun:
         return f"{SCALE_UP}/phi{self.phi:g}/{self.candidate}/seed{self.seed}"
 
     def attrs(self) -> dict[str, object]:
-        """The trial's user attributes: what it is, what it costs, how it trains."""
+        """The trial's user attributes: what it is, what it costs (where trained too, for scale-up), how it trains."""
+        proxy = {} if self.proxy_ratio is None else {"proxy_ratio": self.proxy_ratio,
+                                                      "proxy_matched": self.proxy_matched}
         return {"key": self.key, "stage": self.stage, "phi": self.phi, "candidate": self.candidate,
-                "kind": self.kind, "macs": self.macs, "cost_ratio": self.cost_ratio, "matched": self.matched,
+                "kind": self.kind, "macs": self.macs, "cost_ratio": self.cost_ratio, "matched": self.matched, **proxy,
                 "cost_resolution": self.cost_resolution, "resolution": self.resolution,
                 PLANNED_EPOCHS: self.planned_epochs, PLANNED_BASE_RESOLUTION: self.base_resolution}
 
@@ -125,7 +131,7 @@ def scale_up_plan(members: list[ScaleUpMember], spec: GridSpec, seeds: int, plan
         for seed in validation_seeds(seeds):
             run = ValidationRun(SCALE_UP, member.kind, member.coefficients, member.phi, seed, planned_epochs,
                                 spec.base_resolution, member.proxy_resolution, member.macs, member.cost_ratio,
-                                member.matched, member.cost_resolution)
+                                member.matched, member.cost_resolution, member.proxy_ratio, member.proxy_matched)
             plan.setdefault(run.key, run)
     return list(plan.values())
 
@@ -137,5 +143,9 @@ def members_at(spec: GridSpec, best: tuple[float, float, float], phis: tuple[flo
 
 
 def member_records(members: list[ScaleUpMember]) -> list[dict[str, object]]:
-    """The members of one φ as JSON, with the candidate each trains as: saved with the validation study."""
+    """The members of one φ as JSON, with the candidate each trains as: saved with the validation study.
+
+    Each record holds the member's cost at the cost scale and at the proxy and whether it is
+    ``comparable`` (:meth:`~scaling_search.coefficients.scaleup.ScaleUpMember.to_dict`).
+    """
     return [member.to_dict() | {"candidate": candidate_id(member.coefficients)} for member in members]

@@ -15,6 +15,7 @@ from scaling_search.coefficients.grid import (
     single_dimension,
 )
 from scaling_search.coefficients.grid_checks import CONSTRAINTS, axis_values
+from scaling_search.coefficients.growth import family_growth
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.errors import InputError
 from scaling_search.models.architecture import FAMILY_PHIS, released_model
@@ -43,7 +44,8 @@ def test_every_compound_candidate_meets_its_constraint(constraint):
         ratio = c.measured_ratio if constraint == "measured" else c.nominal_ratio
         assert c.on_constraint == (abs(ratio - 2.0) <= 0.04 * 2.0)
         assert c.contender == (abs(c.growth_per_phi - 2.0) <= 0.04 * 2.0 and abs(c.proxy_ratio - 2.0) <= 0.04 * 2.0)
-        assert c.on_constraint or c.contender
+        assert c.on_growth == (abs(c.growth_per_phi - 2.0) <= 0.04 * 2.0)
+        assert c.on_constraint or c.on_growth  # what is listed: on the constraint, or growing as promised
         assert c.coefficients != (1.0, 1.0, 1.0)
         assert min(c.coefficients) >= 1.0
 
@@ -63,20 +65,24 @@ def test_nominal_grid_is_exactly_the_points_within_tolerance():
 
 
 def test_measured_prefilter_loses_nothing():
-    """Brute force on a coarse grid: every point within tolerance by measurement is kept."""
+    """Brute force on a coarse grid: every point within tolerance by measurement, or growing as promised, is kept."""
     spec = GridSpec(step=0.1, tolerance=0.05)
     base = analytic_counts(spec.base_cost_layout()).macs
 
-    expected = set()
+    on_constraint, growing = set(), set()
     for a in axis_values(spec.alpha_range, 0.1):
         for b in axis_values(spec.beta_range, 0.1):
             for g in axis_values(spec.gamma_range, 0.1):
-                if sum(v > 1 for v in (a, b, g)) >= 2:
+                if (a, b, g) != (1.0, 1.0, 1.0):
                     ratio = analytic_counts(cost_layout(spec, a, b, g)).macs / base
                     if abs(ratio - 2) <= 0.1:
-                        expected.add((a, b, g))
-    got = {c.coefficients for c in enumerate_candidates(spec, analytic_counts) if c.kind == "compound"}
-    assert got == expected
+                        on_constraint.add((a, b, g))
+                    if abs(family_growth((a, b, g)).per_phi - 2) <= 0.1:
+                        growing.add((a, b, g))
+    found = [c for c in enumerate_candidates(spec, analytic_counts) if c.kind == "compound"]
+    assert {c.coefficients for c in found} == on_constraint | growing
+    assert {c.coefficients for c in found if c.on_constraint} == on_constraint
+    assert {c.coefficients for c in found if c.on_growth} == growing
 
 
 @pytest.mark.parametrize("phi", [1.0, -1.0])
@@ -103,9 +109,11 @@ def test_nominal_baselines_are_closed_form():
 def test_negative_phi_scales_down():
     spec = GridSpec(phi=-1, base_resolution=224)
     found = enumerate_candidates(spec, analytic_counts)
-    compound = [c for c in found if c.kind == "compound"]
-    assert compound and all(c.measured_ratio < 1 for c in compound)
-    assert all(abs(c.measured_ratio - 0.5) <= 0.05 * 0.5 for c in compound)
+    on_constraint = [c for c in found if c.kind == "compound" and c.on_constraint]
+    assert on_constraint and all(c.measured_ratio < 1 for c in on_constraint)
+    assert all(abs(c.measured_ratio - 0.5) <= 0.05 * 0.5 for c in on_constraint)
+    contenders = [c for c in found if c.contender]
+    assert contenders and all(abs(c.proxy_ratio - 0.5) <= 0.05 * 0.5 for c in contenders)
 
 
 @pytest.mark.parametrize(
@@ -229,24 +237,27 @@ def test_one_base_network_for_every_cost_ratio():
     assert derive_family(1.2, 1.1, 1.15, [0], analytic_counts, 64, num_classes=10)[0].macs_ratio == 1.0
 
 
-def test_a_32_px_proxy_still_scales_resolution():
-    """Measured at the 32 px proxy, 32 -> 33 px multiplied B0's MACs by 2.23, so every kept point had gamma = 1.
-
-    The constraint is now evaluated at the cost scale (224 px, 1000 classes), the proxy only trains.
-    """
+def test_a_32_px_proxy_lists_gamma_above_1_but_none_of_them_contends():
+    """The constraint is evaluated at the cost scale (224 px, 1000 classes), so a 32 px proxy still lists γ > 1; but
+    there one more pixel adds whole rows of B0's last feature maps, so none trains with the target compute."""
     found = enumerate_candidates(GridSpec(base_resolution=32, num_classes=10), analytic_counts)
     compound = [c for c in found if c.kind == "compound"]
-    assert len({c.gamma for c in compound if c.gamma > 1}) >= 3
-    assert all(c.on_constraint and abs(c.measured_ratio - 2.0) <= 0.05 * 2.0 for c in compound)
-    assert all(c.cost_resolution % 4 == 0 for c in found)
-    assert {c.resolution for c in compound} >= {32, 34, 35, 37}
+    on_constraint = [c for c in compound if c.on_constraint]
+    assert len({c.gamma for c in on_constraint if c.gamma > 1}) >= 3
+    assert all(abs(c.measured_ratio - 2.0) <= 0.05 * 2.0 for c in on_constraint)
+    assert all(c.cost_resolution % 4 == 0 and c.resolution % 4 == 0 for c in found)  # both scales round alike
+    above = [c for c in compound if c.resolution > 32]
+    assert above and not any(c.contender for c in above)
+    assert all(c.proxy_ratio > 2.1 for c in above if c.on_growth)  # they would train with too much compute
+    assert any(c.contender for c in compound)  # γ stays 1 in effect: the contenders all train at 32 px
 
 
 def test_cost_and_proxy_ratios_are_both_kept():
     spec = GridSpec(base_resolution=32, num_classes=10, step=0.1)
     (paper,) = [c for c in enumerate_candidates(spec, analytic_counts) if c.kind == "reference"]
-    assert (paper.resolution, paper.cost_resolution, paper.layout.num_classes) == (37, 256, 10)
-    assert paper.proxy_ratio == pytest.approx(4.4285, abs=1e-4)
+    assert (paper.resolution, paper.cost_resolution, paper.layout.num_classes) == (36, 256, 10)
+    assert paper.proxy_ratio == pytest.approx(4.3611, abs=1e-4)
+    assert paper.growth_per_phi == pytest.approx(1.938, abs=1e-3) and paper.on_growth and not paper.proxy_on_target
     assert paper.measured_ratio == pytest.approx(2.2287, abs=1e-4)
     assert paper.macs == 859_853_760 and not paper.on_constraint  # 2.23 is outside 2 ± 5 %
     assert paper.to_dict()["proxy_ratio"] == paper.proxy_ratio

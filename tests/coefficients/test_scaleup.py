@@ -57,17 +57,26 @@ def test_each_single_dimension_member_scales_exactly_one_dimension(members):
         assert [v for i, v in enumerate(member.coefficients) if i != axis] == [1.0, 1.0]
 
 
-def test_single_dimension_coefficient_is_the_smallest_with_the_nearest_cost(members):
+def proxy_macs(coefficients, phi, spec=SPEC):
+    """Closed-form MACs of the network a member trains (the proxy), computed here without the module under test."""
+    layout = compound_layout(*coefficients, phi, spec.base_resolution, spec.num_classes, spec.resolution_multiple)
+    return analytic_counts(layout).macs
+
+
+def test_single_dimension_coefficient_is_matched_at_the_cost_scale_and_nearest_at_the_proxy(members):
     phi, found = members
-    study_macs = cost_macs(BEST, phi)
+    study_macs, study_proxy = cost_macs(BEST, phi), proxy_macs(BEST, phi)
     for member in found[2:]:
         axis = SINGLE[member.kind]
-        error = abs(cost_macs(member.coefficients, phi) - study_macs)
-        for delta in (-0.005, 0.005, 0.05):  # a step below is worse (not just as good), nearby values are no better
-            point = list(member.coefficients)
-            point[axis] = round(point[axis] + delta, 6)
-            other = abs(cost_macs(point, phi) - study_macs)
-            assert other > error if delta < 0 else other >= error, (member.kind, delta)
+        admissible, point, step = [], [1.0, 1.0, 1.0], 0
+        while cost_macs(point, phi) <= (1 + SPEC.tolerance) * study_macs:  # the fine 1-D grid, cost growing with it
+            if abs(cost_macs(point, phi) / study_macs - 1) <= SPEC.tolerance:
+                admissible.append((abs(proxy_macs(point, phi) - study_proxy), abs(cost_macs(point, phi) - study_macs),
+                                   point[axis]))
+            step += 1
+            point[axis] = round(1 + 0.005 * step, 6)
+        assert admissible, member.kind
+        assert member.coefficients[axis] == min(admissible)[2], (member.kind, min(admissible))
 
 
 def test_paper_member_is_flagged_by_its_actual_ratio(members):
@@ -87,7 +96,8 @@ def test_paper_member_is_matched_when_the_study_found_the_paper_point():
 def test_proxy_and_cost_scales_are_the_studys(members):
     phi, found = members
     for member in found:
-        proxy = compound_layout(*member.coefficients, phi, SPEC.base_resolution, SPEC.num_classes)
+        proxy = compound_layout(*member.coefficients, phi, SPEC.base_resolution, SPEC.num_classes,
+                                SPEC.resolution_multiple)
         assert member.proxy_layout == proxy and member.proxy_resolution == proxy.resolution
         assert member.proxy_layout.num_classes == SPEC.num_classes
         assert member.cost_resolution == compound_layout(*member.coefficients, phi, SPEC.cost_resolution,
@@ -132,7 +142,8 @@ def test_to_dict_is_json_ready_without_the_layout(members):
     assert "proxy_layout" not in row
     assert row["kind"] == "depth-only" and row["coefficients"] == list(found[2].coefficients)
     assert set(row) == {"kind", "coefficients", "phi", "macs", "cost_ratio", "matched", "cost_resolution",
-                        "proxy_resolution"}
+                        "proxy_resolution", "proxy_macs", "proxy_ratio", "proxy_matched", "comparable"}
+    assert row["comparable"] == found[2].comparable == (found[2].matched and found[2].proxy_matched)
 
 
 def test_member_checks_itself(members):
@@ -141,6 +152,10 @@ def test_member_checks_itself(members):
         dataclasses.replace(found[0], kind="compound")
     with pytest.raises(InputError, match="macs"):
         dataclasses.replace(found[0], macs=0)
+    with pytest.raises(InputError, match="proxy macs"):
+        dataclasses.replace(found[0], proxy_macs=0)
+    with pytest.raises(InputError, match="proxy ratio"):
+        dataclasses.replace(found[0], proxy_ratio=float("nan"))
     with pytest.raises(InputError, match="proxy resolution"):
         dataclasses.replace(found[0], proxy_resolution=found[0].proxy_resolution + 1)
     assert isinstance(found[0], ScaleUpMember)

@@ -204,7 +204,8 @@ def test_each_base_trains_with_the_proxy_recipe(name):
 
     (train_x, train_y), (val_x, val_y), (test_x, test_y) = split(96), split(32), split(32)
     data = ImageData(name="noise", class_names=("a", "b", "c"), train_x=train_x, train_y=train_y, val_x=val_x,
-                     val_y=val_y, test_x=test_x, test_y=test_y, mean=(0.5, 0.5, 0.5), std=(0.29, 0.29, 0.29))
+                     val_y=val_y, test_x=test_x, test_y=test_y, mean=(0.5, 0.5, 0.5), std=(0.29, 0.29, 0.29),
+                     native_resolution=24)
     layout = scale(0.25, 0.3, 32, num_classes=3, base=base_network(name))
     result = train_proxy(layout, data, Budget(epochs=1), device="cpu", threads=1)
     assert result.status == "ok" and result.val_acc is not None

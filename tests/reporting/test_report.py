@@ -18,6 +18,7 @@ from scaling_search.study.definition import StudyDefinition
 from scaling_search.study.schema import stamp
 from scaling_search.study.sizing import resolve_for_device
 from tests.cli_helpers import one_error_line
+from tests.search_helpers import contender_attrs
 
 SPACE = {"alpha": FloatDistribution(1.0, 2.0), "beta": FloatDistribution(1.0, 1.5),
          "gamma": FloatDistribution(1.0, 1.5), "seed": IntDistribution(0, 9)}
@@ -32,6 +33,7 @@ def make_study(tmp_path, name: str, candidates: dict, states=None) -> StudyDefin
     study.set_user_attr("definition", definition.to_dict())
     stamp(study)  # as scaling-search run stores a study: this version's schema
     study.set_user_attr("num_classes", 10)
+    study.set_user_attr("native_resolution", 32)
     for (alpha, beta, gamma, kind), values in candidates.items():
         for seed, value in enumerate(values):
             state = (states or {}).get((alpha, beta, gamma), TrialState.COMPLETE)
@@ -41,6 +43,7 @@ def make_study(tmp_path, name: str, candidates: dict, states=None) -> StudyDefin
                      "resolution": round(32 * gamma), "test_acc": value - 0.01, "wall_s": 10.0,
                      "cost_resolution": 4 * round(56 * gamma), "proxy_ratio": 2 * alpha * beta,
                      "on_constraint": kind == "compound",
+                     **contender_attrs(kind == "compound", round(32 * gamma)),
                      "status": "ok" if state == TrialState.COMPLETE else "failed",
                      "reason": None if state == TrialState.COMPLETE else "boom", "hardware": "test CPU"}
             study.add_trial(create_trial(

@@ -20,13 +20,15 @@ from scaling_search.search.results import VAL_CORRECT, candidate_table, contende
 from scaling_search.search.search_plan import candidate_id, grid_spec
 from scaling_search.search.stages import FINALIST_SEED_BASE, next_stage
 from scaling_search.study.definition import StudyDefinition
+from scaling_search.study.schema import stamp
 from scaling_search.training.correctness import pack_correctness
+from tests.search_helpers import contender_attrs
 
 CLASSES = 10
 IMAGES = 400
-WINNER = (1.0, 1.2, 1.1)  # compound points of the default grid on the measured constraint at φ = 1
-RUNNER_UP = (1.3, 1.0, 1.1)
-THIRD = (1.4, 1.1, 1.0)
+WINNER = (1.0, 1.1, 1.3)  # points of the default grid whose families grow within 5 % of 2x per φ
+RUNNER_UP = (1.0, 1.0, 1.4)
+THIRD = (1.0, 1.4, 1.0)
 PAPER = (1.2, 1.1, 1.15)
 SPACE = {"alpha": FloatDistribution(1.0, 3.0), "beta": FloatDistribution(1.0, 2.0),
          "gamma": FloatDistribution(1.0, 2.0), "seed": IntDistribution(0, 10_000)}
@@ -57,7 +59,7 @@ def add(study: optuna.Study, coefficients, seed: int, *, stage: str = "search", 
              "macs": 750_000_000, "measured_ratio": 1.95 if on_constraint else 2.23, "nominal_ratio": 1.9,
              "params": 7_000_000, "activations": 11_000_000, "cost_resolution": 248, "on_constraint": on_constraint,
              "proxy_ratio": 3.6, "resolution": 35, "status": "ok" if state == TrialState.COMPLETE else "diverged",
-             "test_acc": value}
+             "test_acc": value, **contender_attrs(on_constraint, 35)}
     system = {VAL_CORRECT: pack_correctness(correct)} if correct is not None and keep_correct and value is not None \
         else {}
     study.add_trial(create_trial(
@@ -175,8 +177,8 @@ def test_best_json_holds_the_plateau_and_its_midpoint_not_the_corner():
 
 def test_stages_are_planned_from_finished_trials_in_order():
     study = new_study()
-    plan_for = definition()  # refine left to the class's width
-    splits = (1.3, 1.0, 1.15)  # its class (α in (1.25, 1.333]) splits into networks on the constraint at φ = 2
+    plan_for = definition(base_resolution=160)  # refine left to the class's width; γ contends at a 160 px proxy
+    splits = (1.9, 1.0, 1.0)  # its class (α in (1.75, 2]) splits into networks that contend at φ = 2
     searched(study, {splits: 0.6, RUNNER_UP: 0.55, THIRD: 0.5, PAPER: 0.45})
     stage, planned = next_stage(study.get_trials(), plan_for, CLASSES, analytic_counts)
     assert stage == "finalist"
@@ -187,8 +189,9 @@ def test_stages_are_planned_from_finished_trials_in_order():
     assert stage == "refine" and 1 <= len(planned) <= plan_for.max_refine
     spec = grid_spec(plan_for, CLASSES)
     for trial in planned:
-        assert trial.candidate.phi == 2.0 and trial.candidate.on_constraint and trial.key.startswith("refine/")
-        assert abs(trial.candidate.measured_ratio - spec.target**2) <= spec.tolerance * spec.target**2
+        assert trial.candidate.phi == 2.0 and trial.candidate.contender and trial.key.startswith("refine/")
+        assert abs(trial.candidate.proxy_ratio - spec.target**2) <= spec.tolerance * spec.target**2
+        assert abs(trial.candidate.growth_per_phi - spec.target) <= spec.tolerance * spec.target
     # nothing more once the refinement's trials exist; none while a trial is unfinished
     for trial in planned:
         add(study, trial.candidate.coefficients, trial.seed, stage="refine", phi=2.0, correct=correct_at(0.5, 3))
@@ -224,6 +227,8 @@ def test_the_report_shows_plateaus_finalists_intervals_and_what_the_study_can_co
     study = optuna.create_study(study_name="staged", storage=made.storage_url(), direction="maximize")
     study.set_user_attr("definition", made.to_dict())
     study.set_user_attr("num_classes", CLASSES)
+    study.set_user_attr("native_resolution", 32)
+    stamp(study)
     searched(study, {WINNER: 0.6, RUNNER_UP: 0.62, PAPER: 0.5})
     finalists(study, {WINNER: 0.8, RUNNER_UP: 0.6, PAPER: 0.5})
     add(study, THIRD, 0, state=TrialState.FAIL)
@@ -238,6 +243,6 @@ def test_the_report_shows_plateaus_finalists_intervals_and_what_the_study_can_co
     assert "| phi | depth | width | resolution |" in (folder / "plateau_spread.md").read_text()
     rows = list(csv.DictReader((folder / "alpha_beta_gamma.csv").read_text().splitlines()))
     assert [(r["n_seeds"], r["n_failed"]) for r in rows][-1] == ("0", "1")  # the failed candidate, counted, last
-    assert rows[0]["plateau"].startswith("[1.250, 1.333] × [")  # the search's first, RUNNER_UP: α in (1.25, 4/3]
+    assert rows[0]["plateau"].startswith("[1.000, 1.000] × [1.000, 1.003] × [")  # the search's first, RUNNER_UP
     final = list(csv.DictReader((folder / "finalists.csv").read_text().splitlines()))
     assert final[0]["alpha"] == "1.0" and {r["n_seeds"] for r in final} == {"2"}

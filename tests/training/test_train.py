@@ -34,7 +34,7 @@ def colour_data(train: int = 512, val: int = 128, test: int = 128, size: int = 2
     return ImageData(
         name="colours", class_names=("red", "green", "blue", "yellow"),
         train_x=train_x, train_y=train_y, val_x=val_x, val_y=val_y, test_x=test_x, test_y=test_y,
-        mean=(0.5, 0.5, 0.4), std=(0.3, 0.3, 0.3),
+        mean=(0.5, 0.5, 0.4), std=(0.3, 0.3, 0.3), native_resolution=size,
     )
 
 

@@ -113,7 +113,7 @@ def test_fidelity_takes_the_top_k_contenders_then_the_papers_point_on_fresh_seed
     assert len(plan) == 6 and {run.seed for run in plan} == set(SEEDS)
     assert {run.planned_epochs for run in plan} == {8} and {run.base_resolution for run in plan} == {48}
     assert plan[0].key == f"fidelity/{candidate_id(WINNER)}/seed{SEEDS[0]}" and len({r.key for r in plan}) == 6
-    assert plan[0].resolution == 53  # 48 px scaled by gamma 1.1 at phi 1, the network the long run trains
+    assert plan[0].resolution == 64  # 48 px scaled by gamma 1.3 at phi 1 (62.4), to a multiple of 4: what trains
     assert plan[0].attrs()[PLANNED_EPOCHS] == 8 and plan[0].attrs()[PLANNED_BASE_RESOLUTION] == 48
     # the same trials planned again give the same keys: what resume relies on
     assert [run.key for run in fidelity_plan(rows, spec, 2, 8, 48)] == [run.key for run in plan]
@@ -190,8 +190,8 @@ def test_a_failed_long_run_is_counted_and_left_out_of_the_correlation():
     assert "2 candidates" in answer.sentence  # two left: only whether they kept their order
 
 
-def test_scale_up_compares_the_study_member_and_flags_an_unmatched_one():
-    spec = grid_spec(definition(), CLASSES)
+def test_scale_up_compares_the_study_member_with_the_comparable_members_only():
+    spec = grid_spec(definition(base_resolution=224), CLASSES)  # a proxy at the cost scale: matched where trained
     members = members_at(spec, WINNER, (2.0,), analytic_counts)[2.0]
     rates = {"study": 0.85, "paper": 0.80, "depth-only": 0.60, "width-only": 0.84, "resolution-only": 0.70}
     runs = memory_study()
@@ -206,12 +206,14 @@ def test_scale_up_compares_the_study_member_and_flags_an_unmatched_one():
     assert rows["study"].ci95[0] < rows["study"].score < rows["study"].ci95[1]
     judged = {c.against: c for c in found[0].comparisons}
     comparisons = {against: c.comparison for against, c in judged.items()}
-    assert set(comparisons) == {"paper", "depth-only", "width-only", "resolution-only"}
+    assert set(comparisons) == {"depth-only", "width-only", "resolution-only"}  # the paper's member is not judged
     assert comparisons["depth-only"].resolved and comparisons["depth-only"].difference > 0.2
     assert comparisons["depth-only"].paired and comparisons["depth-only"].seeds == 2
     assert not comparisons["width-only"].resolved
-    assert judged["paper"].sentence.startswith("not matched in cost (1.56×")
-    assert all(judged[kind].matched for kind in ("depth-only", "width-only", "resolution-only"))
+    assert all(abs(judged[kind].proxy_ratio - 1) <= spec.tolerance for kind in judged)
+    paper = found[0].members[1]
+    assert paper.kind == "paper" and paper.accuracy.n_seeds == 2 and not paper.comparable
+    assert paper.not_judged.startswith("paper costs 1.56× the study member's MACs at the cost scale")
 
 
 # --------------------------------------------------------------------------- bad input on the command line
@@ -292,24 +294,33 @@ def test_help_teaches_both_checks(capsys):
 def test_the_paragraph_says_beat_only_when_resolved_and_never_judges_an_unmatched_member():
     from scaling_search.stats.comparison import Comparison
     from scaling_search.validation.validation_answer import (
+        NO_RUNS,
         MemberComparison,
+        MemberResult,
         ScaleUpCheck,
         ValidationSettings,
         paragraph,
     )
 
-    def comparison(against, difference, resolved, matched=True, cost_ratio=1.0):
+    def comparison(against, difference, resolved):
         found = Comparison("study", against, difference, None, None, None, resolved, 2, 0, True, "", None, None)
-        return MemberComparison(found, "", against, matched, cost_ratio, 0)
+        return MemberComparison(found, "", against, 1.0, 1.0, 0)
+
+    def member(kind, cost_ratio=1.0, proxy_ratio=1.0):
+        return MemberResult(kind, kind, 1.0, 1.0, 1.0, 1, cost_ratio, abs(cost_ratio - 1) <= 0.05, 1, proxy_ratio,
+                            abs(proxy_ratio - 1) <= 0.05, 32, 224, NO_RUNS)
 
     settings = ValidationSettings.of(ValidationOptions(epochs_factor=2.0), 2, "synthetic", None)
-    scale_up = [ScaleUpCheck(2.0, (), (comparison("depth-only", 0.04, True), comparison("width-only", -0.03, True),
-                                       comparison("resolution-only", 0.05, False),
-                                       comparison("paper", 0.10, True, matched=False, cost_ratio=1.56)))]
+    members = (member("study"), member("paper", 1.56, 1.34), member("depth-only"), member("width-only"),
+               member("resolution-only"))
+    scale_up = [ScaleUpCheck(2.0, members, (comparison("depth-only", 0.04, True),
+                                            comparison("width-only", -0.03, True),
+                                            comparison("resolution-only", 0.05, False)))]
     text = paragraph(settings, None, scale_up)
     assert "beat depth-only (resolved)" in text and "lose to width-only (resolved)" in text
     assert "cannot be told apart from resolution-only at this budget" in text
-    assert "paper (1.56× the cost) missed the cost tolerance and is shown, not judged" in text
+    assert ("paper costs 1.56× the study member's MACs at the cost scale and trains with 1.34× its compute at the "
+            "proxy: shown, not judged") in text
     assert "beat depth-only, paper" not in text and "tied" not in text.replace("not tied", "")
     empty = paragraph(settings, None, [ScaleUpCheck(2.0, (), ())])
     assert "no member could be compared" in empty

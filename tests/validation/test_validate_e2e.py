@@ -83,8 +83,11 @@ def test_validate_survives_sigkill_and_resume_with_exact_counts_then_reports(tmp
     assert [member["kind"] for member in saved["scale_up"][0]["members"]] == [
         "study", "paper", "depth-only", "width-only", "resolution-only"]
     assert all(member["n_seeds"] == 2 for member in saved["scale_up"][0]["members"])
+    members = saved["scale_up"][0]["members"]  # judged only when matched at the cost scale and where trained
     assert {c["against"] for c in saved["scale_up"][0]["comparisons"]} == {
-        "paper", "depth-only", "width-only", "resolution-only"}
+        member["kind"] for member in members[1:] if member["comparable"]}
+    assert all(member["not_judged"].endswith("shown, not judged") for member in members[1:]
+               if not member["comparable"])
 
     again = subprocess.run(cli("validate", "checked", "--json", *where), capture_output=True, text=True, timeout=120,
                            env=cli_env(tmp_path))

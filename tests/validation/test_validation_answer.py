@@ -62,8 +62,8 @@ def answer(long_rates: dict, failed: tuple = ()) -> ValidationAnswer:
               for seed in (0, 1)]
     trials = [run("fidelity", point, seed, rate, failed=(point, seed) in failed) for point, rate in long_rates.items()
               for seed in SEEDS]
-    members = members_at(grid_spec(StudyDefinition(study="made", base_resolution=32, epochs=2), 10), WINNER, (2.0,),
-                         analytic_counts)[2.0]
+    members = members_at(grid_spec(StudyDefinition(study="made", base_resolution=224, epochs=2), 10), WINNER, (2.0,),
+                         analytic_counts)[2.0]  # a proxy at the cost scale's resolution: members match where trained
     rates = {"study": 0.85, "paper": 0.80, "depth-only": 0.60, "width-only": 0.84, "resolution-only": 0.70}
     trials += [run("scaleup", member.coefficients, seed, rates[member.kind], kind=member.kind, phi=2.0)
                for member in members for seed in SEEDS]
@@ -86,7 +86,7 @@ def test_validation_json_keeps_its_keys_and_carries_a_schema_version():
     data = json.loads(json.dumps(answer({WINNER: 0.5, RUNNER_UP: 0.7, THIRD: 0.9}).to_json()))
     assert list(data) == ["schema_version", "study", "validation_study", "settings", "best", "fidelity", "scale_up",
                           "counts", "paragraph"]
-    assert data["schema_version"] == SCHEMA_VERSION == 1
+    assert data["schema_version"] == SCHEMA_VERSION == 2
     assert list(data["settings"]) == ["top", "epochs_factor", "scale_up_epochs_factor", "seeds", "phis",
                                       "long_resolution", "fidelity", "scale_up", "study_epochs", "long_epochs",
                                       "scale_up_epochs", "dataset", "max_train_images"]
@@ -106,13 +106,16 @@ def test_validation_json_keeps_its_keys_and_carries_a_schema_version():
     check = data["scale_up"][0]
     assert list(check) == ["phi", "members", "comparisons"]
     assert list(check["members"][0]) == ["kind", "candidate", "alpha", "beta", "gamma", "macs", "cost_ratio",
-                                         "matched", "resolution", "cost_resolution", "score", "ci95", "n_seeds",
+                                         "matched", "proxy_macs", "proxy_ratio", "proxy_matched", "comparable",
+                                         "not_judged", "resolution", "cost_resolution", "score", "ci95", "n_seeds",
                                          "n_failed"]
     assert list(check["comparisons"][0]) == ["first", "second", "difference", "ci95", "detectable", "p_value",
                                              "resolved", "seeds", "images", "paired", "basis", "seeds_needed",
-                                             "images_needed", "sentence", "against", "matched", "cost_ratio",
+                                             "images_needed", "sentence", "against", "cost_ratio", "proxy_ratio",
                                              "other_failed"]
-    assert check["comparisons"][0]["sentence"].startswith("not matched in cost (1.56×")
+    assert [c["against"] for c in check["comparisons"]] == ["depth-only", "width-only", "resolution-only"]
+    paper = check["members"][1]
+    assert paper["kind"] == "paper" and not paper["comparable"] and paper["not_judged"].startswith("paper costs 1.56×")
 
 
 def test_the_answer_reads_back_whole_from_its_json():
@@ -148,6 +151,8 @@ def test_the_cli_summary_and_the_report_section_read_the_answer():
     outcome = ValidationOutcome("made", "made.validate", found, found.counts, [], False, True, Path("validation.json"))
     text = summary(outcome)
     assert "rank fidelity: 8 epochs from 32 px" in text and "Spearman rho = " in text
-    assert "scale-up at phi = 2 (2 epochs;" in text and "unmatched" in text and found.paragraph in text
+    assert "scale-up at phi = 2 (2 epochs;" in text and "not judged" in text and found.paragraph in text
+    assert "  paper costs 1.56× the study member's MACs at the cost scale" in text
     lines = "\n".join(validation_lines(found, {"fidelity": "TABLE", "scale_up_phi2": "TABLE"}))
     assert "long runs of 8 epochs (4× the study's 2) from 32 px" in lines and "### Scaled up to φ = 2" in lines
+    assert "- paper costs 1.56× the study member's MACs at the cost scale" in lines and "*not judged*" in lines
