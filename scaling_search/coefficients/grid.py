@@ -377,7 +377,7 @@ def candidates(
         >>> from scaling_search.coefficients.grid import GridSpec, candidates
         >>> found = candidates(GridSpec(step=0.1), "analytic")
         >>> sum(c.kind == "compound" for c in found), sum(c.contender for c in found)
-        (10, 4)
+        (25, 4)
         >>> [(c.coefficients, round(c.nominal_ratio, 2), round(c.measured_ratio, 2))
         ...  for c in found if c.kind == "reference"]
         [((1.2, 1.1, 1.15), 1.92, 2.23)]

@@ -9,8 +9,8 @@ only on γ, each monotonically): its :class:`Plateau`. A result is reported as t
 representative chosen by a stated rule (the midpoint), not as the box's smallest corner.
 
 At 2φ the box splits into several networks. :func:`refinement_points` takes a finer grid inside
-the winning box, keeps the networks that meet the cost constraint at 2φ, and returns one
-candidate for each, to be trained next.
+the winning box, keeps the networks that contend at 2φ (their family grows as promised and they
+train with the target compute there), and returns one candidate for each, to be trained next.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ Coefficients = tuple[float, float, float]
 Interval = tuple[float, float]
 AXES = ("alpha", "beta", "gamma")
 REPRESENTATIVE_DECIMALS = 4
-"""The representative is rounded like a candidate's id (``a1.1250-b1.1016-g1.1462``)."""
+"""The representative is rounded like a candidate's id (``a1.1250-b1.1016-g1.1429``)."""
 BOUND_DECIMALS = 6
 SPREAD_DECIMALS = 4
 
@@ -65,9 +65,9 @@ class Plateau:
 
         >>> from scaling_search.coefficients.plateaus import Plateau
         >>> box = Plateau(point=(1.2, 1.1, 1.15), phi=1.0, alpha=(1.0000000000000002, 1.25),
-        ...               beta=(1.1, 1.103125), gamma=(1.140625, 1.151786))
+        ...               beta=(1.1, 1.103125), gamma=(1.133929, 1.151786))
         >>> box.representative(), box.is_wide(0.05), box.contains((1.05, 1.1, 1.15))
-        ((1.125, 1.1016, 1.1462), True, True)
+        ((1.125, 1.1016, 1.1429), True, True)
     """
 
     point: Coefficients
@@ -213,7 +213,7 @@ class RefinementPoint:
     ``coefficients`` is the representative (:meth:`Plateau.representative`) of ``plateau``: the
     box of the network at the refinement's φ, clipped to the parent plateau (under the nominal
     constraint, a grid point instead: see :func:`refinement_points`). ``candidate`` is measured at
-    the refinement's φ and meets the constraint there.
+    the refinement's φ and contends there.
     """
 
     coefficients: Coefficients
@@ -245,10 +245,9 @@ def refinement_points(spec: GridSpec, parent: Plateau, counter: Counter, *, step
     Raises InputError when ``step``, ``limit`` or ``phi`` are invalid for ``spec`` in the box.
 
     A box narrower than ``step`` on an axis shows only the networks its grid values realise: the
-    paper's φ = 1 class splits into 24 networks at φ = 2 (4 depths × 3 widths × 2 cost-scale
-    resolutions), 4 of them on the constraint, all with α ≤ √1.25; the exact split finds all 4,
-    a step of 0.01 one of them, 0.005 two, 0.001 all four. Groups whose family's growth (counted
-    in closed form, exactly) misses the target are not counted with ``counter``.
+    class of (1.0, 1.05, 1.35) at a 224 px proxy splits into 12 contenders at φ = 2; the exact
+    split finds all 12, a step of 0.001 nine, 0.01 two. Groups whose family's growth (counted in
+    closed form, exactly) misses the target are not counted with ``counter``.
 
     Example: a contender's class at φ = 1 (proxy at 224 px), refined exactly at φ = 2, the first and last
     of its 12 contending networks
@@ -363,7 +362,8 @@ def growing_representative(spec: GridSpec, box: Plateau, trained: Coefficients) 
     exported when its family's growth per φ lies within ``spec``'s growth tolerance of the target;
     otherwise the point nearest the midpoint, on the segment from the ``trained`` contender to it
     (in :data:`GROWTH_STEPS` steps, each rounded like the midpoint and kept inside the box), whose
-    family does; at worst ``trained`` itself, which contends.
+    family does; at worst ``trained`` itself, which grows as promised when it contends. When no
+    point on the way does (``trained`` did not contend), the midpoint stands, as the rule says.
 
     Example: a contender at a 224 px proxy; its plateau's midpoint grows as promised, so it stands
 
@@ -375,11 +375,11 @@ def growing_representative(spec: GridSpec, box: Plateau, trained: Coefficients) 
         ((1.0, 1.0516, 1.3571), 2.025)
     """
     middle = box.representative()
-    for index in range(GROWTH_STEPS, 0, -1):
+    for index in range(GROWTH_STEPS, -1, -1):
         share = index / GROWTH_STEPS
         alpha, beta, gamma = (round(t + share * (m - t), REPRESENTATIVE_DECIMALS)
                               for t, m in zip(trained, middle, strict=True))
         point = middle if index == GROWTH_STEPS else (alpha, beta, gamma)
         if box.contains(point) and growth_of(spec, point).on_growth(spec.target, spec.growth_tolerance_used):
             return point
-    return trained
+    return middle

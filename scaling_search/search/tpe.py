@@ -13,6 +13,12 @@ makes the realised cost differ from α·β²·γ² (B0 at the paper's point: 1.9
 measured), so splits of s = target itself mostly miss a 5 % tolerance (at φ = 1, 32 px proxy,
 224 px cost scale: 4 of a 60-trial TPE study's 59 samples met it; at φ = −1 none did).
 
+A split is feasible when its candidate contends (:class:`~scaling_search.coefficients.grid.Candidate`):
+its family grows as promised and it trains with the target compute at the proxy, the conditions
+the grid's candidates meet. The budget s is set by the cost at φ, not by the growth at φ = 7, so
+few splits contend (measured, φ = 1, 224 px proxy: 15 of a 21 × 21 grid of splits; nominal: 48);
+setting s by growth instead is a known next step (docs/proxy.md).
+
 The simplex is searched through two Optuna floats on [0, 1]: ``e_depth`` = e_d, and
 ``width_share``, the part of the rest that goes to width, e_w = (1 − e_d)·width_share (the
 remainder, e_r, goes to resolution). Every split is reached: e_d = 1 is the depth vertex (any
@@ -152,9 +158,10 @@ def tpe_suggester(spec: GridSpec, counter: Counter, n_trials: int) -> Callable[[
 
     The returned trial has params ``e_depth``, ``width_share``, and α, β, γ and seed 0 (each fixed to its
     value, for whatever reads ``trial.params``), and the candidate's attributes; it returns None once the study
-    has ``n_trials`` trials. A split whose α, β or γ lies outside ``spec``'s ranges, or (measured constraint)
-    whose MACs ratio at the cost scale, counted by ``counter``, misses ``spec.target_ratio`` by more than the
-    tolerance, is told FAIL with user attrs status "infeasible" and a reason, and counts towards ``n_trials``.
+    has ``n_trials`` trials. A split whose α, β or γ lies outside ``spec``'s ranges, or whose candidate (counted
+    by ``counter``) does not contend — its family misses the growth target, or it trains with other than the
+    target compute at the proxy — is told FAIL with user attrs status "infeasible" and a reason, and counts
+    towards ``n_trials``.
     """
 
     def suggest(study: optuna.Study) -> optuna.Trial | None:

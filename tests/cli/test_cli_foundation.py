@@ -34,7 +34,8 @@ def test_candidates_json_and_csv(capsys):
     assert code == 0
     rows = json.loads(out)
     assert all(set(r) == {"alpha", "beta", "gamma", "phi", "nominal_ratio", "measured_ratio", "macs", "params",
-                          "activations", "cost_resolution", "proxy_ratio", "resolution", "kind", "on_constraint"}
+                          "activations", "cost_resolution", "proxy_ratio", "resolution", "kind", "on_constraint",
+                          "growth_per_phi", "growth_phi", "on_growth", "proxy_on_target", "contender"}
                for r in rows)
     kinds = {r["kind"] for r in rows}
     assert kinds == {"compound", "reference", "depth-only", "width-only", "resolution-only"}
@@ -47,12 +48,15 @@ def test_candidates_json_and_csv(capsys):
 
 
 @pytest.mark.slow  # measures every network with fvcore
-def test_candidates_at_a_32_px_proxy_scale_resolution_too(capsys):
-    """Issue #12's first line: measured at the 32 px proxy, every kept compound point had gamma = 1."""
-    code, out, _ = run_cli(capsys, "candidates", "--phi", "1", "--base-resolution", "32", "--json")
+def test_candidates_at_a_32_px_proxy_list_gamma_but_say_it_cannot_be_searched(capsys):
+    """Issue #12: measured at the 32 px proxy, every kept point had gamma = 1; the cost scale lists gamma > 1 again.
+    Issue #21: but none of those trains with the target compute at 32 px, and the command says so."""
+    code, out, err = run_cli(capsys, "candidates", "--phi", "1", "--base-resolution", "32", "--json")
     rows = [r for r in json.loads(out) if r["kind"] == "compound"]
-    assert code == 0 and len({r["gamma"] for r in rows if r["gamma"] > 1}) >= 3
-    assert all(r["on_constraint"] and abs(r["measured_ratio"] - 2) <= 0.1 for r in rows)
+    assert code == 0 and len({r["gamma"] for r in rows if r["gamma"] > 1 and r["on_constraint"]}) >= 3
+    assert all(abs(r["measured_ratio"] - 2) <= 0.1 for r in rows if r["on_constraint"])
+    assert {r["resolution"] for r in rows if r["contender"]} == {32}
+    assert "resolution cannot be searched at this proxy: every contender trains at 32 px" in err
 
 
 def test_candidates_table_shows_both_ratios(capsys):

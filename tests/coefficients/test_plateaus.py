@@ -12,6 +12,8 @@ from scaling_search.errors import InputError
 
 PAPER = (1.2, 1.1, 1.15)
 SPEC = GridSpec(base_resolution=32, num_classes=10)  # cost at 224 px rounded to 4, 1000 classes; α 1..2, β, γ 1..1.5
+SPEC_224 = GridSpec(base_resolution=224, num_classes=10)  # a proxy where γ > 1 can contend (docs/proxy.md)
+CONTENDER = (1.0, 1.05, 1.35)  # a contender at φ = 1 with a 224 px proxy: growth 2.004 per φ, proxy_ratio 2.07
 
 
 def networks(spec, coefficients, phi=None):
@@ -44,13 +46,13 @@ def test_paper_plateau_at_phi_1_is_the_hand_computed_box():
     # 1280 · 1.1 = 1408 -> 1408: cβ in [1404, 1412)             β in [1.096875, 1.103125) <- binds above
     # so β in [1.1, 1.103125): the paper's β is the smallest of its class. Proxy and cost scale share the widths.
     assert box.beta == pytest.approx((1.1, 1412 / 1280), abs=1e-6)
-    # γ: proxy round(32γ) = 37 (32 · 1.15 = 36.8): 36.5 and 37.5 both round to even, so 32γ in (36.5, 37.5),
-    # γ in (1.140625, 1.171875). Cost round(224γ / 4) · 4 = 256 (56 · 1.15 = 64.4): 63.5 and 64.5 both round to
-    # 64, so 56γ in [63.5, 64.5], γ in [1.133929, 1.151786]. They overlap: γ in (1.140625, 64.5 / 56], the
-    # proxy binding below and the cost scale above.
-    assert box.gamma == pytest.approx((36.5 / 32, 64.5 / 56), abs=1e-6)
+    # γ: both scales round resolution to a multiple of 4 (round half to even). Proxy round(32γ / 4) · 4 = 36
+    # (8 · 1.15 = 9.2 -> 9): 8.5 rounds to 8 and 9.5 to 10, so 8γ in (8.5, 9.5), γ in (1.0625, 1.1875). Cost
+    # round(224γ / 4) · 4 = 256 (56 · 1.15 = 64.4 -> 64): 63.5 and 64.5 both round to 64, so 56γ in [63.5, 64.5],
+    # γ in [1.133929, 1.151786]. The cost scale's interval lies inside the proxy's: it binds at both ends.
+    assert box.gamma == pytest.approx((63.5 / 56, 64.5 / 56), abs=1e-6)
     assert box.point == PAPER and box.phi == 1.0
-    assert box.bounds() == {"alpha": [1.0, 1.25], "beta": [1.1, 1.103125], "gamma": [1.140625, 1.151786]}
+    assert box.bounds() == {"alpha": [1.0, 1.25], "beta": [1.1, 1.103125], "gamma": [1.133929, 1.151786]}
     assert box.is_wide(0.05) and not box.is_wide(0.25)  # α's interval is 0.25 long, the others ≈ 0.01
 
 
@@ -64,14 +66,16 @@ def test_every_float_in_the_box_realises_the_point_networks_and_the_next_one_out
         for outside in (math.nextafter(lo, 0), math.nextafter(hi, 2)):
             assert networks(SPEC, moved(PAPER, axis, outside)) != key
             assert not box.contains(moved(PAPER, axis, outside))
-    # the ends as the rounding rules leave them: α = 1 (ceil) and 32γ = 36.5 (round to even) are open, β = 1.1 closed
-    assert box.alpha[0] > 1.0 and box.gamma[0] > 36.5 / 32 and box.beta[0] == 1.1
+    # the ends as the rounding rules leave them: α = 1 (ceil) is open; β = 1.1 (channels to 8) and γ = 63.5 / 56
+    # (56γ = 63.5 rounds to the even 64, so the cost scale's 256 px) are closed
+    assert box.alpha[0] > 1.0 and box.gamma[0] == 63.5 / 56 and box.beta[0] == 1.1
 
 
 def test_representative_is_the_rounded_midpoint_and_realises_the_same_networks():
     box = plateau(SPEC, PAPER)
     representative = box.representative()
-    assert representative == (1.125, 1.1016, 1.1462)
+    # midpoints: α (1 + 1.25) / 2 = 1.125, β (1.1 + 1.103125) / 2 = 1.1015625, γ (63.5 + 64.5) / 112 = 1.142857
+    assert representative == (1.125, 1.1016, 1.1429)
     assert box.contains(representative)
     assert networks(SPEC, representative) == networks(SPEC, PAPER)
     assert representative != (box.alpha[0], box.beta[0], box.gamma[0])  # not the corner distinct_layouts keeps
@@ -122,14 +126,14 @@ def test_plateau_spread_shows_how_far_phi_7_moves_across_the_class():
     assert row["phi"] == 7
     assert row["depth"] == pytest.approx([1.0, 1.25**7], abs=1e-4)  # 1.0 to 4.768, where 1.2^7 = 3.58
     assert row["width"] == pytest.approx([1.1**7, (1412 / 1280) ** 7], abs=1e-4)
-    assert row["resolution"] == pytest.approx([(36.5 / 32) ** 7, (64.5 / 56) ** 7], abs=1e-4)
+    assert row["resolution"] == pytest.approx([(63.5 / 56) ** 7, (64.5 / 56) ** 7], abs=1e-4)  # 2.4105 to 2.6891
     rows = plateau_spread(box, [0, -1])
     assert rows[0]["depth"] == rows[0]["width"] == rows[0]["resolution"] == [1.0, 1.0]
     assert rows[1]["depth"] == [0.8, 1.0]  # lo <= hi also below φ = 0
 
 
 def refinement_checks(spec, parent, found, phi=2.0):
-    """What every refinement point must satisfy: in the parent, on the constraint at ``phi``, networks distinct."""
+    """What every refinement point must satisfy: in the parent, a contender at ``phi``, networks distinct."""
     keys = [networks(spec, point.coefficients, phi) for point in found]
     assert len(set(keys)) == len(keys)
     assert [p.coefficients for p in found] == sorted(p.coefficients for p in found)
@@ -138,68 +142,123 @@ def refinement_checks(spec, parent, found, phi=2.0):
         assert networks(spec, point.coefficients) == networks(spec, parent.point)  # the parent's class at φ
         assert point.plateau.phi == phi and point.candidate.phi == phi
         assert point.candidate.coefficients == point.coefficients and point.candidate.kind == "compound"
-        assert point.candidate.on_constraint
-        assert within(point.candidate.measured_ratio, spec.target**phi, spec.tolerance)
+        candidate = point.candidate
+        assert candidate.contender and candidate.on_growth and candidate.proxy_on_target
+        assert within(candidate.growth_per_phi, spec.target, spec.growth_tolerance_used)
+        assert within(candidate.proxy_ratio, spec.target**phi, spec.tolerance)
         for (lo, hi), (parent_lo, parent_hi) in zip(point.plateau.intervals, parent.intervals, strict=True):
             assert parent_lo <= lo <= hi <= parent_hi
 
 
-def test_refinement_of_the_paper_class_yields_networks_on_the_constraint_at_phi_2():
-    parent = plateau(SPEC, PAPER)
-    found = refinement_points(SPEC, parent, analytic_counts)
-    refinement_checks(SPEC, parent, found)
-    # without a step the split is exact: all 4 networks on the constraint, as on a step of 0.001
+def test_refinement_of_a_contender_class_yields_contenders_at_phi_2():
+    """A contender's class refines into the contenders it splits into at φ = 2.
+
+    Issue #21 made refinement keep contenders only (family growth on target and proxy compute within tolerance).
+    The test used the paper's class at a 32 px proxy; that class now yields none: at φ = 2 its networks train
+    at 40 or 44 px with 5.6–7.4× B0@32 px, far from 4 ± 5 %. It is shown on a 224 px proxy instead, where
+    γ > 1 contends, with the contender (1.0, 1.05, 1.35).
+    """
+    assert refinement_points(SPEC, plateau(SPEC, PAPER), analytic_counts) == []
+    parent = plateau(SPEC_224, CONTENDER)
+    found = refinement_points(SPEC_224, parent, analytic_counts)
+    refinement_checks(SPEC_224, parent, found)
+    # without a step the split is exact: all 12 networks (4 widths × 3 resolutions, all contenders), as on a
+    # step of 0.0001; a step of 0.001 misses the narrow width class around β = 1.0505
+    assert len(found) == 12
     assert [p.candidate.layout.structure_key() for p in found] == [
-        p.candidate.layout.structure_key() for p in refinement_points(SPEC, parent, analytic_counts, step=0.001)]
-    assert len(found) == 4
-    assert found[0].plateau.bounds()["alpha"] == [1.0, 1.118034]  # α² ≤ 1.25: depths as at φ = 1 with 4α² ≤ 5
-    assert found == refinement_points(SPEC, parent, analytic_counts)
-    # on a step of 0.01 β and γ hold one grid value each in the box, so one network is seen
-    coarse = refinement_points(SPEC, parent, analytic_counts, step=0.01)
-    assert [p.coefficients for p in coarse] == [(1.059, 1.1006, 1.1487)]
+        p.candidate.layout.structure_key() for p in refinement_points(SPEC_224, parent, analytic_counts, step=0.0001)]
+    assert len(refinement_points(SPEC_224, parent, analytic_counts, step=0.001)) == 9
+    # γ: the parent is round(56γ) = 76 (304 px), 56γ in [75.5, 76.5], γ in [1.348214, 1.366071]. At φ = 2 the
+    # first class is round(56γ²) = 102 (408 px): 56γ² ≤ 102.5, γ ≤ √(102.5 / 56) = 1.352907
+    assert found[0].plateau.bounds()["gamma"] == [1.348214, 1.352907]
+    assert found[0].candidate.resolution == 408
+    assert found == refinement_points(SPEC_224, parent, analytic_counts)
+    # on a step of 0.01 β holds one grid value in the box (1.05) and γ two (1.35: 408 px, 1.36: 416 px), so two
+    # networks are seen; no 0.01 value lies in the 412 px class (γ in [1.352907, 1.359466])
+    coarse = refinement_points(SPEC_224, parent, analytic_counts, step=0.01)
+    assert [p.coefficients for p in coarse] == [(1.0, 1.0501, 1.3506), (1.0, 1.0501, 1.3628)]
+    assert [p.candidate.resolution for p in coarse] == [408, 416]
 
 
 def test_refinement_on_a_finer_step_sees_more_networks_and_limit_spreads_them():
-    parent = plateau(SPEC, PAPER)
-    found = refinement_points(SPEC, parent, analytic_counts, step=0.001)
-    refinement_checks(SPEC, parent, found)
-    assert len(found) == 4  # of 4 depths × 3 widths × 2 cost-scale resolutions, these 4 meet 4 ± 5 %
-    assert {p.candidate.cost_resolution for p in found} == {292, 296}
-    assert all(p.plateau.alpha == found[0].plateau.alpha for p in found)  # only α² ≤ 1.25 is cheap enough
-    assert len(refinement_points(SPEC, parent, analytic_counts, step=0.005)) == 2
-    assert refinement_points(SPEC, parent, analytic_counts, step=0.001, limit=2) == [found[0], found[-1]]
-    assert refinement_points(SPEC, parent, analytic_counts, step=0.001, limit=1) == [found[2]]
-    assert refinement_points(SPEC, parent, analytic_counts, step=0.001, limit=9) == found
+    """A finer step sees more of the networks a class splits into; ``limit`` spreads the ones kept.
+
+    Moved from the paper's class at a 32 px proxy (no contender since issue #21) to the contender (1, 1, 1.4) at a
+    224 px proxy, a class where the contention filter leaves one resolution out.
+    """
+    parent = plateau(SPEC_224, (1.0, 1.0, 1.4))
+    found = refinement_points(SPEC_224, parent, analytic_counts, step=0.001)
+    refinement_checks(SPEC_224, parent, found)
+    # the parent is round(56γ) = 78 (312 px): γ in [77.5 / 56, 78.5 / 56] = [1.383929, 1.401786]. At φ = 2 56γ²
+    # runs over [107.25, 110.04]: 107 (428 px) to γ < √(107.5 / 56) = 1.385512, 108 (432) to √(108.5 / 56) =
+    # 1.391941, 109 (436) to √(109.5 / 56) = 1.398341, then 110 (440). β in [1, 1.003125] splits where the head's
+    # 1280β² reaches 1284 (-> 1288 channels): β = √(1284 / 1280) = 1.001561. Of these 2 widths × 4 resolutions,
+    # the 428 px ones train with 3.79× B0 (below 4 − 5 % = 3.8), so 6 contend.
+    assert len(found) == 6
+    assert {p.candidate.cost_resolution for p in found} == {432, 436, 440}
+    assert {tuple(p.plateau.bounds()["beta"]) for p in found} == {(1.0, 1.001561), (1.001561, 1.003125)}
+    exact = refinement_points(SPEC_224, parent, analytic_counts)  # the exact split finds no more networks
+    assert [p.coefficients for p in exact] == [p.coefficients for p in found]
+    assert len(refinement_points(SPEC_224, parent, analytic_counts, step=0.005)) == 3
+    assert len(refinement_points(SPEC_224, parent, analytic_counts, step=0.01)) == 2
+    assert refinement_points(SPEC_224, parent, analytic_counts, step=0.001, limit=2) == [found[0], found[-1]]
+    assert refinement_points(SPEC_224, parent, analytic_counts, step=0.001, limit=1) == [found[3]]
+    assert refinement_points(SPEC_224, parent, analytic_counts, step=0.001, limit=9) == found
     with pytest.raises(InputError, match="limit must be at least 1"):
-        refinement_points(SPEC, parent, analytic_counts, limit=0)
+        refinement_points(SPEC_224, parent, analytic_counts, limit=0)
 
 
 def test_refinement_grid_never_uses_a_value_on_an_open_end():
+    """A value on an open end of the box is not used.
+
+    Since the proxy rounds resolution to 4 like the cost scale, the paper's γ box is the cost scale's closed
+    [63.5 / 56, 64.5 / 56]; γ's open end is shown on (1.2, 1.1, 1.07), where the proxy binds below.
+    """
     box = plateau(SPEC, PAPER)
     # α's box (1, 1.25]: 1.0 is on the step but realises B0's depths; 1.25 belongs
     assert fine_values(1.0, box.alpha, 0.05) == [1.05, 1.1, 1.15, 1.2, 1.25]
-    # γ's box opens at 36.5 / 32 = 1.140625 = 1 + 225 · 0.000625 (32γ = 36.5 rounds to 36), closes at 64.5 / 56
-    gammas = fine_values(1.0, box.gamma, 0.000625)
-    assert gammas[0] == 1.14125 and gammas[-1] == 1.15125  # 1.140625 left out; next past 1.15125: 1.151875
     assert fine_values(1.0, box.beta, 0.01) == [1.1]  # the closed lower end is used
+    # γ = 1.07: proxy round(8γ) = 9 (36 px) needs 8γ in (8.5, 9.5) (both round to even: 8 and 10), γ > 1.0625;
+    # cost round(56γ) = 60 (240 px) needs 56γ in [59.5, 60.5], γ in [1.0625, 1.080357]. The box is (1.0625,
+    # 60.5 / 56]: open where the proxy binds, at 1.0625 = 1 + 100 · 0.000625, which is left out
+    shifted = plateau(SPEC, (1.2, 1.1, 1.07))
+    assert shifted.gamma[0] > 1.0625 and shifted.gamma[1] == pytest.approx(60.5 / 56, abs=1e-9)
+    gammas = fine_values(1.0, shifted.gamma, 0.000625)
+    assert gammas[0] == 1.063125 and gammas[-1] == 1.08  # next past 1.08: 1.080625 > 1.080357
+    # the paper's closed γ box: its first value on the step is the first above 63.5 / 56 = 1.1339286
+    assert fine_values(1.0, box.gamma, 0.000625)[0] == 1.134375
 
 
 def test_refinement_under_the_nominal_constraint_uses_grid_points_that_meet_it():
-    spec = GridSpec(base_resolution=32, num_classes=10, constraint="nominal")
-    parent = plateau(spec, PAPER)
+    """Under the nominal constraint a refinement point is a grid point that meets it, and contends.
+
+    Moved from the paper's class at a 32 px proxy (no contender since issue #21) to the contender (1.0, 1.05, 1.35)
+    at a 224 px proxy.
+    """
+    spec = GridSpec(base_resolution=224, num_classes=10, constraint="nominal")
+    parent = plateau(spec, CONTENDER)
     found = refinement_points(spec, parent, analytic_counts)
-    assert [p.coefficients for p in found] == [(1.19, 1.1, 1.15), (1.24, 1.1, 1.15)]
+    # the 0.01 grid holds α 1.0, β 1.05 and γ 1.35, 1.36 in the box (γ in [1.348214, 1.366071]); at φ = 2 γ = 1.35
+    # is 408 px and 1.36 416 px (none lies in the 412 px class, [1.352907, 1.359466]); both meet α·β²·γ² = 2 ± 5 %:
+    # 1.1025 · 1.8225 = 2.009 and 1.1025 · 1.8496 = 2.039
+    assert [p.coefficients for p in found] == [(1.0, 1.05, 1.35), (1.0, 1.05, 1.36)]
     grid = {axis: axis_values(value_range, 0.01) for axis, value_range in
             enumerate((spec.alpha_range, spec.beta_range, spec.gamma_range))}
     keys = set()
     for point in found:
         assert all(value in grid[axis] for axis, value in enumerate(point.coefficients))
         assert within(nominal_ratio(*point.coefficients), spec.target, spec.tolerance) and point.candidate.on_constraint
+        assert point.candidate.contender
         assert parent.contains(point.coefficients) and point.plateau.contains(point.coefficients)
         keys.add(networks(spec, point.coefficients, 2.0))
     assert len(keys) == len(found)
 
 
-def test_refinement_is_empty_when_no_network_meets_the_constraint():
-    strict = GridSpec(base_resolution=32, num_classes=10, tolerance=0.001)
-    assert refinement_points(strict, plateau(strict, PAPER), analytic_counts, step=0.001) == []
+def test_refinement_is_empty_when_no_network_contends():
+    """With a tolerance of 0.1 % none of the 12 contenders of the 224 px class (proxy 3.91–4.15×) is left.
+
+    Moved from a 32 px proxy, where no network contends at any tolerance since issue #21.
+    """
+    strict = GridSpec(base_resolution=224, num_classes=10, tolerance=0.001)
+    assert refinement_points(strict, plateau(strict, CONTENDER), analytic_counts, step=0.001) == []
+    assert refinement_points(strict, plateau(strict, CONTENDER), analytic_counts) == []

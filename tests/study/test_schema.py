@@ -1,8 +1,11 @@
-"""Stored studies carry a schema version; a study from before it is read through the one migration or refused.
+"""Stored studies carry a schema version; a study this version cannot read is refused in one line.
 
 The old studies here are written the way scaling-search 0.1.0 wrote them (``create_study`` at
 37362a7: the definition and its attrs, and each planned trial's candidate attributes with its
-stage and ``on_constraint``, but no ``schema_version``), or older still (trials without a stage).
+stage and ``on_constraint``, but no ``schema_version``), or older still (trials without a stage),
+or as schema version 1 stored them (the same, stamped 1). Since version 2 (contenders: growth per
+φ, equal compute where trained, the proxy rounding resolutions like the cost scale) none of them
+can be read: their answers were picked among networks trained with unequal compute.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from optuna.trial import TrialState, create_trial
 
 from scaling_search.cli import main
 from scaling_search.errors import InputError
-from scaling_search.search.answer import study_answer
 from scaling_search.search.results import VAL_CORRECT
 from scaling_search.study.definition import StudyDefinition
 from scaling_search.study.schema import SCHEMA_ATTR, SCHEMA_VERSION, Stage, migrate, schema_version
@@ -60,13 +62,19 @@ def test_a_new_study_is_stored_with_this_schema_version(tmp_path):
     assert study.user_attrs[SCHEMA_ATTR] == SCHEMA_VERSION == schema_version(study)
 
 
-def test_a_study_stored_by_the_previous_version_is_read_through_the_migration(tmp_path):
-    study, definition = old_study(tmp_path, "previous")
-    assert schema_version(study) == 0
-    assert saved_definition(study) == definition  # migrate accepts it
-    best = study_answer(study.get_trials(), definition, 10)
-    assert best is not None and best.trained.candidate == "a1.0000-b1.2000-g1.1000"
-    assert best.to_json()["schema_version"] == SCHEMA_VERSION and best.decided_by == Stage.SEARCH
+@pytest.mark.parametrize("version", [0, 1])
+def test_a_study_from_before_contenders_is_refused_with_how_to_run_it_again(tmp_path, capsys, version):
+    study, _ = old_study(tmp_path, "previous")
+    if version:
+        study.set_user_attr(SCHEMA_ATTR, version)
+    assert schema_version(study) == version
+    with pytest.raises(InputError, match="written before contenders"):
+        saved_definition(study)
+    line = one_error_line(main(["report", "previous", "--studies-dir", str(tmp_path / "studies"), "--out",
+                                str(tmp_path / "out")]), *capsys.readouterr())
+    assert f"schema version {version}" in line and "unequal compute" in line
+    assert "scaling-search run" in line and f"--study previous-v{SCHEMA_VERSION}" in line
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_study_from_before_stages_is_refused_with_how_to_run_it_again(tmp_path, capsys):
@@ -75,7 +83,7 @@ def test_a_study_from_before_stages_is_refused_with_how_to_run_it_again(tmp_path
         migrate(study)
     line = one_error_line(main(["report", "ancient", "--studies-dir", str(tmp_path / "studies"), "--out",
                                 str(tmp_path / "out")]), *capsys.readouterr())
-    assert "older than 0.1.0" in line and "scaling-search run" in line and "--study ancient-v1" in line
+    assert "scaling-search run" in line and f"--study ancient-v{SCHEMA_VERSION}" in line
 
 
 def test_a_study_from_a_newer_version_is_refused(tmp_path):

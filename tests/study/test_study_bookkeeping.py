@@ -10,7 +10,7 @@ import pytest
 from optuna.trial import TrialState
 
 from scaling_search.counting.analytic import analytic_counts
-from scaling_search.search.enqueue import candidate_attrs, distributions, enqueue_plan
+from scaling_search.search.enqueue import NATIVE_RESOLUTION, candidate_attrs, distributions, enqueue_plan
 from scaling_search.search.search_plan import plan_grid
 from scaling_search.study.definition import StudyDefinition
 from scaling_search.study.sizing import resolve_for_device
@@ -25,6 +25,7 @@ def planned(tmp_path):
     plan = plan_grid(definition, 4, analytic_counts)
     with quiet_optuna():
         study = create_study(open_storage(definition.storage_url()), definition)
+    study.set_user_attr(NATIVE_RESOLUTION, 16)  # as run_study stores its dataset's
     return definition, plan, study
 
 
@@ -43,7 +44,8 @@ def test_the_plan_is_enqueued_once_as_waiting_trials_with_their_attributes(plann
     trials = study.get_trials()
     assert len(trials) == len(plan) and all(t.state == TrialState.WAITING for t in trials)
     for trial, planned_trial in zip(trials, plan, strict=True):
-        assert trial.user_attrs == candidate_attrs(planned_trial)
+        assert trial.user_attrs == candidate_attrs(planned_trial, 16)
+        assert trial.user_attrs["upsample"] == planned_trial.candidate.resolution / 16
         alpha, beta, gamma = planned_trial.candidate.coefficients
         assert trial.system_attrs["fixed_params"] == {"alpha": alpha, "beta": beta, "gamma": gamma,
                                                       "seed": planned_trial.seed}
