@@ -179,7 +179,8 @@ def test_base_network_names_ignore_case_and_dashes(name):
 
 def test_unknown_base_lists_the_known_ones():
     with pytest.raises(InputError, match=r"unknown base network 'vgg16'; known: efficientnet_b0, mobilenet_v2, "
-                                         r"resnet50, regnet_y_400mf, efficientnet_v2_s, or a \.toml stage table"):
+                                         r"resnet50, regnet_y_400mf, efficientnet_v2_s, efficientnet_demo, "
+                                         r"or a \.toml stage table"):
         base_network("vgg16")
 
 

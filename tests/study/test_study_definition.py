@@ -80,7 +80,7 @@ def test_device_sizing():
 @pytest.mark.parametrize("named", [{"base": "resnet50"}, {"dataset": "cifar10"}, {"base_resolution": 32},
                                    {"epochs": 1}, {"max_train_images": 500}, {"batch_size": 16}, {"lr": 0.1}])
 def test_a_cpu_study_naming_nothing_of_its_task_is_the_demo_and_says_so(named):
-    demo = resolve_for_device(StudyDefinition(phi=1), gpus=0)
+    demo = resolve_for_device(StudyDefinition(phi=1).named(), gpus=0)  # named first, as `run` does
     assert (demo.base, demo.dataset, demo.base_resolution) == (DEMO.base, DEMO.dataset, DEMO.base_resolution)
     assert (demo.epochs, demo.max_train_images, demo.batch_size, demo.lr) == (2, 2000, 32, 0.4)
     assert demo.max_candidates == CPU_SIZING.max_candidates and demo.study_name() == "synthetic-phi1-grid"
