@@ -10,6 +10,7 @@ The machine's load average is recorded beside the wall time: on a shared machine
 
     PYTHONPATH=. python benchmarks/demo_run.py                               # one run, printed
     PYTHONPATH=. python benchmarks/demo_run.py --record docs/benchmarks.md   # and its row added there
+    PYTHONPATH=. python benchmarks/demo_run.py --keep /tmp/demo               # run there, and keep the study
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -61,16 +63,21 @@ def demo_run(folder: Path) -> dict[str, object]:
     if proc.returncode != 0:
         raise SystemExit(f"scaling-search run --phi 1 failed ({proc.returncode}): {proc.stderr[-2000:]}")
     header = next((line for line in proc.stderr.splitlines() if line.startswith("Demo:")), None)
+    return {"seconds": round(seconds, 1), "load_before": load_before, "load_after": load_average(), "header": header,
+            **summary(folder)}
+
+
+def summary(folder: Path) -> dict[str, object]:
+    """What the demo's study in ``folder`` trained: trials per stage, the search's γ and resolutions, its best."""
     definition = (folder / "studies" / STUDY / "study.toml").read_text()
-    classes = next((int(part.split("=")[1]) for part in definition.replace('"', ",").split(",")
-                    if part.startswith("classes=")), 10)
+    found = re.search(r"^dataset = \"synthetic:(?:.*,)?classes=(\d+)", definition, re.M)
+    classes = int(found.group(1)) if found else 10  # the synthetic task's default
     rows = pd.read_csv(folder / "studies" / STUDY / "results.csv")
     search = rows[(rows["stage"] == "search") & (rows["state"] == "COMPLETE")]
     contenders = search[search["contender"].astype(bool)] if "contender" in search else search
     upsample = contenders["upsample"].max() if "upsample" in contenders else None
     best = float(search["val_acc"].max())
     return {
-        "seconds": round(seconds, 1), "load_before": load_before, "load_after": load_average(), "header": header,
         "trials": {str(stage): int(n) for stage, n in rows.groupby("stage").size().items()},
         "search_gammas": sorted(float(g) for g in contenders["gamma"].unique()),
         "search_resolutions": sorted(int(r) for r in contenders["resolution"].unique())
@@ -78,7 +85,8 @@ def demo_run(folder: Path) -> dict[str, object]:
         "max_upsample": None if upsample is None else float(upsample),
         "best_search_val_acc": round(best, 4), "chance": round(1 / classes, 4),
         "times_chance": round(best * classes, 2),
-        "search_val_acc": {f"g{row.gamma:.2f}": round(float(row.val_acc), 4) for row in search.itertuples()},
+        "search_val_acc": {f"a{row.alpha:g}-b{row.beta:g}-g{row.gamma:g}@{row.resolution}px":
+                           round(float(row.val_acc), 4) for row in search.itertuples()},
     }
 
 
