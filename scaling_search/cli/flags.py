@@ -119,8 +119,9 @@ class ArgumentOptions(TypedDict, total=False):
     default: Any
 
 
-BASE = Flag("--base", f"base network to scale: a built-in ({', '.join(base.name for base in BUILT_IN)}) or a TOML "
-            "stage table (docs/base_networks.md)", path_text, metavar="NAME|TABLE.toml", default=EFFICIENTNET_B0.name)
+BASE = Flag("--base", f"base network to scale: a built-in ({', '.join(base.name for base in BUILT_IN)}; "
+            "efficientnet_demo is the CPU demo's, docs/proxy.md) or a TOML stage table (docs/base_networks.md)",
+            path_text, metavar="NAME|TABLE.toml", default=EFFICIENTNET_B0.name)
 STUDY_BASE = Flag("--base", "the study's base network, if you name it: refused when it is not the one the study "
                   "recorded (default: the study's own)", path_text, metavar="NAME|TABLE.toml")
 

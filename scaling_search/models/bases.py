@@ -85,7 +85,24 @@ EFFICIENTNET_V2_S = BaseArchitecture(
 )
 
 BUILT_IN: tuple[BaseArchitecture, ...] = (EFFICIENTNET_B0, MOBILENET_V2, RESNET50, REGNET_Y_400MF, EFFICIENTNET_V2_S)
-"""Every built-in base; B0 first, as the default."""
+"""Every built-in base of a published network; B0 first, as the default."""
+
+EFFICIENTNET_DEMO = BaseArchitecture(
+    name="efficientnet_demo",
+    stem_channels=16,
+    stages=tuple(mbconv(stage.expand_ratio, stage.kernel, stage.stride, out, min(stage.repeats, 2))
+                 for stage, out in zip(EFFICIENTNET_B0.stages, (8, 16, 16, 32, 40, 72, 120), strict=True)),
+    head_channels=480,
+    base_resolution=EFFICIENTNET_B0.base_resolution,
+)
+"""The CPU demonstration base: B0's seven stages with at most two blocks each, at width 0.375 (B0's channel rounding).
+
+No published network: it is what the built-in CPU demo scales (:data:`~scaling_search.study.sizing.DEMO`), so
+that a proxy at 56 px, where the grid's γ > 1 train with the target compute, fits a 2-core machine. It costs
+4.9 M multiply-adds at 56 px and 4 classes, 0.57× B0 at 32 px and 10 classes; docs/proxy.md, "The built-in demo".
+"""
+KNOWN: tuple[BaseArchitecture, ...] = (*BUILT_IN, EFFICIENTNET_DEMO)
+"""Every base :func:`base_network` knows by name: the published ones and the demonstration base."""
 
 
 RELEASED_ONLY_B0 = ("The released family B0–B7 and the paper's (alpha, beta, gamma) = (1.2, 1.1, 1.15) exist only for "
@@ -125,13 +142,13 @@ def base_network(name_or_path: str | Path) -> BaseArchitecture:
         Traceback (most recent call last):
         ...
         scaling_search.errors.InputError: unknown base network 'vgg16'; known: efficientnet_b0, mobilenet_v2, \
-resnet50, regnet_y_400mf, efficientnet_v2_s, or a .toml stage table
+resnet50, regnet_y_400mf, efficientnet_v2_s, efficientnet_demo, or a .toml stage table
     """
     if is_table_path(name_or_path):
         return load_base(Path(name_or_path))
     key = str(name_or_path).lower().replace("-", "_")
-    for base in BUILT_IN:
+    for base in KNOWN:
         if base.name == key:
             return base
-    known = ", ".join(base.name for base in BUILT_IN)
+    known = ", ".join(base.name for base in KNOWN)
     raise InputError(f"unknown base network {str(name_or_path)!r}; known: {known}, or a .toml stage table")

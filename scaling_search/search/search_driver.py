@@ -32,7 +32,7 @@ from scaling_search.search.tpe import tpe_sampler
 from scaling_search.study.definition import ResolvedDefinition, StudyDefinition, changed_options
 from scaling_search.study.environment import software_versions
 from scaling_search.study.schema import Stage
-from scaling_search.study.sizing import largest_resolution, resolve_for_device
+from scaling_search.study.sizing import demo_line, largest_resolution, resolve_for_device
 from scaling_search.study.storage import counts, create_study, redact
 from scaling_search.study.study_base import with_base_table
 from scaling_search.support.progress import count_lines
@@ -93,6 +93,8 @@ def run(session: StudySession, wanted: StudyDefinition, trainable: Callable[...,
     if definition.dataset != wanted.dataset:
         check_dataset(definition.dataset)  # a resumed study's own dataset, before Ray starts
     resolved = session.connect(definition)
+    if (line := demo_line(resolved)) is not None:
+        session.log(line)
     data = session.load_data(resolved, largest_resolution(resolved))
     counter = make_counter("fvcore")
     if existing is None:

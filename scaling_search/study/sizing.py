@@ -1,8 +1,11 @@
 """Defaults sized to the device: what a study leaves unset becomes a small CPU task or a fuller GPU one.
 
-On CPU the task is also sized to the base network: a base that costs more per image than B0 gets
-fewer training images (:func:`cpu_budget`), so its default study takes about as long as B0's,
-which finishes within 5 minutes on 2 cores.
+A study that names nothing of its proxy task (no base, dataset, proxy resolution, epochs, images,
+batch, learning rate or recipe) is, on CPU, the built-in demo (:data:`DEMO`): a light base at a
+56 px proxy where γ can be searched, on a 4-class synthetic task it learns in two short epochs.
+A CPU study that names any of them is sized to its base instead: a base that costs more per image
+than B0 gets fewer training images (:func:`cpu_budget`), so its default study takes about as long
+as B0's at 32 px.
 
 On a GPU the proxy's base resolution is sized to the study's base and grid: the smallest resolution
 where γ can be searched (:func:`gpu_base_resolution`; 160 px for B0's default grid, where a 64 px
@@ -12,12 +15,13 @@ proxy leaves no contender with γ > 1).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from scaling_search.coefficients.faithfulness import PROXY_CLASSES, default_resolution
 from scaling_search.coefficients.grid import GridSpec
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.models.architecture import EFFICIENTNET_B0, BaseArchitecture
+from scaling_search.models.bases import EFFICIENTNET_DEMO
 from scaling_search.models.scaling import MIN_RESOLUTION, base_layout
 from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
 from scaling_search.study.study_base import study_base
@@ -42,8 +46,9 @@ class DeviceSizing:
 
 CPU_SIZING = DeviceSizing(base_resolution=32, epochs=2, batch_size=CPU_BATCH, max_candidates=3, cpus_per_trial=1,
                           finalist_seeds=2, max_refine=2, max_train_images=1000)
-"""A CPU study of B0 trains 3 candidates and the paper's point, then all four again on 2 fresh seeds: 12 runs of
-2 × 1,000 images (about 15 s each at 32 px on one core), so the default finishes within 5 minutes on 2 cores.
+"""A CPU study of B0 (named, or any option of :data:`TASK_OPTIONS` set; else it is the demo, :data:`DEMO`) trains
+3 candidates and the paper's point, then all four again on 2 fresh seeds: 12 runs of 2 × 1,000 images (about 15 s
+each at 32 px on one core), so it finishes within 5 minutes on 2 cores.
 Another base has no paper's point (9 runs) and its training budget scales with its cost (:func:`cpu_budget`)."""
 MIN_CPU_TRAIN_IMAGES = 2 * CPU_BATCH
 """The fewest training images per epoch a CPU study of any base gets: two CPU batches (128 images)."""
@@ -56,14 +61,78 @@ GPU_SIZING = DeviceSizing(base_resolution=PROXY_RESOLUTION, epochs=5, batch_size
 have no grid (``resolve_for_device`` sizes the proxy to the study's grid)."""
 
 
+
+
+@dataclass(frozen=True)
+class DemoTask:
+    """The proxy task of the built-in CPU demo: what a study that names none of :data:`TASK_OPTIONS` trains on CPU."""
+
+    base: str
+    dataset: str
+    base_resolution: int
+    epochs: int
+    max_train_images: int
+    batch_size: int
+    lr: float
+
+
+DEMO = DemoTask(base=EFFICIENTNET_DEMO.name, dataset="synthetic:classes=4,train=2500,test=500", base_resolution=56,
+                epochs=2, max_train_images=2000, batch_size=32, lr=0.4)
+"""The built-in demo (``scaling-search run --phi 1`` on CPU); each value measured in docs/proxy.md, "The built-in demo".
+
+At 56 px the light base's grid keeps contenders with γ 1.0, 1.05, 1.1, 1.15, 1.3 and 1.4 (B0 at 32 px: γ = 1 only),
+and the three the CPU plan spreads over train at 56–80 px with 1.9–2.1× the base's compute. Four classes (shapes,
+striped) and batches of 32 at ``lr`` 0.4 per 256 images let two epochs of 2,000 images reach 0.54–0.65 validation
+accuracy with γ = 1.4 (chance 0.25); the data is rendered at 126 px and shrunk, so nothing is upsampled."""
+TASK_OPTIONS = ("base", "base_table", "dataset", "base_resolution", "epochs", "max_train_images", "batch_size", "lr",
+                "recipe")
+"""The options that name a study's proxy task: a CPU study that sets none of them is the demo (:data:`DEMO`)."""
+
+
+def is_demo(definition: StudyDefinition) -> bool:
+    """Whether ``definition`` leaves its whole proxy task to the device, so that on CPU it becomes :data:`DEMO`.
+
+    Example:
+        >>> from scaling_search.study.definition import StudyDefinition
+        >>> is_demo(StudyDefinition(phi=2)), is_demo(StudyDefinition(base_resolution=32))
+        (True, False)
+    """
+    default = StudyDefinition()
+    return all(getattr(definition, name) == getattr(default, name) for name in TASK_OPTIONS)
+
+
+def demo_line(definition: StudyDefinition) -> str | None:
+    """The one line a run of the demo starts with, saying what it is and what a user's own study gets; None otherwise.
+
+    ``definition`` is a resolved one: it is the demo when its task is :data:`DEMO`'s.
+    """
+    if (definition.base, definition.dataset, definition.base_resolution, definition.epochs,
+            definition.max_train_images, definition.batch_size, definition.lr) != (
+            DEMO.base, DEMO.dataset, DEMO.base_resolution, DEMO.epochs, DEMO.max_train_images, DEMO.batch_size,
+            DEMO.lr):
+        return None
+    return (f"Demo: {DEMO.base} (B0's seven stages, at most two blocks each, width 0.375) at a "
+            f"{DEMO.base_resolution} px proxy on the built-in synthetic task with 4 classes, {DEMO.epochs} epochs x "
+            f"{DEMO.max_train_images:,} images, so that resolution (gamma) can be searched on a 2-core CPU in about "
+            f"five minutes; naming --base, --dataset or --base-resolution studies that instead (B0 at "
+            f"{CPU_SIZING.base_resolution} px on CPU, where gamma stays 1); on a GPU the default is "
+            f"{EFFICIENTNET_B0.name} at the smallest proxy where gamma can be searched (160 px for the default grid) "
+            f"on the 10-class task")
+
+
 def resolve_for_device(definition: StudyDefinition, gpus: float) -> ResolvedDefinition:
     """Fill the options left unset with defaults sized to the cluster (GPU or CPU only), and on CPU to the base.
 
+    On CPU a definition that names no proxy task (:func:`is_demo`) becomes the built-in demo (:data:`DEMO`).
     A definition resolved already comes back as it is (its device is ``cpu`` or ``cuda``, whatever ``gpus`` is).
     """
     if isinstance(definition, ResolvedDefinition):
         return definition
     use_gpu = definition.device.startswith("cuda") or (definition.device == "auto" and gpus > 0)
+    if not use_gpu and is_demo(definition):
+        definition = replace(definition, base=DEMO.base, dataset=DEMO.dataset, base_resolution=DEMO.base_resolution,
+                             epochs=DEMO.epochs, max_train_images=DEMO.max_train_images, batch_size=DEMO.batch_size,
+                             lr=DEMO.lr)
     sizing = GPU_SIZING if use_gpu else CPU_SIZING
     base_resolution = definition.base_resolution or (gpu_base_resolution(definition) if use_gpu
                                                      else sizing.base_resolution)

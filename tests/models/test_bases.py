@@ -179,7 +179,8 @@ def test_base_network_names_ignore_case_and_dashes(name):
 
 def test_unknown_base_lists_the_known_ones():
     with pytest.raises(InputError, match=r"unknown base network 'vgg16'; known: efficientnet_b0, mobilenet_v2, "
-                                         r"resnet50, regnet_y_400mf, efficientnet_v2_s, or a \.toml stage table"):
+                                         r"resnet50, regnet_y_400mf, efficientnet_v2_s, efficientnet_demo, "
+                                         r"or a \.toml stage table"):
         base_network("vgg16")
 
 
@@ -209,3 +210,18 @@ def test_each_base_trains_with_the_proxy_recipe(name):
     layout = scale(0.25, 0.3, 32, num_classes=3, base=base_network(name))
     result = train_proxy(layout, data, Budget(epochs=1), device="cpu", threads=1)
     assert result.status == "ok" and result.val_acc is not None
+
+
+def test_the_demo_base_is_b0_at_width_0375_with_at_most_two_blocks_a_stage():
+    """The CPU demo's base (docs/proxy.md) is B0's own stage table, narrowed by B0's channel rounding and shortened."""
+    from scaling_search.models.bases import EFFICIENTNET_DEMO
+    from scaling_search.models.rules import round_filters
+
+    assert base_network("efficientnet-demo") == EFFICIENTNET_DEMO and EFFICIENTNET_DEMO not in BUILT_IN
+    assert EFFICIENTNET_DEMO.stem_channels == round_filters(EFFICIENTNET_B0.stem_channels, 0.375)
+    assert EFFICIENTNET_DEMO.head_channels == round_filters(EFFICIENTNET_B0.head_channels, 0.375)
+    for demo, b0 in zip(EFFICIENTNET_DEMO.stages, EFFICIENTNET_B0.stages, strict=True):
+        assert demo.out_channels == round_filters(b0.out_channels, 0.375) and demo.repeats == min(b0.repeats, 2)
+        assert (demo.expand_ratio, demo.kernel, demo.stride, demo.block) == (b0.expand_ratio, b0.kernel, b0.stride,
+                                                                            b0.block)
+    assert analytic_counts(base_layout(56, 4, base=EFFICIENTNET_DEMO)).macs < analytic_counts(base_layout(32, 10)).macs

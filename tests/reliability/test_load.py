@@ -53,7 +53,8 @@ def test_sixteen_concurrent_trials_lose_no_record(tmp_path, ray_dir):
 
 
 def big_study(tmp_path: Path, trials: int) -> StudyDefinition:
-    definition = resolve_for_device(StudyDefinition(study="big", studies_dir=str(tmp_path / "studies")), gpus=0)
+    definition = resolve_for_device(StudyDefinition(study="big", studies_dir=str(tmp_path / "studies"),
+                                                    base_resolution=32), gpus=0)
     (tmp_path / "studies").mkdir()
     study = optuna.create_study(study_name="big", storage=definition.storage_url(), direction="maximize")
     study.set_user_attr("definition", definition.to_dict())

@@ -26,7 +26,8 @@ SPACE = {"alpha": FloatDistribution(1.0, 2.0), "beta": FloatDistribution(1.0, 1.
 
 def make_study(tmp_path, name: str, candidates: dict, states=None) -> StudyDefinition:
     """``candidates`` maps (alpha, beta, gamma, kind) to per-seed validation accuracies."""
-    definition = resolve_for_device(StudyDefinition(study=name, studies_dir=str(tmp_path / "studies")), gpus=0)
+    definition = resolve_for_device(StudyDefinition(study=name, studies_dir=str(tmp_path / "studies"),
+                                                    base_resolution=32), gpus=0)
     (tmp_path / "studies").mkdir(exist_ok=True)
     study = optuna.create_study(study_name=name, storage=definition.storage_url(), direction="maximize")
     study.set_user_attr("definition", definition.to_dict())

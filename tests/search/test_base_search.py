@@ -126,14 +126,15 @@ def test_a_study_definition_keeps_its_base_through_its_toml():
     assert from_mapping(tomllib.loads(definition.to_toml())) == definition
     resnet = StudyDefinition(base="ResNet50")
     assert with_base_table(resnet).base == "resnet50" and resnet.named().study == "synthetic-resnet50-phi1-grid"
-    saved = resolve_for_device(StudyDefinition(study="s"), gpus=0)
+    saved = resolve_for_device(StudyDefinition(study="s", base_resolution=32), gpus=0)
     assert changed_options(saved, StudyDefinition(study="s", base="resnet50")) == ["base"]
-    assert changed_options(saved, resolve_for_device(StudyDefinition(study="s", base="efficientnet-b0"), gpus=0)) == []
+    assert changed_options(saved, resolve_for_device(StudyDefinition(study="s", base="efficientnet-b0",
+                                                                     base_resolution=32), gpus=0)) == []
     assert changed_options(saved, StudyDefinition(study="s", base=str(EXAMPLE_TABLE))) == ["base"]
 
 
 def test_the_cpu_training_budget_scales_with_the_bases_cost():
-    b0 = resolve_for_device(StudyDefinition(), gpus=0)
+    b0 = resolve_for_device(StudyDefinition(base_resolution=32), gpus=0)
     assert (b0.epochs, b0.max_train_images) == (CPU_SIZING.epochs, CPU_SIZING.max_train_images) == (2, 1000)
     resnet = resolve_for_device(StudyDefinition(base="resnet50"), gpus=0)
     assert (resnet.epochs, resnet.max_train_images) == (1, 203)  # 2 x 1000 x 8.5 M / 83.4 M MACs, in one epoch
@@ -153,7 +154,7 @@ def test_a_capped_plan_spreads_the_closed_form_grid_and_measures_only_what_it_tr
     from scaling_search.coefficients.grid import enumerate_candidates
     from scaling_search.search.search_plan import contending, distinct_layouts, spread
 
-    definition = resolve_for_device(StudyDefinition(), gpus=0)
+    definition = resolve_for_device(StudyDefinition(base_resolution=32), gpus=0)
     plan = plan_grid(definition, 10, make_counter("fvcore"))
     spec = grid_spec(definition, 10)
     every = spread(distinct_layouts(contending(enumerate_candidates(spec, analytic_counts), spec)), 3)

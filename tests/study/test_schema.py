@@ -34,7 +34,7 @@ POINTS = {(1.0, 1.2, 1.1): 0.8, (1.3, 1.0, 1.1): 0.6}
 def old_study(tmp_path, name: str, *, with_stage: bool = True) -> tuple[optuna.Study, StudyDefinition]:
     """A finished two-candidate search, stored as 0.1.0 stored it (``with_stage``) or as a pre-0.1.0 one did."""
     definition = resolve_for_device(StudyDefinition(study=name, studies_dir=str(tmp_path / "studies"), finalists=0,
-                                                    refine=False), gpus=0)
+                                                    refine=False, base_resolution=32), gpus=0)
     (tmp_path / "studies").mkdir(exist_ok=True)
     study = optuna.create_study(study_name=name, storage=definition.storage_url(), direction="maximize")
     study.set_user_attr("definition", definition.to_dict())

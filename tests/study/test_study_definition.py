@@ -9,7 +9,7 @@ import pytest
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.search.search_plan import distinct_layouts, plan_grid, spread
 from scaling_search.study.definition import StudyDefinition, changed_options, default_study_name
-from scaling_search.study.sizing import CPU_SIZING, GPU_SIZING, largest_resolution, resolve_for_device
+from scaling_search.study.sizing import CPU_SIZING, DEMO, GPU_SIZING, demo_line, largest_resolution, resolve_for_device
 from scaling_search.study.study_file import from_mapping, load_definition
 
 if sys.version_info >= (3, 11):
@@ -66,14 +66,42 @@ def test_changed_options_ignore_execution_and_unset():
 
 
 def test_device_sizing():
-    cpu = resolve_for_device(StudyDefinition(), gpus=0)
+    cpu = resolve_for_device(StudyDefinition(base="efficientnet_b0", dataset="synthetic", base_resolution=32), gpus=0)
     assert cpu.device == "cpu" and cpu.base_resolution == CPU_SIZING.base_resolution
     assert cpu.max_candidates == CPU_SIZING.max_candidates and cpu.dataset == "synthetic"
     gpu = resolve_for_device(StudyDefinition(), gpus=1)
     assert gpu.device == "cuda" and gpu.epochs == GPU_SIZING.epochs and gpu.max_candidates is None
+    assert (gpu.base, gpu.dataset, gpu.lr) == ("efficientnet_b0", "synthetic", None) and demo_line(gpu) is None
     explicit = resolve_for_device(StudyDefinition(epochs=9, base_resolution=48), gpus=0)
-    assert explicit.epochs == 9 and explicit.base_resolution == 48
+    assert explicit.epochs == 9 and explicit.base_resolution == 48 and explicit.base == "efficientnet_b0"
     assert largest_resolution(cpu) >= round(32 * 1.5)
+
+
+@pytest.mark.parametrize("named", [{"base": "resnet50"}, {"dataset": "cifar10"}, {"base_resolution": 32},
+                                   {"epochs": 1}, {"max_train_images": 500}, {"batch_size": 16}, {"lr": 0.1}])
+def test_a_cpu_study_naming_nothing_of_its_task_is_the_demo_and_says_so(named):
+    demo = resolve_for_device(StudyDefinition(phi=1).named(), gpus=0)  # named first, as `run` does
+    assert (demo.base, demo.dataset, demo.base_resolution) == (DEMO.base, DEMO.dataset, DEMO.base_resolution)
+    assert (demo.epochs, demo.max_train_images, demo.batch_size, demo.lr) == (2, 2000, 32, 0.4)
+    assert demo.max_candidates == CPU_SIZING.max_candidates and demo.study_name() == "synthetic-phi1-grid"
+    line = demo_line(demo)
+    assert line is not None and line.startswith(f"Demo: {DEMO.base} ") and "56 px" in line and "on a GPU" in line
+    own = resolve_for_device(StudyDefinition(**named), gpus=0)
+    assert demo_line(own) is None and own.base_resolution != DEMO.base_resolution
+    assert own.base == named.get("base", "efficientnet_b0") and own.dataset == named.get("dataset", "synthetic")
+
+
+def test_the_demo_grid_searches_gamma_among_its_contenders():
+    """At its 56 px proxy the demo's contenders hold γ > 1 at more than one trained resolution, within tolerance."""
+    from scaling_search.coefficients.grid import enumerate_candidates
+    from scaling_search.search.search_plan import grid_spec
+
+    demo = resolve_for_device(StudyDefinition(), gpus=0)
+    contenders = [c for c in enumerate_candidates(grid_spec(demo, 4), analytic_counts) if c.contender]
+    assert {c.resolution for c in contenders if c.gamma > 1} >= {64, 72, 80}
+    assert {c.gamma for c in contenders} >= {1.0, 1.15, 1.3, 1.4}
+    assert all(abs(c.proxy_ratio - 2) <= 0.1 and abs(c.growth_per_phi - 2) <= 0.1 for c in contenders)
+    assert all(c.resolution <= largest_resolution(demo) for c in contenders)  # rendered there: never upsampled
 
 
 def test_plan_has_one_trial_per_distinct_layout_and_seed():
