@@ -12,12 +12,15 @@ from scaling_search.cli import flags
 from scaling_search.cli.common import add_output_flags, emit, fmt, render_table
 from scaling_search.coefficients.family import (
     FamilyGrowth,
+    buildable_phis,
     derive_family,
     family_growth_for,
     released_family,
+    unbuilt_note,
 )
 from scaling_search.coefficients.growth import GROWTH_PHI
 from scaling_search.counting.counter import make_counter
+from scaling_search.errors import InputError
 from scaling_search.models.architecture import (
     EFFICIENTNET_B0,
     FAMILY_PHIS,
@@ -90,7 +93,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     base = flags.chosen_base(args)
     counter = make_counter(args.counter)
-    derived = [m.to_dict() for m in derive_family(args.alpha, args.beta, args.gamma, args.phis, counter,
+    phis = buildable_phis(args.alpha, args.beta, args.gamma, args.phis, args.base_resolution,
+                          args.resolution_multiple, base)
+    if not phis:
+        raise InputError(f"no member of the family can be built at phis {', '.join(f'{p:g}' for p in args.phis)}: "
+                         "a multiplier or the resolution would pass the largest this tool builds; ask for smaller phis")
+    unbuilt = unbuilt_note([phi for phi in args.phis if phi not in phis])
+    derived = [m.to_dict() for m in derive_family(args.alpha, args.beta, args.gamma, phis, counter,
                                                   base_resolution=args.base_resolution,
                                                   resolution_multiple=args.resolution_multiple,
                                                   num_classes=args.num_classes, base=base)]
@@ -107,6 +116,9 @@ def run(args: argparse.Namespace) -> int:
                    **growth.to_dict()}
         table = render_table(display_rows(derived), family_columns(base)) + f"\n\n{growth_line(growth)}\n\n" \
             f"{released_note(base)}\n" + OTHER_BASE_NOTE
+    if unbuilt:
+        payload["not_built"] = unbuilt
+        table += f"\n{unbuilt}."
     csv_rows = [{k: v for k, v in r.items() if k != "layout"} for r in derived + released]
     emit(args, payload, table, csv_rows)
     return 0

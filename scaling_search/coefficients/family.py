@@ -199,6 +199,44 @@ def cost_dropout(macs_ratio: float, released: Sequence[FamilyMember]) -> float:
     return min(released, key=lambda member: abs(math.log(member.macs_ratio / macs_ratio))).dropout
 
 
+def buildable_phis(
+    alpha: float,
+    beta: float,
+    gamma: float,
+    phis: Sequence[float],
+    base_resolution: int | None = None,
+    resolution_multiple: int = RESOLUTION_MULTIPLE,
+    base: BaseArchitecture = EFFICIENTNET_B0,
+) -> list[float]:
+    """The φ of ``phis`` whose member can be built: no multiplier past the largest, no resolution past the largest.
+
+    A grid reaches α = 2, whose φ = 7 member would be 128 times deeper; a family is exported, reported
+    and derived up to its largest buildable member, and the ones left out are said.
+
+    Example:
+        >>> buildable_phis(1.95, 1.0, 1.0, [0, 1, 6, 7])
+        [0, 1, 6]
+    """
+    resolution = base.base_resolution if base_resolution is None else base_resolution
+    kept = []
+    for phi in phis:
+        try:
+            compound_layout(alpha, beta, gamma, phi, resolution, IMAGENET_CLASSES, resolution_multiple, base=base)
+        except InputError:
+            continue
+        kept.append(phi)
+    return kept
+
+
+def unbuilt_note(left_out: Sequence[float]) -> str:
+    """One line naming the members a family cannot build (:func:`buildable_phis`), or an empty string."""
+    if not left_out:
+        return ""
+    names = ", ".join(member_name(phi) for phi in left_out)
+    return (f"{names} cannot be built (a multiplier or the resolution would pass the largest this tool builds), so "
+            "the family stops before them")
+
+
 def derive_family(
     alpha: float,
     beta: float,

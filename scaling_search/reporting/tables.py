@@ -10,7 +10,13 @@ from typing import Any, TypedDict
 import pandas as pd
 from optuna.trial import FrozenTrial
 
-from scaling_search.coefficients.family import FamilyGrowth, FamilyMember, derive_family, released_family
+from scaling_search.coefficients.family import (
+    FamilyGrowth,
+    FamilyMember,
+    buildable_phis,
+    derive_family,
+    released_family,
+)
 from scaling_search.coefficients.grid import GridSpec, growth_of
 from scaling_search.counting.counter import Counter
 from scaling_search.models.architecture import FAMILY_PHIS, PAPER_COEFFICIENTS, RELEASED_FAMILY
@@ -54,9 +60,11 @@ def coefficient_table(trials: list[FrozenTrial], paper: bool = True) -> pd.DataF
 def family_table(alpha: float, beta: float, gamma: float, counter: Counter, grid: GridSpec) -> pd.DataFrame:
     """Derived φ = 0..7 of (α, β, γ) at ``grid``'s cost scale beside the released B0–B7 and the paper's Table 2.
 
-    The released rows and the paper's columns are B0's: a family of another base has its derived rows only.
+    The released rows and the paper's columns are B0's: a family of another base has its derived rows only. Members
+    that cannot be built (:func:`~scaling_search.coefficients.family.buildable_phis`) have no row.
     """
-    derived = derive_family(alpha, beta, gamma, FAMILY_PHIS, counter, base_resolution=grid.cost_resolution,
+    phis = buildable_phis(alpha, beta, gamma, FAMILY_PHIS, grid.cost_resolution, grid.resolution_multiple, grid.base)
+    derived = derive_family(alpha, beta, gamma, phis, counter, base_resolution=grid.cost_resolution,
                             resolution_multiple=grid.resolution_multiple, num_classes=grid.cost_classes, base=grid.base)
     if not has_released_family(grid.base):
         return pd.DataFrame(member_rows(derived)).drop(columns=list(PAPER_FAMILY_COLUMNS))

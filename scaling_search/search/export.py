@@ -11,7 +11,7 @@ from pathlib import Path
 
 from optuna.trial import FrozenTrial
 
-from scaling_search.coefficients.family import derive_family, released_family
+from scaling_search.coefficients.family import buildable_phis, derive_family, released_family, unbuilt_note
 from scaling_search.coefficients.plateaus import plateau_spread
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.models.architecture import FAMILY_PHIS
@@ -78,7 +78,9 @@ def write_family(folder: Path, best: StudyAnswer, definition: ResolvedDefinition
     coefficients = {"alpha": best.alpha, "beta": best.beta, "gamma": best.gamma}
     scale = {"name": "cost scale", "base_resolution": definition.cost_resolution,
              "num_classes": definition.cost_classes, "resolution_multiple": definition.resolution_multiple}
-    derived = derive_family(best.alpha, best.beta, best.gamma, FAMILY_PHIS, analytic_counts,
+    phis = buildable_phis(best.alpha, best.beta, best.gamma, FAMILY_PHIS, definition.cost_resolution,
+                          definition.resolution_multiple, base)
+    derived = derive_family(best.alpha, best.beta, best.gamma, phis, analytic_counts,
                             base_resolution=definition.cost_resolution,
                             resolution_multiple=definition.resolution_multiple, num_classes=definition.cost_classes,
                             base=base)
@@ -92,6 +94,8 @@ def write_family(folder: Path, best: StudyAnswer, definition: ResolvedDefinition
         "scale": scale,
         "proxy": {"base_resolution": definition.base_resolution, "num_classes": num_classes},
         "derived": [m.to_dict() for m in derived],
+        **({"not_built": unbuilt_note([phi for phi in FAMILY_PHIS if phi not in phis])} if len(phis) < len(FAMILY_PHIS)
+           else {}),
         "released": released_rows,
         **({} if released else {"released_note": released_note(base)}),
     })
