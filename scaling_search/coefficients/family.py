@@ -217,7 +217,9 @@ def buildable_phis(
         >>> buildable_phis(1.95, 1.0, 1.0, [0, 1, 6, 7])
         [0, 1, 6]
     """
+    check_coefficients(alpha, beta, gamma)
     resolution = base.base_resolution if base_resolution is None else base_resolution
+    base_layout(resolution, IMAGENET_CLASSES, resolution_multiple, base=base)  # bad input is refused, not skipped
     kept = []
     for phi in phis:
         try:
