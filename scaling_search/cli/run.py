@@ -188,7 +188,7 @@ def summary(outcome: StudyOutcome, folder: Path) -> str:
             lines.append(answer_lines.comparison_line(comparison.against, comparison.sentence))
         if not b.refinement.ran and b.refinement.reason is not None:
             lines.append(answer_lines.refinement_not_run(b.refinement.reason))
-        lines.append(f"wrote {folder}/results.csv, best.json, derived.json and configs/phi0..phi7.json")
+        lines.append(f"wrote {folder}/results.csv, best.json, derived.json and configs/ (one file per derived member)")
     elif not outcome.table.empty:
         lines.append(answer_lines.NO_BEST)
     if not outcome.table.empty:
