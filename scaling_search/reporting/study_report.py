@@ -62,7 +62,8 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
     def fill(folder: Path) -> None:
         shown = ranked_rows(table)[["rank", "alpha", "beta", "gamma", "plateau", "kind", "nominal_ratio",
                                     "measured_ratio", "constraint", "macs_m", "params_m", "activations_m",
-                                    "cost_resolution", "proxy_ratio", "resolution", "val_acc", "n_seeds", "n_failed",
+                                    "cost_resolution", "proxy_ratio", "resolution", "upsample", "growth_per_phi",
+                                    "contender", "val_acc", "n_seeds", "n_failed",
                                     "test_acc", *(["paper"] if grid.paper_point is not None else [])]]
         markdown = {"search": write_table(folder, "alpha_beta_gamma", shown, COEFFICIENT_COLUMNS,
                                           f"Candidates of study {definition.study}, ranked by validation accuracy",

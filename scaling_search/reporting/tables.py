@@ -34,8 +34,8 @@ Interval = Sequence[float]
 
 COEFFICIENT_COLUMNS = {"rank": "d", "alpha": ".3f", "beta": ".3f", "gamma": ".3f", "nominal_ratio": ".3f",
                        "measured_ratio": ".3f", "macs_m": ".1f", "params_m": ".2f", "activations_m": ".2f",
-                       "cost_resolution": "d", "proxy_ratio": ".3f", "resolution": "d", "n_seeds": "d",
-                       "test_acc": ".4f"}
+                       "cost_resolution": "d", "proxy_ratio": ".3f", "resolution": "d", "upsample": ".2f",
+                       "growth_per_phi": ".3f", "n_seeds": "d", "test_acc": ".4f"}
 FAMILY_COLUMNS = {"width": ".3f", "depth": ".3f", "resolution": "d", "dropout": ".1f", "blocks": "d", "params_m": ".2f",
                   "macs_b": ".3f", "macs_ratio": ".2f", "cost_per_phi": ".3f", "paper_params_m": "g",
                   "paper_flops_b": "g"}
