@@ -72,7 +72,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     answer.add_argument("--finalists", type=integer,
                         help="re-train the top K compound candidates and the paper's point on fresh seeds, and decide "
                              "on those runs only (default 3; 0: decide on the search's own runs)")
-    answer.add_argument("--finalist-seeds", type=integer, help="fresh seeds per finalist (default 2 CPU, 3 GPU)")
+    answer.add_argument("--finalist-seeds", type=integer,
+                        help="fresh seeds per finalist (default 3 CPU, 5 GPU; below 3 no difference is resolved)")
+    answer.add_argument("--min-effect", type=finite_float, metavar="POINTS",
+                        help="the smallest difference in accuracy worth resolving, in points: what the verdicts' "
+                             "'would need about N seeds' plans are for (default 1)")
     answer.add_argument("--refine", action=argparse.BooleanOptionalAction,
                         help="train the networks the winning class splits into at twice phi and pick the final "
                              "coefficients among them (default: when the class is wider than a grid step)")

@@ -4,9 +4,10 @@ The answer is the top contender of the deciding stage (the finalists' fresh seed
 has finalists, else the search's own runs). It stands for its *plateau*, every (α, β, γ) that
 realises the same networks; the exported coefficients are the plateau's representative (the
 midpoint of each interval), or, when the refinement stage ran, the best of the networks the
-plateau splits into at 2φ. The winner is compared with the runner-up and with the paper's point
-by a paired bootstrap over seeds and validation images (:mod:`scaling_search.stats.comparison`), and the
-verdict says "resolved" only when the 95 % interval excludes zero.
+plateau splits into at 2φ. The validation split picks the winner; the winner is then compared with
+the runner-up and with the paper's point on the *test* split, whose images played no part in the
+pick, by an interval over seeds and images (:mod:`scaling_search.stats.comparison`), and the verdict
+says "resolved" only when the 95 % interval excludes zero with at least three seeds a side.
 
 best.json is a :class:`StudyAnswer`, written and read only here (:func:`write_answer`, :func:`read_answer`),
 and versioned with the stored study (:mod:`scaling_search.study.schema`).
@@ -29,7 +30,7 @@ from scaling_search.errors import InputError
 from scaling_search.search.results import candidate_table, compare, contenders, none_if_nan, on_constraint, stage_runs
 from scaling_search.search.search_plan import grid_spec, study_name
 from scaling_search.search.stages import decided_stage, finalist_seeds, wants_refinement
-from scaling_search.stats.comparison import Comparison
+from scaling_search.stats.comparison import DEFAULT_MIN_EFFECT, Comparison
 from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
 from scaling_search.study.schema import SCHEMA_VERSION, Stage
 from scaling_search.study.study_base import study_base
@@ -42,6 +43,10 @@ METRIC = "validation accuracy (final epoch), mean over the deciding stage's seed
 COST = ("macs, params, cost_resolution and measured_ratio at the cost scale (the same for every point of the plateau); "
         "resolution and proxy_ratio are the trained proxy's, upsample its resolution over the data's native one; "
         "growth_per_phi is the exported coefficients' family's cost per phi at the cost scale (at phi = growth_phi)")
+
+VERDICT_SPLIT = "test"
+"""The split the winner is judged on: not the validation split, which picked it (selection and judgement on the
+same images lifts the false rate of "resolved"; docs/verdicts.md)."""
 
 Interval = tuple[float, float]
 
@@ -214,7 +219,9 @@ class StudyAnswer:
     n_failed: int
     test_acc: float | None
     ci95: Interval | None
-    """Winner − runner-up's 95 % interval, None without a runner-up or without seed noise."""
+    """Winner − runner-up's 95 % interval on :attr:`verdict_split`, None without a runner-up or without seed noise."""
+    verdict_split: str
+    """The images the verdicts are judged on: "test", which did not pick the winner (the validation split did)."""
     verdict: str
     comparisons: tuple[ComparisonRecord, ...]
     refinement: Refinement
@@ -266,7 +273,8 @@ class StudyAnswer:
             trained=TrainedPoint.from_json(data["trained"]), decided_by=data["decided_by"],
             finalist_seeds=tuple(data["finalist_seeds"]), score=data["score"], score_std=data["score_std"],
             n_seeds=data["n_seeds"], n_failed=data["n_failed"], test_acc=data["test_acc"],
-            ci95=None if data["ci95"] is None else (data["ci95"][0], data["ci95"][1]), verdict=data["verdict"],
+            ci95=None if data["ci95"] is None else (data["ci95"][0], data["ci95"][1]),
+            verdict_split=data["verdict_split"], verdict=data["verdict"],
             comparisons=tuple(ComparisonRecord.from_json(record) for record in data["comparisons"]),
             refinement=Refinement.from_json(data["refinement"]), measured_ratio=data["measured_ratio"],
             nominal_ratio=data["nominal_ratio"], proxy_ratio=data["proxy_ratio"],
@@ -293,16 +301,20 @@ def read_answer(path: Path) -> StudyAnswer:
     return StudyAnswer.from_json(data)
 
 
-def compare_in(trials: list[FrozenTrial], stage: Stage, first: str, second: str) -> Comparison:
-    """``first`` − ``second`` on their runs of ``stage`` (:func:`~scaling_search.search.results.compare`)."""
+def compare_in(trials: list[FrozenTrial], stage: Stage, first: str, second: str, *, split: str = VERDICT_SPLIT,
+               min_effect: float = DEFAULT_MIN_EFFECT) -> Comparison:
+    """``first`` − ``second`` on their runs of ``stage``, on ``split``'s images (:func:`~scaling_search.search.results.compare`)."""
     runs = stage_runs(trials, stage)
-    return compare(runs[first], runs[second], first, second)
+    return compare(runs[first], runs[second], first, second, split=split, min_effect=min_effect)
 
 
-def comparisons(trials: list[FrozenTrial], stage: Stage, table: pd.DataFrame) -> list[tuple[str, Comparison]]:
+def comparisons(trials: list[FrozenTrial], stage: Stage, table: pd.DataFrame,
+                min_effect: float = DEFAULT_MIN_EFFECT) -> list[tuple[str, Comparison]]:
     """The winner against the runner-up among the contenders and against the paper's point (unless it won).
 
-    The paper's point is compared even when its cost misses the constraint (:func:`comparison_records` says so).
+    ``table`` ranks on the validation split, which picks the winner; the comparisons are judged on
+    the test split (:data:`VERDICT_SPLIT`), whose images played no part in the pick. The paper's point
+    is compared even when its cost misses the constraint (:func:`comparison_records` says so).
     """
     eligible = contenders(table)
     if eligible.empty:
@@ -310,10 +322,11 @@ def comparisons(trials: list[FrozenTrial], stage: Stage, table: pd.DataFrame) ->
     winner = eligible.iloc[0]["candidate"]
     found = []
     if len(eligible) > 1:
-        found.append(("runner-up", compare_in(trials, stage, winner, eligible.iloc[1]["candidate"])))
+        found.append(("runner-up", compare_in(trials, stage, winner, eligible.iloc[1]["candidate"],
+                                              min_effect=min_effect)))
     paper = table[table["kind"].eq("reference") & table["n_seeds"].gt(0)]
     if not paper.empty and paper.iloc[0]["candidate"] != winner:
-        found.append(("paper", compare_in(trials, stage, winner, paper.iloc[0]["candidate"])))
+        found.append(("paper", compare_in(trials, stage, winner, paper.iloc[0]["candidate"], min_effect=min_effect)))
     return found
 
 
@@ -366,7 +379,7 @@ def study_answer(trials: list[FrozenTrial], definition: ResolvedDefinition, num_
         representative = REPRESENTATIVE_RULE
     growth = growth_of(spec, final)
     on_growth = growth.on_growth(spec.target, spec.growth_tolerance_used)
-    found = comparisons(trials, stage, table)
+    found = comparisons(trials, stage, table, definition.min_effect / 100)
     runner_up = dict(found).get("runner-up")
     finalists = stage == Stage.FINALIST
     return StudyAnswer(
@@ -376,7 +389,8 @@ def study_answer(trials: list[FrozenTrial], definition: ResolvedDefinition, num_
         finalist_seeds=tuple(finalist_seeds(definition)) if finalists else (),
         score=float(top["score"]), score_std=none_if_nan(top["score_std"]), n_seeds=int(top["n_seeds"]),
         n_failed=int(top["n_failed"]), test_acc=none_if_nan(top["test_acc"]),
-        ci95=runner_up.ci95 if runner_up is not None else None, verdict=verdict_word(runner_up),
+        ci95=runner_up.ci95 if runner_up is not None else None, verdict_split=VERDICT_SPLIT,
+        verdict=verdict_word(runner_up),
         comparisons=comparison_records(found, table), refinement=refined,
         measured_ratio=none_if_nan(top["measured_ratio"]), nominal_ratio=nominal_ratio(*final),
         proxy_ratio=none_if_nan(top["proxy_ratio"]), growth_per_phi=growth.per_phi, growth_phi=growth.phi,

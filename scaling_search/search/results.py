@@ -27,6 +27,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from scaling_search.stats.comparison import (
     Comparison,
+    DEFAULT_MIN_EFFECT,
     accuracy_interval,
     compare_runs,
     compare_scores,
@@ -37,6 +38,10 @@ from scaling_search.training.correctness import unpack_correctness
 VAL_CORRECT = "val_correct"
 """The trial system attribute holding which validation images the final model got right, packed
 (:func:`scaling_search.training.correctness.pack_correctness`); system, so that optuna-dashboard does not show it."""
+TEST_CORRECT = "test_correct"
+"""The same for the test split: the images that judge the winner, which the validation images picked."""
+CORRECT_ATTRS = {"validation": VAL_CORRECT, "test": TEST_CORRECT}
+"""Each split's per-image record, by the split's name."""
 
 TRIAL_COLUMNS = (
     "number", "state", "stage", "phi", "key", "candidate", "kind", "alpha", "beta", "gamma", "seed", "val_acc",
@@ -120,6 +125,11 @@ class Runs:
     """The user attrs of the candidate's first trial (what was planned for it)."""
     scores: dict[int, float] = field(default_factory=dict)
     correct: dict[int, np.ndarray] = field(default_factory=dict)
+    """Per-image correctness on the validation split, by seed."""
+    test_correct: dict[int, np.ndarray] = field(default_factory=dict)
+    """Per-image correctness on the test split, by seed."""
+    test_scores: dict[int, float] = field(default_factory=dict)
+    """Test accuracy by seed, of the completed runs that recorded one."""
     failed: int = 0
     ran: list[FrozenTrial] = field(default_factory=list)
 
@@ -154,16 +164,29 @@ def stage_runs(trials: list[FrozenTrial], stage: str, phi: float | None = None) 
             packed = trial.system_attrs.get(VAL_CORRECT)
             if packed:
                 entry.correct[seed] = unpack_correctness(packed)
+            if trial.user_attrs.get("test_acc") is not None:
+                entry.test_scores[seed] = float(trial.user_attrs["test_acc"])
+            packed_test = trial.system_attrs.get(TEST_CORRECT)
+            if packed_test:
+                entry.test_correct[seed] = unpack_correctness(packed_test)
         elif trial.state in (TrialState.FAIL, TrialState.PRUNED):
             entry.failed += 1
     return runs
 
 
-def compare(first: Runs, second: Runs, first_name: str, second_name: str) -> Comparison:
-    """``first`` − ``second``: paired over seeds and images when both kept per-image records, else over seeds."""
-    if first.correct and second.correct:
-        return compare_runs(first.correct, second.correct, first_name, second_name)
-    return compare_scores(list(first.scores.values()), list(second.scores.values()), first_name, second_name)
+def compare(first: Runs, second: Runs, first_name: str, second_name: str, *, split: str = "validation",
+            min_effect: float = DEFAULT_MIN_EFFECT) -> Comparison:
+    """``first`` − ``second`` on ``split``'s images: over seeds and images when both kept per-image records there.
+
+    Without them (a run that failed to record them), over that split's per-seed accuracies only.
+    """
+    records = {"validation": (first.correct, second.correct, first.scores, second.scores),
+               "test": (first.test_correct, second.test_correct, first.test_scores, second.test_scores)}
+    ours, theirs, our_scores, their_scores = records[split]
+    if ours and theirs:
+        return compare_runs(ours, theirs, first_name, second_name, min_effect=min_effect, split=split)
+    return compare_scores(list(our_scores.values()), list(their_scores.values()), first_name, second_name,
+                          min_effect=min_effect, split=split)
 
 
 def seed_scores(trials: list[FrozenTrial], stage: str) -> dict[str, list[float]]:

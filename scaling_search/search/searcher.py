@@ -30,7 +30,7 @@ from scaling_search.compat.optuna import (
 )
 from scaling_search.execution.trainable import PROXY_RESULT, TrialConfig
 from scaling_search.search.console import Progress
-from scaling_search.search.results import VAL_CORRECT
+from scaling_search.search.results import TEST_CORRECT, VAL_CORRECT
 from scaling_search.study.storage import OBJECTIVE
 
 
@@ -54,6 +54,7 @@ class TrialOutcome(TypedDict, total=False):
     train_loss_curve: list[float]
     val_curve: list[float]
     val_correct: str | None
+    test_correct: str | None
 
 
 RESULT_ATTRS = ("status", "reason", "val_acc", "best_val_acc", "test_acc", "epochs", "wall_s", "img_per_s",
@@ -117,8 +118,9 @@ class StudySearcher(Searcher):
         for key in RESULT_ATTRS:
             if key in recorded:
                 set_user_attr(self.study, optuna_id, key, recorded[key])
-        if outcome.get("val_correct"):
-            set_system_attr(self.study, optuna_id, VAL_CORRECT, outcome["val_correct"])
+        for key, attr in (("val_correct", VAL_CORRECT), ("test_correct", TEST_CORRECT)):
+            if outcome.get(key):
+                set_system_attr(self.study, optuna_id, attr, outcome[key])
         status = outcome["status"]
         if status == "ok":
             self.study.tell(number, outcome["val_acc"])

@@ -19,6 +19,7 @@ from typing import Any
 from scaling_search.coefficients.grid import GridSpec
 from scaling_search.data.load import parse_spec
 from scaling_search.errors import InputError
+from scaling_search.stats.comparison import DEFAULT_MIN_EFFECT
 from scaling_search.study.study_base import base_label, checkable_base, same_base
 from scaling_search.training.recipe import Budget, Recipe, configured_recipe
 
@@ -79,6 +80,7 @@ class StudyDefinition:
     # how the answer is decided (scaling_search.search.stages)
     finalists: int = 3
     finalist_seeds: int | None = None
+    min_effect: float = DEFAULT_MIN_EFFECT * 100  # points of accuracy the sample-size plans are for
     refine: bool | None = None  # None: refine when the winning class is wider than a grid step
     refine_step: float | None = None  # None: step / 5
     max_refine: int | None = None
@@ -234,6 +236,8 @@ def validate(definition: StudyDefinition) -> None:
         raise InputError(f"cpus-per-trial must be > 0 (fractions share a core), got {d.cpus_per_trial}")
     if d.finalists < 0:
         raise InputError(f"finalists must be >= 0 (0: the verdict uses the search's own runs), got {d.finalists}")
+    if not 0 < d.min_effect <= 100:
+        raise InputError(f"min-effect must lie in (0, 100] points of accuracy, got {d.min_effect}")
     if d.refine_step is not None and not 0 < d.refine_step < d.step:
         raise InputError(f"refine-step must lie in (0, the grid's step {d.step:g}), got {d.refine_step}")
     if d.max_failures < 0:

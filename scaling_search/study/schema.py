@@ -19,6 +19,11 @@ Versions:
   study of version 0 or 1 picked its answer among networks that trained with unequal compute and
   families that may not double per φ, and its trials were trained at other resolutions: it is
   refused with one line that says how to run it again (nothing in it can be read as version 2's).
+- 3 (verdicts that hold): every completed trial keeps its per-image correctness on the test split
+  too (system attr ``test_correct``), and best.json judges the winner on it (``verdict_split``),
+  with the variance-components interval and at least three seeds a side. A study of version 2
+  kept no test records, so its winner cannot be re-judged on images that did not pick it: it is
+  refused with one line that says how to run it again.
 
 Importing this module does not import Optuna, so that :class:`Stage` is cheap to use anywhere.
 """
@@ -33,7 +38,7 @@ from scaling_search.errors import InputError
 if TYPE_CHECKING:
     import optuna
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The version of what a study and its best.json hold (see the module docstring for what each adds)."""
 
 SCHEMA_ATTR = "schema_version"
@@ -84,7 +89,11 @@ def migrate(study: optuna.Study) -> None:
     if version > SCHEMA_VERSION:
         raise InputError(f"study {name!r} was written by a newer scaling-search (schema version {version}, this one "
                          f"reads up to {SCHEMA_VERSION}); upgrade scaling-search to read it")
-    raise InputError(f"study {name!r} was written before contenders (schema version {version}; this scaling-search "
-                     f"reads {SCHEMA_VERSION}): its answer was picked among networks trained with unequal compute; "
-                     f"run it again under a new name: scaling-search run <its study.toml> --study "
-                     f"{name}-v{SCHEMA_VERSION}")
+    if version == 2:
+        why = ("it kept no per-image records on the test split, so its winner cannot be re-judged on images that did "
+               "not pick it")
+    else:
+        why = "its answer was picked among networks trained with unequal compute"
+    raise InputError(f"study {name!r} was written by an older scaling-search (schema version {version}; this one "
+                     f"reads {SCHEMA_VERSION}): {why}; run it again under a new name: scaling-search run "
+                     f"<its study.toml> --study {name}-v{SCHEMA_VERSION}")

@@ -45,7 +45,7 @@ class DeviceSizing:
 
 
 CPU_SIZING = DeviceSizing(base_resolution=32, epochs=2, batch_size=CPU_BATCH, max_candidates=3, cpus_per_trial=1,
-                          finalist_seeds=2, max_refine=2, max_train_images=1000)
+                          finalist_seeds=3, max_refine=2, max_train_images=1000)
 """A CPU study of B0 (named, or any option of :data:`TASK_OPTIONS` set; else it is the demo, :data:`DEMO`) trains
 3 candidates and the paper's point, then all four again on 2 fresh seeds: 12 runs of 2 × 1,000 images (about 15 s
 each at 32 px on one core), so it finishes within 5 minutes on 2 cores.
@@ -55,7 +55,7 @@ MIN_CPU_TRAIN_IMAGES = 2 * CPU_BATCH
 SIZING_CLASSES = 10
 """The classifier a base's cost per image is compared at (the built-in synthetic task's and CIFAR-10's classes)."""
 GPU_SIZING = DeviceSizing(base_resolution=PROXY_RESOLUTION, epochs=5, batch_size=RECIPES["proxy"].train_batch_size,
-                          max_candidates=None, cpus_per_trial=2, finalist_seeds=3, max_refine=None,
+                          max_candidates=None, cpus_per_trial=2, finalist_seeds=5, max_refine=None,
                           max_train_images=None)
 """A GPU study's defaults; its ``base_resolution`` is only the fallback of :func:`gpu_base_resolution`'s callers that
 have no grid (``resolve_for_device`` sizes the proxy to the study's grid)."""

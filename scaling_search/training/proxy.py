@@ -101,7 +101,9 @@ class ProxyResult:
     val_correct: str | None = None
     """Which validation images the final model got right, packed
     (:func:`scaling_search.training.correctness.pack_correctness`):
-    what the paired bootstrap of :mod:`scaling_search.stats.comparison` resamples. Set only when the run finished."""
+    what the verdicts of :mod:`scaling_search.stats.comparison` read. Set only when the run finished."""
+    test_correct: str | None = None
+    """The same for the test split, which judges the winner (the validation split picked it)."""
 
     @property
     def ok(self) -> bool:
@@ -131,6 +133,7 @@ class _Run:
     graph_error: str | None = None
     test_acc: float | None = None
     val_correct: str | None = None
+    test_correct: str | None = None
 
     @property
     def img_per_s(self) -> float | None:
@@ -207,6 +210,7 @@ def train_proxy(
         best_val_acc=max(run.val_curve, default=None),
         test_acc=run.test_acc if status == "ok" else None,
         val_correct=run.val_correct if status == "ok" else None,
+        test_correct=run.test_correct if status == "ok" else None,
         val_curve=tuple(run.val_curve),
         train_loss_curve=tuple(run.train_loss_curve),
         epochs=len(run.val_curve),
@@ -282,7 +286,8 @@ def _epochs(
         run.train_loss_curve.append(train_loss)
         if epoch == budget.epochs:
             run.val_correct = pack_correctness(val_right.cpu().numpy())
-            run.test_acc, _ = evaluator.accuracy(data.test_x.to(device), data.test_y.to(device), "test", epoch)
+            run.test_acc, test_right = evaluator.accuracy(data.test_x.to(device), data.test_y.to(device), "test", epoch)
+            run.test_correct = pack_correctness(test_right.cpu().numpy())
         yield EpochProgress(epoch, budget.epochs, train_loss, val_acc, epoch_img_per_s, time.perf_counter() - started)
 
 

@@ -12,12 +12,13 @@ from scaling_search.study.schema import SCHEMA_VERSION
 from tests.search.test_verdict import PAPER, RUNNER_UP, WINNER, definition, finalists, new_study, searched
 
 KEYS = ["alpha", "beta", "gamma", "phi", "plateau", "representative", "trained", "decided_by", "finalist_seeds",
-        "score", "score_std", "n_seeds", "n_failed", "test_acc", "ci95", "verdict", "comparisons", "refinement",
+        "score", "score_std", "n_seeds", "n_failed", "test_acc", "ci95", "verdict_split", "verdict", "comparisons",
+        "refinement",
         "measured_ratio", "nominal_ratio", "proxy_ratio", "growth_per_phi", "growth_phi", "on_growth", "contender",
         "upsample", "macs", "params", "cost_resolution", "resolution", "candidate", "kind", "metric", "cost", "study",
         "base", "schema_version"]
 """best.json's keys in their order: those before it was typed, what schema version 2 added (growth and contention,
-after ``proxy_ratio``), and the schema version."""
+after ``proxy_ratio``), what version 3 added (``verdict_split``), and the schema version."""
 
 
 def answer() -> StudyAnswer:
@@ -34,7 +35,9 @@ def answer() -> StudyAnswer:
 def test_best_json_keeps_its_keys_and_adds_the_schema_version(tmp_path):
     write_answer(tmp_path / "best.json", answer())
     data = json.loads((tmp_path / "best.json").read_text())
-    assert list(data) == KEYS and data["schema_version"] == SCHEMA_VERSION
+    assert list(data) == KEYS and data["schema_version"] == SCHEMA_VERSION == 3
+    assert data["verdict_split"] == "test"
+    assert all(c["split"] == "test" for c in data["comparisons"])
     assert {c["against"] for c in data["comparisons"]} == {"runner-up", "paper"}
     assert data["refinement"] == {"phi": 2.0, "parent_plateau": data["refinement"]["parent_plateau"], "trained": 0,
                                   "ran": False, "reason": "turned off (--no-refine)"}

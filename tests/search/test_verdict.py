@@ -16,7 +16,7 @@ from optuna.trial import TrialState, create_trial
 
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.search.answer import study_answer
-from scaling_search.search.results import VAL_CORRECT, candidate_table, contenders
+from scaling_search.search.results import TEST_CORRECT, VAL_CORRECT, candidate_table, contenders
 from scaling_search.search.search_plan import candidate_id, grid_spec
 from scaling_search.search.stages import FINALIST_SEED_BASE, next_stage
 from scaling_search.study.definition import StudyDefinition
@@ -35,7 +35,7 @@ SPACE = {"alpha": FloatDistribution(1.0, 3.0), "beta": FloatDistribution(1.0, 2.
 
 
 def definition(**overrides) -> StudyDefinition:
-    values = dict(study="made", base_resolution=32, epochs=2, finalists=2, finalist_seeds=2, max_refine=2,
+    values = dict(study="made", base_resolution=32, epochs=2, finalists=2, finalist_seeds=3, max_refine=2,
                   device="cpu", cpus_per_trial=1, batch_size=64)
     return StudyDefinition(**(values | overrides))
 
@@ -60,8 +60,9 @@ def add(study: optuna.Study, coefficients, seed: int, *, stage: str = "search", 
              "params": 7_000_000, "activations": 11_000_000, "cost_resolution": 248, "on_constraint": on_constraint,
              "proxy_ratio": 3.6, "resolution": 35, "status": "ok" if state == TrialState.COMPLETE else "diverged",
              "test_acc": value, **contender_attrs(on_constraint, 35)}
-    system = {VAL_CORRECT: pack_correctness(correct)} if correct is not None and keep_correct and value is not None \
-        else {}
+    # the test split's records: the validation ones reversed (the same accuracy; identical runs stay identical)
+    system = {VAL_CORRECT: pack_correctness(correct), TEST_CORRECT: pack_correctness(correct[::-1])} \
+        if correct is not None and keep_correct and value is not None else {}
     study.add_trial(create_trial(
         params=dict(zip(("alpha", "beta", "gamma"), coefficients, strict=True)) | {"seed": seed}, distributions=SPACE,
         value=value, state=state, user_attrs=attrs, system_attrs=system))
@@ -75,7 +76,7 @@ def searched(study: optuna.Study, rates: dict, seeds=(0,)) -> None:
                 on_constraint=kind != "reference")
 
 
-def finalists(study: optuna.Study, rates: dict, seeds=(FINALIST_SEED_BASE, FINALIST_SEED_BASE + 1), **options
+def finalists(study: optuna.Study, rates: dict, seeds=tuple(FINALIST_SEED_BASE + i for i in range(3)), **options
               ) -> None:
     for coefficients, rate in rates.items():
         kind = "reference" if coefficients == PAPER else "compound"
@@ -91,8 +92,8 @@ def test_a_clear_winner_is_resolved_on_the_finalists_fresh_seeds():
     best = study_answer(study.get_trials(), definition(refine=False), CLASSES).to_json()
     # the search ranked RUNNER_UP first; the finalists decide, and they put WINNER first
     assert best["trained"]["candidate"] == candidate_id(WINNER)
-    assert best["decided_by"] == "finalists" and best["finalist_seeds"] == [1000, 1001]
-    assert best["verdict"] == "resolved"
+    assert best["decided_by"] == "finalists" and best["finalist_seeds"] == [1000, 1001, 1002]
+    assert best["verdict"] == "resolved" and best["verdict_split"] == "test"
     low, high = best["ci95"]
     assert 0 < low < 0.2 < high  # contains the true difference of 0.2 points of accuracy, excludes 0
     against = {c["against"]: c for c in best["comparisons"]}
@@ -131,7 +132,7 @@ def test_identical_scores_without_per_image_records_cannot_tell(recwarn):
     study = new_study()
     searched(study, {WINNER: 0.3, RUNNER_UP: 0.3})
     for coefficients in (WINNER, RUNNER_UP):  # an older study: seed scores only, each seed exactly 0.175
-        for seed in (FINALIST_SEED_BASE, FINALIST_SEED_BASE + 1):
+        for seed in (FINALIST_SEED_BASE, FINALIST_SEED_BASE + 1, FINALIST_SEED_BASE + 2):
             add(study, coefficients, seed, stage="finalist", correct=correct_at(0.175, 7), keep_correct=False)
     best = study_answer(study.get_trials(), definition(refine=False), CLASSES).to_json()
     runner_up = best["comparisons"][0]
@@ -183,7 +184,7 @@ def test_stages_are_planned_from_finished_trials_in_order():
     stage, planned = next_stage(study.get_trials(), plan_for, CLASSES, analytic_counts)
     assert stage == "finalist"
     assert sorted(p.key for p in planned) == sorted(
-        f"finalist/{candidate_id(c)}/seed{s}" for c in (splits, RUNNER_UP, PAPER) for s in (1000, 1001))
+        f"finalist/{candidate_id(c)}/seed{s}" for c in (splits, RUNNER_UP, PAPER) for s in (1000, 1001, 1002))
     finalists(study, {splits: 0.6, RUNNER_UP: 0.55, PAPER: 0.45})
     stage, planned = next_stage(study.get_trials(), plan_for, CLASSES, analytic_counts)
     assert stage == "refine" and 1 <= len(planned) <= plan_for.max_refine
@@ -212,7 +213,7 @@ def test_refinement_is_skipped_when_the_winning_class_has_no_network_on_the_cons
 
 def test_no_finalists_decides_on_the_search_and_says_so():
     study = new_study()
-    searched(study, {WINNER: 0.8, RUNNER_UP: 0.6, PAPER: 0.5}, seeds=(0, 1))
+    searched(study, {WINNER: 0.8, RUNNER_UP: 0.6, PAPER: 0.5}, seeds=(0, 1, 2))
     plan_for = definition(finalists=0, refine=False)
     assert next_stage(study.get_trials(), plan_for, CLASSES, analytic_counts) is None
     best = study_answer(study.get_trials(), plan_for, CLASSES).to_json()
@@ -234,7 +235,7 @@ def test_the_report_shows_plateaus_finalists_intervals_and_what_the_study_can_co
     add(study, THIRD, 0, state=TrialState.FAIL)
     folder = report("staged", studies_dir=tmp_path / "studies", out=tmp_path / "out", formats=["md", "csv"])
     index = (folder / "index.md").read_text()
-    assert "standing for the plateau α ∈ [1, 1]" in index and "over 2 fresh finalist seeds (1000, 1001)" in index
+    assert "standing for the plateau α ∈ [1, 1]" in index and "over 3 fresh finalist seeds (1000, 1001, 1002)" in index
     assert "## Finalists" in index and "## Refinement" not in index
     assert "Refinement at φ = 2: not run (turned off (--no-refine))" in index
     assert "Against the runner-up" in index and ": resolved" in index and "tied" not in index
@@ -245,4 +246,4 @@ def test_the_report_shows_plateaus_finalists_intervals_and_what_the_study_can_co
     assert [(r["n_seeds"], r["n_failed"]) for r in rows][-1] == ("0", "1")  # the failed candidate, counted, last
     assert rows[0]["plateau"].startswith("[1.000, 1.000] × [1.000, 1.003] × [")  # the search's first, RUNNER_UP
     final = list(csv.DictReader((folder / "finalists.csv").read_text().splitlines()))
-    assert final[0]["alpha"] == "1.0" and {r["n_seeds"] for r in final} == {"2"}
+    assert final[0]["alpha"] == "1.0" and {r["n_seeds"] for r in final} == {"3"}
