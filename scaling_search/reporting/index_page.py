@@ -13,8 +13,9 @@ from scaling_search.coefficients.family import FamilyGrowth
 from scaling_search.coefficients.grid import GridSpec
 from scaling_search.reporting import validation_section as checks
 from scaling_search.reporting import wording
+from scaling_search.reporting.recipe_section import recipe_lines, recipe_rows, study_run
 from scaling_search.search.answer import StudyAnswer
-from scaling_search.search.enqueue import NATIVE_RESOLUTION
+from scaling_search.search.enqueue import NATIVE_RESOLUTION, TRAIN_IMAGES
 from scaling_search.search.results import candidate_table, contenders, trial_rows
 from scaling_search.study.definition import ResolvedDefinition
 from scaling_search.study.schema import Stage
@@ -100,6 +101,8 @@ def study_index(study: optuna.Study, definition: ResolvedDefinition, grid: GridS
         ]
     if validation is not None:
         lines += checks.validation_lines(validation, markdown)
+    run = study_run(definition, study.user_attrs.get(TRAIN_IMAGES))
+    lines += recipe_lines(definition.recipe, recipe_rows(definition.training_recipe(), run, definition.base_resolution))
     lines += [
         "## How this was made",
         "",

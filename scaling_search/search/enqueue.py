@@ -99,6 +99,9 @@ def candidate_attrs(planned: PlannedTrial, native_resolution: int) -> CandidateA
 
 NATIVE_RESOLUTION = "native_resolution"
 """The study's user attr holding its dataset's native resolution (what each trial's ``upsample`` divides by)."""
+TRAIN_IMAGES = "train_images"
+"""The study's user attr holding its training split's size, which each epoch draws from: the report counts its runs'
+optimizer steps from it. Optional: a study run before it was kept reports its steps as not recorded."""
 
 
 def enqueue_plan(study: optuna.Study, plan: list[PlannedTrial]) -> None:

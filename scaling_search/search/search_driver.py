@@ -22,7 +22,7 @@ from scaling_search.errors import InputError
 from scaling_search.execution.session import StudySession, study_classes, study_definition, study_session
 from scaling_search.execution.trainable import run_trial
 from scaling_search.search.answer import stage_spec, with_plateaus
-from scaling_search.search.enqueue import NATIVE_RESOLUTION, enqueue_plan, space_bounds
+from scaling_search.search.enqueue import NATIVE_RESOLUTION, TRAIN_IMAGES, enqueue_plan, space_bounds
 from scaling_search.search.export import export_study, save_definition, study_files
 from scaling_search.search.outcome import StudyOutcome
 from scaling_search.search.results import candidate_table, failure_lines
@@ -103,6 +103,7 @@ def run(session: StudySession, wanted: StudyDefinition, trainable: Callable[...,
         session.requeue_orphans(existing)
     save_definition(resolved)
     study = optuna.load_study(study_name=resolved.study, storage=session.storage, sampler=tpe_sampler(seed=0))
+    study.set_user_attr(TRAIN_IMAGES, len(data.train_y))  # on resume too: the same seeded split
     interrupted = run_stages(study, resolved, data, counter, trainable, session.log)
     return finish(study, resolved, interrupted=interrupted, trained=True)
 

@@ -8,6 +8,14 @@ CPU it runs eagerly in fp32 on the cores the process may use. Before each evalua
 BatchNorm statistics are recomputed over training images under the current weights ("precise
 BN", see :mod:`scaling_search.training.recipe`).
 
+A recipe with ``ema_decay`` keeps a weight average (:class:`~scaling_search.training.averaging.WeightAverage`)
+and evaluates it instead of the last weights: validation and test accuracy, the curves and the
+per-image correctness are all the average's, and precise BN recomputes the average's own
+statistics. The average is updated eagerly after each step returns, outside any CUDA graph: the
+graph (or the eager step) updates the weights in place, and the update, queued next on the same
+stream, reads them there. Its tensors are its own, outside the graph's memory pool, so capture
+and replay are as without it.
+
 Outcomes are values, not exceptions: a non-finite training loss, or non-finite logits at an
 evaluation, end the run as ``diverged``; CUDA running out of memory as ``oom``, any other error
 inside training as ``failed``. Bad arguments raise ``InputError`` before anything runs;
@@ -35,6 +43,7 @@ from scaling_search.models.network import build, count_parameters, zero_init_res
 from scaling_search.models.scaling import Layout
 from scaling_search.support.formatting import describe
 from scaling_search.support.machine import GIB, available_cores, memory_fit, peak_rss_mb
+from scaling_search.training.averaging import WeightAverage
 from scaling_search.training.correctness import pack_correctness
 from scaling_search.training.recipe import RECIPES, Budget, Recipe
 from scaling_search.training.step import GraphedStep, StepMode, TrainStep, make_step, step_mode
@@ -68,7 +77,8 @@ class ProxyResult:
     """The outcome of one proxy run. Unmeasured values are None, never NaN.
 
     ``val_acc`` and ``test_acc`` are the final model's accuracies and are set only when the run
-    finished (status ``ok``); the curves and ``best_val_acc`` keep the epochs that completed.
+    finished (status ``ok``); the curves and ``best_val_acc`` keep the epochs that completed. With
+    a recipe's ``ema_decay`` every accuracy is the weight average's.
     ``img_per_s`` counts training images over training time only (no evaluation, no graph
     warm-up or capture). ``peak_mem_mb`` is ``torch.cuda.max_memory_allocated`` on CUDA; on CPU
     it is how far the run raised the process's peak resident set size (``ru_maxrss``), so 0 when
@@ -253,7 +263,9 @@ def _epochs(
     settle = min(SETTLE_STEPS, total_steps - 1)
     optimizer, step = make_step(model, recipe, (batch, 3, layout.resolution, layout.resolution), graph)
     run.step_mode = step_mode(step)
-    evaluator = _Evaluator(model, step.step if isinstance(step, GraphedStep) else step, layout.resolution, mean, std,
+    average = None if recipe.ema_decay is None else WeightAverage(model, recipe.ema_decay)
+    evaluator = _Evaluator(model if average is None else average.module,
+                           step.step if isinstance(step, GraphedStep) else step, layout.resolution, mean, std,
                            recipe.eval_batch(layout.resolution))
     model.train()
     for epoch in range(1, budget.epochs + 1):
@@ -269,6 +281,8 @@ def _epochs(
             x = train_batch(train_x[index], layout.resolution, recipe.augmentation, mean, std, generator=generator)
             optimizer.set_lr(schedule.rate(first_step + i))
             loss_sum += step(x, train_y[index])
+            if average is not None:
+                average.update_parameters(model)  # after the step's update, outside its graph
             if (i + 1) % CHECK_EVERY == 0 or i + 1 == steps_per_epoch:
                 _check_finite(loss_sum, epoch, i + 1)
         epoch_img_per_s = None

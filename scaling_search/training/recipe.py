@@ -28,7 +28,11 @@ re-timed, so a run shorter than 2.4 epochs trains at the peak rate after its war
 reference does over its first 2.4 epochs. The warm-up is this trainer's linear ramp, which
 reaches the peak at its last step; the reference's starts from 0 at the first step (a step
 without an update). The augmentation is the ImageNet one (random-resized crop of 35–100 % of
-the area, and flips) without AutoAugment.
+the area, and flips) without AutoAugment. It evaluates an exponential moving average of the
+weights, as the reference does (``ema_decay``, :mod:`scaling_search.training.averaging`): decay
+0.9999 with TensorFlow's warm-up, min(0.9999, (1 + t) / (10 + t)) after step t, which in any run
+shorter than ~90,000 steps averages over about the last tenth of the run. :data:`TF_REFERENCE` holds
+the reference's own values, which every study report sets beside its recipe's.
 
 Both recipes evaluate with "precise BatchNorm" statistics (as pycls does): before each
 evaluation the running averages are replaced by the exact mean and variance over
@@ -59,9 +63,21 @@ OPTIMIZERS: tuple[OptimizerName, ...] = ("sgd", "rmsprop")
 ScheduleName = Literal["cosine", "exponential"]
 SCHEDULES: tuple[ScheduleName, ...] = ("cosine", "exponential")
 
-REFERENCE_WARMUP_FRACTION = 5 / 350
-"""The reference's warm-up as a share of its run: 5 epochs (``warmup_epochs`` of ``build_learning_rate``) of 350
-(``main.py``'s ``train_steps``, 218,949 steps at batch 2048), in tensorflow/tpu ``models/official/efficientnet``."""
+REFERENCE_EPOCHS = 350
+"""The reference's run: ``main.py``'s ``train_steps``, 218,949 steps at its batch of 2048 over ImageNet's
+:data:`REFERENCE_TRAIN_IMAGES`, in tensorflow/tpu ``models/official/efficientnet``."""
+REFERENCE_TRAIN_IMAGES = 1_281_167
+"""ImageNet's training images (``main.py``'s ``num_train_images``)."""
+REFERENCE_RESOLUTION = 224
+"""EfficientNet-B0's input side in the reference (``efficientnet_builder.efficientnet_params``)."""
+REFERENCE_WARMUP_FRACTION = 5 / REFERENCE_EPOCHS
+"""The reference's warm-up as a share of its run: 5 epochs (``warmup_epochs`` of ``build_learning_rate``) of
+:data:`REFERENCE_EPOCHS`."""
+REFERENCE_EMA_DECAY = 0.9999
+"""The reference's weight average: ``main.py``'s ``moving_average_decay``, applied after every step as
+``tf.train.ExponentialMovingAverage(decay, num_updates=global_step)`` to the weights and the BatchNorm moving mean
+and variance (``utils.get_ema_vars``), whose averages are evaluated. The paper's §5.2, which gives the rest of the
+recipe, does not mention it; its code applies it."""
 
 
 EVAL_FULL_BATCH_SIDE = 64
@@ -116,6 +132,9 @@ class Recipe:
     rmsprop_eps: float = 1e-3
     bn_calibration_images: int = 1024
     """Training images whose BatchNorm statistics replace the running averages before each evaluation; 0: off."""
+    ema_decay: float | None = None
+    """Evaluate an exponential moving average of the weights and BatchNorm buffers with this decay, in (0, 1), and
+    TensorFlow's warm-up (:mod:`scaling_search.training.averaging`); None: evaluate the last weights."""
     zero_init: bool = True
     """Start the classifier and each residual branch's last BatchNorm scale at zero (Goyal et al. 2017).
 
@@ -147,6 +166,9 @@ class Recipe:
         self._check_schedule()
         if self.bn_calibration_images < 0:
             raise InputError(f"bn_calibration_images must be >= 0, got {self.bn_calibration_images}")
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            raise InputError(f"ema_decay (the weight average's decay) must lie in (0, 1), or be None for no "
+                             f"average, got {self.ema_decay}")
         if not self.rmsprop_eps > 0:
             raise InputError(f"RMSProp epsilon must be > 0, got {self.rmsprop_eps}")
         for name in ("train_batch_size", "eval_batch_size"):
@@ -178,15 +200,16 @@ class Recipe:
         """The learning rate at the end of warm-up for ``batch_size`` images a step (linear scaling)."""
         return self.lr_per_256 * batch_size / 256
 
-    def warmup_steps(self, steps_per_epoch: int, total_steps: int) -> int:
+    def warmup_steps(self, steps_per_epoch: float, total_steps: int) -> int:
         """Warm-up length in steps: ``warmup_epochs`` worth, or ``warmup_fraction`` of the run and at least one step;
         never more than half the run."""
         if self.warmup_fraction:
             return min(max(1, round(self.warmup_fraction * total_steps)), total_steps // 2)
         return min(round(self.warmup_epochs * steps_per_epoch), total_steps // 2)
 
-    def lr_schedule(self, batch_size: int, steps_per_epoch: int, total_steps: int) -> Schedule:
-        """The learning rate of a run of ``total_steps`` steps of ``batch_size`` images, ``steps_per_epoch`` an epoch.
+    def lr_schedule(self, batch_size: int, steps_per_epoch: float, total_steps: int) -> Schedule:
+        """The learning rate of a run of ``total_steps`` steps of ``batch_size`` images, ``steps_per_epoch`` an epoch
+        (fractional where the data pipeline repeats without dropping a partial batch, as the reference's does).
 
         Example:
 
@@ -262,13 +285,27 @@ class Schedule:
         return self.peak * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+TF_REFERENCE = Recipe(optimizer="rmsprop", lr_per_256=0.016, weight_decay=1e-5, warmup_epochs=5.0,
+                      schedule="exponential", decay_factor=0.97, decay_epochs=2.4, train_batch_size=4096,
+                      augmentation=Augmentation(scale=(0.08, 1.0)), bn_calibration_images=0,
+                      ema_decay=REFERENCE_EMA_DECAY, zero_init=False)
+"""The TF EfficientNet reference's ImageNet recipe as a :class:`Recipe`, to compare recipes with, not to train with.
+
+Tan & Le 2019, §5.2, and tensorflow/tpu ``models/official/efficientnet`` (``main.py``, ``utils.py``,
+``preprocessing.py``): TF-form RMSProp (decay 0.9, momentum 0.9, epsilon 1e-3), 0.016 per 256 images at
+the paper's batch of 4096 (its 0.256), a 5-epoch warm-up then ×0.97 every 2.4 epochs, weight decay 1e-5,
+label smoothing 0.1, Inception crops of 8–100 % of the area with flips, BatchNorm running averages at
+evaluation (momentum 0.99), and the weight average of :data:`REFERENCE_EMA_DECAY`. What a recipe does not
+hold is in the constants above (:data:`REFERENCE_EPOCHS`, :data:`REFERENCE_RESOLUTION`) and AutoAugment,
+which the reference adds and this trainer does not have."""
+
 RECIPES: MappingProxyType[str, Recipe] = MappingProxyType(
     {
         "proxy": Recipe(),
-        # 0.016 per 256, ×0.97 every 2.4 epochs: the paper's §5.2 and the reference's build_learning_rate.
-        "paper": Recipe(optimizer="rmsprop", lr_per_256=0.016, weight_decay=1e-5, augmentation=Augmentation(),
-                        zero_init=False, warmup_epochs=0.0, warmup_fraction=REFERENCE_WARMUP_FRACTION,
-                        schedule="exponential", decay_factor=0.97, decay_epochs=2.4),
+        # The reference at an ordinary batch, with its warm-up as a share of the run, crops of 35-100 %, precise BN.
+        "paper": replace(TF_REFERENCE, train_batch_size=256, warmup_epochs=0.0,
+                         warmup_fraction=REFERENCE_WARMUP_FRACTION, augmentation=Augmentation(),
+                         bn_calibration_images=1024),
     }
 )
 """Named recipes; ``proxy`` is the default."""

@@ -32,6 +32,7 @@ def test_end_to_end_study_and_exports(tmp_path, ray_dir, capsys):
     keys = [t.user_attrs["key"] for t in trials]
     assert len(set(keys)) == len(keys)
     assert any(t.user_attrs["kind"] == "reference" for t in trials)
+    assert study.user_attrs["train_images"] == 216  # 240 less the validation split: the report's step count
     for trial in trials:
         assert trial.state == TrialState.COMPLETE
         assert set(trial.user_attrs) >= TRIAL_ATTRS
