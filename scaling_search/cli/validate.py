@@ -28,10 +28,12 @@ Check a finished study's answer in two ways, as trials of the linked Optuna stud
 in the same storage (resumable like run; results in studies/<study>/validation.json and, after
 'scaling-search report', in the report's "Does the answer hold?" section):
 
-  rank fidelity  the study's top K compound candidates (distinct networks) and the paper's point,
-                 retrained for --epochs-factor x the study's epochs on fresh seeds: Spearman's rho and
-                 Kendall's tau between proxy and long scores with 95 % intervals, and whether the
-                 winner keeps its place;
+  rank fidelity  at least K of the study's candidates (distinct networks; --top, default 5): its
+                 best contenders first, the paper's point, then its best other candidates while fewer
+                 than K; retrained for --epochs-factor x the study's epochs on fresh seeds: Spearman's
+                 rho and Kendall's tau between proxy and long scores with 95 % intervals, a
+                 permutation p, and whether the winner keeps its place. "Agree" needs at least 5
+                 candidates (with K of them even a perfect order has p = 1/K!) and p < 0.05;
   scale-up       at each --phis (default twice the study's phi), the member of the study's
                  coefficients against the paper's and the depth-, width- and resolution-only members
                  matched to its cost at the study's cost scale, all on the same seeds: each accuracy
@@ -54,8 +56,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     checks.add_argument("--fidelity-only", action="store_true", help="only the rank-fidelity check")
     checks.add_argument("--scale-up-only", action="store_true", help="only the scale-up check")
     what = parser.add_argument_group("what is trained")
-    what.add_argument("--top", type=integer, help="the study's K best candidates to retrain (default 5; the paper's "
-                                                  "point comes on top)")
+    what.add_argument("--top", type=integer,
+                      help="retrain at least K candidates for rank fidelity where the study has them (default 5, "
+                           "the fewest a verdict needs): its K best contenders, the paper's point on top, and its "
+                           "best other candidates while there are fewer than K")
     what.add_argument("--epochs-factor", type=finite_float,
                       help="long runs train this many times the study's epochs (default 4 for a GPU study, 2 for "
                            "a CPU one)")
@@ -108,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
 FIDELITY_COLUMNS = [
     ("candidate", "candidate", fmt("s")),
     ("kind", "kind", fmt("s")),
+    ("contends", "contender", fmt("s")),
     ("measured_ratio", "cost", fmt(".2f")),
     ("proxy_score", "proxy acc", fmt(".4f")),
     ("proxy_seeds", "n", fmt("d")),
@@ -135,18 +140,20 @@ SCALE_UP_COLUMNS = [
 
 
 def summary(outcome: ValidationOutcome) -> str:
-    """The rank-fidelity table with rho and tau, the scale-up table per phi, the counts and the paragraph."""
+    """The rank-fidelity table with rho, tau and p, the scale-up table per phi, the counts and the paragraph."""
     validation = outcome.validation
     lines = []
     fidelity = validation.fidelity
     if fidelity:
-        rows = [row.to_json() | {"long": accuracy(row.long.score, row.long.ci95)} for row in fidelity.candidates]
+        rows = [row.to_json() | {"long": accuracy(row.long.score, row.long.ci95),
+                                 "contends": "yes" if row.contender else "no"} for row in fidelity.candidates]
         lines += [f"rank fidelity: {fidelity.epochs} epochs from {fidelity.base_resolution} px on fresh seeds",
                   render_table(rows, FIDELITY_COLUMNS)]
         found = fidelity.rank_fidelity
         if found:
             lines.append(f"Spearman rho = {correlation(found.spearman, found.spearman_ci95)}, "
-                         f"Kendall tau = {correlation(found.kendall, found.kendall_ci95)}")
+                         f"Kendall tau = {correlation(found.kendall, found.kendall_ci95)}, "
+                         f"permutation p = {fmt('.2g')(found.permutation_p)}")
         lines += [fidelity.sentence, ""]
     for check in validation.scale_up:
         against = {comparison.against: comparison.comparison for comparison in check.comparisons}

@@ -51,13 +51,14 @@ def interval_text(value: float | None, interval: Sequence[float] | None, digits:
 
 
 def fidelity_frame(fidelity: FidelityAnswer) -> pd.DataFrame:
-    """One row per retrained candidate: proxy and long scores and ranks."""
+    """One row per retrained candidate: whether it contends, proxy and long scores and ranks."""
     rows = pd.DataFrame([row.to_json() for row in fidelity.candidates])
     rows["long_acc_ci95"] = [interval_text(None, None) if score is None else interval_text(score, ci)
                              for score, ci in zip(rows["long_score"], rows["long_ci95"], strict=True)]
     rows["kind"] = rows["kind"].replace({"reference": "paper"})
-    return rows[["candidate", "kind", "alpha", "beta", "gamma", "measured_ratio", "proxy_score", "proxy_seeds",
-                 "proxy_rank", "long_acc_ci95", "long_n_seeds", "long_n_failed", "long_rank"]]
+    rows["contender"] = ["yes" if contends else "no" for contends in rows["contender"]]
+    return rows[["candidate", "kind", "contender", "alpha", "beta", "gamma", "measured_ratio", "proxy_score",
+                 "proxy_seeds", "proxy_rank", "long_acc_ci95", "long_n_seeds", "long_n_failed", "long_rank"]]
 
 
 def scale_up_frame(check: ScaleUpCheck) -> pd.DataFrame:
@@ -87,8 +88,9 @@ def correlation_title(found: RankFidelity | None) -> str:
             return f"{symbol} undefined"
         return f"{symbol} = {number:.2f}" + (f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "")
 
+    p = "" if found.permutation_p is None else f", p = {found.permutation_p:.2g}"
     return (f"Proxy against long runs: {value(found.spearman, found.spearman_ci95, 'ρ')}, "
-            f"{value(found.kendall, found.kendall_ci95, 'τ')}")
+            f"{value(found.kendall, found.kendall_ci95, 'τ')}{p}")
 
 
 def proxy_vs_long(fidelity: FidelityAnswer, settings: ValidationSettings, folder: Path) -> list[str]:

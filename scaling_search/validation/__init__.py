@@ -6,9 +6,10 @@ training; Radosavovic et al. 2019 rank designs with several runs because single 
 mislead). :func:`validate_study` runs two checks on a finished study, as trials of the linked
 Optuna study ``<study>.validate`` in the same storage:
 
-* **rank fidelity**: the study's top K candidates (distinct networks) and the paper's point are
-  retrained for ``epochs_factor`` × the study's epochs on fresh seeds, and Spearman's ρ and
-  Kendall's τ between their proxy and long scores come with bootstrap intervals
+* **rank fidelity**: at least K of the study's candidates (distinct networks; contenders first, the
+  paper's point always) are retrained for ``epochs_factor`` × the study's epochs on fresh seeds,
+  and Spearman's ρ and Kendall's τ between their proxy and long scores come with bootstrap
+  intervals and a permutation p; "agree" needs at least 5 candidates and p < 0.05
   (:func:`scaling_search.stats.fidelity.rank_fidelity`);
 * **scale-up** (the paper's Figure 3 and Table 3): at a larger φ, the member built from the study's
   coefficients against the paper's member and the depth-, width- and resolution-only members

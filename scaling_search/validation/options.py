@@ -25,6 +25,9 @@ VALIDATION_SEED_BASE = 2000
 """Validation runs train on seeds 2000, 2001, …: never one the search (0, 1, …) or its finalists (1000, …) used."""
 
 DEFAULT_TOP = 5
+"""Rank fidelity retrains at least this many candidates where the study has them: the fewest a verdict is drawn from
+(:data:`scaling_search.stats.fidelity.VERDICT_CANDIDATES`), since with K candidates even a perfect order comes by
+chance 1 time in K!."""
 DEFAULT_EPOCHS_FACTORS = {"cuda": 4.0, "cpu": 2.0}
 """Long runs train this many times the study's epochs, by the study's device. 4× on a GPU; 2× on a CPU, where the
 built-in default study's validation (4 networks × 2 seeds long, 5 members × 2 seeds at φ = 2) then finishes within
@@ -55,8 +58,10 @@ def validation_study_name(study: str) -> str:
 class ValidationOptions:
     """How a study's answer is checked. ``None`` means "from the study" (see :meth:`resolved`).
 
-    * ``top``: the study's K best compound candidates on the constraint, with distinct networks,
-      re-trained for rank fidelity (the paper's point is always added);
+    * ``top``: K, how many of the study's candidates (distinct networks) are re-trained for rank
+      fidelity at least, where it has them: its K best contenders first, the paper's point always,
+      then its best other candidates while fewer than K are chosen (default :data:`DEFAULT_TOP`,
+      see :func:`~scaling_search.validation.validation_plan.fidelity_rows`);
     * ``epochs_factor``: the long runs train ``epochs_factor`` × the study's epochs (default
       :data:`DEFAULT_EPOCHS_FACTORS`: 4 for a GPU study, 2 for a CPU one);
     * ``scale_up_epochs_factor``: the scale-up members train that many times the study's epochs

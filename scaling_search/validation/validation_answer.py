@@ -4,8 +4,8 @@
 the report shows; :meth:`ValidationAnswer.to_json` writes it and :meth:`ValidationAnswer.from_json`
 reads it, here and nowhere else. :func:`validation_answer` builds it from the study's trials and its
 validation study's trials (pure functions). Every number comes with what it rests on (seeds,
-failures, cost), and no sentence claims more than its interval allows
-(:meth:`scaling_search.stats.fidelity.RankFidelity.sentence`,
+failures, cost), and no sentence claims more than its interval allows (and, for rank fidelity, its
+permutation p and its number of candidates: :meth:`scaling_search.stats.fidelity.RankFidelity.sentence`,
 :meth:`scaling_search.stats.comparison.Comparison.sentence`).
 
 The proxy score of a candidate is the mean over all its runs at the study's budget and φ: its
@@ -31,7 +31,15 @@ from optuna.trial import FrozenTrial
 from scaling_search.errors import InputError
 from scaling_search.execution.trainable import PLANNED_BASE_RESOLUTION, PLANNED_EPOCHS
 from scaling_search.search.answer import StudyAnswer, TrainedPoint
-from scaling_search.search.results import Accuracy, Runs, compare, seed_scores, stage_runs
+from scaling_search.search.results import (
+    Accuracy,
+    Runs,
+    candidate_table,
+    compare,
+    contenders,
+    seed_scores,
+    stage_runs,
+)
 from scaling_search.stats.comparison import (
     Comparison,
 )
@@ -39,11 +47,14 @@ from scaling_search.stats.fidelity import RankFidelity, rank_fidelity
 from scaling_search.validation.options import ValidationOptions, scaled_epochs
 from scaling_search.validation.validation_plan import FIDELITY, SCALE_UP
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The layout of ``validation.json``; any change to its keys or to what a value means bumps it.
 
 2: scale-up members carry their compute where they train (``proxy_macs``, ``proxy_ratio``,
 ``proxy_matched``), ``comparable`` and ``not_judged``; only comparable members have a comparison.
+3: each fidelity row says whether it is a ``contender``; ``rank_fidelity`` carries ``permutation_p``,
+``permutation_p_opposite``, ``spearman_steady`` and ``kendall_steady``, a steady correlation's interval
+is null, and its sentence gives a verdict only from 5 candidates on, with p below 0.05.
 """
 
 JsonRecord = dict[str, object]
@@ -73,11 +84,15 @@ class JudgedComparison:
 class FidelityRow:
     """One retrained candidate: proxy score and rank, the long runs' accuracy and rank, its cost as the study had it.
 
+    ``contender`` says whether the study could have picked it as its answer
+    (:func:`~scaling_search.search.results.contenders`); the others are retrained so that the ranking has
+    enough candidates for a verdict (:func:`~scaling_search.validation.validation_plan.fidelity_rows`).
     The ranks are None for a candidate left out of the correlations (a failed long run or no proxy score).
     """
 
     candidate: str
     kind: str
+    contender: bool
     alpha: float
     beta: float
     gamma: float
@@ -92,17 +107,17 @@ class FidelityRow:
     resolution: int
 
     def to_json(self) -> JsonRecord:
-        return {"candidate": self.candidate, "kind": self.kind, "alpha": self.alpha, "beta": self.beta,
-                "gamma": self.gamma, "proxy_score": self.proxy_score, "proxy_seeds": self.proxy_seeds,
-                **self.long.to_json("long_"), "proxy_rank": self.proxy_rank, "long_rank": self.long_rank,
-                "macs": self.macs, "measured_ratio": self.measured_ratio, "on_constraint": self.on_constraint,
-                "resolution": self.resolution}
+        return {"candidate": self.candidate, "kind": self.kind, "contender": self.contender, "alpha": self.alpha,
+                "beta": self.beta, "gamma": self.gamma, "proxy_score": self.proxy_score,
+                "proxy_seeds": self.proxy_seeds, **self.long.to_json("long_"), "proxy_rank": self.proxy_rank,
+                "long_rank": self.long_rank, "macs": self.macs, "measured_ratio": self.measured_ratio,
+                "on_constraint": self.on_constraint, "resolution": self.resolution}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FidelityRow:
-        return cls(data["candidate"], data["kind"], data["alpha"], data["beta"], data["gamma"], data["proxy_score"],
-                   data["proxy_seeds"], Accuracy.from_json(data, "long_"), data["proxy_rank"], data["long_rank"],
-                   data["macs"], data["measured_ratio"], data["on_constraint"], data["resolution"])
+        return cls(data["candidate"], data["kind"], data["contender"], data["alpha"], data["beta"], data["gamma"],
+                   data["proxy_score"], data["proxy_seeds"], Accuracy.from_json(data, "long_"), data["proxy_rank"],
+                   data["long_rank"], data["macs"], data["measured_ratio"], data["on_constraint"], data["resolution"])
 
 
 @dataclass(frozen=True)
@@ -404,6 +419,7 @@ def fidelity_answer(parent_trials: list[FrozenTrial], trials: list[FrozenTrial],
     if not runs:
         return None
     proxy = proxy_scores(parent_trials)
+    contending = set(contenders(candidate_table(parent_trials, "search"))["candidate"])
     usable = {name: entry for name, entry in runs.items() if entry.scores and not entry.failed and proxy.get(name)}
     found = None
     if len(usable) >= 2:
@@ -417,7 +433,7 @@ def fidelity_answer(parent_trials: list[FrozenTrial], trials: list[FrozenTrial],
             long_rank = 1 + sum(score > found.long[proxy_rank - 1] for score in found.long)
         proxy_values = proxy.get(name, [])
         alpha, beta, gamma = entry.coefficients
-        rows.append(FidelityRow(name, entry.kind, alpha, beta, gamma,
+        rows.append(FidelityRow(name, entry.kind, name in contending, alpha, beta, gamma,
                                 float(np.mean(proxy_values)) if proxy_values else None, len(proxy_values),
                                 entry.summary(), proxy_rank, long_rank, entry.attrs["macs"], entry.attrs["cost_ratio"],
                                 entry.attrs["matched"], entry.attrs["resolution"]))
@@ -491,8 +507,9 @@ def paragraph(settings: ValidationSettings, fidelity: FidelityAnswer | None, sca
     parts = []
     if fidelity:
         count = len(fidelity.candidates)
-        parts.append(f"Rank fidelity ({count} networks retrained for {fidelity.epochs} epochs, "
-                     f"{settings.options.epochs_factor:g}× the study's, on fresh seeds): "
+        contending = sum(row.contender for row in fidelity.candidates)
+        parts.append(f"Rank fidelity ({count} networks, {contending} of them contenders, retrained for "
+                     f"{fidelity.epochs} epochs, {settings.options.epochs_factor:g}× the study's, on fresh seeds): "
                      f"{fidelity.sentence}")
         flip = None if fidelity.long_winner is None else fidelity.long_winner.against_proxy_winner
         if flip:

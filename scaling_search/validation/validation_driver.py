@@ -28,6 +28,7 @@ from scaling_search.execution.trainable import run_trial
 from scaling_search.search.answer import study_answer
 from scaling_search.search.results import failure_lines
 from scaling_search.search.search_plan import grid_spec
+from scaling_search.stats.fidelity import VERDICT_CANDIDATES
 from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
 from scaling_search.study.sizing import largest_resolution
 from scaling_search.study.storage import OBJECTIVE, counts, requeue_orphans
@@ -41,6 +42,7 @@ from scaling_search.validation.validation_answer import (
     validation_answer,
 )
 from scaling_search.validation.validation_plan import (
+    FIDELITY,
     ValidationRun,
     fidelity_plan,
     fidelity_rows,
@@ -122,7 +124,7 @@ def validate_study(study: str, options: ValidationOptions | None = None, *, stud
         data = session.load_data(definition, data_resolution(definition, plan))
         validation = existing or create_validation_study(session.storage, name, study)
         record_plan(validation, resolved, saved, members, missing)
-        log(plan_line(study, missing, resolved))
+        log(plan_line(study, plan, missing, resolved))
         session.requeue_orphans(validation)
         from scaling_search.search.tuning import execute  # Ray Tune: imported only when there is work
 
@@ -216,11 +218,18 @@ def space_holding(bounds: dict[str, list[float]], runs: list[ValidationRun]) -> 
             for name, found in values.items() if found or name in bounds}
 
 
-def plan_line(study: str, missing: list[ValidationRun], options: ValidationOptions) -> str:
-    fidelity = sum(run.stage == "fidelity" for run in missing)
+def plan_line(study: str, plan: list[ValidationRun], missing: list[ValidationRun], options: ValidationOptions
+              ) -> str:
+    """What is left to train; and, when the plan ranks fewer candidates than a verdict needs, that it gets none."""
+    fidelity = sum(run.stage == FIDELITY for run in missing)
     scale_up = len(missing) - fidelity
-    return (f"validation of {study!r}: {fidelity} rank-fidelity runs and {scale_up} scale-up runs to add "
+    line = (f"validation of {study!r}: {fidelity} rank-fidelity runs and {scale_up} scale-up runs to add "
             f"({options.seeds} fresh seeds each)")
+    ranked = len({run.candidate for run in plan if run.stage == FIDELITY})
+    if 0 < ranked < VERDICT_CANDIDATES:
+        line += (f"; the study has only {ranked} candidates to rank, so rank fidelity will report rho, tau and p "
+                 f"without a verdict (one needs at least {VERDICT_CANDIDATES})")
+    return line
 
 
 def validation_result(parent: optuna.Study, validation: optuna.Study, definition: ResolvedDefinition

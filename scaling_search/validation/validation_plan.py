@@ -2,8 +2,9 @@
 
 Two checks (see :mod:`scaling_search.validation`):
 
-* **fidelity**: the study's top K compound candidates on the constraint (distinct networks, ranked
-  by the search) and the paper's point, each trained again for the longer budget on fresh seeds;
+* **fidelity**: at least K of the study's candidates where it has them (distinct networks, ranked by
+  the search): its top K contenders, the paper's point, then its best other candidates while fewer
+  than K (:func:`fidelity_rows`), each trained again for the longer budget on fresh seeds;
 * **scale-up**: at each larger φ, the study member, the paper member and the depth-, width- and
   resolution-only members matched to the study member's cost at the cost scale and, where the
   grid allows, in the compute they train with
@@ -86,25 +87,52 @@ def validation_seeds(count: int) -> list[int]:
 
 
 def fidelity_rows(parent_trials: list[FrozenTrial], spec: GridSpec, top: int) -> pd.DataFrame:
-    """The study's top ``top`` contenders with distinct networks, in the search's order, then the paper's point.
+    """At least ``top`` of the study's candidates with distinct networks, where it has them: contenders first.
 
-    Contenders are compound candidates on the constraint whose every search seed completed
-    (:func:`~scaling_search.search.results.contenders`); two that realise the same networks (a TPE
-    study can sample both) count once. The paper's point is added whenever the search trained it.
+    First the study's top ``top`` contenders, in the search's order: compound candidates on the
+    constraint whose every search seed completed (:func:`~scaling_search.search.results.contenders`).
+    Then the paper's point whenever the search trained it. Then, while fewer than ``top`` are
+    chosen, the other candidates the search trained with every seed completed (the single-dimension
+    baselines, a compound point that does not contend), in the search's order. Two that realise the
+    same networks (a TPE study can sample both) count once. The rows keep the candidate table's
+    columns, ``contender`` saying which rows are contenders (the first ones).
+
+    The others fill up because a rank-fidelity verdict needs at least
+    :data:`~scaling_search.stats.fidelity.VERDICT_CANDIDATES` candidates (with K of them even a
+    perfect order comes by chance 1 time in K!), and a study often has fewer contenders; they are
+    networks the proxy ranked like any other, so whether the long runs keep their order is as much
+    a test of the proxy.
     """
     table = candidate_table(parent_trials, "search")
+    eligible = contenders(table)
     seen: set[tuple[tuple, tuple]] = set()
-    chosen = []
-    for _, row in contenders(table).iterrows():
+    chosen: list[pd.Series] = []
+
+    def choose(row: pd.Series) -> None:
+        """Add ``row`` unless an earlier choice realises the same networks."""
         networks = realised(spec, (float(row["alpha"]), float(row["beta"]), float(row["gamma"])))
         if networks not in seen:
             seen.add(networks)
             chosen.append(row)
+
+    for _, row in eligible.iterrows():
         if len(chosen) == top:
             break
-    paper = table[table["kind"].eq("reference") & table["n_seeds"].gt(0)]
-    rows = chosen + [row for _, row in paper.iterrows()]
-    return pd.DataFrame(rows).reset_index(drop=True) if rows else table.iloc[0:0]
+        choose(row)
+    for _, row in table[table["kind"].eq("reference") & table["n_seeds"].gt(0)].iterrows():
+        chosen.append(row)  # always: the paper's point is what a study's answer is set against
+        seen.add(realised(spec, (float(row["alpha"]), float(row["beta"]), float(row["gamma"]))))
+    others = table[~table.index.isin(eligible.index) & table["kind"].ne("reference") & table["n_seeds"].gt(0)
+                   & table["n_failed"].eq(0)]
+    for _, row in others.iterrows():
+        if len(chosen) >= top:
+            break
+        choose(row)
+    if not chosen:
+        return table.iloc[0:0]
+    rows = pd.DataFrame(chosen).reset_index(drop=True)
+    rows["contender"] = rows["candidate"].isin(eligible["candidate"])
+    return rows
 
 
 def fidelity_plan(rows: pd.DataFrame, spec: GridSpec, seeds: int, planned_epochs: int, long_resolution: int

@@ -1,5 +1,6 @@
 """scaling_search.stats.fidelity: Spearman's ρ, Kendall's τ-b, and whether a proxy ranking survives longer training."""
 
+import itertools
 import json
 import math
 import warnings
@@ -9,7 +10,7 @@ import pytest
 from scipy import stats
 
 from scaling_search.stats import fidelity
-from scaling_search.stats.fidelity import RankFidelity, kendall_tau_b, rank_fidelity, spearman
+from scaling_search.stats.fidelity import RankFidelity, kendall_tau_b, permutation_p, rank_fidelity, spearman
 
 CORRELATIONS = [spearman, kendall_tau_b]
 
@@ -80,23 +81,131 @@ def test_unusable_inputs_raise(correlation, x, y):
         correlation(x, y)
 
 
+# --------------------------------------------------------------------------- the permutation p
+
+
+def exact_p(x, y) -> tuple[float, float]:
+    """Both one-sided p-values by brute force over every order of y, with scipy's ρ: what permutation_p must give."""
+    observed = stats.spearmanr(x, y).statistic
+    rhos = np.array([stats.spearmanr(x, order).statistic for order in itertools.permutations(y)])
+    return float(np.mean(rhos >= observed - 1e-9)), float(np.mean(rhos <= observed + 1e-9))
+
+
+@pytest.mark.parametrize(("count", "p"), [(2, 1 / 2), (3, 1 / 6), (4, 1 / 24), (5, 1 / 120), (6, 1 / 720),
+                                          (8, 1 / 40320)])
+def test_a_perfect_order_of_k_candidates_has_p_one_over_k_factorial(count, p):
+    higher, lower = permutation_p(range(count), [0.1 * i for i in range(count)])
+    assert higher == pytest.approx(p, rel=1e-12) and lower == 1.0
+    higher, lower = permutation_p(range(count), [-i for i in range(count)])  # reversed: the mirror image
+    assert higher == 1.0 and lower == pytest.approx(p, rel=1e-12)
+
+
+def test_permutation_p_matches_brute_force_with_ties():
+    rng = np.random.default_rng(11)
+    for _ in range(15):
+        n = int(rng.integers(3, 7))
+        x, y = rng.integers(0, 4, n), rng.integers(0, 4, n)
+        if len(set(x)) == 1 or len(set(y)) == 1:
+            continue
+        assert permutation_p(x, y) == pytest.approx(exact_p(x, y), abs=1e-12)
+    # y = [1, 1, 2, 2] against a strict order: the 4 orders that swap only tied values keep ρ, so 4 of 24 reach it
+    assert permutation_p([1, 2, 3, 4], [1, 1, 2, 2])[0] == pytest.approx(4 / 24)
+
+
+def test_above_eight_candidates_p_is_drawn_seeded_and_close_to_exact(monkeypatch):
+    x = np.arange(7)
+    y = np.array([0, 2, 1, 3, 6, 4, 5])  # ρ = 0.93 against x
+    exact = permutation_p(x, y)  # all 7! = 5,040 orders
+    assert exact == pytest.approx(exact_p(x, y), abs=1e-12)
+    monkeypatch.setattr(fidelity, "EXACT_UP_TO", 4)  # the drawn path, on a size whose exact answer is known
+    drawn = permutation_p(x, y, random_seed=3)
+    assert drawn == permutation_p(x, y, random_seed=3) and drawn != permutation_p(x, y, random_seed=4)
+    assert drawn[0] == pytest.approx(exact[0], abs=0.002) and drawn[1] == pytest.approx(exact[1], abs=0.002)
+    monkeypatch.undo()
+    # a perfect order of 10 is never reached by chance in 20,000 draws: p = (0 + 1) / (20,000 + 1), never 0
+    assert permutation_p(range(10), range(10))[0] == pytest.approx(1 / 20_001)
+    assert permutation_p(range(10), range(10), permutations=99)[0] == pytest.approx(1 / 100)
+
+
+def test_permutation_p_of_a_constant_side_is_nan_and_bad_input_raises():
+    assert all(math.isnan(p) for p in permutation_p([1, 2, 3], [5, 5, 5]))
+    with pytest.raises(ValueError, match="rank correlation"):
+        permutation_p([1, 2], [1, 2, 3])
+    with pytest.raises(ValueError, match="permutations must be at least 1"):
+        permutation_p([1, 2, 3], [1, 2, 3], permutations=0)
+
+
 # --------------------------------------------------------------------------- rank_fidelity
 
 
-def test_a_faithful_proxy_agrees_and_keeps_its_winner():
+def test_three_perfectly_ordered_candidates_give_no_verdict():
+    # Well separated, 2 and 3 seeds: the resampled seeds never reorder them, so the bootstrap would give "1.00 to
+    # 1.00"; yet a random order of 3 is the proxy's own 1 time in 6, so nothing may be concluded.
+    for seeds in (2, 3):
+        proxy, long = noisy_study(np.random.default_rng(seeds), [0.5, 0.6, 0.7], [0.6, 0.7, 0.8], 0.002, seeds)
+        found = rank_fidelity(proxy, long)
+        assert found.spearman == found.kendall == 1.0 and found.seeds == seeds
+        assert found.permutation_p == pytest.approx(1 / 6) and found.permutation_p_opposite == 1.0
+        assert found.spearman_ci95 is None and found.kendall_ci95 is None  # not "1.00 to 1.00"
+        assert found.spearman_steady and found.kendall_steady
+        text = found.sentence()
+        assert "agree:" not in text and "opposite" not in text and "1.00 to 1.00" not in text
+        assert text.startswith("No verdict from 3 candidates: Spearman ρ = 1.00 (no interval), Kendall τ = 1.00 "
+                               "(no interval), permutation p = 0.17;")
+        assert "a verdict needs at least 5 candidates, since with K candidates even a perfect order has p = 1/K! " \
+               "(here 1/6 = 0.17; with 5, 1/120 = 0.008)" in text
+        assert "the resampled seeds hardly ever reorder these candidates" in text
+
+
+def test_four_perfectly_ordered_candidates_give_no_verdict_though_p_is_below_005():
+    proxy, long = noisy_study(np.random.default_rng(0), [0.5, 0.6, 0.7, 0.8], [0.6, 0.7, 0.8, 0.9], 0.002)
+    found = rank_fidelity(proxy, long)
+    assert found.permutation_p == pytest.approx(1 / 24) and found.permutation_p < 0.05
+    assert found.sentence().startswith("No verdict from 4 candidates:") and "agree:" not in found.sentence()
+
+
+def test_six_well_separated_candidates_agree_on_p_alone():
     true = np.linspace(0.60, 0.70, 6)
     proxy, long = noisy_study(np.random.default_rng(0), true - 0.2, true, noise=0.002)
     found = rank_fidelity(proxy, long)
     assert found.spearman == found.kendall == 1.0
-    assert found.spearman_ci95[0] > 0.8 and found.kendall_ci95[0] > 0.6
-    assert found.spearman_ci95[1] <= 1.0 and found.kendall_ci95[1] <= 1.0
+    assert found.permutation_p == pytest.approx(1 / 720) and found.permutation_p_opposite == 1.0
+    assert found.spearman_ci95 is None and found.kendall_ci95 is None  # steady, not "1.00 to 1.00"
+    assert found.spearman_steady and found.kendall_steady
     assert found.winner_kept and found.winner_long_rank == 1 and found.proxy_winner == found.long_winner == "c5"
     assert found.candidates == ("c5", "c4", "c3", "c2", "c1", "c0")  # best proxy score first
     assert list(found.proxy) == sorted(found.proxy, reverse=True)
     assert (found.seeds, found.proxy_seeds, found.paired) == (3, 3, True)
     text = found.sentence()
-    assert text.startswith("Proxy and long ranks agree: Spearman ρ = 1.00 (95 % interval ")
+    assert text.startswith("Proxy and long ranks agree: Spearman ρ = 1.00 (no interval), Kendall τ = 1.00 (no "
+                           "interval), permutation p = 0.0014; p below 0.05, and no interval for ρ and τ: the "
+                           "resampled seeds hardly ever reorder these candidates")
     assert "the proxy winner c5 keeps first place on the long runs." in text
+
+
+def test_a_faithful_proxy_with_seed_noise_agrees_on_its_intervals_and_p():
+    true = np.linspace(0.60, 0.70, 6)
+    proxy, long = noisy_study(np.random.default_rng(0), true - 0.2, true, noise=0.02)
+    found = rank_fidelity(proxy, long)
+    assert found.spearman_ci95[0] > 0.5 and found.kendall_ci95[0] > 0.4
+    assert found.spearman_ci95[1] <= 1.0 and found.kendall_ci95[1] <= 1.0
+    assert not found.spearman_steady and found.permutation_p < 0.05
+    assert "both intervals above 0 and p below 0.05;" in found.sentence()
+    assert found.sentence().startswith("Proxy and long ranks agree: Spearman ρ = 0.94 (95 % interval 0.")
+
+
+def test_intervals_above_zero_do_not_agree_without_a_small_p():
+    # Intervals wholly above 0 (seed noise cannot overturn this ρ) but an order that chance gives 1 time in 5.
+    found = RankFidelity(tuple("abcde"), (0.9, 0.8, 0.7, 0.6, 0.5), (0.7, 0.5, 0.8, 0.6, 0.4), 0.6, (0.5, 0.7), 0.4,
+                         (0.3, 0.5), "a", "c", False, 2, 3, 3, True, 0.175, 0.89)
+    text = found.sentence()
+    assert text.startswith("Too uncertain to say whether proxy and long ranks agree:")
+    assert "p is not below 0.05: a random order of the long runs agrees as well 18 % of the time" in text
+    assert "interval contains 0" not in text
+    # a steady correlation cannot stand in for p either
+    steady = RankFidelity(tuple("abcde"), (0.9, 0.8, 0.7, 0.6, 0.5), (0.7, 0.5, 0.8, 0.6, 0.4), 0.6, None, 0.4,
+                          None, "a", "c", False, 2, 3, 3, True, 0.175, 0.89, True, True)
+    assert steady.sentence().startswith("Too uncertain to say")
 
 
 def test_a_reversed_proxy_runs_opposite_and_loses_its_winner():
@@ -104,11 +213,13 @@ def test_a_reversed_proxy_runs_opposite_and_loses_its_winner():
     proxy, long = noisy_study(np.random.default_rng(1), true, true[::-1], noise=0.002)
     found = rank_fidelity(proxy, long)
     assert found.spearman == found.kendall == -1.0
-    assert found.spearman_ci95[1] < 0 and found.kendall_ci95[1] < 0
+    assert found.spearman_ci95 is found.kendall_ci95 is None and found.spearman_steady and found.kendall_steady
     assert not found.winner_kept and found.winner_long_rank == 5
     assert found.proxy_winner == "c4" and found.long_winner == "c0"
+    assert found.permutation_p_opposite == pytest.approx(1 / 120) and found.permutation_p == 1.0
     text = found.sentence()
     assert text.startswith("Proxy and long ranks run opposite ways:") and "agree:" not in text
+    assert "opposite-way p = 0.0083" in text and "the opposite-way p below 0.05" in text
     assert "the proxy winner c4 comes 5th of 5 on the long runs, where c0 comes first." in text
 
 
@@ -118,9 +229,11 @@ def test_a_random_proxy_is_too_uncertain_to_call():
     found = rank_fidelity(proxy, long)
     for low, high in (found.spearman_ci95, found.kendall_ci95):
         assert low < 0 < high and high - low > 0.6
+    assert found.permutation_p > 0.05
     text = found.sentence()
     assert text.startswith("Too uncertain to say whether proxy and long ranks agree")
     assert "an interval contains 0, too wide to conclude from 8 candidates" in text
+    assert "p is not below 0.05" in text
     assert "opposite" not in text
 
 
@@ -137,17 +250,19 @@ def test_ties_on_the_long_runs_share_the_better_rank():
         tied_second.sentence())
 
 
-def test_two_candidates_need_a_third_for_correlations():
+def test_two_candidates_give_no_verdict():
     proxy = {"a": [0.60, 0.61], "b": [0.50, 0.52]}
     kept = rank_fidelity(proxy, {"a": {0: 0.80, 1: 0.82}, "b": {0: 0.70, 1: 0.71}})
     swapped = rank_fidelity(proxy, {"a": {0: 0.70, 1: 0.71}, "b": {0: 0.80, 1: 0.82}})
     assert kept.spearman == kept.kendall == 1.0 and kept.winner_kept
     assert swapped.spearman == swapped.kendall == -1.0 and not swapped.winner_kept
     assert swapped.winner_long_rank == 2 and swapped.long_winner == "b"
+    assert (kept.permutation_p, kept.permutation_p_opposite) == (0.5, 1.0)
+    assert (swapped.permutation_p, swapped.permutation_p_opposite) == (1.0, 0.5)
     for found in (kept, swapped):
         text = found.sentence()
-        assert text.startswith("With only 2 candidates") and "correlations need at least 3 candidates" in text
-        assert "agree" not in text and "opposite" not in text
+        assert text.startswith("No verdict from 2 candidates") and "(here 1/2 = 0.5;" in text
+        assert "agree:" not in text and "opposite ways:" not in text
 
 
 @pytest.mark.parametrize(("proxy", "long", "message"), [
@@ -175,7 +290,9 @@ def test_paired_seeds_share_one_draw():
     unpaired = rank_fidelity(proxy, {name: list(runs.values()) for name, runs in by_seed.items()})
     assert paired.paired and not unpaired.paired
     assert paired.spearman == unpaired.spearman == 1.0
-    assert paired.spearman_ci95 == paired.kendall_ci95 == (1.0, 1.0)
+    assert paired.spearman_ci95 is None and paired.kendall_ci95 is None  # steady: never "1.00 to 1.00"
+    assert paired.spearman_steady and paired.kendall_steady
+    assert not unpaired.spearman_steady and not unpaired.kendall_steady
     assert unpaired.spearman_ci95[0] < 0.5 and unpaired.kendall_ci95[0] < 0.5
     # different seeds on different candidates cannot be paired
     shifted = dict(by_seed, a={5: by_seed["a"][0], 6: by_seed["a"][1]})
@@ -188,13 +305,19 @@ def test_one_long_seed_gives_no_interval():
         found = rank_fidelity(proxy, long)
         assert found.seeds == 1 and found.spearman == 1.0
         assert found.spearman_ci95 is None and found.kendall_ci95 is None
+        assert not found.spearman_steady and found.permutation_p == pytest.approx(1 / 6)
         text = found.sentence()
-        assert "with no interval" in text and "at least 2 long-run seeds per candidate" in text
+        assert "no interval: one long-run seed" in text and "at least 2 long-run seeds per candidate" in text
         assert not text.startswith("Proxy and long ranks agree")
+    # with enough candidates p alone would agree, but the seed noise is unknown: no verdict either way
+    five = rank_fidelity({name: [0.6 - 0.1 * i] for i, name in enumerate("abcde")},
+                         {name: [0.8 - 0.1 * i] for i, name in enumerate("abcde")})
+    assert five.permutation_p == pytest.approx(1 / 120)
+    assert five.sentence().startswith("Cannot say whether proxy and long ranks agree from 5 candidates:")
 
 
 def test_one_proxy_seed_is_said():
-    proxy, long = noisy_study(np.random.default_rng(2), np.linspace(0.5, 0.6, 4), np.linspace(0.7, 0.8, 4), 0.002)
+    proxy, long = noisy_study(np.random.default_rng(2), np.linspace(0.5, 0.6, 4), np.linspace(0.7, 0.8, 4), 0.02)
     found = rank_fidelity({name: scores[:1] for name, scores in proxy.items()}, long)
     assert found.proxy_seeds == 1 and found.seeds == 3 and found.spearman_ci95 is not None
     assert "one proxy seed, so the proxy's own seed noise is not in the intervals" in found.sentence()
@@ -208,6 +331,7 @@ def test_a_constant_side_cannot_be_compared_and_warns_nothing():
     assert math.isnan(found.spearman) and math.isnan(found.kendall)
     assert found.spearman_ci95 is None and found.kendall_ci95 is None
     assert found.winner_long_rank == 1 and found.long_winner == "a"
+    assert found.permutation_p is None and found.permutation_p_opposite is None
     assert found.sentence().startswith("Proxy and long ranks cannot be compared: the long runs scored every candidate")
 
 
@@ -225,8 +349,14 @@ def test_resampled_means_spread_as_the_unbiased_variance_says():
 
 def test_interval_leaves_out_undefined_replicates_and_needs_half_of_them():
     half = np.array([np.nan] * 5 + [0.1, 0.2, 0.3, 0.4, 0.5])
-    assert fidelity._interval(half) == tuple(np.quantile([0.1, 0.2, 0.3, 0.4, 0.5], [0.025, 0.975]))
-    assert fidelity._interval(np.append(half, np.nan)) is None
+    assert fidelity._interval(half) == (tuple(np.quantile([0.1, 0.2, 0.3, 0.4, 0.5], [0.025, 0.975])), False)
+    assert fidelity._interval(np.append(half, np.nan)) == (None, False)
+
+
+def test_a_one_point_interval_is_none_and_steady():
+    assert fidelity._interval(np.ones(200)) == (None, True)
+    assert fidelity._interval(np.append(np.ones(196), [0.8] * 4)) == (None, True)  # 2 % elsewhere: still one point
+    assert fidelity._interval(np.append(np.ones(190), [0.8] * 10))[0] == pytest.approx((0.8, 1.0))  # 5 %: an interval
 
 
 def test_the_same_random_seed_gives_the_same_result():
@@ -238,13 +368,25 @@ def test_the_same_random_seed_gives_the_same_result():
 
 
 def test_to_dict_is_json_ready():
-    proxy, long = noisy_study(np.random.default_rng(5), np.linspace(0.5, 0.6, 4), np.linspace(0.7, 0.8, 4), 0.01)
+    proxy, long = noisy_study(np.random.default_rng(5), np.linspace(0.5, 0.6, 4), np.linspace(0.7, 0.8, 4), 0.03)
     found = rank_fidelity(proxy, long, resamples=200)
     data = json.loads(json.dumps(found.to_dict(), allow_nan=False))
     assert data["candidates"] == list(found.candidates) and data["spearman_ci95"] == list(found.spearman_ci95)
+    assert data["permutation_p"] == found.permutation_p and data["spearman_steady"] is False
     assert set(data) == set(RankFidelity.__dataclass_fields__)
+    assert RankFidelity.from_dict(data) == found
     undefined = rank_fidelity({"a": [0.6], "b": [0.5]}, {"a": [0.7], "b": [0.7]}).to_dict()
-    assert undefined["spearman"] is None and undefined["kendall_ci95"] is None
+    assert undefined["spearman"] is None and undefined["kendall_ci95"] is None and undefined["permutation_p"] is None
+
+
+def test_a_record_from_before_the_permutation_p_reads_without_a_verdict():
+    proxy, long = noisy_study(np.random.default_rng(0), np.linspace(0.5, 0.6, 6), np.linspace(0.7, 0.8, 6), 0.02)
+    data = rank_fidelity(proxy, long).to_dict()
+    older = {key: value for key, value in data.items()
+             if key not in ("permutation_p", "permutation_p_opposite", "spearman_steady", "kendall_steady")}
+    found = RankFidelity.from_dict(older)
+    assert found.permutation_p is None and not found.spearman_steady
+    assert found.sentence().startswith("Too uncertain to say") and "no permutation p was recorded" in found.sentence()
 
 
 def test_ten_candidates_three_seeds_two_thousand_resamples():

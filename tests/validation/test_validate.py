@@ -20,7 +20,7 @@ from scaling_search.search.search_plan import candidate_id, grid_spec
 from scaling_search.study.storage import create_study, open_storage
 from scaling_search.validation.options import VALIDATION_SEED_BASE, ValidationOptions, validation_study_name
 from scaling_search.validation.validation_answer import fidelity_answer, scale_up_answer
-from scaling_search.validation.validation_driver import space_holding
+from scaling_search.validation.validation_driver import plan_line, space_holding
 from scaling_search.validation.validation_plan import (
     fidelity_plan,
     fidelity_rows,
@@ -32,6 +32,8 @@ from tests.search.test_verdict import PAPER, RUNNER_UP, THIRD, WINNER, add, corr
 
 CLASSES = 10
 SEEDS = (VALIDATION_SEED_BASE, VALIDATION_SEED_BASE + 1)
+MORE = [(1.1, 1.0, 1.3), (1.3, 1.0, 1.2), (1.0, 1.3, 1.1), (1.2, 1.2, 1.0)]
+"""Compound points whose networks differ from each other's and from WINNER's, RUNNER_UP's, THIRD's and PAPER's."""
 
 
 def validated(study: optuna.Study, rates: dict, *, stage: str = "fidelity", phi: float = 1.0, kinds=None,
@@ -119,6 +121,52 @@ def test_fidelity_takes_the_top_k_contenders_then_the_papers_point_on_fresh_seed
     assert [run.key for run in fidelity_plan(rows, spec, 2, 8, 48)] == [run.key for run in plan]
 
 
+def test_the_default_retrains_five_candidates_contenders_first():
+    top = ValidationOptions().resolved(study_phi=1.0, study_seeds=2).top
+    assert top == 5
+    spec = grid_spec(definition(), CLASSES)
+    # six contenders: the best five of them, then the paper's point
+    many = memory_study()
+    searched(many, {WINNER: 0.8, RUNNER_UP: 0.78, THIRD: 0.76, MORE[0]: 0.74, MORE[1]: 0.72, MORE[2]: 0.7,
+                    PAPER: 0.75})
+    rows = fidelity_rows(many.get_trials(), spec, top)
+    assert list(rows["candidate"]) == [candidate_id(p) for p in (WINNER, RUNNER_UP, THIRD, *MORE[:2], PAPER)]
+    assert list(rows["contender"]) == [True] * 5 + [False]
+    # three contenders: they come first, then the paper's point, then the best of the others up to five in all
+    few = memory_study()
+    searched(few, {WINNER: 0.8, RUNNER_UP: 0.7, THIRD: 0.6, PAPER: 0.75})
+    add(few, MORE[0], 0, correct=correct_at(0.95, 0), on_constraint=False)  # no contender, the best proxy score
+    add(few, MORE[1], 0, kind="depth-only", correct=correct_at(0.65, 0), on_constraint=False)  # a baseline
+    add(few, MORE[2], 0, correct=correct_at(0.9, 0), state=TrialState.FAIL)  # a failed seed: never retrained
+    add(few, MORE[3], 0, correct=correct_at(0.5, 0), on_constraint=False)  # a sixth: not needed
+    rows = fidelity_rows(few.get_trials(), spec, top)
+    assert list(rows["candidate"]) == [candidate_id(p) for p in (WINNER, RUNNER_UP, THIRD, PAPER, MORE[0])]
+    assert list(rows["contender"]) == [True, True, True, False, False]
+    plan = fidelity_plan(rows, spec, seeds=2, planned_epochs=8, long_resolution=32)
+    assert len({run.candidate for run in plan}) == 5 and len(plan) == 10
+    # an explicit choice is kept: at least 6 where the study has them
+    assert list(fidelity_rows(few.get_trials(), spec, 6)["candidate"])[-2:] == [candidate_id(MORE[0]),
+                                                                               candidate_id(MORE[1])]
+    # a study with fewer candidates retrains what it has
+    two = memory_study()
+    searched(two, {WINNER: 0.8, RUNNER_UP: 0.7, PAPER: 0.75})
+    assert len(fidelity_rows(two.get_trials(), spec, top)) == 3
+
+
+def test_the_plan_line_says_when_too_few_candidates_allow_no_verdict():
+    spec = grid_spec(definition(), CLASSES)
+    study = memory_study()
+    searched(study, {WINNER: 0.8, RUNNER_UP: 0.7, THIRD: 0.6, PAPER: 0.75})
+    plan = fidelity_plan(fidelity_rows(study.get_trials(), spec, 5), spec, 2, 8, 32)
+    options = ValidationOptions().resolved(study_phi=1.0, study_seeds=2)
+    line = plan_line("made", plan, plan, options)
+    assert line.startswith("validation of 'made': 8 rank-fidelity runs and 0 scale-up runs to add")
+    assert "only 4 candidates to rank, so rank fidelity will report rho, tau and p without a verdict" in line
+    searched(study, {MORE[0]: 0.65})
+    plan = fidelity_plan(fidelity_rows(study.get_trials(), spec, 5), spec, 2, 8, 32)
+    assert "without a verdict" not in plan_line("made", plan, [], options)
+
+
 def test_scale_up_members_match_in_cost_and_a_member_equal_to_another_trains_once():
     spec = grid_spec(definition(), CLASSES)
     members = members_at(spec, WINNER, (2.0,), analytic_counts)[2.0]
@@ -151,30 +199,45 @@ def test_the_search_space_grows_to_hold_every_planned_value():
 
 def test_a_ranking_the_long_runs_keep_agrees_and_the_winner_keeps_its_place():
     parent = memory_study()
-    searched(parent, {WINNER: 0.80, RUNNER_UP: 0.70, THIRD: 0.60, PAPER: 0.50}, seeds=(0, 1))
+    proxy = {WINNER: 0.80, RUNNER_UP: 0.75, THIRD: 0.70, MORE[0]: 0.65, MORE[1]: 0.60, PAPER: 0.50}
+    searched(parent, proxy, seeds=(0, 1))
     runs = memory_study()
-    validated(runs, {WINNER: 0.90, RUNNER_UP: 0.80, THIRD: 0.70, PAPER: 0.60})
+    validated(runs, {point: rate + 0.1 for point, rate in proxy.items()})
     answer = fidelity_answer(parent.get_trials(), with_validation_attrs(runs).get_trials(), candidate_id(WINNER))
     found = answer.rank_fidelity
     assert found.spearman == pytest.approx(1.0) and found.kendall == pytest.approx(1.0)
-    assert found.spearman_ci95[0] > 0 and found.winner_kept
+    assert found.permutation_p == pytest.approx(1 / 720) and found.winner_kept
     assert answer.sentence.startswith("Proxy and long ranks agree")
     assert answer.answer_long_rank == 1 and answer.long_winner.against_proxy_winner is None
-    assert [row.proxy_rank for row in answer.candidates] == [1, 2, 3, 4]
+    assert [row.proxy_rank for row in answer.candidates] == [1, 2, 3, 4, 5, 6]
+    assert [row.contender for row in answer.candidates] == [True] * 5 + [False]  # the paper's point does not contend
     assert all(row.long.n_seeds == 2 and row.long.ci95[0] < row.long.score < row.long.ci95[1]
                for row in answer.candidates)
 
 
+def test_the_same_ranking_of_four_candidates_gives_no_verdict():
+    parent = memory_study()
+    searched(parent, {WINNER: 0.80, RUNNER_UP: 0.70, THIRD: 0.60, PAPER: 0.50}, seeds=(0, 1))
+    runs = memory_study()
+    validated(runs, {WINNER: 0.90, RUNNER_UP: 0.80, THIRD: 0.70, PAPER: 0.60})
+    answer = fidelity_answer(parent.get_trials(), with_validation_attrs(runs).get_trials(), candidate_id(WINNER))
+    assert answer.rank_fidelity.spearman == pytest.approx(1.0)
+    assert answer.rank_fidelity.permutation_p == pytest.approx(1 / 24)
+    assert answer.sentence.startswith("No verdict from 4 candidates") and "agree:" not in answer.sentence
+
+
 def test_a_reversed_ranking_is_reported_and_the_flip_compared():
     parent = memory_study()
-    searched(parent, {WINNER: 0.80, RUNNER_UP: 0.70, THIRD: 0.60}, seeds=(0, 1))
+    proxy = {WINNER: 0.80, RUNNER_UP: 0.75, THIRD: 0.70, MORE[0]: 0.65, MORE[1]: 0.60}
+    searched(parent, proxy, seeds=(0, 1))
     runs = memory_study()
-    validated(runs, {WINNER: 0.50, RUNNER_UP: 0.70, THIRD: 0.90})
+    validated(runs, {point: 1.4 - rate for point, rate in proxy.items()})
     answer = fidelity_answer(parent.get_trials(), with_validation_attrs(runs).get_trials(), None)
     assert answer.rank_fidelity.spearman == pytest.approx(-1.0)
+    assert answer.rank_fidelity.permutation_p_opposite == pytest.approx(1 / 120)
     assert answer.sentence.startswith("Proxy and long ranks run opposite ways")
     flip = answer.long_winner.against_proxy_winner.comparison
-    assert answer.long_winner.candidate == candidate_id(THIRD) and flip.resolved and flip.difference > 0
+    assert answer.long_winner.candidate == candidate_id(MORE[1]) and flip.resolved and flip.difference > 0
 
 
 def test_a_failed_long_run_is_counted_and_left_out_of_the_correlation():

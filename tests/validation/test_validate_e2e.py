@@ -78,7 +78,10 @@ def test_validate_survives_sigkill_and_resume_with_exact_counts_then_reports(tmp
 
     saved = json.loads((tmp_path / "studies" / "checked" / "validation.json").read_text())
     found = saved["fidelity"]["rank_fidelity"]
-    assert len(found["candidates"]) == 4 and found["seeds"] == 2 and found["spearman_ci95"] is not None
+    assert len(found["candidates"]) == 4 and found["seeds"] == 2
+    assert (found["spearman_ci95"] is not None) != found["spearman_steady"]  # an interval, or steady and none
+    assert found["permutation_p"] >= 1 / 24  # 4 candidates: 1/4! at best, so no verdict
+    assert saved["fidelity"]["sentence"].startswith("No verdict from 4 candidates")
     assert -1 <= found["spearman"] <= 1 and -1 <= found["kendall"] <= 1
     assert [member["kind"] for member in saved["scale_up"][0]["members"]] == [
         "study", "paper", "depth-only", "width-only", "resolution-only"]

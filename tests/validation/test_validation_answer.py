@@ -19,7 +19,7 @@ from scaling_search.cli.validate import summary
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.errors import InputError
 from scaling_search.execution.trainable import PLANNED_BASE_RESOLUTION, PLANNED_EPOCHS
-from scaling_search.reporting.validation_section import correlation_title, validation_lines
+from scaling_search.reporting.validation_section import correlation_title, fidelity_frame, validation_lines
 from scaling_search.search.results import VAL_CORRECT
 from scaling_search.search.search_plan import candidate_id, grid_spec
 from scaling_search.stats.fidelity import RankFidelity
@@ -48,8 +48,8 @@ def run(stage: str, coefficients: tuple[float, float, float], seed: int, rate: f
     rng = np.random.default_rng([seed, *(round(c * 1000) for c in coefficients)])
     correct = rng.random(400) < rate
     attrs = {"stage": stage, "phi": phi, "candidate": candidate_id(coefficients), "kind": kind, "macs": 750_000_000,
-             "measured_ratio": 1.95, "on_constraint": True, "cost_ratio": 1.95, "matched": True, "resolution": 35,
-             "cost_resolution": 248, PLANNED_EPOCHS: 8, PLANNED_BASE_RESOLUTION: 32}
+             "measured_ratio": 1.95, "on_constraint": True, "contender": kind == "compound", "cost_ratio": 1.95,
+             "matched": True, "resolution": 35, "cost_resolution": 248, PLANNED_EPOCHS: 8, PLANNED_BASE_RESOLUTION: 32}
     return create_trial(params=dict(zip(("alpha", "beta", "gamma"), coefficients, strict=True)) | {"seed": seed},
                         distributions=SPACE, value=None if failed else float(correct.mean()),
                         state=TrialState.FAIL if failed else TrialState.COMPLETE, user_attrs=attrs,
@@ -86,7 +86,7 @@ def test_validation_json_keeps_its_keys_and_carries_a_schema_version():
     data = json.loads(json.dumps(answer({WINNER: 0.5, RUNNER_UP: 0.7, THIRD: 0.9}).to_json()))
     assert list(data) == ["schema_version", "study", "validation_study", "settings", "best", "fidelity", "scale_up",
                           "counts", "paragraph"]
-    assert data["schema_version"] == SCHEMA_VERSION == 2
+    assert data["schema_version"] == SCHEMA_VERSION == 3
     assert list(data["settings"]) == ["top", "epochs_factor", "scale_up_epochs_factor", "seeds", "phis",
                                       "long_resolution", "fidelity", "scale_up", "study_epochs", "long_epochs",
                                       "scale_up_epochs", "dataset", "max_train_images"]
@@ -96,13 +96,15 @@ def test_validation_json_keeps_its_keys_and_carries_a_schema_version():
     assert list(fidelity) == ["epochs", "base_resolution", "candidates", "left_out", "rank_fidelity", "sentence",
                               "long_winner", "answer_long_rank"]
     assert list(fidelity["candidates"][0]) == [
-        "candidate", "kind", "alpha", "beta", "gamma", "proxy_score", "proxy_seeds", "long_score", "long_ci95",
-        "long_n_seeds", "long_n_failed", "proxy_rank", "long_rank", "macs", "measured_ratio", "on_constraint",
-        "resolution"]
+        "candidate", "kind", "contender", "alpha", "beta", "gamma", "proxy_score", "proxy_seeds", "long_score",
+        "long_ci95", "long_n_seeds", "long_n_failed", "proxy_rank", "long_rank", "macs", "measured_ratio",
+        "on_constraint", "resolution"]
     assert list(fidelity["long_winner"]) == ["candidate", "score", "ci95", "n_seeds", "n_failed",
                                              "against_proxy_winner"]
     assert fidelity["long_winner"]["against_proxy_winner"]["sentence"].startswith(candidate_id(THIRD))
     assert fidelity["rank_fidelity"]["spearman"] == pytest.approx(-1.0)
+    assert fidelity["rank_fidelity"]["permutation_p_opposite"] == pytest.approx(1 / 6)
+    assert [row["contender"] for row in fidelity["candidates"]] == [True, True, True]
     check = data["scale_up"][0]
     assert list(check) == ["phi", "members", "comparisons"]
     assert list(check["members"][0]) == ["kind", "candidate", "alpha", "beta", "gamma", "macs", "cost_ratio",
@@ -151,6 +153,10 @@ def test_the_cli_summary_and_the_report_section_read_the_answer():
     outcome = ValidationOutcome("made", "made.validate", found, found.counts, [], False, True, Path("validation.json"))
     text = summary(outcome)
     assert "rank fidelity: 8 epochs from 32 px" in text and "Spearman rho = " in text
+    assert "permutation p = 0.17" in text and "contender" in text  # 3 candidates: p = 1/3! at best
+    assert "No verdict from 3 candidates" in found.paragraph and "3 of them contenders" in found.paragraph
+    assert list(fidelity_frame(found.fidelity)["contender"]) == ["yes", "yes", "yes"]
+    assert correlation_title(found.fidelity.rank_fidelity).endswith(", p = 0.17")
     assert "scale-up at phi = 2 (2 epochs;" in text and "not judged" in text and found.paragraph in text
     assert "  paper costs 1.56× the study member's MACs at the cost scale" in text
     lines = "\n".join(validation_lines(found, {"fidelity": "TABLE", "scale_up_phi2": "TABLE"}))
