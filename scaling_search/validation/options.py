@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, TypedDict
 
 from scaling_search.errors import InputError
+from scaling_search.stats.comparison import MIN_SEEDS
 from scaling_search.models.scaling import check_resolution
 
 VALIDATION_SUFFIX = ".validate"
@@ -30,8 +31,9 @@ DEFAULT_TOP = 5
 chance 1 time in K!."""
 DEFAULT_EPOCHS_FACTORS = {"cuda": 4.0, "cpu": 2.0}
 """Long runs train this many times the study's epochs, by the study's device. 4× on a GPU; 2× on a CPU, where the
-built-in default study's validation (4 networks × 2 seeds long, 5 members × 2 seeds at φ = 2) then finishes within
-10 minutes on 2 cores (at 4× it took 9 min 42 s there: the long runs alone were 5.3 of them)."""
+built-in default study's validation (then 4 networks × 2 seeds long, 5 members × 2 seeds at φ = 2) finished within
+10 minutes on 2 cores (at 4× it took 9 min 42 s there: the long runs alone were 5.3 of them); at least 3 seeds now
+make it about 1.5× longer."""
 FIXED = ("top", "epochs_factor", "scale_up_epochs_factor", "seeds", "long_resolution")
 """Options saved with a validation study; a later call that sets one differently is refused."""
 
@@ -66,7 +68,8 @@ class ValidationOptions:
       :data:`DEFAULT_EPOCHS_FACTORS`: 4 for a GPU study, 2 for a CPU one);
     * ``scale_up_epochs_factor``: the scale-up members train that many times the study's epochs
       (default 1: the study's own budget, so the check isolates scale from training length);
-    * ``seeds``: fresh seeds per network (default: the study's finalist seeds, at least 2);
+    * ``seeds``: fresh seeds per network (default: the study's finalist seeds, at least
+      :data:`~scaling_search.stats.comparison.MIN_SEEDS`, below which no difference is resolved);
     * ``phis``: the φ of the scale-up check, each larger than the study's (default twice its φ);
     * ``long_resolution``: the base resolution of the long runs (default the study's);
     * ``fidelity``, ``scale_up``: which checks run.
@@ -109,7 +112,7 @@ class ValidationOptions:
                 raise InputError(f"this study's validation was run with other settings ({settings}); leave them "
                                  "out to go on with it, or delete its validation study to start again")
         base = saved or ValidationOptions(top=DEFAULT_TOP, epochs_factor=DEFAULT_EPOCHS_FACTORS.get(device, 4.0),
-                                          scale_up_epochs_factor=1.0, seeds=max(2, study_seeds))
+                                          scale_up_epochs_factor=1.0, seeds=max(MIN_SEEDS, study_seeds))
         phis = self.phis or (default_phi(study_phi),)
         for phi in phis:
             if phi <= study_phi:

@@ -5,7 +5,9 @@ The old studies here are written the way scaling-search 0.1.0 wrote them (``crea
 stage and ``on_constraint``, but no ``schema_version``), or older still (trials without a stage),
 or as schema version 1 stored them (the same, stamped 1). Since version 2 (contenders: growth per
 φ, equal compute where trained, the proxy rounding resolutions like the cost scale) none of them
-can be read: their answers were picked among networks trained with unequal compute.
+can be read: their answers were picked among networks trained with unequal compute. Version 2
+studies kept no per-image records on the test split, so since version 3 (verdicts judged on the
+test split) their winners cannot be re-judged and they are refused too.
 """
 
 from __future__ import annotations
@@ -62,17 +64,18 @@ def test_a_new_study_is_stored_with_this_schema_version(tmp_path):
     assert study.user_attrs[SCHEMA_ATTR] == SCHEMA_VERSION == schema_version(study)
 
 
-@pytest.mark.parametrize("version", [0, 1])
-def test_a_study_from_before_contenders_is_refused_with_how_to_run_it_again(tmp_path, capsys, version):
+@pytest.mark.parametrize("version", [0, 1, 2])
+def test_a_study_from_an_older_version_is_refused_with_how_to_run_it_again(tmp_path, capsys, version):
     study, _ = old_study(tmp_path, "previous")
     if version:
         study.set_user_attr(SCHEMA_ATTR, version)
     assert schema_version(study) == version
-    with pytest.raises(InputError, match="written before contenders"):
+    with pytest.raises(InputError, match="written by an older scaling-search"):
         saved_definition(study)
     line = one_error_line(main(["report", "previous", "--studies-dir", str(tmp_path / "studies"), "--out",
                                 str(tmp_path / "out")]), *capsys.readouterr())
-    assert f"schema version {version}" in line and "unequal compute" in line
+    why = "no per-image records on the test split" if version == 2 else "unequal compute"
+    assert f"schema version {version}" in line and why in line
     assert "scaling-search run" in line and f"--study previous-v{SCHEMA_VERSION}" in line
     assert not (tmp_path / "out").exists()
 

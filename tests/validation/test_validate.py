@@ -31,7 +31,7 @@ from scaling_search.validation.validation_plan import (
 from tests.search.test_verdict import PAPER, RUNNER_UP, THIRD, WINNER, add, correct_at, definition, searched
 
 CLASSES = 10
-SEEDS = (VALIDATION_SEED_BASE, VALIDATION_SEED_BASE + 1)
+SEEDS = (VALIDATION_SEED_BASE, VALIDATION_SEED_BASE + 1, VALIDATION_SEED_BASE + 2)
 MORE = [(1.1, 1.0, 1.3), (1.3, 1.0, 1.2), (1.0, 1.3, 1.1), (1.2, 1.2, 1.0)]
 """Compound points whose networks differ from each other's and from WINNER's, RUNNER_UP's, THIRD's and PAPER's."""
 
@@ -88,7 +88,7 @@ def test_options_resolve_from_the_study_and_refuse_to_change_a_saved_validation(
     resolved = ValidationOptions().resolved(study_phi=1.0, study_seeds=3)
     assert (resolved.top, resolved.epochs_factor, resolved.scale_up_epochs_factor, resolved.seeds,
             resolved.phis) == (5, 4.0, 1.0, 3, (2.0,))
-    assert ValidationOptions().resolved(study_phi=1.0, study_seeds=1).seeds == 2  # an interval needs 2 seeds
+    assert ValidationOptions().resolved(study_phi=1.0, study_seeds=1).seeds == 3  # a verdict needs 3 seeds
     assert ValidationOptions().resolved(study_phi=1.0, study_seeds=2, device="cpu").epochs_factor == 2.0
     assert ValidationOptions().resolved(study_phi=-1.0, study_seeds=2).phis == (1.0,)
     with pytest.raises(InputError, match="larger than the study's phi 1"):
@@ -112,7 +112,7 @@ def test_fidelity_takes_the_top_k_contenders_then_the_papers_point_on_fresh_seed
     rows = fidelity_rows(study.get_trials(), spec, top=2)
     assert list(rows["candidate"]) == [candidate_id(WINNER), candidate_id(RUNNER_UP), candidate_id(PAPER)]
     plan = fidelity_plan(rows, spec, seeds=2, planned_epochs=8, long_resolution=48)
-    assert len(plan) == 6 and {run.seed for run in plan} == set(SEEDS)
+    assert len(plan) == 6 and {run.seed for run in plan} == set(SEEDS[:2])
     assert {run.planned_epochs for run in plan} == {8} and {run.base_resolution for run in plan} == {48}
     assert plan[0].key == f"fidelity/{candidate_id(WINNER)}/seed{SEEDS[0]}" and len({r.key for r in plan}) == 6
     assert plan[0].resolution == 64  # 48 px scaled by gamma 1.3 at phi 1 (62.4), to a multiple of 4: what trains
@@ -211,7 +211,7 @@ def test_a_ranking_the_long_runs_keep_agrees_and_the_winner_keeps_its_place():
     assert answer.answer_long_rank == 1 and answer.long_winner.against_proxy_winner is None
     assert [row.proxy_rank for row in answer.candidates] == [1, 2, 3, 4, 5, 6]
     assert [row.contender for row in answer.candidates] == [True] * 5 + [False]  # the paper's point does not contend
-    assert all(row.long.n_seeds == 2 and row.long.ci95[0] < row.long.score < row.long.ci95[1]
+    assert all(row.long.n_seeds == 3 and row.long.ci95[0] < row.long.score < row.long.ci95[1]
                for row in answer.candidates)
 
 
@@ -249,7 +249,7 @@ def test_a_failed_long_run_is_counted_and_left_out_of_the_correlation():
     assert list(answer.left_out) == [candidate_id(RUNNER_UP)]
     assert candidate_id(RUNNER_UP) not in answer.rank_fidelity.candidates
     row = next(row for row in answer.candidates if row.candidate == candidate_id(RUNNER_UP))
-    assert row.long.n_failed == 1 and row.long.n_seeds == 1 and row.long_rank is None
+    assert row.long.n_failed == 1 and row.long.n_seeds == 2 and row.long_rank is None
     assert "2 candidates" in answer.sentence  # two left: only whether they kept their order
 
 
@@ -271,11 +271,11 @@ def test_scale_up_compares_the_study_member_with_the_comparable_members_only():
     comparisons = {against: c.comparison for against, c in judged.items()}
     assert set(comparisons) == {"depth-only", "width-only", "resolution-only"}  # the paper's member is not judged
     assert comparisons["depth-only"].resolved and comparisons["depth-only"].difference > 0.2
-    assert comparisons["depth-only"].paired and comparisons["depth-only"].seeds == 2
+    assert comparisons["depth-only"].paired and comparisons["depth-only"].seeds == 3
     assert not comparisons["width-only"].resolved
     assert all(abs(judged[kind].proxy_ratio - 1) <= spec.tolerance for kind in judged)
     paper = found[0].members[1]
-    assert paper.kind == "paper" and paper.accuracy.n_seeds == 2 and not paper.comparable
+    assert paper.kind == "paper" and paper.accuracy.n_seeds == 3 and not paper.comparable
     assert paper.not_judged.startswith("paper costs 1.56× the study member's MACs at the cost scale")
 
 
@@ -366,7 +366,8 @@ def test_the_paragraph_says_beat_only_when_resolved_and_never_judges_an_unmatche
     )
 
     def comparison(against, difference, resolved):
-        found = Comparison("study", against, difference, None, None, None, resolved, 2, 0, True, "", None, None)
+        found = Comparison("study", against, difference, None, None, None, None, None, resolved, 3, 0, True, "", 0.01, None,
+                           None)
         return MemberComparison(found, "", against, 1.0, 1.0, 0)
 
     def member(kind, cost_ratio=1.0, proxy_ratio=1.0):

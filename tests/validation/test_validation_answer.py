@@ -39,7 +39,7 @@ from scaling_search.validation.validation_plan import member_records, members_at
 SPACE = {"alpha": FloatDistribution(1.0, 3.0), "beta": FloatDistribution(1.0, 2.0),
          "gamma": FloatDistribution(1.0, 2.0), "seed": IntDistribution(0, 10_000)}
 WINNER, RUNNER_UP, THIRD = (1.0, 1.2, 1.1), (1.3, 1.0, 1.1), (1.4, 1.1, 1.0)
-SEEDS = (2000, 2001)
+SEEDS = (2000, 2001, 2002)
 
 
 def run(stage: str, coefficients: tuple[float, float, float], seed: int, rate: float, *, kind: str = "compound",
@@ -111,10 +111,10 @@ def test_validation_json_keeps_its_keys_and_carries_a_schema_version():
                                          "matched", "proxy_macs", "proxy_ratio", "proxy_matched", "comparable",
                                          "not_judged", "resolution", "cost_resolution", "score", "ci95", "n_seeds",
                                          "n_failed"]
-    assert list(check["comparisons"][0]) == ["first", "second", "difference", "ci95", "detectable", "p_value",
-                                             "resolved", "seeds", "images", "paired", "basis", "seeds_needed",
-                                             "images_needed", "sentence", "against", "cost_ratio", "proxy_ratio",
-                                             "other_failed"]
+    assert list(check["comparisons"][0]) == ["first", "second", "difference", "ci95", "standard_error", "df",
+                                             "detectable", "p_value", "resolved", "seeds", "images", "paired",
+                                             "basis", "min_effect", "seeds_needed", "images_needed", "split",
+                                             "sentence", "against", "cost_ratio", "proxy_ratio", "other_failed"]
     assert [c["against"] for c in check["comparisons"]] == ["depth-only", "width-only", "resolution-only"]
     paper = check["members"][1]
     assert paper["kind"] == "paper" and not paper["comparable"] and paper["not_judged"].startswith("paper costs 1.56×")
