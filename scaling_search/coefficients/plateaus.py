@@ -196,12 +196,24 @@ def plateau_spread(plateau: Plateau, phis: Sequence[float]) -> list[dict[str, ob
         >>> plateau_spread(box, [7])
         [{'phi': 7, 'depth': [1.0, 4.7684], 'width': [1.9487, 1.9878], 'resolution': [2.4105, 2.6891]}]
     """
+    return open_spread([plateau.intervals], phis)
+
+
+def open_spread(boxes: Sequence[tuple[Interval, Interval, Interval]], phis: Sequence[float]) -> list[dict[str, object]]:
+    """:func:`plateau_spread` over several plateaus at once: at each φ, the smallest and largest multiplier in any.
+
+    ``boxes`` are (α, β, γ) intervals: the winner's plateau and those of the candidates it was not
+    resolved from, so the rows say what the answer could also have been at each φ.
+
+        >>> open_spread([((1.0, 1.25), (1.1, 1.1), (1.0, 1.0)), ((1.0, 1.0), (1.2, 1.2), (1.0, 1.0))], [2])
+        [{'phi': 2, 'depth': [1.0, 1.5625], 'width': [1.21, 1.44], 'resolution': [1.0, 1.0]}]
+    """
     rows = []
     for phi in phis:
         row: dict[str, object] = {"phi": phi}
-        for name, (lo, hi) in zip(("depth", "width", "resolution"), plateau.intervals, strict=True):
-            ends = sorted((lo**phi, hi**phi))
-            row[name] = [round(end, SPREAD_DECIMALS) for end in ends]
+        for axis, name in enumerate(("depth", "width", "resolution")):
+            ends = [end**phi for box in boxes for end in box[axis]]
+            row[name] = [round(min(ends), SPREAD_DECIMALS), round(max(ends), SPREAD_DECIMALS)]
         rows.append(row)
     return rows
 

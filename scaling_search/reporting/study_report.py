@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from scaling_search.coefficients.plateaus import plateau_spread
+from scaling_search.coefficients.plateaus import open_spread, plateau_spread
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.models.architecture import FAMILY_PHIS
 from scaling_search.reporting import figures, wording
@@ -57,6 +57,8 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
     family = None if best is None else family_table(best.alpha, best.beta, best.gamma, analytic_counts, grid)
     growth = None if best is None else study_family_growth(best.alpha, best.beta, best.gamma, grid)
     spread = None if best is None else pd.DataFrame(plateau_spread(best.as_plateau(), FAMILY_PHIS))
+    opened = None if best is None or not best.open_candidates else pd.DataFrame(open_spread(best.open_boxes(),
+                                                                                          FAMILY_PHIS))
     pairs = figures.cost_matched_pairs(table, contenders(table))
 
     def fill(folder: Path) -> None:
@@ -77,8 +79,8 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
         if family is not None and spread is not None and growth is not None:
             caption = f"{wording.family_caption(grid)}; {wording.family_growth_caption(growth)}"
             markdown["family"] = write_table(folder, "family", family, FAMILY_COLUMNS, caption, wanted)
-            markdown["spread"] = write_table(folder, "plateau_spread", spread_rows(spread), {},
-                                             "How far depth, width and resolution move across the plateau", wanted)
+            markdown["spread"] = write_table(folder, "plateau_spread", spread_rows(spread, opened), {},
+                                             wording.spread_caption([found.candidate for found in best.open_candidates]), wanted)
         figure_folder = folder / "figures"
         figures.accuracy_vs_macs(table, figure_folder)
         figures.accuracy_over_alpha_beta(table, figure_folder)

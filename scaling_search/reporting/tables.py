@@ -188,11 +188,18 @@ def plateau_box(alpha: Interval, beta: Interval, gamma: Interval) -> str:
     return " × ".join(f"[{lo:.3f}, {hi:.3f}]" for lo, hi in (alpha, beta, gamma))
 
 
-def spread_rows(spread: pd.DataFrame) -> pd.DataFrame:
-    """A plateau spread (:func:`~scaling_search.coefficients.plateaus.plateau_spread`) as a table: a row per φ."""
-    return pd.DataFrame({"phi": [f"{phi:g}" for phi in spread["phi"]],
-                         **{name: [f"{lo:.3f}–{hi:.3f}" for lo, hi in spread[name]]
-                            for name in ("depth", "width", "resolution")}})
+def spread_rows(spread: pd.DataFrame, opened: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A plateau spread (:func:`~scaling_search.coefficients.plateaus.plateau_spread`) as a table: a row per φ.
+
+    With ``opened`` (:func:`~scaling_search.coefficients.plateaus.open_spread` over the winner and the
+    candidates it was not resolved from), three more columns say what the answer could also have been.
+    """
+    axes = ("depth", "width", "resolution")
+    columns = {"phi": [f"{phi:g}" for phi in spread["phi"]],
+               **{name: [f"{lo:.3f}–{hi:.3f}" for lo, hi in spread[name]] for name in axes}}
+    if opened is not None:
+        columns |= {f"{name} (open)": [f"{lo:.3f}–{hi:.3f}" for lo, hi in opened[name]] for name in axes}
+    return pd.DataFrame(columns)
 
 
 def write_table(folder: Path, name: str, frame: pd.DataFrame, formats: dict[str, str], caption: str,

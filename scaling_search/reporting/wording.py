@@ -251,6 +251,20 @@ def resolution_sentence(resolutions: Sequence[int], base_resolution: int) -> str
             "study compared depth and width, and says nothing about γ; a proxy of 160 px or more would let it.")
 
 
+def spread_caption(open_names: Sequence[str]) -> str:
+    """The plateau-spread table's caption: the plateau's own spread, and what the answer could also have been.
+
+    >>> spread_caption([])
+    'How far depth, width and resolution move across the plateau (the winner was resolved from every other finalist)'
+    """
+    head = "How far depth, width and resolution move across the plateau"
+    if not open_names:
+        return f"{head} (the winner was resolved from every other finalist)"
+    return (f"{head}; the (open) columns add the families of the {len(open_names)} contender"
+            f"{'s' if len(open_names) > 1 else ''} the winner was not resolved from ({', '.join(open_names)}): "
+            "what the answer could also have been at each phi")
+
+
 def scale_up_caption() -> str:
     """What a scale-up table shows, and why a member may be shown and not judged."""
     return ("Cost (GMACs, *cost_ratio* against the study member) at the study's cost scale, and *proxy_ratio*: the "

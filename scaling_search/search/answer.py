@@ -101,6 +101,29 @@ class TrainedPointJson(TypedDict):
 
 
 @dataclass(frozen=True)
+class OpenCandidate:
+    """A contender of the deciding stage that the winner was not resolved from: what the answer could also have been.
+
+    ``plateau`` is its class at the study's φ (every point of it trains the same networks), so its
+    family at φ = 1…7 spans that box's powers (:func:`~scaling_search.coefficients.plateaus.open_spread`).
+    """
+
+    candidate: str
+    alpha: float
+    beta: float
+    gamma: float
+    plateau: Box
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> OpenCandidate:
+        return cls(data["candidate"], data["alpha"], data["beta"], data["gamma"], Box.from_json(data["plateau"]))
+
+    def to_json(self) -> JsonRecord:
+        return {"candidate": self.candidate, "alpha": self.alpha, "beta": self.beta, "gamma": self.gamma,
+                "plateau": self.plateau.to_json()}
+
+
+@dataclass(frozen=True)
 class ComparisonRecord:
     """One of best.json's comparisons: against whom, the comparison, its sentence, and the other side's cost
     (the paper's may be off the constraint, which a reader must know before reading the difference)."""
@@ -224,6 +247,8 @@ class StudyAnswer:
     """The images the verdicts are judged on: "test", which did not pick the winner (the validation split did)."""
     verdict: str
     comparisons: tuple[ComparisonRecord, ...]
+    open_candidates: tuple[OpenCandidate, ...]
+    """The deciding stage's other contenders that the winner was not resolved from (on :attr:`verdict_split`)."""
     refinement: Refinement
     measured_ratio: float | None
     nominal_ratio: float
@@ -251,6 +276,11 @@ class StudyAnswer:
     def coefficients(self) -> tuple[float, float, float]:
         return self.alpha, self.beta, self.gamma
 
+    def open_boxes(self) -> list[tuple[Interval, Interval, Interval]]:
+        """The winner's plateau and each open candidate's, as (α, β, γ) intervals: what the answer could also be."""
+        boxes = (self.plateau, *(found.plateau for found in self.open_candidates))
+        return [(box.alpha, box.beta, box.gamma) for box in boxes]
+
     def as_plateau(self) -> Plateau:
         """The answer's plateau as a :class:`~scaling_search.coefficients.plateaus.Plateau`."""
         return Plateau(point=self.coefficients, phi=self.phi, alpha=self.plateau.alpha, beta=self.plateau.beta,
@@ -261,6 +291,7 @@ class StudyAnswer:
         nested = {"plateau": self.plateau.to_json(), "trained": self.trained.to_json(),
                   "finalist_seeds": list(self.finalist_seeds), "ci95": None if self.ci95 is None else list(self.ci95),
                   "comparisons": [record.to_json() for record in self.comparisons],
+                  "open_candidates": [found.to_json() for found in self.open_candidates],
                   "refinement": self.refinement.to_json()}
         return {f.name: nested.get(f.name, getattr(self, f.name)) for f in fields(self)}
 
@@ -276,6 +307,7 @@ class StudyAnswer:
             ci95=None if data["ci95"] is None else (data["ci95"][0], data["ci95"][1]),
             verdict_split=data["verdict_split"], verdict=data["verdict"],
             comparisons=tuple(ComparisonRecord.from_json(record) for record in data["comparisons"]),
+            open_candidates=tuple(OpenCandidate.from_json(found) for found in data["open_candidates"]),
             refinement=Refinement.from_json(data["refinement"]), measured_ratio=data["measured_ratio"],
             nominal_ratio=data["nominal_ratio"], proxy_ratio=data["proxy_ratio"],
             growth_per_phi=data["growth_per_phi"], growth_phi=data["growth_phi"], on_growth=data["on_growth"],
@@ -328,6 +360,29 @@ def comparisons(trials: list[FrozenTrial], stage: Stage, table: pd.DataFrame,
     if not paper.empty and paper.iloc[0]["candidate"] != winner:
         found.append(("paper", compare_in(trials, stage, winner, paper.iloc[0]["candidate"], min_effect=min_effect)))
     return found
+
+
+def open_candidates(trials: list[FrozenTrial], stage: Stage, eligible: pd.DataFrame, spec: GridSpec,
+                    found: Mapping[str, Comparison], min_effect: float) -> tuple[OpenCandidate, ...]:
+    """The contenders after the winner (``eligible``'s first row) that it was not resolved from on the test split.
+
+    Only the deciding stage's contenders are judged: with finalists, candidates the search ranked
+    below them were not trained again, and are not counted as open (docs/verdicts.md says so).
+    """
+    if eligible.empty:
+        return ()
+    winner = eligible.iloc[0]["candidate"]
+    runner_up = found.get("runner-up")
+    out = []
+    for _, row in eligible.iloc[1:].iterrows():
+        other = row["candidate"]
+        comparison = (runner_up if runner_up is not None and runner_up.second == other
+                      else compare_in(trials, stage, winner, other, min_effect=min_effect))
+        if comparison.resolved and comparison.difference > 0:
+            continue
+        point = (float(row["alpha"]), float(row["beta"]), float(row["gamma"]))
+        out.append(OpenCandidate(other, *point, Box.from_json(plateau(covering(spec, point), point).bounds())))
+    return tuple(out)
 
 
 def refinement(trials: list[FrozenTrial], definition: StudyDefinition, spec: GridSpec, parent: Plateau) -> Refinement:
@@ -391,7 +446,9 @@ def study_answer(trials: list[FrozenTrial], definition: ResolvedDefinition, num_
         n_failed=int(top["n_failed"]), test_acc=none_if_nan(top["test_acc"]),
         ci95=runner_up.ci95 if runner_up is not None else None, verdict_split=VERDICT_SPLIT,
         verdict=verdict_word(runner_up),
-        comparisons=comparison_records(found, table), refinement=refined,
+        comparisons=comparison_records(found, table),
+        open_candidates=open_candidates(trials, stage, eligible, spec, dict(found), definition.min_effect / 100),
+        refinement=refined,
         measured_ratio=none_if_nan(top["measured_ratio"]), nominal_ratio=nominal_ratio(*final),
         proxy_ratio=none_if_nan(top["proxy_ratio"]), growth_per_phi=growth.per_phi, growth_phi=growth.phi,
         on_growth=on_growth, contender=on_growth and on_constraint(top["contender"]),

@@ -12,7 +12,7 @@ from pathlib import Path
 from optuna.trial import FrozenTrial
 
 from scaling_search.coefficients.family import buildable_phis, derive_family, released_family, unbuilt_note
-from scaling_search.coefficients.plateaus import plateau_spread
+from scaling_search.coefficients.plateaus import open_spread, plateau_spread
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.models.architecture import FAMILY_PHIS
 from scaling_search.models.bases import has_released_family, released_note
@@ -91,6 +91,8 @@ def write_family(folder: Path, best: StudyAnswer, definition: ResolvedDefinition
         "coefficients": coefficients,
         "plateau": best.plateau.to_json(),
         "plateau_spread": plateau_spread(best.as_plateau(), FAMILY_PHIS),
+        "open_candidates": [found.candidate for found in best.open_candidates],
+        "open_spread": open_spread(best.open_boxes(), FAMILY_PHIS),
         "scale": scale,
         "proxy": {"base_resolution": definition.base_resolution, "num_classes": num_classes},
         "derived": [m.to_dict() for m in derived],

@@ -13,12 +13,12 @@ from tests.search.test_verdict import PAPER, RUNNER_UP, WINNER, definition, fina
 
 KEYS = ["alpha", "beta", "gamma", "phi", "plateau", "representative", "trained", "decided_by", "finalist_seeds",
         "score", "score_std", "n_seeds", "n_failed", "test_acc", "ci95", "verdict_split", "verdict", "comparisons",
-        "refinement",
+        "open_candidates", "refinement",
         "measured_ratio", "nominal_ratio", "proxy_ratio", "growth_per_phi", "growth_phi", "on_growth", "contender",
         "upsample", "macs", "params", "cost_resolution", "resolution", "candidate", "kind", "metric", "cost", "study",
         "base", "schema_version"]
 """best.json's keys in their order: those before it was typed, what schema version 2 added (growth and contention,
-after ``proxy_ratio``), what version 3 added (``verdict_split``), and the schema version."""
+after ``proxy_ratio``), what version 3 added (``verdict_split``, ``open_candidates``), and the schema version."""
 
 
 def answer() -> StudyAnswer:

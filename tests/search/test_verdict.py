@@ -115,6 +115,35 @@ def test_an_unresolved_pair_says_so_and_what_would_resolve_it():
     assert runner_up["detectable"] > 0
 
 
+def test_every_finalist_the_winner_is_not_resolved_from_is_open_and_widens_the_spread(tmp_path):
+    from scaling_search.coefficients.plateaus import open_spread, plateau_spread
+    from scaling_search.models.architecture import FAMILY_PHIS
+
+    study = new_study()
+    searched(study, {WINNER: 0.7, RUNNER_UP: 0.69, THIRD: 0.4})
+    finalists(study, {WINNER: 0.7, RUNNER_UP: 0.69, THIRD: 0.3})  # a near tie, and one far behind
+    answer = study_answer(study.get_trials(), definition(refine=False, finalists=3), CLASSES)
+    assert answer.trained.candidate == candidate_id(WINNER)
+    runner_up = answer.comparisons[0].comparison
+    assert answer.comparisons[0].against == "runner-up" and not runner_up.resolved
+    assert [found.candidate for found in answer.open_candidates] == [candidate_id(RUNNER_UP)]  # THIRD is resolved
+    assert answer.to_json()["open_candidates"][0]["plateau"]["gamma"][1] >= RUNNER_UP[2]
+    # the open spread holds the winner's family and the runner-up's: wider than the plateau's own
+    own = plateau_spread(answer.as_plateau(), FAMILY_PHIS)
+    opened = open_spread(answer.open_boxes(), FAMILY_PHIS)
+    seven = [row for row in opened if row["phi"] == 7][0]
+    assert seven["resolution"][1] >= RUNNER_UP[2] ** 7 - 1e-3 > [r for r in own if r["phi"] == 7][0]["resolution"][1]
+    assert all(o["depth"][0] <= p["depth"][0] and o["depth"][1] >= p["depth"][1] for o, p in zip(opened, own))
+    import pandas as pd
+
+    from scaling_search.reporting.tables import spread_rows
+    from scaling_search.reporting.wording import spread_caption
+    table = spread_rows(pd.DataFrame(own), pd.DataFrame(opened))
+    assert list(table.columns) == ["phi", "depth", "width", "resolution", "depth (open)", "width (open)",
+                                   "resolution (open)"]
+    assert candidate_id(RUNNER_UP) in spread_caption([f.candidate for f in answer.open_candidates])
+
+
 def test_identical_seeds_on_both_sides_are_never_p_zero():
     study = new_study()
     same = {seed: correct_at(0.175, 7) for seed in (FINALIST_SEED_BASE, FINALIST_SEED_BASE + 1)}
