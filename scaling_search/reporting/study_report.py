@@ -61,6 +61,8 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
                                                                                           FAMILY_PHIS))
     pairs = figures.cost_matched_pairs(table, contenders(table))
 
+    open_names = [] if best is None else [found.candidate for found in best.open_candidates]
+
     def fill(folder: Path) -> None:
         shown = ranked_rows(table)[["rank", "alpha", "beta", "gamma", "plateau", "kind", "nominal_ratio",
                                     "measured_ratio", "constraint", "macs_m", "params_m", "activations_m",
@@ -80,7 +82,7 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
             caption = f"{wording.family_caption(grid)}; {wording.family_growth_caption(growth)}"
             markdown["family"] = write_table(folder, "family", family, FAMILY_COLUMNS, caption, wanted)
             markdown["spread"] = write_table(folder, "plateau_spread", spread_rows(spread, opened), {},
-                                             wording.spread_caption([found.candidate for found in best.open_candidates]), wanted)
+                                             wording.spread_caption(open_names), wanted)
         figure_folder = folder / "figures"
         figures.accuracy_vs_macs(table, figure_folder)
         figures.accuracy_over_alpha_beta(table, figure_folder)

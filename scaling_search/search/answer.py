@@ -335,7 +335,10 @@ def read_answer(path: Path) -> StudyAnswer:
 
 def compare_in(trials: list[FrozenTrial], stage: Stage, first: str, second: str, *, split: str = VERDICT_SPLIT,
                min_effect: float = DEFAULT_MIN_EFFECT) -> Comparison:
-    """``first`` − ``second`` on their runs of ``stage``, on ``split``'s images (:func:`~scaling_search.search.results.compare`)."""
+    """``first`` − ``second`` on their runs of ``stage``, on ``split``'s images.
+
+    :func:`~scaling_search.search.results.compare` does the comparing.
+    """
     runs = stage_runs(trials, stage)
     return compare(runs[first], runs[second], first, second, split=split, min_effect=min_effect)
 

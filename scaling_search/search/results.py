@@ -26,8 +26,8 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from scaling_search.stats.comparison import (
-    Comparison,
     DEFAULT_MIN_EFFECT,
+    Comparison,
     accuracy_interval,
     compare_runs,
     compare_scores,

@@ -118,9 +118,10 @@ class StudySearcher(Searcher):
         for key in RESULT_ATTRS:
             if key in recorded:
                 set_user_attr(self.study, optuna_id, key, recorded[key])
-        for key, attr in (("val_correct", VAL_CORRECT), ("test_correct", TEST_CORRECT)):
-            if outcome.get(key):
-                set_system_attr(self.study, optuna_id, attr, outcome[key])
+        if outcome.get("val_correct"):
+            set_system_attr(self.study, optuna_id, VAL_CORRECT, outcome["val_correct"])
+        if outcome.get("test_correct"):
+            set_system_attr(self.study, optuna_id, TEST_CORRECT, outcome["test_correct"])
         status = outcome["status"]
         if status == "ok":
             self.study.tell(number, outcome["val_acc"])

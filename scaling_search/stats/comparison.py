@@ -392,10 +392,7 @@ def _judge(first: str, second: str, parts: _Components, seeds: int, images: int,
     error = math.sqrt(variance)
     quantile = t_quantile(0.975, df)
     low, high = difference - quantile * error, difference + quantile * error
-    if error > 0:
-        p_value = 2.0 * (1.0 - t_cdf(abs(difference) / error, df))
-    else:
-        p_value = 1.0 if difference == 0 else 0.0
+    p_value = 2.0 * (1.0 - t_cdf(abs(difference) / error, df)) if error > 0 else float(difference == 0)
     interval_excludes_zero = low > 0 or high < 0
     resolved = interval_excludes_zero and seeds >= MIN_SEEDS
     detectable = (quantile + t_quantile(POWER, df)) * error
@@ -503,7 +500,7 @@ def _runs_basis(paired: bool, n_a: int, n_b: int, left_out: int, first_name: str
 
 
 def accuracy_interval(runs: Mapping[int, ArrayLike], name: str = "candidate") -> Interval:
-    """95 % interval of one candidate's mean accuracy over its seeds and images, by the components of :func:`compare_runs`.
+    """95 % interval of one candidate's mean accuracy over its seeds and images, as :func:`compare_runs` splits it.
 
     ``runs`` maps seed -> 1-D bool correctness on the same images. The seed part and the image part
     (the interaction counted once) add; t is on Satterthwaite's df. With one seed only the images'

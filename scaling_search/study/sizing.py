@@ -47,8 +47,8 @@ class DeviceSizing:
 CPU_SIZING = DeviceSizing(base_resolution=32, epochs=2, batch_size=CPU_BATCH, max_candidates=3, cpus_per_trial=1,
                           finalist_seeds=3, max_refine=2, max_train_images=1000)
 """A CPU study of B0 (named, or any option of :data:`TASK_OPTIONS` set; else it is the demo, :data:`DEMO`) trains
-3 candidates and the paper's point, then all four again on 2 fresh seeds: 12 runs of 2 × 1,000 images (about 15 s
-each at 32 px on one core), so it finishes within 5 minutes on 2 cores.
+3 candidates and the paper's point, then all four again on 3 fresh seeds (the fewest a verdict is drawn from): 16
+runs of 2 × 1,000 images (about 15 s each at 32 px on one core), about 2 minutes on 2 cores.
 Another base has no paper's point (9 runs) and its training budget scales with its cost (:func:`cpu_budget`)."""
 MIN_CPU_TRAIN_IMAGES = 2 * CPU_BATCH
 """The fewest training images per epoch a CPU study of any base gets: two CPU batches (128 images)."""

@@ -16,8 +16,8 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, TypedDict
 
 from scaling_search.errors import InputError
-from scaling_search.stats.comparison import MIN_SEEDS
 from scaling_search.models.scaling import check_resolution
+from scaling_search.stats.comparison import MIN_SEEDS
 
 VALIDATION_SUFFIX = ".validate"
 """A study's validation runs are the Optuna study ``<study>.validate`` in the same storage."""

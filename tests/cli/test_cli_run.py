@@ -217,13 +217,17 @@ def test_builtin_default_run_then_validate(tmp_path):
     searched = [float(row["val_acc"]) for row in trained if row["stage"] == "search" and row["val_acc"]]
     assert max(searched) >= 2 * 0.25, searched  # the demo's 4 classes: its networks learn, at least twice chance
     # the verdict: finalists on fresh seeds decide, the answer stands for its plateau, with an interval
-    assert best["finalist_seeds"] == [1000, 1001] and best["decided_by"] == "finalists"
-    assert {row["seed"] for row in trained if row["stage"] == "finalist"} == {"1000", "1001"}
+    assert best["finalist_seeds"] == [1000, 1001, 1002] and best["decided_by"] == "finalists"
+    assert {row["seed"] for row in trained if row["stage"] == "finalist"} == {"1000", "1001", "1002"}
     for name in ("alpha", "beta", "gamma"):
         low, high = best["plateau"][name]
         assert low <= best[name] <= high
     low, high = best["ci95"]  # winner − runner-up: three contenders, so there is a runner-up
     assert -1 <= low <= high <= 1 and best["verdict"] in ("resolved", "not resolved at this budget")
+    # issue #22: judged on the test split, which did not pick the winner; the ci95 is that comparison's
+    runner_up = next(c for c in best["comparisons"] if c["against"] == "runner-up")
+    assert best["verdict_split"] == "test" and runner_up["split"] == "test" and runner_up["ci95"] == best["ci95"]
+    assert runner_up["seeds"] == 3 and "test images" in runner_up["sentence"]
     assert "finalists, on fresh seeds" in proc.stdout
 
     # then the built-in default study is validated
@@ -236,8 +240,8 @@ def test_builtin_default_run_then_validate(tmp_path):
         assert f"\n{member:>15}  " in checked.stdout, member
     assert f"\n{'paper':>15}  " not in checked.stdout  # the paper's point is B0's, not the demo base's
     validation = json.loads((folder / "validation.json").read_text())
-    assert validation["settings"]["long_epochs"] == 4 and validation["settings"]["seeds"] == 2
-    assert len(validation["fidelity"]["candidates"]) == 3 and validation["fidelity"]["rank_fidelity"]["seeds"] == 2
+    assert validation["settings"]["long_epochs"] == 4 and validation["settings"]["seeds"] == 3
+    assert len(validation["fidelity"]["candidates"]) >= 3 and validation["fidelity"]["rank_fidelity"]["seeds"] == 3
 
 
 def test_resume_hint_names_where_the_study_lives():

@@ -131,9 +131,10 @@ def test_every_finalist_the_winner_is_not_resolved_from_is_open_and_widens_the_s
     # the open spread holds the winner's family and the runner-up's: wider than the plateau's own
     own = plateau_spread(answer.as_plateau(), FAMILY_PHIS)
     opened = open_spread(answer.open_boxes(), FAMILY_PHIS)
-    seven = [row for row in opened if row["phi"] == 7][0]
-    assert seven["resolution"][1] >= RUNNER_UP[2] ** 7 - 1e-3 > [r for r in own if r["phi"] == 7][0]["resolution"][1]
-    assert all(o["depth"][0] <= p["depth"][0] and o["depth"][1] >= p["depth"][1] for o, p in zip(opened, own))
+    seven = next(row for row in opened if row["phi"] == 7)
+    assert seven["resolution"][1] >= RUNNER_UP[2] ** 7 - 1e-3 > next(r for r in own if r["phi"] == 7)["resolution"][1]
+    assert all(o["depth"][0] <= p["depth"][0] and o["depth"][1] >= p["depth"][1]
+               for o, p in zip(opened, own, strict=True))
     import pandas as pd
 
     from scaling_search.reporting.tables import spread_rows

@@ -1,4 +1,4 @@
-"""scaling_search.stats.comparison: packed per-image records and the variance-components interval that compares two candidates."""
+"""scaling_search.stats.comparison: packed per-image records, and the variance-components interval of a difference."""
 
 import json
 import math
@@ -16,6 +16,7 @@ from scaling_search.stats.comparison import (
     compare_scores,
 )
 from scaling_search.training.correctness import pack_correctness, unpack_correctness
+
 
 def runs(rng: np.random.Generator, accuracy: float, seeds, images: int) -> dict[int, np.ndarray]:
     """Independent per-image correctness for each seed at the given accuracy."""

@@ -366,8 +366,8 @@ def test_the_paragraph_says_beat_only_when_resolved_and_never_judges_an_unmatche
     )
 
     def comparison(against, difference, resolved):
-        found = Comparison("study", against, difference, None, None, None, None, None, resolved, 3, 0, True, "", 0.01, None,
-                           None)
+        found = Comparison("study", against, difference, None, None, None, None, None, resolved, 3, 0, True, "", 0.01,
+                           None, None)
         return MemberComparison(found, "", against, 1.0, 1.0, 0)
 
     def member(kind, cost_ratio=1.0, proxy_ratio=1.0):
