@@ -52,6 +52,11 @@ def refinement_not_run(reason: str) -> str:
     return f"  refinement did not run: {reason}"
 
 
+def refinement_confirmation(winner: str, outcome: str, sentence: str | None) -> list[str]:
+    """Whether fresh seeds confirmed the refinement's best (best.json's ``refinement.confirmation``), and how."""
+    return [f"  refinement's best {winner}: {outcome}", *([f"  confirmation: {sentence}"] if sentence else [])]
+
+
 def difference_text(difference: float, ci95: Sequence[float] | None, resolved: bool) -> str:
     """A scale-up comparison's cell: the study member's lead in points, its 95 % interval, whether it is resolved."""
     text = f"{difference * 100:+.2f} pts"

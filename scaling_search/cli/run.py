@@ -78,8 +78,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the smallest difference in accuracy worth resolving, in points: what the verdicts' "
                              "'would need about N seeds' plans are for (default 1)")
     answer.add_argument("--refine", action=argparse.BooleanOptionalAction,
-                        help="train the networks the winning class splits into at twice phi and pick the final "
-                             "coefficients among them (default: when the class is wider than a grid step)")
+                        help="train the networks the winning class splits into at twice phi, and export their "
+                             "best once it beats the class's representative on fresh seeds (default: when the "
+                             "class is wider than a grid step)")
     answer.add_argument("--refine-step", type=finite_float, help="finer step inside the winning class (default step/5)")
     answer.add_argument("--max-refine", type=integer,
                         help="train at most this many refinement networks (default 2 CPU, all GPU)")
@@ -142,6 +143,8 @@ RANKED_COLUMNS = [
 STAGE_HEADINGS = {
     Stage.FINALIST: "finalists, on fresh seeds (the verdict uses these runs only):",
     Stage.REFINE: "refinement, at twice phi inside the winning class:",
+    Stage.CONFIRM: "confirmation, on fresh seeds at twice phi (the refinement's best against the class's "
+                   "representative):",
 }
 
 
@@ -190,8 +193,13 @@ def summary(outcome: StudyOutcome, folder: Path) -> str:
                                          proxy_ratio=b.proxy_ratio, resolution=b.resolution)
         for comparison in b.comparisons:
             lines.append(answer_lines.comparison_line(comparison.against, comparison.sentence))
-        if not b.refinement.ran and b.refinement.reason is not None:
-            lines.append(answer_lines.refinement_not_run(b.refinement.reason))
+        refined = b.refinement
+        if not refined.ran and refined.reason is not None:
+            lines.append(answer_lines.refinement_not_run(refined.reason))
+        if refined.winner is not None and refined.confirmation is not None:
+            compared = refined.confirmation.comparison
+            lines += answer_lines.refinement_confirmation(refined.winner.candidate, refined.confirmation.outcome,
+                                                          None if compared is None else compared.sentence())
         lines.append(f"wrote {folder}/results.csv, best.json, derived.json and configs/ (one file per derived member)")
     elif not outcome.table.empty:
         lines.append(answer_lines.NO_BEST)

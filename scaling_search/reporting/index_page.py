@@ -76,8 +76,14 @@ def study_index(study: optuna.Study, definition: ResolvedDefinition, grid: GridS
     if "refine" in markdown:
         lines += ["## Refinement", "",
                   f"The networks the winning class splits into at φ = {2 * grid.phi:g} (those that contend "
-                  "there), each trained at its representative coefficients; the best gives the exported "
-                  "coefficients.", "", markdown["refine"]]
+                  "there), each trained at its representative coefficients on the study's seeds; the best gives "
+                  "the exported coefficients once fresh seeds confirm it.", "", markdown["refine"]]
+    if "confirm" in markdown:
+        lines += ["## Confirmation", "",
+                  f"The refinement's best and the network the winning class's representative (the point exported "
+                  f"without the refinement) trains at φ = {2 * grid.phi:g}, trained again on seeds neither stage "
+                  "used: the best replaces the representative only when it beats it here by a resolved difference "
+                  "on the test split.", "", markdown["confirm"]]
     if pairs:
         lines += ["## Compound against single-dimension scaling", "",
                   "Each single-dimension baseline beside the compound candidate nearest to it in cost "
@@ -126,12 +132,13 @@ def verdict_lines(best: StudyAnswer | None, definition: ResolvedDefinition, grid
     if best is None:
         return [wording.NO_BEST, ""]
     refined = best.refinement
-    winner = refined.winner
+    winner, confirmed = refined.winner, refined.confirmation
+    compared = confirmed.comparison if confirmed else None
     plateau = dict(best.plateau.intervals())
     decided = wording.decided_over(best.decided_by, best.n_seeds, best.finalist_seeds)
     conclusions = wording.conclusions(
         comparisons=[(c.against, c.comparison.resolved) for c in best.comparisons], plateau=plateau,
-        refined_phi=refined.phi if winner else None, decided_by=best.decided_by, epochs=definition.epochs,
+        refined_phi=refined.phi if refined.exported else None, decided_by=best.decided_by, epochs=definition.epochs,
         base_resolution=definition.base_resolution, study=definition.study_name(), validated=validated)
     return [
         wording.best_sentence(grid, alpha=best.alpha, beta=best.beta, gamma=best.gamma, plateau=plateau,
@@ -142,7 +149,10 @@ def verdict_lines(best: StudyAnswer | None, definition: ResolvedDefinition, grid
                                   c.sentence)
           for c in best.comparisons],
         wording.refinement_line(refined.phi, ran=refined.ran, trained=refined.trained,
-                                winner=winner.candidate if winner else None, reason=refined.reason),
+                                winner=winner.candidate if winner else None, reason=refined.reason,
+                                outcome=confirmed.outcome if confirmed else None,
+                                sentence=compared.sentence() if compared else None,
+                                exported=refined.exported),
         "",
         wording.conclusions_paragraph(conclusions),
         "",

@@ -35,9 +35,11 @@ from scaling_search.study.schema import Stage
 from scaling_search.support.publish import write_report_folder
 from scaling_search.validation.validation_answer import ValidationAnswer
 
-STAGE_FILES = {"finalist": "finalists", "refine": "refinement"}
+STAGE_FILES = {"finalist": "finalists", "refine": "refinement", "confirm": "confirmation"}
 STAGE_CAPTIONS = {"finalist": "Finalists on fresh seeds: the runs the verdict uses",
-                  "refine": "Refinement: the winning class's networks at twice phi"}
+                  "refine": "Refinement: the winning class's networks at twice phi",
+                  "confirm": "Confirmation: the refinement's best and the class's representative at twice phi, on "
+                             "fresh seeds"}
 
 
 def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], note: str | None = None,
@@ -53,7 +55,7 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
     table = with_plateaus(coefficient_table(trials, paper=grid.paper_point is not None), grid)
     stages = {stage: with_plateaus(candidate_table(trials, stage),
                                    stage_spec(definition, reported.classes, stage, best))
-              for stage in (Stage.FINALIST, Stage.REFINE)}
+              for stage in (Stage.FINALIST, Stage.REFINE, Stage.CONFIRM)}
     family = None if best is None else family_table(best.alpha, best.beta, best.gamma, analytic_counts, grid)
     growth = None if best is None else study_family_growth(best.alpha, best.beta, best.gamma, grid)
     spread = None if best is None else pd.DataFrame(plateau_spread(best.as_plateau(), FAMILY_PHIS))

@@ -146,11 +146,20 @@ def comparison_label(against: str, other_on_constraint: bool, other_measured_rat
     return f"the paper's (1.2, 1.1, 1.15){cost}"
 
 
-def refinement_line(phi: float, *, ran: bool, trained: int, winner: str | None, reason: str | None) -> str:
-    """What the refinement at ``phi`` came to: its ``winner`` among ``trained`` networks, or why it did not decide."""
-    return (f"- Refinement at φ = {phi:g}: "
-            + (f"{trained} networks trained; the best, {winner}, gives the coefficients above." if winner else
-               f"did not decide ({reason})." if ran else f"not run ({reason})."))
+def refinement_line(phi: float, *, ran: bool, trained: int, winner: str | None, reason: str | None,
+                    outcome: str | None = None, sentence: str | None = None, exported: bool = False) -> str:
+    """What the refinement at ``phi`` came to, or why it did not decide.
+
+    With a ``winner`` among ``trained`` networks: whether fresh seeds confirmed it against the
+    class's representative (``outcome``, best.json's ``refinement.confirmation``; ``sentence``, its
+    comparison's), and, when ``exported``, that it gives the coefficients above.
+    """
+    if not winner:
+        return f"- Refinement at φ = {phi:g}: " + (f"did not decide ({reason})." if ran else f"not run ({reason}).")
+    text = f"- Refinement at φ = {phi:g}: {trained} networks trained; the best is {winner}, {outcome}."
+    if sentence:
+        text += f" {sentence}"
+    return text + (" It gives the coefficients above." if exported else "")
 
 
 def conclusions(*, comparisons: Sequence[tuple[str, bool]], plateau: Mapping[str, Interval], refined_phi: float | None,

@@ -4,10 +4,12 @@ The answer is the top contender of the deciding stage (the finalists' fresh seed
 has finalists, else the search's own runs). It stands for its *plateau*, every (α, β, γ) that
 realises the same networks; the exported coefficients are the plateau's representative (the
 midpoint of each interval), or, when the refinement stage ran, the best of the networks the
-plateau splits into at 2φ. The validation split picks the winner; the winner is then compared with
-the runner-up and with the paper's point on the *test* split, whose images played no part in the
-pick, by an interval over seeds and images (:mod:`scaling_search.stats.comparison`), and the verdict
-says "resolved" only when the 95 % interval excludes zero with at least three seeds a side.
+plateau splits into at 2φ, once the confirmation stage has resolved it better, on fresh seeds,
+than the network the representative trains there. The validation split picks the winner; the
+winner is then compared with the runner-up and with the paper's point on the *test* split, whose
+images played no part in the pick, by an interval over seeds and images
+(:mod:`scaling_search.stats.comparison`), and the verdict says "resolved" only when the 95 %
+interval excludes zero with at least three seeds a side.
 
 best.json is a :class:`StudyAnswer`, written and read only here (:func:`write_answer`, :func:`read_answer`),
 and versioned with the stored study (:mod:`scaling_search.study.schema`).
@@ -28,10 +30,16 @@ from scaling_search.coefficients.grid import GridSpec, growth_of, nominal_ratio
 from scaling_search.coefficients.plateaus import Plateau, growing_representative, plateau
 from scaling_search.errors import InputError
 from scaling_search.search.results import candidate_table, compare, contenders, none_if_nan, on_constraint, stage_runs
-from scaling_search.search.search_plan import grid_spec, study_name
-from scaling_search.search.stages import decided_stage, finalist_seeds, wants_refinement
+from scaling_search.search.search_plan import candidate_id, grid_spec, study_name
+from scaling_search.search.stages import (
+    decided_stage,
+    finalist_seeds,
+    fresh_seeds,
+    refinement_spec,
+    wants_refinement,
+)
 from scaling_search.stats.comparison import DEFAULT_MIN_EFFECT, Comparison
-from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
+from scaling_search.study.definition import ResolvedDefinition
 from scaling_search.study.schema import SCHEMA_VERSION, Stage
 from scaling_search.study.study_base import study_base
 
@@ -147,7 +155,7 @@ class ComparisonRecord:
 
 @dataclass(frozen=True)
 class RefinedWinner:
-    """The best network of the refinement at 2φ, which gives the final coefficients."""
+    """The best network of the refinement at 2φ, which gives the final coefficients once confirmed on fresh seeds."""
 
     candidate: str
     alpha: float
@@ -178,11 +186,47 @@ class RefinedWinnerJson(TypedDict):
 
 
 @dataclass(frozen=True)
+class Confirmation:
+    """Whether the refinement's best was confirmed on fresh seeds against the class's representative at 2φ.
+
+    The refinement picks its best on the study's seeds, the runs that rank it: its lead carries the
+    winner's curse, and the network the study would export without it (the class's representative)
+    never trained at 2φ. So the best gives the exported coefficients only when ``confirmed``: it
+    trains the representative's own network at 2φ (nothing to confirm), or it beats that network on
+    the confirmation stage's fresh seeds by a resolved difference on the test split, by the verdicts'
+    rules (every fresh seed complete on both sides, at least three of them).
+    """
+
+    representative: str
+    """The candidate the class's representative trains as at 2φ."""
+    seeds: tuple[int, ...]
+    """The fresh seeds both trained on; none when there was nothing to confirm."""
+    confirmed: bool
+    """Whether the refinement's best gives the exported coefficients."""
+    outcome: str
+    """Which of the cases above, in words, and what is exported."""
+    comparison: Comparison | None = None
+    """The refinement's best − the representative on the confirmation's runs (test split), when both completed."""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Confirmation:
+        return cls(data["representative"], tuple(data["seeds"]), data["confirmed"], data["outcome"],
+                   None if data["comparison"] is None else Comparison.from_dict(data["comparison"]))
+
+    def to_json(self) -> JsonRecord:
+        comparison = None if self.comparison is None else {**self.comparison.to_dict(),
+                                                          "sentence": self.comparison.sentence()}
+        return {"representative": self.representative, "seeds": list(self.seeds), "confirmed": self.confirmed,
+                "outcome": self.outcome, "comparison": comparison}
+
+
+@dataclass(frozen=True)
 class Refinement:
     """What the refinement stage came to: its winner and plateau at 2φ, or why it did not run or decide.
 
-    ``reason`` is set when there is no ``winner``; ``comparison`` (winner − runner-up) when more than one
-    refinement network completed on every seed.
+    ``reason`` is set when there is no ``winner``; ``comparison`` (winner − runner-up, on the study's
+    seeds) when more than one refinement network completed on every seed; ``confirmation`` with a
+    winner: whether it gives the exported coefficients (:attr:`exported`).
     """
 
     phi: float
@@ -193,13 +237,20 @@ class Refinement:
     winner: RefinedWinner | None = None
     plateau: Box | None = None
     comparison: Comparison | None = None
+    confirmation: Confirmation | None = None
+
+    @property
+    def exported(self) -> bool:
+        """Whether the winner gives the exported coefficients: it was confirmed (:class:`Confirmation`)."""
+        return self.winner is not None and self.confirmation is not None and self.confirmation.confirmed
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Refinement:
         return cls(data["phi"], Box.from_json(data["parent_plateau"]), data["trained"], data["ran"],
                    data.get("reason"), None if "winner" not in data else RefinedWinner.from_json(data["winner"]),
                    None if "plateau" not in data else Box.from_json(data["plateau"]),
-                   None if "comparison" not in data else Comparison.from_dict(data["comparison"]))
+                   None if "comparison" not in data else Comparison.from_dict(data["comparison"]),
+                   None if "confirmation" not in data else Confirmation.from_json(data["confirmation"]))
 
     def to_json(self) -> JsonRecord:
         record: JsonRecord = {"phi": self.phi, "parent_plateau": self.parent_plateau.to_json(),
@@ -212,6 +263,8 @@ class Refinement:
             record["plateau"] = self.plateau.to_json()
         if self.comparison is not None:
             record["comparison"] = self.comparison.to_dict()
+        if self.confirmation is not None:
+            record["confirmation"] = self.confirmation.to_json()
         return record
 
 
@@ -388,8 +441,13 @@ def open_candidates(trials: list[FrozenTrial], stage: Stage, eligible: pd.DataFr
     return tuple(out)
 
 
-def refinement(trials: list[FrozenTrial], definition: StudyDefinition, spec: GridSpec, parent: Plateau) -> Refinement:
-    """What the refinement stage came to: its winner and plateau at 2φ, or why it did not run or decide."""
+def refinement(trials: list[FrozenTrial], definition: ResolvedDefinition, spec: GridSpec, parent: Plateau,
+               representative: tuple[float, float, float]) -> Refinement:
+    """What the refinement stage came to: its winner and plateau at 2φ, or why it did not run or decide.
+
+    ``representative`` is the point the study exports without the refinement; a winner is confirmed
+    against it (:func:`confirmation`).
+    """
     refine_phi = 2 * parent.phi
     table = candidate_table(trials, Stage.REFINE)
     record = Refinement(phi=refine_phi, parent_plateau=Box.from_json(parent.bounds()), trained=len(table), ran=False)
@@ -407,13 +465,42 @@ def refinement(trials: list[FrozenTrial], definition: StudyDefinition, spec: Gri
                                                 "representative is kept")
     top = eligible.iloc[0]
     point = (float(top["alpha"]), float(top["beta"]), float(top["gamma"]))
-    within = replace(spec, phi=refine_phi, alpha_range=parent.alpha, beta_range=parent.beta, gamma_range=parent.gamma)
+    box = plateau(refinement_spec(spec, parent), point)
     winner = RefinedWinner(top["candidate"], *point, score=float(top["score"]),
                            measured_ratio=none_if_nan(top["measured_ratio"]))
     comparison = (compare_in(trials, Stage.REFINE, top["candidate"], eligible.iloc[1]["candidate"])
                   if len(eligible) > 1 else None)
-    return replace(record, ran=True, winner=winner, plateau=Box.from_json(plateau(within, point).bounds()),
-                   comparison=comparison)
+    return replace(record, ran=True, winner=winner, plateau=Box.from_json(box.bounds()), comparison=comparison,
+                   confirmation=confirmation(trials, definition, top["candidate"], box, representative))
+
+
+def confirmation(trials: list[FrozenTrial], definition: ResolvedDefinition, best: str, box: Plateau,
+                 representative: tuple[float, float, float]) -> Confirmation:
+    """Whether the refinement's ``best`` (its plateau at 2φ: ``box``) replaces ``representative`` in the export.
+
+    The confirmation stage (:func:`~scaling_search.search.stages.confirm_plan`) trained both on the
+    fresh seeds, unless ``representative`` lies in ``box``. The best is confirmed only by a resolved
+    positive difference on the test split, with every fresh seed complete on both sides; otherwise
+    (not resolved, resolved the other way, a failed or missing run) the representative is kept.
+    """
+    other = candidate_id(representative)
+    if box.contains(representative):
+        return Confirmation(other, (), True, f"the class's representative trains the same network at phi = "
+                                             f"{box.phi:g}, so there is nothing to confirm")
+    seeds = tuple(fresh_seeds(definition))
+    runs = stage_runs(trials, Stage.CONFIRM)
+    if any(name not in runs or set(runs[name].scores) != set(seeds) for name in (best, other)):
+        return Confirmation(other, seeds, False, "not confirmed: the runs on fresh seeds did not all complete, so "
+                                                 "the class's representative is kept")
+    found = compare_in(trials, Stage.CONFIRM, best, other, min_effect=definition.min_effect / 100)
+    if found.resolved and found.difference > 0:
+        outcome = f"confirmed on fresh seeds: it beats the class's representative ({other}) at phi = {box.phi:g}"
+    elif found.resolved:
+        outcome = f"resolved the other way on fresh seeds: the class's representative ({other}) is better, and kept"
+    else:
+        outcome = (f"not resolved on fresh seeds against the class's representative ({other}): the class's "
+                   "representative is kept")
+    return Confirmation(other, seeds, found.resolved and found.difference > 0, outcome, found)
 
 
 def study_answer(trials: list[FrozenTrial], definition: ResolvedDefinition, num_classes: int) -> StudyAnswer | None:
@@ -427,13 +514,16 @@ def study_answer(trials: list[FrozenTrial], definition: ResolvedDefinition, num_
     top = eligible.iloc[0]
     trained = (float(top["alpha"]), float(top["beta"]), float(top["gamma"]))
     parent = plateau(spec, trained)
-    refined = refinement(trials, definition, spec, parent)
-    if refined.winner is not None and refined.plateau is not None:
+    point = growing_representative(spec, parent, trained)
+    refined = refinement(trials, definition, spec, parent, point)
+    confirmed = refined.confirmation
+    if refined.winner is not None and refined.plateau is not None and confirmed is not None and confirmed.confirmed:
         final = (refined.winner.alpha, refined.winner.beta, refined.winner.gamma)
         bounds = refined.plateau
-        representative = f"the best of the class's networks at phi = {refined.phi:g}, from the refinement"
+        representative = (f"the best of the class's networks at phi = {refined.phi:g}, from the refinement; "
+                          f"{confirmed.outcome}")
     else:
-        final, bounds = growing_representative(spec, parent, trained), Box.from_json(parent.bounds())
+        final, bounds = point, Box.from_json(parent.bounds())
         representative = REPRESENTATIVE_RULE
     growth = growth_of(spec, final)
     on_growth = growth.on_growth(spec.target, spec.growth_tolerance_used)
@@ -502,9 +592,10 @@ def stretched(bounds: Interval, value: float) -> Interval:
 
 
 def stage_spec(definition: ResolvedDefinition, num_classes: int, stage: str, best: StudyAnswer | None) -> GridSpec:
-    """The grid a stage's rows are read on: the study's, or for the refinement 2φ inside the winning class."""
+    """The grid a stage's rows are read on: the study's, or for the refinement and its confirmation 2φ inside the
+    winning class."""
     spec = grid_spec(definition, num_classes)
-    if stage != Stage.REFINE or best is None:
+    if stage not in (Stage.REFINE, Stage.CONFIRM) or best is None:
         return spec
     parent = best.refinement.parent_plateau
     return replace(spec, phi=2 * spec.phi, alpha_range=parent.alpha, beta_range=parent.beta, gamma_range=parent.gamma)

@@ -8,7 +8,11 @@ used (:data:`FINALIST_SEED_BASE` + 0, 1, …), and the verdict uses those runs o
 A grid at φ cannot tell apart the coefficients that realise the same network (its *plateau*,
 :mod:`scaling_search.coefficients.plateaus`). When the winning class is wider than a grid step (or ``refine``
 is set), the refinement stage trains the distinct networks that the class splits into at 2φ,
-those on the constraint there, and the final coefficients are the best of them.
+those on the constraint there, on the study's seeds. Their best was picked on the runs that rank
+it, as the search's winner was, so the confirmation stage trains it again on the fresh seeds,
+beside the network the class's representative (the point exported without the refinement)
+trains at 2φ; the best gives the final coefficients only when it beats that one there
+(:func:`scaling_search.search.answer.refinement`).
 
 Each stage's plan is a pure function of the finished trials of the stages before it, so a driver
 that dies between or during stages plans the same trials again on resume and only adds the ones
@@ -21,10 +25,11 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import optuna
+import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from scaling_search.coefficients.grid import Candidate, GridSpec, proxy_layout
-from scaling_search.coefficients.plateaus import Plateau, plateau, refinement_points
+from scaling_search.coefficients.grid import Candidate, GridSpec, measure, proxy_layout
+from scaling_search.coefficients.plateaus import Plateau, growing_representative, plateau, refinement_points
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter
 from scaling_search.data.dataset import ImageData
@@ -39,11 +44,16 @@ FINALIST_SEED_BASE = 1000
 """Finalists train on seeds 1000, 1001, …: never one a search used (its seeds count from 0)."""
 
 
+def fresh_seeds(definition: ResolvedDefinition) -> list[int]:
+    """The ``finalist_seeds`` seeds from :data:`FINALIST_SEED_BASE`: what a stage that judges trains on."""
+    return [FINALIST_SEED_BASE + index for index in range(definition.finalist_seeds)]
+
+
 def finalist_seeds(definition: ResolvedDefinition) -> list[int]:
     """The fresh seeds each finalist trains on (none when the study has no finalists)."""
     if definition.finalists == 0:
         return []
-    return [FINALIST_SEED_BASE + index for index in range(definition.finalist_seeds)]
+    return fresh_seeds(definition)
 
 
 def decided_stage(trials: list[FrozenTrial], definition: StudyDefinition) -> Stage:
@@ -101,6 +111,45 @@ def refine_plan(trials: list[FrozenTrial], definition: StudyDefinition, spec: Gr
     return [PlannedTrial(candidate, seed, Stage.REFINE) for candidate in chosen for seed in range(definition.seeds)]
 
 
+def refinement_spec(spec: GridSpec, parent: Plateau) -> GridSpec:
+    """The grid the refinement's networks are measured on: twice ``parent``'s φ, inside ``parent``."""
+    return replace(spec, phi=2 * parent.phi, alpha_range=parent.alpha, beta_range=parent.beta,
+                   gamma_range=parent.gamma)
+
+
+def refined_best(trials: list[FrozenTrial]) -> pd.Series | None:
+    """The refinement's best: its top contender on the study's seeds (None when no network completed every seed)."""
+    eligible = contenders(candidate_table(trials, Stage.REFINE))
+    return None if eligible.empty else eligible.iloc[0]
+
+
+def confirm_plan(trials: list[FrozenTrial], definition: ResolvedDefinition, spec: GridSpec, counter: Counter
+                 ) -> list[PlannedTrial]:
+    """The refinement's best and the network the class's representative trains at 2φ, each on every fresh seed.
+
+    The representative (:func:`~scaling_search.coefficients.plateaus.growing_representative` of the
+    winning class) is what the study exports without the refinement; the best replaces it only once
+    it beats it on runs that did not pick it. The fresh seeds are the finalists' (:func:`fresh_seeds`,
+    with ``--finalists 0`` too): these networks are at 2φ, so no run repeats a finalist's. Nothing is
+    planned without a refinement best, or when the representative lies in the best's plateau at 2φ
+    (it trains the same network there: there is nothing to confirm). The representative is measured
+    with ``counter`` at 2φ and trained whether or not it contends there (it is what the export would
+    be); the best keeps what its refinement trials recorded.
+    """
+    parent = winning_plateau(trials, definition, spec)
+    best = refined_best(trials)
+    if parent is None or best is None:
+        return []
+    at = refinement_spec(spec, parent)
+    representative = growing_representative(spec, parent, parent.point)
+    if plateau(at, (float(best["alpha"]), float(best["beta"]), float(best["gamma"]))).contains(representative):
+        return []
+    refined = next(t for t in stage_trials(trials, Stage.REFINE) if t.user_attrs.get("candidate") == best["candidate"])
+    candidates = [candidate_from_trial(refined, spec), measure(at, representative, "compound", counter)]
+    return [PlannedTrial(candidate, seed, Stage.CONFIRM) for candidate in candidates
+            for seed in fresh_seeds(definition)]
+
+
 def next_stage(trials: list[FrozenTrial], definition: ResolvedDefinition, num_classes: int, counter: Counter
                ) -> tuple[Stage, list[PlannedTrial]] | None:
     """The next stage with trials the study does not hold yet, once every trial before it has finished.
@@ -113,7 +162,8 @@ def next_stage(trials: list[FrozenTrial], definition: ResolvedDefinition, num_cl
     spec = grid_spec(definition, num_classes)
     present = {t.user_attrs.get("key") for t in trials}
     plans = [(Stage.FINALIST, lambda: finalist_plan(trials, definition, spec)),
-             (Stage.REFINE, lambda: refine_plan(trials, definition, spec, counter))]
+             (Stage.REFINE, lambda: refine_plan(trials, definition, spec, counter)),
+             (Stage.CONFIRM, lambda: confirm_plan(trials, definition, spec, counter))]
     for name, plan in plans:
         missing = [planned for planned in plan() if planned.key not in present]
         if missing:
@@ -163,6 +213,7 @@ STAGE_TITLES = {
     Stage.SEARCH: "search",
     Stage.FINALIST: "finalists (the top candidates, and for B0 the paper's point, again on fresh seeds)",
     Stage.REFINE: "refinement (the winning class's distinct networks at twice the study's phi)",
+    Stage.CONFIRM: "confirmation (the refinement's best and the class's representative at twice phi, on fresh seeds)",
 }
 
 

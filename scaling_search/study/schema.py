@@ -23,7 +23,10 @@ Versions:
   too (system attr ``test_correct``), and best.json judges the winner on it (``verdict_split``),
   with the variance-components interval and at least three seeds a side. A study of version 2
   kept no test records, so its winner cannot be re-judged on images that did not pick it: it is
-  refused with one line that says how to run it again.
+  refused with one line that says how to run it again. A refinement's best is confirmed on fresh
+  seeds (stage ``confirm``) before it gives the exported coefficients, and best.json's
+  ``refinement`` says whether it was (``confirmation``); a version 3 study whose refinement finished
+  before that stage existed plans it on ``--resume``.
 
 Importing this module does not import Optuna, so that :class:`Stage` is cheap to use anywhere.
 """
@@ -52,12 +55,14 @@ class Stage(str, Enum):
     ``enum.StrEnum``.
 
     search: the grid (or TPE) at the study's φ; finalist: the top candidates again on fresh seeds,
-    which the verdict uses; refine: networks inside the winning class at twice the study's φ.
+    which the verdict uses; refine: networks inside the winning class at twice the study's φ; confirm:
+    the refinement's best and the class's representative at twice φ again, on fresh seeds.
     """
 
     SEARCH = "search"
     FINALIST = "finalist"
     REFINE = "refine"
+    CONFIRM = "confirm"
 
     def __str__(self) -> str:
         return self.value

@@ -30,6 +30,10 @@ def test_best_lines_say_over_which_runs_and_the_plateau():
         resolution=32)[0]
     assert answer_lines.comparison_line("paper", "w vs p: resolved.") == "  paper: w vs p: resolved."
     assert answer_lines.refinement_not_run("turned off") == "  refinement did not run: turned off"
+    assert answer_lines.refinement_confirmation("w", "not resolved on fresh seeds", "w vs r: not resolved.") == [
+        "  refinement's best w: not resolved on fresh seeds", "  confirmation: w vs r: not resolved."]
+    assert answer_lines.refinement_confirmation("w", "nothing to confirm", None) == [
+        "  refinement's best w: nothing to confirm"]
 
 
 def test_a_scale_up_difference_and_its_verdict():

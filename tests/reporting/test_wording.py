@@ -42,9 +42,19 @@ def test_conclusions_of_a_refined_search_decided_and_validated_study():
                                                         "to compare the winner with: only one candidate completed.")
 
 
-def test_the_refinement_line_names_its_winner_or_why_it_did_not_decide():
-    assert wording.refinement_line(2.0, ran=True, trained=4, winner="a1.1-b1.1-g1.1", reason=None) == (
-        "- Refinement at φ = 2: 4 networks trained; the best, a1.1-b1.1-g1.1, gives the coefficients above.")
+def test_the_refinement_line_names_its_winner_whether_fresh_seeds_confirmed_it_or_why_it_did_not_decide():
+    assert wording.refinement_line(2.0, ran=True, trained=4, winner="a1.1-b1.1-g1.1", reason=None,
+                                   outcome="confirmed on fresh seeds: it beats the class's representative (r)",
+                                   sentence="w vs r: +1.00 points (…): resolved.", exported=True) == (
+        "- Refinement at φ = 2: 4 networks trained; the best is a1.1-b1.1-g1.1, confirmed on fresh seeds: it beats "
+        "the class's representative (r). w vs r: +1.00 points (…): resolved. It gives the coefficients above.")
+    assert wording.refinement_line(2.0, ran=True, trained=4, winner="w", reason=None,
+                                   outcome="not resolved on fresh seeds against the class's representative (r): the "
+                                           "class's representative is kept",
+                                   sentence="w vs r: +0.20 points (…): not resolved at this budget.") == (
+        "- Refinement at φ = 2: 4 networks trained; the best is w, not resolved on fresh seeds against the class's "
+        "representative (r): the class's representative is kept. w vs r: +0.20 points (…): not resolved at this "
+        "budget.")
     assert wording.refinement_line(2.0, ran=True, trained=4, winner=None, reason="no trial completed") == (
         "- Refinement at φ = 2: did not decide (no trial completed).")
     assert wording.refinement_line(2.0, ran=False, trained=0, winner=None, reason="turned off (--no-refine)") == (

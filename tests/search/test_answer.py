@@ -52,6 +52,21 @@ def test_best_json_reads_back_as_the_answer_that_wrote_it(tmp_path):
     assert back.as_plateau().contains(back.coefficients)
 
 
+def test_a_refined_best_json_reads_back_with_its_confirmation_and_the_same_keys(tmp_path):
+    from scaling_search.search.answer import study_answer
+    from tests.search.test_verdict import REFINED, REFINED_LAST, REPRESENTATIVE, refined_study
+
+    study = refined_study({REFINED: 0.7, REFINED_LAST: 0.5}, {REFINED: 0.8, REPRESENTATIVE: 0.6})
+    written = study_answer(study.get_trials(), definition(base_resolution=160), 10)
+    assert written is not None
+    write_answer(tmp_path / "best.json", written)
+    data = json.loads((tmp_path / "best.json").read_text())
+    assert list(data) == KEYS and list(data["refinement"]) == [
+        "phi", "parent_plateau", "trained", "ran", "winner", "plateau", "comparison", "confirmation"]
+    back = read_answer(tmp_path / "best.json")
+    assert back == written and back.refinement.exported
+
+
 def test_a_best_json_of_another_schema_version_is_refused(tmp_path):
     data = answer().to_json()
     del data["schema_version"]

@@ -1,4 +1,5 @@
-"""A study's later stages end to end on CPU: finalists, then refinement, killed with SIGKILL and resumed exactly."""
+"""A study's later stages end to end on CPU: finalists, refinement, killed with SIGKILL and resumed exactly, then the
+confirmation of the refinement's best on fresh seeds."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ import pytest
 from optuna.trial import TrialState
 
 from scaling_search.search.results import VAL_CORRECT
+from scaling_search.search.search_plan import candidate_id
 from tests.search_helpers import TINY_DATASET, cli, cli_env, load, stop_group, tiny_definition, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 # One network contends at a 32 px proxy, (1.9, 1.0, 1.0) (and 1.95 and 2.0, which realise it too), whose class
 # (α in (1.75, 2]) is wider than the step and splits into networks that contend at φ = 2; the paper's point is
-# trained beside it.
+# trained beside it. Neither of the two refinement networks is the one the class's representative trains at φ = 2,
+# so the confirmation trains both again on the fresh seed.
 GRID = ["--step", "0.05", "--alpha-range", "1.85:2.0", "--beta-range", "1.0:1.01", "--gamma-range", "1.0:1.01",
         "--constraint", "measured"]
 
@@ -56,8 +59,8 @@ def test_refinement_survives_sigkill_and_resume_with_exact_counts(tmp_path, ray_
                           capture_output=True, text=True, timeout=400, env=cli_env(tmp_path))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     after = load(definition).get_trials()
-    assert len(after) == 6 and all(t.state == TrialState.COMPLETE for t in after)  # none lost, none duplicated
-    assert len({t.user_attrs["key"] for t in after}) == 6
+    assert len(after) == 8 and all(t.state == TrialState.COMPLETE for t in after)  # none lost, none duplicated
+    assert len({t.user_attrs["key"] for t in after}) == 8
     for number, value in finished.items():  # finished trials were not re-run
         assert after[number].value == value
     assert all(t.system_attrs.get(VAL_CORRECT) for t in after)  # every run kept its per-image record
@@ -72,13 +75,17 @@ def test_refinement_survives_sigkill_and_resume_with_exact_counts(tmp_path, ray_
     assert best["trained"]["candidate"] == "a1.9000-b1.0000-g1.0000" and best["contender"]
     assert best["refinement"]["ran"] and best["refinement"]["trained"] == 2
     winner = best["refinement"]["winner"]
-    assert (best["alpha"], best["beta"], best["gamma"]) == (winner["alpha"], winner["beta"], winner["gamma"])
-    parent = best["refinement"]["parent_plateau"]
-    for name in ("alpha", "beta", "gamma"):
-        low, high = best["plateau"][name]
-        assert parent[name][0] <= low <= best[name] <= high <= parent[name][1]
+    confirmation = best["refinement"]["confirmation"]
+    confirmed = [t for t in after if t.user_attrs["stage"] == "confirm"]
+    assert {t.user_attrs["candidate"] for t in confirmed} == {winner["candidate"], confirmation["representative"]}
+    assert {t.user_attrs["phi"] for t in confirmed} == {2.0} and {t.params["seed"] for t in confirmed} == {1000}
+    # one fresh seed resolves nothing: the refinement's best does not replace the class's representative
+    assert confirmation["seeds"] == [1000] and not confirmation["confirmed"]
+    assert confirmation["comparison"]["seeds"] == 1 and "no verdict" in confirmation["comparison"]["sentence"]
+    assert candidate_id((best["alpha"], best["beta"], best["gamma"])) == confirmation["representative"]
+    assert best["plateau"] == best["refinement"]["parent_plateau"]
     assert "ci95" in best and best["comparisons"][0]["against"] == "paper"
-    assert "refinement" in proc.stdout and "finalists" in proc.stdout
+    assert "refinement" in proc.stdout and "finalists" in proc.stdout and "confirmation" in proc.stdout
 
 
 def test_a_tpe_study_samples_then_runs_its_finalists_on_fresh_seeds(tmp_path, ray_dir):

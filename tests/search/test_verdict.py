@@ -7,6 +7,7 @@ against what the constructed runs make true.
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import optuna
@@ -30,6 +31,16 @@ WINNER = (1.0, 1.1, 1.3)  # points of the default grid whose families grow withi
 RUNNER_UP = (1.0, 1.0, 1.4)
 THIRD = (1.0, 1.4, 1.0)
 PAPER = (1.2, 1.1, 1.15)
+# At a 160 px proxy the class of SPLITS (α in (1.75, 2]) is wider than a step and splits into networks that contend
+# at φ = 2; REFINED and REFINED_LAST are the two a refinement of at most 2 trains (the first and last), and neither
+# is the network the class's representative (the point exported without the refinement) trains at φ = 2;
+# REPRESENTATIVES_NETWORK is.
+SPLITS = (1.9, 1.0, 1.0)
+REFINED = (1.8928, 1.0008, 1.0022)
+REFINED_LAST = (1.9682, 1.0023, 1.0053)
+REPRESENTATIVE = (1.875, 1.0016, 1.0045)
+REPRESENTATIVES_NETWORK = (1.8928, 1.0023, 1.0053)
+FRESH = tuple(FINALIST_SEED_BASE + i for i in range(3))
 SPACE = {"alpha": FloatDistribution(1.0, 3.0), "beta": FloatDistribution(1.0, 2.0),
          "gamma": FloatDistribution(1.0, 2.0), "seed": IntDistribution(0, 10_000)}
 
@@ -209,26 +220,130 @@ def test_best_json_holds_the_plateau_and_its_midpoint_not_the_corner():
 def test_stages_are_planned_from_finished_trials_in_order():
     study = new_study()
     plan_for = definition(base_resolution=160)  # refine left to the class's width; γ contends at a 160 px proxy
-    splits = (1.9, 1.0, 1.0)  # its class (α in (1.75, 2]) splits into networks that contend at φ = 2
-    searched(study, {splits: 0.6, RUNNER_UP: 0.55, THIRD: 0.5, PAPER: 0.45})
+    searched(study, {SPLITS: 0.6, RUNNER_UP: 0.55, THIRD: 0.5, PAPER: 0.45})
     stage, planned = next_stage(study.get_trials(), plan_for, CLASSES, analytic_counts)
     assert stage == "finalist"
     assert sorted(p.key for p in planned) == sorted(
-        f"finalist/{candidate_id(c)}/seed{s}" for c in (splits, RUNNER_UP, PAPER) for s in (1000, 1001, 1002))
-    finalists(study, {splits: 0.6, RUNNER_UP: 0.55, PAPER: 0.45})
+        f"finalist/{candidate_id(c)}/seed{s}" for c in (SPLITS, RUNNER_UP, PAPER) for s in FRESH)
+    finalists(study, {SPLITS: 0.6, RUNNER_UP: 0.55, PAPER: 0.45})
     stage, planned = next_stage(study.get_trials(), plan_for, CLASSES, analytic_counts)
-    assert stage == "refine" and 1 <= len(planned) <= plan_for.max_refine
+    assert stage == "refine" and len(planned) == plan_for.max_refine
+    assert [p.candidate.coefficients for p in planned] == [REFINED, REFINED_LAST]
     spec = grid_spec(plan_for, CLASSES)
     for trial in planned:
         assert trial.candidate.phi == 2.0 and trial.candidate.contender and trial.key.startswith("refine/")
         assert abs(trial.candidate.proxy_ratio - spec.target**2) <= spec.tolerance * spec.target**2
         assert abs(trial.candidate.growth_per_phi - spec.target) <= spec.tolerance * spec.target
-    # nothing more once the refinement's trials exist; none while a trial is unfinished
+    for trial in planned:  # REFINED is the refinement's best
+        rate = 0.7 if trial.candidate.coefficients == REFINED else 0.5
+        add(study, trial.candidate.coefficients, trial.seed, stage="refine", phi=2.0,
+            correct=correct_at(rate, trial.seed, trial.candidate.coefficients))
+    # then the refinement's best and the class's representative at φ = 2, on the finalists' fresh seeds
+    stage, planned = next_stage(study.get_trials(), plan_for, CLASSES, analytic_counts)
+    assert stage == "confirm"
+    assert sorted(p.key for p in planned) == sorted(
+        f"confirm/{candidate_id(c)}/seed{s}" for c in (REFINED, REPRESENTATIVE) for s in FRESH)
+    assert {p.candidate.phi for p in planned} == {2.0} and {p.seed for p in planned} == set(FRESH)
+    # nothing more once the confirmation's trials exist; none while a trial is unfinished
     for trial in planned:
-        add(study, trial.candidate.coefficients, trial.seed, stage="refine", phi=2.0, correct=correct_at(0.5, 3))
+        add(study, trial.candidate.coefficients, trial.seed, stage="confirm", phi=2.0,
+            correct=correct_at(0.6, trial.seed, trial.candidate.coefficients))
     assert next_stage(study.get_trials(), plan_for, CLASSES, analytic_counts) is None
     add(study, WINNER, 5, state=TrialState.WAITING)
     assert next_stage(study.get_trials(), plan_for, CLASSES, analytic_counts) is None
+
+
+def refined_study(refined: dict, confirmed: dict, study: optuna.Study | None = None) -> optuna.Study:
+    """SPLITS won the finalists; ``refined`` are the refinement's rates on seed 0, ``confirmed`` the fresh seeds'."""
+    study = study or new_study()
+    searched(study, {SPLITS: 0.6, RUNNER_UP: 0.55, PAPER: 0.45})
+    finalists(study, {SPLITS: 0.6, RUNNER_UP: 0.55, PAPER: 0.45})
+    for coefficients, rate in refined.items():
+        add(study, coefficients, 0, stage="refine", phi=2.0, correct=correct_at(rate, 0, coefficients))
+    for coefficients, rate in confirmed.items():
+        for seed in FRESH:
+            add(study, coefficients, seed, stage="confirm", phi=2.0, correct=correct_at(rate, seed, coefficients))
+    return study
+
+
+def refined_answer(study: optuna.Study) -> dict:
+    found = study_answer(study.get_trials(), definition(base_resolution=160), CLASSES)
+    assert found is not None
+    return found.to_json()
+
+
+def exported(best: dict) -> tuple[float, float, float]:
+    return best["alpha"], best["beta"], best["gamma"]
+
+
+def test_a_refinement_best_not_resolved_on_fresh_seeds_does_not_replace_the_class_representative():
+    # the refinement's best leads by 20 points on its one seed; on fresh seeds it is no better than the representative
+    best = refined_answer(refined_study({REFINED: 0.7, REFINED_LAST: 0.5}, {REFINED: 0.6, REPRESENTATIVE: 0.6}))
+    refined = best["refinement"]
+    assert refined["winner"]["candidate"] == candidate_id(REFINED)
+    assert exported(best) == REPRESENTATIVE and best["plateau"] == refined["parent_plateau"]
+    assert best["representative"].startswith("the midpoint of each interval of the plateau")
+    confirmation = refined["confirmation"]
+    assert confirmation["confirmed"] is False and confirmation["seeds"] == list(FRESH)
+    assert confirmation["representative"] == candidate_id(REPRESENTATIVE)
+    assert confirmation["outcome"] == (f"not resolved on fresh seeds against the class's representative "
+                                       f"({candidate_id(REPRESENTATIVE)}): the class's representative is kept")
+    compared = confirmation["comparison"]
+    assert (compared["first"], compared["second"]) == (candidate_id(REFINED), candidate_id(REPRESENTATIVE))
+    assert compared["split"] == "test" and compared["seeds"] == 3 and not compared["resolved"]
+    assert "not resolved at this budget" in compared["sentence"]
+
+
+def test_a_refinement_best_resolved_better_on_fresh_seeds_replaces_the_class_representative():
+    best = refined_answer(refined_study({REFINED: 0.7, REFINED_LAST: 0.5}, {REFINED: 0.8, REPRESENTATIVE: 0.6}))
+    refined = best["refinement"]
+    assert exported(best) == REFINED and best["plateau"] == refined["plateau"] != refined["parent_plateau"]
+    assert best["representative"] == ("the best of the class's networks at phi = 2, from the refinement; confirmed "
+                                      "on fresh seeds: it beats the class's representative "
+                                      f"({candidate_id(REPRESENTATIVE)}) at phi = 2")
+    confirmation = refined["confirmation"]
+    assert confirmation["confirmed"] is True and confirmation["outcome"].startswith("confirmed on fresh seeds")
+    assert confirmation["comparison"]["resolved"] and confirmation["comparison"]["difference"] > 0
+    assert confirmation["comparison"]["split"] == "test"
+
+
+@pytest.mark.parametrize(("confirmed", "outcome"), [
+    ({}, "not confirmed: the runs on fresh seeds did not all complete"),  # the confirmation has not run yet
+    ({REFINED: 0.5, REPRESENTATIVE: 0.7}, "resolved the other way on fresh seeds"),
+])
+def test_a_refinement_best_worse_or_unconfirmed_on_fresh_seeds_keeps_the_class_representative(confirmed, outcome):
+    best = refined_answer(refined_study({REFINED: 0.7, REFINED_LAST: 0.5}, confirmed))
+    confirmation = best["refinement"]["confirmation"]
+    assert exported(best) == REPRESENTATIVE and confirmation["confirmed"] is False
+    assert confirmation["outcome"].startswith(outcome) and confirmation["outcome"].endswith("kept")
+
+
+def test_a_refinement_best_with_a_failed_fresh_seed_is_not_confirmed():
+    study = refined_study({REFINED: 0.7, REFINED_LAST: 0.5}, {REPRESENTATIVE: 0.6})
+    for seed in FRESH[:2]:
+        add(study, REFINED, seed, stage="confirm", phi=2.0, correct=correct_at(0.9, seed, REFINED))
+    add(study, REFINED, FRESH[2], stage="confirm", phi=2.0, state=TrialState.FAIL)
+    best = refined_answer(study)
+    assert exported(best) == REPRESENTATIVE and best["refinement"]["confirmation"]["confirmed"] is False
+
+
+def test_a_refinement_best_that_is_the_representatives_network_needs_no_confirmation():
+    study = refined_study({REPRESENTATIVES_NETWORK: 0.7, REFINED: 0.5, REFINED_LAST: 0.5}, {})
+    assert next_stage(study.get_trials(), definition(base_resolution=160), CLASSES, analytic_counts) is None
+    best = refined_answer(study)
+    assert exported(best) == REPRESENTATIVES_NETWORK
+    assert best["refinement"]["confirmation"] == {
+        "representative": candidate_id(REPRESENTATIVE), "seeds": [], "confirmed": True,
+        "outcome": "the class's representative trains the same network at phi = 2, so there is nothing to confirm",
+        "comparison": None}
+
+
+def test_without_refinement_the_class_representative_is_exported():
+    study = refined_study({}, {})
+    assert exported(study_answer(study.get_trials(), definition(base_resolution=160, refine=False), CLASSES).to_json()
+                    ) == REPRESENTATIVE
+    assert next_stage(study.get_trials(), definition(base_resolution=160, refine=False), CLASSES,
+                      analytic_counts) is None
 
 
 def test_refinement_is_skipped_when_the_winning_class_has_no_network_on_the_constraint_at_twice_phi():
@@ -250,16 +365,22 @@ def test_no_finalists_decides_on_the_search_and_says_so():
     assert best["decided_by"] == "search" and best["finalist_seeds"] == [] and best["verdict"] == "resolved"
 
 
-def test_the_report_shows_plateaus_finalists_intervals_and_what_the_study_can_conclude(tmp_path):
-    from scaling_search.reporting.api import report
-
-    made = definition(study="staged", studies_dir=str(tmp_path / "studies"), refine=False)
-    (tmp_path / "studies").mkdir()
-    study = optuna.create_study(study_name="staged", storage=made.storage_url(), direction="maximize")
+def stored_study(made: StudyDefinition) -> optuna.Study:
+    """An empty study of ``made`` in its storage, as a search stores it (what a report reads)."""
+    Path(made.studies_dir).mkdir(exist_ok=True)
+    study = optuna.create_study(study_name=made.study, storage=made.storage_url(), direction="maximize")
     study.set_user_attr("definition", made.to_dict())
     study.set_user_attr("num_classes", CLASSES)
     study.set_user_attr("native_resolution", 32)
     stamp(study)
+    return study
+
+
+def test_the_report_shows_plateaus_finalists_intervals_and_what_the_study_can_conclude(tmp_path):
+    from scaling_search.reporting.api import report
+
+    made = definition(study="staged", studies_dir=str(tmp_path / "studies"), refine=False)
+    study = stored_study(made)
     searched(study, {WINNER: 0.6, RUNNER_UP: 0.62, PAPER: 0.5})
     finalists(study, {WINNER: 0.8, RUNNER_UP: 0.6, PAPER: 0.5})
     add(study, THIRD, 0, state=TrialState.FAIL)
@@ -277,3 +398,25 @@ def test_the_report_shows_plateaus_finalists_intervals_and_what_the_study_can_co
     assert rows[0]["plateau"].startswith("[1.000, 1.000] × [1.000, 1.003] × [")  # the search's first, RUNNER_UP
     final = list(csv.DictReader((folder / "finalists.csv").read_text().splitlines()))
     assert final[0]["alpha"] == "1.0" and {r["n_seeds"] for r in final} == {"3"}
+
+
+def test_the_report_and_run_say_whether_fresh_seeds_confirmed_the_refinements_best(tmp_path):
+    from scaling_search.cli.run import summary
+    from scaling_search.reporting.api import report
+    from scaling_search.search.search_driver import finish
+
+    made = definition(study="confirmed", studies_dir=str(tmp_path / "studies"), base_resolution=160)
+    study = refined_study({REFINED: 0.7, REFINED_LAST: 0.5}, {REFINED: 0.6, REPRESENTATIVE: 0.6}, stored_study(made))
+    said = (f"the best is {candidate_id(REFINED)}, not resolved on fresh seeds against the class's representative "
+            f"({candidate_id(REPRESENTATIVE)}): the class's representative is kept. {candidate_id(REFINED)} vs "
+            f"{candidate_id(REPRESENTATIVE)}: ")
+    folder = report("confirmed", studies_dir=tmp_path / "studies", out=tmp_path / "out", formats=["md"])
+    index = (folder / "index.md").read_text()
+    assert f"- Refinement at φ = 2: 2 networks trained; {said}" in index
+    assert "It gives the coefficients above" not in index and "## Confirmation" in index
+    assert "It cannot tell apart the coefficients inside the winning plateau" in index  # nothing refined exported
+    console = summary(finish(study, made, interrupted=False, trained=False), tmp_path / "studies" / "confirmed")
+    assert "confirmation, on fresh seeds at twice phi" in console
+    assert (f"  refinement's best {candidate_id(REFINED)}: not resolved on fresh seeds against the class's "
+            f"representative ({candidate_id(REPRESENTATIVE)}): the class's representative is kept") in console
+    assert f"  confirmation: {candidate_id(REFINED)} vs {candidate_id(REPRESENTATIVE)}: " in console

@@ -97,5 +97,5 @@ def test_a_study_from_a_newer_version_is_refused(tmp_path):
 
 
 def test_stage_values_are_the_stored_strings():
-    assert [str(stage) for stage in Stage] == ["search", "finalist", "refine"]
+    assert [str(stage) for stage in Stage] == ["search", "finalist", "refine", "confirm"]
     assert f"{Stage.FINALIST}/a1/seed0" == "finalist/a1/seed0" and Stage("refine") is Stage.REFINE
