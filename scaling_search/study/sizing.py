@@ -74,10 +74,13 @@ class DemoTask:
     max_train_images: int
     batch_size: int
     lr: float
+    refine: bool
+    """Whether the demo refines its winning class (unless the user says): off, because the refinement and the
+    confirmation of its best on fresh seeds would double the demo's runs."""
 
 
 DEMO = DemoTask(base=EFFICIENTNET_DEMO.name, dataset="synthetic:classes=4,train=2500,test=500", base_resolution=56,
-                epochs=2, max_train_images=2000, batch_size=32, lr=0.4)
+                epochs=2, max_train_images=2000, batch_size=32, lr=0.4, refine=False)
 """The built-in demo (``scaling-search run --phi 1`` on CPU); each value measured in docs/proxy.md, "The built-in demo".
 
 At 56 px the light base's grid keeps contenders with γ 1.0, 1.05, 1.1, 1.15, 1.3 and 1.4 (B0 at 32 px: γ = 1 only),
@@ -113,8 +116,8 @@ def demo_line(definition: StudyDefinition) -> str | None:
         return None
     return (f"Demo: {DEMO.base} (B0's seven stages, at most two blocks each, width 0.375) at a "
             f"{DEMO.base_resolution} px proxy on the built-in synthetic task with 4 classes, {DEMO.epochs} epochs x "
-            f"{DEMO.max_train_images:,} images, so that resolution (gamma) can be searched on a 2-core CPU in about "
-            f"five minutes; naming --base, --dataset or --base-resolution studies that instead (B0 at "
+            f"{DEMO.max_train_images:,} images, then the finalists on 3 fresh seeds and no refinement (--refine adds "
+            f"it), so that resolution (gamma) can be searched on a 2-core CPU in about five minutes; naming --base, --dataset or --base-resolution studies that instead (B0 at "
             f"{CPU_SIZING.base_resolution} px on CPU, where gamma stays 1); on a GPU the default is "
             f"{EFFICIENTNET_B0.name} at the smallest proxy where gamma can be searched (160 px for the default grid) "
             f"on the 10-class task")
@@ -132,7 +135,7 @@ def resolve_for_device(definition: StudyDefinition, gpus: float) -> ResolvedDefi
     if not use_gpu and is_demo(definition):
         definition = replace(definition, base=DEMO.base, dataset=DEMO.dataset, base_resolution=DEMO.base_resolution,
                              epochs=DEMO.epochs, max_train_images=DEMO.max_train_images, batch_size=DEMO.batch_size,
-                             lr=DEMO.lr)
+                             lr=DEMO.lr, refine=DEMO.refine if definition.refine is None else definition.refine)
     sizing = GPU_SIZING if use_gpu else CPU_SIZING
     base_resolution = definition.base_resolution or (gpu_base_resolution(definition) if use_gpu
                                                      else sizing.base_resolution)

@@ -89,6 +89,10 @@ def test_a_cpu_study_naming_nothing_of_its_task_is_the_demo_and_says_so(named):
     own = resolve_for_device(StudyDefinition(**named), gpus=0)
     assert demo_line(own) is None and own.base_resolution != DEMO.base_resolution
     assert own.base == named.get("base", "efficientnet_b0") and own.dataset == named.get("dataset", "synthetic")
+    # the demo stops at its finalists (3 fresh seeds) unless told to refine; a study of one's own refines as usual
+    assert demo.refine is False and demo.finalist_seeds == 3 and "no refinement" in line
+    assert resolve_for_device(StudyDefinition(phi=1, refine=True), gpus=0).refine is True
+    assert own.refine is None
 
 
 def test_the_demo_grid_searches_gamma_among_its_contenders():
