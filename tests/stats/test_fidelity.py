@@ -53,13 +53,18 @@ def test_tied_rankings_match_hand_computed_values():
     assert kendall_tau_b([1, 1, 2], [1, 2, 3]) == pytest.approx(math.sqrt(2 / 3), abs=1e-12)
 
 
+def tie_heavy_pairs(seed: int, draws: int, longest: int, values: int):
+    """Pairs of integer sequences of 3 to ``longest`` − 1 values in [0, ``values``), each side holding two or more."""
+    rng = np.random.default_rng(seed)
+    for _ in range(draws):
+        n = int(rng.integers(3, longest))
+        x, y = rng.integers(0, values, n), rng.integers(0, values, n)
+        if len(set(x)) > 1 and len(set(y)) > 1:
+            yield x, y
+
+
 def test_values_match_scipy_on_tie_heavy_data():
-    rng = np.random.default_rng(3)
-    for _ in range(40):
-        n = int(rng.integers(3, 40))
-        x, y = rng.integers(0, 5, n), rng.integers(0, 5, n)
-        if len(set(x)) == 1 or len(set(y)) == 1:
-            continue
+    for x, y in tie_heavy_pairs(3, 40, 40, 5):
         assert spearman(x, y) == pytest.approx(stats.spearmanr(x, y).statistic, abs=1e-12)
         assert kendall_tau_b(x, y) == pytest.approx(stats.kendalltau(x, y).statistic, abs=1e-12)
 
@@ -101,12 +106,7 @@ def test_a_perfect_order_of_k_candidates_has_p_one_over_k_factorial(count, p):
 
 
 def test_permutation_p_matches_brute_force_with_ties():
-    rng = np.random.default_rng(11)
-    for _ in range(15):
-        n = int(rng.integers(3, 7))
-        x, y = rng.integers(0, 4, n), rng.integers(0, 4, n)
-        if len(set(x)) == 1 or len(set(y)) == 1:
-            continue
+    for x, y in tie_heavy_pairs(11, 15, 7, 4):
         assert permutation_p(x, y) == pytest.approx(exact_p(x, y), abs=1e-12)
     # y = [1, 1, 2, 2] against a strict order: the 4 orders that swap only tied values keep ρ, so 4 of 24 reach it
     assert permutation_p([1, 2, 3, 4], [1, 1, 2, 2])[0] == pytest.approx(4 / 24)
