@@ -191,7 +191,8 @@ def length_text(run: RunLength) -> str:
     if run.images is None or run.steps is None:
         return (f"{run.epochs:,} epochs; optimizer steps not recorded (the study did not store its training "
                 "split's size)")
-    return f"{run.epochs:,} epochs of {run.images:,} images: {run.steps:,} optimizer steps"
+    epochs = f"{run.epochs:,} epoch{'' if run.epochs == 1 else 's'}"
+    return f"{epochs} of {run.images:,} images: {run.steps:,} optimizer step{'' if run.steps == 1 else 's'}"
 
 
 def count(number: int, noun: str) -> str:
