@@ -117,7 +117,8 @@ def demo_line(definition: StudyDefinition) -> str | None:
     return (f"Demo: {DEMO.base} (B0's seven stages, at most two blocks each, width 0.375) at a "
             f"{DEMO.base_resolution} px proxy on the built-in synthetic task with 4 classes, {DEMO.epochs} epochs x "
             f"{DEMO.max_train_images:,} images, then the finalists on 3 fresh seeds and no refinement (--refine adds "
-            f"it), so that resolution (gamma) can be searched on a 2-core CPU in about five minutes; naming --base, --dataset or --base-resolution studies that instead (B0 at "
+            f"it), so that resolution (gamma) can be searched on a 2-core CPU in about five minutes; naming --base, "
+            f"--dataset or --base-resolution studies that instead (B0 at "
             f"{CPU_SIZING.base_resolution} px on CPU, where gamma stays 1); on a GPU the default is "
             f"{EFFICIENTNET_B0.name} at the smallest proxy where gamma can be searched (160 px for the default grid) "
             f"on the 10-class task")
