@@ -43,7 +43,7 @@ t and chi-square quantiles).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -334,7 +334,7 @@ def _planned(seed_unit: float, seeds: int, seed_df_ratio: float, image_part: flo
     return quantile * quantile * sum(value for value, _ in terms)
 
 
-def _smallest(works: Any, low: int, cap: int) -> int:
+def _smallest(works: Callable[[int], bool], low: int, cap: int) -> int:
     """The smallest n in [low, cap] for which ``works(n)`` (monotone) holds; cap + 1 when none does."""
     if not works(cap):
         return cap + 1
@@ -369,19 +369,18 @@ def _plans(parts: _Components, seeds: int, min_effect: float) -> tuple[Range | N
     ends = (unit * df / chi2_quantile(0.975, df), unit * df / chi2_quantile(0.025, df))
     image_part, images = parts.image_part, parts.images
     limit = t_quantile(0.975, math.inf) + t_quantile(POWER, math.inf)
-    if limit * limit * image_part < target:
-        needed = tuple(_smallest(lambda n, u=u: _planned(u, n, ratio, image_part, images) <= target, seeds + 1, CAP)
-                       for u in ends)
-        return (needed[0], needed[1]), None
     image_unit = image_part * images
-    found = []
-    for u in ends:
-        def works(n: int, u: float = u) -> bool:
-            return _planned(u, seeds, ratio, image_unit / n, n) <= target
-        found.append(_smallest(works, images + 1, IMAGES_CAP))
-    if found[0] > IMAGES_CAP:
-        return None, None
-    return None, (found[0], found[1])
+
+    def seeds_for(unit: float) -> int:
+        return _smallest(lambda n: _planned(unit, n, ratio, image_part, images) <= target, seeds + 1, CAP)
+
+    def images_for(unit: float) -> int:
+        return _smallest(lambda n: _planned(unit, seeds, ratio, image_unit / n, n) <= target, images + 1, IMAGES_CAP)
+
+    if limit * limit * image_part < target:
+        return (seeds_for(ends[0]), seeds_for(ends[1])), None
+    low, high = images_for(ends[0]), images_for(ends[1])
+    return (None, None) if low > IMAGES_CAP else (None, (low, high))
 
 
 def _judge(first: str, second: str, parts: _Components, seeds: int, images: int, paired: bool, basis: str,

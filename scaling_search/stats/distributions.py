@@ -16,6 +16,7 @@ al., *Numerical Recipes*, 3rd ed., §6.2 and §6.4), and inverted by bisection. 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
 from statistics import NormalDist
 
@@ -97,7 +98,7 @@ def t_quantile(probability: float, df: float) -> float:
     low, high = 0.0, 1.0
     while t_cdf(high, df) < probability:
         low, high = high, high * 2.0
-    return _bisect(lambda value: t_cdf(value, df) - probability, low, high)
+    return bisect_increasing(lambda value: t_cdf(value, df) - probability, low, high)
 
 
 def _gamma_series(a: float, x: float) -> float:
@@ -158,12 +159,15 @@ def chi2_quantile(probability: float, df: float) -> float:
     high = max(1.0, df)
     while chi2_cdf(high, df) < probability:
         high *= 2.0
-    return _bisect(lambda value: chi2_cdf(value, df) - probability, 0.0, high)
+    return bisect_increasing(lambda value: chi2_cdf(value, df) - probability, 0.0, high)
 
 
-def _bisect(function: object, low: float, high: float) -> float:
-    """The root of increasing ``function`` in [low, high], to about 1e-12 relative."""
-    assert callable(function)
+def bisect_increasing(function: Callable[[float], float], low: float, high: float) -> float:
+    """The root of increasing ``function`` in [low, high], to about 1e-12 relative.
+
+    >>> round(bisect_increasing(lambda x: x * x - 2.0, 0.0, 2.0), 9)
+    1.414213562
+    """
     for _ in range(200):
         middle = 0.5 * (low + high)
         if function(middle) < 0:

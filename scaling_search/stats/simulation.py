@@ -23,6 +23,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from scaling_search.stats.distributions import bisect_increasing
+
 
 @dataclass(frozen=True)
 class Regime:
@@ -107,7 +109,8 @@ def shift_for(regime: Regime, advantage: float, draws: int = 1_000_000, random_s
     0.22
     """
     logits = intercept(regime) + _spread(regime, draws, random_seed)
-    return _solve(lambda shift: float(_sigmoid(logits + shift).mean()) - regime.accuracy, advantage)
+    return bisect_increasing(lambda shift: float(_sigmoid(logits + shift).mean()) - regime.accuracy - advantage,
+                             -10.0, 10.0)
 
 
 @lru_cache(maxsize=64)
@@ -118,23 +121,10 @@ def intercept(regime: Regime, draws: int = 1_000_000, random_seed: int = 0) -> f
     0.3
     """
     spread = _spread(regime, draws, random_seed)
-    return _solve(lambda location: float(_sigmoid(location + spread).mean()), regime.accuracy)
+    return bisect_increasing(lambda location: float(_sigmoid(location + spread).mean()) - regime.accuracy, -10.0, 10.0)
 
 
 def _spread(regime: Regime, draws: int, random_seed: int) -> np.ndarray:
     """Draws of an image's logit about its location: difficulty plus one candidate's own deviation."""
     rng = np.random.default_rng(random_seed)
     return regime.difficulty * rng.standard_normal(draws) + regime.candidate_sd * rng.standard_normal(draws)
-
-
-def _solve(increasing: object, value: float) -> float:
-    """The x in [−10, 10] where the increasing function reaches ``value``, by bisection."""
-    assert callable(increasing)
-    low, high = -10.0, 10.0
-    for _ in range(60):
-        middle = 0.5 * (low + high)
-        if increasing(middle) < value:
-            low = middle
-        else:
-            high = middle
-    return 0.5 * (low + high)
