@@ -8,6 +8,7 @@ from scaling_search.cli import flags
 from scaling_search.cli.common import add_output_flags, emit, fmt, progress, render_table
 from scaling_search.coefficients.contention import Contention, count_line, resolution_note
 from scaling_search.coefficients.grid import GridSpec, candidates
+from scaling_search.counting.cost_kind import COST_WORDS
 from scaling_search.models.architecture import PAPER_COEFFICIENTS
 from scaling_search.models.bases import released_note
 from scaling_search.support.progress import count_lines
@@ -19,6 +20,8 @@ CANDIDATE_COLUMNS = [
     ("nominal_ratio", "nominal", fmt(".3f")),
     ("measured_ratio", "measured", fmt(".3f")),
     ("constraint", "", fmt("s")),
+    ("macs_ratio", "MACs x", fmt(".3f")),
+    ("activations_ratio", "acts x", fmt(".3f")),
     ("macs_g", "GMACs", fmt(".3f")),
     ("params_m", "params (M)", fmt(".2f")),
     ("activations_m", "acts (M)", fmt(".2f")),
@@ -29,8 +32,9 @@ CANDIDATE_COLUMNS = [
     ("contends", "contender", fmt("s")),
     ("kind", "kind", fmt("s")),
 ]
-"""Cost columns (measured, GMACs, params, acts) are at the cost scale; proxy columns at the base resolution; growth/phi
-is the family's cost per phi at the cost scale, measured at phi = 7."""
+"""Cost columns (measured: the chosen cost's ratio; MACs x and acts x: each counted cost's ratio; GMACs, params, acts) are
+at the cost scale; proxy columns at the base resolution; growth/phi is the family's chosen cost per phi at the cost
+scale, measured at phi = 7."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,7 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Enumerate (alpha, beta, gamma) >= 1 on a grid and keep those whose cost ratio at phi is within\n"
         "tolerance of target^phi. Rounding makes measured cost differ from alpha*beta^2*gamma^2: both are shown.\n"
         "Cost is measured at the cost scale (--cost-resolution, default 224 px, and --cost-classes, default 1000):\n"
-        "at a small proxy resolution one more pixel can double the MACs, so cost is never compared there.\n\n"
+        "at a small proxy resolution one more pixel can double the MACs, so cost is never compared there.\n"
+        "--cost names the cost: macs (default, the paper's), activations (Dollar et al. 2021: they predict GPU\n"
+        "runtime) or latency (measured on --cost-device); every row shows each counted cost's ratio beside it.\n\n"
         "Only a contender can be picked by a search: its family grows as promised (growth/phi, its phi = 7 member's\n"
         "cost over the base's, per phi, within --growth-tolerance of --target) and it trains with the compute it is\n"
         "charged for (proxy: its MACs over the base's at --base-resolution, within --tolerance of target^phi).\n"
@@ -50,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "base (--base) has no reference point.\n\n"
         "  scaling-search candidates --phi 1 --step 0.05\n"
         "  scaling-search candidates --constraint nominal --baselines --csv\n"
+        "  scaling-search candidates --cost activations --json\n"
         "  scaling-search candidates --base resnet50 --phi 2 --baselines",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -72,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
                for r in rows]
     table = render_table(display, CANDIDATE_COLUMNS)
     note = (f"\n{sum(c.kind == 'compound' for c in found)} grid points of {spec.base.name}: those with a "
-            f"{spec.constraint} cost ratio of {spec.target_ratio:.3g} ± {spec.tolerance:.0%} at phi = {spec.phi:g}, "
+            f"{spec.constraint} {spec.cost} ratio of {spec.target_ratio:.3g} ± {spec.tolerance:.0%} at phi = {spec.phi:g}, "
             "and those whose family grows as promised. Cost is measured at the "
             f"cost scale ({spec.cost_resolution} px x gamma^phi rounded to a multiple of {spec.resolution_multiple}, "
             f"{spec.cost_classes} classes, counter {args.counter}); the proxy trains at {spec.base_resolution} px x "
@@ -87,9 +94,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def contender_word(row: dict) -> str:
-    """The contender column: yes, or which condition it misses (growth per phi, compute at the proxy)."""
+    """The contender column: yes, or which condition it misses (growth per phi, cost at the proxy)."""
     if row["contender"]:
         return "yes"
+    proxy_cost = f"proxy {COST_WORDS[row['cost_kind']]}"
     return "no: " + " and ".join(reason for reason, missed in (("growth", not row["on_growth"]),
-                                                                  ("proxy compute", not row["proxy_on_target"]))
+                                                                  (proxy_cost, not row["proxy_on_target"]))
                                   if missed)

@@ -22,6 +22,7 @@ from scaling_search.cli.common import finite_float, integer
 from scaling_search.coefficients.family import parse_phis
 from scaling_search.coefficients.grid import GridSpec
 from scaling_search.coefficients.grid_checks import CONSTRAINTS
+from scaling_search.counting.cost_kind import COST_KINDS
 from scaling_search.counting.counter import COUNTERS
 from scaling_search.errors import InputError
 from scaling_search.models.architecture import EFFICIENTNET_B0, RELEASED_FAMILY, BaseArchitecture
@@ -146,6 +147,9 @@ GROWTH_TOLERANCE = Flag("--growth-tolerance", "relative tolerance on a family's 
 CONSTRAINT = Flag("--constraint", "the cost a candidate must meet: the measured MACs ratio of its realised network "
                   "(compares networks of equal real cost) or the nominal alpha*beta^2*gamma^2 (the paper's rule)",
                   choices=CONSTRAINTS)
+COST = Flag("--cost", "the cost candidates are held to: macs (the paper's FLOPs), activations (conv and linear outputs, "
+            "which predict GPU runtime; Dollar et al. 2021) or latency (measured on --cost-device)",
+            choices=COST_KINDS)
 BASELINES = Flag("--baselines", "add depth-only, width-only and resolution-only candidates at the same cost",
                  switch=True)
 BASE_RESOLUTION = Flag("--base-resolution", "resolution of the base network, at phi = 0", integer)
@@ -193,6 +197,7 @@ def add_grid_flags(target: ArgumentTarget) -> None:
     TOLERANCE.add(target, GRID.tolerance)
     GROWTH_TOLERANCE.add(target)
     CONSTRAINT.add(target, GRID.constraint)
+    COST.add(target, GRID.cost)
     COST_RESOLUTION.add(target, GRID.cost_resolution)
     COST_CLASSES.add(target, GRID.cost_classes)
     RESOLUTION_MULTIPLE.add(target, GRID.resolution_multiple)

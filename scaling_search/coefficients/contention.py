@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scaling_search.coefficients.grid import Candidate, GridSpec
+from scaling_search.counting.cost_kind import COST_WORDS
 
 FAITHFUL_HINT = ("a proxy of 160 px or more (--base-resolution; scaling-search proxy shows where for this base), a "
                  "finer --step or a looser --tolerance")
@@ -54,7 +55,7 @@ def count_line(counts: Contention, spec: GridSpec) -> str:
     return (f"grid: {counts.on_constraint} points meet the cost constraint at the cost scale, {counts.on_growth} grow "
             f"within {spec.growth_tolerance_used:.0%} of {spec.target:g}x per phi, and {counts.contenders} of those "
             f"train within {spec.tolerance:.0%} of {spec.target_ratio:.3g}x the base's "
-            f"compute at the {counts.base_resolution} px proxy: {counts.contenders} contenders")
+            f"{COST_WORDS[spec.cost]} at the {counts.base_resolution} px proxy: {counts.contenders} contenders")
 
 
 def resolution_note(counts: Contention) -> str | None:

@@ -63,6 +63,7 @@ from scaling_search.coefficients.grid import (
 )
 from scaling_search.coefficients.grid_checks import axis_values
 from scaling_search.counting.analytic import Counts, analytic_counts
+from scaling_search.counting.cost_kind import counted_cost
 from scaling_search.errors import InputError
 from scaling_search.models.layout import Layout
 from scaling_search.models.scaling import MAX_RESOLUTION, MIN_RESOLUTION
@@ -175,7 +176,7 @@ def contender(spec: GridSpec, coefficients: tuple[float, float, float], count: C
     contender rule of :func:`~scaling_search.coefficients.grid.measure` (``proxy_on_target``).
     """
     proxy = proxy_layout(spec, *coefficients)
-    ratio = count(proxy).macs / count(spec.base_layout()).macs
+    ratio = counted_cost(count(proxy), spec.cost) / counted_cost(count(spec.base_layout()), spec.cost)
     return Contender(coefficients[2], proxy.resolution) if within(ratio, spec.target_ratio, spec.tolerance) else None
 
 
@@ -183,12 +184,13 @@ def rung_faithfulness(spec: GridSpec, found: Sequence[Contender | None], count: 
                       ) -> Faithfulness:
     """One rung: the pure resolution points' faithfulness and the contenders' γ, at ``spec.base_resolution``."""
     contenders = [c for c in found if c is not None]
-    base_proxy, base_cost = count(spec.base_layout()).macs, count(spec.base_cost_layout()).macs
+    base_proxy, base_cost = (counted_cost(count(layout), spec.cost) for layout in (spec.base_layout(),
+                                                                                   spec.base_cost_layout()))
     gammas = tuple(g for g in axis_values(spec.gamma_range, spec.step) if g > 1)
     deviations = []
     for gamma in gammas:
-        proxy_ratio = count(proxy_layout(spec, 1.0, 1.0, gamma)).macs / base_proxy
-        cost_ratio = count(cost_layout(spec, 1.0, 1.0, gamma)).macs / base_cost
+        proxy_ratio = counted_cost(count(proxy_layout(spec, 1.0, 1.0, gamma)), spec.cost) / base_proxy
+        cost_ratio = counted_cost(count(cost_layout(spec, 1.0, 1.0, gamma)), spec.cost) / base_cost
         deviations.append(proxy_ratio / cost_ratio - 1)
     faithful = tuple(g for g, d in zip(gammas, deviations, strict=True) if within(1 + d, 1.0, spec.tolerance))
     worst = max(range(len(gammas)), key=lambda i: abs(deviations[i]), default=None)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from scaling_search.coefficients.growth import Growth, family_growth
 from scaling_search.counting.analytic import analytic_counts
+from scaling_search.counting.cost_kind import CostKind
 from scaling_search.counting.counter import Counter, CounterName, make_counter
 from scaling_search.errors import InputError
 from scaling_search.models.architecture import (
@@ -111,8 +112,8 @@ class FamilyGrowth:
         return self.growth.per_phi**self.growth.phi
 
     def to_dict(self) -> dict[str, object]:
-        return {"growth_per_phi": self.growth.per_phi, "growth_phi": self.growth.phi, "target": self.target,
-                "growth_tolerance": self.tolerance, "on_growth": self.on_growth}
+        return {"growth_per_phi": self.growth.per_phi, "growth_phi": self.growth.phi, "growth_cost": self.growth.cost,
+                "target": self.target, "growth_tolerance": self.tolerance, "on_growth": self.on_growth}
 
 
 def family_growth_for(
@@ -126,12 +127,13 @@ def family_growth_for(
     resolution_multiple: int = RESOLUTION_MULTIPLE,
     num_classes: int = IMAGENET_CLASSES,
     base: BaseArchitecture = EFFICIENTNET_B0,
+    cost: CostKind = "macs",
 ) -> FamilyGrowth:
     """How fast the family (α, β, γ) of ``base`` grows per φ, at the scale :func:`derive` counts it, against ``target``.
 
     Counted in closed form at ``base_resolution`` (default the base's own), ``num_classes`` and
-    ``resolution_multiple``, at the φ = 7 member or, when that cannot be built, the largest φ
-    below it that can. ``target`` must be > 1 and ``tolerance`` lie in (0, 1), as the grid's (InputError).
+    ``resolution_multiple``, in ``cost`` ("macs" or "activations"), at the φ = 7 member or, when
+    that cannot be built, the largest φ below it that can. ``target`` must be > 1 and ``tolerance`` lie in (0, 1), as the grid's (InputError).
 
     Example: the paper's point doubles per φ; (1.05, 1.05, 1.05) meets 2× at φ = 1 by rounding only
 
@@ -149,7 +151,7 @@ def family_growth_for(
     if not 0 < tolerance < 1:
         raise InputError(f"growth tolerance must lie in (0, 1), got {tolerance:g}")
     growth = family_growth((alpha, beta, gamma), cost_resolution=base_resolution, cost_classes=num_classes,
-                           resolution_multiple=resolution_multiple, base=base)
+                           resolution_multiple=resolution_multiple, base=base, cost=cost)
     return FamilyGrowth(growth, target, tolerance)
 
 

@@ -49,6 +49,7 @@ from typing import Any, Literal
 from scaling_search.coefficients.grid_checks import Constraint, axis_length, axis_values, check_grid
 from scaling_search.coefficients.growth import Growth, family_growth
 from scaling_search.counting.analytic import Counts, analytic_counts
+from scaling_search.counting.cost_kind import CostKind, counted_cost
 from scaling_search.counting.counter import Counter, CounterName, CountProgress, count_all, make_counter
 from scaling_search.errors import InputError
 from scaling_search.models.architecture import (
@@ -72,9 +73,10 @@ SMOOTH_COST_RESOLUTION = 128
 class GridSpec:
     """The candidate grid: ranges of α, β, γ on a step, and the constraint to keep a point.
 
-    A point is kept when its cost ratio at ``phi`` (``constraint``: measured MACs at the cost
-    scale, ``cost_resolution`` px and ``cost_classes`` classes, or the nominal α·β²·γ²) lies within
-    ``tolerance`` of ``target ** phi``. ``base_resolution`` and ``num_classes`` describe the proxy
+    A point is kept when its cost ratio at ``phi`` (``constraint``: the measured ``cost`` — MACs, by
+    default, or activations — at the cost scale, ``cost_resolution`` px and ``cost_classes`` classes,
+    or the nominal α·β²·γ², a MACs rule) lies within ``tolerance`` of ``target ** phi``; the
+    contender rule and the family's growth are judged in the same cost. ``base_resolution`` and ``num_classes`` describe the proxy
     the search trains. ``base`` is the network every candidate scales (B0 unless given); only B0
     has the paper's point. The spec checks itself when built and raises InputError saying what
     each field allows; a measured constraint below 128 px warns that its cost moves in large steps.
@@ -94,6 +96,7 @@ class GridSpec:
     target: float = 2.0
     tolerance: float = 0.05
     constraint: Constraint = "measured"
+    cost: CostKind = "macs"
     base_resolution: int = EFFICIENTNET_B0.base_resolution
     num_classes: int = IMAGENET_CLASSES
     cost_resolution: int = EFFICIENTNET_B0.base_resolution
@@ -151,9 +154,10 @@ class GridSpec:
 class Candidate:
     """One (α, β, γ) at φ: its cost at the cost scale, and the proxy network the search trains.
 
-    ``macs``, ``params``, ``activations`` and ``measured_ratio`` (over the base network's MACs) are
-    counted at the cost scale (``cost_resolution`` px); ``layout``, ``resolution`` and
-    ``proxy_ratio`` are the proxy's. ``on_constraint`` says whether the measured (or, under the
+    ``macs``, ``params``, ``activations`` and ``measured_ratio`` (over the base network's cost, in the
+    grid's ``cost_kind``) are counted at the cost scale (``cost_resolution`` px), with every counted
+    cost's ratio beside it (``macs_ratio``, ``activations_ratio``); ``layout``, ``resolution`` and
+    ``proxy_ratio`` (in ``cost_kind`` too) are the proxy's. ``on_constraint`` says whether the measured (or, under the
     nominal constraint, the nominal) ratio lies within the grid's tolerance of the target.
     ``growth_per_phi`` is its family's cost per unit of φ, measured at φ = ``growth_phi`` (7 unless
     that member cannot be built); ``on_growth`` whether it lies within the growth tolerance of the
@@ -191,6 +195,9 @@ class Candidate:
     proxy_on_target: bool
     contender: bool
     layout: Layout
+    cost_kind: CostKind
+    macs_ratio: float
+    activations_ratio: float
 
     @property
     def coefficients(self) -> tuple[float, float, float]:
@@ -240,7 +247,7 @@ def grid_points(spec: GridSpec, progress: Callable[[int, int], None] | None = No
     (growth is always counted in closed form, so that test is exact).
     ``progress(scanned, total)`` hears how many grid points have been looked at, one α at a time.
     """
-    base_macs = analytic_counts(spec.base_cost_layout()).macs
+    base_cost = counted_cost(analytic_counts(spec.base_cost_layout()), spec.cost)
     slack = spec.tolerance + PREFILTER_SLACK
     alphas = axis_values(spec.alpha_range, spec.step)
     per_alpha = axis_length(spec.beta_range, spec.step) * axis_length(spec.gamma_range, spec.step)
@@ -254,7 +261,7 @@ def grid_points(spec: GridSpec, progress: Callable[[int, int], None] | None = No
                 if spec.constraint == "nominal":
                     keep = within(nominal_ratio(alpha, beta, gamma), spec.target, spec.tolerance)
                 else:
-                    ratio = analytic_counts(cost_layout(spec, alpha, beta, gamma)).macs / base_macs
+                    ratio = counted_cost(analytic_counts(cost_layout(spec, alpha, beta, gamma)), spec.cost) / base_cost
                     keep = within(ratio, spec.target_ratio, slack)
                 if keep or growth_of(spec, (alpha, beta, gamma)).on_growth(spec.target, spec.growth_tolerance_used):
                     yield alpha, beta, gamma
@@ -265,7 +272,7 @@ def grid_points(spec: GridSpec, progress: Callable[[int, int], None] | None = No
 def growth_of(spec: GridSpec, coefficients: tuple[float, float, float]) -> Growth:
     """The growth per φ of ``coefficients``' family at ``spec``'s cost scale."""
     return family_growth(coefficients, cost_resolution=spec.cost_resolution, cost_classes=spec.cost_classes,
-                         resolution_multiple=spec.resolution_multiple, base=spec.base)
+                         resolution_multiple=spec.resolution_multiple, base=spec.base, cost=spec.cost)
 
 
 def measure(spec: GridSpec, coefficients: tuple[float, float, float], kind: CandidateKind, counter: Counter
@@ -274,17 +281,18 @@ def measure(spec: GridSpec, coefficients: tuple[float, float, float], kind: Cand
     alpha, beta, gamma = coefficients
     proxy = proxy_layout(spec, alpha, beta, gamma)
     cost = cost_layout(spec, alpha, beta, gamma)
-    counts = counter(cost)
+    counts, base_counts = counter(cost), counter(spec.base_cost_layout())
     nominal = nominal_ratio(alpha, beta, gamma)
-    measured = counts.macs / counter(spec.base_cost_layout()).macs
-    proxy_ratio = counter(proxy).macs / counter(spec.base_layout()).macs
+    measured = counted_cost(counts, spec.cost) / counted_cost(base_counts, spec.cost)
+    proxy_ratio = counted_cost(counter(proxy), spec.cost) / counted_cost(counter(spec.base_layout()), spec.cost)
     growth = growth_of(spec, coefficients)
     on_constraint = meets_constraint(spec, nominal, measured)
     on_growth = growth.on_growth(spec.target, spec.growth_tolerance_used)
     proxy_on_target = within(proxy_ratio, spec.target_ratio, spec.tolerance)
     return Candidate(alpha, beta, gamma, spec.phi, nominal, measured, counts.macs, counts.params, counts.activations,
                      cost.resolution, proxy_ratio, proxy.resolution, kind, on_constraint, growth.per_phi, growth.phi,
-                     on_growth, proxy_on_target, on_growth and proxy_on_target, proxy)
+                     on_growth, proxy_on_target, on_growth and proxy_on_target, proxy, spec.cost,
+                     counts.macs / base_counts.macs, counts.activations / base_counts.activations)
 
 
 def single_dimension(spec: GridSpec, kind: CandidateKind) -> tuple[float, float, float]:
@@ -299,7 +307,7 @@ def single_dimension(spec: GridSpec, kind: CandidateKind) -> tuple[float, float,
     if spec.constraint == "nominal":
         value = spec.target if axis == 0 else math.sqrt(spec.target)
     else:
-        base_macs = analytic_counts(spec.base_cost_layout()).macs
+        base_cost = counted_cost(analytic_counts(spec.base_cost_layout()), spec.cost)
         # the cost ratio to reach, as a factor away from 1 (a negative φ shrinks the network); depth moves in steps
         reach = max(spec.target_ratio, 1 / spec.target_ratio) * (2 if axis == 0 else 1)
         values = axis_values((1.0, max(1.0, reach ** (1 / abs(spec.phi)) * 1.5)), 0.005)
@@ -307,8 +315,8 @@ def single_dimension(spec: GridSpec, kind: CandidateKind) -> tuple[float, float,
         def cost_error(value: float) -> float:
             point = [1.0, 1.0, 1.0]
             point[axis] = value
-            macs = analytic_counts(cost_layout(spec, *point)).macs
-            return abs(macs / base_macs - spec.target_ratio)
+            cost = counted_cost(analytic_counts(cost_layout(spec, *point)), spec.cost)
+            return abs(cost / base_cost - spec.target_ratio)
 
         value = min(values, key=cost_error)
     point = [1.0, 1.0, 1.0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Literal, Protocol, get_args
 
+from scaling_search.counting.cost_kind import check_cost_kind
 from scaling_search.errors import InputError
 from scaling_search.models.architecture import BaseArchitecture
 from scaling_search.models.scaling import MAX_CLASSES, MAX_MULTIPLIER, MAX_RESOLUTION, MIN_RESOLUTION, scales_past_limit
@@ -54,6 +55,9 @@ class GridFields(Protocol):
     def constraint(self) -> str: ...
 
     @property
+    def cost(self) -> str: ...
+
+    @property
     def base_resolution(self) -> int: ...
 
     @property
@@ -93,6 +97,10 @@ def check_grid(spec: GridFields) -> None:
         raise InputError(f"growth tolerance must lie in (0, 1), got {spec.growth_tolerance}")
     if spec.constraint not in CONSTRAINTS:
         raise InputError(f"constraint must be one of {', '.join(CONSTRAINTS)}, not {spec.constraint!r}")
+    check_cost_kind(spec.cost)
+    if spec.constraint == "nominal" and spec.cost != "macs":
+        raise InputError(f"the nominal constraint alpha * beta^2 * gamma^2 is a rule for MACs; a {spec.cost} "
+                         "constraint is measured (--constraint measured)")
     for name, resolution in (("base resolution", spec.base_resolution), ("cost resolution", spec.cost_resolution)):
         if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
             raise InputError(f"{name} must lie in [{MIN_RESOLUTION}, {MAX_RESOLUTION}], got {resolution}")

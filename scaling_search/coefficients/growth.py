@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scaling_search.counting.analytic import analytic_counts
+from scaling_search.counting.cost_kind import CostKind, counted_cost
 from scaling_search.errors import InputError
 from scaling_search.models.architecture import EFFICIENTNET_B0, IMAGENET_CLASSES, RESOLUTION_MULTIPLE, BaseArchitecture
 from scaling_search.models.scaling import base_layout, compound_layout
@@ -37,10 +38,12 @@ GROWTH_PHI = 7
 
 @dataclass(frozen=True)
 class Growth:
-    """The cost per unit of φ a family realises, measured at its member at ``phi`` (``GROWTH_PHI`` when buildable)."""
+    """The cost per unit of φ a family realises, measured at its member at ``phi`` (``GROWTH_PHI`` when buildable),
+    in the cost named by ``cost``."""
 
     per_phi: float
     phi: int
+    cost: CostKind = "macs"
 
     def on_growth(self, target: float, tolerance: float) -> bool:
         """Whether the growth per φ lies within ``tolerance`` (relative) of ``target``."""
@@ -59,21 +62,22 @@ def family_growth(
     cost_classes: int = IMAGENET_CLASSES,
     resolution_multiple: int = RESOLUTION_MULTIPLE,
     base: BaseArchitecture = EFFICIENTNET_B0,
+    cost: CostKind = "macs",
 ) -> Growth:
     """The growth per φ of ``coefficients``' family from ``base``, counted in closed form at the cost scale.
 
     Closed-form counts equal fvcore's on every built-in base (``docs/conventions.md``), and they
     do not build the φ = 7 network, which at 600 px would take fvcore seconds per candidate.
-    ``cost_resolution`` defaults to the base's own (224 px for B0). Raises InputError when not even
-    the φ = 1 member can be built.
+    ``cost_resolution`` defaults to the base's own (224 px for B0); ``cost`` is the counted cost
+    that grows ("macs" or "activations"). Raises InputError when not even the φ = 1 member can be built.
     """
     resolution = base.base_resolution if cost_resolution is None else cost_resolution
-    base_macs = analytic_counts(base_layout(resolution, cost_classes, resolution_multiple, base=base)).macs
+    base_cost = counted_cost(analytic_counts(base_layout(resolution, cost_classes, resolution_multiple, base=base)), cost)
     for phi in range(GROWTH_PHI, 0, -1):
         try:
             layout = compound_layout(*coefficients, phi, resolution, cost_classes, resolution_multiple, base=base)
-            macs = analytic_counts(layout).macs
+            member_cost = counted_cost(analytic_counts(layout), cost)
         except InputError:
             continue
-        return Growth((macs / base_macs) ** (1 / phi), phi)
+        return Growth((member_cost / base_cost) ** (1 / phi), phi, cost)
     raise InputError(f"no member of the family of {coefficients} can be built, not even at phi = 1")

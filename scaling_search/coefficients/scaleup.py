@@ -31,6 +31,7 @@ from typing import Literal, get_args
 from scaling_search.coefficients.grid import GridSpec, within
 from scaling_search.coefficients.grid_checks import axis_values
 from scaling_search.counting.analytic import analytic_counts
+from scaling_search.counting.cost_kind import counted_cost
 from scaling_search.counting.counter import Counter
 from scaling_search.errors import InputError
 from scaling_search.models.scaling import MAX_MULTIPLIER, MAX_RESOLUTION, Layout, compound_layout
@@ -46,7 +47,8 @@ SEARCH_STEP = 0.005
 class ScaleUpMember:
     """One network of a scale-up check: its coefficients at ``phi``, its cost at the cost scale and where it trains.
 
-    ``macs`` is counted at the cost scale (``cost_resolution`` px); ``cost_ratio`` is ``macs`` over
+    ``macs`` is counted at the cost scale (``cost_resolution`` px), in the study's cost (MACs unless
+    the study is held to activations, whose count it then holds); ``cost_ratio`` is ``macs`` over
     the study member's (1.0 for the study member itself); ``matched`` says whether that ratio lies
     within the study's tolerance of 1. ``proxy_layout`` (``proxy_resolution`` px) is the network
     that is trained; ``proxy_macs`` its cost, counted with the same counter; ``proxy_ratio`` that
@@ -58,6 +60,7 @@ class ScaleUpMember:
     Example:
         >>> from scaling_search.coefficients.grid import GridSpec
         >>> from scaling_search.counting.analytic import analytic_counts
+from scaling_search.counting.cost_kind import counted_cost
         >>> from scaling_search.coefficients.scaleup import scale_up_members
         >>> spec = GridSpec(base_resolution=32, num_classes=10)
         >>> study = scale_up_members(spec, (1.0, 1.2, 1.1), 2, analytic_counts)[0]
@@ -129,6 +132,7 @@ def scale_up_members(spec: GridSpec, best: tuple[float, float, float], phi: floa
 
         >>> from scaling_search.coefficients.grid import GridSpec
         >>> from scaling_search.counting.analytic import analytic_counts
+from scaling_search.counting.cost_kind import counted_cost
         >>> from scaling_search.coefficients.scaleup import scale_up_members
         >>> spec = GridSpec(base_resolution=32, num_classes=10)
         >>> for m in scale_up_members(spec, (1.0, 1.2, 1.1), 2, analytic_counts):
@@ -148,20 +152,20 @@ def scale_up_members(spec: GridSpec, best: tuple[float, float, float], phi: floa
         raise InputError(f"the study's best must be three coefficients (alpha, beta, gamma), got {best}")
     alpha, beta, gamma = best
     study = (float(alpha), float(beta), float(gamma))
-    study_macs = counter(cost_layout_at(spec, study, phi)).macs
-    study_proxy_macs = counter(proxy_layout_at(spec, study, phi)).macs
+    study_macs = counted_cost(counter(cost_layout_at(spec, study, phi)), spec.cost)
+    study_proxy_macs = counted_cost(counter(proxy_layout_at(spec, study, phi)), spec.cost)
     points: list[tuple[MemberKind, tuple[float, float, float]]] = [("study", study)]
     if spec.paper_point is not None:
         points.append(("paper", spec.paper_point))
-    targets = (analytic_counts(cost_layout_at(spec, study, phi)).macs,
-               analytic_counts(proxy_layout_at(spec, study, phi)).macs)
+    targets = (counted_cost(analytic_counts(cost_layout_at(spec, study, phi)), spec.cost),
+               counted_cost(analytic_counts(proxy_layout_at(spec, study, phi)), spec.cost))
     points += [(kind, matching_single_dimension(spec, kind, phi, *targets)) for kind in SINGLE_KINDS]
     members = []
     for kind, coefficients in points:
         cost = cost_layout_at(spec, coefficients, phi)
         proxy = proxy_layout_at(spec, coefficients, phi)
         macs, proxy_macs = ((study_macs, study_proxy_macs) if kind == "study" else
-                            (counter(cost).macs, counter(proxy).macs))
+                            (counted_cost(counter(cost), spec.cost), counted_cost(counter(proxy), spec.cost)))
         ratio, proxy_ratio = macs / study_macs, proxy_macs / study_proxy_macs
         members.append(ScaleUpMember(kind, coefficients, phi, macs, ratio, within(ratio, 1.0, spec.tolerance), proxy,
                                      cost.resolution, proxy.resolution, proxy_macs, proxy_ratio,
@@ -196,7 +200,7 @@ def matching_single_dimension(spec: GridSpec, kind: MemberKind, phi: float, macs
     lies within tolerance, the smallest value with the nearest cost at the cost scale is kept.
     """
     axis = SINGLE_KINDS.index(kind)
-    base_macs = analytic_counts(cost_layout_at(spec, (1.0, 1.0, 1.0), phi)).macs
+    base_macs = counted_cost(analytic_counts(cost_layout_at(spec, (1.0, 1.0, 1.0), phi)), spec.cost)
     reach = max(1.0, macs / base_macs) * (2 if axis == 0 else 1)
     nominal = reach if axis == 0 else math.sqrt(reach)
     most = MAX_MULTIPLIER if axis < 2 else (MAX_RESOLUTION - spec.resolution_multiple) / spec.cost_resolution
@@ -206,11 +210,12 @@ def matching_single_dimension(spec: GridSpec, kind: MemberKind, phi: float, macs
     def point(value: float) -> tuple[float, float, float]:
         return (value, 1.0, 1.0) if axis == 0 else (1.0, value, 1.0) if axis == 1 else (1.0, 1.0, value)
 
-    miss = {value: abs(analytic_counts(cost_layout_at(spec, point(value), phi)).macs - macs) for value in values}
+    miss = {value: abs(counted_cost(analytic_counts(cost_layout_at(spec, point(value), phi)), spec.cost) - macs)
+            for value in values}
     admissible = [value for value in values if miss[value] <= spec.tolerance * macs]
     if admissible:
-        proxy_miss = {value: abs(analytic_counts(proxy_layout_at(spec, point(value), phi)).macs - proxy_macs)
-                      for value in admissible}
+        proxy_miss = {value: abs(counted_cost(analytic_counts(proxy_layout_at(spec, point(value), phi)), spec.cost)
+                                 - proxy_macs) for value in admissible}
         value = min(admissible, key=lambda v: (proxy_miss[v], miss[v], v))
     else:
         value = min(values, key=lambda v: (miss[v], v))

@@ -12,6 +12,7 @@ import optuna
 from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
 
 from scaling_search.coefficients.grid import CandidateKind
+from scaling_search.counting.cost_kind import CostKind
 from scaling_search.data.detail import upsample
 from scaling_search.search.search_plan import PlannedTrial, candidate_id
 from scaling_search.study.definition import StudyDefinition
@@ -51,6 +52,9 @@ class CandidateAttrs(TypedDict):
     kind: CandidateKind
     macs: int
     measured_ratio: float
+    cost_kind: CostKind
+    macs_ratio: float
+    activations_ratio: float
     nominal_ratio: float
     params: int
     activations: int
@@ -81,6 +85,9 @@ def candidate_attrs(planned: PlannedTrial, native_resolution: int) -> CandidateA
         "kind": c.kind,
         "macs": c.macs,
         "measured_ratio": c.measured_ratio,
+        "cost_kind": c.cost_kind,
+        "macs_ratio": c.macs_ratio,
+        "activations_ratio": c.activations_ratio,
         "nominal_ratio": c.nominal_ratio,
         "params": c.params,
         "activations": c.activations,

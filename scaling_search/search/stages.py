@@ -177,11 +177,14 @@ def candidate_from_trial(trial: FrozenTrial, spec: GridSpec) -> Candidate:
     alpha, beta, gamma = (float(trial.params[name]) for name in ("alpha", "beta", "gamma"))
     phi = float(attrs["phi"])
     layout = proxy_layout(replace(spec, phi=phi), alpha, beta, gamma)
+    base = analytic_counts(spec.base_cost_layout())  # closed form equals fvcore: ratios of studies stored without them
     return Candidate(alpha, beta, gamma, phi, float(attrs["nominal_ratio"]), float(attrs["measured_ratio"]),
                      int(attrs["macs"]), int(attrs["params"]), int(attrs["activations"]), int(attrs["cost_resolution"]),
                      float(attrs["proxy_ratio"]), int(attrs["resolution"]), attrs["kind"],
                      bool(attrs["on_constraint"]), float(attrs["growth_per_phi"]), int(attrs["growth_phi"]),
-                     bool(attrs["on_growth"]), bool(attrs["proxy_on_target"]), bool(attrs["contender"]), layout)
+                     bool(attrs["on_growth"]), bool(attrs["proxy_on_target"]), bool(attrs["contender"]), layout,
+                     attrs.get("cost_kind", "macs"), float(attrs.get("macs_ratio", int(attrs["macs"]) / base.macs)),
+                     float(attrs.get("activations_ratio", int(attrs["activations"]) / base.activations)))
 
 
 def needs_more_tpe(study: optuna.Study, definition: StudyDefinition) -> bool:

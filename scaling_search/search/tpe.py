@@ -39,6 +39,7 @@ from optuna.trial import TrialState
 
 from scaling_search.coefficients.grid import Candidate, GridSpec, cost_layout, measure
 from scaling_search.counting.analytic import analytic_counts
+from scaling_search.counting.cost_kind import COST_WORDS, counted_cost
 from scaling_search.counting.counter import Counter
 from scaling_search.search.enqueue import NATIVE_RESOLUTION, candidate_attrs
 from scaling_search.search.results import stage_trials
@@ -111,22 +112,22 @@ def measured_split(spec: GridSpec, e_depth: float, width_share: float) -> tuple[
                               for power, (least, most) in zip(powers, ranges, strict=True))
         return alpha, beta, gamma
 
-    def macs(log_budget: float) -> int:
-        return analytic_counts(cost_layout(spec, *coefficients(log_budget))).macs
+    def cost(log_budget: float) -> int:
+        return counted_cost(analytic_counts(cost_layout(spec, *coefficients(log_budget))), spec.cost)
 
-    base_macs = analytic_counts(spec.base_cost_layout()).macs
+    base_cost = counted_cost(analytic_counts(spec.base_cost_layout()), spec.cost)
 
     def miss(log_budget: float) -> float:
         """The cost ratio minus the target, signed so that it grows with the budget."""
-        return (macs(log_budget) / base_macs - spec.target_ratio) * math.copysign(1.0, spec.phi)
+        return (cost(log_budget) / base_cost - spec.target_ratio) * math.copysign(1.0, spec.phi)
 
     below, above = turning_point(bottom, top, lambda log_budget: miss(log_budget) >= 0)
     if abs(miss(below)) <= abs(miss(above)):
-        kept = macs(below)
-        start = turning_point(bottom, below, lambda log_budget: macs(log_budget) == kept)[1]
+        kept = cost(below)
+        start = turning_point(bottom, below, lambda log_budget: cost(log_budget) == kept)[1]
         return coefficients((start + below) / 2)
-    kept = macs(above)
-    end = turning_point(above, top, lambda log_budget: macs(log_budget) != kept)[0]
+    kept = cost(above)
+    end = turning_point(above, top, lambda log_budget: cost(log_budget) != kept)[0]
     return coefficients((above + end) / 2)
 
 
@@ -209,5 +210,5 @@ def not_contending(spec: GridSpec, candidate: Candidate) -> str:
     if not candidate.on_growth:
         return (f"its family grows {candidate.growth_per_phi:.3f}x per phi (at phi = {candidate.growth_phi}), not "
                 f"within {spec.growth_tolerance_used:.0%} of {spec.target:g}")
-    return (f"it trains with {candidate.proxy_ratio:.3f}x the base's compute at {candidate.resolution} px, not "
+    return (f"it trains with {candidate.proxy_ratio:.3f}x the base's {COST_WORDS[candidate.cost_kind]} at {candidate.resolution} px, not "
             f"within {spec.tolerance:.0%} of {spec.target_ratio:.3g}")

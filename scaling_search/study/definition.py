@@ -72,6 +72,7 @@ class StudyDefinition:
     tolerance: float = GRID_DEFAULTS.tolerance
     growth_tolerance: float | None = GRID_DEFAULTS.growth_tolerance  # None: the tolerance
     constraint: str = GRID_DEFAULTS.constraint
+    cost: str = GRID_DEFAULTS.cost  # macs, activations or latency (scaling_search.counting.cost_kind)
     cost_resolution: int = GRID_DEFAULTS.cost_resolution
     cost_classes: int = GRID_DEFAULTS.cost_classes
     resolution_multiple: int = GRID_DEFAULTS.resolution_multiple
