@@ -32,9 +32,9 @@ CANDIDATE_COLUMNS = [
     ("contends", "contender", fmt("s")),
     ("kind", "kind", fmt("s")),
 ]
-"""Cost columns (measured: the chosen cost's ratio; MACs x and acts x: each counted cost's ratio; GMACs, params, acts) are
-at the cost scale; proxy columns at the base resolution; growth/phi is the family's chosen cost per phi at the cost
-scale, measured at phi = 7."""
+"""Cost columns (measured: the chosen cost's ratio; MACs x and acts x: each counted cost's ratio; GMACs, params,
+acts) are at the cost scale; proxy columns at the base resolution; growth/phi is the family's chosen cost per phi at
+the cost scale, measured at phi = 7."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
                for r in rows]
     table = render_table(display, CANDIDATE_COLUMNS)
     note = (f"\n{sum(c.kind == 'compound' for c in found)} grid points of {spec.base.name}: those with a "
-            f"{spec.constraint} {spec.cost} ratio of {spec.target_ratio:.3g} ± {spec.tolerance:.0%} at phi = {spec.phi:g}, "
+            f"{spec.constraint} {spec.cost} ratio of {spec.target_ratio:.3g} ± {spec.tolerance:.0%} at "
+            f"phi = {spec.phi:g}, "
             "and those whose family grows as promised. Cost is measured at the "
             f"cost scale ({spec.cost_resolution} px x gamma^phi rounded to a multiple of {spec.resolution_multiple}, "
             f"{spec.cost_classes} classes, counter {args.counter}); the proxy trains at {spec.base_resolution} px x "

@@ -147,8 +147,8 @@ GROWTH_TOLERANCE = Flag("--growth-tolerance", "relative tolerance on a family's 
 CONSTRAINT = Flag("--constraint", "the cost a candidate must meet: the measured MACs ratio of its realised network "
                   "(compares networks of equal real cost) or the nominal alpha*beta^2*gamma^2 (the paper's rule)",
                   choices=CONSTRAINTS)
-COST = Flag("--cost", "the cost candidates are held to: macs (the paper's FLOPs), activations (conv and linear outputs, "
-            "which predict GPU runtime; Dollar et al. 2021) or latency (measured on --cost-device)",
+COST = Flag("--cost", "the cost candidates are held to: macs (the paper's FLOPs), activations (conv and linear "
+            "outputs, which predict GPU runtime; Dollar et al. 2021) or latency (measured on --cost-device)",
             choices=COST_KINDS)
 BASELINES = Flag("--baselines", "add depth-only, width-only and resolution-only candidates at the same cost",
                  switch=True)

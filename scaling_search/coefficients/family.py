@@ -133,7 +133,8 @@ def family_growth_for(
 
     Counted in closed form at ``base_resolution`` (default the base's own), ``num_classes`` and
     ``resolution_multiple``, in ``cost`` ("macs" or "activations"), at the φ = 7 member or, when
-    that cannot be built, the largest φ below it that can. ``target`` must be > 1 and ``tolerance`` lie in (0, 1), as the grid's (InputError).
+    that cannot be built, the largest φ below it that can. ``target`` must be > 1 and ``tolerance`` lie in
+    (0, 1), as the grid's (InputError).
 
     Example: the paper's point doubles per φ; (1.05, 1.05, 1.05) meets 2× at φ = 1 by rounding only
 

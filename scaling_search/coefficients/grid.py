@@ -76,10 +76,11 @@ class GridSpec:
     A point is kept when its cost ratio at ``phi`` (``constraint``: the measured ``cost`` — MACs, by
     default, or activations — at the cost scale, ``cost_resolution`` px and ``cost_classes`` classes,
     or the nominal α·β²·γ², a MACs rule) lies within ``tolerance`` of ``target ** phi``; the
-    contender rule and the family's growth are judged in the same cost. ``base_resolution`` and ``num_classes`` describe the proxy
-    the search trains. ``base`` is the network every candidate scales (B0 unless given); only B0
-    has the paper's point. The spec checks itself when built and raises InputError saying what
-    each field allows; a measured constraint below 128 px warns that its cost moves in large steps.
+    contender rule and the family's growth are judged in the same cost. ``base_resolution`` and
+    ``num_classes`` describe the proxy the search trains. ``base`` is the network every candidate
+    scales (B0 unless given); only B0 has the paper's point. The spec checks itself when built and
+    raises InputError saying what each field allows; a measured constraint below 128 px warns that
+    its cost moves in large steps.
 
     Example:
         >>> from scaling_search.coefficients.grid import GridSpec

@@ -72,7 +72,8 @@ def family_growth(
     that grows ("macs" or "activations"). Raises InputError when not even the φ = 1 member can be built.
     """
     resolution = base.base_resolution if cost_resolution is None else cost_resolution
-    base_cost = counted_cost(analytic_counts(base_layout(resolution, cost_classes, resolution_multiple, base=base)), cost)
+    unscaled = base_layout(resolution, cost_classes, resolution_multiple, base=base)
+    base_cost = counted_cost(analytic_counts(unscaled), cost)
     for phi in range(GROWTH_PHI, 0, -1):
         try:
             layout = compound_layout(*coefficients, phi, resolution, cost_classes, resolution_multiple, base=base)

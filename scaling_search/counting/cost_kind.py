@@ -30,7 +30,7 @@ def check_cost_kind(kind: object) -> CostKind:
     """``kind`` when it names a cost, else InputError listing the three."""
     if kind not in COST_KINDS:
         raise InputError(f"cost must be one of {', '.join(COST_KINDS)}, not {kind!r}")
-    return kind  # type: ignore[return-value]
+    return kind
 
 
 def counted_cost(counts: Counts, kind: CostKind) -> int:

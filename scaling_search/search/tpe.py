@@ -210,5 +210,6 @@ def not_contending(spec: GridSpec, candidate: Candidate) -> str:
     if not candidate.on_growth:
         return (f"its family grows {candidate.growth_per_phi:.3f}x per phi (at phi = {candidate.growth_phi}), not "
                 f"within {spec.growth_tolerance_used:.0%} of {spec.target:g}")
-    return (f"it trains with {candidate.proxy_ratio:.3f}x the base's {COST_WORDS[candidate.cost_kind]} at {candidate.resolution} px, not "
+    return (f"it trains with {candidate.proxy_ratio:.3f}x the base's {COST_WORDS[candidate.cost_kind]} at "
+            f"{candidate.resolution} px, not "
             f"within {spec.tolerance:.0%} of {spec.target_ratio:.3g}")

@@ -59,7 +59,7 @@ def test_single_dimension_baselines_match_activations():
 
 
 def test_the_nominal_rule_is_a_macs_rule_only():
-    with pytest.raises(InputError, match="nominal constraint .* is a rule for MACs"):
+    with pytest.raises(InputError, match=r"nominal constraint .* is a rule for MACs"):
         GridSpec(constraint="nominal", cost="activations")
     with pytest.raises(InputError, match="cost must be one of macs, activations, latency"):
         GridSpec(cost="flops")  # type: ignore[arg-type]
