@@ -2,6 +2,9 @@
 
 Under the members it says how fast the family grows per φ against ``--target``
 (:func:`~scaling_search.coefficients.family.family_growth_for`), at the scale the members are counted at.
+``--fast [ALPHA_W]`` takes the coefficients from fast scaling (Dollár et al. 2021) instead of
+``--alpha``/``--beta``/``--gamma``, matched in closed-form MACs at φ = 1 to ``--target``
+(:func:`~scaling_search.coefficients.fast_scaling.fast_point`).
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 from scaling_search.cli import flags
-from scaling_search.cli.common import add_output_flags, emit, fmt, render_table
+from scaling_search.cli.common import UsageError, add_output_flags, emit, finite_float, fmt, render_table
 from scaling_search.coefficients.family import (
     FamilyGrowth,
     buildable_phis,
@@ -18,6 +21,7 @@ from scaling_search.coefficients.family import (
     released_family,
     unbuilt_note,
 )
+from scaling_search.coefficients.fast_scaling import FAST_WIDTH_SHARE, FastPoint, fast_point
 from scaling_search.coefficients.growth import GROWTH_PHI
 from scaling_search.counting.counter import make_counter
 from scaling_search.errors import InputError
@@ -50,6 +54,8 @@ FAMILY_COLUMNS = [
 NOTE = ("\n\nThe released B1..B7 do not follow one phi-rule (B1 is width 1.0, depth 1.1 at 240 px,\nwhich no single "
         f"phi of {PAPER_COEFFICIENTS} gives): derived and released rows differ, and both are measured here.\n"
         "A derived member's dropout is that of the released member nearest in cost (MACs/B0, log scale).")
+COEFFICIENT_FLAGS = (flags.ALPHA, flags.BETA, flags.GAMMA)
+"""The flags that name the family's coefficients; ``--fast`` names them instead."""
 OTHER_BASE_NOTE = ("A derived member's dropout is that of the released B0 member nearest in cost, each over its own "
                    "base (log scale).")
 
@@ -69,11 +75,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "outside --growth-tolerance of it is flagged OFF growth: (1.05, 1.05, 1.05) meets 2x at phi = 1 by rounding,\n"
         "but its phi = 7 member costs 6.5x the base, not 2^7 = 128x. When the phi = 7 member cannot be built\n"
         "(a multiplier or resolution past the limit), the largest phi below 7 that can be is used, and said.\n"
-        "JSON adds growth_per_phi, growth_phi, target, growth_tolerance and on_growth.",
+        "JSON adds growth_per_phi, growth_phi, target, growth_tolerance and on_growth.\n\n"
+        "--fast [ALPHA_W] derives fast scaling's family instead (Dollar, Singh & Girshick, \"Fast and Accurate Model\n"
+        f"Scaling\", CVPR 2021): width takes the share ALPHA_W (default {FAST_WIDTH_SHARE:g}) of the cost exponent "
+        "per phi, depth and\nresolution half the rest each, so activations grow slower than cost (s^0.6 for cost s at "
+        "0.8). The point\nis matched in closed-form MACs at phi = 1 to --target; JSON adds fast: width_share, nominal, "
+        "matched.\n"
+        "  scaling-search derive --fast --json\n"
+        "  scaling-search derive --fast 0.5 --phis 0-3",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    for flag, default in zip((flags.ALPHA, flags.BETA, flags.GAMMA), PAPER_COEFFICIENTS, strict=True):
-        flag.add(parser, default)
+    for flag, default in zip(COEFFICIENT_FLAGS, PAPER_COEFFICIENTS, strict=True):
+        flag.add(parser, default, sets_default=False)  # unset, so that --fast can refuse them
+    parser.add_argument("--fast", type=finite_float, nargs="?", const=FAST_WIDTH_SHARE, metavar="ALPHA_W",
+                        help="derive fast scaling's coefficients (Dollar et al. 2021) instead of --alpha/--beta/"
+                             "--gamma: width takes the share ALPHA_W in (0, 1] of the cost (default "
+                             f"{FAST_WIDTH_SHARE:g}), matched in MACs at phi = 1 to --target")
     flags.BASE.add(parser)
     parser.add_argument("--phis", type=flags.phi_list, default=list(FAMILY_PHIS),
                         help=f"phis to derive: a range 0-7 or a list 0,1,2.5 (default {FAMILY_PHIS[0]:g}-"
@@ -92,20 +109,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     base = flags.chosen_base(args)
+    fast = chosen_fast(args, base)
+    alpha, beta, gamma = fast.matched if fast is not None else given_coefficients(args)
     counter = make_counter(args.counter)
-    phis = buildable_phis(args.alpha, args.beta, args.gamma, args.phis, args.base_resolution,
-                          args.resolution_multiple, base)
+    phis = buildable_phis(alpha, beta, gamma, args.phis, args.base_resolution, args.resolution_multiple, base)
     if not phis:
         raise InputError(f"no member of the family can be built at phis {', '.join(f'{p:g}' for p in args.phis)}: "
                          "a multiplier or the resolution would pass the largest this tool builds; ask for smaller phis")
     unbuilt = unbuilt_note([phi for phi in args.phis if phi not in phis])
-    derived = [m.to_dict() for m in derive_family(args.alpha, args.beta, args.gamma, phis, counter,
+    derived = [m.to_dict() for m in derive_family(alpha, beta, gamma, phis, counter,
                                                   base_resolution=args.base_resolution,
                                                   resolution_multiple=args.resolution_multiple,
                                                   num_classes=args.num_classes, base=base)]
-    growth = family_growth_for(args.alpha, args.beta, args.gamma, target=args.target,
-                               tolerance=args.growth_tolerance, base_resolution=args.base_resolution,
-                               resolution_multiple=args.resolution_multiple, num_classes=args.num_classes, base=base)
+    growth = family_growth_for(alpha, beta, gamma, target=args.target, tolerance=args.growth_tolerance,
+                               base_resolution=args.base_resolution, resolution_multiple=args.resolution_multiple,
+                               num_classes=args.num_classes, base=base)
     if has_released_family(base):
         released = [m.to_dict() for m in released_family(counter, args.num_classes)]
         payload: dict = {"derived": derived, "released": released, **growth.to_dict()}
@@ -119,9 +137,39 @@ def run(args: argparse.Namespace) -> int:
     if unbuilt:
         payload["not_built"] = unbuilt
         table += f"\n{unbuilt}."
+    if fast is not None:
+        payload["fast"] = fast.to_dict()
+        table = f"{fast_line(fast, args.target)}\n\n{table}"
     csv_rows = [{k: v for k, v in r.items() if k != "layout"} for r in derived + released]
     emit(args, payload, table, csv_rows)
     return 0
+
+
+def given_coefficients(args: argparse.Namespace) -> tuple[float, float, float]:
+    """--alpha, --beta and --gamma, each the paper's where not given (the flags are unset so --fast can refuse them)."""
+    given = (getattr(args, flag.dest) for flag in COEFFICIENT_FLAGS)
+    alpha, beta, gamma = (paper if value is None else value
+                          for value, paper in zip(given, PAPER_COEFFICIENTS, strict=True))
+    return alpha, beta, gamma
+
+
+def chosen_fast(args: argparse.Namespace, base: BaseArchitecture) -> FastPoint | None:
+    """The fast-scaling point ``--fast`` asks for, matched at the derivation's scale; None without ``--fast``."""
+    if args.fast is None:
+        return None
+    given = [flag.name for flag in COEFFICIENT_FLAGS if getattr(args, flag.dest) is not None]
+    if given:
+        raise UsageError(f"--fast chooses alpha, beta and gamma itself: drop {'/'.join(given)} or --fast")
+    return fast_point(args.fast, args.target, base_resolution=args.base_resolution,
+                      resolution_multiple=args.resolution_multiple, num_classes=args.num_classes, base=base)
+
+
+def fast_line(fast: FastPoint, target: float) -> str:
+    """The line over the table: which coefficients --fast chose, from which width share, nominal and matched."""
+    nominal = ", ".join(f"{value:.4f}" for value in fast.nominal)
+    matched = ", ".join(f"{value:g}" for value in fast.matched)
+    return (f"Fast scaling (Dollar et al. 2021), width share {fast.width_share:g}: nominal ({nominal}) for {target:g}x "
+            f"per phi; matched in MACs at phi = 1: ({matched}), {fast.matched_ratio:.3f}x the base.")
 
 
 def growth_line(found: FamilyGrowth) -> str:

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from scaling_search.cli import build_parser, main
+from scaling_search.cli.derive import given_coefficients
 from scaling_search.coefficients.grid import GridSpec
 from scaling_search.models.architecture import EFFICIENTNET_B0, FAMILY_PHIS, PAPER_COEFFICIENTS
 from scaling_search.models.scaling import scale
@@ -54,7 +55,8 @@ def test_help_shows_the_library_defaults(capsys):
 
 def test_derive_defaults_are_the_papers_coefficients_and_the_released_phis():
     args = parse("derive")
-    assert (args.alpha, args.beta, args.gamma) == PAPER_COEFFICIENTS
+    assert (args.alpha, args.beta, args.gamma, args.fast) == (None,) * 4  # unset, so --fast can refuse them
+    assert given_coefficients(args) == PAPER_COEFFICIENTS
     assert args.phis == list(FAMILY_PHIS)
     assert args.base_resolution == EFFICIENTNET_B0.base_resolution
     assert parse("derive", "--phis=-1,0").phis == [-1.0, 0.0]
