@@ -23,6 +23,7 @@ from scaling_search.coefficients.family import (
 )
 from scaling_search.coefficients.fast_scaling import FAST_WIDTH_SHARE, FastPoint, fast_point
 from scaling_search.coefficients.growth import GROWTH_PHI
+from scaling_search.counting.cost_kind import COUNTED_KINDS
 from scaling_search.counting.counter import make_counter
 from scaling_search.errors import InputError
 from scaling_search.models.architecture import (
@@ -75,12 +76,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "outside --growth-tolerance of it is flagged OFF growth: (1.05, 1.05, 1.05) meets 2x at phi = 1 by rounding,\n"
         "but its phi = 7 member costs 6.5x the base, not 2^7 = 128x. When the phi = 7 member cannot be built\n"
         "(a multiplier or resolution past the limit), the largest phi below 7 that can be is used, and said.\n"
-        "JSON adds growth_per_phi, growth_phi, target, growth_tolerance and on_growth.\n\n"
+        "JSON adds growth_per_phi, growth_phi, growth_cost, target, growth_tolerance and on_growth.\n"
+        "--cost activations counts the growth in activations (conv and linear outputs) instead of MACs.\n\n"
         "--fast [ALPHA_W] derives fast scaling's family instead (Dollar, Singh & Girshick, \"Fast and Accurate Model\n"
         f"Scaling\", CVPR 2021): width takes the share ALPHA_W (default {FAST_WIDTH_SHARE:g}) of the cost exponent "
         "per phi, depth and\nresolution half the rest each, so activations grow slower than cost (s^0.6 for cost s at "
-        "0.8). The point\nis matched in closed-form MACs at phi = 1 to --target; JSON adds fast: width_share, nominal, "
-        "matched.\n"
+        "0.8). The point\nis matched so that its family grows by --target per phi in --cost (counted in closed form); "
+        "JSON adds\nfast: width_share, nominal, matched, growth_per_phi, matched_ratio (its phi = 1 member) and cost.\n"
         "  scaling-search derive --fast --json\n"
         "  scaling-search derive --fast 0.5 --phis 0-3",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -100,6 +102,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     flags.NUM_CLASSES.add(parser, IMAGENET_CLASSES)
     flags.COUNTER.add(parser)
     flags.TARGET.add(parser, flags.GRID.target)
+    flags.COST.add(parser, flags.GRID.cost, help="the cost whose growth per phi is shown (and --fast matches): macs "
+                   "(default) or activations")
     flags.GROWTH_TOLERANCE.add(parser, flags.GRID.tolerance, help="relative tolerance on the family's growth per phi "
                                "(its phi = 7 member's cost over the base's, per phi), around --target; the default is "
                                "the candidate grid's default tolerance")
@@ -108,6 +112,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.cost not in COUNTED_KINDS:
+        raise UsageError(f"derive counts a family's growth in {' or '.join(COUNTED_KINDS)}; {args.cost} is measured "
+                         "one network at a time (scaling-search flops --cost latency)")
     base = flags.chosen_base(args)
     fast = chosen_fast(args, base)
     alpha, beta, gamma = fast.matched if fast is not None else given_coefficients(args)
@@ -123,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
                                                   num_classes=args.num_classes, base=base)]
     growth = family_growth_for(alpha, beta, gamma, target=args.target, tolerance=args.growth_tolerance,
                                base_resolution=args.base_resolution, resolution_multiple=args.resolution_multiple,
-                               num_classes=args.num_classes, base=base)
+                               num_classes=args.num_classes, base=base, cost=args.cost)
     if has_released_family(base):
         released = [m.to_dict() for m in released_family(counter, args.num_classes)]
         payload: dict = {"derived": derived, "released": released, **growth.to_dict()}
@@ -160,7 +167,7 @@ def chosen_fast(args: argparse.Namespace, base: BaseArchitecture) -> FastPoint |
     given = [flag.name for flag in COEFFICIENT_FLAGS if getattr(args, flag.dest) is not None]
     if given:
         raise UsageError(f"--fast chooses alpha, beta and gamma itself: drop {'/'.join(given)} or --fast")
-    return fast_point(args.fast, args.target, base_resolution=args.base_resolution,
+    return fast_point(args.fast, args.target, cost=args.cost, base_resolution=args.base_resolution,
                       resolution_multiple=args.resolution_multiple, num_classes=args.num_classes, base=base)
 
 
@@ -169,13 +176,16 @@ def fast_line(fast: FastPoint, target: float) -> str:
     nominal = ", ".join(f"{value:.4f}" for value in fast.nominal)
     matched = ", ".join(f"{value:g}" for value in fast.matched)
     return (f"Fast scaling (Dollar et al. 2021), width share {fast.width_share:g}: nominal ({nominal}) for {target:g}x "
-            f"per phi; matched in MACs at phi = 1: ({matched}), {fast.matched_ratio:.3f}x the base.")
+            f"per phi; matched to grow {target:g}x per phi in {fast.cost}: ({matched}), {fast.growth_per_phi:.3f}x per "
+            f"phi, its phi = 1 member {fast.matched_ratio:.3f}x the base.")
 
 
 def growth_line(found: FamilyGrowth) -> str:
     """The line under the table: the growth per phi beside the target, and whether the family is off it."""
     growth = found.growth
-    line = (f"Growth per phi: {growth.per_phi:.3f} (phi = {growth.phi} member {found.member_ratio:.1f}x the base), "
+    in_cost = "" if growth.cost == "macs" else f" in {growth.cost}"
+    line = (f"Growth per phi{in_cost}: {growth.per_phi:.3f} (phi = {growth.phi} member {found.member_ratio:.1f}x the "
+            "base), "
             f"target {found.target:g} +- {found.tolerance:.0%}")
     if found.on_growth:
         line += ": on growth."

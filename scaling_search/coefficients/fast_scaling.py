@@ -14,8 +14,13 @@ In this tool's terms, a family that multiplies its cost by ``target`` per unit o
 Those are nominal: the realised network rounds repeats up, channels to multiples of 8 and the
 resolution, so its counted cost can be far from ``target`` (on B0 at 224 px, any depth above 1
 adds a block to every stage). :func:`matched_fast_coefficients` keeps the rule's proportions and
-searches how much to scale so that a cost the caller measures is nearest its target;
-:func:`fast_point` does it in closed-form MACs at φ = 1, as ``scaling-search derive --fast`` does.
+searches how much to scale so that a cost the caller measures is nearest its target.
+
+A family is matched by its growth per φ (:func:`fast_point`, what ``scaling-search derive --fast``
+derives): matched at φ = 1 instead, B0's rounding of repeats (any depth above 1 adds a block to
+each of its seven stages, 1.48× the cost) forces the width down to (1.024, 1.101, 1.012), whose
+family grows 1.32× per φ, not 2×. A grid's fast candidate is matched at the study's φ instead, like
+the single-dimension baselines, because it is trained there beside them.
 
 Example: the default split, and what it does to activations
 
@@ -32,7 +37,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from scaling_search.coefficients.growth import family_growth
 from scaling_search.counting.analytic import analytic_counts
+from scaling_search.counting.cost_kind import CostKind, check_cost_kind, counted_cost
 from scaling_search.errors import InputError
 from scaling_search.models.architecture import EFFICIENTNET_B0, IMAGENET_CLASSES, RESOLUTION_MULTIPLE, BaseArchitecture
 from scaling_search.models.scaling import base_layout, compound_layout
@@ -175,62 +182,76 @@ def rounded(point: Coefficients) -> Coefficients:
 
 @dataclass(frozen=True)
 class FastPoint:
-    """What ``derive --fast`` chose: the nominal fast coefficients and the point matched in cost, with that cost.
+    """What ``derive --fast`` chose: the nominal fast coefficients and the point matched in growth, with its costs.
 
-    ``matched_ratio`` is the closed-form MACs of the matched point's φ = 1 member over the base's,
-    at the scale :func:`fast_point` counted it. The point checks itself when built (InputError).
+    ``growth_per_phi`` is the matched family's growth per φ in ``cost`` (what it was matched on);
+    ``matched_ratio`` the closed-form ``cost`` of its φ = 1 member over the base's, at the scale
+    :func:`fast_point` counted it. The point checks itself when built (InputError).
 
     Example:
-        >>> point = FastPoint(0.8, (1.1, 1.2, 1.05), (1.05, 1.1, 1.0), 2.01)
-        >>> point.to_dict()
-        {'width_share': 0.8, 'nominal': [1.1, 1.2, 1.05], 'matched': [1.05, 1.1, 1.0], 'matched_ratio': 2.01}
+        >>> point = FastPoint(0.8, (1.1, 1.2, 1.05), (1.05, 1.1, 1.0), 2.01, 2.9, "macs")
+        >>> point.to_dict()["matched"], point.to_dict()["cost"]
+        ([1.05, 1.1, 1.0], 'macs')
     """
 
     width_share: float
     nominal: Coefficients
     matched: Coefficients
+    growth_per_phi: float
     matched_ratio: float
+    cost: CostKind
 
     def __post_init__(self) -> None:
         fast_exponents(self.width_share)
         for name, point in (("nominal", self.nominal), ("matched", self.matched)):
             if not all(value >= 1 and math.isfinite(value) for value in point):
                 raise InputError(f"{name} fast coefficients must be finite and >= 1, got {point}")
-        if not (self.matched_ratio > 0 and math.isfinite(self.matched_ratio)):
-            raise InputError(f"the matched cost ratio must be a finite number > 0, got {self.matched_ratio:g}")
+        for name, ratio in (("growth per phi", self.growth_per_phi), ("matched cost ratio", self.matched_ratio)):
+            if not (ratio > 0 and math.isfinite(ratio)):
+                raise InputError(f"the {name} must be a finite number > 0, got {ratio:g}")
+        check_cost_kind(self.cost)
 
     def to_dict(self) -> dict[str, object]:
         return {"width_share": self.width_share, "nominal": list(self.nominal), "matched": list(self.matched),
-                "matched_ratio": self.matched_ratio}
+                "growth_per_phi": self.growth_per_phi, "matched_ratio": self.matched_ratio, "cost": self.cost}
 
 
 def fast_point(
     width_share: float = FAST_WIDTH_SHARE,
     target: float = 2.0,
     *,
+    cost: CostKind = "macs",
     base_resolution: int | None = None,
     resolution_multiple: int = RESOLUTION_MULTIPLE,
     num_classes: int = IMAGENET_CLASSES,
     base: BaseArchitecture = EFFICIENTNET_B0,
 ) -> FastPoint:
-    """The fast coefficients for ``target`` per φ, matched in closed-form MACs at φ = 1 to ``target`` × the base's.
+    """The fast coefficients whose family grows by ``target`` per φ in ``cost``, nearest of all in their proportions.
 
-    Counted where ``derive`` counts a family: ``base`` at ``base_resolution`` (default its own),
+    The growth per φ is :func:`~scaling_search.coefficients.growth.family_growth`'s, counted in
+    closed form where ``derive`` counts a family: ``base`` at ``base_resolution`` (default its own),
     ``num_classes`` classes, resolutions rounded to ``resolution_multiple``. See
-    :func:`matched_fast_coefficients`.
+    :func:`matched_fast_coefficients` for the search.
 
-    Example: on B0 at 224 px any depth above 1 adds a block to each stage, so the match takes less width
+    Example: on B0 the family doubles per φ near the nominal point; its φ = 1 member costs 3×
+    (any depth above 1 adds a block to each stage)
+
         >>> point = fast_point()
-        >>> [round(c, 4) for c in point.nominal], point.matched, round(point.matched_ratio, 3)
-        ([1.0718, 1.3195, 1.0353], (1.02429, 1.100759, 1.012072), 2.013)
+        >>> [round(c, 4) for c in point.nominal], point.matched, round(point.growth_per_phi, 3)
+        ([1.0718, 1.3195, 1.0353], (1.071008, 1.315741, 1.034895), 1.998)
+        >>> round(point.matched_ratio, 2)
+        3.01
     """
     resolution = base.base_resolution if base_resolution is None else base_resolution
-    base_macs = analytic_counts(base_layout(resolution, num_classes, resolution_multiple, base=base)).macs
 
-    def macs_ratio(point: Coefficients) -> float:
-        layout = compound_layout(*point, 1.0, resolution, num_classes, resolution_multiple, base=base)
-        return analytic_counts(layout).macs / base_macs
+    def growth(point: Coefficients) -> float:
+        return family_growth(point, cost_resolution=resolution, cost_classes=num_classes,
+                             resolution_multiple=resolution_multiple, base=base, cost=cost).per_phi
 
+    unscaled = base_layout(resolution, num_classes, resolution_multiple, base=base)
+    base_cost = counted_cost(analytic_counts(unscaled), cost)
     nominal = fast_coefficients(width_share, target)
-    matched = matched_fast_coefficients(width_share, macs_ratio, target)
-    return FastPoint(width_share, nominal, matched, macs_ratio(matched))
+    matched = matched_fast_coefficients(width_share, growth, target)
+    member = compound_layout(*matched, 1.0, resolution, num_classes, resolution_multiple, base=base)
+    member_ratio = counted_cost(analytic_counts(member), cost) / base_cost
+    return FastPoint(width_share, nominal, matched, growth(matched), member_ratio, cost)

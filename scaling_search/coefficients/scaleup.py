@@ -60,7 +60,6 @@ class ScaleUpMember:
     Example:
         >>> from scaling_search.coefficients.grid import GridSpec
         >>> from scaling_search.counting.analytic import analytic_counts
-from scaling_search.counting.cost_kind import counted_cost
         >>> from scaling_search.coefficients.scaleup import scale_up_members
         >>> spec = GridSpec(base_resolution=32, num_classes=10)
         >>> study = scale_up_members(spec, (1.0, 1.2, 1.1), 2, analytic_counts)[0]
@@ -132,7 +131,6 @@ def scale_up_members(spec: GridSpec, best: tuple[float, float, float], phi: floa
 
         >>> from scaling_search.coefficients.grid import GridSpec
         >>> from scaling_search.counting.analytic import analytic_counts
-from scaling_search.counting.cost_kind import counted_cost
         >>> from scaling_search.coefficients.scaleup import scale_up_members
         >>> spec = GridSpec(base_resolution=32, num_classes=10)
         >>> for m in scale_up_members(spec, (1.0, 1.2, 1.1), 2, analytic_counts):

@@ -1,4 +1,4 @@
-"""`scaling-search derive --fast [ALPHA_W]`: fast scaling's family (Dollár et al. 2021), matched in MACs."""
+"""`scaling-search derive --fast [ALPHA_W]`: fast scaling's family (Dollár et al. 2021), matched in growth per phi."""
 
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ def test_fast_json_says_the_width_share_and_the_nominal_and_matched_points_and_k
     data = derive_json(capsys, "--fast")
     assert set(data) >= GROWTH_KEYS | {"derived", "released", "fast"}
     fast = data["fast"]
-    assert set(fast) == {"width_share", "nominal", "matched", "matched_ratio"} and fast["width_share"] == 0.8
+    assert set(fast) == {"width_share", "nominal", "matched", "growth_per_phi", "matched_ratio", "cost"}
+    assert fast["width_share"] == 0.8 and fast["cost"] == "macs"
     assert fast["nominal"] == list(fast_coefficients(0.8, 2.0))
-    assert fast["matched"] == list(fast_point().matched) and fast["matched_ratio"] == pytest.approx(2.0, rel=0.05)
+    assert fast["matched"] == list(fast_point().matched)
+    assert fast["growth_per_phi"] == data["growth_per_phi"] == pytest.approx(2.0, rel=0.005)
     (phi1,) = [row for row in data["derived"] if row["phi"] == 1]
     assert phi1["macs_ratio"] == pytest.approx(fast["matched_ratio"], rel=1e-12)  # the family derived is the matched
     assert (phi1["depth"], phi1["width"]) == tuple(fast["matched"][:2])
@@ -42,7 +44,11 @@ def test_fast_takes_another_width_share_and_the_target(capsys):
     assert width_only[0] == width_only[2] == 1.0
     three = derive_json(capsys, "--fast", "--target", "3", "--phis", "0,1")
     assert three["target"] == 3.0 and three["fast"]["nominal"] == list(fast_coefficients(0.8, 3.0))
-    assert three["fast"]["matched_ratio"] == pytest.approx(3.0, rel=0.05)
+    assert three["fast"]["growth_per_phi"] == three["growth_per_phi"] == pytest.approx(3.0, rel=0.01)
+    acts = derive_json(capsys, "--fast", "--cost", "activations", "--phis", "0,1")
+    assert acts["growth_cost"] == acts["fast"]["cost"] == "activations"
+    assert acts["growth_per_phi"] == pytest.approx(2.0, rel=0.005)
+    assert acts["fast"]["matched"] != default["fast"]["matched"]
 
 
 def test_fast_is_matched_where_the_members_are_counted(capsys):
@@ -57,7 +63,7 @@ def test_the_text_output_says_which_coefficients_fast_chose_and_keeps_the_growth
     lines = out.splitlines()
     assert code == 0
     assert lines[0].startswith("Fast scaling (Dollar et al. 2021), width share 0.8: nominal (1.0718, 1.3195, 1.0353) "
-                               "for 2x per phi; matched in MACs at phi = 1: (")
+                               "for 2x per phi; matched to grow 2x per phi in macs: (")
     assert any(line.startswith("Growth per phi: ") for line in lines)
 
 

@@ -160,29 +160,38 @@ def test_a_point_the_cost_refuses_is_skipped_and_none_at_all_is_an_input_error()
         matched_fast_coefficients(0.8, unbuildable_above(1.0), 2.0)
 
 
-def test_fast_point_is_the_nominal_point_matched_in_macs_at_phi_1():
+def test_fast_point_is_the_nominal_point_matched_in_growth_per_phi():
     point = fast_point()
     assert point.width_share == 0.8 and point.nominal == fast_coefficients()
-    assert point.matched == matched_fast_coefficients(0.8, macs_ratio(), 2.0)
+    growth = lambda p: family_growth(p).per_phi  # noqa: E731
+    assert point.matched == matched_fast_coefficients(0.8, growth, 2.0)
+    assert point.growth_per_phi == growth(point.matched) == pytest.approx(2.0, rel=0.005)
     assert point.matched_ratio == macs_ratio()(point.matched)
-    assert set(point.to_dict()) == {"width_share", "nominal", "matched", "matched_ratio"}
+    assert set(point.to_dict()) == {"width_share", "nominal", "matched", "growth_per_phi", "matched_ratio", "cost"}
     other = fast_point(0.8, 2.0, base_resolution=128, num_classes=10, base=base_network("resnet50"))
     assert other.matched != point.matched and other.nominal == point.nominal
 
 
-def test_matching_at_phi_1_on_b0_trades_width_for_the_block_depth_adds_to_every_stage():
-    """Any depth above 1 rounds every stage up a block (1.48x B0), so the match keeps little width, and its family
-    grows far slower than 2x per phi; the nominal point's family grows as promised (docs/fast_scaling.md)."""
-    point = fast_point()
-    assert point.matched[1] < 1.11 < point.nominal[1]
-    assert family_growth(point.matched).per_phi < 1.4
-    assert family_growth(point.nominal).per_phi == pytest.approx(2.0, rel=0.05)
+def test_matched_in_activations_the_family_doubles_its_activations():
+    point = fast_point(cost="activations")
+    assert point.cost == "activations"
+    assert family_growth(point.matched, cost="activations").per_phi == pytest.approx(2.0, rel=0.005)
+    assert family_growth(point.matched).per_phi > 2.2  # its MACs grow faster: width costs MACs twice
+
+
+def test_matching_at_phi_1_on_b0_would_trade_width_for_the_block_depth_adds_to_every_stage():
+    """Any depth above 1 rounds every stage up a block (1.48x B0): matched at phi = 1 the family keeps little width and
+    grows far slower than 2x per phi, which is why a family is matched by its growth (docs/fast_scaling.md)."""
+    at_phi_1 = matched_fast_coefficients(0.8, macs_ratio(), 2.0)
+    assert at_phi_1[1] < 1.11 < fast_coefficients()[1]
+    assert family_growth(at_phi_1).per_phi < 1.4
+    assert family_growth(fast_point().matched).per_phi == pytest.approx(2.0, rel=0.005)
 
 
 def test_a_fast_point_checks_itself():
     with pytest.raises(InputError, match="width share"):
-        FastPoint(1.5, (1.1, 1.2, 1.0), (1.1, 1.2, 1.0), 2.0)
+        FastPoint(1.5, (1.1, 1.2, 1.0), (1.1, 1.2, 1.0), 2.0, 2.0, "macs")
     with pytest.raises(InputError, match="matched fast coefficients must be finite and >= 1"):
-        FastPoint(0.8, (1.1, 1.2, 1.0), (0.9, 1.2, 1.0), 2.0)
+        FastPoint(0.8, (1.1, 1.2, 1.0), (0.9, 1.2, 1.0), 2.0, 2.0, "macs")
     with pytest.raises(InputError, match="matched cost ratio"):
-        FastPoint(0.8, (1.1, 1.2, 1.0), (1.1, 1.2, 1.0), math.nan)
+        FastPoint(0.8, (1.1, 1.2, 1.0), (1.1, 1.2, 1.0), 2.0, math.nan, "macs")
