@@ -150,7 +150,8 @@ CONSTRAINT = Flag("--constraint", "the cost a candidate must meet: the measured 
 COST = Flag("--cost", "the cost candidates are held to: macs (the paper's FLOPs), activations (conv and linear "
             "outputs, which predict GPU runtime; Dollar et al. 2021) or latency (measured on --cost-device)",
             choices=COST_KINDS)
-BASELINES = Flag("--baselines", "add depth-only, width-only and resolution-only candidates at the same cost",
+BASELINES = Flag("--baselines", "add depth-only, width-only, resolution-only and fast-scaling (Dollar et al. 2021) "
+                 "candidates at the same cost",
                  switch=True)
 BASE_RESOLUTION = Flag("--base-resolution", "resolution of the base network, at phi = 0", integer)
 RESOLUTION_MULTIPLE = Flag("--resolution-multiple", "round resolutions, at the cost scale and the proxy alike, to a "

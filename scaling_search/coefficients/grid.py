@@ -46,6 +46,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from scaling_search.coefficients.fast_scaling import FAST_WIDTH_SHARE, fast_coefficients, matched_fast_coefficients
 from scaling_search.coefficients.grid_checks import Constraint, axis_length, axis_values, check_grid
 from scaling_search.coefficients.growth import Growth, family_growth
 from scaling_search.counting.analytic import Counts, analytic_counts
@@ -62,7 +63,7 @@ from scaling_search.models.architecture import (
 from scaling_search.models.bases import base_network, has_released_family
 from scaling_search.models.scaling import Layout, base_layout, compound_layout
 
-CandidateKind = Literal["compound", "reference", "depth-only", "width-only", "resolution-only"]
+CandidateKind = Literal["compound", "reference", "depth-only", "width-only", "resolution-only", "fast"]
 PREFILTER_SLACK = 0.01
 """Extra relative slack when pre-filtering with the closed form, before fvcore decides."""
 SMOOTH_COST_RESOLUTION = 128
@@ -325,6 +326,26 @@ def single_dimension(spec: GridSpec, kind: CandidateKind) -> tuple[float, float,
     return (point[0], point[1], point[2])
 
 
+def fast_baseline(spec: GridSpec) -> tuple[float, float, float]:
+    """Fast scaling's coefficients (Dollár et al. 2021, width share 0.8) costing nearest the constraint at ``spec.phi``.
+
+    Like :func:`single_dimension`, the rule's proportions are kept and its scale searched on a fine
+    1-D axis in closed form
+    (:func:`~scaling_search.coefficients.fast_scaling.matched_fast_coefficients`),
+    because the point is trained at this φ beside the compound candidates and must cost what they
+    cost; under the nominal constraint it is the nominal point. Its family's growth per φ is then
+    shown like any candidate's (on B0 the match at φ = 1 costs it growth: docs/fast_scaling.md).
+    """
+    if spec.constraint == "nominal":
+        return fast_coefficients(FAST_WIDTH_SHARE, spec.target)
+    base_cost = counted_cost(analytic_counts(spec.base_cost_layout()), spec.cost)
+
+    def cost_ratio(point: tuple[float, float, float]) -> float:
+        return counted_cost(analytic_counts(cost_layout(spec, *point)), spec.cost) / base_cost
+
+    return matched_fast_coefficients(FAST_WIDTH_SHARE, cost_ratio, spec.target_ratio, phi=spec.phi)
+
+
 def enumerate_candidates(
     spec: GridSpec,
     counter: Counter,
@@ -378,8 +399,8 @@ def candidates(
     ``cache_dir``); ``progress(done, total)`` hears how many networks are counted, ``scan_progress``
     how much of the grid the closed-form pre-filter has covered. Kinds: "compound", "reference"
     (the paper's (1.2, 1.1, 1.15), always listed for B0 and never for another base, which it was
-    not found for), and with ``spec.baselines`` "depth-only",
-    "width-only" and "resolution-only" at the same cost. Raises InputError when no compound point
+    not found for), and with ``spec.baselines`` "depth-only", "width-only", "resolution-only" and
+    "fast" (Dollár et al.'s fast scaling) at the same cost. Raises InputError when no compound point
     meets the constraint.
 
     Example:
@@ -395,16 +416,18 @@ def candidates(
 
 
 def fixed_points(spec: GridSpec) -> list[tuple[tuple[float, float, float], CandidateKind]]:
-    """The paper's reference point (B0 only), and the single-dimension baselines when ``spec.baselines``."""
+    """The paper's reference point (B0 only), and the single-dimension and fast-scaling baselines when
+    ``spec.baselines``."""
     points: list[tuple[tuple[float, float, float], CandidateKind]] = []
     if spec.paper_point is not None:
         points.append((spec.paper_point, "reference"))
     if spec.baselines:
         kinds: tuple[CandidateKind, ...] = ("depth-only", "width-only", "resolution-only")
         points += [(single_dimension(spec, kind), kind) for kind in kinds]
+        points.append((fast_baseline(spec), "fast"))
     return points
 
 
 def fixed_candidates(spec: GridSpec, counter: Counter) -> list[Candidate]:
-    """The paper's reference point (B0 only), and the single-dimension baselines when ``spec.baselines``, measured."""
+    """The paper's reference point (B0 only), and the baselines when ``spec.baselines``, measured."""
     return [measure(spec, coefficients, kind, counter) for coefficients, kind in fixed_points(spec)]

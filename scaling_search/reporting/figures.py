@@ -35,6 +35,7 @@ KIND_STYLE: dict[str, MarkerStyle] = {
     "depth-only": MarkerStyle(marker="s", color="tab:green"),
     "width-only": MarkerStyle(marker="^", color="tab:purple"),
     "resolution-only": MarkerStyle(marker="D", color="tab:orange"),
+    "fast": MarkerStyle(marker="P", color="tab:brown"),
 }
 
 
@@ -134,7 +135,7 @@ def scaling_methods(pairs: list[tuple[pd.Series, pd.Series]], folder: Path) -> l
 def cost_matched_pairs(table: pd.DataFrame, compound: pd.DataFrame) -> list[tuple[pd.Series, pd.Series]]:
     """Each baseline row of ``table`` with the row of ``compound`` whose cost-scale MACs are nearest to its own."""
     pairs = []
-    for kind in ("depth-only", "width-only", "resolution-only"):
+    for kind in ("depth-only", "width-only", "resolution-only", "fast"):
         baseline = table[table["kind"] == kind]
         if baseline.empty or compound.empty:
             continue

@@ -40,7 +40,7 @@ def test_candidates_json_and_csv(capsys):
                for r in rows)
     assert all(r["cost_kind"] == "macs" and r["measured_ratio"] == r["macs_ratio"] for r in rows)
     kinds = {r["kind"] for r in rows}
-    assert kinds == {"compound", "reference", "depth-only", "width-only", "resolution-only"}
+    assert kinds == {"compound", "reference", "depth-only", "width-only", "resolution-only", "fast"}
     (reference,) = [r for r in rows if r["kind"] == "reference"]
     assert round(reference["nominal_ratio"], 2) == 1.92 and round(reference["measured_ratio"], 2) == 2.23
     assert reference["cost_resolution"] == 256 and reference["on_constraint"] is False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -75,3 +76,17 @@ def test_candidates_cli_names_its_cost(capsys):
                         for r in rows)
     assert main(["candidates", "--cost", "joules"]) == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cost", ["macs", "activations"])
+def test_the_fast_baseline_keeps_fast_scalings_proportions_and_costs_what_the_others_cost(cost):
+    spec = GridSpec(step=0.1, base_resolution=224, num_classes=10, cost=cost, baselines=True)
+    (fast,) = [c for c in candidates(spec, "analytic") if c.kind == "fast"]
+    alpha, beta, gamma = fast.coefficients
+    # the rule's proportions: log beta / log alpha = e_w / (2 e_d) = 4, log gamma / log alpha = 1/2 (to the rounding)
+    assert math.log(beta) / math.log(alpha) == pytest.approx(4.0, rel=1e-3)
+    assert math.log(gamma) / math.log(alpha) == pytest.approx(0.5, rel=1e-3)
+    assert fast.measured_ratio == pytest.approx(2.0, rel=0.05)
+    nominal = GridSpec(step=0.1, constraint="nominal", baselines=True)
+    (nominal_fast,) = [c for c in candidates(nominal, "analytic") if c.kind == "fast"]
+    assert nominal_fast.nominal_ratio == pytest.approx(2.0)
