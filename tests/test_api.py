@@ -48,7 +48,7 @@ def test_docstring_example_runs(example):
 
 
 @pytest.mark.parametrize("module", ["scaling_search", "scaling_search.training.proxy", "scaling_search.training.step",
-                                    "scaling_search.data", "scaling_search.models"])
+                                    "scaling_search.data", "scaling_search.models", "scaling_search.counting.latency"])
 def test_importing_the_library_and_training_pulls_in_no_search_machinery(module):
     code = (f"import sys, {module}; heavy = sorted({{'ray', 'optuna', 'fvcore'}} & set(sys.modules)); "
             "print(','.join(heavy))")

@@ -24,6 +24,7 @@ from scaling_search.coefficients.grid import GridSpec
 from scaling_search.coefficients.grid_checks import CONSTRAINTS
 from scaling_search.counting.cost_kind import COST_KINDS
 from scaling_search.counting.counter import COUNTERS
+from scaling_search.counting.latency import DTYPES, MODES, LatencySettings
 from scaling_search.errors import InputError
 from scaling_search.models.architecture import EFFICIENTNET_B0, RELEASED_FAMILY, BaseArchitecture
 from scaling_search.models.bases import BUILT_IN, base_network
@@ -147,9 +148,6 @@ GROWTH_TOLERANCE = Flag("--growth-tolerance", "relative tolerance on a family's 
 CONSTRAINT = Flag("--constraint", "the cost a candidate must meet: the measured MACs ratio of its realised network "
                   "(compares networks of equal real cost) or the nominal alpha*beta^2*gamma^2 (the paper's rule)",
                   choices=CONSTRAINTS)
-COST = Flag("--cost", "the cost candidates are held to: macs (the paper's FLOPs), activations (conv and linear "
-            "outputs, which predict GPU runtime; Dollar et al. 2021) or latency (measured on --cost-device)",
-            choices=COST_KINDS)
 BASELINES = Flag("--baselines", "add depth-only, width-only, resolution-only and fast-scaling (Dollar et al. 2021) "
                  "candidates at the same cost",
                  switch=True)
@@ -162,6 +160,32 @@ COST_CLASSES = Flag("--cost-classes", "classifier outputs of the networks at the
 NUM_CLASSES = Flag("--num-classes", "classifier outputs", integer)
 COUNTER = Flag("--counter", "fvcore on a real forward pass (cached on disk) or the closed form (analytic)",
                choices=COUNTERS, default="fvcore")
+
+COST = Flag("--cost", "what a network costs: macs (multiply-adds of conv and linear layers, the paper's), activations "
+            "(values those layers output, which predict GPU runtime: Dollar et al. 2021) or latency (time per call "
+            "measured on --cost-device; docs/costs.md)",
+            choices=COST_KINDS, default=COST_KINDS[0])
+LATENCY = LatencySettings()
+"""The latency flags' defaults are the library's."""
+COST_DEVICE = Flag("--cost-device", "device latency is measured on: cpu, cuda or cuda:N (not the training --device)",
+                   metavar="DEVICE", default=LATENCY.device)
+LATENCY_BATCH_SIZE = Flag("--latency-batch-size", "images per timed call", integer, default=LATENCY.batch_size)
+LATENCY_DTYPE = Flag("--latency-dtype", "precision of the timed network (float16 on CUDA only)", choices=DTYPES,
+                     default=LATENCY.dtype)
+LATENCY_THREADS = Flag("--latency-threads", "CPU threads torch may use while timing (at most this process's cores; "
+                       "fewer is steadier on a shared machine)", integer, default=LATENCY.threads)
+CHANNELS_LAST = Flag("--channels-last", "time the network and its input in channels-last (NHWC) memory format",
+                     switch=True)
+COMPILE = Flag("--compile", "torch.compile the network before timing it (a minute or more first)", switch=True)
+LATENCY_MODE = Flag("--latency-mode", "inference: a forward pass under torch.inference_mode; train: forward, backward "
+                    "and an SGD step on random labels (batch 2 or more)", choices=MODES, default=LATENCY.mode)
+NO_LATENCY_CACHE = Flag("--no-latency-cache", "time afresh, ignoring cached block times (the new ones replace them)",
+                        switch=True)
+LATENCY_SETTINGS: tuple[tuple[str, Flag], ...] = (
+    ("device", COST_DEVICE), ("batch_size", LATENCY_BATCH_SIZE), ("dtype", LATENCY_DTYPE),
+    ("threads", LATENCY_THREADS), ("channels_last", CHANNELS_LAST), ("compile", COMPILE), ("mode", LATENCY_MODE))
+"""Each :class:`LatencySettings` field and the flag that sets it."""
+LATENCY_FLAGS = (*(flag for _, flag in LATENCY_SETTINGS), NO_LATENCY_CACHE)
 
 WIDTH = Flag("--width", "width multiplier of the base network", finite_float, default=1.0)
 DEPTH = Flag("--depth", "depth multiplier of the base network", finite_float, default=1.0)
@@ -243,6 +267,23 @@ def network_options(args: argparse.Namespace) -> NetworkOptions:
     return NetworkOptions(width=args.width, depth=args.depth, resolution=args.resolution, alpha=args.alpha,
                           beta=args.beta, gamma=args.gamma, phi=args.phi, base_resolution=args.base_resolution,
                           model=args.model, config=args.config)
+
+
+def add_latency_flags(target: ArgumentTarget) -> None:
+    """The flags of :data:`LATENCY_FLAGS`, defaults shown but not set, so that :func:`latency_flags_given` works."""
+    for flag in LATENCY_FLAGS:
+        flag.add(target, sets_default=False)
+
+
+def latency_flags_given(args: argparse.Namespace) -> list[str]:
+    """The latency flags on the command line, by name (for a command to refuse them without ``--cost latency``)."""
+    return [flag.name for flag in LATENCY_FLAGS if getattr(args, flag.dest, None) not in (None, False)]
+
+
+def latency_settings(args: argparse.Namespace) -> LatencySettings:
+    """The :class:`LatencySettings` the latency flags ask for, the library's defaults for those not given."""
+    given = {field: getattr(args, flag.dest, None) for field, flag in LATENCY_SETTINGS}
+    return LatencySettings(**{field: value for field, value in given.items() if value is not None})
 
 
 def add_dataset_flags(target: ArgumentTarget) -> None:

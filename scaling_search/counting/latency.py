@@ -1,0 +1,649 @@
+"""Latency as a cost: the time one step of a network takes on a device, measured properly and cached on disk.
+
+One timing says little: the first calls fill caches and allocators, and the machine's other work,
+its clock and its scheduler move any single run by several per cent. So a measurement here is
+
+1. **warm-up**: the network is built, put on the device in the settings' dtype and memory format
+   (compiled, if asked) and run at least :data:`WARMUP_CALLS` times and :data:`WARMUP_S` seconds;
+2. **blocks**: it runs in blocks of a fixed number of calls (about :data:`BLOCK_S` seconds, one
+   call at least), timed as ``torch.utils.benchmark`` times (``timeit``, the device synchronised
+   before each clock reading); a block's time is the mean time of one call in it;
+3. **median, IQR and an interval**: the median over the blocks (robust to a block another process
+   interrupted), their interquartile range, and a distribution-free ~95 % interval of the median
+   from order statistics; blocks are added in rounds until that interval is within the precision
+   asked for, or a budget of blocks is spent.
+
+A latency *ratio* (a candidate over the base, :func:`latency_ratio`) is measured in alternating
+rounds, so that drift of the machine hits both networks alike, and its interval is the
+Hodges–Lehmann/Moses one on the log block times (:func:`ratio_interval`). A ratio that is still
+too wide when the budget is spent is returned as not measurable, with the reason, never as a
+number. docs/costs.md says why each choice was made.
+
+Block times are cached under ``<cache>/latency``, keyed by what sets them: the network's structure
+(and activation), the device's name, torch's version and the settings; a later call that needs more
+precision adds blocks to the cached ones, and one whose cached blocks suffice measures nothing.
+
+Never measure while trials train on the same device: their load would be in every block. A study
+measures latency before its training starts. torch only: no Ray, Optuna or fvcore.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import math
+import platform
+import re
+import statistics
+import time
+import timeit
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from statistics import NormalDist
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from scaling_search.counting.analytic import analytic_counts
+from scaling_search.errors import InputError
+from scaling_search.models import checks
+from scaling_search.models.layout import Layout
+from scaling_search.models.network import build
+from scaling_search.support.cache import default_cache_dir, read_json, write_atomic
+from scaling_search.support.formatting import describe
+from scaling_search.support.machine import GIB, available_cores, memory_fit
+
+Dtype = Literal["float32", "bfloat16", "float16"]
+DTYPES: tuple[Dtype, ...] = ("float32", "bfloat16", "float16")
+Mode = Literal["inference", "train"]
+MODES: tuple[Mode, ...] = ("inference", "train")
+DEVICE_FORM = re.compile(r"cpu|cuda(?::[0-9]+)?")
+MAX_BATCH = 4096
+MAX_THREADS = 1024
+"""Host threads allowed on a GPU (where they barely matter); on a CPU, the cores this process may use."""
+
+CACHE_VERSION = 1
+CONFIDENCE = 0.95
+"""Coverage of every interval here: the median's and the ratio's."""
+WARMUP_CALLS = 3
+WARMUP_S = 0.25
+"""A network runs at least WARMUP_CALLS times and WARMUP_S seconds before any block is timed."""
+ROUND_BLOCKS = 5
+"""Blocks asked for at a time, of each network in turn for a ratio; the precision is checked after each round."""
+BLOCK_S = 0.05
+"""A block lasts about this long (one call when a call takes longer): the clock's overhead is nil, and a block that
+another process interrupted is one outlier among many, which the median ignores."""
+MIN_BLOCKS = 10
+MAX_BLOCKS = 40
+LEAST_BLOCKS = 6
+"""The fewest blocks ``min_blocks`` may be: with fewer, no order-statistic interval of the median reaches 95 %."""
+MEDIAN_PRECISION = 0.025
+"""Relative half-width a single network's median should be known to (``scaling-search flops --cost latency``)."""
+MEMORY_SHARE = 0.5
+"""Share of this machine's RAM one latency measurement on the CPU may take."""
+SGD_LR = 1e-3
+"""Learning rate of the train-mode step: small, so that weights stay ordinary numbers however long it runs."""
+
+
+@dataclass(frozen=True)
+class LatencySettings:
+    """How latency is measured: the device, batch, precision, threads, memory format, compilation and mode.
+
+    ``device`` is ``cpu``, ``cuda`` or ``cuda:N`` (a CUDA device this machine has). ``threads`` is
+    torch's intra-op thread count while measuring on a CPU (restored after); at most the cores this
+    process may use. ``dtype`` float16 runs only on CUDA. ``mode`` inference: ``eval()`` and a forward
+    pass under ``torch.inference_mode`` in ``dtype``; train: one forward, backward and SGD step on
+    random labels, float32 weights under autocast to ``dtype``, on batches of 2 or more (BatchNorm).
+    ``channels_last`` puts the network and its input in NHWC; ``compile`` runs ``torch.compile`` on
+    the network before it is timed.
+
+    Example:
+        >>> from scaling_search.counting.latency import LatencySettings
+        >>> LatencySettings(batch_size=8).to_dict()
+        {'device': 'cpu', 'batch_size': 8, 'dtype': 'float32', 'threads': 1, 'channels_last': False,
+         'compile': False, 'mode': 'inference'}
+        >>> LatencySettings(dtype="float16")
+        Traceback (most recent call last):
+        ...
+        scaling_search.errors.InputError: latency dtype float16 runs only on CUDA; on cpu use float32 or bfloat16
+    """
+
+    device: str = "cpu"
+    batch_size: int = 1
+    dtype: Dtype = "float32"
+    threads: int = 1
+    channels_last: bool = False
+    compile: bool = False
+    mode: Mode = "inference"
+
+    def __post_init__(self) -> None:
+        check_device(self.device)
+        checks.integer("latency batch size", self.batch_size, 1, MAX_BATCH)
+        checks.choice("latency dtype", self.dtype, DTYPES)
+        if self.dtype == "float16" and self.device == "cpu":
+            raise InputError("latency dtype float16 runs only on CUDA; on cpu use float32 or bfloat16")
+        if self.device == "cpu":
+            cores = available_cores()
+            if isinstance(self.threads, bool) or not isinstance(self.threads, int) or not 1 <= self.threads <= cores:
+                raise InputError(f"latency threads must be an integer in [1, {cores}] (the cores this process may "
+                                 f"use), got {self.threads!r}")
+        else:
+            checks.integer("latency threads", self.threads, 1, MAX_THREADS)
+        checks.boolean("channels_last", self.channels_last)
+        checks.boolean("compile", self.compile)
+        checks.choice("latency mode", self.mode, MODES)
+        if self.mode == "train" and self.batch_size < 2:
+            raise InputError("latency mode train needs a batch size of 2 or more (BatchNorm trains on more than one "
+                             "value per channel)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_device(name: object) -> None:
+    """``cpu``, ``cuda`` or ``cuda:N``, and a CUDA device only when this machine has it; else one InputError line."""
+    if not isinstance(name, str) or not DEVICE_FORM.fullmatch(name):
+        raise InputError(f"latency device must be cpu, cuda or cuda:N, got {name!r}")
+    if name == "cpu":
+        return
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    index = int(name.partition(":")[2] or 0)
+    if index >= count:
+        has = "no CUDA device" if count == 0 else f"{count} CUDA device(s), cuda:0 to cuda:{count - 1}"
+        raise InputError(f"latency device {name}: this machine has {has}")
+
+
+def device_name(settings: LatencySettings) -> str:
+    """A stable human name of the device latency is measured on: the GPU's, or the CPU's model.
+
+    Example:
+        >>> from scaling_search.counting.latency import LatencySettings, device_name
+        >>> isinstance(device_name(LatencySettings()), str)
+        True
+    """
+    if settings.device != "cpu":
+        return torch.cuda.get_device_name(torch.device(settings.device))
+    return cpu_model()
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what the platform says."""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
+        for line in info:
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+@dataclass(frozen=True)
+class Latency:
+    """One network's latency: the median over timed blocks, their spread, and what it was measured on.
+
+    ``median_ms`` is the median block time (one call: a batch of ``settings.batch_size`` images);
+    ``iqr_ms`` the interquartile range of the block times; ``low_ms``/``high_ms`` the median's
+    distribution-free ~95 % interval (None with too few blocks); ``peak_memory_bytes`` what the
+    measurement added to the CUDA device's peak allocation (weights, activations, and in train mode
+    gradients and optimizer state), None on a CPU or when an injected timer measured;
+    ``from_cache`` is true when every block came from the disk cache.
+    """
+
+    median_ms: float
+    iqr_ms: float
+    low_ms: float | None
+    high_ms: float | None
+    blocks: int
+    peak_memory_bytes: int | None
+    device_name: str
+    settings: LatencySettings
+    torch_version: str
+    from_cache: bool
+
+    @property
+    def half_width(self) -> float:
+        """The median's interval as a share of the median, on its wider side: 0.02 means ±2 %; inf without one."""
+        if self.low_ms is None or self.high_ms is None:
+            return math.inf
+        return relative_half_width(self.median_ms, self.low_ms, self.high_ms)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LatencyRatio:
+    """A candidate's latency over the base's, known to a stated precision, or why it could not be.
+
+    ``ratio`` is the Hodges–Lehmann estimate of the ratio of the two networks' typical (median)
+    block times and ``low``/``high`` its ~95 % interval (:func:`ratio_interval`); all three are None
+    when ``measurable`` is false, and ``reason`` says why in one line. ``latency`` and
+    ``base_latency`` are each network's own measurement over the blocks used.
+    """
+
+    ratio: float | None
+    low: float | None
+    high: float | None
+    measurable: bool
+    reason: str | None
+    latency: Latency | None
+    base_latency: Latency | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+BlockTimer = Callable[[Layout, LatencySettings, int], list[float]]
+"""``timer(layout, settings, blocks)`` → at least ``blocks`` block times of ``layout`` in ms, each the mean of one
+call in its block. The real one is :class:`TorchTimer`; tests inject fakes."""
+LatencyProgress = Callable[[int, float], None]
+"""``progress(blocks, half_width)`` after each round: the blocks of the network (the candidate, for a ratio) so far,
+and the relative half-width of the ~95 % interval (inf while there are too few blocks)."""
+
+
+def measure_latency(layout: Layout, settings: LatencySettings | None = None, *, precision: float = MEDIAN_PRECISION,
+                    cache_dir: Path | None = None, use_cache: bool = True, timer: BlockTimer | None = None,
+                    min_blocks: int = MIN_BLOCKS, max_blocks: int = MAX_BLOCKS,
+                    progress: LatencyProgress | None = None) -> Latency:
+    """The latency of ``layout`` under ``settings`` (default: CPU, batch 1, float32, one thread, inference).
+
+    Blocks are added in rounds of :data:`ROUND_BLOCKS` until there are ``min_blocks`` and the median's
+    ~95 % interval is within ``precision`` of it (relative half-width), or there are ``max_blocks``;
+    the result then says how wide the interval still is (:attr:`Latency.half_width`). Blocks
+    cached by an earlier call (in ``cache_dir``, default the user cache) count: enough of them and
+    nothing is measured (``from_cache``); ``use_cache=False`` ignores them and replaces them with
+    the new ones. ``timer`` replaces the real one (:class:`TorchTimer`). Do not measure while
+    anything else runs on the device, training least of all.
+
+    Example:
+        >>> from scaling_search.counting.latency import measure_latency
+        >>> from scaling_search.models.scaling import scale
+        >>> def steady(layout, settings, blocks):  # a fake timer: 4 ms with a little jitter
+        ...     return [4.0 + 0.01 * (i % 3) for i in range(blocks)]
+        >>> latency = measure_latency(scale(resolution=32), timer=steady, use_cache=False)
+        >>> latency.median_ms, latency.blocks, latency.from_cache
+        (4.01, 10, False)
+    """
+    settings = settings or LatencySettings()
+    check_budget(precision, min_blocks, max_blocks)
+    own, timing = timers(timer)
+    subject = Subject(layout, settings, device_name(settings), cache_dir, use_cache)
+    while len(subject.times) < max_blocks and not (len(subject.times) >= min_blocks
+                                                    and subject.half_width() <= precision):
+        subject.measure(timing, min(ROUND_BLOCKS, max_blocks - len(subject.times)))
+        if progress is not None:
+            progress(len(subject.times), subject.half_width())
+    subject.store(own)
+    return subject.latency()
+
+
+def latency_ratio(layout: Layout, base: Layout, settings: LatencySettings | None = None, *, precision: float,
+                  cache_dir: Path | None = None, use_cache: bool = True, timer: BlockTimer | None = None,
+                  min_blocks: int = MIN_BLOCKS, max_blocks: int = MAX_BLOCKS,
+                  progress: LatencyProgress | None = None) -> LatencyRatio:
+    """``layout``'s latency over ``base``'s, to within ``precision`` (relative half-width of its ~95 % interval).
+
+    Both networks are timed in alternating rounds of :data:`ROUND_BLOCKS` blocks each (candidate
+    first, then base first, and so on), so that a machine that slows down or speeds up does so for
+    both, until each has ``min_blocks`` and the interval of the ratio (:func:`ratio_interval`) is
+    within ``precision`` of it. When the network with fewer blocks reaches ``max_blocks`` first, the
+    ratio is not measurable and ``reason`` says how well it is known. Cached blocks of either network
+    count, as in :func:`measure_latency`; the same network as the base is exactly 1. A grid search
+    passes its tolerance / 4 as ``precision``, and measures before any training starts.
+
+    Example:
+        >>> from scaling_search.counting.latency import latency_ratio
+        >>> from scaling_search.models.scaling import scale
+        >>> def twice_as_slow_when_wider(layout, settings, blocks):  # a fake timer
+        ...     return [(2.0 if layout.width > 1 else 1.0) * (1 + 0.002 * (i % 5)) for i in range(blocks)]
+        >>> result = latency_ratio(scale(width=1.5, resolution=32), scale(resolution=32), precision=0.0125,
+        ...                        timer=twice_as_slow_when_wider, use_cache=False)
+        >>> result.measurable, round(result.ratio, 3), result.low <= 2.0 <= result.high
+        (True, 2.0, True)
+    """
+    settings = settings or LatencySettings()
+    check_budget(precision, min_blocks, max_blocks)
+    name = device_name(settings)
+    if latency_key(layout, settings, name) == latency_key(base, settings, name):
+        same = measure_latency(base, settings, precision=precision, cache_dir=cache_dir, use_cache=use_cache,
+                               timer=timer, min_blocks=min_blocks, max_blocks=max_blocks, progress=progress)
+        return LatencyRatio(1.0, 1.0, 1.0, True, None, same, same)
+    own, timing = timers(timer)
+    candidate = Subject(layout, settings, name, cache_dir, use_cache)
+    reference = Subject(base, settings, name, cache_dir, use_cache)
+    rounds = 0
+    while True:
+        interval = None
+        if min(len(candidate.times), len(reference.times)) >= min_blocks:
+            interval = ratio_interval(candidate.times, reference.times)
+        width = math.inf if interval is None else relative_half_width(*interval)
+        if rounds and progress is not None:
+            progress(len(candidate.times), width)
+        if width <= precision or min(len(candidate.times), len(reference.times)) >= max_blocks:
+            break
+        for subject in (candidate, reference) if rounds % 2 == 0 else (reference, candidate):
+            subject.measure(timing, ROUND_BLOCKS)
+        rounds += 1
+    candidate.store(own)
+    reference.store(own)
+    latency, base_latency = candidate.latency(), reference.latency()
+    if interval is not None and width <= precision:
+        return LatencyRatio(*interval, True, None, latency, base_latency)
+    advice = "close other work or use fewer threads" if settings.device == "cpu" else "close other work on the GPU"
+    reason = (f"ratio known only to ±{100 * width:.1f} % after {len(candidate.times)} blocks of the candidate and "
+              f"{len(reference.times)} of the base, ±{100 * precision:.1f} % needed; the machine is too noisy: "
+              f"{advice}")
+    return LatencyRatio(None, None, None, False, reason, latency, base_latency)
+
+
+def timers(timer: BlockTimer | None) -> tuple[TorchTimer | None, BlockTimer]:
+    """(our own timer or None, the timer to use): ``timer``, else a new :class:`TorchTimer` (it measures memory too)."""
+    if timer is not None:
+        return None, timer
+    own = TorchTimer()
+    return own, own
+
+
+def check_budget(precision: float, min_blocks: int, max_blocks: int) -> None:
+    checks.number("latency precision", precision, 0.0, 1.0)
+    checks.integer("min_blocks", min_blocks, LEAST_BLOCKS, 1_000_000)
+    checks.integer("max_blocks", max_blocks, min_blocks, 1_000_000)
+
+
+def median_interval(times: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+    """A distribution-free interval of the median the block ``times`` were drawn from: two order statistics.
+
+    With n blocks, the j-th smallest and the j-th largest bound the median with probability at
+    least ``confidence`` when j is the largest rank with P(Binomial(n, ½) < j) ≤ (1 − confidence)/2,
+    whatever the distribution of independent blocks. None when n is too small for any such j
+    (below 6 blocks at 95 %).
+
+    Example:
+        >>> from scaling_search.counting.latency import median_interval
+        >>> median_interval([float(t) for t in range(1, 11)])
+        (2.0, 9.0)
+    """
+    n = len(times)
+    tail = (1 - confidence) / 2
+    rank, below = 0, 0.0
+    while rank < n and below + math.comb(n, rank) / 2**n <= tail:
+        below += math.comb(n, rank) / 2**n
+        rank += 1
+    if rank == 0:
+        return None
+    ordered = sorted(times)
+    return ordered[rank - 1], ordered[n - rank]
+
+
+def ratio_interval(times: Sequence[float], base_times: Sequence[float],
+                   confidence: float = CONFIDENCE) -> tuple[float, float, float] | None:
+    """(estimate, low, high) of the ratio of two networks' typical block times, from their block times.
+
+    On log block times the ratio is a shift between two samples. The estimate is Hodges–Lehmann's
+    (the median of all n·m pairwise log ratios); the interval is Moses': the k-th smallest and k-th
+    largest pairwise log ratio, k from the Mann–Whitney statistic's distribution (its normal
+    approximation, with continuity correction). It covers the true ratio with probability
+    ``confidence`` whenever the machine's noise stretches both networks' times alike (a shift of
+    the logs), however heavy its tail, and uses no pairing, so blocks cached from other runs count.
+    None when the samples are too small for any interval.
+
+    Example:
+        >>> from scaling_search.counting.latency import ratio_interval
+        >>> estimate, low, high = ratio_interval([2.0, 2.2, 1.9, 2.1, 2.0, 2.3], [1.0, 1.1, 0.95, 1.05, 1.0, 1.15])
+        >>> round(estimate, 3), low < 2.0 < high
+        (2.0, True)
+    """
+    logs = np.log(np.asarray(times, dtype=float))
+    base_logs = np.log(np.asarray(base_times, dtype=float))
+    n, m = len(logs), len(base_logs)
+    pairs = n * m
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    rank = math.floor(pairs / 2 - z * math.sqrt(pairs * (n + m + 1) / 12) + 0.5)
+    if rank < 1:
+        return None
+    differences = np.sort(np.subtract.outer(logs, base_logs), axis=None)
+    return (math.exp(float(np.median(differences))), math.exp(float(differences[rank - 1])),
+            math.exp(float(differences[pairs - rank])))
+
+
+def relative_half_width(estimate: float, low: float, high: float) -> float:
+    """The wider side of [low, high] as a share of ``estimate``: 0.02 means ±2 %."""
+    return max(high / estimate - 1, 1 - low / estimate)
+
+
+def latency_key(layout: Layout, settings: LatencySettings, device: str) -> str:
+    """The cache key of ``layout``'s block times: what sets them, and nothing else.
+
+    The layout's structure (as for counts) and its activation; in train mode its dropout and drop
+    path too, which cost time there; the device's name, torch's version and every setting.
+    """
+    form: list[object] = [layout.activation]
+    if settings.mode == "train":
+        form += [layout.dropout, layout.drop_path]
+    payload = json.dumps([CACHE_VERSION, layout.structure_key(), form, device, torch.__version__, settings.to_dict()],
+                         sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+def cache_path(layout: Layout, settings: LatencySettings, device: str, cache_dir: Path | None) -> Path:
+    return (cache_dir or default_cache_dir()) / "latency" / f"{latency_key(layout, settings, device)}.json"
+
+
+class Subject:
+    """One network being measured: its cache file, its block times so far, and whether this call timed any."""
+
+    def __init__(self, layout: Layout, settings: LatencySettings, device: str, cache_dir: Path | None,
+                 use_cache: bool) -> None:
+        self.layout, self.settings, self.device = layout, settings, device
+        self.path = cache_path(layout, settings, device, cache_dir)
+        cached = read_json(self.path) if use_cache else None
+        if not (isinstance(cached, dict) and valid_times(cached.get("times_ms"))
+                and valid_peak(cached.get("peak_memory_bytes"))):
+            cached = {"times_ms": [], "peak_memory_bytes": None}  # missing, unreadable or not ours: a miss
+        self.times: list[float] = [float(t) for t in cached["times_ms"]]
+        self.peak_memory_bytes: int | None = cached["peak_memory_bytes"]
+        self.measured = False
+
+    def half_width(self) -> float:
+        interval = median_interval(self.times)
+        return math.inf if interval is None else relative_half_width(statistics.median(self.times), *interval)
+
+    def measure(self, timer: BlockTimer, blocks: int) -> None:
+        times = timer(self.layout, self.settings, blocks)
+        if len(times) < blocks or not valid_times(times):
+            raise ValueError(f"a block timer returned {times!r} for {blocks} blocks: it must return at least that "
+                             "many positive, finite times")
+        self.times += [float(t) for t in times]
+        self.measured = True
+
+    def store(self, timer: TorchTimer | None) -> None:
+        """Cache the block times when this call timed any; an unusable cache is a warning, as it costs only time."""
+        if not self.measured:
+            return
+        if timer is not None:
+            self.peak_memory_bytes = timer.peak_memory_bytes(self.layout, self.settings)
+        record = {"times_ms": self.times, "peak_memory_bytes": self.peak_memory_bytes, "device_name": self.device,
+                  "torch_version": torch.__version__, "settings": self.settings.to_dict(),
+                  "network": {"base": self.layout.base, "width": self.layout.width, "depth": self.layout.depth,
+                              "resolution": self.layout.resolution}}
+        try:
+            write_atomic(self.path, json.dumps(record).encode())
+        except OSError as err:
+            warnings.warn(f"could not cache latency in {self.path.parent} (set SCALING_SEARCH_CACHE to move the "
+                          f"cache): {err.strerror or err}", stacklevel=4)
+
+    def latency(self) -> Latency:
+        interval = median_interval(self.times)
+        low, high = (None, None) if interval is None else interval
+        quartiles = statistics.quantiles(self.times, n=4, method="inclusive") if len(self.times) > 1 else [0.0, 0.0]
+        return Latency(median_ms=statistics.median(self.times), iqr_ms=quartiles[-1] - quartiles[0], low_ms=low,
+                       high_ms=high, blocks=len(self.times), peak_memory_bytes=self.peak_memory_bytes,
+                       device_name=self.device, settings=self.settings, torch_version=torch.__version__,
+                       from_cache=not self.measured)
+
+
+def valid_times(times: object) -> bool:
+    return isinstance(times, list) and all(
+        isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) and t > 0 for t in times)
+
+
+def valid_peak(peak: object) -> bool:
+    return peak is None or (isinstance(peak, int) and not isinstance(peak, bool) and peak >= 0)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A network ready to time: one call of it, a block of calls, and its memory peak."""
+
+    step: Callable[[], None]
+    block: timeit.Timer
+    calls: int
+    """Calls per block: enough for :data:`BLOCK_S` seconds, at least one."""
+    peak_memory_bytes: int | None
+
+
+class TorchTimer:
+    """The real :data:`BlockTimer`: blocks of a fixed number of calls of a warmed-up network, timed by ``timeit``.
+
+    The clock is the one ``torch.utils.benchmark.Timer`` uses (``timeit`` with garbage collection
+    off; on CUDA, the device synchronised before each reading), but the number of calls per block
+    is fixed once per network after its warm-up, so every block of a network is alike and a request
+    for k blocks times k blocks. (``blocked_autorange`` picks the block size again on every call, by
+    powers of ten, which made a round ask for 5 blocks and get 50.) Each network is built, warmed
+    up (and compiled, when asked) once and kept for the calls that follow, so the alternating rounds
+    of a ratio prepare each only once; drop the timer to free them. Each call runs the network once
+    untimed before its blocks, as the other network of a ratio ran last. On CUDA, the device's peak
+    allocation statistics are reset when a network is prepared.
+    """
+
+    def __init__(self) -> None:
+        self.prepared: dict[str, Prepared] = {}
+
+    def __call__(self, layout: Layout, settings: LatencySettings, blocks: int) -> list[float]:
+        key = latency_key(layout, settings, settings.device)
+        with measuring_on(settings), out_of_memory_is_input(layout, settings):
+            if key not in self.prepared:
+                self.prepared[key] = prepare(layout, settings)
+            prepared = self.prepared[key]
+            prepared.step()  # untimed: the other network of a ratio may have just filled the caches
+            return [prepared.block.timeit(prepared.calls) / prepared.calls * 1e3 for _ in range(blocks)]
+
+    def peak_memory_bytes(self, layout: Layout, settings: LatencySettings) -> int | None:
+        """What preparing and warming up ``layout`` added to the CUDA device's peak allocation; None on a CPU."""
+        prepared = self.prepared.get(latency_key(layout, settings, settings.device))
+        return None if prepared is None else prepared.peak_memory_bytes
+
+
+@contextlib.contextmanager
+def measuring_on(settings: LatencySettings) -> Iterator[None]:
+    """The settings' threads on a CPU (the previous count restored after), the settings' CUDA device on a GPU."""
+    if settings.device != "cpu":
+        with torch.cuda.device(torch.device(settings.device)):
+            yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(settings.threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def out_of_memory_is_input(layout: Layout, settings: LatencySettings) -> Iterator[None]:
+    try:
+        yield
+    except torch.cuda.OutOfMemoryError:
+        raise InputError(f"{layout.base} at {layout.resolution} px with batch {settings.batch_size} does not fit in "
+                         f"{settings.device}'s memory; measure a smaller batch") from None
+
+
+def prepare(layout: Layout, settings: LatencySettings) -> Prepared:
+    """Build ``layout`` for ``settings``, warm it up, and size its blocks."""
+    device = torch.device(settings.device)
+    if device.type == "cpu":
+        check_fits(layout, settings)
+        before = 0
+    else:
+        torch.cuda.synchronize(device)
+        before = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+    step = make_step(layout, settings, device)
+    try:
+        call_s = warm_up(step, device)
+    except torch.cuda.OutOfMemoryError:
+        raise
+    except Exception as err:  # a compiler missing or failing on this machine: the user's to change, not a bug
+        if not settings.compile:
+            raise
+        raise InputError(f"torch.compile failed on this network ({describe(err)}); measure without compile") from None
+    peak = None if device.type == "cpu" else torch.cuda.max_memory_allocated(device) - before
+    block = timeit.Timer(step, timer=functools.partial(synchronized_clock, device))
+    return Prepared(step, block, max(1, round(BLOCK_S / call_s)), peak)
+
+
+def check_fits(layout: Layout, settings: LatencySettings) -> None:
+    """Refuse, in one line, a network whose weights and activations at this batch would not fit in half the RAM."""
+    counts = analytic_counts(layout)
+    copies = 4 if settings.mode == "train" else 1  # weights, gradients, momentum; activations kept for backward
+    needed = 4 * (copies * counts.params + 2 * settings.batch_size * counts.activations)
+    fit = memory_fit(needed, MEMORY_SHARE)
+    if fit is not None and not fit.copies:
+        raise InputError(f"measuring the latency of this network at batch {settings.batch_size} needs about "
+                         f"{needed / GIB:.1f} GiB, more than half this machine's {fit.total / GIB:.1f} GiB; "
+                         "measure a smaller batch or network")
+
+
+def make_step(layout: Layout, settings: LatencySettings, device: torch.device) -> Callable[[], None]:
+    """One call to time: a forward pass (inference) or a forward, backward and SGD step (train)."""
+    memory_format = torch.channels_last if settings.channels_last else torch.contiguous_format
+    dtype = getattr(torch, settings.dtype)
+    model = build(layout).to(device).to(memory_format=memory_format)
+    x = torch.randn(settings.batch_size, 3, layout.resolution, layout.resolution, device=device)
+    x = x.contiguous(memory_format=memory_format)
+    if settings.mode == "inference":
+        model.eval().to(dtype)
+        x = x.to(dtype)
+        forward = torch.compile(model) if settings.compile else model
+
+        def infer() -> None:
+            with torch.inference_mode():
+                forward(x)
+
+        return infer
+    labels = torch.randint(layout.num_classes, (settings.batch_size,), device=device)
+    optimizer = torch.optim.SGD(model.train().parameters(), lr=SGD_LR, momentum=0.9)
+    forward = torch.compile(model) if settings.compile else model
+
+    def train() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+            loss = torch.nn.functional.cross_entropy(forward(x), labels)
+        loss.backward()
+        optimizer.step()
+
+    return train
+
+
+def warm_up(step: Callable[[], None], device: torch.device) -> float:
+    """Run ``step`` at least :data:`WARMUP_CALLS` times and :data:`WARMUP_S` seconds; the seconds of its last call."""
+    started = time.perf_counter()
+    calls = 0
+    while True:
+        began = synchronized_clock(device)
+        step()
+        last = synchronized_clock(device) - began
+        calls += 1
+        if calls >= WARMUP_CALLS and time.perf_counter() - started >= WARMUP_S:
+            return last
+
+
+def synchronized_clock(device: torch.device) -> float:
+    """Seconds by the performance counter, once the device's queued work is done."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
