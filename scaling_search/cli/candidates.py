@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 
 from scaling_search.cli import flags
-from scaling_search.cli.common import add_output_flags, emit, fmt, progress, render_table
+from scaling_search.cli.common import UsageError, add_output_flags, emit, fmt, progress, render_table
 from scaling_search.coefficients.contention import Contention, count_line, resolution_note
 from scaling_search.coefficients.grid import GridSpec, candidates
+from scaling_search.coefficients.latency_grid import LatencyTiming, latency_candidates
 from scaling_search.counting.cost_kind import COST_WORDS
+from scaling_search.counting.counter import make_counter
 from scaling_search.models.architecture import PAPER_COEFFICIENTS
 from scaling_search.models.bases import released_note
 from scaling_search.support.progress import count_lines
@@ -22,6 +24,8 @@ CANDIDATE_COLUMNS = [
     ("constraint", "", fmt("s")),
     ("macs_ratio", "MACs x", fmt(".3f")),
     ("activations_ratio", "acts x", fmt(".3f")),
+    ("latency_ms", "ms", fmt(".2f")),
+    ("latency_iqr_ms", "iqr", fmt(".2f")),
     ("macs_g", "GMACs", fmt(".3f")),
     ("params_m", "params (M)", fmt(".2f")),
     ("activations_m", "acts (M)", fmt(".2f")),
@@ -64,14 +68,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     flags.BASE_RESOLUTION.add(parser, flags.GRID.base_resolution)
     flags.NUM_CLASSES.add(parser, flags.GRID.num_classes)
     flags.COUNTER.add(parser)
+    flags.add_latency_flags(parser.add_argument_group("latency (with --cost latency; docs/costs.md)"))
     add_output_flags(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     spec = GridSpec.from_options(args)
-    found = candidates(spec, args.counter, progress=count_lines(progress, "measuring candidates", "networks"),
-                       scan_progress=count_lines(progress, "pre-filtering the grid", "points", quiet_s=2.0))
+    if spec.cost == "latency":
+        timing = LatencyTiming(flags.latency_settings(args), use_cache=not args.no_latency_cache)
+        found = latency_candidates(spec, make_counter(args.counter), timing, progress=progress)
+    else:
+        if given := flags.latency_flags_given(args):
+            raise UsageError(f"{', '.join(given)} set how latency is measured; add --cost latency")
+        found = candidates(spec, args.counter, progress=count_lines(progress, "measuring candidates", "networks"),
+                           scan_progress=count_lines(progress, "pre-filtering the grid", "points", quiet_s=2.0))
     found.sort(key=lambda c: (c.kind != "reference", c.kind, c.alpha, c.beta, c.gamma))
     rows = [c.to_dict() for c in found]
     display = [dict(r, macs_g=r["macs"] / 1e9, params_m=r["params"] / 1e6, activations_m=r["activations"] / 1e6,

@@ -159,8 +159,12 @@ class Candidate:
     ``macs``, ``params``, ``activations`` and ``measured_ratio`` (over the base network's cost, in the
     grid's ``cost_kind``) are counted at the cost scale (``cost_resolution`` px), with every counted
     cost's ratio beside it (``macs_ratio``, ``activations_ratio``); ``layout``, ``resolution`` and
-    ``proxy_ratio`` (in ``cost_kind`` too) are the proxy's. ``on_constraint`` says whether the measured (or, under the
-    nominal constraint, the nominal) ratio lies within the grid's tolerance of the target.
+    ``proxy_ratio`` (in ``cost_kind`` too) are the proxy's. A grid held to latency
+    (:mod:`~scaling_search.coefficients.latency_grid`) fills ``latency_ratio``, ``latency_ms`` (the
+    median call at the cost scale) and ``latency_iqr_ms`` (their spread), ``cost_device`` (the
+    device's name) and, when a ratio could not be pinned down, ``latency_note`` (why; that ratio is
+    NaN, None in JSON). ``on_constraint`` says whether the measured (or, under the nominal
+    constraint, the nominal) ratio lies within the grid's tolerance of the target.
     ``growth_per_phi`` is its family's cost per unit of φ, measured at φ = ``growth_phi`` (7 unless
     that member cannot be built); ``on_growth`` whether it lies within the growth tolerance of the
     target; ``proxy_on_target`` whether ``proxy_ratio`` lies within the tolerance of the target
@@ -200,14 +204,20 @@ class Candidate:
     cost_kind: CostKind
     macs_ratio: float
     activations_ratio: float
+    latency_ratio: float | None = None
+    latency_ms: float | None = None
+    latency_iqr_ms: float | None = None
+    cost_device: str | None = None
+    latency_note: str | None = None
 
     @property
     def coefficients(self) -> tuple[float, float, float]:
         return (self.alpha, self.beta, self.gamma)
 
     def to_dict(self) -> dict:
-        """The JSON row other tools read (``candidates --json``)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "layout"}
+        """The JSON row other tools read (``candidates --json``); a ratio that could not be measured is None."""
+        row = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "layout"}
+        return {key: None if isinstance(value, float) and math.isnan(value) else value for key, value in row.items()}
 
 
 def nominal_ratio(alpha: float, beta: float, gamma: float) -> float:
@@ -412,6 +422,9 @@ def candidates(
         ...  for c in found if c.kind == "reference"]
         [((1.2, 1.1, 1.15), 1.92, 2.23)]
     """
+    if spec.cost == "latency":
+        raise InputError("a grid held to latency is timed on a device, not counted: use "
+                         "scaling_search.coefficients.latency_grid.latency_candidates")
     return enumerate_candidates(spec, make_counter(counter, cache_dir), progress, scan_progress)
 
 
