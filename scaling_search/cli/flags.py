@@ -174,9 +174,9 @@ LATENCY_DTYPE = Flag("--latency-dtype", "precision of the timed network (float16
                      default=LATENCY.dtype)
 LATENCY_THREADS = Flag("--latency-threads", "CPU threads torch may use while timing (at most this process's cores; "
                        "fewer is steadier on a shared machine)", integer, default=LATENCY.threads)
-CHANNELS_LAST = Flag("--channels-last", "time the network and its input in channels-last (NHWC) memory format",
+CHANNELS_LAST = Flag("--latency-channels-last", "time the network and its input in channels-last (NHWC) memory format",
                      switch=True)
-COMPILE = Flag("--compile", "torch.compile the network before timing it (a minute or more first)", switch=True)
+COMPILE = Flag("--latency-compile", "torch.compile the network before timing it (a minute or more first)", switch=True)
 LATENCY_MODE = Flag("--latency-mode", "inference: a forward pass under torch.inference_mode; train: forward, backward "
                     "and an SGD step on random labels (batch 2 or more)", choices=MODES, default=LATENCY.mode)
 NO_LATENCY_CACHE = Flag("--no-latency-cache", "time afresh, ignoring cached block times (the new ones replace them)",

@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "  scaling-search flops --model b7 --json\n"
         "  scaling-search flops --base resnet50 --width 0.75 --depth 1.5\n"
         "  scaling-search flops --model b0 --cost latency --cost-device cpu --json\n"
-        "  scaling-search flops --model b0 --cost latency --latency-threads 4 --channels-last\n"
+        "  scaling-search flops --model b0 --cost latency --latency-threads 4 --latency-channels-last\n"
         "  scaling-search flops --model b2 --cost latency --cost-device cuda --latency-batch-size 64 \\\n"
         "                       --latency-dtype bfloat16 --latency-mode train\n\n"
         "MACs count conv and linear layers (SE convs included), as in the paper.\n\n"

@@ -44,6 +44,7 @@ table, which the study stores, so it resumes and reports without the file).
   scaling-search run --base resnet50 --phi 1                  another base network (CPU: sized to its cost)
   scaling-search run --phi 1 --dataset cifar10 --data-root ~/data --epochs 5 --seeds 3 --study c10-phi1
   scaling-search run --phi 1 --strategy tpe --trials 40 --study c10-tpe
+  scaling-search run --phi 1 --cost latency --cost-device cpu    held to latency timed on this CPU (grid only)
   scaling-search run --resume --study c10-phi1               after a crash, Ctrl-C or kill -9
   scaling-search run --address auto ...                       on an existing Ray cluster
 
@@ -65,6 +66,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what.add_argument("--trials", type=integer, help="number of TPE trials (default 20)")
     what.add_argument("--seeds", type=integer, help="seeds per grid candidate (default 1)")
     flags.add_grid_flags(what)
+    timed = parser.add_argument_group("how latency is timed (with --cost latency; docs/costs.md), before any training")
+    for flag in flags.LATENCY_FLAGS:
+        if flag is not flags.NO_LATENCY_CACHE:
+            flag.add(timed)
     what.add_argument("--max-candidates", type=integer,
                       help="train at most this many compound candidates, spread over the grid (the paper's point "
                            "and baselines come on top)")

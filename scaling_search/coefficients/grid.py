@@ -282,7 +282,13 @@ def grid_points(spec: GridSpec, progress: Callable[[int, int], None] | None = No
 
 
 def growth_of(spec: GridSpec, coefficients: tuple[float, float, float]) -> Growth:
-    """The growth per φ of ``coefficients``' family at ``spec``'s cost scale."""
+    """The growth per φ of ``coefficients``' family at ``spec``'s cost scale, in its counted cost.
+
+    A latency grid's growth is timed per candidate (:mod:`~scaling_search.coefficients.latency_grid`),
+    never for a point between them: InputError.
+    """
+    if spec.cost == "latency":
+        raise InputError("a family's latency growth is timed for each candidate; it is not counted for other points")
     return family_growth(coefficients, cost_resolution=spec.cost_resolution, cost_classes=spec.cost_classes,
                          resolution_multiple=spec.resolution_multiple, base=spec.base, cost=spec.cost)
 

@@ -376,6 +376,7 @@ def growing_representative(spec: GridSpec, box: Plateau, trained: Coefficients) 
     (in :data:`GROWTH_STEPS` steps, each rounded like the midpoint and kept inside the box), whose
     family does; at worst ``trained`` itself, which grows as promised when it contends. When no
     point on the way does (``trained`` did not contend), the midpoint stands, as the rule says.
+    Under a latency grid, whose growth is timed only for the networks it trained, ``trained`` stands.
 
     Example: a contender at a 224 px proxy; its plateau's midpoint grows as promised, so it stands
 
@@ -386,6 +387,8 @@ def growing_representative(spec: GridSpec, box: Plateau, trained: Coefficients) 
         >>> point, round(growth_of(spec, point).per_phi, 3)
         ((1.0, 1.0516, 1.3571), 2.025)
     """
+    if spec.cost == "latency":  # latency growth is timed for trained networks only: the data speak for ``trained``
+        return trained
     middle = box.representative()
     for index in range(GROWTH_STEPS, -1, -1):
         share = index / GROWTH_STEPS

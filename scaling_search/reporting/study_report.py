@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from scaling_search.coefficients.growth import Growth
 from scaling_search.coefficients.plateaus import open_spread, plateau_spread
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.models.architecture import FAMILY_PHIS
@@ -57,7 +58,8 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
                                    stage_spec(definition, reported.classes, stage, best))
               for stage in (Stage.FINALIST, Stage.REFINE, Stage.CONFIRM)}
     family = None if best is None else family_table(best.alpha, best.beta, best.gamma, analytic_counts, grid)
-    growth = None if best is None else study_family_growth(best.alpha, best.beta, best.gamma, grid)
+    growth = None if best is None else study_family_growth(best.alpha, best.beta, best.gamma, grid,
+                                                           Growth(best.growth_per_phi, best.growth_phi, grid.cost))
     spread = None if best is None else pd.DataFrame(plateau_spread(best.as_plateau(), FAMILY_PHIS))
     opened = None if best is None or not best.open_candidates else pd.DataFrame(open_spread(best.open_boxes(),
                                                                                           FAMILY_PHIS))

@@ -18,6 +18,7 @@ from scaling_search.coefficients.family import (
     released_family,
 )
 from scaling_search.coefficients.grid import GridSpec, growth_of
+from scaling_search.coefficients.growth import Growth
 from scaling_search.counting.counter import Counter
 from scaling_search.models.architecture import FAMILY_PHIS, PAPER_COEFFICIENTS, RELEASED_FAMILY
 from scaling_search.models.bases import has_released_family
@@ -71,13 +72,16 @@ def family_table(alpha: float, beta: float, gamma: float, counter: Counter, grid
     return pd.DataFrame(member_rows(derived + released_family(counter, grid.cost_classes)))
 
 
-def study_family_growth(alpha: float, beta: float, gamma: float, grid: GridSpec) -> FamilyGrowth:
+def study_family_growth(alpha: float, beta: float, gamma: float, grid: GridSpec, timed: Growth | None = None
+                        ) -> FamilyGrowth:
     """How fast the family of (α, β, γ) grows per φ at ``grid``'s cost scale, against its target and growth tolerance.
 
     The same measure the grid's candidates carry (``growth_per_phi``, ``on_growth``), so the report's
-    family and the search's contenders agree.
+    family and the search's contenders agree: counted for a counted cost, ``timed`` (as the study
+    stored it) for latency.
     """
-    return FamilyGrowth(growth_of(grid, (alpha, beta, gamma)), grid.target, grid.growth_tolerance_used)
+    growth = timed if grid.cost == "latency" and timed is not None else growth_of(grid, (alpha, beta, gamma))
+    return FamilyGrowth(growth, grid.target, grid.growth_tolerance_used)
 
 
 class FamilyRow(TypedDict):

@@ -27,6 +27,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial
 
 from scaling_search.coefficients.grid import GridSpec, growth_of, nominal_ratio
+from scaling_search.coefficients.growth import Growth
 from scaling_search.coefficients.plateaus import Plateau, growing_representative, plateau
 from scaling_search.errors import InputError
 from scaling_search.search.results import candidate_table, compare, contenders, none_if_nan, on_constraint, stage_runs
@@ -43,14 +44,18 @@ from scaling_search.study.definition import ResolvedDefinition
 from scaling_search.study.schema import SCHEMA_VERSION, Stage
 from scaling_search.study.study_base import study_base
 
+LATENCY_REPRESENTATIVE_RULE = ("the trained contender's coefficients: latency, and the growth of a family in it, is "
+                               "timed for the networks a study trains only, so no other point of the plateau is known "
+                               "to grow as promised")
 REPRESENTATIVE_RULE = ("the midpoint of each interval of the plateau, rounded to 4 decimals (kept inside it); every "
                        "point of the plateau trains and costs the same networks, so the data cannot prefer its corner. "
                        "When the midpoint's family would not grow as promised, the point nearest it on the way from "
                        "the trained contender whose family does")
 METRIC = "validation accuracy (final epoch), mean over the deciding stage's seeds"
-COST = ("macs, params, cost_resolution and measured_ratio at the cost scale (the same for every point of the plateau); "
-        "resolution and proxy_ratio are the trained proxy's, upsample its resolution over the data's native one; "
-        "growth_per_phi is the exported coefficients' family's cost per phi at the cost scale (at phi = growth_phi)")
+COST = ("macs, params, cost_resolution and measured_ratio at the cost scale (the same for every point of the plateau), "
+        "measured_ratio and proxy_ratio in cost_kind (timed on cost_device for latency); resolution and proxy_ratio "
+        "are the trained proxy's, upsample its resolution over the data's native one; growth_per_phi is the exported "
+        "coefficients' family's cost per phi at the cost scale (at phi = growth_phi)")
 
 VERDICT_SPLIT = "test"
 """The split the winner is judged on: not the validation split, which picked it (selection and judgement on the
@@ -321,6 +326,10 @@ class StudyAnswer:
     kind: str
     metric: str
     cost: str
+    cost_kind: str
+    """The cost the study was held to: "macs", "activations" or "latency" (``measured_ratio`` and growth are in it)."""
+    cost_device: str | None
+    """The device latency was timed on (its name), None for a counted cost."""
     study: str
     base: str
     schema_version: int = SCHEMA_VERSION
@@ -367,7 +376,8 @@ class StudyAnswer:
             contender=data["contender"], upsample=data["upsample"], macs=data["macs"],
             params=data["params"], cost_resolution=data["cost_resolution"], resolution=data["resolution"],
             candidate=data["candidate"], kind=data["kind"], metric=data["metric"], cost=data["cost"],
-            study=data["study"], base=data["base"], schema_version=data["schema_version"],
+            cost_kind=data["cost_kind"], cost_device=data["cost_device"], study=data["study"], base=data["base"],
+            schema_version=data["schema_version"],
         )
 
 
@@ -524,8 +534,8 @@ def study_answer(trials: list[FrozenTrial], definition: ResolvedDefinition, num_
                           f"{confirmed.outcome}")
     else:
         final, bounds = point, Box.from_json(parent.bounds())
-        representative = REPRESENTATIVE_RULE
-    growth = growth_of(spec, final)
+        representative = LATENCY_REPRESENTATIVE_RULE if spec.cost == "latency" else REPRESENTATIVE_RULE
+    growth = timed_growth(trials, top["candidate"]) if spec.cost == "latency" else growth_of(spec, final)
     on_growth = growth.on_growth(spec.target, spec.growth_tolerance_used)
     found = comparisons(trials, stage, table, definition.min_effect / 100)
     runner_up = dict(found).get("runner-up")
@@ -547,9 +557,17 @@ def study_answer(trials: list[FrozenTrial], definition: ResolvedDefinition, num_
         on_growth=on_growth, contender=on_growth and on_constraint(top["contender"]),
         upsample=none_if_nan(top["upsample"]), macs=int(top["macs"]), params=int(top["params"]),
         cost_resolution=int(top["cost_resolution"]), resolution=int(top["resolution"]), candidate=top["candidate"],
-        kind=top["kind"], metric=METRIC, cost=COST, study=study_name(definition),
+        kind=top["kind"], metric=METRIC, cost=COST, cost_kind=definition.cost,
+        cost_device=top.get("cost_device") if isinstance(top.get("cost_device"), str) else None,
+        study=study_name(definition),
         base=study_base(definition).name,
     )
+
+
+def timed_growth(trials: list[FrozenTrial], candidate: str) -> Growth:
+    """The growth per φ a latency study timed for ``candidate`` (stored with each of its trials)."""
+    attrs = next(t.user_attrs for t in trials if t.user_attrs.get("candidate") == candidate)
+    return Growth(float(attrs["growth_per_phi"]), int(attrs["growth_phi"]), "latency")
 
 
 def comparison_records(found: list[tuple[str, Comparison]], table: pd.DataFrame) -> tuple[ComparisonRecord, ...]:

@@ -12,7 +12,6 @@ import optuna
 from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
 
 from scaling_search.coefficients.grid import CandidateKind
-from scaling_search.counting.cost_kind import CostKind
 from scaling_search.data.detail import upsample
 from scaling_search.search.search_plan import PlannedTrial, candidate_id
 from scaling_search.study.definition import StudyDefinition
@@ -52,9 +51,6 @@ class CandidateAttrs(TypedDict):
     kind: CandidateKind
     macs: int
     measured_ratio: float
-    cost_kind: CostKind
-    macs_ratio: float
-    activations_ratio: float
     nominal_ratio: float
     params: int
     activations: int
@@ -68,6 +64,11 @@ class CandidateAttrs(TypedDict):
     proxy_on_target: bool
     contender: bool
     upsample: float
+    latency_ratio: float | None
+    latency_ms: float | None
+    latency_iqr_ms: float | None
+    cost_device: str | None
+    latency_note: str | None
 
 
 def candidate_attrs(planned: PlannedTrial, native_resolution: int) -> CandidateAttrs:
@@ -85,9 +86,6 @@ def candidate_attrs(planned: PlannedTrial, native_resolution: int) -> CandidateA
         "kind": c.kind,
         "macs": c.macs,
         "measured_ratio": c.measured_ratio,
-        "cost_kind": c.cost_kind,
-        "macs_ratio": c.macs_ratio,
-        "activations_ratio": c.activations_ratio,
         "nominal_ratio": c.nominal_ratio,
         "params": c.params,
         "activations": c.activations,
@@ -101,6 +99,11 @@ def candidate_attrs(planned: PlannedTrial, native_resolution: int) -> CandidateA
         "proxy_on_target": c.proxy_on_target,
         "contender": c.contender,
         "upsample": upsample(c.resolution, native_resolution),
+        "latency_ratio": c.latency_ratio,
+        "latency_ms": c.latency_ms,
+        "latency_iqr_ms": c.latency_iqr_ms,
+        "cost_device": c.cost_device,
+        "latency_note": c.latency_note,
     }
 
 

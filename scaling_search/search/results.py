@@ -197,7 +197,8 @@ def seed_scores(trials: list[FrozenTrial], stage: str) -> dict[str, list[float]]
 CANDIDATE_COLUMNS = ["rank", "candidate", "kind", "alpha", "beta", "gamma", "score", "score_std", "n_seeds",
                      "n_failed", "test_acc", "test_acc_std", "measured_ratio", "nominal_ratio", "on_constraint", "macs",
                      "params", "activations", "cost_resolution", "proxy_ratio", "resolution", "growth_per_phi",
-                     "contender", "upsample", "wall_s", "phi"]
+                     "contender", "upsample", "wall_s", "phi", "latency_ratio", "latency_ms", "latency_iqr_ms",
+                     "cost_device"]
 
 
 def candidate_table(trials: list[FrozenTrial], stage: str = Stage.SEARCH) -> pd.DataFrame:
@@ -221,7 +222,8 @@ def candidate_table(trials: list[FrozenTrial], stage: str = Stage.SEARCH) -> pd.
 
 
 FIRST_OF_RUNS = ("measured_ratio", "nominal_ratio", "on_constraint", "macs", "params", "activations", "cost_resolution",
-                 "proxy_ratio", "resolution", "growth_per_phi", "contender", "upsample", "phi")
+                 "proxy_ratio", "resolution", "growth_per_phi", "contender", "upsample", "phi", "latency_ratio",
+                 "latency_ms", "latency_iqr_ms", "cost_device")
 """The columns of :func:`candidate_table` that are the candidate's, the same on each of its runs."""
 
 

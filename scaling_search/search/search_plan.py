@@ -15,6 +15,7 @@ from scaling_search.coefficients.grid import (
     measure,
     proxy_layout,
 )
+from scaling_search.coefficients.latency_grid import LatencyTiming, latency_candidates
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter, count_all
 from scaling_search.errors import InputError
@@ -116,8 +117,11 @@ def plan_grid(definition: ResolvedDefinition, num_classes: int, counter: Counter
     many grid points each condition kept, and whether resolution can be searched at this proxy.
     """
     spec = grid_spec(definition, num_classes)
-    listed = enumerate_candidates(spec, counter if definition.max_candidates is None else analytic_counts,
-                                  progress if definition.max_candidates is None else None, scan_progress)
+    if spec.cost == "latency":  # timed before any training, on the device the definition names
+        listed = latency_candidates(spec, analytic_counts, LatencyTiming(definition.latency_settings()), progress=log)
+    else:
+        listed = enumerate_candidates(spec, counter if definition.max_candidates is None else analytic_counts,
+                                      progress if definition.max_candidates is None else None, scan_progress)
     if log is not None:
         counts = Contention.of(listed, spec)
         for line in (count_line(counts, spec), resolution_note(counts)):
@@ -125,7 +129,9 @@ def plan_grid(definition: ResolvedDefinition, num_classes: int, counter: Counter
                 log(line)
     candidates = distinct_layouts(contending(listed, spec))
     if definition.max_candidates is not None:
-        candidates = measured(spec, spread(candidates, definition.max_candidates), counter, progress)
+        candidates = spread(candidates, definition.max_candidates)
+        if spec.cost != "latency":  # a latency grid counted in closed form, which is what fvcore counts
+            candidates = measured(spec, candidates, counter, progress)
     candidates.sort(key=lambda c: (c.kind != "reference", c.coefficients))
     return [PlannedTrial(c, seed) for c in candidates for seed in range(definition.seeds)]
 

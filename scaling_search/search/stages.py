@@ -88,7 +88,10 @@ def winning_plateau(trials: list[FrozenTrial], definition: StudyDefinition, spec
 
 
 def wants_refinement(definition: StudyDefinition, parent: Plateau) -> bool:
-    """``refine`` as set, or (unset) whether the winning class is wider than a grid step on some axis."""
+    """``refine`` as set, or (unset) whether the winning class is wider than a grid step on some axis; never for a
+    latency study (its networks are timed before training, a refinement's would be timed between trials)."""
+    if definition.cost == "latency":
+        return False
     return definition.refine if definition.refine is not None else parent.is_wide(definition.step)
 
 
@@ -177,14 +180,16 @@ def candidate_from_trial(trial: FrozenTrial, spec: GridSpec) -> Candidate:
     alpha, beta, gamma = (float(trial.params[name]) for name in ("alpha", "beta", "gamma"))
     phi = float(attrs["phi"])
     layout = proxy_layout(replace(spec, phi=phi), alpha, beta, gamma)
-    base = analytic_counts(spec.base_cost_layout())  # closed form equals fvcore: ratios of studies stored without them
+    base = analytic_counts(spec.base_cost_layout())  # the closed form counts what fvcore measures, on every base
+    latency = {key: attrs.get(key) for key in ("latency_ratio", "latency_ms", "latency_iqr_ms", "cost_device",
+                                                "latency_note")}  # a counted study's trials have none
     return Candidate(alpha, beta, gamma, phi, float(attrs["nominal_ratio"]), float(attrs["measured_ratio"]),
                      int(attrs["macs"]), int(attrs["params"]), int(attrs["activations"]), int(attrs["cost_resolution"]),
                      float(attrs["proxy_ratio"]), int(attrs["resolution"]), attrs["kind"],
                      bool(attrs["on_constraint"]), float(attrs["growth_per_phi"]), int(attrs["growth_phi"]),
                      bool(attrs["on_growth"]), bool(attrs["proxy_on_target"]), bool(attrs["contender"]), layout,
-                     attrs.get("cost_kind", "macs"), float(attrs.get("macs_ratio", int(attrs["macs"]) / base.macs)),
-                     float(attrs.get("activations_ratio", int(attrs["activations"]) / base.activations)))
+                     spec.cost, int(attrs["macs"]) / base.macs, int(attrs["activations"]) / base.activations,
+                     **latency)
 
 
 def needs_more_tpe(study: optuna.Study, definition: StudyDefinition) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from scaling_search.coefficients.grid import GridSpec
+from scaling_search.counting.latency import LatencySettings
 from scaling_search.data.load import parse_spec
 from scaling_search.errors import InputError
 from scaling_search.stats.comparison import DEFAULT_MIN_EFFECT
@@ -73,6 +74,14 @@ class StudyDefinition:
     growth_tolerance: float | None = GRID_DEFAULTS.growth_tolerance  # None: the tolerance
     constraint: str = GRID_DEFAULTS.constraint
     cost: str = GRID_DEFAULTS.cost  # macs, activations or latency (scaling_search.counting.cost_kind)
+    # how latency is timed, with cost = "latency" (scaling_search.counting.latency.LatencySettings)
+    cost_device: str = "cpu"
+    latency_batch_size: int = 1
+    latency_dtype: str = "float32"
+    latency_threads: int = 1
+    latency_channels_last: bool = False
+    latency_compile: bool = False
+    latency_mode: str = "inference"
     cost_resolution: int = GRID_DEFAULTS.cost_resolution
     cost_classes: int = GRID_DEFAULTS.cost_classes
     resolution_multiple: int = GRID_DEFAULTS.resolution_multiple
@@ -126,6 +135,12 @@ class StudyDefinition:
             if value is not None:
                 lines.append(f"{key} = {toml_value(value)}")
         return "\n".join(lines) + "\n"
+
+    def latency_settings(self) -> LatencySettings:
+        """How this study times latency (checked when built: a CUDA device this machine lacks is refused)."""
+        return LatencySettings(self.cost_device, self.latency_batch_size, self.latency_dtype,  # type: ignore[arg-type]
+                               self.latency_threads, self.latency_channels_last, self.latency_compile,
+                               self.latency_mode)  # type: ignore[arg-type]
 
     def named(self) -> StudyDefinition:
         """This definition with its study name filled in."""
@@ -245,6 +260,14 @@ def validate(definition: StudyDefinition) -> None:
         raise InputError(f"max-failures must be >= 0, got {d.max_failures}")
     if not 0 < d.val_fraction <= 0.5:
         raise InputError(f"val-fraction must lie in (0, 0.5], got {d.val_fraction}")
+    if d.cost == "latency":
+        d.latency_settings()
+        if d.strategy == "tpe":
+            raise InputError("--strategy tpe samples splits in closed form; a latency study searches the grid "
+                             "(--strategy grid)")
+        if d.refine:
+            raise InputError("--refine measures networks in closed form; a latency study does not refine yet "
+                             "(--no-refine)")
     if d.strategy == "tpe" and d.seeds != 1:
         raise InputError("--seeds is for the grid strategy; tpe trains each sampled point once")
     if d.strategy == "grid" and d.trials is not None:

@@ -27,6 +27,12 @@ Versions:
   seeds (stage ``confirm``) before it gives the exported coefficients, and best.json's
   ``refinement`` says whether it was (``confirmation``); a version 3 study whose refinement finished
   before that stage existed plans it on ``--resume``.
+- 4 (costs as paid): a study is held to a cost (definition option ``cost``: macs, activations or
+  latency, with the latency settings ``cost_device``, ``latency_*``); the trials of a latency study
+  carry ``latency_ratio``, ``latency_ms``, ``latency_iqr_ms``, ``cost_device`` and ``latency_note``;
+  best.json names ``cost_kind`` and ``cost_device``. A version 3 study is a MACs study and reads as
+  version 4 unchanged (its definition has no ``cost``, which defaults to macs; its trials no latency
+  attrs, which a MACs study never has); its best.json is written again by ``run --resume``.
 
 Importing this module does not import Optuna, so that :class:`Stage` is cheap to use anywhere.
 """
@@ -41,9 +47,11 @@ from scaling_search.errors import InputError
 if TYPE_CHECKING:
     import optuna
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The version of what a study and its best.json hold (see the module docstring for what each adds)."""
 
+READABLE_VERSIONS = (3, SCHEMA_VERSION)
+"""The stored versions this one reads as its own (the module docstring says why each can be)."""
 SCHEMA_ATTR = "schema_version"
 """The study's user attr holding :data:`SCHEMA_VERSION` as it was when the study was created."""
 
@@ -82,13 +90,14 @@ def schema_version(study: optuna.Study) -> int:
 
 
 def migrate(study: optuna.Study) -> None:
-    """Check that this version can read ``study``: only its own version can be (see the module docstring).
+    """Check that this version can read ``study``: its own version and those it reads as its own (see the module
+    docstring).
 
     Nothing is written to the storage. A study from a newer scaling-search, or from one before
     contenders (version 0 or 1), raises :class:`~scaling_search.errors.InputError` in one line.
     """
     version = schema_version(study)
-    if version == SCHEMA_VERSION:
+    if version in READABLE_VERSIONS:
         return
     name = study.study_name
     if version > SCHEMA_VERSION:

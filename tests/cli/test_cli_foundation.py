@@ -36,9 +36,11 @@ def test_candidates_json_and_csv(capsys):
     assert all(set(r) == {"alpha", "beta", "gamma", "phi", "nominal_ratio", "measured_ratio", "macs", "params",
                           "activations", "cost_resolution", "proxy_ratio", "resolution", "kind", "on_constraint",
                           "growth_per_phi", "growth_phi", "on_growth", "proxy_on_target", "contender", "cost_kind",
-                          "macs_ratio", "activations_ratio"}
+                          "macs_ratio", "activations_ratio", "latency_ratio", "latency_ms", "latency_iqr_ms",
+                          "cost_device", "latency_note"}
                for r in rows)
     assert all(r["cost_kind"] == "macs" and r["measured_ratio"] == r["macs_ratio"] for r in rows)
+    assert all(r["latency_ratio"] is None and r["cost_device"] is None for r in rows)  # counted, not timed
     kinds = {r["kind"] for r in rows}
     assert kinds == {"compound", "reference", "depth-only", "width-only", "resolution-only", "fast"}
     (reference,) = [r for r in rows if r["kind"] == "reference"]

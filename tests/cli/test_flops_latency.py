@@ -53,7 +53,7 @@ def test_latency_is_measured_then_served_from_the_cache_then_measured_again(caps
 
 def test_latency_table_says_what_was_measured_and_how(capsys, own_cache):
     code, out, err = run_cli(capsys, *TINY, "--cost", "latency", "--latency-mode", "train", "--latency-batch-size",
-                             "2", "--channels-last")
+                             "2", "--latency-channels-last")
     assert code == 0
     assert "ms per call (median of" in out and "IQR" in out
     assert "cpu, batch 2, float32, 1 thread, channels-last, train" in out and "measured now" in out
@@ -70,7 +70,8 @@ def test_activations_as_the_cost_is_named_and_measures_nothing(capsys):
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--cost-device", "cuda"], "--cost-device apply only with --cost latency"),
-    (["--cost", "macs", "--compile", "--no-latency-cache"], "--compile, --no-latency-cache apply only with --cost"),
+    (["--cost", "macs", "--latency-compile", "--no-latency-cache"],
+     "--latency-compile, --no-latency-cache apply only with --cost"),
     (["--cost", "latency", "--cost-device", "gpu"], "latency device must be cpu, cuda or cuda:N, got 'gpu'"),
     (["--cost", "latency", "--cost-device", "cuda:99"], "latency device cuda:99: this machine has"),
     (["--cost", "latency", "--latency-dtype", "float16"], "latency dtype float16 runs only on CUDA"),

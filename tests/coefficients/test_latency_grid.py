@@ -37,7 +37,10 @@ def quiet(layout, settings, blocks):
     return [device_time(layout) * (1 + 0.002 * (i % 3)) for i in range(blocks)]
 
 
-def noisy_when_wide(layout, settings, blocks, rng=random.Random(0)):
+NOISE = random.Random(0)
+
+
+def noisy_when_wide(layout, settings, blocks, rng=NOISE):
     """A device that times narrow networks steadily and wide ones (width > 1.2) with 50 % noise."""
     spread = 0.5 if layout.width > 1.2 else 0.002
     return [device_time(layout) * math.exp(rng.gauss(0, spread)) for _ in range(blocks)]

@@ -15,10 +15,11 @@ KEYS = ["alpha", "beta", "gamma", "phi", "plateau", "representative", "trained",
         "score", "score_std", "n_seeds", "n_failed", "test_acc", "ci95", "verdict_split", "verdict", "comparisons",
         "open_candidates", "refinement",
         "measured_ratio", "nominal_ratio", "proxy_ratio", "growth_per_phi", "growth_phi", "on_growth", "contender",
-        "upsample", "macs", "params", "cost_resolution", "resolution", "candidate", "kind", "metric", "cost", "study",
-        "base", "schema_version"]
+        "upsample", "macs", "params", "cost_resolution", "resolution", "candidate", "kind", "metric", "cost",
+        "cost_kind", "cost_device", "study", "base", "schema_version"]
 """best.json's keys in their order: those before it was typed, what schema version 2 added (growth and contention,
-after ``proxy_ratio``), what version 3 added (``verdict_split``, ``open_candidates``), and the schema version."""
+after ``proxy_ratio``), what version 3 added (``verdict_split``, ``open_candidates``), what version 4 added
+(``cost_kind``, ``cost_device``), and the schema version."""
 
 
 def answer() -> StudyAnswer:
@@ -35,7 +36,8 @@ def answer() -> StudyAnswer:
 def test_best_json_keeps_its_keys_and_adds_the_schema_version(tmp_path):
     write_answer(tmp_path / "best.json", answer())
     data = json.loads((tmp_path / "best.json").read_text())
-    assert list(data) == KEYS and data["schema_version"] == SCHEMA_VERSION == 3
+    assert list(data) == KEYS and data["schema_version"] == SCHEMA_VERSION == 4
+    assert data["cost_kind"] == "macs" and data["cost_device"] is None
     assert data["verdict_split"] == "test"
     assert all(c["split"] == "test" for c in data["comparisons"])
     assert {c["against"] for c in data["comparisons"]} == {"runner-up", "paper"}

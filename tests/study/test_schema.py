@@ -64,6 +64,15 @@ def test_a_new_study_is_stored_with_this_schema_version(tmp_path):
     assert study.user_attrs[SCHEMA_ATTR] == SCHEMA_VERSION == schema_version(study)
 
 
+def test_a_version_3_study_reads_as_a_macs_study(tmp_path):
+    """Version 4 adds the cost a study is held to; a version 3 study was held to MACs, which is still the default."""
+    definition = StudyDefinition(study="v3", studies_dir=str(tmp_path))
+    study = create_study(open_storage(definition.storage_url()), definition)
+    study.set_user_attr(SCHEMA_ATTR, 3)
+    migrate(study)
+    assert saved_definition(study).cost == "macs"
+
+
 @pytest.mark.parametrize("version", [0, 1, 2])
 def test_a_study_from_an_older_version_is_refused_with_how_to_run_it_again(tmp_path, capsys, version):
     study, _ = old_study(tmp_path, "previous")
