@@ -142,6 +142,9 @@ def scale_up_members(spec: GridSpec, best: tuple[float, float, float], phi: floa
         width-only (1.0, 1.35, 1.0) 1.043 True 0.635 False
         resolution-only (1.0, 1.0, 1.31) 0.971 True 0.702 False
     """
+    if spec.cost == "latency":
+        raise InputError("the scale-up members are matched to the study member's cost in closed form, which latency "
+                         "has not: a latency study cannot be scaled up yet (docs/costs.md)")
     if not (math.isfinite(phi) and phi > spec.phi):
         raise InputError(f"scale-up phi must be larger than the study's phi {spec.phi:g}, got {phi}")
     if phi <= 0:

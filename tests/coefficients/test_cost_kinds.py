@@ -90,3 +90,10 @@ def test_the_fast_baseline_keeps_fast_scalings_proportions_and_costs_what_the_ot
     nominal = GridSpec(step=0.1, constraint="nominal", baselines=True)
     (nominal_fast,) = [c for c in candidates(nominal, "analytic") if c.kind == "fast"]
     assert nominal_fast.nominal_ratio == pytest.approx(2.0)
+
+
+def test_a_latency_study_is_not_scaled_up_in_closed_form():
+    from scaling_search.coefficients.scaleup import scale_up_members
+
+    with pytest.raises(InputError, match="cannot be scaled up yet"):
+        scale_up_members(GridSpec(cost="latency"), (1.2, 1.1, 1.15), 2, analytic_counts)
