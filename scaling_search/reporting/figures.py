@@ -54,21 +54,38 @@ def save(figure: Figure, folder: Path, name: str) -> list[str]:
     return names
 
 
-def accuracy_vs_macs(table: pd.DataFrame, folder: Path) -> list[str]:
-    """Validation accuracy (mean ± std over seeds) against measured MACs, one marker style per kind."""
+COST_AXES: dict[str, tuple[str, float, str]] = {
+    "macs": ("macs", 1e6, "MACs per image at the cost scale (millions)"),
+    "activations": ("activations", 1e6, "activations per image at the cost scale (millions)"),
+    "latency": ("latency_ms", 1.0, "latency per call at the cost scale (ms, median)"),
+}
+"""Each cost's column of the candidate table, its unit and its axis label."""
+
+
+def measured_costs(table: pd.DataFrame) -> list[str]:
+    """The costs ``table`` holds a value of for some candidate: MACs and activations always, latency when timed."""
+    return [cost for cost, (column, _, _) in COST_AXES.items()
+            if column in table and pd.to_numeric(table[column], errors="coerce").notna().any()]
+
+
+def accuracy_vs_cost(table: pd.DataFrame, folder: Path, cost: str) -> list[str]:
+    """Validation accuracy (mean ± std over seeds) against one cost, one marker style per kind
+    (``accuracy_vs_<cost>``; the latency one shows the interquartile range of the timed blocks)."""
+    column, unit, label = COST_AXES[cost]
     figure, axes = new_figure()
     for kind, style in KIND_STYLE.items():
-        rows = table[table["kind"] == kind]
+        rows = table[(table["kind"] == kind) & pd.to_numeric(table[column], errors="coerce").notna()]
         if rows.empty:
             continue
-        axes.errorbar(rows["macs"] / 1e6, rows["score"] * 100, yerr=rows["score_std"].fillna(0) * 100,
-                      linestyle="none", capsize=3, label=kind, **style)
-    axes.set_xlabel("MACs per image at the cost scale (millions)")
+        spread = rows["latency_iqr_ms"].astype(float) / 2 if cost == "latency" else None
+        axes.errorbar(rows[column].astype(float) / unit, rows["score"] * 100, xerr=spread,
+                      yerr=rows["score_std"].fillna(0) * 100, linestyle="none", capsize=3, label=kind, **style)
+    axes.set_xlabel(label)
     axes.set_ylabel("validation accuracy (%)")
-    axes.set_title("Candidates: accuracy against measured cost")
+    axes.set_title(f"Candidates: accuracy against {cost}")
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
-    return save(figure, folder, "accuracy_vs_macs")
+    return save(figure, folder, f"accuracy_vs_{cost}")
 
 
 def accuracy_over_alpha_beta(table: pd.DataFrame, folder: Path) -> list[str]:

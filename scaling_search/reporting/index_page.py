@@ -6,6 +6,8 @@ lays them out with the tables' Markdown.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import optuna
 import pandas as pd
 
@@ -24,12 +26,14 @@ from scaling_search.validation.validation_answer import ValidationAnswer
 
 def study_index(study: optuna.Study, definition: ResolvedDefinition, grid: GridSpec, best: StudyAnswer | None,
                 markdown: dict[str, str], pairs: list[tuple[pd.Series, pd.Series]], note: str | None = None,
-                validation: ValidationAnswer | None = None, growth: FamilyGrowth | None = None) -> str:
+                validation: ValidationAnswer | None = None, growth: FamilyGrowth | None = None,
+                costs: Sequence[str] = ("macs",)) -> str:
     """index.md of a study's report: ``best`` is the study's answer (best.json), ``markdown`` the tables by name.
 
     ``pairs`` are the single-dimension baselines beside their compound twins (twin, baseline);
     ``validation``, when the study was validated, adds the "Does the answer hold?" section;
-    ``growth``, the derived family's growth per φ, is said in the family's section.
+    ``growth``, the derived family's growth per φ, is said in the family's section; ``costs`` the
+    costs with an accuracy figure (``figures/accuracy_vs_<cost>.png``).
     """
     frame = trial_rows(study.get_trials(deepcopy=False))
     states = frame["state"].value_counts().to_dict()
@@ -54,7 +58,8 @@ def study_index(study: optuna.Study, definition: ResolvedDefinition, grid: GridS
         "",
         markdown["search"],
         f"Cost (*measured_ratio*, MACs, params, activations, *cost_resolution*) is taken at the cost scale "
-        f"({scale}), where the constraint ({grid.constraint}, {grid.target_ratio:.3g}× ± {grid.tolerance:.0%}) is "
+        f"({scale}), where the constraint ({grid.constraint} {grid.cost}{timed_on(best)}, "
+        f"{grid.target_ratio:.3g}× ± {grid.tolerance:.0%}) is "
         f"evaluated; *proxy_ratio* and *resolution* are the trained proxy's ({definition.base_resolution} px base). "
         f"*nominal* is α·β²·γ². Each row stands for its *plateau*: every α × β × γ in it trains and costs the same "
         f"networks at φ = {grid.phi:g}, so the search cannot tell them apart. *n_seeds* counts completed seeds, "
@@ -66,8 +71,8 @@ def study_index(study: optuna.Study, definition: ResolvedDefinition, grid: GridS
         f"resolution over the data's native {native} px. {wording.paper_note(grid)}.",
         "",
         *proxy_lines(study, grid),
-        "![accuracy against measured MACs](figures/accuracy_vs_macs.png)",
-        "",
+        *[line for cost in costs for line in (f"![accuracy against {COST_NAMES[cost]}](figures/accuracy_vs_{cost}.png)",
+                                               "")],
         "![accuracy over alpha and beta](figures/accuracy_over_alpha_beta.png)",
         "",
     ]
@@ -124,6 +129,15 @@ def study_index(study: optuna.Study, definition: ResolvedDefinition, grid: GridS
     ]
     return "\n".join(lines)
 
+
+
+COST_NAMES = {"macs": "measured MACs", "activations": "activations", "latency": "latency"}
+"""How the accuracy figures' alt texts name each cost."""
+
+
+def timed_on(best: StudyAnswer | None) -> str:
+    """", timed on <device>" for a study whose cost was timed, else nothing."""
+    return f", timed on {best.cost_device}" if best is not None and best.cost_device else ""
 
 
 def verdict_lines(best: StudyAnswer | None, definition: ResolvedDefinition, grid: GridSpec, validated: bool

@@ -88,7 +88,8 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
             markdown["spread"] = write_table(folder, "plateau_spread", spread_rows(spread, opened), {},
                                              wording.spread_caption(open_names), wanted)
         figure_folder = folder / "figures"
-        figures.accuracy_vs_macs(table, figure_folder)
+        for cost in figures.measured_costs(table):
+            figures.accuracy_vs_cost(table, figure_folder, cost)
         figures.accuracy_over_alpha_beta(table, figure_folder)
         if family is not None:
             figures.family_growth(family, figure_folder, grid.base.name)
@@ -97,7 +98,7 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
         if validation is not None:
             write_validation(folder, validation, markdown, wanted)
         (folder / "index.md").write_text(study_index(study, definition, grid, best, markdown, pairs, note,
-                                                     validation, growth))
+                                                     validation, growth, figures.measured_costs(table)))
 
     return write_report_folder(out, fill)
 

@@ -134,14 +134,17 @@ def test_figures_are_valid_images(tmp_path):
     make_study(tmp_path, "figs", candidates)
     assert report(tmp_path, "figs", "--format", "md") == 0
     folder = tmp_path / "out" / "figures"
-    names = {"accuracy_vs_macs", "accuracy_over_alpha_beta", "family_growth", "scaling_methods"}
+    names = {"accuracy_vs_macs", "accuracy_vs_activations", "accuracy_over_alpha_beta", "family_growth",
+             "scaling_methods"}
     for name in names:
         png = (folder / f"{name}.png").read_bytes()
         assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
         root = ElementTree.parse(folder / f"{name}.svg").getroot()
         assert root.tag.endswith("svg") and len(list(root.iter())) > 50
     assert not (tmp_path / "out" / "alpha_beta_gamma.csv").exists()  # --format md only
-    assert "scaling_methods.png" in (tmp_path / "out" / "index.md").read_text()
+    index = (tmp_path / "out" / "index.md").read_text()
+    assert "scaling_methods.png" in index and "accuracy_vs_activations.png" in index
+    assert not (folder / "accuracy_vs_latency.png").exists()  # a MACs study timed nothing
 
 
 @pytest.mark.slow  # measures every network with fvcore

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from scaling_search.cli import main
 from scaling_search.coefficients.latency_grid import LatencyTiming
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.errors import InputError
@@ -53,3 +54,8 @@ def test_a_latency_study_end_to_end(tmp_path, ray_dir, monkeypatch):
     assert best["cost_kind"] == "latency" and best["cost_device"] == trials[0].user_attrs["cost_device"]
     assert "latency" in best["representative"]
     assert outcome.best is not None and outcome.best.cost_kind == "latency"
+    out = tmp_path / "report"
+    assert main(["report", "tiny", "--studies-dir", definition.studies_dir, "--out", str(out)]) == 0
+    assert all((out / "figures" / f"accuracy_vs_{cost}.png").exists() for cost in ("macs", "activations", "latency"))
+    index = (out / "index.md").read_text()
+    assert f"timed on {best['cost_device']}" in index and "accuracy_vs_latency.png" in index
