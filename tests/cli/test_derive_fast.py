@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from scaling_search.coefficients.fast_scaling import fast_coefficients, fast_point
 from scaling_search.models.bases import base_network
+from tests.cli.test_derive_growth import GROWTH_KEYS, derive_json
 from tests.cli_helpers import cli_error, run_cli
-
-GROWTH_KEYS = {"growth_per_phi", "growth_phi", "target", "growth_tolerance", "on_growth"}
-
-
-def derive_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
-    code, out, err = run_cli(capsys, "derive", "--counter", "analytic", *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def test_fast_json_says_the_width_share_and_the_nominal_and_matched_points_and_keeps_the_growth(capsys):
