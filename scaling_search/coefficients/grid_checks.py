@@ -99,8 +99,8 @@ def check_grid(spec: GridFields) -> None:
         raise InputError(f"constraint must be one of {', '.join(CONSTRAINTS)}, not {spec.constraint!r}")
     check_cost_kind(spec.cost)
     if spec.constraint == "nominal" and spec.cost != "macs":
-        raise InputError(f"the nominal constraint alpha * beta^2 * gamma^2 is a rule for MACs; a {spec.cost} "
-                         "constraint is measured (--constraint measured)")
+        raise InputError(f"the nominal constraint alpha * beta^2 * gamma^2 is a rule for MACs; {spec.cost} is held to "
+                         "a measured constraint (--constraint measured)")
     for name, resolution in (("base resolution", spec.base_resolution), ("cost resolution", spec.cost_resolution)):
         if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
             raise InputError(f"{name} must lie in [{MIN_RESOLUTION}, {MAX_RESOLUTION}], got {resolution}")
