@@ -7,8 +7,9 @@
 #   4. data: .gpudata/cifar10-jpeg-arrays.npz, made by .gpudata/materialize.py when absent
 #   5. training: `scaling-search train` of B0 at resolution 64 on that CIFAR-10, 2 epochs, --json
 #      (on the built-in synthetic data instead, and said so, when .gpudata/ was not carried along)
-#   6. batch preparation: on-device augmentation vs torchvision's DataLoader pipeline (benchmarks/data_pipeline.py)
-#   7. a summary table of all of the above, printed last
+#   6. latency: `scaling-search flops --cost latency --cost-device cuda` of B0 (batch 64, bf16), issue #23
+#   7. batch preparation: on-device augmentation vs torchvision's DataLoader pipeline (benchmarks/data_pipeline.py)
+#   8. a summary table of all of the above, printed last
 # Every step has its own timeout, so one hang cannot eat the others; a failed step is reported and the
 # rest still run. Needs torch, torchvision and timm; no ray, optuna, fvcore, network or pip install.
 #
@@ -45,13 +46,16 @@ step versions 20 bash -c "nvidia-smi; $PY -c 'import torch, timm; print(\"torch\
     timm.__version__)'"
 step numerics 60 bash -c "$PY benchmarks/proxy_throughput.py --device cuda --check --json > '$OUT/numerics.json'"
 # the resolutions with targets first: if this times out, throughput.log still has the rows measured so far
-step throughput 165 bash -c "$PY benchmarks/proxy_throughput.py --device cuda --resolutions 64 224 32 128 \
+step throughput 140 bash -c "$PY benchmarks/proxy_throughput.py --device cuda --resolutions 64 224 32 128 \
     --steps 10 --repeats 3 --json > '$OUT/throughput.json'"
 if [ "$DATASET" != synthetic ]; then
     step cifar10_data 70 bash -c "test -f $CIFAR || $PY .gpudata/materialize.py .gpudata/cifar10-jpeg.npz .gpudata --arrays"
 fi
 step train_cifar10 80 bash -c "$PY -m scaling_search train --model b0 --resolution 64 --dataset $DATASET \
     --epochs 2 --device cuda --json > '$OUT/train_cifar10.json'"
+# issue #23: B0's latency on this GPU (inference, batch 64, bf16) against its MACs: fvcore is not on the GPU image
+step latency 25 bash -c "$PY -m scaling_search flops --model b0 --cost latency --cost-device cuda --counter analytic \
+    --latency-batch-size 64 --latency-dtype bfloat16 --json > '$OUT/latency.json'"
 step data_pipeline 30 bash -c "$PY benchmarks/data_pipeline.py --device cuda --storage 32 --resolutions 64 224 \
     --workers 8 --json > '$OUT/data_pipeline.json'"
 
@@ -110,6 +114,13 @@ if train:
     print(f"  val acc {show(train['val_acc'], '.4f')}  test acc {show(train['test_acc'], '.4f')}"
           f"  train img/s {show(train['img_per_s'], '.0f')}  wall {show(train['wall_s'], '.1f')} s"
           f"  peak {show(train['peak_mem_mb'], '.0f')} MB  val curve {train['val_curve']}")
+
+latency = load("latency.json")
+if latency:
+    print(f"\nlatency of B0 at {latency['resolution']} px on {latency['cost_device']}, batch "
+          f"{latency['latency_settings']['batch_size']} {latency['latency_settings']['dtype']}: median "
+          f"{latency['latency_ms']:.3f} ms, IQR {latency['latency_iqr_ms']:.3f} ms over {latency['latency_blocks']} blocks, "
+          f"peak memory {show(latency['peak_memory_bytes'], '.0f')} bytes")
 
 data = load("data_pipeline.json")
 if data:
