@@ -186,7 +186,7 @@ def conclusions(*, comparisons: Sequence[tuple[str, bool]], plateau: Mapping[str
                      f"coefficients inside the remaining plateau {box} are still indistinguishable.")
     else:
         lines.append(f"It cannot tell apart the coefficients inside the winning plateau ({box}): they train and cost "
-                     "the same networks; the exported point is its midpoint.")
+                     "the same networks; the exported point is its representative (the rule above).")
     if decided_by == "search":
         lines.append("The verdict uses the same runs that picked the winner (no finalists), so the winner's lead is "
                      "biased upwards (the winner's curse).")

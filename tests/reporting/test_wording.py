@@ -21,7 +21,7 @@ def test_conclusions_say_what_is_resolved_and_what_is_not():
                                "is not resolved at this budget")
     assert lines[2] == ("It cannot tell apart the coefficients inside the winning plateau (alpha 1.000–1.250, beta "
                         "1.100–1.100, gamma 1.100–1.150): they train and cost the same networks; the exported point "
-                        "is its midpoint.")
+                        "is its representative (the rule above).")
     assert lines[3] == ("It says nothing yet about longer training or larger scale: every run is a 5-epoch proxy at "
                         "64 px (`scaling-search validate c10` checks both).")
     assert len(lines) == 4  # decided on finalists: no winner's curse
