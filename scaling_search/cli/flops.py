@@ -11,8 +11,9 @@ from scaling_search.cli import flags
 from scaling_search.cli.common import UsageError, add_output_flags, emit, fmt, progress, render_table
 from scaling_search.counting.counter import count
 from scaling_search.counting.latency import (
-    MAX_BLOCKS,
+    MAX_ROUNDS,
     MEDIAN_PRECISION,
+    ROUND_BLOCKS,
     Latency,
     LatencyProgress,
     LatencySettings,
@@ -41,14 +42,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "                       --latency-dtype bfloat16 --latency-mode train\n\n"
         "MACs count conv and linear layers (SE convs included), as in the paper.\n\n"
         "--cost latency also times the network on --cost-device: after a warm-up, in blocks of calls (about\n"
-        f"50 ms each) until the median block is known to ±{100 * MEDIAN_PRECISION:g} % (a distribution-free 95 % "
-        f"interval) or {MAX_BLOCKS}\n"
-        "blocks are spent; a warning says when it is still wider. latency_ms is the median time of one call (a\n"
-        "batch of --latency-batch-size images), latency_low_ms..latency_high_ms its 95 % interval,\n"
-        "latency_iqr_ms the spread of the blocks (interquartile range); peak_memory_bytes is what the network\n"
-        "took on a CUDA device. Block times are cached per network, device, torch version and settings: a\n"
-        "repeat is served from the cache (from_cache: true), and --no-latency-cache times afresh. Time on an\n"
-        "otherwise idle device, never while a search trains on it (docs/costs.md).",
+        f"50 ms each), {ROUND_BLOCKS} blocks to a round, until the median round is known to "
+        f"±{100 * MEDIAN_PRECISION:g} % (a distribution-\n"
+        f"free 95 % interval over the rounds) or {MAX_ROUNDS} rounds are spent; a warning says when it is still "
+        "wider.\n"
+        "Rounds, not blocks, are the unit of the interval, as a shared machine's speed wanders from one second\n"
+        "to the next. latency_ms is the median time of one call (a batch of --latency-batch-size images),\n"
+        "latency_low_ms..latency_high_ms its 95 % interval, latency_iqr_ms the spread of the blocks\n"
+        "(interquartile range); peak_memory_bytes is what the network took on a CUDA device. Times are cached\n"
+        "per network, device, torch version and settings: a repeat is served from the cache (from_cache: true),\n"
+        "and --no-latency-cache times afresh. Time on an otherwise idle device, never while a search trains on\n"
+        "it (docs/costs.md).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     network = parser.add_argument_group("network")
@@ -100,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         latency = measure_latency(layout, settings, use_cache=not args.no_latency_cache,
                                   progress=latency_progress())
         if latency.half_width > MEDIAN_PRECISION:
-            warnings.warn(f"the latency is known only to {spread(latency.half_width)} after {latency.blocks} blocks "
+            warnings.warn(f"the latency is known only to {spread(latency.half_width)} after {latency.rounds} rounds "
                           f"(±{100 * MEDIAN_PRECISION:g} % wanted): the machine is too noisy; close other work"
                           + (" or use fewer --latency-threads" if settings.device == "cpu" else ""), stacklevel=1)
         payload.update(latency_payload(latency))
@@ -124,6 +128,7 @@ def latency_payload(latency: Latency) -> dict[str, object]:
         "latency_low_ms": latency.low_ms,
         "latency_high_ms": latency.high_ms,
         "latency_iqr_ms": latency.iqr_ms,
+        "latency_rounds": latency.rounds,
         "latency_blocks": latency.blocks,
         "latency_pinned": latency.half_width <= MEDIAN_PRECISION,
         "peak_memory_bytes": latency.peak_memory_bytes,
@@ -138,7 +143,8 @@ def latency_lines(latency: Latency) -> str:
     """The table's lines about the latency: the median and its uncertainty, then what it was measured on."""
     interval = "" if latency.low_ms is None or latency.high_ms is None else (
         f"; 95 % interval {latency.low_ms:.3g}–{latency.high_ms:.3g} ms, {spread(latency.half_width)}")
-    lines = [f"latency {latency.median_ms:.3g} ms per call (median of {latency.blocks} blocks{interval}; "
+    lines = [f"latency {latency.median_ms:.3g} ms per call (median of {latency.rounds} rounds of "
+             f"{ROUND_BLOCKS} blocks{interval}; "
              f"IQR {latency.iqr_ms:.2g} ms)",
              f"  on {latency.device_name} ({settings_words(latency.settings)}), torch {latency.torch_version}, "
              + ("from the cache" if latency.from_cache else "measured now")]
@@ -166,13 +172,13 @@ def latency_progress(quiet_s: float = 3.0, every_s: float = 5.0) -> LatencyProgr
     started = time.monotonic()
     shown: float | None = None
 
-    def show(blocks: int, half_width: float) -> None:
+    def show(rounds: int, half_width: float) -> None:
         nonlocal shown
         now = time.monotonic()
         if now - started < quiet_s or (shown is not None and now - shown < every_s):
             return
         shown = now
-        progress(f"measuring latency: {blocks} blocks, the median known to {spread(half_width)} "
-                 f"(±{100 * MEDIAN_PRECISION:g} % wanted, {MAX_BLOCKS} blocks at most)")
+        progress(f"measuring latency: {rounds} rounds, the median known to {spread(half_width)} "
+                 f"(±{100 * MEDIAN_PRECISION:g} % wanted, {MAX_ROUNDS} rounds at most)")
 
     return show

@@ -8,20 +8,26 @@ its clock and its scheduler move any single run by several per cent. So a measur
 2. **blocks**: it runs in blocks of a fixed number of calls (about :data:`BLOCK_S` seconds, one
    call at least), timed as ``torch.utils.benchmark`` times (``timeit``, the device synchronised
    before each clock reading); a block's time is the mean time of one call in it;
-3. **median, IQR and an interval**: the median over the blocks (robust to a block another process
-   interrupted), their interquartile range, and a distribution-free ~95 % interval of the median
-   from order statistics; blocks are added in rounds until that interval is within the precision
-   asked for, or a budget of blocks is spent.
+3. **rounds**: blocks come in rounds of :data:`ROUND_BLOCKS`, and a round's median block is one
+   observation. Blocks in a row are not independent: a shared machine's speed wanders over tenths
+   of a second to seconds, so the blocks of one round move together, and an interval that counted
+   them as independent would be several times too narrow (docs/costs.md has the measurements);
+4. **median, IQR and an interval**: the median of the round medians (robust to a round another
+   process interrupted), the interquartile range of all blocks, and a distribution-free ~95 %
+   interval of the median from order statistics of the rounds; rounds are added until that
+   interval is within the precision asked for, or a budget of rounds is spent.
 
-A latency *ratio* (a candidate over the base, :func:`latency_ratio`) is measured in alternating
-rounds, so that drift of the machine hits both networks alike, and its interval is the
-Hodges–Lehmann/Moses one on the log block times (:func:`ratio_interval`). A ratio that is still
-too wide when the budget is spent is returned as not measurable, with the reason, never as a
-number. docs/costs.md says why each choice was made.
+A latency *ratio* (a candidate over the base, :func:`latency_ratio`) is measured in paired rounds,
+the two networks one after the other (their order alternating), so that what the machine does
+during a round hits both alike; each round gives one log ratio, and the interval is the
+Hodges–Lehmann/Wilcoxon one on those (:func:`paired_ratio_interval`). A ratio that is still too
+wide when the budget is spent is returned as not measurable, with the reason, never as a number.
+docs/costs.md says why each choice was made.
 
-Block times are cached under ``<cache>/latency``, keyed by what sets them: the network's structure
-(and activation), the device's name, torch's version and the settings; a later call that needs more
-precision adds blocks to the cached ones, and one whose cached blocks suffice measures nothing.
+Round times are cached under ``<cache>/latency``, keyed by what sets them: the network's structure
+(and activation), the device's name, torch's version and the settings, and for a ratio the pair of
+networks; a later call that needs more precision adds rounds to the cached ones, and one whose
+cached rounds suffice measures nothing.
 
 Never measure while trials train on the same device: their load would be in every block. A study
 measures latency before its training starts. torch only: no Ray, Optuna or fvcore.
@@ -43,7 +49,6 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
@@ -67,21 +72,24 @@ MAX_BATCH = 4096
 MAX_THREADS = 1024
 """Host threads allowed on a GPU (where they barely matter); on a CPU, the cores this process may use."""
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+"""2: times cached as rounds of blocks, and a ratio's rounds as pairs (1 kept a flat list of blocks)."""
 CONFIDENCE = 0.95
 """Coverage of every interval here: the median's and the ratio's."""
 WARMUP_CALLS = 3
 WARMUP_S = 0.25
 """A network runs at least WARMUP_CALLS times and WARMUP_S seconds before any block is timed."""
 ROUND_BLOCKS = 5
-"""Blocks asked for at a time, of each network in turn for a ratio; the precision is checked after each round."""
+"""Blocks of one network in a round; the round's median block is one observation, and the precision is checked
+after each round."""
 BLOCK_S = 0.05
 """A block lasts about this long (one call when a call takes longer): the clock's overhead is nil, and a block that
 another process interrupted is one outlier among many, which the median ignores."""
-MIN_BLOCKS = 10
-MAX_BLOCKS = 40
-LEAST_BLOCKS = 6
-"""The fewest blocks ``min_blocks`` may be: with fewer, no order-statistic interval of the median reaches 95 %."""
+MIN_ROUNDS = 6
+MAX_ROUNDS = 40
+LEAST_ROUNDS = 6
+"""The fewest rounds ``min_rounds`` may be: with fewer, neither the order-statistic interval of the median nor the
+signed-rank interval of a ratio reaches 95 %."""
 MEDIAN_PRECISION = 0.025
 """Relative half-width a single network's median should be known to (``scaling-search flops --cost latency``)."""
 MEMORY_SHARE = 0.5
@@ -183,20 +191,22 @@ def cpu_model() -> str:
 
 @dataclass(frozen=True)
 class Latency:
-    """One network's latency: the median over timed blocks, their spread, and what it was measured on.
+    """One network's latency: the median over timed rounds, the blocks' spread, and what it was measured on.
 
-    ``median_ms`` is the median block time (one call: a batch of ``settings.batch_size`` images);
-    ``iqr_ms`` the interquartile range of the block times; ``low_ms``/``high_ms`` the median's
-    distribution-free ~95 % interval (None with too few blocks); ``peak_memory_bytes`` what the
+    ``median_ms`` is the median of the rounds' median blocks (one call: a batch of
+    ``settings.batch_size`` images); ``iqr_ms`` the interquartile range of all block times;
+    ``low_ms``/``high_ms`` the median's distribution-free ~95 % interval from the rounds (None with
+    too few); ``rounds`` and ``blocks`` how many were timed; ``peak_memory_bytes`` what the
     measurement added to the CUDA device's peak allocation (weights, activations, and in train mode
     gradients and optimizer state), None on a CPU or when an injected timer measured;
-    ``from_cache`` is true when every block came from the disk cache.
+    ``from_cache`` is true when every round came from the disk cache.
     """
 
     median_ms: float
     iqr_ms: float
     low_ms: float | None
     high_ms: float | None
+    rounds: int
     blocks: int
     peak_memory_bytes: int | None
     device_name: str
@@ -219,10 +229,10 @@ class Latency:
 class LatencyRatio:
     """A candidate's latency over the base's, known to a stated precision, or why it could not be.
 
-    ``ratio`` is the Hodges–Lehmann estimate of the ratio of the two networks' typical (median)
-    block times and ``low``/``high`` its ~95 % interval (:func:`ratio_interval`); all three are None
-    when ``measurable`` is false, and ``reason`` says why in one line. ``latency`` and
-    ``base_latency`` are each network's own measurement over the blocks used.
+    ``ratio`` is the Hodges–Lehmann estimate from the paired rounds' log ratios and ``low``/``high``
+    its ~95 % interval (:func:`paired_ratio_interval`); all three are None when ``measurable`` is
+    false, and ``reason`` says why in one line. ``latency`` and ``base_latency`` are each network's
+    own measurement over the rounds used.
     """
 
     ratio: float | None
@@ -241,19 +251,21 @@ BlockTimer = Callable[[Layout, LatencySettings, int], list[float]]
 """``timer(layout, settings, blocks)`` → at least ``blocks`` block times of ``layout`` in ms, each the mean of one
 call in its block. The real one is :class:`TorchTimer`; tests inject fakes."""
 LatencyProgress = Callable[[int, float], None]
-"""``progress(blocks, half_width)`` after each round: the blocks of the network (the candidate, for a ratio) so far,
-and the relative half-width of the ~95 % interval (inf while there are too few blocks)."""
+"""``progress(rounds, half_width)`` after each round: the rounds so far, and the relative half-width of the ~95 %
+interval (of the median, or of the ratio; inf while there are too few rounds)."""
+Rounds = list[list[float]]
+"""Block times in ms, by round."""
 
 
 def measure_latency(layout: Layout, settings: LatencySettings | None = None, *, precision: float = MEDIAN_PRECISION,
                     cache_dir: Path | None = None, use_cache: bool = True, timer: BlockTimer | None = None,
-                    min_blocks: int = MIN_BLOCKS, max_blocks: int = MAX_BLOCKS,
+                    min_rounds: int = MIN_ROUNDS, max_rounds: int = MAX_ROUNDS,
                     progress: LatencyProgress | None = None) -> Latency:
     """The latency of ``layout`` under ``settings`` (default: CPU, batch 1, float32, one thread, inference).
 
-    Blocks are added in rounds of :data:`ROUND_BLOCKS` until there are ``min_blocks`` and the median's
-    ~95 % interval is within ``precision`` of it (relative half-width), or there are ``max_blocks``;
-    the result then says how wide the interval still is (:attr:`Latency.half_width`). Blocks
+    Rounds of :data:`ROUND_BLOCKS` blocks are added until there are ``min_rounds`` and the median's
+    ~95 % interval is within ``precision`` of it (relative half-width), or there are ``max_rounds``;
+    the result then says how wide the interval still is (:attr:`Latency.half_width`). Rounds
     cached by an earlier call (in ``cache_dir``, default the user cache) count: enough of them and
     nothing is measured (``from_cache``); ``use_cache=False`` ignores them and replaces them with
     the new ones. ``timer`` replaces the real one (:class:`TorchTimer`). Do not measure while
@@ -265,35 +277,39 @@ def measure_latency(layout: Layout, settings: LatencySettings | None = None, *, 
         >>> def steady(layout, settings, blocks):  # a fake timer: 4 ms with a little jitter
         ...     return [4.0 + 0.01 * (i % 3) for i in range(blocks)]
         >>> latency = measure_latency(scale(resolution=32), timer=steady, use_cache=False)
-        >>> latency.median_ms, latency.blocks, latency.from_cache
-        (4.01, 10, False)
+        >>> latency.median_ms, latency.rounds, latency.blocks, latency.from_cache
+        (4.01, 6, 30, False)
     """
     settings = settings or LatencySettings()
-    check_budget(precision, min_blocks, max_blocks)
+    check_budget(precision, min_rounds, max_rounds)
     own, timing = timers(timer)
-    subject = Subject(layout, settings, device_name(settings), cache_dir, use_cache)
-    while len(subject.times) < max_blocks and not (len(subject.times) >= min_blocks
-                                                    and subject.half_width() <= precision):
-        subject.measure(timing, min(ROUND_BLOCKS, max_blocks - len(subject.times)))
+    name = device_name(settings)
+    record = SingleRecord(cache_path(latency_key(layout, settings, name), cache_dir), use_cache)
+    while len(record.rounds) < max_rounds and not (len(record.rounds) >= min_rounds
+                                                    and median_half_width(record.rounds) <= precision):
+        record.rounds.append(timed_round(timing, layout, settings))
+        record.measured = True
         if progress is not None:
-            progress(len(subject.times), subject.half_width())
-    subject.store(own)
-    return subject.latency()
+            progress(len(record.rounds), median_half_width(record.rounds))
+    if own is not None and record.measured:
+        record.peak_memory_bytes = own.peak_memory_bytes(layout, settings)
+    record.store(network_record(layout, settings, name))
+    return summarise(record.rounds, record.peak_memory_bytes, name, settings, from_cache=not record.measured)
 
 
 def latency_ratio(layout: Layout, base: Layout, settings: LatencySettings | None = None, *, precision: float,
                   cache_dir: Path | None = None, use_cache: bool = True, timer: BlockTimer | None = None,
-                  min_blocks: int = MIN_BLOCKS, max_blocks: int = MAX_BLOCKS,
+                  min_rounds: int = MIN_ROUNDS, max_rounds: int = MAX_ROUNDS,
                   progress: LatencyProgress | None = None) -> LatencyRatio:
     """``layout``'s latency over ``base``'s, to within ``precision`` (relative half-width of its ~95 % interval).
 
-    Both networks are timed in alternating rounds of :data:`ROUND_BLOCKS` blocks each (candidate
+    The two networks are timed in paired rounds, :data:`ROUND_BLOCKS` blocks of each (candidate
     first, then base first, and so on), so that a machine that slows down or speeds up does so for
-    both, until each has ``min_blocks`` and the interval of the ratio (:func:`ratio_interval`) is
-    within ``precision`` of it. When the network with fewer blocks reaches ``max_blocks`` first, the
-    ratio is not measurable and ``reason`` says how well it is known. Cached blocks of either network
-    count, as in :func:`measure_latency`; the same network as the base is exactly 1. A grid search
-    passes its tolerance / 4 as ``precision``, and measures before any training starts.
+    both, until there are ``min_rounds`` and the interval of the ratio (:func:`paired_ratio_interval`)
+    is within ``precision`` of it. When ``max_rounds`` are spent first, the ratio is not measurable
+    and ``reason`` says how well it is known. Cached rounds of the same pair count, as in
+    :func:`measure_latency`; the same network as the base is exactly 1. A grid search passes its
+    tolerance / 4 as ``precision``, and measures before any training starts.
 
     Example:
         >>> from scaling_search.counting.latency import latency_ratio
@@ -306,37 +322,43 @@ def latency_ratio(layout: Layout, base: Layout, settings: LatencySettings | None
         (True, 2.0, True)
     """
     settings = settings or LatencySettings()
-    check_budget(precision, min_blocks, max_blocks)
+    check_budget(precision, min_rounds, max_rounds)
     name = device_name(settings)
-    if latency_key(layout, settings, name) == latency_key(base, settings, name):
+    key, base_key = latency_key(layout, settings, name), latency_key(base, settings, name)
+    if key == base_key:
         same = measure_latency(base, settings, precision=precision, cache_dir=cache_dir, use_cache=use_cache,
-                               timer=timer, min_blocks=min_blocks, max_blocks=max_blocks, progress=progress)
+                               timer=timer, min_rounds=min_rounds, max_rounds=max_rounds, progress=progress)
         return LatencyRatio(1.0, 1.0, 1.0, True, None, same, same)
     own, timing = timers(timer)
-    candidate = Subject(layout, settings, name, cache_dir, use_cache)
-    reference = Subject(base, settings, name, cache_dir, use_cache)
-    rounds = 0
+    record = PairRecord(cache_path(f"{key}-{base_key}", cache_dir), use_cache)
     while True:
-        interval = None
-        if min(len(candidate.times), len(reference.times)) >= min_blocks:
-            interval = ratio_interval(candidate.times, reference.times)
+        n = len(record.rounds)
+        interval = paired_ratio_interval(record.rounds, record.base_rounds) if n >= min_rounds else None
         width = math.inf if interval is None else relative_half_width(*interval)
-        if rounds and progress is not None:
-            progress(len(candidate.times), width)
-        if width <= precision or min(len(candidate.times), len(reference.times)) >= max_blocks:
+        if record.measured and progress is not None:
+            progress(n, width)
+        if width <= precision or n >= max_rounds:
             break
-        for subject in (candidate, reference) if rounds % 2 == 0 else (reference, candidate):
-            subject.measure(timing, ROUND_BLOCKS)
-        rounds += 1
-    candidate.store(own)
-    reference.store(own)
-    latency, base_latency = candidate.latency(), reference.latency()
+        if n % 2 == 0:
+            record.rounds.append(timed_round(timing, layout, settings))
+            record.base_rounds.append(timed_round(timing, base, settings))
+        else:
+            record.base_rounds.append(timed_round(timing, base, settings))
+            record.rounds.append(timed_round(timing, layout, settings))
+        record.measured = True
+    if own is not None and record.measured:
+        record.peak_memory_bytes = own.peak_memory_bytes(layout, settings)
+        record.base_peak_memory_bytes = own.peak_memory_bytes(base, settings)
+    record.store({"candidate": network_record(layout, settings, name), "base": network_record(base, settings, name)})
+    latency = summarise(record.rounds, record.peak_memory_bytes, name, settings, from_cache=not record.measured)
+    base_latency = summarise(record.base_rounds, record.base_peak_memory_bytes, name, settings,
+                             from_cache=not record.measured)
     if interval is not None and width <= precision:
         return LatencyRatio(*interval, True, None, latency, base_latency)
     advice = "close other work or use fewer threads" if settings.device == "cpu" else "close other work on the GPU"
-    reason = (f"ratio known only to ±{100 * width:.1f} % after {len(candidate.times)} blocks of the candidate and "
-              f"{len(reference.times)} of the base, ±{100 * precision:.1f} % needed; the machine is too noisy: "
-              f"{advice}")
+    reason = (f"ratio known only to ±{100 * width:.1f} % after {len(record.rounds)} paired rounds "
+              f"({latency.blocks} blocks of each network), ±{100 * precision:.1f} % needed; the machine is too "
+              f"noisy: {advice}")
     return LatencyRatio(None, None, None, False, reason, latency, base_latency)
 
 
@@ -348,26 +370,58 @@ def timers(timer: BlockTimer | None) -> tuple[TorchTimer | None, BlockTimer]:
     return own, own
 
 
-def check_budget(precision: float, min_blocks: int, max_blocks: int) -> None:
+def check_budget(precision: float, min_rounds: int, max_rounds: int) -> None:
     checks.number("latency precision", precision, 0.0, 1.0)
-    checks.integer("min_blocks", min_blocks, LEAST_BLOCKS, 1_000_000)
-    checks.integer("max_blocks", max_blocks, min_blocks, 1_000_000)
+    checks.integer("min_rounds", min_rounds, LEAST_ROUNDS, 1_000_000)
+    checks.integer("max_rounds", max_rounds, min_rounds, 1_000_000)
 
 
-def median_interval(times: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float] | None:
-    """A distribution-free interval of the median the block ``times`` were drawn from: two order statistics.
+def timed_round(timer: BlockTimer, layout: Layout, settings: LatencySettings) -> list[float]:
+    """One round: :data:`ROUND_BLOCKS` block times of ``layout``; a timer that breaks its contract is a bug."""
+    times = timer(layout, settings, ROUND_BLOCKS)
+    if len(times) < ROUND_BLOCKS or not valid_times(times):
+        raise ValueError(f"a block timer returned {times!r} for {ROUND_BLOCKS} blocks: it must return at least that "
+                         "many positive, finite times")
+    return [float(t) for t in times]
 
-    With n blocks, the j-th smallest and the j-th largest bound the median with probability at
+
+def round_medians(rounds: Rounds) -> list[float]:
+    return [statistics.median(blocks) for blocks in rounds]
+
+
+def median_half_width(rounds: Rounds) -> float:
+    medians = round_medians(rounds)
+    interval = median_interval(medians)
+    return math.inf if interval is None else relative_half_width(statistics.median(medians), *interval)
+
+
+def summarise(rounds: Rounds, peak_memory_bytes: int | None, device: str, settings: LatencySettings, *,
+              from_cache: bool) -> Latency:
+    """A :class:`Latency` from ``rounds`` of block times."""
+    medians = round_medians(rounds)
+    blocks = [t for times in rounds for t in times]
+    interval = median_interval(medians)
+    low, high = (None, None) if interval is None else interval
+    quartiles = statistics.quantiles(blocks, n=4, method="inclusive") if len(blocks) > 1 else [0.0, 0.0]
+    return Latency(median_ms=statistics.median(medians), iqr_ms=quartiles[-1] - quartiles[0], low_ms=low,
+                   high_ms=high, rounds=len(rounds), blocks=len(blocks), peak_memory_bytes=peak_memory_bytes,
+                   device_name=device, settings=settings, torch_version=torch.__version__, from_cache=from_cache)
+
+
+def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+    """A distribution-free interval of the median the ``values`` were drawn from: two order statistics.
+
+    With n values, the j-th smallest and the j-th largest bound the median with probability at
     least ``confidence`` when j is the largest rank with P(Binomial(n, ½) < j) ≤ (1 − confidence)/2,
-    whatever the distribution of independent blocks. None when n is too small for any such j
-    (below 6 blocks at 95 %).
+    whatever the distribution of independent values. None when n is too small for any such j
+    (below 6 at 95 %).
 
     Example:
         >>> from scaling_search.counting.latency import median_interval
         >>> median_interval([float(t) for t in range(1, 11)])
         (2.0, 9.0)
     """
-    n = len(times)
+    n = len(values)
     tail = (1 - confidence) / 2
     rank, below = 0, 0.0
     while rank < n and below + math.comb(n, rank) / 2**n <= tail:
@@ -375,39 +429,58 @@ def median_interval(times: Sequence[float], confidence: float = CONFIDENCE) -> t
         rank += 1
     if rank == 0:
         return None
-    ordered = sorted(times)
+    ordered = sorted(values)
     return ordered[rank - 1], ordered[n - rank]
 
 
-def ratio_interval(times: Sequence[float], base_times: Sequence[float],
-                   confidence: float = CONFIDENCE) -> tuple[float, float, float] | None:
-    """(estimate, low, high) of the ratio of two networks' typical block times, from their block times.
+def paired_ratio_interval(rounds: Rounds, base_rounds: Rounds,
+                          confidence: float = CONFIDENCE) -> tuple[float, float, float] | None:
+    """(estimate, low, high) of the ratio of two networks' typical block times, from paired rounds.
 
-    On log block times the ratio is a shift between two samples. The estimate is Hodges–Lehmann's
-    (the median of all n·m pairwise log ratios); the interval is Moses': the k-th smallest and k-th
-    largest pairwise log ratio, k from the Mann–Whitney statistic's distribution (its normal
-    approximation, with continuity correction). It covers the true ratio with probability
-    ``confidence`` whenever the machine's noise stretches both networks' times alike (a shift of
-    the logs), however heavy its tail, and uses no pairing, so blocks cached from other runs count.
-    None when the samples are too small for any interval.
+    Round i of each network was timed back to back, so the log of the ratio of their median
+    blocks, d_i, is free of whatever the machine did at that time. The estimate is Hodges–Lehmann's
+    (the median of the Walsh averages (d_i + d_j)/2, i ≤ j); the interval is the k-th smallest and
+    k-th largest Walsh average, k from the exact null distribution of Wilcoxon's signed-rank
+    statistic. It covers the true ratio with probability ``confidence`` whenever the d_i are
+    independent and symmetric about it, however heavy their tails. None with fewer than 6 pairs.
 
     Example:
-        >>> from scaling_search.counting.latency import ratio_interval
-        >>> estimate, low, high = ratio_interval([2.0, 2.2, 1.9, 2.1, 2.0, 2.3], [1.0, 1.1, 0.95, 1.05, 1.0, 1.15])
-        >>> round(estimate, 3), low < 2.0 < high
+        >>> from scaling_search.counting.latency import paired_ratio_interval
+        >>> rounds = [[2.0, 2.1], [2.3, 2.2], [1.9, 2.0], [2.2, 2.2], [2.0, 2.1], [2.5, 2.4]]
+        >>> base = [[1.0, 1.0], [1.1, 1.2], [0.9, 1.0], [1.1, 1.1], [1.0, 1.0], [1.2, 1.3]]
+        >>> estimate, low, high = paired_ratio_interval(rounds, base)
+        >>> round(estimate, 2), low < 2.0 < high
         (2.0, True)
     """
-    logs = np.log(np.asarray(times, dtype=float))
-    base_logs = np.log(np.asarray(base_times, dtype=float))
-    n, m = len(logs), len(base_logs)
-    pairs = n * m
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    rank = math.floor(pairs / 2 - z * math.sqrt(pairs * (n + m + 1) / 12) + 0.5)
-    if rank < 1:
+    if len(rounds) != len(base_rounds):
+        raise ValueError(f"paired rounds differ in number: {len(rounds)} and {len(base_rounds)}")
+    logs = np.log(round_medians(rounds)) - np.log(round_medians(base_rounds))
+    n = len(logs)
+    rank = signed_rank_critical(n, confidence)
+    if rank == 0:
         return None
-    differences = np.sort(np.subtract.outer(logs, base_logs), axis=None)
-    return (math.exp(float(np.median(differences))), math.exp(float(differences[rank - 1])),
-            math.exp(float(differences[pairs - rank])))
+    upper = np.triu_indices(n)
+    walsh = np.sort((logs[:, None] + logs[None, :])[upper] / 2)
+    return (math.exp(float(np.median(walsh))), math.exp(float(walsh[rank - 1])),
+            math.exp(float(walsh[len(walsh) - rank])))
+
+
+@functools.lru_cache(maxsize=256)
+def signed_rank_critical(n: int, confidence: float) -> int:
+    """The largest k with P(T ≤ k − 1) ≤ (1 − confidence)/2 for Wilcoxon's signed-rank statistic T of n pairs.
+
+    0 when there is none (n < 6 at 95 %). T's exact null distribution: the number of subsets of
+    {1, …, n} with each sum, over 2^n.
+    """
+    ways = [1] + [0] * (n * (n + 1) // 2)
+    for rank in range(1, n + 1):
+        for total in range(len(ways) - 1, rank - 1, -1):
+            ways[total] += ways[total - rank]
+    tail, below, k = (1 - confidence) / 2, 0.0, 0
+    while k < len(ways) and below + ways[k] / 2**n <= tail:
+        below += ways[k] / 2**n
+        k += 1
+    return k
 
 
 def relative_half_width(estimate: float, low: float, high: float) -> float:
@@ -429,66 +502,77 @@ def latency_key(layout: Layout, settings: LatencySettings, device: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
-def cache_path(layout: Layout, settings: LatencySettings, device: str, cache_dir: Path | None) -> Path:
-    return (cache_dir or default_cache_dir()) / "latency" / f"{latency_key(layout, settings, device)}.json"
+def cache_path(key: str, cache_dir: Path | None) -> Path:
+    """Where the rounds under ``key`` (a network's :func:`latency_key`, or a pair's two joined by '-') are cached."""
+    return (cache_dir or default_cache_dir()) / "latency" / f"{key}.json"
 
 
-class Subject:
-    """One network being measured: its cache file, its block times so far, and whether this call timed any."""
+def network_record(layout: Layout, settings: LatencySettings, device: str) -> dict[str, Any]:
+    """What a cache entry says about the network it holds, for a person reading the cache."""
+    return {"device_name": device, "torch_version": torch.__version__, "settings": settings.to_dict(),
+            "network": {"base": layout.base, "width": layout.width, "depth": layout.depth,
+                        "resolution": layout.resolution}}
 
-    def __init__(self, layout: Layout, settings: LatencySettings, device: str, cache_dir: Path | None,
-                 use_cache: bool) -> None:
-        self.layout, self.settings, self.device = layout, settings, device
-        self.path = cache_path(layout, settings, device, cache_dir)
-        cached = read_json(self.path) if use_cache else None
-        if not (isinstance(cached, dict) and valid_times(cached.get("times_ms"))
+
+def write_cache(path: Path, record: dict[str, Any]) -> None:
+    """Write a cache entry; an unusable cache is a warning, as it costs only time."""
+    try:
+        write_atomic(path, json.dumps(record).encode())
+    except OSError as err:
+        warnings.warn(f"could not cache latency in {path.parent} (set SCALING_SEARCH_CACHE to move the cache): "
+                      f"{err.strerror or err}", stacklevel=4)
+
+
+class SingleRecord:
+    """One network's cached rounds (a missing, unreadable or foreign entry is a miss), added to while measuring."""
+
+    def __init__(self, path: Path, use_cache: bool) -> None:
+        self.path = path
+        cached = read_json(path) if use_cache else None
+        if not (isinstance(cached, dict) and valid_rounds(cached.get("rounds_ms"))
                 and valid_peak(cached.get("peak_memory_bytes"))):
-            cached = {"times_ms": [], "peak_memory_bytes": None}  # missing, unreadable or not ours: a miss
-        self.times: list[float] = [float(t) for t in cached["times_ms"]]
+            cached = {"rounds_ms": [], "peak_memory_bytes": None}
+        self.rounds: Rounds = [[float(t) for t in times] for times in cached["rounds_ms"]]
         self.peak_memory_bytes: int | None = cached["peak_memory_bytes"]
         self.measured = False
 
-    def half_width(self) -> float:
-        interval = median_interval(self.times)
-        return math.inf if interval is None else relative_half_width(statistics.median(self.times), *interval)
+    def store(self, about: dict[str, Any]) -> None:
+        if self.measured:
+            write_cache(self.path, {"rounds_ms": self.rounds, "peak_memory_bytes": self.peak_memory_bytes, **about})
 
-    def measure(self, timer: BlockTimer, blocks: int) -> None:
-        times = timer(self.layout, self.settings, blocks)
-        if len(times) < blocks or not valid_times(times):
-            raise ValueError(f"a block timer returned {times!r} for {blocks} blocks: it must return at least that "
-                             "many positive, finite times")
-        self.times += [float(t) for t in times]
-        self.measured = True
 
-    def store(self, timer: TorchTimer | None) -> None:
-        """Cache the block times when this call timed any; an unusable cache is a warning, as it costs only time."""
-        if not self.measured:
-            return
-        if timer is not None:
-            self.peak_memory_bytes = timer.peak_memory_bytes(self.layout, self.settings)
-        record = {"times_ms": self.times, "peak_memory_bytes": self.peak_memory_bytes, "device_name": self.device,
-                  "torch_version": torch.__version__, "settings": self.settings.to_dict(),
-                  "network": {"base": self.layout.base, "width": self.layout.width, "depth": self.layout.depth,
-                              "resolution": self.layout.resolution}}
-        try:
-            write_atomic(self.path, json.dumps(record).encode())
-        except OSError as err:
-            warnings.warn(f"could not cache latency in {self.path.parent} (set SCALING_SEARCH_CACHE to move the "
-                          f"cache): {err.strerror or err}", stacklevel=4)
+class PairRecord:
+    """A ratio's cached paired rounds (candidate, base), added to while measuring."""
 
-    def latency(self) -> Latency:
-        interval = median_interval(self.times)
-        low, high = (None, None) if interval is None else interval
-        quartiles = statistics.quantiles(self.times, n=4, method="inclusive") if len(self.times) > 1 else [0.0, 0.0]
-        return Latency(median_ms=statistics.median(self.times), iqr_ms=quartiles[-1] - quartiles[0], low_ms=low,
-                       high_ms=high, blocks=len(self.times), peak_memory_bytes=self.peak_memory_bytes,
-                       device_name=self.device, settings=self.settings, torch_version=torch.__version__,
-                       from_cache=not self.measured)
+    def __init__(self, path: Path, use_cache: bool) -> None:
+        self.path = path
+        cached = read_json(path) if use_cache else None
+        if not (isinstance(cached, dict) and valid_rounds(cached.get("rounds_ms"))
+                and valid_rounds(cached.get("base_rounds_ms"))
+                and len(cached["rounds_ms"]) == len(cached["base_rounds_ms"])
+                and valid_peak(cached.get("peak_memory_bytes")) and valid_peak(cached.get("base_peak_memory_bytes"))):
+            cached = {"rounds_ms": [], "base_rounds_ms": [], "peak_memory_bytes": None,
+                      "base_peak_memory_bytes": None}
+        self.rounds: Rounds = [[float(t) for t in times] for times in cached["rounds_ms"]]
+        self.base_rounds: Rounds = [[float(t) for t in times] for times in cached["base_rounds_ms"]]
+        self.peak_memory_bytes: int | None = cached["peak_memory_bytes"]
+        self.base_peak_memory_bytes: int | None = cached["base_peak_memory_bytes"]
+        self.measured = False
+
+    def store(self, about: dict[str, Any]) -> None:
+        if self.measured:
+            write_cache(self.path, {"rounds_ms": self.rounds, "base_rounds_ms": self.base_rounds,
+                                    "peak_memory_bytes": self.peak_memory_bytes,
+                                    "base_peak_memory_bytes": self.base_peak_memory_bytes, **about})
 
 
 def valid_times(times: object) -> bool:
     return isinstance(times, list) and all(
         isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) and t > 0 for t in times)
+
+
+def valid_rounds(rounds: object) -> bool:
+    return isinstance(rounds, list) and all(valid_times(times) and times for times in rounds)
 
 
 def valid_peak(peak: object) -> bool:

@@ -17,7 +17,7 @@ from tests.cli_helpers import cli_error, run_cli
 pytestmark = pytest.mark.filterwarnings("ignore:the latency is known only to")  # a busy test machine
 
 TINY = ("flops", "--base", "efficientnet_demo", "--resolution", "32", "--num-classes", "10", "--counter", "analytic")
-LATENCY_KEYS = {"latency_ms", "latency_low_ms", "latency_high_ms", "latency_iqr_ms", "latency_blocks",
+LATENCY_KEYS = {"latency_ms", "latency_low_ms", "latency_high_ms", "latency_iqr_ms", "latency_rounds", "latency_blocks",
                 "latency_pinned", "peak_memory_bytes", "cost_kind", "cost_device", "latency_settings",
                 "torch_version", "from_cache"}
 
@@ -37,7 +37,8 @@ def test_latency_is_measured_then_served_from_the_cache_then_measured_again(caps
     assert first["latency_low_ms"] <= first["latency_ms"] <= first["latency_high_ms"]
     assert first["latency_settings"] == {"device": "cpu", "batch_size": 1, "dtype": "float32", "threads": 1,
                                          "channels_last": False, "compile": False, "mode": "inference"}
-    assert 10 <= first["latency_blocks"] <= 40 and first["params"] > 0  # the counts are still there
+    assert 6 <= first["latency_rounds"] <= 40 and first["latency_blocks"] == 5 * first["latency_rounds"]
+    assert first["params"] > 0  # the counts are still there
 
     code, out, _ = run_cli(capsys, *TINY, "--cost", "latency", "--json")
     cached = json.loads(out)

@@ -23,7 +23,7 @@ from scaling_search.counting.latency import (
     latency_ratio,
     measure_latency,
     median_interval,
-    ratio_interval,
+    paired_ratio_interval,
     relative_half_width,
 )
 from scaling_search.errors import InputError
@@ -97,10 +97,10 @@ def test_settings_defaults_and_dict():
 def test_budget_is_checked():
     with pytest.raises(InputError, match="latency precision must be a number in"):
         measure_latency(BASE, precision=0.0, timer=CountingTimer())
-    with pytest.raises(InputError, match="min_blocks must be an integer in"):
-        measure_latency(BASE, min_blocks=3, timer=CountingTimer())
-    with pytest.raises(InputError, match="max_blocks must be an integer in"):
-        latency_ratio(WIDE, BASE, precision=0.01, min_blocks=10, max_blocks=9, timer=CountingTimer())
+    with pytest.raises(InputError, match="min_rounds must be an integer in"):
+        measure_latency(BASE, min_rounds=5, timer=CountingTimer())
+    with pytest.raises(InputError, match="max_rounds must be an integer in"):
+        latency_ratio(WIDE, BASE, precision=0.01, min_rounds=10, max_rounds=9, timer=CountingTimer())
 
 
 # --- the cache ----------------------------------------------------------------------------------------------------
@@ -133,37 +133,53 @@ def test_second_call_is_served_from_the_cache_and_measures_nothing(tmp_path):
     timer = CountingTimer()
     first = measure_latency(BASE, cache_dir=tmp_path, timer=timer)
     measured = len(timer.calls)
-    assert measured > 0 and not first.from_cache and first.blocks == 10
+    assert measured > 0 and not first.from_cache and (first.rounds, first.blocks) == (6, 30)
     second = measure_latency(BASE, cache_dir=tmp_path, timer=timer)
     assert len(timer.calls) == measured
     assert second.from_cache and replace(second, from_cache=False) == first
 
 
-def test_use_cache_false_measures_again_and_replaces_the_cached_blocks(tmp_path):
+def test_use_cache_false_measures_again_and_replaces_the_cached_rounds(tmp_path):
     timer = CountingTimer()
-    measure_latency(BASE, cache_dir=tmp_path, timer=timer, precision=0.9, max_blocks=20)
-    fresh = measure_latency(BASE, cache_dir=tmp_path, timer=timer, use_cache=False, precision=0.9, max_blocks=20)
-    assert timer.blocks == 20 and not fresh.from_cache and fresh.blocks == 10
-    assert measure_latency(BASE, cache_dir=tmp_path, timer=timer, precision=0.9).blocks == 10  # what it wrote
+    measure_latency(BASE, cache_dir=tmp_path, timer=timer, precision=0.9, max_rounds=20)
+    fresh = measure_latency(BASE, cache_dir=tmp_path, timer=timer, use_cache=False, precision=0.9, max_rounds=20)
+    assert timer.blocks == 60 and not fresh.from_cache and fresh.rounds == 6
+    assert measure_latency(BASE, cache_dir=tmp_path, timer=timer, precision=0.9).rounds == 6  # what it wrote
 
 
-def test_more_precision_adds_blocks_to_the_cached_ones(tmp_path):
+def test_more_precision_adds_rounds_to_the_cached_ones(tmp_path):
     timer = CountingTimer(noise=0.05)
     loose = measure_latency(BASE, cache_dir=tmp_path, timer=timer, precision=0.9)
-    tight = measure_latency(BASE, cache_dir=tmp_path, timer=timer, precision=1e-6, max_blocks=25)
-    assert loose.blocks == 10 and tight.blocks == 25 and timer.blocks == 25
+    tight = measure_latency(BASE, cache_dir=tmp_path, timer=timer, precision=1e-6, max_rounds=9)
+    assert loose.rounds == 6 and tight.rounds == 9 and timer.blocks == 45
     assert not tight.from_cache and tight.half_width > 1e-6
 
 
-def test_ratio_reuses_cached_blocks_of_both_networks(tmp_path):
+def test_a_round_is_one_observation_so_a_slow_round_widens_the_interval(tmp_path):
+    """Blocks of a round move together on a shared machine: the interval follows the rounds, not the blocks.
+
+    Each round's five blocks are alike, but every other round runs 20 % slower (another process
+    took the core for a while). Thirty blocks counted as independent would give a median pinned to
+    within ±0 % of either speed; six rounds give an interval that spans both speeds.
+    """
+    state = {"round": 0}
+
+    def wandering(layout, settings, blocks):
+        state["round"] += 1
+        return [4.0 * (1.2 if state["round"] % 2 else 1.0)] * blocks
+
+    result = measure_latency(BASE, cache_dir=tmp_path, timer=wandering, max_rounds=6)
+    assert result.low_ms == 4.0 and result.high_ms == 4.8 and result.half_width > 0.09
+
+
+def test_ratio_reuses_the_cached_rounds_of_the_pair(tmp_path):
     timer = CountingTimer()
     first = latency_ratio(WIDE, BASE, precision=0.0125, cache_dir=tmp_path, timer=timer)
     calls = len(timer.calls)
     again = latency_ratio(WIDE, BASE, precision=0.0125, cache_dir=tmp_path, timer=timer)
     assert len(timer.calls) == calls and again.ratio == first.ratio
     assert again.latency.from_cache and again.base_latency.from_cache and not first.latency.from_cache
-    # the base measured for the ratio is the base a later measurement finds
-    assert measure_latency(BASE, cache_dir=tmp_path, timer=timer, precision=0.5).from_cache
+    assert replace(again.latency, from_cache=False) == first.latency
 
 
 def test_an_unusable_cache_is_a_warning_and_a_broken_entry_a_miss(tmp_path):
@@ -171,12 +187,14 @@ def test_an_unusable_cache_is_a_warning_and_a_broken_entry_a_miss(tmp_path):
     blocked.write_text("not a folder")
     with pytest.warns(UserWarning, match="could not cache latency in"):
         result = measure_latency(BASE, cache_dir=blocked, timer=CountingTimer())
-    assert result.blocks == 10
+    assert result.rounds == 6
     measure_latency(BASE, cache_dir=tmp_path, timer=CountingTimer())
     [entry] = (tmp_path / "latency").iterdir()
     record = json.loads(entry.read_text())
-    assert len(record["times_ms"]) == 10 and record["device_name"] == device_name(LatencySettings())
-    for broken in ("{", json.dumps({"times_ms": [1.0, -2.0]}), json.dumps({"times_ms": "x"}), "[]"):
+    assert [len(r) for r in record["rounds_ms"]] == [5] * 6
+    assert record["device_name"] == device_name(LatencySettings())
+    for broken in ("{", json.dumps({"rounds_ms": [[1.0, -2.0]]}), json.dumps({"rounds_ms": [[]]}),
+                   json.dumps({"rounds_ms": "x"}), json.dumps({"times_ms": [1.0] * 30}), "[]"):
         entry.write_text(broken)
         assert not measure_latency(BASE, cache_dir=tmp_path, timer=CountingTimer()).from_cache
 
@@ -190,37 +208,37 @@ def test_a_timer_that_returns_too_few_blocks_is_a_bug(tmp_path):
 
 
 def test_a_quiet_ratio_is_pinned_down_around_the_truth(tmp_path):
-    timer = CountingTimer(ratio=2.0, noise=0.01)
+    timer = CountingTimer(ratio=2.0, noise=0.01, seed=1)  # one seeded run: coverage is checked by simulation below
     result = latency_ratio(WIDE, BASE, precision=0.0125, cache_dir=tmp_path, timer=timer)
     assert result.measurable and result.reason is None
     assert result.low <= 2.0 <= result.high
     assert relative_half_width(result.ratio, result.low, result.high) <= 0.0125
-    assert result.latency.blocks >= 10 and result.base_latency.blocks >= 10
+    assert result.latency.rounds == result.base_latency.rounds >= 6
     assert json.loads(json.dumps(result.to_dict()))["latency"]["settings"]["device"] == "cpu"
 
 
 def test_a_candidate_whose_ratio_cannot_be_pinned_down_is_not_measurable(tmp_path):
     timer = CountingTimer(ratio=2.0, noise=0.5)
-    result = latency_ratio(WIDE, BASE, precision=0.0125, cache_dir=tmp_path, timer=timer, max_blocks=20)
+    result = latency_ratio(WIDE, BASE, precision=0.0125, cache_dir=tmp_path, timer=timer, max_rounds=8)
     assert not result.measurable
     assert result.ratio is None and result.low is None and result.high is None
-    assert result.reason.startswith("ratio known only to ±") and "after 20 blocks of the candidate and 20 of the base" \
+    assert result.reason.startswith("ratio known only to ±") and "after 8 paired rounds (40 blocks of each network)" \
         in result.reason and "±1.2 % needed; the machine is too noisy" in result.reason
     assert "\n" not in result.reason
-    assert result.latency.blocks == result.base_latency.blocks == 20  # the budget, each
+    assert result.latency.rounds == result.base_latency.rounds == 8  # the budget
 
 
 def test_ratio_rounds_alternate_between_the_networks(tmp_path):
     timer = CountingTimer(noise=0.3)
-    latency_ratio(WIDE, BASE, precision=0.0125, cache_dir=tmp_path, timer=timer, max_blocks=20)
+    latency_ratio(WIDE, BASE, precision=0.0125, cache_dir=tmp_path, timer=timer, max_rounds=8)
     order = ["c" if layout == WIDE else "b" for layout, _ in timer.calls]
-    assert "".join(order) == "cbbccbbc"
+    assert "".join(order) == "cbbccbbccbbccbbc"
 
 
 def test_drift_of_the_machine_hits_both_networks_alike(tmp_path):
     """The machine slows by 0.1 % per block throughout: interleaved rounds keep the ratio where it is."""
     timer = CountingTimer(ratio=1.5, noise=0.002, drift=0.001)
-    result = latency_ratio(WIDE, BASE, precision=0.05, cache_dir=tmp_path, timer=timer, max_blocks=40)
+    result = latency_ratio(WIDE, BASE, precision=0.05, cache_dir=tmp_path, timer=timer)
     assert result.measurable and result.low <= 1.5 <= result.high
 
 
@@ -232,32 +250,38 @@ def test_the_same_network_as_the_base_is_exactly_one(tmp_path):
 # --- the intervals, by simulation -----------------------------------------------------------------------------------
 
 
-def simulated(rng: random.Random, n: int, typical: float, heavy: bool) -> list[float]:
-    """Block times: log-normal noise of 3 %, and with ``heavy`` one block in ten slowed by half (interrupted)."""
-    return [typical * math.exp(rng.gauss(0, 0.03)) * (1.5 if heavy and rng.random() < 0.1 else 1.0) for _ in range(n)]
+def simulated_rounds(rng: random.Random, n: int, typical: float, machine: list[float],
+                     heavy: bool) -> list[list[float]]:
+    """Rounds of 5 blocks: the machine's speed in each round (shared by the pair), log-normal noise of 3 % per block,
+    and with ``heavy`` one block in ten slowed by half (interrupted)."""
+    return [[typical * machine[i] * math.exp(rng.gauss(0, 0.03)) * (1.5 if heavy and rng.random() < 0.1 else 1.0)
+             for _ in range(5)] for i in range(n)]
 
 
 @pytest.mark.parametrize("heavy", [False, True], ids=["log-normal", "outliers"])
-def test_ratio_interval_covers_the_true_ratio_about_95_percent_of_the_time(heavy):
-    """Coverage near 95 % (2,000 trials give 95.2 % and 95.0 %), and no wider than the textbook interval needs.
+def test_paired_ratio_interval_covers_the_true_ratio_about_95_percent_of_the_time(heavy):
+    """Coverage near 95 %, whatever the machine's speed does between rounds, and no wider than the textbook needs.
 
-    The yardstick is the normal-theory interval on log times (mean ± 2 standard errors), the best
-    there is for log-normal noise: Hodges–Lehmann's is about 10 % wider there, and 2.6 times narrower
-    once blocks are interrupted.
+    The machine's speed changes by 20 % (sd) from round to round, which both networks of a round
+    share. The yardstick is the paired t interval on the rounds' log ratios (mean ± t·s/√n), the
+    best there is for normal noise: the signed-rank interval is within 20 % of it there, and
+    narrower once blocks are interrupted.
     """
     rng = random.Random(23)
     covered, widths, yardstick = 0, [], []
-    for trial in range(200):
-        n, m = 10 + trial % 31, 10 + (7 * trial) % 31
-        times, base_times = simulated(rng, n, 1.37, heavy), simulated(rng, m, 1.0, heavy)
-        estimate, low, high = ratio_interval(times, base_times)
+    for trial in range(300):
+        n = 6 + trial % 35
+        machine = [math.exp(rng.gauss(0, 0.2)) for _ in range(n)]
+        rounds = simulated_rounds(rng, n, 1.37, machine, heavy)
+        base_rounds = simulated_rounds(rng, n, 1.0, machine, heavy)
+        estimate, low, high = paired_ratio_interval(rounds, base_rounds)
         covered += low <= 1.37 <= high
         widths.append(relative_half_width(estimate, low, high))
-        error = math.sqrt(sum(statistics.variance([math.log(t) for t in sample]) / len(sample)
-                              for sample in (times, base_times)))
-        yardstick.append(math.exp(2 * error) - 1)
-    assert 0.90 <= covered / 200 <= 0.99  # neither too narrow nor too wide
-    assert statistics.mean(widths) <= (0.5 if heavy else 1.2) * statistics.mean(yardstick)
+        logs = [math.log(statistics.median(a) / statistics.median(b)) for a, b in zip(rounds, base_rounds, strict=True)]
+        t = {6: 2.571}.get(n, 2.45 if n < 10 else 2.1)
+        yardstick.append(math.exp(t * statistics.stdev(logs) / math.sqrt(n)) - 1)
+    assert 0.92 <= covered / 300 <= 0.99  # neither too narrow nor too wide
+    assert statistics.mean(widths) <= 1.2 * statistics.mean(yardstick)
 
 
 def test_median_interval_covers_the_median_about_95_percent_of_the_time():
@@ -267,9 +291,12 @@ def test_median_interval_covers_the_median_about_95_percent_of_the_time():
     assert 0.90 <= covered / 200 <= 0.995
 
 
-def test_intervals_need_enough_blocks():
+def test_intervals_need_enough_rounds():
     assert median_interval([1.0] * 5) is None and median_interval([1.0] * 6) == (1.0, 1.0)
-    assert ratio_interval([1.0], [1.0]) is None
+    assert paired_ratio_interval([[2.0]] * 5, [[1.0]] * 5) is None
+    assert paired_ratio_interval([[2.0]] * 6, [[1.0]] * 6) == (2.0, 2.0, 2.0)
+    with pytest.raises(ValueError, match="paired rounds differ in number: 6 and 5"):
+        paired_ratio_interval([[2.0]] * 6, [[1.0]] * 5)
 
 
 def test_the_whole_procedure_stops_with_intervals_that_cover_the_truth(tmp_path):
@@ -292,13 +319,13 @@ def test_the_whole_procedure_stops_with_intervals_that_cover_the_truth(tmp_path)
                          ids=["inference", "train", "channels-last-bf16"])
 def test_a_real_measurement_of_a_tiny_network(tmp_path, settings):
     threads = torch.get_num_threads()
-    result = measure_latency(DEMO, settings, cache_dir=tmp_path, min_blocks=6, max_blocks=6)
+    result = measure_latency(DEMO, settings, cache_dir=tmp_path, max_rounds=6)
     assert torch.get_num_threads() == threads  # restored
-    assert result.blocks == 6 and result.median_ms > 0 and result.iqr_ms >= 0
+    assert (result.rounds, result.blocks) == (6, 30) and result.median_ms > 0 and result.iqr_ms >= 0
     assert result.low_ms <= result.median_ms <= result.high_ms
     assert result.peak_memory_bytes is None and not result.from_cache and result.settings == settings
     assert result.torch_version == torch.__version__ and result.device_name == device_name(settings)
-    assert measure_latency(DEMO, settings, cache_dir=tmp_path, min_blocks=6, max_blocks=6).from_cache
+    assert measure_latency(DEMO, settings, cache_dir=tmp_path, max_rounds=6).from_cache
 
 
 def test_the_real_timer_keeps_each_network_it_prepared():
