@@ -84,6 +84,11 @@ class LatencyTiming:
             raise InputError(f"the growth budget must be a positive number of ms, got {self.growth_budget_ms}")
 
 
+LatencyGridTimer = Callable[[GridSpec, LatencyTiming, Callable[[str], None] | None], list[Candidate]]
+"""``time_latency(spec, timing, log)`` → the latency grid's candidates, timed wherever it times them (this process,
+or a Ray task on a cluster node with the device: :mod:`scaling_search.execution.latency_node`)."""
+
+
 @dataclass(frozen=True)
 class LatencyFit:
     """``log latency ratio ≈ macs · log MACs ratio + activations · log activations ratio``, on ``points`` networks.

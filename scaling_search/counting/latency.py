@@ -70,7 +70,7 @@ MODES: tuple[Mode, ...] = ("inference", "train")
 DEVICE_FORM = re.compile(r"cpu|cuda(?::[0-9]+)?")
 MAX_BATCH = 4096
 MAX_THREADS = 1024
-"""Host threads allowed on a GPU (where they barely matter); on a CPU, the cores this process may use."""
+"""Most threads a setting may name; on a CPU, the cores of the process that measures bound it too."""
 
 CACHE_VERSION = 2
 """2: times cached as rounds of blocks, and a ratio's rounds as pairs (1 kept a flat list of blocks)."""
@@ -102,11 +102,13 @@ SGD_LR = 1e-3
 class LatencySettings:
     """How latency is measured: the device, batch, precision, threads, memory format, compilation and mode.
 
-    ``device`` is ``cpu``, ``cuda`` or ``cuda:N`` (a CUDA device this machine has). ``threads`` is
-    torch's intra-op thread count while measuring on a CPU (restored after); at most the cores this
-    process may use. ``dtype`` float16 runs only on CUDA. ``mode`` inference: ``eval()`` and a forward
-    pass under ``torch.inference_mode`` in ``dtype``; train: one forward, backward and SGD step on
-    random labels, float32 weights under autocast to ``dtype``, on batches of 2 or more (BatchNorm).
+    ``device`` is ``cpu``, ``cuda`` or ``cuda:N``. ``threads`` is torch's intra-op thread count while
+    measuring on a CPU (restored after); at most the cores the measuring process may use. That the
+    machine measuring has the device and the cores is checked when it measures
+    (:func:`check_measurable_here`), as a study on a Ray cluster times on another node. ``dtype``
+    float16 runs only on CUDA. ``mode`` inference: ``eval()`` and a forward pass under
+    ``torch.inference_mode`` in ``dtype``; train: one forward, backward and SGD step on random
+    labels, float32 weights under autocast to ``dtype``, on batches of 2 or more (BatchNorm).
     ``channels_last`` puts the network and its input in NHWC; ``compile`` runs ``torch.compile`` on
     the network before it is timed.
 
@@ -130,18 +132,12 @@ class LatencySettings:
     mode: Mode = "inference"
 
     def __post_init__(self) -> None:
-        check_device(self.device)
+        check_device_form(self.device)
         checks.integer("latency batch size", self.batch_size, 1, MAX_BATCH)
         checks.choice("latency dtype", self.dtype, DTYPES)
         if self.dtype == "float16" and self.device == "cpu":
             raise InputError("latency dtype float16 runs only on CUDA; on cpu use float32 or bfloat16")
-        if self.device == "cpu":
-            cores = available_cores()
-            if isinstance(self.threads, bool) or not isinstance(self.threads, int) or not 1 <= self.threads <= cores:
-                raise InputError(f"latency threads must be an integer in [1, {cores}] (the cores this process may "
-                                 f"use), got {self.threads!r}")
-        else:
-            checks.integer("latency threads", self.threads, 1, MAX_THREADS)
+        checks.integer("latency threads", self.threads, 1, MAX_THREADS)
         checks.boolean("channels_last", self.channels_last)
         checks.boolean("compile", self.compile)
         checks.choice("latency mode", self.mode, MODES)
@@ -153,11 +149,20 @@ class LatencySettings:
         return asdict(self)
 
 
-def check_device(name: object) -> None:
-    """``cpu``, ``cuda`` or ``cuda:N``, and a CUDA device only when this machine has it; else one InputError line."""
+def check_device_form(name: object) -> None:
+    """``cpu``, ``cuda`` or ``cuda:N``; else one InputError line."""
     if not isinstance(name, str) or not DEVICE_FORM.fullmatch(name):
         raise InputError(f"latency device must be cpu, cuda or cuda:N, got {name!r}")
+
+
+def check_measurable_here(settings: LatencySettings) -> None:
+    """This machine has the settings' device, and on a CPU the cores for its threads; else one InputError line."""
+    name = settings.device
     if name == "cpu":
+        cores = available_cores()
+        if settings.threads > cores:
+            raise InputError(f"latency threads must be an integer in [1, {cores}] (the cores this process may "
+                             f"use), got {settings.threads!r}")
         return
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     index = int(name.partition(":")[2] or 0)
@@ -169,11 +174,14 @@ def check_device(name: object) -> None:
 def device_name(settings: LatencySettings) -> str:
     """A stable human name of the device latency is measured on: the GPU's, or the CPU's model.
 
+    Every measurement starts here, so a device this machine lacks is refused here, in one line.
+
     Example:
         >>> from scaling_search.counting.latency import LatencySettings, device_name
         >>> isinstance(device_name(LatencySettings()), str)
         True
     """
+    check_measurable_here(settings)
     if settings.device != "cpu":
         return torch.cuda.get_device_name(torch.device(settings.device))
     return cpu_model()

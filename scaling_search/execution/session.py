@@ -24,12 +24,14 @@ study's definition and class count with :func:`study_definition` and :func:`stud
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import optuna
 
 from scaling_search.coefficients.grid import IMAGENET_CLASSES
+from scaling_search.coefficients.latency_grid import LatencyGridTimer
 from scaling_search.data.dataset import ImageData
 from scaling_search.data.load import load_dataset
 from scaling_search.errors import InputError
@@ -40,6 +42,7 @@ from scaling_search.execution.cluster import (
     cluster_gpus,
     ray_session,
 )
+from scaling_search.execution.latency_node import check_latency_node, latency_candidates_on_cluster
 from scaling_search.study.claims import driver_lock, new_database
 from scaling_search.study.definition import ResolvedDefinition, StudyDefinition
 from scaling_search.study.sizing import resolve_for_device
@@ -108,7 +111,16 @@ class StudySession:
         cluster = self.ray.connect()
         resolved = resolve_for_device(definition, cluster_gpus(cluster))
         check_cluster(cluster, resolved)
+        if resolved.cost == "latency" and resolved.address:
+            check_latency_node(cluster, resolved.latency_settings())
         return resolved
+
+    def latency_timer(self, definition: StudyDefinition) -> LatencyGridTimer | None:
+        """Who times a latency grid: a Ray task on a node with the device when the study runs on a cluster
+        (``address``), else None (this process, on this machine)."""
+        if not definition.address:
+            return None
+        return functools.partial(latency_candidates_on_cluster, self.ray.connect())
 
     def load_data(self, definition: ResolvedDefinition, resolution: int) -> ImageData:
         """The definition's dataset at ``resolution`` px, with the progress of decoding it in the log."""

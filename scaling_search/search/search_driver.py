@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import optuna
 
+from scaling_search.coefficients.latency_grid import LatencyGridTimer
 from scaling_search.counting.counter import Counter, make_counter
 from scaling_search.data.load import check_dataset
 from scaling_search.errors import InputError
@@ -98,7 +99,8 @@ def run(session: StudySession, wanted: StudyDefinition, trainable: Callable[...,
     data = session.load_data(resolved, largest_resolution(resolved))
     counter = make_counter("fvcore")
     if existing is None:
-        start_study(session.storage, resolved, data.num_classes, data.native_resolution, counter, session.log)
+        start_study(session.storage, resolved, data.num_classes, data.native_resolution, counter, session.log,
+                    time_latency=session.latency_timer(resolved))
     else:
         session.requeue_orphans(existing)
     save_definition(resolved)
@@ -140,14 +142,16 @@ def continued_definition(existing: optuna.Study, wanted: StudyDefinition, resume
 
 
 def start_study(storage: optuna.storages.BaseStorage, definition: ResolvedDefinition, num_classes: int,
-                native_resolution: int, counter: Counter, log: Callable[[str], None]) -> optuna.Study:
+                native_resolution: int, counter: Counter, log: Callable[[str], None],
+                time_latency: LatencyGridTimer | None = None) -> optuna.Study:
     """Plan a new study and store it, with its plan as WAITING trials and what its report needs.
 
-    ``native_resolution`` is the dataset's: each trial's ``upsample`` divides its resolution by it.
+    ``native_resolution`` is the dataset's: each trial's ``upsample`` divides its resolution by it;
+    ``time_latency`` times a latency grid (:func:`~scaling_search.search.search_plan.plan_grid`).
     """
     if definition.strategy == "grid":
         plan = plan_grid(definition, num_classes, counter, count_lines(log, "measuring candidates", "networks"),
-                         count_lines(log, "pre-filtering the grid", "points", quiet_s=2.0), log)
+                         count_lines(log, "pre-filtering the grid", "points", quiet_s=2.0), log, time_latency)
     else:
         plan = reference_plan(definition, num_classes, counter)
     study = create_study(storage, definition)

@@ -15,7 +15,7 @@ from scaling_search.coefficients.grid import (
     measure,
     proxy_layout,
 )
-from scaling_search.coefficients.latency_grid import LatencyTiming, latency_candidates
+from scaling_search.coefficients.latency_grid import LatencyGridTimer, LatencyTiming, latency_candidates
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import Counter, count_all
 from scaling_search.errors import InputError
@@ -104,21 +104,29 @@ def distinct_layouts(candidates: list[Candidate]) -> list[Candidate]:
     return kept
 
 
+def timed_here(spec: GridSpec, timing: LatencyTiming, log: Callable[[str], None] | None = None) -> list[Candidate]:
+    """The latency grid timed in this process, on this machine's device."""
+    return latency_candidates(spec, analytic_counts, timing, progress=log)
+
+
 def plan_grid(definition: ResolvedDefinition, num_classes: int, counter: Counter,
               progress: Callable[[int, int], None] | None = None,
               scan_progress: Callable[[int, int], None] | None = None,
-              log: Callable[[str], None] | None = None) -> list[PlannedTrial]:
+              log: Callable[[str], None] | None = None,
+              time_latency: LatencyGridTimer | None = None) -> list[PlannedTrial]:
     """Every contender (:func:`contending`) with a distinct realised layout × seed (at most ``max_candidates``).
 
     With ``max_candidates`` the grid is enumerated in closed form, which counts exactly what fvcore
     measures on every base (``tests/models/test_bases.py``), the candidates are spread over it, and only
     those chosen are measured with ``counter``: the networks never trained need no measurement (on
     ResNet-50's default grid at φ = 1, 112 points, minutes of fvcore on a CPU). ``log`` hears how
-    many grid points each condition kept, and whether resolution can be searched at this proxy.
+    many grid points each condition kept, and whether resolution can be searched at this proxy. A
+    latency grid is timed by ``time_latency`` (default: here, by :func:`timed_here`; a study on a Ray
+    cluster passes one that times on a node with the device).
     """
     spec = grid_spec(definition, num_classes)
     if spec.cost == "latency":  # timed before any training, on the device the definition names
-        listed = latency_candidates(spec, analytic_counts, LatencyTiming(definition.latency_settings()), progress=log)
+        listed = (time_latency or timed_here)(spec, LatencyTiming(definition.latency_settings()), log)
     else:
         listed = enumerate_candidates(spec, counter if definition.max_candidates is None else analytic_counts,
                                       progress if definition.max_candidates is None else None, scan_progress)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from scaling_search.coefficients.grid import GridSpec
-from scaling_search.counting.latency import LatencySettings
+from scaling_search.counting.latency import LatencySettings, check_measurable_here
 from scaling_search.data.load import parse_spec
 from scaling_search.errors import InputError
 from scaling_search.stats.comparison import DEFAULT_MIN_EFFECT
@@ -137,7 +137,7 @@ class StudyDefinition:
         return "\n".join(lines) + "\n"
 
     def latency_settings(self) -> LatencySettings:
-        """How this study times latency (checked when built: a CUDA device this machine lacks is refused)."""
+        """How this study times latency (its form; that a machine has the device is checked where it measures)."""
         return LatencySettings(self.cost_device, self.latency_batch_size, self.latency_dtype,  # type: ignore[arg-type]
                                self.latency_threads, self.latency_channels_last, self.latency_compile,
                                self.latency_mode)  # type: ignore[arg-type]
@@ -261,7 +261,9 @@ def validate(definition: StudyDefinition) -> None:
     if not 0 < d.val_fraction <= 0.5:
         raise InputError(f"val-fraction must lie in (0, 0.5], got {d.val_fraction}")
     if d.cost == "latency":
-        d.latency_settings()
+        settings = d.latency_settings()
+        if not d.address:  # a cluster's node is checked once Ray runs (scaling_search.execution.latency_node)
+            check_measurable_here(settings)
         if d.strategy == "tpe":
             raise InputError("--strategy tpe samples splits in closed form; a latency study searches the grid "
                              "(--strategy grid)")
