@@ -76,6 +76,12 @@ def study_index(study: optuna.Study, definition: ResolvedDefinition, grid: GridS
         "![accuracy over alpha and beta](figures/accuracy_over_alpha_beta.png)",
         "",
     ]
+    if "latency_vs_macs" in markdown:
+        lines += ["## Under latency and under MACs", "",
+                  "The study's winner under latency beside the best network it trained that MACs admits too (on "
+                  "the MACs constraint, its family doubling its MACs per φ, trained with the MACs it is charged "
+                  "for; counted in closed form):", "", markdown["latency_vs_macs"],
+                  markdown["latency_vs_macs_sentence"], ""]
     if "finalist" in markdown:
         lines += ["## Finalists", "", wording.finalists_paragraph(grid), "", markdown["finalist"]]
     if "refine" in markdown:

@@ -17,6 +17,8 @@ from scaling_search.counting.analytic import analytic_counts
 from scaling_search.models.architecture import FAMILY_PHIS
 from scaling_search.reporting import figures, wording
 from scaling_search.reporting import validation_section as checks
+from scaling_search.reporting.cost_comparison import COLUMNS as SIDE_BY_SIDE_COLUMNS
+from scaling_search.reporting.cost_comparison import side_by_side
 from scaling_search.reporting.index_page import study_index
 from scaling_search.reporting.study_load import ReportedStudy
 from scaling_search.reporting.tables import (
@@ -64,6 +66,7 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
     opened = None if best is None or not best.open_candidates else pd.DataFrame(open_spread(best.open_boxes(),
                                                                                           FAMILY_PHIS))
     pairs = figures.cost_matched_pairs(table, contenders(table))
+    beside = None if best is None or grid.cost != "latency" else side_by_side(table, grid, best.trained.candidate)
 
     open_names = [] if best is None else [found.candidate for found in best.open_candidates]
 
@@ -82,6 +85,10 @@ def study_report(reported: ReportedStudy, out: Path, wanted: tuple[str, ...], no
                                            "constraint", "val_acc", "n_seeds", "n_failed", "test_acc"]]
                 markdown[stage] = write_table(folder, STAGE_FILES[stage], rows, COEFFICIENT_COLUMNS,
                                               STAGE_CAPTIONS[stage], wanted)
+        if beside is not None:
+            markdown["latency_vs_macs"] = write_table(folder, "latency_vs_macs", beside.table, SIDE_BY_SIDE_COLUMNS,
+                                                      "The network each cost picks, from this study's runs", wanted)
+            markdown["latency_vs_macs_sentence"] = beside.sentence
         if family is not None and spread is not None and growth is not None:
             caption = f"{wording.family_caption(grid)}; {wording.family_growth_caption(growth)}"
             markdown["family"] = write_table(folder, "family", family, FAMILY_COLUMNS, caption, wanted)
