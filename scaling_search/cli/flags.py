@@ -181,6 +181,9 @@ LATENCY_MODE = Flag("--latency-mode", "inference: a forward pass under torch.inf
                     "and an SGD step on random labels (batch 2 or more)", choices=MODES, default=LATENCY.mode)
 NO_LATENCY_CACHE = Flag("--no-latency-cache", "time afresh, ignoring cached block times (the new ones replace them)",
                         switch=True)
+LATENCY_PROCESSES = Flag("--latency-processes", "fresh processes to time the network in, one after another: 6 or "
+                         "more, and the interval covers what differs between processes too; 1, this process only "
+                         "(faster, its interval covers one process's noise)", integer, default=6)
 LATENCY_SETTINGS: tuple[tuple[str, Flag], ...] = (
     ("device", COST_DEVICE), ("batch_size", LATENCY_BATCH_SIZE), ("dtype", LATENCY_DTYPE),
     ("threads", LATENCY_THREADS), ("channels_last", CHANNELS_LAST), ("compile", COMPILE), ("mode", LATENCY_MODE))

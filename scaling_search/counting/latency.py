@@ -40,6 +40,7 @@ import functools
 import hashlib
 import json
 import math
+import multiprocessing
 import platform
 import re
 import statistics
@@ -47,7 +48,8 @@ import time
 import timeit
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -87,6 +89,9 @@ BLOCK_S = 0.05
 another process interrupted is one outlier among many, which the median ignores."""
 MIN_ROUNDS = 6
 MAX_ROUNDS = 40
+LEAST_PROCESSES = 6
+"""The fewest fresh processes a measurement across processes may use: 95 % needs 6 observations (sign test)."""
+MAX_PROCESSES = 100
 LEAST_ROUNDS = 6
 """The fewest rounds ``min_rounds`` may be: with fewer, neither the order-statistic interval of the median nor the
 signed-rank interval of a ratio reaches 95 %."""
@@ -204,7 +209,9 @@ class Latency:
     ``median_ms`` is the median of the rounds' median blocks (one call: a batch of
     ``settings.batch_size`` images); ``iqr_ms`` the interquartile range of all block times;
     ``low_ms``/``high_ms`` the median's distribution-free ~95 % interval from the rounds (None with
-    too few); ``rounds`` and ``blocks`` how many were timed; ``peak_memory_bytes`` what the
+    too few); ``rounds`` and ``blocks`` how many were timed. Measured in ``processes`` > 1 fresh
+    processes (:func:`measure_latency`), the median and its interval are over the processes' own
+    medians instead, so they take in the state each process lands in. ``peak_memory_bytes`` what the
     measurement added to the CUDA device's peak allocation (weights, activations, and in train mode
     gradients and optimizer state), None on a CPU or when an injected timer measured;
     ``from_cache`` is true when every round came from the disk cache.
@@ -216,6 +223,7 @@ class Latency:
     high_ms: float | None
     rounds: int
     blocks: int
+    processes: int
     peak_memory_bytes: int | None
     device_name: str
     settings: LatencySettings
@@ -267,9 +275,14 @@ Rounds = list[list[float]]
 
 def measure_latency(layout: Layout, settings: LatencySettings | None = None, *, precision: float = MEDIAN_PRECISION,
                     cache_dir: Path | None = None, use_cache: bool = True, timer: BlockTimer | None = None,
-                    min_rounds: int = MIN_ROUNDS, max_rounds: int = MAX_ROUNDS,
+                    min_rounds: int = MIN_ROUNDS, max_rounds: int = MAX_ROUNDS, processes: int = 1,
                     progress: LatencyProgress | None = None) -> Latency:
     """The latency of ``layout`` under ``settings`` (default: CPU, batch 1, float32, one thread, inference).
+
+    With ``processes`` ≥ :data:`LEAST_PROCESSES`, :func:`measure_in_processes` measures instead: the
+    same rounds in that many fresh processes, one after another, for a latency whose interval
+    covers what differs between processes too (docs/costs.md); ``precision`` then only sets what
+    counts as pinned, and ``max_rounds`` is not used.
 
     Rounds of :data:`ROUND_BLOCKS` blocks are added until there are ``min_rounds`` and the median's
     ~95 % interval is within ``precision`` of it (relative half-width), or there are ``max_rounds``;
@@ -290,6 +303,9 @@ def measure_latency(layout: Layout, settings: LatencySettings | None = None, *, 
     """
     settings = settings or LatencySettings()
     check_budget(precision, min_rounds, max_rounds)
+    if processes != 1:
+        return measure_in_processes(layout, settings, processes=processes, rounds=min_rounds, cache_dir=cache_dir,
+                                    use_cache=use_cache, timer=timer, progress=progress)
     own, timing = timers(timer)
     name = device_name(settings)
     record = SingleRecord(cache_path(latency_key(layout, settings, name), cache_dir), use_cache)
@@ -370,6 +386,73 @@ def latency_ratio(layout: Layout, base: Layout, settings: LatencySettings | None
     return LatencyRatio(None, None, None, False, reason, latency, base_latency)
 
 
+def measure_in_processes(layout: Layout, settings: LatencySettings, *, processes: int, rounds: int = MIN_ROUNDS,
+                         cache_dir: Path | None = None, use_cache: bool = True, timer: BlockTimer | None = None,
+                         progress: LatencyProgress | None = None) -> Latency:
+    """``layout``'s latency from ``rounds`` rounds in each of ``processes`` fresh processes, run one after another.
+
+    A process lands in a state that lasts as long as it does — on a shared VM, B0's median moved
+    by up to 30 % from one fresh process to the next while each one's rounds agreed to ±2 %
+    (docs/benchmarks.md). So each process's median of its round medians is one observation, and
+    the latency is the median of those with their order-statistic interval (at least
+    :data:`LEAST_PROCESSES` for 95 %). Processes are spawned (a fresh interpreter, nothing
+    inherited) and never overlap. The processes' rounds are cached apart from in-process ones,
+    under the same key; cached processes count, and ``use_cache=False`` replaces them.
+    ``progress(processes so far, half-width)`` hears after each process.
+
+    Example:
+        >>> from scaling_search.counting.latency import measure_in_processes
+        >>> from scaling_search.models.scaling import scale
+        >>> latency = measure_in_processes(scale(resolution=32), LatencySettings(), processes=6,
+        ...                                use_cache=False)  # doctest: +SKIP
+        >>> latency.processes, latency.rounds  # doctest: +SKIP
+        (6, 36)
+    """
+    if isinstance(processes, bool) or not isinstance(processes, int) or not (
+            LEAST_PROCESSES <= processes <= MAX_PROCESSES):
+        raise InputError(f"latency processes must be 1 (this process) or {LEAST_PROCESSES} to {MAX_PROCESSES} "
+                         f"(a 95 % interval needs {LEAST_PROCESSES}), got {processes!r}")
+    checks.integer("rounds per process", rounds, LEAST_ROUNDS, 1_000_000)
+    name = device_name(settings)
+    record = SessionsRecord(cache_path(f"{latency_key(layout, settings, name)}-processes", cache_dir), use_cache)
+    if len(record.sessions) < processes:
+        spawn = multiprocessing.get_context("spawn")
+        while len(record.sessions) < processes:
+            with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:  # one fresh process each
+                session, peak = pool.submit(session_rounds, layout, settings, rounds, timer).result()
+            record.sessions.append(session)
+            record.peak_memory_bytes = peak
+            record.measured = True
+            if progress is not None:
+                progress(len(record.sessions), relative_half_width_of(session_medians(record.sessions)))
+    record.store(network_record(layout, settings, name))
+    medians = session_medians(record.sessions)
+    latency = summarise([r for session in record.sessions for r in session], record.peak_memory_bytes, name,
+                        settings, from_cache=not record.measured)
+    interval = median_interval(medians)
+    low, high = (None, None) if interval is None else interval
+    return replace(latency, median_ms=statistics.median(medians), low_ms=low, high_ms=high,
+                   processes=len(record.sessions))
+
+
+def session_rounds(layout: Layout, settings: LatencySettings, rounds: int,
+                   timer: BlockTimer | None) -> tuple[Rounds, int | None]:
+    """One fresh process's rounds of ``layout`` and its peak memory (the body of :func:`measure_in_processes`)."""
+    own, timing = timers(timer)
+    measured = [timed_round(timing, layout, settings) for _ in range(rounds)]
+    return measured, None if own is None else own.peak_memory_bytes(layout, settings)
+
+
+def session_medians(sessions: list[Rounds]) -> list[float]:
+    return [statistics.median(round_medians(rounds)) for rounds in sessions]
+
+
+def relative_half_width_of(values: list[float]) -> float:
+    """The relative half-width of the median's order-statistic interval of ``values``; inf without one."""
+    interval = median_interval(values)
+    return math.inf if interval is None else relative_half_width(statistics.median(values), *interval)
+
+
 def timers(timer: BlockTimer | None) -> tuple[TorchTimer | None, BlockTimer]:
     """(our own timer or None, the timer to use): ``timer``, else a new :class:`TorchTimer` (it measures memory too)."""
     if timer is not None:
@@ -398,9 +481,7 @@ def round_medians(rounds: Rounds) -> list[float]:
 
 
 def median_half_width(rounds: Rounds) -> float:
-    medians = round_medians(rounds)
-    interval = median_interval(medians)
-    return math.inf if interval is None else relative_half_width(statistics.median(medians), *interval)
+    return relative_half_width_of(round_medians(rounds))
 
 
 def summarise(rounds: Rounds, peak_memory_bytes: int | None, device: str, settings: LatencySettings, *,
@@ -412,7 +493,8 @@ def summarise(rounds: Rounds, peak_memory_bytes: int | None, device: str, settin
     low, high = (None, None) if interval is None else interval
     quartiles = statistics.quantiles(blocks, n=4, method="inclusive") if len(blocks) > 1 else [0.0, 0.0]
     return Latency(median_ms=statistics.median(medians), iqr_ms=quartiles[-1] - quartiles[0], low_ms=low,
-                   high_ms=high, rounds=len(rounds), blocks=len(blocks), peak_memory_bytes=peak_memory_bytes,
+                   high_ms=high, rounds=len(rounds), blocks=len(blocks), processes=1,
+                   peak_memory_bytes=peak_memory_bytes,
                    device_name=device, settings=settings, torch_version=torch.__version__, from_cache=from_cache)
 
 
@@ -547,6 +629,27 @@ class SingleRecord:
     def store(self, about: dict[str, Any]) -> None:
         if self.measured:
             write_cache(self.path, {"rounds_ms": self.rounds, "peak_memory_bytes": self.peak_memory_bytes, **about})
+
+
+class SessionsRecord:
+    """One network's cached rounds from fresh processes, by process, added to while measuring."""
+
+    def __init__(self, path: Path, use_cache: bool) -> None:
+        self.path = path
+        cached = read_json(path) if use_cache else None
+        if not (isinstance(cached, dict) and isinstance(cached.get("sessions_ms"), list)
+                and all(valid_rounds(session) and session for session in cached["sessions_ms"])
+                and valid_peak(cached.get("peak_memory_bytes"))):
+            cached = {"sessions_ms": [], "peak_memory_bytes": None}
+        self.sessions: list[Rounds] = [[[float(t) for t in times] for times in session]
+                                       for session in cached["sessions_ms"]]
+        self.peak_memory_bytes: int | None = cached["peak_memory_bytes"]
+        self.measured = False
+
+    def store(self, about: dict[str, Any]) -> None:
+        if self.measured:
+            write_cache(self.path, {"sessions_ms": self.sessions, "peak_memory_bytes": self.peak_memory_bytes,
+                                    **about})
 
 
 class PairRecord:

@@ -344,3 +344,50 @@ def test_the_real_timer_keeps_each_network_it_prepared():
     settings = LatencySettings()
     assert len(timer(DEMO, settings, 2)) == 2 and len(timer(DEMO, settings, 3)) == 3
     assert len(timer.prepared) == 1 and timer.peak_memory_bytes(DEMO, settings) is None
+
+
+# --- across fresh processes -----------------------------------------------------------------------------------------
+
+
+class ProcessStateTimer:
+    """A fake timer for a machine where each process lands in its own state: 4 ms times a factor set by its pid."""
+
+    def __call__(self, layout, settings, blocks):
+        import os
+
+        return [4.0 * (1 + (os.getpid() % 11) / 20)] * blocks
+
+
+def test_processes_other_than_one_need_six_for_an_interval(tmp_path):
+    with pytest.raises(InputError, match=r"latency processes must be 1 \(this process\) or 6 to 100 \(a 95 % interval "
+                                         r"needs 6\), got 3") as caught:
+        measure_latency(BASE, cache_dir=tmp_path, timer=CountingTimer(), processes=3)
+    assert "\n" not in str(caught.value)
+
+
+def test_cached_processes_are_served_without_starting_any(tmp_path):
+    settings = LatencySettings()
+    sessions = [[[float(ms)] * 5] * 6 for ms in (4, 5, 6, 7, 8, 9)]
+    path = tmp_path / "latency" / f"{latency_key(BASE, settings, device_name(settings))}-processes.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"sessions_ms": sessions, "peak_memory_bytes": None}))
+
+    def never(layout, settings, blocks):
+        raise AssertionError("nothing should be timed")
+
+    result = measure_latency(BASE, settings, cache_dir=tmp_path, timer=never, processes=6)
+    assert result.from_cache and (result.processes, result.rounds, result.blocks) == (6, 36, 180)
+    assert (result.median_ms, result.low_ms, result.high_ms) == (6.5, 4.0, 9.0)  # over the processes' medians
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_each_fresh_process_is_one_observation(tmp_path):
+    """Six spawned processes, each in its own state: the interval spans their medians, not one process's rounds."""
+    result = measure_latency(BASE, cache_dir=tmp_path, timer=ProcessStateTimer(), processes=6)
+    record = json.loads(next((tmp_path / "latency").iterdir()).read_text())
+    medians = sorted(statistics.median(statistics.median(r) for r in session) for session in record["sessions_ms"])
+    assert len(medians) == 6 and len(set(medians)) > 1  # the processes landed in different states
+    assert result.processes == 6 and result.rounds == 36 and not result.from_cache
+    assert (result.low_ms, result.high_ms) == (medians[0], medians[-1])
+    assert result.median_ms == statistics.median(medians)
