@@ -66,3 +66,14 @@ def test_counting_throughput_checks_counts_and_prints_the_ratio():
     assert payload["networks"] == 3 and [row["method"] for row in payload["rows"]][:2] == ["fvcore, usual",
                                                                                            "ours, 1 process"]
     assert all(row["networks_per_s"] > 0 for row in payload["rows"]) and payload["rows"][0]["ratio"] == 1.0
+
+
+def test_latency_agreement_prints_each_way_and_its_agreement():
+    proc = run("benchmarks/latency_agreement.py", "--base", "efficientnet_demo", "--resolution", "32", "--calls", "2",
+               "--json", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads(proc.stdout)
+    assert len(rows) == 3 and any(name.startswith("torch.utils.benchmark") for name in rows)
+    for row in rows.values():
+        assert len(row["calls"]) == 2 and row["spread"] >= 1.0 and row["agree"] in ("0 of 1", "1 of 1")
+        assert all(low <= median <= high for median, low, high in row["calls"])
