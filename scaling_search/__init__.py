@@ -12,6 +12,8 @@ The public API, from a network to a published answer::
     StudyDefinition / run_study  the whole search, recorded in an Optuna study
     validate_study               does the answer hold on longer training (rank_fidelity) and when scaled up?
     report                       the study's tables and figures
+    to_timm / to_torchvision     a network as timm's or torchvision's own model class, the same layer by layer
+    timm_state_dict / …          weights mapped both ways: ours under their names, theirs under ours
 
 Names are imported on first use, so ``import scaling_search`` stays cheap and pulls in neither
 Ray, Optuna nor fvcore; each entry's docstring has a short example.
@@ -31,6 +33,14 @@ if TYPE_CHECKING:  # the real types for editors and type checkers; at run time e
     from scaling_search.data.dataset import ImageData
     from scaling_search.data.load import load_dataset
     from scaling_search.errors import InputError
+    from scaling_search.handoff.timm_model import to_timm
+    from scaling_search.handoff.torchvision_model import to_torchvision
+    from scaling_search.handoff.weights import (
+        from_timm_state_dict,
+        from_torchvision_state_dict,
+        timm_state_dict,
+        torchvision_state_dict,
+    )
     from scaling_search.models.bases import base_network
     from scaling_search.models.network import build
     from scaling_search.models.scaling import Layout, scale
@@ -79,6 +89,12 @@ _HOMES = {
     "rank_fidelity": "scaling_search.stats.fidelity",
     "RankFidelity": "scaling_search.stats.fidelity",
     "report": "scaling_search.reporting.api",
+    "to_timm": "scaling_search.handoff.timm_model",
+    "to_torchvision": "scaling_search.handoff.torchvision_model",
+    "timm_state_dict": "scaling_search.handoff.weights",
+    "from_timm_state_dict": "scaling_search.handoff.weights",
+    "torchvision_state_dict": "scaling_search.handoff.weights",
+    "from_torchvision_state_dict": "scaling_search.handoff.weights",
 }
 """Each public name and the module that defines it."""
 
@@ -86,7 +102,9 @@ __all__ = [
     "Budget", "Candidate", "Comparison", "Counts", "FamilyMember", "GridSpec", "ImageData", "InputError", "Layout",
     "Plateau", "ProxyResult", "RankFidelity", "Recipe", "StudyDefinition", "StudyOutcome", "ValidationOptions",
     "ValidationOutcome", "__version__", "base_network", "build", "candidates", "compare_runs", "count", "derive",
-    "load_dataset", "plateau", "rank_fidelity", "report", "run_study", "scale", "train_proxy", "validate_study",
+    "from_timm_state_dict", "from_torchvision_state_dict", "load_dataset", "plateau", "rank_fidelity", "report",
+    "run_study", "scale", "timm_state_dict", "to_timm", "to_torchvision", "torchvision_state_dict", "train_proxy",
+    "validate_study",
 ]
 """Spelled out, not derived from ``_HOMES``, so that static tools read it; a test checks the two agree."""
 
