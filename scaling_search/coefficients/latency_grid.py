@@ -5,8 +5,9 @@ quarter of the tolerance would take hours, so a latency grid is found in three s
 
 1. **Calibration.** A small design set of networks at the cost scale — the depth-, width- and
    resolution-only points and :data:`DESIGN_POINTS` compound points matched in MACs, spread over
-   the grid — is timed against the base, and ``log latency ratio = a · log MACs ratio + b · log
-   activations ratio`` is fitted by least squares (through the origin: the base is 1 in all three).
+   the grid — is timed against the base (to the tolerance only: :data:`CALIBRATION_SHARE`), and
+   ``log latency ratio = a · log MACs ratio + b · log activations ratio`` is fitted by least squares
+   (through the origin: the base is 1 in all three).
    How far the design points lie from the fit (``spread``, the largest relative miss) says how well
    counts predict latency on this device.
 2. **Pre-filter.** A grid point is timed only when its predicted ratio lies within the tolerance,
@@ -24,7 +25,7 @@ integer φ ≤ 7 whose member the fit predicts to take at most :data:`GROWTH_BUD
 (``LatencyTiming.growth_budget_ms``; and never above the φ where a family growing by the target
 would pass it), then ``growth = ratio^(1/φ)``; ``growth_phi`` says which φ, so a reader sees where it
 stops short of 7. A network timed once is never timed again: ratios are kept per network in
-one search, and block times in the disk cache across searches.
+one search, and round times in the disk cache across searches.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ PROGRESS_EVERY_S = 10.0
 """Seconds between progress lines while networks are timed."""
 PRECISION_SHARE = 0.25
 """A latency ratio is pinned down to this share of the grid's tolerance (issue #23: a quarter)."""
+CALIBRATION_SHARE = 1.0
+"""A calibration network's ratio is pinned down to this share of the tolerance only: it places a fit whose largest
+miss widens the pre-filter anyway, and asking a quarter of a noisy machine left calibrations without two networks."""
 
 
 @dataclass(frozen=True)
@@ -113,16 +117,17 @@ class LatencyBook:
         self.timing = timing
         self.precision = precision
         self.progress = progress
-        self.known: dict[tuple[object, object], LatencyRatio] = {}
+        self.known: dict[tuple[object, object, float], LatencyRatio] = {}
         self.last_said = time.monotonic()
 
-    def ratio(self, layout: Layout, base: Layout) -> LatencyRatio:
-        """``layout``'s latency over ``base``'s; a network that cannot be timed here (too large for this machine's
-        memory) is not measurable, with the reason."""
-        key = (layout.structure_key(), base.structure_key())
+    def ratio(self, layout: Layout, base: Layout, precision: float | None = None) -> LatencyRatio:
+        """``layout``'s latency over ``base``'s to ``precision`` (default the book's); a network that cannot be timed
+        here (too large for this machine's memory) is not measurable, with the reason."""
+        precision = self.precision if precision is None else precision
+        key = (layout.structure_key(), base.structure_key(), precision)
         if key not in self.known:
             try:
-                self.known[key] = latency_ratio(layout, base, self.timing.settings, precision=self.precision,
+                self.known[key] = latency_ratio(layout, base, self.timing.settings, precision=precision,
                                                 cache_dir=self.timing.cache_dir, use_cache=self.timing.use_cache,
                                                 timer=self.timing.timer)
             except InputError as err:
@@ -176,7 +181,7 @@ def calibrate(spec: GridSpec, book: LatencyBook, points: Sequence[tuple[float, f
     samples = []
     for point in design_points(spec, points):
         layout = cost_layout(spec, *point)
-        measured = book.ratio(layout, base)
+        measured = book.ratio(layout, base, CALIBRATION_SHARE * spec.tolerance)
         if measured.ratio is not None:
             counts = analytic_counts(layout)
             samples.append((counts.macs / base_counts.macs, counts.activations / base_counts.activations,

@@ -9,6 +9,7 @@ import random
 import pytest
 
 from scaling_search.cli import main
+from scaling_search.coefficients import latency_grid
 from scaling_search.coefficients.grid import GridSpec, candidates, cost_layout
 from scaling_search.coefficients.latency_grid import (
     GROWTH_BUDGET_MS,
@@ -141,3 +142,23 @@ def test_candidates_cli_times_a_small_grid_on_this_cpu(capsys, tmp_path, monkeyp
     rows = json.loads(captured.out)
     assert rows and all(r["cost_kind"] == "latency" and "latency_ratio" in r and r["cost_device"] for r in rows)
     assert all(r["latency_ratio"] is None or r["latency_ratio"] > 0 for r in rows)
+
+
+def test_calibration_asks_the_tolerance_and_candidates_a_quarter_of_it(tmp_path, monkeypatch):
+    """The design set only places a fit (its largest miss widens the pre-filter), so it is timed to the tolerance;
+    every ratio a candidate is judged on is timed to a quarter of it."""
+    asked: dict[object, set[float]] = {}
+    real = latency_grid.latency_ratio
+
+    def recording(layout, base, settings, *, precision, **options):
+        asked.setdefault(layout.structure_key(), set()).add(precision)
+        return real(layout, base, settings, precision=precision, **options)
+
+    monkeypatch.setattr(latency_grid, "latency_ratio", recording)
+    found = latency_candidates(SPEC, make_counter("analytic"), LatencyTiming(LatencySettings(), tmp_path, timer=quiet))
+    design_set = latency_grid.design_points(SPEC, latency_grid.all_points(SPEC))
+    design = {cost_layout(SPEC, *p).structure_key() for p in design_set}
+    judged = {cost_layout(SPEC, *c.coefficients).structure_key() for c in found}
+    assert all(SPEC.tolerance in asked[key] for key in design)
+    assert all(SPEC.tolerance / 4 in asked[key] for key in judged)
+    assert any(asked[key] == {SPEC.tolerance} for key in design - judged)
