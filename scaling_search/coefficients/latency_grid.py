@@ -1,7 +1,7 @@
 """Candidates held to latency: the grid's cost measured on the user's device instead of counted.
 
 Latency has no closed form, and timing every point of a grid (2,541 at the default step) to a
-quarter of the tolerance would take hours, so a latency grid is found in three steps:
+quarter of the tolerance would take hours, so a latency grid is found in four steps:
 
 1. **Calibration.** A small design set of networks at the cost scale — the depth-, width- and
    resolution-only points and :data:`DESIGN_POINTS` compound points matched in MACs, spread over
@@ -14,7 +14,10 @@ quarter of the tolerance would take hours, so a latency grid is found in three s
    widened by ``spread`` and :data:`PREDICTION_SLACK`, of the target ratio. Points the prediction
    puts far off are not listed (the counted costs list the points that grow as promised too; here
    that would mean timing most of the grid).
-3. **Measurement.** Each kept point is timed against the base at the cost scale, at the proxy (the
+3. **Screen.** Each kept point is timed against the base at the cost scale to the tolerance only
+   (:data:`SCREEN_SHARE`); a point whose interval lies wholly outside the constraint's band is not
+   listed either.
+4. **Measurement.** Each point left is timed against the base at the cost scale, at the proxy (the
    contender rule: it trains with the latency it is charged for) and at its growth member, each
    ratio to a quarter of the tolerance (:func:`~scaling_search.counting.latency.latency_ratio`) or
    marked not measurable with the reason; a candidate with a ratio that is not measurable neither
@@ -67,6 +70,10 @@ PROGRESS_EVERY_S = 10.0
 """Seconds between progress lines while networks are timed."""
 PRECISION_SHARE = 0.25
 """A latency ratio is pinned down to this share of the grid's tolerance (issue #23: a quarter)."""
+SCREEN_SHARE = 1.0
+"""Each grid point the prediction keeps is first timed at the cost scale to this share of the tolerance; those whose
+interval lies wholly outside the constraint's band are dropped, the rest pinned down to :data:`PRECISION_SHARE` (the
+screen's rounds count towards it), so the tight measurement is spent near the constraint only."""
 CALIBRATION_SHARE = 1.0
 """A calibration network's ratio is pinned down to this share of the tolerance only: it places a fit whose largest
 miss widens the pre-filter anyway, and asking a quarter of a noisy machine left calibrations without two networks."""
@@ -217,10 +224,14 @@ def latency_candidates(
         counts = analytic_counts(cost_layout(spec, *point))
         return fit.predict(counts.macs / base_counts.macs, counts.activations / base_counts.activations)
 
-    every = [p for p in grid if within(predicted(p), spec.target_ratio, slack)]
+    near = [p for p in grid if within(predicted(p), spec.target_ratio, slack)]
     fixed = [(p, kind) for p, kind in latency_fixed_points(spec, fit)]
     say(f"latency fit: {fit.macs:.2f} x log MACs + {fit.activations:.2f} x log activations, largest miss "
-        f"{fit.spread:.0%} on {fit.points} networks; timing {len(every)} grid points near the constraint")
+        f"{fit.spread:.0%} on {fit.points} networks; screening {len(near)} grid points predicted near the constraint")
+    every = [p for p in near if not clearly_off(book.ratio(cost_layout(spec, *p), base_cost,
+                                                           SCREEN_SHARE * spec.tolerance), spec)]
+    say(f"screened to ±{SCREEN_SHARE * spec.tolerance:.0%}: {len(every)} of {len(near)} grid points may meet the "
+        "constraint; timing them at the cost scale, the proxy and their growth member")
     base_latency = book.ratio(base_cost, base_cost).latency
     if base_latency is None:
         raise InputError(f"the base network cannot be timed on {device_name(timing.settings)}")
@@ -240,6 +251,14 @@ def latency_candidates(
                          f"{spec.target_ratio:.3g}; widen --tolerance, change --step or the ranges")
     have_reference = any(c.kind == "reference" for c in compound)
     return compound + [measured(p, kind) for p, kind in fixed if kind != "reference" or not have_reference]
+
+
+def clearly_off(screen: LatencyRatio, spec: GridSpec) -> bool:
+    """Whether a screening ratio's whole interval lies outside the constraint's band (one not measurable is not)."""
+    if screen.low is None or screen.high is None:
+        return False
+    band_low, band_high = spec.target_ratio * (1 - spec.tolerance), spec.target_ratio * (1 + spec.tolerance)
+    return screen.high < band_low or screen.low > band_high
 
 
 def all_points(spec: GridSpec) -> list[tuple[float, float, float]]:

@@ -20,7 +20,7 @@ from scaling_search.coefficients.latency_grid import (
 )
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.counting.counter import make_counter
-from scaling_search.counting.latency import LatencySettings
+from scaling_search.counting.latency import LatencyRatio, LatencySettings
 from scaling_search.errors import InputError
 
 SPEC = GridSpec(step=0.1, base_resolution=32, num_classes=10, cost="latency", baselines=True)
@@ -162,3 +162,17 @@ def test_calibration_asks_the_tolerance_and_candidates_a_quarter_of_it(tmp_path,
     assert all(SPEC.tolerance in asked[key] for key in design)
     assert all(SPEC.tolerance / 4 in asked[key] for key in judged)
     assert any(asked[key] == {SPEC.tolerance} for key in design - judged)
+
+
+def test_the_screen_lists_only_points_that_may_meet_the_constraint(found):
+    for c in found:
+        if c.kind == "compound":
+            truth = device_time(cost_layout(SPEC, *c.coefficients)) / BASE_MS
+            assert 1.9 * 0.99 <= truth <= 2.1 * 1.01  # the band, widened by the quiet timer's 0.2 % jitter
+
+
+@pytest.mark.parametrize(("low", "high", "off"), [(1.7, 1.85, True), (2.2, 2.3, True), (1.85, 1.95, False),
+                                                  (2.05, 2.2, False), (None, None, False)])
+def test_a_point_is_clearly_off_only_when_its_whole_interval_is(low, high, off):
+    screen = LatencyRatio(None if low is None else (low + high) / 2, low, high, low is not None, None, None, None)
+    assert latency_grid.clearly_off(screen, SPEC) is off
