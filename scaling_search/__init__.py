@@ -12,6 +12,8 @@ The public API, from a network to a published answer::
     StudyDefinition / run_study  the whole search, recorded in an Optuna study
     validate_study               does the answer hold on longer training (rank_fidelity) and when scaled up?
     report                       the study's tables and figures
+    write_deployables            a family's members as ONNX files and torch.export programs, with a manifest
+    load_member                  a member's layout back from a manifest or a study's configs/phiN.json (then build)
 
 Names are imported on first use, so ``import scaling_search`` stays cheap and pulls in neither
 Ray, Optuna nor fvcore; each entry's docstring has a short example.
@@ -31,6 +33,8 @@ if TYPE_CHECKING:  # the real types for editors and type checkers; at run time e
     from scaling_search.data.dataset import ImageData
     from scaling_search.data.load import load_dataset
     from scaling_search.errors import InputError
+    from scaling_search.handoff.deployables import write_deployables
+    from scaling_search.handoff.members import load_member
     from scaling_search.models.bases import base_network
     from scaling_search.models.network import build
     from scaling_search.models.scaling import Layout, scale
@@ -79,6 +83,8 @@ _HOMES = {
     "rank_fidelity": "scaling_search.stats.fidelity",
     "RankFidelity": "scaling_search.stats.fidelity",
     "report": "scaling_search.reporting.api",
+    "write_deployables": "scaling_search.handoff.deployables",
+    "load_member": "scaling_search.handoff.members",
 }
 """Each public name and the module that defines it."""
 
@@ -86,7 +92,8 @@ __all__ = [
     "Budget", "Candidate", "Comparison", "Counts", "FamilyMember", "GridSpec", "ImageData", "InputError", "Layout",
     "Plateau", "ProxyResult", "RankFidelity", "Recipe", "StudyDefinition", "StudyOutcome", "ValidationOptions",
     "ValidationOutcome", "__version__", "base_network", "build", "candidates", "compare_runs", "count", "derive",
-    "load_dataset", "plateau", "rank_fidelity", "report", "run_study", "scale", "train_proxy", "validate_study",
+    "load_dataset", "load_member", "plateau", "rank_fidelity", "report", "run_study", "scale", "train_proxy",
+    "validate_study", "write_deployables",
 ]
 """Spelled out, not derived from ``_HOMES``, so that static tools read it; a test checks the two agree."""
 

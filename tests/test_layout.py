@@ -27,6 +27,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(names) for names in (
     {"search"},
     {"validation"},
     {"reporting"},
+    {"handoff"},  # a study's family is read through search's answer
     {""},  # scaling_search itself: the public API, which names entries of every layer below
     {"cli", "__main__"},
 ))
