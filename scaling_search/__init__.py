@@ -14,6 +14,8 @@ The public API, from a network to a published answer::
     report                       the study's tables and figures
     to_timm / to_torchvision     a network as timm's or torchvision's own model class, the same layer by layer
     timm_state_dict / …          weights mapped both ways: ours under their names, theirs under ours
+    write_deployables            a family's members as ONNX files and torch.export programs, with a manifest
+    load_member                  a member's layout back from a manifest or a study's configs/phiN.json (then build)
 
 Names are imported on first use, so ``import scaling_search`` stays cheap and pulls in neither
 Ray, Optuna nor fvcore; each entry's docstring has a short example.
@@ -33,6 +35,8 @@ if TYPE_CHECKING:  # the real types for editors and type checkers; at run time e
     from scaling_search.data.dataset import ImageData
     from scaling_search.data.load import load_dataset
     from scaling_search.errors import InputError
+    from scaling_search.handoff.deployables import write_deployables
+    from scaling_search.handoff.members import load_member
     from scaling_search.handoff.timm_model import to_timm
     from scaling_search.handoff.torchvision_model import to_torchvision
     from scaling_search.handoff.weights import (
@@ -95,6 +99,8 @@ _HOMES = {
     "from_timm_state_dict": "scaling_search.handoff.weights",
     "torchvision_state_dict": "scaling_search.handoff.weights",
     "from_torchvision_state_dict": "scaling_search.handoff.weights",
+    "write_deployables": "scaling_search.handoff.deployables",
+    "load_member": "scaling_search.handoff.members",
 }
 """Each public name and the module that defines it."""
 
@@ -102,9 +108,9 @@ __all__ = [
     "Budget", "Candidate", "Comparison", "Counts", "FamilyMember", "GridSpec", "ImageData", "InputError", "Layout",
     "Plateau", "ProxyResult", "RankFidelity", "Recipe", "StudyDefinition", "StudyOutcome", "ValidationOptions",
     "ValidationOutcome", "__version__", "base_network", "build", "candidates", "compare_runs", "count", "derive",
-    "from_timm_state_dict", "from_torchvision_state_dict", "load_dataset", "plateau", "rank_fidelity", "report",
-    "run_study", "scale", "timm_state_dict", "to_timm", "to_torchvision", "torchvision_state_dict", "train_proxy",
-    "validate_study",
+    "from_timm_state_dict", "from_torchvision_state_dict", "load_dataset", "load_member", "plateau", "rank_fidelity",
+    "report", "run_study", "scale", "timm_state_dict", "to_timm", "to_torchvision", "torchvision_state_dict",
+    "train_proxy", "validate_study", "write_deployables",
 ]
 """Spelled out, not derived from ``_HOMES``, so that static tools read it; a test checks the two agree."""
 

@@ -27,7 +27,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(names) for names in (
     {"search"},
     {"validation"},
     {"reporting"},
-    {"handoff"},  # a network as timm's or torchvision's model, its weights and deployable files
+    {"handoff"},  # timm/torchvision classes, weights and deployable files; a study's family read through search
     {""},  # scaling_search itself: the public API, which names entries of every layer below
     {"cli", "__main__"},
 ))

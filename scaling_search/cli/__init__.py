@@ -14,7 +14,8 @@ from scaling_search.cli.common import Parser
 from scaling_search.errors import InputError
 from scaling_search.support.formatting import describe
 
-COMMANDS = ("run", "validate", "dashboard", "report", "flops", "candidates", "proxy_faithfulness", "derive", "train")
+COMMANDS = ("run", "validate", "dashboard", "report", "flops", "candidates", "proxy_faithfulness", "derive", "train",
+            "export_files")
 """Sub-command modules under ``scaling_search.cli``; each has ``register(subparsers)``."""
 
 DESCRIPTION = """\
@@ -31,6 +32,7 @@ Find, check and extend EfficientNet's compound-scaling rule on your own data and
   scaling-search candidates --phi 1 --step 0.05                     (alpha, beta, gamma) under the cost constraint
   scaling-search proxy --tolerance 0.1                              proxy resolutions where gamma can be searched
   scaling-search derive --alpha 1.2 --beta 1.1 --gamma 1.15         phi0..phi7 from coefficients
+  scaling-search export --study NAME --members phi3 --out DIR       ONNX and torch.export files of members
 
 Every command takes --help, and --json for machines."""
 

@@ -93,14 +93,23 @@ def choose_layout(
 
 def read_layout(path: Path) -> Layout:
     """The layout in JSON file ``path``: a layout object, or an object with a ``"layout"`` key holding one."""
+    return layout_in(read_json(path), path)
+
+
+def read_json(path: Path) -> object:
+    """The JSON value in file ``path``; InputError, naming the file, when it is unreadable, not UTF-8 or not JSON."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise InputError(f"cannot read {path}: {err.strerror or err}") from None
     except UnicodeDecodeError:
         raise InputError(f"{path} is not UTF-8 text; a network config is a JSON file") from None
     except json.JSONDecodeError as err:
         raise InputError(f"{path} is not JSON: {err}") from None
+
+
+def layout_in(data: object, path: Path) -> Layout:
+    """The layout JSON ``data`` (read from ``path``) holds: a layout object, or an object with a ``"layout"`` key."""
     if isinstance(data, dict) and isinstance(data.get("layout"), dict):
         data = data["layout"]
     if not isinstance(data, dict):

@@ -83,6 +83,20 @@ def build(layout: Layout) -> Network:
         >>> from scaling_search.models.bases import base_network
         >>> count_parameters(build(scale(base=base_network("mobilenet_v2"))))  # as torchvision's
         3504872
+
+    A member of a derived family, read back from a study's ``configs/phiN.json`` or a manifest of
+    deployable files (:func:`~scaling_search.handoff.members.load_member`), becomes its module:
+
+        >>> import json, tempfile
+        >>> from pathlib import Path
+        >>> from scaling_search.coefficients.family import derive
+        >>> from scaling_search.handoff.members import load_member
+        >>> member = derive(1.2, 1.1, 1.15, phis=[2])[0]
+        >>> config = Path(tempfile.mkdtemp()) / "phi2.json"
+        >>> _ = config.write_text(json.dumps({"name": member.name, "layout": member.layout.to_dict()}))
+        >>> model = build(load_member(config)).eval()
+        >>> count_parameters(model), model.layout.resolution
+        (12255408, 296)
     """
     return Network(layout)
 
