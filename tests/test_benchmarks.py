@@ -75,5 +75,6 @@ def test_latency_agreement_prints_each_way_and_its_agreement():
     rows = json.loads(proc.stdout)
     assert len(rows) == 3 and any(name.startswith("torch.utils.benchmark") for name in rows)
     for row in rows.values():
-        assert len(row["calls"]) == 2 and row["spread"] >= 1.0 and row["agree"] in ("0 of 1", "1 of 1")
+        assert len(row["calls"]) == 2 and row["spread"] >= 1.0
+        assert row["agree"] in ("0 of 1", "1 of 1") and row["inside"] in ("0 of 1", "1 of 1")
         assert all(low <= median <= high for median, low, high in row["calls"])
