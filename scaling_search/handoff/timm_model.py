@@ -5,7 +5,10 @@ stage table in timm's own block notation (``decode_arch_def``), as timm's ``effi
 writes EfficientNet-B0 (``ds``/``ir`` with SE), MobileNetV2 (``ds``/``ir`` without) and
 EfficientNetV2 (``cn`` with a skip at expand ratio 1, else ``er``). The channels are already
 realised, so timm's rounding is switched off (``round_chs_fn=int``). Bottleneck stages become
-timm's ``ResNet`` (``channels=``: each stage's out channels over ``Bottleneck.expansion``).
+timm's ``ResNet`` (``channels=``: each stage's out channels over ``Bottleneck.expansion``); its
+drop path schedule is not ours (it drops projection blocks too, at block i/(n − 1)), so each block
+gets ours instead: timm's own ``DropPath`` at our rate where the skip is the identity, none where it
+is a projection (a block's ``drop_path`` attribute is what its forward applies).
 timm's RegNet makes its stage widths from (w0, wa, wm, depth) and takes no stage table, so
 ``y_block`` stages are refused (``to_torchvision`` builds them).
 """
@@ -20,10 +23,11 @@ from torch import nn
 from scaling_search.errors import InputError
 from scaling_search.handoff.extras import require
 from scaling_search.handoff.layers import activation_layer, norm_layer
-from scaling_search.handoff.limits import absent, block_kinds, fixed, head_conv, stem_form, unexpressed_kinds
+from scaling_search.handoff.limits import block_kinds, fixed, head_conv, stem_form, unexpressed_kinds
 from scaling_search.handoff.pairing import adopted
 from scaling_search.models.layout import Layout, StageLayout
 from scaling_search.models.network import Network
+from scaling_search.models.scaling import drop_path_rate
 
 EFFICIENTNET_KINDS = frozenset({"mbconv", "inverted_residual", "fused_mbconv"})
 """The block kinds timm's ``EfficientNet`` builds (its ``ds``/``ir``, ``ir`` without SE, ``cn``/``er`` blocks)."""
@@ -149,9 +153,7 @@ def resnet(layout: Layout) -> nn.Module:
     stem_form(owner, layout, 7, 2, True)
     fixed(owner, "stem width", layout.stem, RESNET_STEM)
     head_conv(owner, layout, present=False)
-    absent(owner, "drop_path", layout.drop_path, "drops the residual branch of projection blocks too (ours only "
-           "where the skip is the identity)")
-    return ResNet(
+    network = ResNet(
         Bottleneck,  # type: ignore[arg-type]  # timm annotates the block class as an instance
         layers=tuple(layout.repeats),
         num_classes=layout.num_classes,
@@ -160,3 +162,15 @@ def resnet(layout: Layout) -> nn.Module:
         norm_layer=norm_layer(layout),
         drop_rate=layout.dropout,
     )
+    with_our_drop_path(network, layout)
+    return network
+
+
+def with_our_drop_path(network: nn.Module, layout: Layout) -> None:
+    """Give each bottleneck of timm's ``network`` our drop path: our rate where the skip is the identity, else none."""
+    from timm.layers import DropPath
+
+    blocks = [block for stage in (network.layer1, network.layer2, network.layer3, network.layer4) for block in stage]
+    for index, block in enumerate(blocks):
+        rate = drop_path_rate(index, len(blocks), layout.drop_path)
+        block.drop_path = DropPath(rate) if block.downsample is None and rate > 0 else None

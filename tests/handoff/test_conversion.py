@@ -39,7 +39,7 @@ LAYOUTS: dict[str, Callable[[], Layout]] = {
     "phi3": lambda: member("efficientnet_b0", 3),
     "mobilenet_v2-phi1": lambda: member("mobilenet_v2", 1),
     "mobilenet_v2-phi1-no-drop-path": lambda: replace(member("mobilenet_v2", 1), drop_path=0.0),
-    "resnet50-phi1-no-drop-path": lambda: replace(member("resnet50", 1), drop_path=0.0),
+    "resnet50-phi1": lambda: member("resnet50", 1),
     "resnet50-deeper-no-rates": lambda: without_rates(ss.scale(depth=1.2, num_classes=CLASSES,
                                                                base=ss.base_network("resnet50"))),
     "efficientnet_v2_s-phi1": lambda: member("efficientnet_v2_s", 1),
@@ -47,7 +47,7 @@ LAYOUTS: dict[str, Callable[[], Layout]] = {
 }
 """Each converted layout by name; drop path and dropout are taken out where the library lacks them (test_refusals)."""
 CONVERTED = {
-    "timm": ["b0", "b3", "phi3", "mobilenet_v2-phi1", "resnet50-phi1-no-drop-path", "efficientnet_v2_s-phi1"],
+    "timm": ["b0", "b3", "phi3", "mobilenet_v2-phi1", "resnet50-phi1", "efficientnet_v2_s-phi1"],
     "torchvision": ["b0", "b3", "phi3", "mobilenet_v2-phi1-no-drop-path", "resnet50-deeper-no-rates",
                     "efficientnet_v2_s-phi1", "regnet_y_400mf-phi1-no-rates"],
 }
@@ -118,3 +118,14 @@ def test_a_trained_network_continues_with_timms_own_rates():
 
 def test_the_converted_model_is_no_wrapper():
     assert not isinstance(ss.to_timm(LAYOUTS["b0"]()), Network)
+
+
+def test_timms_resnet_gets_our_drop_path_in_our_blocks():
+    """timm drops projection blocks too, at i/(n - 1): each block of the converted ResNet carries ours instead."""
+    layout = LAYOUTS["resnet50-phi1"]()
+    theirs = ss.to_timm(layout)
+    blocks = [block for stage in (theirs.layer1, theirs.layer2, theirs.layer3, theirs.layer4) for block in stage]
+    rates = [0.0 if block.drop_path is None else block.drop_path.drop_prob for block in blocks]
+    assert rates == [0.0 if block.downsample is not None else layout.drop_path * i / len(blocks)
+                     for i, block in enumerate(blocks)]
+    assert layout.drop_path > 0 and any(rates)

@@ -42,8 +42,6 @@ def b0() -> Layout:
 
 
 REFUSED = [
-    pytest.param("timm", lambda: member("resnet50"),
-                 "timm's ResNet drops the residual branch of projection blocks too", id="timm-resnet-drop-path"),
     pytest.param("timm", lambda: member("regnet_y_400mf"), "timm has no model class for a network of y_block stages",
                  id="timm-regnet"),
     pytest.param("timm", lambda: table(MBCONV, BOTTLENECK),
@@ -107,8 +105,7 @@ def test_the_weight_maps_refuse_what_the_conversion_refuses():
         ss.from_timm_state_dict(network.state_dict(), network.layout)
 
 
-@pytest.mark.parametrize(("library", "base"), [("timm", "resnet50"), ("torchvision", "mobilenet_v2"),
-                                                ("torchvision", "regnet_y_400mf")])
+@pytest.mark.parametrize(("library", "base"), [("torchvision", "mobilenet_v2"), ("torchvision", "regnet_y_400mf")])
 def test_rates_the_library_lacks_still_map_the_weights(library, base):
     """Dropout and drop path hold no weights: the maps work both ways where the conversion refuses the rates."""
     layout = member(base)
