@@ -1,4 +1,4 @@
-"""docs/hand-off.md's Python snippets marked ``<!-- tested: registration -->`` (and ``conversion``) run as written."""
+"""docs/hand-off.md's Python snippets marked ``<!-- tested: NAME -->`` run as written (registration, flags, …)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def run(name: str, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
 
 
 def test_the_snippets_are_marked():
-    assert {"registration", "conversion"} <= set(snippets())
+    assert {"registration", "conversion", "flags"} <= set(snippets())
 
 
 def test_the_conversion_snippet_runs(monkeypatch: pytest.MonkeyPatch):
@@ -51,3 +51,12 @@ def test_the_registration_snippet_registers_the_member_and_timm_creates_it(monke
     assert parameters(model) == parameters(ours)
     model.load_state_dict(ss.timm_state_dict(ours))
     assert_same_logits(model, ours)
+
+
+def test_the_flags_snippet_gives_the_members_own_resolution_and_rates(monkeypatch: pytest.MonkeyPatch, capsys):
+    module = run("flags", monkeypatch)
+    layout = module.layout
+    assert capsys.readouterr().out.strip() == module.timm_flags == (
+        f"--img-size {layout.resolution} --drop {layout.dropout:g} --drop-path {layout.drop_path:g}")
+    assert module.timm_flags == "--img-size 340 --drop 0.4 --drop-path 0.2"  # as the docs' comment says
+    assert f"--train-crop-size {layout.resolution}" in module.torchvision_flags
