@@ -31,6 +31,7 @@ from scaling_search.handoff.sources import FamilySource, coefficient_source, stu
 from scaling_search.models.architecture import FAMILY_PHIS
 from scaling_search.models.network import Network, build
 from scaling_search.study.environment import software_versions
+from scaling_search.support.formatting import chosen_formats
 from scaling_search.support.publish import is_os_metadata, publish
 
 FORMATS = tuple(FILE_FORMATS)
@@ -161,12 +162,7 @@ def family_source(*, study: str | None, alpha: float | None, beta: float | None,
 
 def deploy_formats(formats: Iterable[str]) -> tuple[str, ...]:
     """The formats asked for, in order and once each; InputError when none or an unknown one is named."""
-    wanted = tuple(dict.fromkeys(formats))
-    unknown = [name for name in wanted if name not in FORMATS]
-    if not wanted or unknown:
-        raise InputError(f"deployable formats are some of {', '.join(FORMATS)}; got "
-                         f"{', '.join(map(repr, wanted)) or 'none'}")
-    return wanted
+    return chosen_formats(formats, FORMATS, "deployable formats")
 
 
 def parse_members(text: str) -> list[float]:

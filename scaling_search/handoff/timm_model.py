@@ -16,7 +16,7 @@ timm's RegNet makes its stage widths from (w0, wa, wm, depth) and takes no stage
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from torch import nn
 
@@ -170,7 +170,8 @@ def with_our_drop_path(network: nn.Module, layout: Layout) -> None:
     """Give each bottleneck of timm's ``network`` our drop path: our rate where the skip is the identity, else none."""
     from timm.layers import DropPath
 
-    blocks = [block for stage in (network.layer1, network.layer2, network.layer3, network.layer4) for block in stage]
+    stages = [cast(nn.Sequential, getattr(network, f"layer{index}")) for index in range(1, 5)]
+    blocks: list[Any] = [block for stage in stages for block in stage]  # timm's Bottleneck: drop_path may be None
     for index, block in enumerate(blocks):
         rate = drop_path_rate(index, len(blocks), layout.drop_path)
         block.drop_path = DropPath(rate) if block.downsample is None and rate > 0 else None

@@ -14,6 +14,7 @@ from scaling_search.reporting.tables import FORMATS
 from scaling_search.reporting.validation_section import load_validation
 from scaling_search.study.location import study_storage_url
 from scaling_search.study.study_base import check_base
+from scaling_search.support.formatting import chosen_formats
 
 
 def report(study: str | None = None, *, paper: bool = False, studies_dir: str | Path = "studies",
@@ -62,9 +63,4 @@ def report(study: str | None = None, *, paper: bool = False, studies_dir: str | 
 
 def report_formats(formats: Iterable[str]) -> tuple[str, ...]:
     """The wanted table formats, in order and once each; InputError when none or an unknown one is named."""
-    wanted = tuple(dict.fromkeys(formats))
-    unknown = [name for name in wanted if name not in FORMATS]
-    if not wanted or unknown:
-        raise InputError(f"report formats are some of {', '.join(FORMATS)} (--format md,csv,tex); got "
-                         f"{', '.join(map(repr, wanted)) or 'none'}")
-    return wanted
+    return chosen_formats(formats, FORMATS, "report formats", "--format md,csv,tex")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterable
 from typing import Any
+
+from scaling_search.errors import InputError
 
 
 def format_number(value: Any, spec: str, missing: str = "-") -> str:
@@ -31,3 +34,20 @@ def describe(err: BaseException) -> str:
     """``"<ExcType>: first line of the message"``, for one-line reasons."""
     lines = str(err).strip().splitlines()
     return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
+
+
+def chosen_formats(formats: Iterable[str], known: Iterable[str], what: str, example: str = "") -> tuple[str, ...]:
+    """The formats asked for, in order and once each; InputError naming ``what`` (and showing ``example``, the flag as
+    it is written) when none or an unknown one is named.
+
+    Example:
+        >>> chosen_formats(["csv", "md", "csv"], ("md", "csv", "tex"), "report formats")
+        ('csv', 'md')
+    """
+    known = tuple(known)
+    wanted = tuple(dict.fromkeys(formats))
+    unknown = [name for name in wanted if name not in known]
+    if not wanted or unknown:
+        shown = f" ({example})" if example else ""
+        raise InputError(f"{what} are some of {', '.join(known)}{shown}; got {', '.join(map(repr, wanted)) or 'none'}")
+    return wanted
