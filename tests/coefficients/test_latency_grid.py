@@ -110,6 +110,7 @@ def test_a_counted_grid_refuses_latency_and_the_cli_refuses_latency_flags_withou
     assert "add --cost latency" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # about a minute of real timing on 2 cores
 def test_a_small_grid_timed_for_real_on_this_cpu(tmp_path):
     """The real timer end to end, on a grid small enough for a test: every candidate carries its latency or why not."""
     spec = GridSpec(step=0.5, alpha_range=(1.0, 1.0), beta_range=(1.0, 1.5), gamma_range=(1.0, 1.5), tolerance=0.3,
