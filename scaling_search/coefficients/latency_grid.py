@@ -15,20 +15,27 @@ quarter of the tolerance would take hours, so a latency grid is found in four st
    puts far off are not listed (the counted costs list the points that grow as promised too; here
    that would mean timing most of the grid).
 3. **Screen.** Each kept point is timed against the base at the cost scale to the tolerance only
-   (:data:`SCREEN_SHARE`); a point whose interval lies wholly outside the constraint's band is not
-   listed either.
-4. **Measurement.** Each point left is timed against the base at the cost scale, at the proxy (the
-   contender rule: it trains with the latency it is charged for) and at its growth member, each
-   ratio to a quarter of the tolerance (:func:`~scaling_search.counting.latency.latency_ratio`) or
-   marked not measurable with the reason; a candidate with a ratio that is not measurable neither
-   meets the constraint nor contends.
+   (:data:`SCREEN_SHARE`), in short rounds (:data:`QUICK_ROUND_BLOCKS` block of each network); a
+   point whose interval lies wholly outside the constraint's band is not listed either.
+4. **Measurement.** Each point left is timed against the base at the cost scale to a quarter of the
+   tolerance (:func:`~scaling_search.counting.latency.latency_ratio`), the screen's rounds counting,
+   stopping as soon as its interval lies wholly outside the band (then it is not listed), or marked
+   not measurable with the reason. A point that meets the constraint is then timed at the proxy
+   (the contender rule: it trains with the latency it is charged for; to a quarter of the
+   tolerance) and at its growth member (to φ times a quarter of the growth tolerance, so its growth
+   *per φ* is known to a quarter); a point off the constraint cannot contend, and its proxy and
+   growth are not timed (NaN, with a note). A candidate with a ratio that is not measurable
+   neither meets the constraint nor contends. The paper's point and the baselines are always
+   listed and timed in full.
 
 **Growth per φ** is timed where the device can run the family in reasonable time: at the largest
 integer φ ≤ 7 whose member the fit predicts to take at most :data:`GROWTH_BUDGET_MS` per call
 (``LatencyTiming.growth_budget_ms``; and never above the φ where a family growing by the target
 would pass it), then ``growth = ratio^(1/φ)``; ``growth_phi`` says which φ, so a reader sees where it
 stops short of 7. A network timed once is never timed again: ratios are kept per network in
-one search, and round times in the disk cache across searches.
+one search, and round times in the disk cache across searches; one timer keeps the base (and the
+last few networks) prepared for the whole search. docs/benchmarks.md records what a φ = 1 grid
+takes on 2 cores.
 """
 
 from __future__ import annotations
@@ -55,7 +62,15 @@ from scaling_search.coefficients.grid_checks import axis_values
 from scaling_search.coefficients.growth import GROWTH_PHI
 from scaling_search.counting.analytic import Counts, analytic_counts
 from scaling_search.counting.counter import Counter, count_all
-from scaling_search.counting.latency import BlockTimer, LatencyRatio, LatencySettings, device_name, latency_ratio
+from scaling_search.counting.latency import (
+    ROUND_BLOCKS,
+    BlockTimer,
+    LatencyRatio,
+    LatencySettings,
+    TorchTimer,
+    device_name,
+    latency_ratio,
+)
 from scaling_search.errors import InputError
 from scaling_search.models.scaling import Layout, compound_layout
 
@@ -66,6 +81,8 @@ PREDICTION_SLACK = 0.05
 GROWTH_BUDGET_MS = 400.0
 """Longest predicted call of the member growth is timed at: a family's φ = 7 member on one CPU thread can take
 seconds per image, and a grid times one growth member per candidate."""
+GROWTH_PRECISION_CAP = 0.25
+"""Loosest precision a growth member's ratio is asked to: φ times a quarter of the growth tolerance, at most this."""
 PROGRESS_EVERY_S = 10.0
 """Seconds between progress lines while networks are timed."""
 PRECISION_SHARE = 0.25
@@ -74,6 +91,11 @@ SCREEN_SHARE = 1.0
 """Each grid point the prediction keeps is first timed at the cost scale to this share of the tolerance; those whose
 interval lies wholly outside the constraint's band are dropped, the rest pinned down to :data:`PRECISION_SHARE` (the
 screen's rounds count towards it), so the tight measurement is spent near the constraint only."""
+QUICK_ROUND_BLOCKS = 1
+"""Blocks of each network per round where a ratio is asked to the tolerance or looser (calibration, screen, growth
+members): a fifth of a full round's time for a noisier observation, which such a precision affords."""
+PREPARED_KEPT = 4
+"""Prepared networks a grid's timer keeps: the two bases and the last candidates (a point's screen, pin and proxy)."""
 CALIBRATION_SHARE = 1.0
 """A calibration network's ratio is pinned down to this share of the tolerance only: it places a fit whose largest
 miss widens the pre-filter anyway, and asking a quarter of a noisy machine left calibrations without two networks."""
@@ -122,21 +144,25 @@ class LatencyBook:
     def __init__(self, timing: LatencyTiming, precision: float, progress: Callable[[str], None] | None = None
                  ) -> None:
         self.timing = timing
+        self.timer: BlockTimer = timing.timer or TorchTimer(keep=PREPARED_KEPT)
         self.precision = precision
         self.progress = progress
-        self.known: dict[tuple[object, object, float], LatencyRatio] = {}
+        self.known: dict[tuple[object, ...], LatencyRatio] = {}
         self.last_said = time.monotonic()
 
-    def ratio(self, layout: Layout, base: Layout, precision: float | None = None) -> LatencyRatio:
-        """``layout``'s latency over ``base``'s to ``precision`` (default the book's); a network that cannot be timed
-        here (too large for this machine's memory) is not measurable, with the reason."""
+    def ratio(self, layout: Layout, base: Layout, precision: float | None = None, *, quick: bool = False,
+              outside: tuple[float, float] | None = None) -> LatencyRatio:
+        """``layout``'s latency over ``base``'s to ``precision`` (default the book's), in rounds of
+        :data:`QUICK_ROUND_BLOCKS` when ``quick``, stopping early when it lies wholly ``outside`` that band; a network
+        that cannot be timed here (too large for this machine's memory) is not measurable, with the reason."""
         precision = self.precision if precision is None else precision
-        key = (layout.structure_key(), base.structure_key(), precision)
+        key = (layout.structure_key(), base.structure_key(), precision, quick, outside)
         if key not in self.known:
             try:
                 self.known[key] = latency_ratio(layout, base, self.timing.settings, precision=precision,
                                                 cache_dir=self.timing.cache_dir, use_cache=self.timing.use_cache,
-                                                timer=self.timing.timer)
+                                                timer=self.timer, outside=outside,
+                                                round_blocks=QUICK_ROUND_BLOCKS if quick else ROUND_BLOCKS)
             except InputError as err:
                 self.known[key] = LatencyRatio(None, None, None, False, str(err), None, None)
             if self.progress is not None and time.monotonic() - self.last_said >= PROGRESS_EVERY_S:
@@ -188,7 +214,7 @@ def calibrate(spec: GridSpec, book: LatencyBook, points: Sequence[tuple[float, f
     samples = []
     for point in design_points(spec, points):
         layout = cost_layout(spec, *point)
-        measured = book.ratio(layout, base, CALIBRATION_SHARE * spec.tolerance)
+        measured = book.ratio(layout, base, CALIBRATION_SHARE * spec.tolerance, quick=True)
         if measured.ratio is not None:
             counts = analytic_counts(layout)
             samples.append((counts.macs / base_counts.macs, counts.activations / base_counts.activations,
@@ -228,10 +254,14 @@ def latency_candidates(
     fixed = [(p, kind) for p, kind in latency_fixed_points(spec, fit)]
     say(f"latency fit: {fit.macs:.2f} x log MACs + {fit.activations:.2f} x log activations, largest miss "
         f"{fit.spread:.0%} on {fit.points} networks; screening {len(near)} grid points predicted near the constraint")
-    every = [p for p in near if not clearly_off(book.ratio(cost_layout(spec, *p), base_cost,
-                                                           SCREEN_SHARE * spec.tolerance), spec)]
-    say(f"screened to ±{SCREEN_SHARE * spec.tolerance:.0%}: {len(every)} of {len(near)} grid points may meet the "
-        "constraint; timing them at the cost scale, the proxy and their growth member")
+    screened = [p for p in near if not clearly_off(book.ratio(cost_layout(spec, *p), base_cost,
+                                                              SCREEN_SHARE * spec.tolerance, quick=True), spec)]
+    say(f"screened to ±{SCREEN_SHARE * spec.tolerance:.0%}: {len(screened)} of {len(near)} grid points may meet the "
+        f"constraint; pinning them to ±{PRECISION_SHARE * spec.tolerance:.2%}")
+    band = constraint_band(spec)
+    every = [p for p in screened if not clearly_off(book.ratio(cost_layout(spec, *p), base_cost, outside=band), spec)]
+    say(f"{len(every)} of {len(screened)} lie near the constraint; timing those on it at the proxy and at their "
+        "growth member")
     base_latency = book.ratio(base_cost, base_cost).latency
     if base_latency is None:
         raise InputError(f"the base network cannot be timed on {device_name(timing.settings)}")
@@ -241,11 +271,12 @@ def latency_candidates(
                                          for layout in (cost_layout, proxy_layout)]
     counts = count_all(counter, layouts)
 
-    def measured(point: tuple[float, float, float], kind: CandidateKind) -> Candidate:
+    def measured(point: tuple[float, float, float], kind: CandidateKind, outside: tuple[float, float] | None = None
+                 ) -> Candidate:
         return measure_latency_candidate(spec, point, kind, lambda layout: counts[layout.structure_key()], book,
-                                         growth)
+                                         growth, outside)
 
-    compound = [measured(p, "reference" if p == spec.paper_point else "compound") for p in every]
+    compound = [measured(p, "reference" if p == spec.paper_point else "compound", band) for p in every]
     if not any(c.kind == "compound" for c in compound):
         raise InputError(f"no (alpha, beta, gamma) on this grid is predicted within {slack:.0%} of a latency ratio of "
                          f"{spec.target_ratio:.3g}; widen --tolerance, change --step or the ranges")
@@ -253,11 +284,16 @@ def latency_candidates(
     return compound + [measured(p, kind) for p, kind in fixed if kind != "reference" or not have_reference]
 
 
+def constraint_band(spec: GridSpec) -> tuple[float, float]:
+    """The latency ratios that meet ``spec``'s constraint: the target ratio ± the tolerance."""
+    return spec.target_ratio * (1 - spec.tolerance), spec.target_ratio * (1 + spec.tolerance)
+
+
 def clearly_off(screen: LatencyRatio, spec: GridSpec) -> bool:
-    """Whether a screening ratio's whole interval lies outside the constraint's band (one not measurable is not)."""
+    """Whether a ratio's whole interval lies outside the constraint's band (one not measurable is not)."""
     if screen.low is None or screen.high is None:
         return False
-    band_low, band_high = spec.target_ratio * (1 - spec.tolerance), spec.target_ratio * (1 + spec.tolerance)
+    band_low, band_high = constraint_band(spec)
     return screen.high < band_low or screen.low > band_high
 
 
@@ -305,29 +341,41 @@ class GrowthTiming:
 
 
 def measure_latency_candidate(spec: GridSpec, coefficients: tuple[float, float, float], kind: CandidateKind,
-                              counter: Callable[[Layout], Counts], book: LatencyBook, growth: GrowthTiming
-                              ) -> Candidate:
+                              counter: Callable[[Layout], Counts], book: LatencyBook, growth: GrowthTiming,
+                              outside: tuple[float, float] | None = None) -> Candidate:
     """One candidate of a latency grid: counted like any, its latency ratios timed at the cost scale, the proxy and
-    its growth member (:func:`measure` for the counted costs)."""
+    its growth member (:func:`measure` for the counted costs).
+
+    A grid point passes the constraint's band as ``outside``: its cost ratio stops early outside it, and its proxy
+    and growth are timed only when it meets the constraint (off it, it cannot contend). The paper's point and the
+    baselines (None) are timed in full.
+    """
     alpha, beta, gamma = coefficients
     proxy, cost = proxy_layout(spec, alpha, beta, gamma), cost_layout(spec, alpha, beta, gamma)
     counts, base_counts = counter(cost), counter(spec.base_cost_layout())
-    at_cost = book.ratio(cost, spec.base_cost_layout())
-    at_proxy = book.ratio(proxy, spec.base_layout())
-    growth_member, growth_at = growth_layout(spec, coefficients, growth)
-    if growth_member is None:
-        at_growth = None
-    elif growth_at == spec.phi:
-        at_growth = at_cost
-    else:
-        at_growth = book.ratio(growth_member, spec.base_cost_layout())
+    at_cost = book.ratio(cost, spec.base_cost_layout(), outside=outside)
     ratio = math.nan if at_cost.ratio is None else at_cost.ratio
-    proxy_ratio = math.nan if at_proxy.ratio is None else at_proxy.ratio
-    per_phi = math.nan if at_growth is None or at_growth.ratio is None else at_growth.ratio ** (1 / growth_at)
     on_constraint = at_cost.measurable and within(ratio, spec.target_ratio, spec.tolerance)
+    at_proxy: LatencyRatio | None = None
+    at_growth: LatencyRatio | None = None
+    growth_at = 1
+    notes = [at_cost.reason] if at_cost.reason else []
+    if outside is None or on_constraint:
+        at_proxy = book.ratio(proxy, spec.base_layout())
+        growth_member, growth_at = growth_layout(spec, coefficients, growth)
+        if growth_member is not None and growth_at == spec.phi:
+            at_growth = at_cost
+        elif growth_member is not None:
+            per_phi_precision = min(GROWTH_PRECISION_CAP, growth_at * PRECISION_SHARE * spec.growth_tolerance_used)
+            at_growth = book.ratio(growth_member, spec.base_cost_layout(), per_phi_precision, quick=True)
+        notes += [r.reason for r in (at_proxy, at_growth) if r is not None and r.reason]
+    elif at_cost.measurable:
+        notes.append("off the latency constraint: proxy and growth not timed (it cannot contend)")
+    proxy_ratio = math.nan if at_proxy is None or at_proxy.ratio is None else at_proxy.ratio
+    per_phi = math.nan if at_growth is None or at_growth.ratio is None else at_growth.ratio ** (1 / growth_at)
     on_growth = not math.isnan(per_phi) and within(per_phi, spec.target, spec.growth_tolerance_used)
-    proxy_on_target = at_proxy.measurable and within(proxy_ratio, spec.target_ratio, spec.tolerance)
-    reasons = [r.reason for r in (at_cost, at_proxy, at_growth) if r is not None and r.reason]
+    proxy_on_target = at_proxy is not None and at_proxy.measurable and within(proxy_ratio, spec.target_ratio,
+                                                                              spec.tolerance)
     latency = at_cost.latency
     return Candidate(alpha, beta, gamma, spec.phi, nominal_ratio(alpha, beta, gamma), ratio, counts.macs,
                      counts.params, counts.activations, cost.resolution, proxy_ratio, proxy.resolution, kind,
@@ -336,7 +384,7 @@ def measure_latency_candidate(spec: GridSpec, coefficients: tuple[float, float, 
                      latency_ratio=at_cost.ratio, latency_ms=None if latency is None else latency.median_ms,
                      latency_iqr_ms=None if latency is None else latency.iqr_ms,
                      cost_device=device_name(book.timing.settings),
-                     latency_note=reasons[0] if reasons else None)
+                     latency_note=notes[0] if notes else None)
 
 
 def growth_layout(spec: GridSpec, coefficients: tuple[float, float, float], growth: GrowthTiming

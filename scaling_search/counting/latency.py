@@ -323,17 +323,25 @@ def measure_latency(layout: Layout, settings: LatencySettings | None = None, *, 
 
 def latency_ratio(layout: Layout, base: Layout, settings: LatencySettings | None = None, *, precision: float,
                   cache_dir: Path | None = None, use_cache: bool = True, timer: BlockTimer | None = None,
-                  min_rounds: int = MIN_ROUNDS, max_rounds: int = MAX_ROUNDS,
+                  min_rounds: int = MIN_ROUNDS, max_rounds: int = MAX_ROUNDS, round_blocks: int = ROUND_BLOCKS,
+                  outside: tuple[float, float] | None = None,
                   progress: LatencyProgress | None = None) -> LatencyRatio:
     """``layout``'s latency over ``base``'s, to within ``precision`` (relative half-width of its ~95 % interval).
 
-    The two networks are timed in paired rounds, :data:`ROUND_BLOCKS` blocks of each (candidate
-    first, then base first, and so on), so that a machine that slows down or speeds up does so for
-    both, until there are ``min_rounds`` and the interval of the ratio (:func:`paired_ratio_interval`)
-    is within ``precision`` of it. When ``max_rounds`` are spent first, the ratio is not measurable
-    and ``reason`` says how well it is known. Cached rounds of the same pair count, as in
-    :func:`measure_latency`; the same network as the base is exactly 1. A grid search passes its
-    tolerance / 4 as ``precision``, and measures before any training starts.
+    The two networks are timed in paired rounds, ``round_blocks`` blocks of each (candidate first,
+    then base first, and so on), so that a machine that slows down or speeds up does so for both,
+    until there are ``min_rounds`` and the interval of the ratio (:func:`paired_ratio_interval`) is
+    within ``precision`` of it. When ``max_rounds`` are spent first, the ratio is not measurable and
+    ``reason`` says how well it is known. Cached rounds of the same pair count, as in
+    :func:`measure_latency` (rounds of other lengths included: each is one observation); the same
+    network as the base is exactly 1. A grid search passes its tolerance / 4 as ``precision``, and
+    measures before any training starts.
+
+    ``outside`` = (low, high) stops early, as soon as the ratio's whole interval lies below ``low``
+    or above ``high``: a grid asks only whether a point can meet its constraint's band, and a point
+    plainly off it needs no more rounds. Such a ratio comes back measurable with its wider interval.
+    Fewer ``round_blocks`` (1) make a round a fifth as long for a noisier observation: cheaper when
+    the precision asked is loose.
 
     Example:
         >>> from scaling_search.counting.latency import latency_ratio
@@ -347,6 +355,7 @@ def latency_ratio(layout: Layout, base: Layout, settings: LatencySettings | None
     """
     settings = settings or LatencySettings()
     check_budget(precision, min_rounds, max_rounds)
+    checks.integer("blocks per round", round_blocks, 1, 1_000)
     name = device_name(settings)
     key, base_key = latency_key(layout, settings, name), latency_key(base, settings, name)
     if key == base_key:
@@ -361,14 +370,14 @@ def latency_ratio(layout: Layout, base: Layout, settings: LatencySettings | None
         width = math.inf if interval is None else relative_half_width(*interval)
         if record.measured and progress is not None:
             progress(n, width)
-        if width <= precision or n >= max_rounds:
+        if width <= precision or n >= max_rounds or lies_outside(interval, outside):
             break
         if n % 2 == 0:
-            record.rounds.append(timed_round(timing, layout, settings))
-            record.base_rounds.append(timed_round(timing, base, settings))
+            record.rounds.append(timed_round(timing, layout, settings, round_blocks))
+            record.base_rounds.append(timed_round(timing, base, settings, round_blocks))
         else:
-            record.base_rounds.append(timed_round(timing, base, settings))
-            record.rounds.append(timed_round(timing, layout, settings))
+            record.base_rounds.append(timed_round(timing, base, settings, round_blocks))
+            record.rounds.append(timed_round(timing, layout, settings, round_blocks))
         record.measured = True
     if own is not None and record.measured:
         record.peak_memory_bytes = own.peak_memory_bytes(layout, settings)
@@ -377,13 +386,21 @@ def latency_ratio(layout: Layout, base: Layout, settings: LatencySettings | None
     latency = summarise(record.rounds, record.peak_memory_bytes, name, settings, from_cache=not record.measured)
     base_latency = summarise(record.base_rounds, record.base_peak_memory_bytes, name, settings,
                              from_cache=not record.measured)
-    if interval is not None and width <= precision:
+    if interval is not None and (width <= precision or lies_outside(interval, outside)):
         return LatencyRatio(*interval, True, None, latency, base_latency)
     advice = "close other work or use fewer threads" if settings.device == "cpu" else "close other work on the GPU"
     reason = (f"ratio known only to ±{100 * width:.1f} % after {len(record.rounds)} paired rounds "
               f"({latency.blocks} blocks of each network), ±{100 * precision:.1f} % needed; the machine is too "
               f"noisy: {advice}")
     return LatencyRatio(None, None, None, False, reason, latency, base_latency)
+
+
+def lies_outside(interval: tuple[float, float, float] | None, band: tuple[float, float] | None) -> bool:
+    """Whether a ratio's (estimate, low, high) lies wholly below or above ``band`` (never without both)."""
+    if interval is None or band is None:
+        return False
+    _, low, high = interval
+    return high < band[0] or low > band[1]
 
 
 def measure_in_processes(layout: Layout, settings: LatencySettings, *, processes: int, rounds: int = MIN_ROUNDS,
@@ -454,7 +471,10 @@ def relative_half_width_of(values: list[float]) -> float:
 
 
 def timers(timer: BlockTimer | None) -> tuple[TorchTimer | None, BlockTimer]:
-    """(our own timer or None, the timer to use): ``timer``, else a new :class:`TorchTimer` (it measures memory too)."""
+    """(the real timer or None, the timer to use): ``timer``, else a new :class:`TorchTimer`; a real one passed in
+    is used as it is, and measures memory too."""
+    if isinstance(timer, TorchTimer):
+        return timer, timer
     if timer is not None:
         return None, timer
     own = TorchTimer()
@@ -467,11 +487,12 @@ def check_budget(precision: float, min_rounds: int, max_rounds: int) -> None:
     checks.integer("max_rounds", max_rounds, min_rounds, 1_000_000)
 
 
-def timed_round(timer: BlockTimer, layout: Layout, settings: LatencySettings) -> list[float]:
-    """One round: :data:`ROUND_BLOCKS` block times of ``layout``; a timer that breaks its contract is a bug."""
-    times = timer(layout, settings, ROUND_BLOCKS)
-    if len(times) < ROUND_BLOCKS or not valid_times(times):
-        raise ValueError(f"a block timer returned {times!r} for {ROUND_BLOCKS} blocks: it must return at least that "
+def timed_round(timer: BlockTimer, layout: Layout, settings: LatencySettings, blocks: int = ROUND_BLOCKS
+                ) -> list[float]:
+    """One round: ``blocks`` block times of ``layout``; a timer that breaks its contract is a bug."""
+    times = timer(layout, settings, blocks)
+    if len(times) < blocks or not valid_times(times):
+        raise ValueError(f"a block timer returned {times!r} for {blocks} blocks: it must return at least that "
                          "many positive, finite times")
     return [float(t) for t in times]
 
@@ -712,18 +733,24 @@ class TorchTimer:
     up (and compiled, when asked) once and kept for the calls that follow, so the alternating rounds
     of a ratio prepare each only once; drop the timer to free them. Each call runs the network once
     untimed before its blocks, as the other network of a ratio ran last. On CUDA, the device's peak
-    allocation statistics are reset when a network is prepared.
+    allocation statistics are reset when a network is prepared. ``keep`` bounds how many prepared
+    networks are kept (the least recently timed is dropped first; None: all), for a grid that times
+    hundreds one after another against the same base.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, keep: int | None = None) -> None:
+        if keep is not None:
+            checks.integer("prepared networks kept", keep, 1, 1_000_000)
+        self.keep = keep
         self.prepared: dict[str, Prepared] = {}
 
     def __call__(self, layout: Layout, settings: LatencySettings, blocks: int) -> list[float]:
         key = latency_key(layout, settings, settings.device)
         with measuring_on(settings), out_of_memory_is_input(layout, settings):
-            if key not in self.prepared:
-                self.prepared[key] = prepare(layout, settings)
-            prepared = self.prepared[key]
+            prepared = self.prepared.pop(key, None) or prepare(layout, settings)
+            self.prepared[key] = prepared  # the most recently timed last
+            while self.keep is not None and len(self.prepared) > self.keep:
+                del self.prepared[next(iter(self.prepared))]
             prepared.step()  # untimed: the other network of a ratio may have just filled the caches
             return [prepared.block.timeit(prepared.calls) / prepared.calls * 1e3 for _ in range(blocks)]
 

@@ -177,3 +177,51 @@ def test_the_screen_lists_only_points_that_may_meet_the_constraint(found):
 def test_a_point_is_clearly_off_only_when_its_whole_interval_is(low, high, off):
     screen = LatencyRatio(None if low is None else (low + high) / 2, low, high, low is not None, None, None, None)
     assert latency_grid.clearly_off(screen, SPEC) is off
+
+
+def test_growth_members_are_asked_phi_times_a_quarter_of_the_growth_tolerance(tmp_path, monkeypatch):
+    """Growth per φ is ratio^(1/φ): a member's ratio known to φ × a quarter knows the growth to a quarter."""
+    asked: dict[object, set[float]] = {}
+    real = latency_grid.latency_ratio
+
+    def recording(layout, base, settings, *, precision, **options):
+        asked.setdefault(layout.structure_key(), set()).add(precision)
+        return real(layout, base, settings, precision=precision, **options)
+
+    monkeypatch.setattr(latency_grid, "latency_ratio", recording)
+    found = latency_candidates(SPEC, make_counter("analytic"), LatencyTiming(LatencySettings(), tmp_path, timer=quiet))
+    timed = [c for c in found if c.growth_phi > 1 and not math.isnan(c.growth_per_phi)]
+    assert timed
+    for c in timed:
+        member = cost_layout(GridSpec(phi=c.growth_phi, step=0.1, base_resolution=32, num_classes=10),
+                             *c.coefficients)
+        expected = min(latency_grid.GROWTH_PRECISION_CAP, c.growth_phi * SPEC.growth_tolerance_used / 4)
+        assert any(p == pytest.approx(expected) for p in asked[member.structure_key()])
+
+
+def test_a_grid_point_off_the_constraint_is_not_timed_at_the_proxy_or_its_growth(tmp_path):
+    """Off the constraint a point cannot contend: its cost ratio says so, and no more is timed; the baselines are
+    timed in full wherever they land."""
+    timing = LatencyTiming(LatencySettings(), tmp_path, timer=quiet)
+    book = latency_grid.LatencyBook(timing, SPEC.tolerance / 4)
+    growth = latency_grid.GrowthTiming(latency_grid.LatencyFit(0.3, 0.7, 0.0, 2), BASE_MS, 3, GROWTH_BUDGET_MS)
+    counter = make_counter("analytic")
+    band = latency_grid.constraint_band(SPEC)
+    by_truth = sorted(latency_grid.all_points(SPEC),
+                      key=lambda p: device_time(cost_layout(SPEC, *p)) / BASE_MS)
+    far = next(p for p in by_truth if device_time(cost_layout(SPEC, *p)) / BASE_MS > 2.3)
+    near = min(by_truth, key=lambda p: abs(device_time(cost_layout(SPEC, *p)) / BASE_MS - 2.0))
+
+    def measured(point, kind, outside):
+        return latency_grid.measure_latency_candidate(SPEC, point, kind, counter, book, growth, outside)
+
+    off = measured(far, "compound", band)
+    assert not off.on_constraint and off.latency_ratio > 2.1
+    assert math.isnan(off.proxy_ratio) and math.isnan(off.growth_per_phi) and not off.contender
+    assert off.latency_note == "off the latency constraint: proxy and growth not timed (it cannot contend)"
+    on = measured(near, "compound", band)
+    assert on.on_constraint and not math.isnan(on.proxy_ratio) and not math.isnan(on.growth_per_phi)
+    assert on.latency_note is None
+    baseline = measured(far, "width-only", None)
+    assert not baseline.on_constraint and not math.isnan(baseline.proxy_ratio)
+    assert not math.isnan(baseline.growth_per_phi) and baseline.latency_note is None

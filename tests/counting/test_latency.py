@@ -239,6 +239,32 @@ def test_a_candidate_whose_ratio_cannot_be_pinned_down_is_not_measurable(tmp_pat
     assert result.latency.rounds == result.base_latency.rounds == 8  # the budget
 
 
+def test_a_ratio_plainly_outside_a_band_stops_as_soon_as_its_interval_shows_it(tmp_path):
+    """A grid asks whether a point can meet its band: one plainly off it is let go at the first interval, and one
+    near it is pinned down as asked."""
+    off = latency_ratio(WIDE, BASE, precision=0.0125, cache_dir=tmp_path / "a", outside=(1.9, 2.1),
+                        timer=CountingTimer(ratio=2.6, noise=0.03, seed=3))
+    assert off.measurable and off.low > 2.1 and off.latency.rounds == 6
+    assert relative_half_width(off.ratio, off.low, off.high) > 0.0125  # stopped before the precision asked
+    pinned = latency_ratio(WIDE, BASE, precision=0.0125, cache_dir=tmp_path / "b",
+                           timer=CountingTimer(ratio=2.6, noise=0.03, seed=3))
+    assert pinned.latency.rounds > 6 and relative_half_width(pinned.ratio, pinned.low, pinned.high) <= 0.0125
+    near = latency_ratio(WIDE, BASE, precision=0.0125, cache_dir=tmp_path / "c", outside=(1.9, 2.1),
+                         timer=CountingTimer(ratio=2.0, noise=0.03, seed=3))
+    assert near.measurable and relative_half_width(near.ratio, near.low, near.high) <= 0.0125
+
+
+def test_short_rounds_ask_the_timer_for_that_many_blocks_and_count_beside_full_ones(tmp_path):
+    timer = CountingTimer(noise=0.01)
+    short = latency_ratio(WIDE, BASE, precision=0.05, cache_dir=tmp_path, timer=timer, round_blocks=1)
+    assert short.measurable and {blocks for _, blocks in timer.calls} == {1}
+    assert short.latency.blocks == short.latency.rounds
+    full = latency_ratio(WIDE, BASE, precision=0.002, cache_dir=tmp_path, timer=timer, max_rounds=12)
+    assert full.latency.rounds == 12 and full.latency.blocks == short.latency.rounds + 5 * (12 - short.latency.rounds)
+    with pytest.raises(InputError, match="blocks per round"):
+        latency_ratio(WIDE, BASE, precision=0.05, cache_dir=tmp_path, timer=timer, round_blocks=0)
+
+
 def test_ratio_rounds_alternate_between_the_networks(tmp_path):
     timer = CountingTimer(noise=0.3)
     latency_ratio(WIDE, BASE, precision=0.0125, cache_dir=tmp_path, timer=timer, max_rounds=8)
@@ -344,6 +370,16 @@ def test_the_real_timer_keeps_each_network_it_prepared():
     settings = LatencySettings()
     assert len(timer(DEMO, settings, 2)) == 2 and len(timer(DEMO, settings, 3)) == 3
     assert len(timer.prepared) == 1 and timer.peak_memory_bytes(DEMO, settings) is None
+
+
+def test_the_real_timer_keeps_only_the_networks_last_timed_when_told():
+    timer = latency_module.TorchTimer(keep=1)
+    settings = LatencySettings()
+    timer(DEMO, settings, 1)
+    timer(BASE, settings, 1)
+    assert list(timer.prepared) == [latency_key(BASE, settings, settings.device)]
+    with pytest.raises(InputError, match="prepared networks kept"):
+        latency_module.TorchTimer(keep=0)
 
 
 # --- across fresh processes -----------------------------------------------------------------------------------------
