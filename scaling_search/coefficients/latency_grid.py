@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -148,7 +148,15 @@ class LatencyBook:
         self.precision = precision
         self.progress = progress
         self.known: dict[tuple[object, ...], LatencyRatio] = {}
-        self.last_said = time.monotonic()
+        self.started = self.last_said = time.monotonic()
+        self.where = "calibration"
+
+    def each(self, stage: str, points: Sequence[tuple[float, float, float]]
+             ) -> Iterator[tuple[float, float, float]]:
+        """``points`` one by one, the progress lines saying which of them the ``stage`` has reached."""
+        for done, point in enumerate(points):
+            self.where = f"{stage} {done + 1} of {len(points)}"
+            yield point
 
     def ratio(self, layout: Layout, base: Layout, precision: float | None = None, *, quick: bool = False,
               outside: tuple[float, float] | None = None) -> LatencyRatio:
@@ -167,7 +175,8 @@ class LatencyBook:
                 self.known[key] = LatencyRatio(None, None, None, False, str(err), None, None)
             if self.progress is not None and time.monotonic() - self.last_said >= PROGRESS_EVERY_S:
                 self.last_said = time.monotonic()
-                self.progress(f"timing latency: {len(self.known)} networks timed")
+                self.progress(f"timing latency: {self.where}, {len(self.known)} ratios timed in "
+                              f"{(self.last_said - self.started) / 60:.1f} min")
         return self.known[key]
 
 
@@ -254,12 +263,14 @@ def latency_candidates(
     fixed = [(p, kind) for p, kind in latency_fixed_points(spec, fit)]
     say(f"latency fit: {fit.macs:.2f} x log MACs + {fit.activations:.2f} x log activations, largest miss "
         f"{fit.spread:.0%} on {fit.points} networks; screening {len(near)} grid points predicted near the constraint")
-    screened = [p for p in near if not clearly_off(book.ratio(cost_layout(spec, *p), base_cost,
-                                                              SCREEN_SHARE * spec.tolerance, quick=True), spec)]
+    screened = [p for p in book.each("screening", near)
+                if not clearly_off(book.ratio(cost_layout(spec, *p), base_cost, SCREEN_SHARE * spec.tolerance,
+                                              quick=True), spec)]
     say(f"screened to ±{SCREEN_SHARE * spec.tolerance:.0%}: {len(screened)} of {len(near)} grid points may meet the "
         f"constraint; pinning them to ±{PRECISION_SHARE * spec.tolerance:.2%}")
     band = constraint_band(spec)
-    every = [p for p in screened if not clearly_off(book.ratio(cost_layout(spec, *p), base_cost, outside=band), spec)]
+    every = [p for p in book.each("pinning", screened)
+             if not clearly_off(book.ratio(cost_layout(spec, *p), base_cost, outside=band), spec)]
     say(f"{len(every)} of {len(screened)} lie near the constraint; timing those on it at the proxy and at their "
         "growth member")
     base_latency = book.ratio(base_cost, base_cost).latency
@@ -276,11 +287,13 @@ def latency_candidates(
         return measure_latency_candidate(spec, point, kind, lambda layout: counts[layout.structure_key()], book,
                                          growth, outside)
 
-    compound = [measured(p, "reference" if p == spec.paper_point else "compound", band) for p in every]
+    compound = [measured(p, "reference" if p == spec.paper_point else "compound", band)
+                for p in book.each("proxy and growth", every)]
     if not any(c.kind == "compound" for c in compound):
         raise InputError(f"no (alpha, beta, gamma) on this grid is predicted within {slack:.0%} of a latency ratio of "
                          f"{spec.target_ratio:.3g}; widen --tolerance, change --step or the ranges")
     have_reference = any(c.kind == "reference" for c in compound)
+    book.where = "the paper's point and the baselines"
     return compound + [measured(p, kind) for p, kind in fixed if kind != "reference" or not have_reference]
 
 
