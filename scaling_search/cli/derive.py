@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 from scaling_search.cli import flags
-from scaling_search.cli.common import UsageError, add_output_flags, emit, finite_float, fmt, render_table
+from scaling_search.cli.common import UsageError, add_output_flags, emit, finite_float, fmt, progress, render_table
 from scaling_search.coefficients.family import (
     FamilyGrowth,
     buildable_phis,
@@ -23,6 +23,8 @@ from scaling_search.coefficients.family import (
 )
 from scaling_search.coefficients.fast_scaling import FAST_WIDTH_SHARE, FastPoint, fast_point
 from scaling_search.coefficients.growth import GROWTH_PHI
+from scaling_search.coefficients.latency_family import FamilyLatency, family_latency
+from scaling_search.coefficients.latency_grid import LatencyTiming
 from scaling_search.counting.cost_kind import COUNTED_KINDS
 from scaling_search.counting.counter import make_counter
 from scaling_search.errors import InputError
@@ -35,6 +37,7 @@ from scaling_search.models.architecture import (
     BaseArchitecture,
 )
 from scaling_search.models.bases import has_released_family, released_note
+from scaling_search.models.scaling import base_layout
 
 FAMILY_COLUMNS = [
     ("name", "name", fmt("s")),
@@ -51,6 +54,11 @@ FAMILY_COLUMNS = [
     ("target_ratio", "2^phi", fmt(".4g")),
 ]
 """The columns of a B0 family; another base's divides by its own unscaled network (:func:`family_columns`)."""
+LATENCY_COLUMNS = [
+    ("latency_ratio", "latency/phi0", fmt(".3f")),
+    ("latency_ms", "ms", fmt(".2f")),
+]
+"""Added to a family timed with ``--cost latency``: each member's latency over the φ = 0 member's, and its own."""
 
 NOTE = ("\n\nThe released B1..B7 do not follow one phi-rule (B1 is width 1.0, depth 1.1 at 240 px,\nwhich no single "
         f"phi of {PAPER_COEFFICIENTS} gives): derived and released rows differ, and both are measured here.\n"
@@ -77,7 +85,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "but its phi = 7 member costs 6.5x the base, not 2^7 = 128x. When the phi = 7 member cannot be built\n"
         "(a multiplier or resolution past the limit), the largest phi below 7 that can be is used, and said.\n"
         "JSON adds growth_per_phi, growth_phi, growth_cost, target, growth_tolerance and on_growth.\n"
-        "--cost activations counts the growth in activations (conv and linear outputs) instead of MACs.\n\n"
+        "--cost activations counts the growth in activations (conv and linear outputs) instead of MACs; --cost\n"
+        "latency times each member against phi0 on --cost-device instead (members in increasing phi, each to phi x a\n"
+        "quarter of --growth-tolerance, none whose call would take over 400 ms), and takes the growth at the\n"
+        "largest integer phi timed; JSON adds each member's latency_ratio, latency_low/high, latency_ms,\n"
+        "latency_note and cost_device.\n"
+        "  scaling-search derive --cost latency --cost-device cpu\n\n"
         "--fast [ALPHA_W] derives fast scaling's family instead (Dollar, Singh & Girshick, \"Fast and Accurate Model\n"
         f"Scaling\", CVPR 2021): width takes the share ALPHA_W (default {FAST_WIDTH_SHARE:g}) of the cost exponent "
         "per phi, depth and\nresolution half the rest each, so activations grow slower than cost (s^0.6 for cost s at "
@@ -103,18 +116,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     flags.COUNTER.add(parser)
     flags.TARGET.add(parser, flags.GRID.target)
     flags.COST.add(parser, flags.GRID.cost, help="the cost whose growth per phi is shown (and --fast matches): macs "
-                   "(default) or activations")
+                   "(default), activations, or latency (timed on --cost-device; not with --fast)")
     flags.GROWTH_TOLERANCE.add(parser, flags.GRID.tolerance, help="relative tolerance on the family's growth per phi "
                                "(its phi = 7 member's cost over the base's, per phi), around --target; the default is "
                                "the candidate grid's default tolerance")
+    flags.add_latency_flags(parser.add_argument_group("latency (with --cost latency; docs/costs.md)"))
     add_output_flags(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.cost not in COUNTED_KINDS:
-        raise UsageError(f"derive counts a family's growth in {' or '.join(COUNTED_KINDS)}; {args.cost} is measured "
-                         "one network at a time (scaling-search flops --cost latency)")
+    if args.cost == "latency" and args.fast is not None:
+        raise UsageError("--fast matches its point in closed form, in macs or activations; time its family with "
+                         "--cost latency after deriving it (--alpha/--beta/--gamma)")
+    if args.cost in COUNTED_KINDS and (given := flags.latency_flags_given(args)):
+        raise UsageError(f"{', '.join(given)} set how latency is measured; add --cost latency")
     base = flags.chosen_base(args)
     fast = chosen_fast(args, base)
     alpha, beta, gamma = fast.matched if fast is not None else given_coefficients(args)
@@ -124,22 +140,33 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"no member of the family can be built at phis {', '.join(f'{p:g}' for p in args.phis)}: "
                          "a multiplier or the resolution would pass the largest this tool builds; ask for smaller phis")
     unbuilt = unbuilt_note([phi for phi in args.phis if phi not in phis])
-    derived = [m.to_dict() for m in derive_family(alpha, beta, gamma, phis, counter,
-                                                  base_resolution=args.base_resolution,
-                                                  resolution_multiple=args.resolution_multiple,
-                                                  num_classes=args.num_classes, base=base)]
-    growth = family_growth_for(alpha, beta, gamma, target=args.target, tolerance=args.growth_tolerance,
-                               base_resolution=args.base_resolution, resolution_multiple=args.resolution_multiple,
-                               num_classes=args.num_classes, base=base, cost=args.cost)
+    members = derive_family(alpha, beta, gamma, phis, counter, base_resolution=args.base_resolution,
+                            resolution_multiple=args.resolution_multiple, num_classes=args.num_classes, base=base)
+    derived = [m.to_dict() for m in members]
+    columns = FAMILY_COLUMNS if has_released_family(base) else family_columns(base)
+    if args.cost == "latency":
+        timing = LatencyTiming(flags.latency_settings(args), use_cache=not args.no_latency_cache)
+        timed = family_latency(members, base_layout(args.base_resolution, args.num_classes, args.resolution_multiple,
+                                                    base=base),
+                               timing, target=args.target, tolerance=args.growth_tolerance, progress=progress)
+        derived = [dict(row, **member.to_dict(), cost_device=timed.device)
+                   for row, member in zip(derived, timed.members, strict=True)]
+        growth_payload, growth_text = latency_growth(timed, args.target, args.growth_tolerance)
+        columns = [*columns, *LATENCY_COLUMNS]
+    else:
+        growth = family_growth_for(alpha, beta, gamma, target=args.target, tolerance=args.growth_tolerance,
+                                   base_resolution=args.base_resolution, resolution_multiple=args.resolution_multiple,
+                                   num_classes=args.num_classes, base=base, cost=args.cost)
+        growth_payload, growth_text = growth.to_dict(), growth_line(growth)
     if has_released_family(base):
         released = [m.to_dict() for m in released_family(counter, args.num_classes)]
-        payload: dict = {"derived": derived, "released": released, **growth.to_dict()}
-        table = render_table(display_rows(derived + released), FAMILY_COLUMNS) + f"\n\n{growth_line(growth)}" + NOTE
+        payload: dict = {"derived": derived, "released": released, **growth_payload}
+        table = render_table(display_rows(derived + released), columns) + f"\n\n{growth_text}" + NOTE
     else:
         released = []
         payload = {"base": base.name, "derived": derived, "released": [], "released_note": released_note(base),
-                   **growth.to_dict()}
-        table = render_table(display_rows(derived), family_columns(base)) + f"\n\n{growth_line(growth)}\n\n" \
+                   **growth_payload}
+        table = render_table(display_rows(derived), columns) + f"\n\n{growth_text}\n\n" \
             f"{released_note(base)}\n" + OTHER_BASE_NOTE
     if unbuilt:
         payload["not_built"] = unbuilt
@@ -178,6 +205,21 @@ def fast_line(fast: FastPoint, target: float) -> str:
     return (f"Fast scaling (Dollar et al. 2021), width share {fast.width_share:g}: nominal ({nominal}) for {target:g}x "
             f"per phi; matched to grow {target:g}x per phi in {fast.cost}: ({matched}), {fast.growth_per_phi:.3f}x per "
             f"phi, its phi = 1 member {fast.matched_ratio:.3f}x the base.")
+
+
+def latency_growth(timed: FamilyLatency, target: float, tolerance: float) -> tuple[dict[str, object], str]:
+    """The JSON keys and the line under the table of a family timed member by member."""
+    if timed.growth is None:
+        assert timed.growth_note is not None
+        return ({"growth_per_phi": None, "growth_phi": None, "growth_cost": "latency", "target": target,
+                 "growth_tolerance": tolerance, "on_growth": None, "growth_note": timed.growth_note,
+                 "cost_device": timed.device},
+                f"Growth per phi in latency on {timed.device}: not known - {timed.growth_note}.")
+    line = growth_line(timed.growth).replace("in latency:", f"in latency on {timed.device}:", 1)
+    if timed.growth.growth.reduced:
+        line = line.split(" The phi = ")[0] + (f" Members past phi = {timed.growth.growth.phi} were not timed (their "
+                                               "calls would pass the budget, or could not be pinned down).")
+    return {**timed.growth.to_dict(), "cost_device": timed.device}, line
 
 
 def growth_line(found: FamilyGrowth) -> str:
