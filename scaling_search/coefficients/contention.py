@@ -54,8 +54,18 @@ def count_line(counts: Contention, spec: GridSpec) -> str:
     """One line: how many grid points each condition kept."""
     return (f"grid: {counts.on_constraint} points meet the cost constraint at the cost scale, {counts.on_growth} grow "
             f"within {spec.growth_tolerance_used:.0%} of {spec.target:g}x per phi, and {counts.contenders} of those "
-            f"train within {spec.tolerance:.0%} of {spec.target_ratio:.3g}x the base's "
-            f"{COST_WORDS[spec.cost]} at the {counts.base_resolution} px proxy: {counts.contenders} contenders")
+            f"{proxy_condition(spec, counts.base_resolution)}: {counts.contenders} contenders")
+
+
+def proxy_condition(spec: GridSpec, base_resolution: int) -> str:
+    """The contender rule's condition at the proxy, in words: the target in the chosen counted cost, or (latency)
+    the MACs the network costs at the cost scale, which a proxy trains with (see
+    :mod:`scaling_search.coefficients.latency_grid`)."""
+    if spec.cost == "latency":
+        return (f"train at the {base_resolution} px proxy within {spec.tolerance:.0%} of the compute (MACs) they cost "
+                "at the cost scale")
+    return (f"train within {spec.tolerance:.0%} of {spec.target_ratio:.3g}x the base's {COST_WORDS[spec.cost]} at "
+            f"the {base_resolution} px proxy")
 
 
 def resolution_note(counts: Contention) -> str | None:

@@ -20,13 +20,17 @@ quarter of the tolerance would take hours, so a latency grid is found in four st
 4. **Measurement.** Each point left is timed against the base at the cost scale to a quarter of the
    tolerance (:func:`~scaling_search.counting.latency.latency_ratio`), the screen's rounds counting,
    stopping as soon as its interval lies wholly outside the band (then it is not listed), or marked
-   not measurable with the reason. A point that meets the constraint is then timed at the proxy
-   (the contender rule: it trains with the latency it is charged for; to a quarter of the
-   tolerance) and at its growth member (to φ times a quarter of the growth tolerance, so its growth
-   *per φ* is known to a quarter); a point off the constraint cannot contend, and its proxy and
-   growth are not timed (NaN, with a note). A candidate with a ratio that is not measurable
-   neither meets the constraint nor contends. The paper's point and the baselines are always
-   listed and timed in full.
+   not measurable with the reason. A point that meets the constraint is then timed at its growth
+   member (to φ times a quarter of the growth tolerance, so its growth *per φ* is known to a
+   quarter); a point off the constraint cannot contend, and its growth is not timed (NaN, with a
+   note). A candidate with a ratio that is not measurable neither meets the constraint nor
+   contends. The paper's point and the baselines are always listed and timed in full.
+
+**The proxy** is judged in counted MACs, not latency: a contender's proxy must train with the
+compute its network costs at the cost scale (``proxy_ratio``, its MACs over the proxy base's, within
+the tolerance of ``macs_ratio``), so that no point gains or loses compute at the proxy by rounding
+its resolution there. Latency is what deployment pays; a proxy *trains*, and its batch-1 latency on
+a small input measures per-layer overhead, not the network (docs/costs.md has the measurements).
 
 **Growth per φ** is timed where the device can run the family in reasonable time: at the largest
 integer φ ≤ 7 whose member the fit predicts to take at most :data:`GROWTH_BUDGET_MS` per call
@@ -271,8 +275,7 @@ def latency_candidates(
     band = constraint_band(spec)
     every = [p for p in book.each("pinning", screened)
              if not clearly_off(book.ratio(cost_layout(spec, *p), base_cost, outside=band), spec)]
-    say(f"{len(every)} of {len(screened)} lie near the constraint; timing those on it at the proxy and at their "
-        "growth member")
+    say(f"{len(every)} of {len(screened)} lie near the constraint; timing the growth member of those on it")
     base_latency = book.ratio(base_cost, base_cost).latency
     if base_latency is None:
         raise InputError(f"the base network cannot be timed on {device_name(timing.settings)}")
@@ -356,12 +359,12 @@ class GrowthTiming:
 def measure_latency_candidate(spec: GridSpec, coefficients: tuple[float, float, float], kind: CandidateKind,
                               counter: Callable[[Layout], Counts], book: LatencyBook, growth: GrowthTiming,
                               outside: tuple[float, float] | None = None) -> Candidate:
-    """One candidate of a latency grid: counted like any, its latency ratios timed at the cost scale, the proxy and
-    its growth member (:func:`measure` for the counted costs).
+    """One candidate of a latency grid: counted like any, its latency ratio timed at the cost scale and at its growth
+    member; its proxy judged in counted MACs (module docstring, "The proxy").
 
-    A grid point passes the constraint's band as ``outside``: its cost ratio stops early outside it, and its proxy
-    and growth are timed only when it meets the constraint (off it, it cannot contend). The paper's point and the
-    baselines (None) are timed in full.
+    A grid point passes the constraint's band as ``outside``: its cost ratio stops early outside it, and its growth
+    is timed only when it meets the constraint (off it, it cannot contend). The paper's point and the baselines
+    (None) are timed in full.
     """
     alpha, beta, gamma = coefficients
     proxy, cost = proxy_layout(spec, alpha, beta, gamma), cost_layout(spec, alpha, beta, gamma)
@@ -369,31 +372,29 @@ def measure_latency_candidate(spec: GridSpec, coefficients: tuple[float, float, 
     at_cost = book.ratio(cost, spec.base_cost_layout(), outside=outside)
     ratio = math.nan if at_cost.ratio is None else at_cost.ratio
     on_constraint = at_cost.measurable and within(ratio, spec.target_ratio, spec.tolerance)
-    at_proxy: LatencyRatio | None = None
     at_growth: LatencyRatio | None = None
     growth_at = 1
     notes = [at_cost.reason] if at_cost.reason else []
     if outside is None or on_constraint:
-        at_proxy = book.ratio(proxy, spec.base_layout())
         growth_member, growth_at = growth_layout(spec, coefficients, growth)
         if growth_member is not None and growth_at == spec.phi:
             at_growth = at_cost
         elif growth_member is not None:
             per_phi_precision = min(GROWTH_PRECISION_CAP, growth_at * PRECISION_SHARE * spec.growth_tolerance_used)
             at_growth = book.ratio(growth_member, spec.base_cost_layout(), per_phi_precision, quick=True)
-        notes += [r.reason for r in (at_proxy, at_growth) if r is not None and r.reason]
+        notes += [at_growth.reason] if at_growth is not None and at_growth.reason else []
     elif at_cost.measurable:
-        notes.append("off the latency constraint: proxy and growth not timed (it cannot contend)")
-    proxy_ratio = math.nan if at_proxy is None or at_proxy.ratio is None else at_proxy.ratio
+        notes.append("off the latency constraint: growth not timed (it cannot contend)")
+    macs_ratio = counts.macs / base_counts.macs
+    proxy_ratio = counter(proxy).macs / counter(spec.base_layout()).macs
     per_phi = math.nan if at_growth is None or at_growth.ratio is None else at_growth.ratio ** (1 / growth_at)
     on_growth = not math.isnan(per_phi) and within(per_phi, spec.target, spec.growth_tolerance_used)
-    proxy_on_target = at_proxy is not None and at_proxy.measurable and within(proxy_ratio, spec.target_ratio,
-                                                                              spec.tolerance)
+    proxy_on_target = within(proxy_ratio, macs_ratio, spec.tolerance)
     latency = at_cost.latency
     return Candidate(alpha, beta, gamma, spec.phi, nominal_ratio(alpha, beta, gamma), ratio, counts.macs,
                      counts.params, counts.activations, cost.resolution, proxy_ratio, proxy.resolution, kind,
                      on_constraint, per_phi, growth_at, on_growth, proxy_on_target, on_growth and proxy_on_target,
-                     proxy, "latency", counts.macs / base_counts.macs, counts.activations / base_counts.activations,
+                     proxy, "latency", macs_ratio, counts.activations / base_counts.activations,
                      latency_ratio=at_cost.ratio, latency_ms=None if latency is None else latency.median_ms,
                      latency_iqr_ms=None if latency is None else latency.iqr_ms,
                      cost_device=device_name(book.timing.settings),

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import optuna
 import pandas as pd
 
+from scaling_search.coefficients.contention import proxy_condition
 from scaling_search.coefficients.family import FamilyGrowth
 from scaling_search.coefficients.grid import GridSpec
 from scaling_search.reporting import validation_section as checks
@@ -66,8 +67,8 @@ def study_index(study: optuna.Study, definition: ResolvedDefinition, grid: GridS
         f"*n_failed* failed or stopped ones; a candidate with a failed seed ranks below every candidate without one "
         f"and cannot be the best. Only contenders can be the best: grid points whose family grows within "
         f"{grid.growth_tolerance_used:.0%} of {grid.target:g}× per φ (*growth_per_phi*, its φ = 7 member's cost at "
-        f"the cost scale) and that train within {grid.tolerance:.0%} of {grid.target_ratio:.3g}× the base's compute "
-        f"at the proxy (*proxy_ratio*); the other rows are shown for comparison. *upsample* is the trained "
+        f"the cost scale) and that {proxy_words(grid, definition.base_resolution)} (*proxy_ratio*); the other rows "
+        "are shown for comparison. *upsample* is the trained "
         f"resolution over the data's native {native} px. {wording.paper_note(grid)}.",
         "",
         *proxy_lines(study, grid),
@@ -193,3 +194,10 @@ def proxy_lines(study: optuna.Study, grid: GridSpec) -> list[str]:
 def point(row: pd.Series) -> wording.Point:
     """A row of the α/β/γ table as the compound-against-single-dimension list shows it."""
     return wording.Point(row["alpha"], row["beta"], row["gamma"], row["macs"], row["score"])
+
+
+def proxy_words(grid: GridSpec, base_resolution: int) -> str:
+    """The contender rule's condition at the proxy, as the report words it."""
+    if grid.cost == "latency":
+        return proxy_condition(grid, base_resolution)
+    return f"train within {grid.tolerance:.0%} of {grid.target_ratio:.3g}× the base's compute at the proxy"

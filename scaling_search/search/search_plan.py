@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scaling_search.coefficients.contention import Contention, count_line, resolution_note
+from scaling_search.coefficients.contention import Contention, count_line, proxy_condition, resolution_note
 from scaling_search.coefficients.grid import (
     Candidate,
     GridSpec,
@@ -69,10 +69,9 @@ def contending(candidates: list[Candidate], spec: GridSpec) -> list[Candidate]:
         growing = sum(c.on_growth for c in grid)
         raise InputError(
             f"no grid point contends: {growing} of the {len(grid)} points listed grow within "
-            f"{spec.growth_tolerance_used:.0%} of {spec.target:g}x per phi, and none of those trains within "
-            f"{spec.tolerance:.0%} of {spec.target_ratio:.3g}x the base's compute at the {spec.base_resolution} px "
-            "proxy; see scaling-search candidates, and widen --tolerance or --growth-tolerance, refine --step or "
-            "change --base-resolution")
+            f"{spec.growth_tolerance_used:.0%} of {spec.target:g}x per phi, and none of those "
+            f"{proxy_condition(spec, spec.base_resolution)}; see scaling-search candidates, and widen --tolerance or "
+            "--growth-tolerance, refine --step or change --base-resolution")
     return kept
 
 
