@@ -87,6 +87,20 @@ At 56 px the light base's grid keeps contenders with γ 1.0, 1.05, 1.1, 1.15, 1.
 and the three the CPU plan spreads over train at 56–80 px with 1.9–2.1× the base's compute. Four classes (shapes,
 striped) and batches of 32 at ``lr`` 0.4 per 256 images let two epochs of 2,000 images reach 0.54–0.65 validation
 accuracy with γ = 1.4 (chance 0.25); the data is rendered at 126 px and shrunk, so nothing is upsampled."""
+LATENCY_DEMO = replace(DEMO, base_resolution=112)
+"""The demo of a study held to latency (``scaling-search run --phi 1 --cost latency`` on CPU): the same task at a 112 px
+proxy. A latency study's contender must train at the proxy with the compute (MACs) its network costs at the cost
+scale; at 56 px resolution rounding moves that by 10–16 % for every point of the demo's latency grid whose family
+grows as promised, so none could contend, while at 112 px all six do (docs/costs.md, "The proxy of a latency study").
+Four times the pixels: its runs take about four times the MACs demo's."""
+
+
+def demo_task(definition: StudyDefinition) -> DemoTask:
+    """The demo a CPU study that names no proxy task becomes: :data:`LATENCY_DEMO` when it is held to latency, else
+    :data:`DEMO`."""
+    return LATENCY_DEMO if definition.cost == "latency" else DEMO
+
+
 TASK_OPTIONS = ("base", "base_table", "dataset", "base_resolution", "epochs", "max_train_images", "batch_size", "lr",
                 "recipe")
 """The options that name a study's proxy task: a CPU study that sets none of them is the demo (:data:`DEMO`)."""
@@ -109,15 +123,19 @@ def demo_line(definition: StudyDefinition) -> str | None:
 
     ``definition`` is a resolved one: it is the demo when its task is :data:`DEMO`'s.
     """
+    demo = demo_task(definition)
     if (definition.base, definition.dataset, definition.base_resolution, definition.epochs,
             definition.max_train_images, definition.batch_size, definition.lr) != (
-            DEMO.base, DEMO.dataset, DEMO.base_resolution, DEMO.epochs, DEMO.max_train_images, DEMO.batch_size,
-            DEMO.lr):
+            demo.base, demo.dataset, demo.base_resolution, demo.epochs, demo.max_train_images, demo.batch_size,
+            demo.lr):
         return None
-    return (f"Demo: {DEMO.base} (B0's seven stages, at most two blocks each, width 0.375) at a "
-            f"{DEMO.base_resolution} px proxy on the built-in synthetic task with 4 classes, {DEMO.epochs} epochs x "
-            f"{DEMO.max_train_images:,} images, then the finalists on 3 fresh seeds and no refinement (--refine adds "
-            f"it), so that resolution (gamma) can be searched on a 2-core CPU in about five minutes; naming --base, "
+    duration = ("about five minutes" if demo is DEMO else
+                "about twenty minutes (a latency study's proxy must be large enough to train with the compute its "
+                "networks cost at the cost scale)")
+    return (f"Demo: {demo.base} (B0's seven stages, at most two blocks each, width 0.375) at a "
+            f"{demo.base_resolution} px proxy on the built-in synthetic task with 4 classes, {demo.epochs} epochs x "
+            f"{demo.max_train_images:,} images, then the finalists on 3 fresh seeds and no refinement (--refine adds "
+            f"it), so that resolution (gamma) can be searched on a 2-core CPU in {duration}; naming --base, "
             f"--dataset or --base-resolution studies that instead (B0 at "
             f"{CPU_SIZING.base_resolution} px on CPU, where gamma stays 1); on a GPU the default is "
             f"{EFFICIENTNET_B0.name} at the smallest proxy where gamma can be searched (160 px for the default grid) "
@@ -134,9 +152,10 @@ def resolve_for_device(definition: StudyDefinition, gpus: float) -> ResolvedDefi
         return definition
     use_gpu = definition.device.startswith("cuda") or (definition.device == "auto" and gpus > 0)
     if not use_gpu and is_demo(definition):
-        definition = replace(definition, base=DEMO.base, dataset=DEMO.dataset, base_resolution=DEMO.base_resolution,
-                             epochs=DEMO.epochs, max_train_images=DEMO.max_train_images, batch_size=DEMO.batch_size,
-                             lr=DEMO.lr, refine=DEMO.refine if definition.refine is None else definition.refine)
+        demo = demo_task(definition)
+        definition = replace(definition, base=demo.base, dataset=demo.dataset, base_resolution=demo.base_resolution,
+                             epochs=demo.epochs, max_train_images=demo.max_train_images, batch_size=demo.batch_size,
+                             lr=demo.lr, refine=demo.refine if definition.refine is None else definition.refine)
     sizing = GPU_SIZING if use_gpu else CPU_SIZING
     base_resolution = definition.base_resolution or (gpu_base_resolution(definition) if use_gpu
                                                      else sizing.base_resolution)

@@ -9,7 +9,15 @@ import pytest
 from scaling_search.counting.analytic import analytic_counts
 from scaling_search.search.search_plan import distinct_layouts, plan_grid, spread
 from scaling_search.study.definition import StudyDefinition, changed_options, default_study_name
-from scaling_search.study.sizing import CPU_SIZING, DEMO, GPU_SIZING, demo_line, largest_resolution, resolve_for_device
+from scaling_search.study.sizing import (
+    CPU_SIZING,
+    DEMO,
+    GPU_SIZING,
+    LATENCY_DEMO,
+    demo_line,
+    largest_resolution,
+    resolve_for_device,
+)
 from scaling_search.study.study_file import from_mapping, load_definition
 
 if sys.version_info >= (3, 11):
@@ -75,6 +83,17 @@ def test_device_sizing():
     explicit = resolve_for_device(StudyDefinition(epochs=9, base_resolution=48), gpus=0)
     assert explicit.epochs == 9 and explicit.base_resolution == 48 and explicit.base == "efficientnet_b0"
     assert largest_resolution(cpu) >= round(32 * 1.5)
+
+
+def test_the_cpu_demo_of_a_latency_study_trains_its_proxy_at_112_px():
+    """Its contenders must train with the compute they cost at the cost scale: at 56 px rounding moves that by
+    10-16 % for every point of the demo's latency grid that grows as promised; at 112 px by at most 5 %."""
+    demo = resolve_for_device(StudyDefinition(phi=1, cost="latency").named(), gpus=0)
+    assert (demo.base, demo.dataset, demo.base_resolution) == (DEMO.base, DEMO.dataset, 112)
+    assert LATENCY_DEMO.base_resolution == 112 and (demo.epochs, demo.max_train_images) == (DEMO.epochs, 2000)
+    line = demo_line(demo)
+    assert line is not None and "112 px" in line and "about twenty minutes" in line
+    assert demo_line(resolve_for_device(StudyDefinition(phi=1).named(), gpus=0)) != line
 
 
 @pytest.mark.parametrize("named", [{"base": "resnet50"}, {"dataset": "cifar10"}, {"base_resolution": 32},
