@@ -66,8 +66,8 @@ def study_index(study: optuna.Study, definition: ResolvedDefinition, grid: GridS
         f"networks at φ = {grid.phi:g}, so the search cannot tell them apart. *n_seeds* counts completed seeds, "
         f"*n_failed* failed or stopped ones; a candidate with a failed seed ranks below every candidate without one "
         f"and cannot be the best. Only contenders can be the best: grid points whose family grows within "
-        f"{grid.growth_tolerance_used:.0%} of {grid.target:g}× per φ (*growth_per_phi*, its φ = 7 member's cost at "
-        f"the cost scale) and that {proxy_words(grid, definition.base_resolution)} (*proxy_ratio*); the other rows "
+        f"{grid.growth_tolerance_used:.0%} of {grid.target:g}× per φ (*growth_per_phi*, {growth_words(grid)}) "
+        f"and that {proxy_words(grid, definition.base_resolution)} (*proxy_ratio*); the other rows "
         "are shown for comparison. *upsample* is the trained "
         f"resolution over the data's native {native} px. {wording.paper_note(grid)}.",
         "",
@@ -186,7 +186,7 @@ def proxy_lines(study: optuna.Study, grid: GridSpec) -> list[str]:
     if table.empty:
         return []
     resolutions = sorted({int(value) for value in table["resolution"]})
-    notes = [wording.resolution_sentence(resolutions, grid.base_resolution),
+    notes = [wording.resolution_sentence(resolutions, grid.base_resolution, grid.cost),
              wording.detail_note([float(value) for value in table["upsample"] if value == value])]  # NaN-safe
     return [f"**What this proxy can tell.** {' '.join(note for note in notes if note)}", ""]
 
@@ -201,3 +201,10 @@ def proxy_words(grid: GridSpec, base_resolution: int) -> str:
     if grid.cost == "latency":
         return proxy_condition(grid, base_resolution)
     return f"train within {grid.tolerance:.0%} of {grid.target_ratio:.3g}× the base's compute at the proxy"
+
+
+def growth_words(grid: GridSpec) -> str:
+    """Where *growth_per_phi* is taken, as the report words it."""
+    if grid.cost == "latency":
+        return "timed at the largest member the device runs within the growth budget, at most φ = 7"
+    return "its φ = 7 member's cost at the cost scale"

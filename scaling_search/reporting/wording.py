@@ -80,7 +80,10 @@ def family_growth_sentence(growth: FamilyGrowth) -> str:
                 f"{grows(growth)} per φ, and its φ = {found.phi} member costs {growth.member_ratio:.1f}× the base "
                 f"network's, not {growth.target:g}^{found.phi} = {growth.target**found.phi:.4g}×. Its larger members "
                 "are not the networks the cost constraint at one φ promises.")
-    if found.reduced:
+    if found.reduced and found.cost == "latency":
+        text += (f" Latency growth is timed at φ = {found.phi}, the largest member the device runs within the growth "
+                 "budget (docs/costs.md), not at φ = 7.")
+    elif found.reduced:
         text += (f" The φ = {GROWTH_PHI} member cannot be built (a multiplier or resolution past the limit), so the "
                  f"growth is measured at φ = {found.phi}.")
     return text
@@ -245,7 +248,7 @@ def detail_note(upsamples: Sequence[float]) -> str | None:
             "gamma is worth.")
 
 
-def resolution_sentence(resolutions: Sequence[int], base_resolution: int) -> str:
+def resolution_sentence(resolutions: Sequence[int], base_resolution: int, cost: str = "macs") -> str:
     """Whether the trained contenders' resolutions let the study compare values of γ.
 
     Example:
@@ -253,8 +256,10 @@ def resolution_sentence(resolutions: Sequence[int], base_resolution: int) -> str
         'Every contender trained at 32 px: at this proxy no larger γ'
     """
     if len(resolutions) > 1:
+        each = ("each with the compute its network costs at the cost scale (not equal compute: a latency budget "
+                "admits different MACs)" if cost == "latency" else "each with the target compute")
         return (f"The contenders trained at {len(resolutions)} resolutions ({', '.join(map(str, resolutions))} px), "
-                "each with the target compute, so values of γ were compared.")
+                f"{each}, so values of γ were compared.")
     return (f"Every contender trained at {resolutions[0]} px: at this proxy no larger γ trains with the target "
             f"compute (from {base_resolution} px, one more pixel adds whole rows of the last feature maps), so the "
             "study compared depth and width, and says nothing about γ; a proxy of 160 px or more would let it.")
