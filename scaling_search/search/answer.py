@@ -53,7 +53,8 @@ REPRESENTATIVE_RULE = ("the midpoint of each interval of the plateau, rounded to
                        "the trained contender whose family does")
 METRIC = "validation accuracy (final epoch), mean over the deciding stage's seeds"
 COST = ("macs, params, cost_resolution and measured_ratio at the cost scale (the same for every point of the plateau), "
-        "measured_ratio and proxy_ratio in cost_kind (timed on cost_device for latency); resolution and proxy_ratio "
+        "measured_ratio and proxy_ratio in cost_kind (measured_ratio timed on cost_device for latency, where "
+        "proxy_ratio is counted in MACs: a proxy trains); resolution and proxy_ratio "
         "are the trained proxy's, upsample its resolution over the data's native one; growth_per_phi is the exported "
         "coefficients' family's cost per phi at the cost scale (at phi = growth_phi)")
 
