@@ -92,7 +92,8 @@ LATENCY_DEMO = replace(DEMO, base_resolution=112)
 proxy. A latency study's contender must train at the proxy with the compute (MACs) its network costs at the cost
 scale; at 56 px resolution rounding moves that by 10–16 % for every point of the demo's latency grid whose family
 grows as promised, so none could contend, while at 112 px all six do (docs/costs.md, "The proxy of a latency study").
-Four times the pixels: its runs take about four times the MACs demo's."""
+Four times the pixels: on 2 cores its 12 runs took 15.4 minutes, after 15 minutes timing its latency grid (cached
+for the next study; docs/benchmarks.md)."""
 
 
 def demo_task(definition: StudyDefinition) -> DemoTask:
@@ -130,8 +131,8 @@ def demo_line(definition: StudyDefinition) -> str | None:
             demo.lr):
         return None
     duration = ("about five minutes" if demo is DEMO else
-                "about twenty minutes (a latency study's proxy must be large enough to train with the compute its "
-                "networks cost at the cost scale)")
+                "about half an hour (a quarter of it timing the latency grid, which is cached for the next study; a "
+                "latency study's proxy must be large enough to train with the compute its networks cost)")
     return (f"Demo: {demo.base} (B0's seven stages, at most two blocks each, width 0.375) at a "
             f"{demo.base_resolution} px proxy on the built-in synthetic task with 4 classes, {demo.epochs} epochs x "
             f"{demo.max_train_images:,} images, then the finalists on 3 fresh seeds and no refinement (--refine adds "

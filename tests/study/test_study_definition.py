@@ -92,7 +92,7 @@ def test_the_cpu_demo_of_a_latency_study_trains_its_proxy_at_112_px():
     assert (demo.base, demo.dataset, demo.base_resolution) == (DEMO.base, DEMO.dataset, 112)
     assert LATENCY_DEMO.base_resolution == 112 and (demo.epochs, demo.max_train_images) == (DEMO.epochs, 2000)
     line = demo_line(demo)
-    assert line is not None and "112 px" in line and "about twenty minutes" in line
+    assert line is not None and "112 px" in line and "about half an hour" in line
     assert demo_line(resolve_for_device(StudyDefinition(phi=1).named(), gpus=0)) != line
 
 
