@@ -145,9 +145,9 @@ def test_candidates_cli_times_a_small_grid_on_this_cpu(capsys, tmp_path, monkeyp
     assert all(r["latency_ratio"] is None or r["latency_ratio"] > 0 for r in rows)
 
 
-def test_calibration_asks_the_tolerance_and_candidates_a_quarter_of_it(tmp_path, monkeypatch):
-    """The design set only places a fit (its largest miss widens the pre-filter), so it is timed to the tolerance;
-    every ratio a candidate is judged on is timed to a quarter of it."""
+@pytest.fixture
+def asked_precisions(tmp_path, monkeypatch):
+    """The grid found on the quiet timer, and the precisions each network's ratio was asked to, by structure."""
     asked: dict[object, set[float]] = {}
     real = latency_grid.latency_ratio
 
@@ -157,6 +157,13 @@ def test_calibration_asks_the_tolerance_and_candidates_a_quarter_of_it(tmp_path,
 
     monkeypatch.setattr(latency_grid, "latency_ratio", recording)
     found = latency_candidates(SPEC, make_counter("analytic"), LatencyTiming(LatencySettings(), tmp_path, timer=quiet))
+    return found, asked
+
+
+def test_calibration_asks_the_tolerance_and_candidates_a_quarter_of_it(asked_precisions):
+    """The design set only places a fit (its largest miss widens the pre-filter), so it is timed to the tolerance;
+    every ratio a candidate is judged on is timed to a quarter of it."""
+    found, asked = asked_precisions
     design_set = latency_grid.design_points(SPEC, latency_grid.all_points(SPEC))
     design = {cost_layout(SPEC, *p).structure_key() for p in design_set}
     judged = {cost_layout(SPEC, *c.coefficients).structure_key() for c in found}
@@ -179,17 +186,9 @@ def test_a_point_is_clearly_off_only_when_its_whole_interval_is(low, high, off):
     assert latency_grid.clearly_off(screen, SPEC) is off
 
 
-def test_growth_members_are_asked_phi_times_a_quarter_of_the_growth_tolerance(tmp_path, monkeypatch):
+def test_growth_members_are_asked_phi_times_a_quarter_of_the_growth_tolerance(asked_precisions):
     """Growth per φ is ratio^(1/φ): a member's ratio known to φ × a quarter knows the growth to a quarter."""
-    asked: dict[object, set[float]] = {}
-    real = latency_grid.latency_ratio
-
-    def recording(layout, base, settings, *, precision, **options):
-        asked.setdefault(layout.structure_key(), set()).add(precision)
-        return real(layout, base, settings, precision=precision, **options)
-
-    monkeypatch.setattr(latency_grid, "latency_ratio", recording)
-    found = latency_candidates(SPEC, make_counter("analytic"), LatencyTiming(LatencySettings(), tmp_path, timer=quiet))
+    found, asked = asked_precisions
     timed = [c for c in found if c.growth_phi > 1 and not math.isnan(c.growth_per_phi)]
     assert timed
     for c in timed:
