@@ -99,7 +99,8 @@ QUICK_ROUND_BLOCKS = 1
 """Blocks of each network per round where a ratio is asked to the tolerance or looser (calibration, screen, growth
 members): a fifth of a full round's time for a noisier observation, which such a precision affords."""
 PREPARED_KEPT = 4
-"""Prepared networks a grid's timer keeps: the two bases and the last candidates (a point's screen, pin and proxy)."""
+"""Prepared networks a grid's timer keeps: the base and the last few networks (a point's screen and pin, its growth
+member)."""
 CALIBRATION_SHARE = 1.0
 """A calibration network's ratio is pinned down to this share of the tolerance only: it places a fit whose largest
 miss widens the pre-filter anyway, and asking a quarter of a noisy machine left calibrations without two networks."""
