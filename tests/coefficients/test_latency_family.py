@@ -67,7 +67,7 @@ def test_the_cli_refuses_latency_flags_without_latency_and_fast_with_it(capsys):
     assert "--fast matches its point in closed form" in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.slow  # real timing, about half a minute on 2 cores
+@pytest.mark.slow  # real timing, about a minute on 2 cores
 def test_derive_times_a_small_family_on_this_cpu(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("SCALING_SEARCH_CACHE", str(tmp_path))
     code = main(["derive", "--cost", "latency", "--cost-device", "cpu", "--base", "efficientnet_demo",
