@@ -215,17 +215,14 @@ def latency_growth(timed: FamilyLatency, target: float, tolerance: float) -> tup
                  "growth_tolerance": tolerance, "on_growth": None, "growth_note": timed.growth_note,
                  "cost_device": timed.device},
                 f"Growth per phi in latency on {timed.device}: not known - {timed.growth_note}.")
-    line = growth_line(timed.growth).replace("in latency:", f"in latency on {timed.device}:", 1)
-    if timed.growth.growth.reduced:
-        line = line.split(" The phi = ")[0] + (f" Members past phi = {timed.growth.growth.phi} were not timed (their "
-                                               "calls would pass the budget, or could not be pinned down).")
-    return {**timed.growth.to_dict(), "cost_device": timed.device}, line
+    return {**timed.growth.to_dict(), "cost_device": timed.device}, growth_line(timed.growth, timed.device)
 
 
-def growth_line(found: FamilyGrowth) -> str:
-    """The line under the table: the growth per phi beside the target, and whether the family is off it."""
+def growth_line(found: FamilyGrowth, device: str | None = None) -> str:
+    """The line under the table: the growth per phi beside the target, and whether the family is off it; ``device``
+    names where latency was timed."""
     growth = found.growth
-    in_cost = "" if growth.cost == "macs" else f" in {growth.cost}"
+    in_cost = "" if growth.cost == "macs" else f" in {growth.cost}" + (f" on {device}" if device else "")
     line = (f"Growth per phi{in_cost}: {growth.per_phi:.3f} (phi = {growth.phi} member {found.member_ratio:.1f}x the "
             "base), "
             f"target {found.target:g} +- {found.tolerance:.0%}")
@@ -235,7 +232,10 @@ def growth_line(found: FamilyGrowth) -> str:
         grows = "double" if found.target == 2 else f"grow {found.target:g}x"
         line += (f": OFF growth - this family does not {grows} per phi; its phi = {growth.phi} member costs "
                  f"{found.member_ratio:.1f}x the base, not {found.target**growth.phi:.4g}x.")
-    if growth.reduced:
+    if growth.reduced and growth.cost == "latency":
+        line += (f" Members past phi = {growth.phi} were not timed (their calls would pass the budget, or could not be "
+                 "pinned down).")
+    elif growth.reduced:
         line += (f" The phi = {GROWTH_PHI} member cannot be built (a multiplier or resolution past the limit), so "
                  f"phi = {growth.phi} was used.")
     return line

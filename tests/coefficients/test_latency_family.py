@@ -82,3 +82,14 @@ def test_derive_times_a_small_family_on_this_cpu(capsys, tmp_path, monkeypatch):
         assert row["latency_ratio"] is None or (row["latency_ratio"] > 0 and row["latency_ms"] > 0)
         assert (row["latency_ratio"] is None) == (row["latency_note"] is not None)
     assert payload["growth_per_phi"] is None or math.isfinite(payload["growth_per_phi"])
+
+
+def test_the_growth_line_names_the_device_and_why_it_stops_short_of_phi_7():
+    from scaling_search.cli.derive import growth_line
+    from scaling_search.coefficients.family import FamilyGrowth
+    from scaling_search.coefficients.growth import Growth
+
+    line = growth_line(FamilyGrowth(Growth(1.98, 3, "latency"), 2.0, 0.05), "AMD EPYC")
+    assert line.startswith("Growth per phi in latency on AMD EPYC: 1.980 (phi = 3 member")
+    assert "Members past phi = 3 were not timed" in line and "cannot be built" not in line
+    assert "cannot be built" in growth_line(FamilyGrowth(Growth(1.9, 5, "macs"), 2.0, 0.05))
