@@ -95,8 +95,10 @@ def family_latency(members: Sequence[FamilyMember], base: Layout, timing: Latenc
     ordered = tuple(timed[m.phi] for m in members)
     name = device_name(timing.settings)
     if not at:
-        return FamilyLatency(ordered, None, "no member at an integer phi from 1 to 7 was timed: ask for one "
-                             "(--phis 0-7) with a call that fits the budget", name)
+        tried = any(m.latency_ms is not None for phi, m in timed.items() if phi >= 1)
+        why = ("could be pinned down (each member's latency_note says how far it got)" if tried else
+               "was timed: ask for one (--phis 0-7) with a call that fits the budget")
+        return FamilyLatency(ordered, None, f"no member at an integer phi from 1 to 7 {why}", name)
     phi = max(at)
     ratio = timed[phi].latency_ratio
     assert ratio is not None
