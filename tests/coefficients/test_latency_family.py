@@ -93,3 +93,20 @@ def test_the_growth_line_names_the_device_and_why_it_stops_short_of_phi_7():
     assert line.startswith("Growth per phi in latency on AMD EPYC: 1.980 (phi = 3 member")
     assert "Members past phi = 3 were not timed" in line and "cannot be built" not in line
     assert "cannot be built" in growth_line(FamilyGrowth(Growth(1.9, 5, "macs"), 2.0, 0.05))
+
+
+def test_members_timed_but_never_pinned_down_are_said_to_be_so(tmp_path):
+    import random
+
+    noise = random.Random(0)
+
+    def wild(layout, settings, blocks):  # the base is steady, every other member swings by 50 %
+        steady = layout == BASE
+        return [macs_time(layout, settings, 1)[0] * (1 if steady else math.exp(noise.gauss(0, 0.5)))
+                for _ in range(blocks)]
+
+    members = derive_family(1.2, 1.1, 1.15, [0, 1], make_counter("analytic"), base_resolution=224)
+    timing = LatencyTiming(LatencySettings(), tmp_path, timer=wild)
+    family = family_latency(members, BASE, timing, target=2.0, tolerance=0.05)
+    assert family.members[1].latency_ratio is None and "known only to" in family.members[1].latency_note
+    assert family.growth is None and "could be pinned down" in family.growth_note
